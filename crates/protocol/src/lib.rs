@@ -1,0 +1,45 @@
+//! The Tether wire protocol, shared by the client engine and the reference server.
+//!
+//! Everything here is pure data and pure functions: no IO, no clock, no randomness.
+//!
+//! * [`ClientMessage`] / [`ServerMessage`]: every frame of the protocol, tagged by `type`.
+//! * [`codec`]: JSON text frames in and out; decoding any byte sequence returns a typed
+//!   [`DecodeError`], never a panic.
+//! * [`Filter`]: field predicates evaluated identically on both sides, so an optimistic insert
+//!   shows in exactly the views the server will put it in.
+//! * [`ErrorCode`] and [`CloseCode`]: the stable codes a peer answers with.
+//!
+//! `PROTOCOL.md` at the project root is the normative description of the protocol.
+//!
+//! ```
+//! use tether_protocol::{codec, ClientMessage, PROTOCOL_VERSION};
+//!
+//! let hello = ClientMessage::Hello {
+//!     protocol: PROTOCOL_VERSION,
+//!     client_id: "c-1".into(),
+//!     token: None,
+//! };
+//! let frame = codec::encode_client(&hello);
+//! assert_eq!(codec::decode_client(frame.as_bytes()).unwrap(), hello);
+//! ```
+
+pub mod codec;
+mod codes;
+mod document;
+mod filter;
+mod messages;
+
+pub use codec::DecodeError;
+pub use codes::{CloseCode, ErrorCode};
+pub use document::{
+    apply_op, validate_channel, validate_doc_id, Document, DocumentError, Op, MAX_CHANNEL_LEN,
+    MAX_DOC_ID_LEN,
+};
+pub use filter::{Filter, FilterError, MAX_FILTER_DEPTH, MAX_FILTER_NODES};
+pub use messages::{
+    ClientMessage, Continuity, EventOp, Limits, Origin, PresenceEvent, PresenceMember,
+    RejectReason, ResponseError, ServerMessage, Since,
+};
+
+/// The protocol version this crate speaks, sent in `hello` and `welcome`.
+pub const PROTOCOL_VERSION: u32 = 1;

@@ -1,0 +1,331 @@
+//! Every frame of the protocol as a serde type, tagged by `type` in `snake_case`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::codes::ErrorCode;
+use crate::document::{Document, Op};
+
+/// Where a client's copy of a channel stands: resume point sent in `subscribe.since`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Since {
+    /// The channel epoch the client's copy belongs to.
+    pub epoch: String,
+    /// The last offset the client has fully applied.
+    pub offset: u64,
+}
+
+/// Which mutation caused an event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Origin {
+    /// Client that sent the mutation.
+    pub client_id: String,
+    /// The client's id for that mutation.
+    pub mutation_id: u64,
+}
+
+/// How a (re)subscription relates to the client's previous copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Continuity {
+    /// The server replays every event after `since`, in order, as ordinary `event` frames.
+    Recovered,
+    /// The client must replace its copy with the attached snapshot.
+    Reset,
+}
+
+/// What an event does to the subscriber's view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventOp {
+    /// The document is in the view with this body and version (inserted or changed).
+    Upsert,
+    /// The document left the view (deleted, or no longer matches the filter).
+    Remove,
+}
+
+/// Why a mutation was rejected. A rejection is final for that mutation id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RejectReason {
+    /// `base_version` did not match; `current` carries the server's document.
+    Conflict,
+    /// The token's claims do not allow writing this channel.
+    Forbidden,
+    /// The mutation is malformed (bad id, body not an object, missing body, ...).
+    Invalid,
+    /// `patch` or `delete` of a document that does not exist.
+    NotFound,
+    /// A reason this version of the protocol crate does not know.
+    #[serde(other)]
+    Unknown,
+}
+
+/// A presence change on a channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PresenceEvent {
+    /// A client set presence for the first time on this channel.
+    Join,
+    /// A present client changed its state.
+    Update,
+    /// A client left (cleared its state, unsubscribed, disconnected or timed out).
+    Leave,
+}
+
+/// One present client, as listed in `presence_sync`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PresenceMember {
+    /// The present client.
+    pub client_id: String,
+    /// Its application-defined state, e.g. `{"user":"Sarah","editing":"t1"}`.
+    pub state: Value,
+}
+
+/// The error half of a `response`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResponseError {
+    /// Stable machine-readable code (`UNKNOWN_METHOD`, `INVALID`, or handler-defined).
+    pub code: String,
+    /// Human-readable explanation.
+    pub message: String,
+}
+
+/// Limits the server enforces on this connection, announced in `welcome`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    /// Largest accepted frame, in bytes (larger: close 1009).
+    pub max_message_bytes: u64,
+    /// Most channels one connection may subscribe to at once.
+    pub max_subscriptions: u32,
+    /// Sustained messages per second accepted from one connection.
+    pub rate_per_sec: u32,
+    /// Burst of messages accepted above the sustained rate.
+    pub rate_burst: u32,
+}
+
+/// A frame sent by a client.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMessage {
+    /// First frame of every connection.
+    Hello {
+        /// Protocol version the client speaks ([`crate::PROTOCOL_VERSION`]).
+        protocol: u32,
+        /// Stable id of this client (one per tab / outbox partition).
+        client_id: String,
+        /// Auth token, when the server requires one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token: Option<String>,
+    },
+    /// Subscribe to a channel (replaces this connection's previous subscription to it).
+    Subscribe {
+        /// Channel (collection) name.
+        channel: String,
+        /// Optional filter (see [`crate::Filter`]); invalid → `INVALID_FILTER`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        filter: Option<Value>,
+        /// Resume point of the client's cached copy.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        since: Option<Since>,
+    },
+    /// Stop receiving events (and presence) of a channel.
+    Unsubscribe {
+        /// Channel name.
+        channel: String,
+    },
+    /// Change one document.
+    Mutate {
+        /// Per-client, strictly increasing id; the exactly-once key with `client_id`.
+        mutation_id: u64,
+        /// Channel (collection) of the document.
+        channel: String,
+        /// What to do.
+        op: Op,
+        /// Document id.
+        id: String,
+        /// Version the change is based on: absent = unconditional, 0 = must not exist.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        base_version: Option<u64>,
+        /// Body for `put` (whole document) and `patch` (top-level fields; `null` removes).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        doc: Option<Value>,
+        /// Send on behalf of another client id of the same app (outbox adoption).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_id: Option<String>,
+    },
+    /// Ephemeral message to the channel's other subscribers; never stored.
+    Broadcast {
+        /// Channel name (the sender must be subscribed).
+        channel: String,
+        /// Any JSON value.
+        payload: Value,
+    },
+    /// Call a server method; answered by a `response` with the same id.
+    Request {
+        /// Correlation id chosen by the client.
+        id: u64,
+        /// Method name, e.g. `time`.
+        method: String,
+        /// Method argument.
+        #[serde(default)]
+        body: Value,
+    },
+    /// Set (or with `null`, clear) this client's presence state on a channel.
+    Presence {
+        /// Channel name (the sender must be subscribed).
+        channel: String,
+        /// New state, or `null` to leave.
+        #[serde(default)]
+        state: Option<Value>,
+    },
+    /// Heartbeat; answered by `pong` with the same nonce.
+    Ping {
+        /// Echoed back in `pong`.
+        nonce: u64,
+    },
+}
+
+/// A frame sent by the server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMessage {
+    /// Answer to a valid `hello`.
+    Welcome {
+        /// Protocol version the server speaks.
+        protocol: u32,
+        /// The client id the session runs as.
+        client_id: String,
+        /// The server closes a connection silent for this long; ping well within it.
+        heartbeat_timeout_ms: u64,
+        /// Limits enforced on this connection.
+        limits: Limits,
+    },
+    /// Answer to `subscribe`.
+    Subscribed {
+        /// Channel name.
+        channel: String,
+        /// Current epoch of the channel.
+        epoch: String,
+        /// `recovered`: the client's `since.offset`; `reset`: the offset the snapshot reflects.
+        offset: u64,
+        /// Whether events since the client's copy follow, or a snapshot replaces it.
+        continuity: Continuity,
+        /// With `reset`: every document in the view, in id order.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        snapshot: Option<Vec<Document>>,
+    },
+    /// Answer to `unsubscribe`.
+    Unsubscribed {
+        /// Channel name.
+        channel: String,
+    },
+    /// A committed change, as it affects the subscriber's view.
+    Event {
+        /// Channel name.
+        channel: String,
+        /// Channel epoch.
+        epoch: String,
+        /// Gap-free per-channel sequence number of the change.
+        offset: u64,
+        /// Previous offset delivered on this view; no event of the view lies in `(prev, offset)`.
+        prev: u64,
+        /// Effect on the view.
+        op: EventOp,
+        /// Document id.
+        id: String,
+        /// Document version after the change.
+        version: u64,
+        /// Document body with `upsert`; absent with `remove`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        doc: Option<Value>,
+        /// The mutation that caused the change.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        origin: Option<Origin>,
+    },
+    /// The mutation is committed.
+    Ack {
+        /// The client's mutation id.
+        mutation_id: u64,
+        /// Document version after the mutation.
+        version: u64,
+        /// Channel offset of the resulting event.
+        offset: u64,
+    },
+    /// The mutation was not applied, and never will be.
+    Reject {
+        /// The client's mutation id.
+        mutation_id: u64,
+        /// Why.
+        reason: RejectReason,
+        /// With `conflict`: the server's current document (absent when it does not exist).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        current: Option<Document>,
+        /// Human-readable explanation.
+        #[serde(default)]
+        message: String,
+    },
+    /// An ephemeral message from another subscriber.
+    Broadcast {
+        /// Channel name.
+        channel: String,
+        /// Payload as sent.
+        payload: Value,
+        /// Sender's client id.
+        from: String,
+    },
+    /// Answer to `request`.
+    Response {
+        /// The request's correlation id.
+        id: u64,
+        /// Result on success.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        body: Option<Value>,
+        /// Failure.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<ResponseError>,
+    },
+    /// A presence change on a subscribed channel.
+    Presence {
+        /// Channel name.
+        channel: String,
+        /// What happened.
+        event: PresenceEvent,
+        /// Whose presence changed.
+        client_id: String,
+        /// New state (absent with `leave`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        state: Option<Value>,
+    },
+    /// Everyone present on a channel, sent right after `subscribed`.
+    PresenceSync {
+        /// Channel name.
+        channel: String,
+        /// Present clients, in client id order.
+        members: Vec<PresenceMember>,
+    },
+    /// Answer to `ping`.
+    Pong {
+        /// The ping's nonce.
+        nonce: u64,
+    },
+    /// Something the client sent could not be served.
+    Error {
+        /// Stable code.
+        code: ErrorCode,
+        /// Human-readable explanation.
+        message: String,
+        /// Channel the error concerns, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        channel: Option<String>,
+        /// Mutation the error concerns (e.g. dropped by the rate limiter), if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        mutation_id: Option<u64>,
+        /// Request the error concerns, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request_id: Option<u64>,
+        /// With `RATE_LIMITED`: when to retry.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_after_ms: Option<u64>,
+    },
+}
