@@ -1,0 +1,116 @@
+//! Bounded fuzzing of the decoders: arbitrary bytes, and valid frames with mutated bytes, must
+//! decode to a message or a typed `DecodeError` and never panic. Runs in every `cargo test`;
+//! `TETHER_FUZZ_CASES` raises the case count for long runs.
+
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
+use tether_protocol::{codec, DecodeError, ErrorCode, Filter};
+
+const SEEDS: &[&str] = &[
+    r#"{"type":"hello","protocol":1,"client_id":"c1","token":"abc"}"#,
+    r#"{"type":"subscribe","channel":"tasks","filter":{"and":[{"field":"s","op":"in","value":[1,2]}]},"since":{"epoch":"e","offset":4}}"#,
+    r#"{"type":"mutate","mutation_id":9,"channel":"tasks","op":"put","id":"t1","base_version":0,"doc":{"a":[1,{"b":null}]}}"#,
+    r#"{"type":"event","channel":"tasks","epoch":"e","offset":5,"prev":4,"op":"upsert","id":"t1","version":2,"doc":{"a":1},"origin":{"client_id":"c","mutation_id":1}}"#,
+    r#"{"type":"presence_sync","channel":"tasks","members":[{"client_id":"c","state":{"user":"Sarah"}}]}"#,
+    r#"{"type":"reject","mutation_id":3,"reason":"conflict","current":{"id":"t1","version":4,"doc":{}},"message":"stale"}"#,
+];
+
+fn cases() -> u32 {
+    std::env::var("TETHER_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(4_000)
+}
+
+fn check(bytes: &[u8]) {
+    for result in [
+        codec::decode_client(bytes).map(|_| ()),
+        codec::decode_server(bytes).map(|_| ()),
+    ] {
+        if let Err(err) = result {
+            assert_eq!(err.code(), ErrorCode::BadMessage);
+            assert!(!err.to_string().is_empty());
+        }
+    }
+    if let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) {
+        if let Ok(filter) = Filter::parse(&value) {
+            let _ = filter.matches(&value);
+        }
+    }
+}
+
+#[test]
+fn arbitrary_bytes_never_panic() {
+    let mut runner = TestRunner::new(Config {
+        cases: cases(),
+        ..Config::default()
+    });
+    runner
+        .run(&prop::collection::vec(any::<u8>(), 0..256), |bytes| {
+            check(&bytes);
+            Ok(())
+        })
+        .unwrap();
+}
+
+#[test]
+fn mutated_valid_frames_never_panic() {
+    let strategy = (
+        0..SEEDS.len(),
+        prop::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..3), 1..8),
+    );
+    let mut runner = TestRunner::new(Config {
+        cases: cases(),
+        ..Config::default()
+    });
+    runner
+        .run(&strategy, |(seed, edits)| {
+            let mut bytes = SEEDS[seed].as_bytes().to_vec();
+            for (at, byte, kind) in edits {
+                if bytes.is_empty() {
+                    break;
+                }
+                let i = at.index(bytes.len());
+                match kind {
+                    0 => bytes[i] = byte,
+                    1 => {
+                        bytes.remove(i);
+                    }
+                    _ => bytes.insert(i, byte),
+                }
+            }
+            check(&bytes);
+            Ok(())
+        })
+        .unwrap();
+}
+
+#[test]
+fn deeply_nested_json_is_an_error_not_a_stack_overflow() {
+    let deep = "[".repeat(100_000);
+    let frame = format!(r#"{{"type":"broadcast","channel":"c","payload":{deep}}}"#);
+    assert!(matches!(
+        codec::decode_client(frame.as_bytes()),
+        Err(DecodeError::Syntax { .. })
+    ));
+}
+
+#[test]
+fn decode_errors_are_typed() {
+    assert_eq!(
+        codec::decode_client(&[b'{', 0xff]),
+        Err(DecodeError::NotUtf8 { valid_up_to: 1 })
+    );
+    assert!(matches!(
+        codec::decode_client(b"{\"type\":"),
+        Err(DecodeError::Syntax { .. })
+    ));
+    assert!(matches!(
+        codec::decode_client(br#"{"type":"teleport"}"#),
+        Err(DecodeError::Shape { .. })
+    ));
+    assert!(matches!(
+        codec::decode_client(br#"{"type":"ping","nonce":"x"}"#),
+        Err(DecodeError::Shape { .. })
+    ));
+}
