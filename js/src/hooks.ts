@@ -1,0 +1,17 @@
+/**
+ * The React layer of Tether, without the WASM client: the provider, the hooks and their types.
+ * The package entry (`index.ts`) adds the WASM client's factory.
+ */
+export { TetherProvider, useTetherStore } from "./provider.js";
+export type { ClientOptions, TetherProviderProps } from "./provider.js";
+export { useRealtimeUpdates } from "./useRealtimeUpdates.js";
+export type { RealtimeOptions, RealtimeResult, Resolution } from "./useRealtimeUpdates.js";
+export { useWebSocket, useBackgroundSync } from "./useWebSocket.js";
+export type { WebSocketResult, BackgroundSyncResult } from "./useWebSocket.js";
+export { usePresence } from "./usePresence.js";
+export type { PresenceResult } from "./usePresence.js";
+export { TetherStore, DISCONNECTED_STATUS } from "./store.js";
+export type { Row, ViewSnapshot, PresenceSnapshot } from "./store.js";
+export { frameScheduler } from "./scheduler.js";
+export type { Scheduler } from "./scheduler.js";
+export type * from "./types.js";

@@ -1,0 +1,284 @@
+/**
+ * The framework-agnostic half of the React layer: it keeps what the client reported (views,
+ * status, conflicts, presence) as immutable snapshots that `useSyncExternalStore` can read, and
+ * notifies React at most once per frame.
+ */
+import { frameScheduler, type Scheduler } from "./scheduler.js";
+import type {
+  ChangeBatch,
+  Conflict,
+  Continuity,
+  DocBody,
+  Filter,
+  Json,
+  Mutation,
+  MutationResult,
+  Status,
+  SubscriptionHandle,
+  TetherClientLike,
+  ViewChange,
+} from "./types.js";
+
+/** A document as a hook returns it: its body plus its `id`. */
+export type Row<T extends DocBody = DocBody> = T & { readonly id: string };
+
+/** An immutable snapshot of one view. Unchanged documents keep their object identity. */
+export interface ViewSnapshot<T extends DocBody = DocBody> {
+  /** Documents in the view, in the order the client first reported them. */
+  readonly rows: readonly Row<T>[];
+  /** Ids of documents with writes not yet acknowledged. */
+  readonly pending: ReadonlySet<string>;
+  /** How the view was last (re)loaded; null while nothing has arrived yet. */
+  readonly continuity: Continuity | null;
+  /** Server version of each document (0 for one not confirmed yet). */
+  readonly versions: ReadonlyMap<string, number>;
+}
+
+/** Everyone else present on a channel. */
+export type PresenceSnapshot = readonly { clientId: string; state: Json }[];
+
+/** The status a store reports before it has a client (and during server rendering). */
+export const DISCONNECTED_STATUS: Status = Object.freeze({
+  state: "idle",
+  attempt: 0,
+  nextRetryAt: null,
+  latencyMs: null,
+  pendingCount: 0,
+  storage: "memory",
+  writesAtRisk: false,
+  lastSyncedAt: null,
+  lastError: null,
+}) as Status;
+
+const EMPTY_VIEW: ViewSnapshot = Object.freeze({
+  rows: Object.freeze([]) as readonly Row[],
+  pending: new Set<string>(),
+  continuity: null,
+  versions: new Map<string, number>(),
+});
+const EMPTY_CONFLICTS: readonly Conflict[] = Object.freeze([]);
+const EMPTY_PRESENCE: PresenceSnapshot = Object.freeze([]);
+
+/** A filter that matches nothing: a subscription that only carries presence. */
+export const PRESENCE_ONLY: Filter = { or: [] };
+
+interface View {
+  channel: string;
+  filter: Filter | undefined;
+  refs: number;
+  handle: SubscriptionHandle | null;
+  snapshot: ViewSnapshot;
+  rowsById: Map<string, Row>;
+}
+
+/** Identifies a view: its channel and its filter. */
+export function viewKey(channel: string, filter?: Filter): string {
+  return filter === undefined ? channel : `${channel}\u0000${JSON.stringify(filter)}`;
+}
+
+/** Holds every snapshot the hooks read, for one client. */
+export class TetherStore {
+  private client: TetherClientLike | null = null;
+  private readonly waiting: ((client: TetherClientLike) => void)[] = [];
+  private readonly views = new Map<string, View>();
+  private readonly viewsBySub = new Map<number, View>();
+  private readonly listeners = new Set<() => void>();
+  private readonly conflictsByChannel = new Map<string, readonly Conflict[]>();
+  private readonly presenceByChannel = new Map<string, PresenceSnapshot>();
+  private statusSnapshot: Status = DISCONNECTED_STATUS;
+  private notifyScheduled = false;
+  private detachClient: (() => void) | null = null;
+
+  /** Creates a store; `schedule` decides when React hears of changes (default: next frame). */
+  constructor(private readonly schedule: Scheduler = frameScheduler) {}
+
+  /** Connects the store to a client: subscribes every view hooks asked for so far. */
+  attach(client: TetherClientLike): void {
+    this.detach();
+    this.client = client;
+    const stopChange = client.onChange((batch) => this.apply(batch));
+    const stopStatus = client.onStatus((status) => {
+      this.statusSnapshot = status;
+      this.scheduleNotify();
+    });
+    this.detachClient = () => {
+      stopChange();
+      stopStatus();
+    };
+    this.statusSnapshot = client.status();
+    for (const view of this.views.values()) this.open(view);
+    for (const resolve of this.waiting.splice(0)) resolve(client);
+    this.scheduleNotify();
+  }
+
+  /** Disconnects the store from its client (subscriptions end; snapshots stay). */
+  detach(): void {
+    this.detachClient?.();
+    this.detachClient = null;
+    for (const view of this.views.values()) {
+      view.handle?.unsubscribe();
+      view.handle = null;
+    }
+    this.viewsBySub.clear();
+    this.client = null;
+    this.statusSnapshot = DISCONNECTED_STATUS;
+  }
+
+  /** The client, once attached. */
+  whenClient(): Promise<TetherClientLike> {
+    if (this.client) return Promise.resolve(this.client);
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  /** For `useSyncExternalStore`: registers a listener, returns its removal. */
+  subscribe = (listener: () => void): (() => void) => {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  };
+
+  /** Current status snapshot. */
+  getStatus = (): Status => this.statusSnapshot;
+
+  /** Starts (or shares) a view; returns the function that releases it. */
+  acquireView(channel: string, filter?: Filter): () => void {
+    const key = viewKey(channel, filter);
+    let view = this.views.get(key);
+    if (!view) {
+      view = { channel, filter, refs: 0, handle: null, snapshot: EMPTY_VIEW, rowsById: new Map() };
+      this.views.set(key, view);
+      this.open(view);
+    }
+    view.refs += 1;
+    let released = false;
+    const held = view;
+    return () => {
+      if (released) return;
+      released = true;
+      held.refs -= 1;
+      if (held.refs === 0) {
+        held.handle?.unsubscribe();
+        if (held.handle) this.viewsBySub.delete(held.handle.id);
+        this.views.delete(key);
+      }
+    };
+  }
+
+  /** Snapshot of a view (an empty one when nothing is known). */
+  getView(channel: string, filter?: Filter): ViewSnapshot {
+    return this.views.get(viewKey(channel, filter))?.snapshot ?? EMPTY_VIEW;
+  }
+
+  /** Unresolved conflicts on a channel. */
+  getConflicts(channel: string): readonly Conflict[] {
+    return this.conflictsByChannel.get(channel) ?? EMPTY_CONFLICTS;
+  }
+
+  /** Everyone else present on a channel. */
+  getPresence(channel: string): PresenceSnapshot {
+    return this.presenceByChannel.get(channel) ?? EMPTY_PRESENCE;
+  }
+
+  /** Writes through the client (waiting for it if it is still starting). */
+  async mutate(channel: string, mutation: Mutation): Promise<MutationResult> {
+    const client = await this.whenClient();
+    return client.mutate(channel, mutation);
+  }
+
+  /** Forgets a conflict (after the app resolved it). */
+  dismissConflict(conflict: Conflict): void {
+    const list = this.conflictsByChannel.get(conflict.channel);
+    if (!list) return;
+    const next = list.filter((c) => c.key !== conflict.key);
+    if (next.length === list.length) return;
+    this.conflictsByChannel.set(conflict.channel, next);
+    this.scheduleNotify();
+  }
+
+  private open(view: View): void {
+    if (!this.client || view.handle) return;
+    view.handle = this.client.subscribe(
+      view.channel,
+      view.filter === undefined ? undefined : { filter: view.filter },
+    );
+    this.viewsBySub.set(view.handle.id, view);
+  }
+
+  private apply(batch: ChangeBatch): void {
+    for (const change of batch.views) {
+      const view = this.viewsBySub.get(change.sub);
+      if (view) view.snapshot = nextSnapshot(view, change);
+    }
+    for (const conflict of batch.conflicts) {
+      const list = this.conflictsByChannel.get(conflict.channel) ?? EMPTY_CONFLICTS;
+      this.conflictsByChannel.set(conflict.channel, [...list, conflict]);
+    }
+    for (const presence of batch.presence) {
+      this.presenceByChannel.set(presence.channel, Object.freeze([...presence.members]));
+    }
+    this.scheduleNotify();
+  }
+
+  private scheduleNotify(): void {
+    if (this.notifyScheduled) return;
+    this.notifyScheduled = true;
+    this.schedule(() => {
+      this.notifyScheduled = false;
+      for (const listener of [...this.listeners]) listener();
+    });
+  }
+}
+
+function nextSnapshot(view: View, change: ViewChange): ViewSnapshot {
+  if (change.upserts.length === 0 && change.removes.length === 0 && !change.continuity) {
+    return view.snapshot;
+  }
+  const pending = new Set(view.snapshot.pending);
+  const versions = new Map(view.snapshot.versions);
+  for (const id of change.removes) {
+    view.rowsById.delete(id);
+    pending.delete(id);
+    versions.delete(id);
+  }
+  for (const row of change.upserts) {
+    const previous = view.rowsById.get(row.id);
+    if (!previous || !sameBody(previous, row.doc)) {
+      view.rowsById.set(row.id, Object.freeze({ ...row.doc, id: row.id }) as Row);
+    }
+    versions.set(row.id, row.version);
+    if (row.pending) pending.add(row.id);
+    else pending.delete(row.id);
+  }
+  return Object.freeze({
+    rows: Object.freeze([...view.rowsById.values()]),
+    pending,
+    continuity: change.continuity ?? view.snapshot.continuity,
+    versions,
+  });
+}
+
+/** Whether a row (body plus `id`) holds exactly `doc`, so its object can be kept. */
+function sameBody(row: Row, doc: DocBody): boolean {
+  const keys = Object.keys(doc);
+  // A row has every key of its body plus `id` (unless the body itself has an `id` field).
+  const expected = Object.hasOwn(doc, "id") ? keys.length : keys.length + 1;
+  if (Object.keys(row).length !== expected) return false;
+  return keys.every((key) => key !== "id" && sameJson(row[key] as Json, doc[key] as Json));
+}
+
+function sameJson(a: Json, b: Json): boolean {
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a) && Array.isArray(b)) {
+    return a.length === b.length && a.every((item, i) => sameJson(item, b[i] as Json));
+  }
+  const ao = a as { [key: string]: Json };
+  const bo = b as { [key: string]: Json };
+  const keys = Object.keys(ao);
+  return (
+    keys.length === Object.keys(bo).length &&
+    keys.every((key) => Object.hasOwn(bo, key) && sameJson(ao[key] as Json, bo[key] as Json))
+  );
+}

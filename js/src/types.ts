@@ -1,0 +1,213 @@
+/**
+ * The shape of a Tether client as the React layer sees it. The WASM `TetherClient` of the
+ * `tether-sync` package implements it; the hooks only depend on this structural type, so they
+ * never import the engine at runtime and a test can hand them any object of this shape.
+ */
+
+/** A JSON value as documents, payloads and presence states carry it. */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** A document body: always a JSON object. */
+export type DocBody = { [key: string]: Json };
+
+/** A filter over top-level document fields (PROTOCOL.md §6). */
+export type Filter =
+  | { field: string; op: "eq" | "ne" | "lt" | "lte" | "gt" | "gte"; value: Json }
+  | { field: string; op: "in"; value: Json[] }
+  | { and: Filter[] }
+  | { or: Filter[] }
+  | { not: Filter };
+
+/** How a view's contents relate to the server: from the local cache, resumed, or replaced. */
+export type Continuity = "cached" | "recovered" | "reset";
+
+/** Connection state of the client. */
+export type ConnectionState =
+  | "idle"
+  | "connecting"
+  | "handshaking"
+  | "ready"
+  | "backoff"
+  | "offline"
+  | "closed";
+
+/** Where the client keeps its outbox and cache. */
+export type StorageKind = "indexeddb" | "memory";
+
+/** The error codes a client reports (errors thrown or rejected carry one as `code`). */
+export type ErrorCode =
+  | "CONFLICT"
+  | "REJECTED"
+  | "FORBIDDEN"
+  | "NOT_FOUND"
+  | "INVALID"
+  | "STORAGE"
+  | "TIMEOUT"
+  | "QUEUE_FULL"
+  | "CLOSED"
+  | "AUTH_REQUIRED"
+  | "AUTH_INVALID"
+  | "INVALID_FILTER"
+  | "RATE_LIMITED"
+  | "TOO_LARGE"
+  | "BAD_MESSAGE"
+  | "UNSUPPORTED_VERSION"
+  | "NOT_SUBSCRIBED"
+  | "TOO_MANY_SUBSCRIPTIONS"
+  | "INTERNAL"
+  | (string & {});
+
+/** The last error the client met. */
+export interface ClientError {
+  /** Stable code. */
+  code: ErrorCode;
+  /** Human-readable explanation. */
+  message: string;
+}
+
+/** Everything the client reports about its connection and outbox. */
+export interface Status {
+  /** Connection state. */
+  state: ConnectionState;
+  /** Reconnect attempts since the link was last up (0 when connected). */
+  attempt: number;
+  /** When the next reconnect happens (ms since the epoch), or null. */
+  nextRetryAt: number | null;
+  /** Last measured round trip in milliseconds, or null before the first pong. */
+  latencyMs: number | null;
+  /** Mutations queued and not yet acknowledged or rejected. */
+  pendingCount: number;
+  /** Where the outbox lives. */
+  storage: StorageKind;
+  /** True when queued writes would not survive a reload (memory storage or a failed write). */
+  writesAtRisk: boolean;
+  /** When the outbox was last empty while connected (ms since the epoch), or null. */
+  lastSyncedAt: number | null;
+  /** Last error, or null. */
+  lastError: ClientError | null;
+}
+
+/** A document in a view. */
+export interface DocRow {
+  /** Document id. */
+  id: string;
+  /** Server version the row is based on (0 for a document not yet confirmed). */
+  version: number;
+  /** Visible body: confirmed state with this client's pending writes applied. */
+  doc: DocBody;
+  /** Whether this client has unacknowledged writes on the document. */
+  pending: boolean;
+}
+
+/** What changed in one view since the last batch. */
+export interface ViewChange {
+  /** The subscription the view belongs to. */
+  sub: number;
+  /** Channel name. */
+  channel: string;
+  /** Documents that entered or changed, with their whole visible body. */
+  upserts: DocRow[];
+  /** Ids of documents that left the view. */
+  removes: string[];
+  /** Set when the view was (re)loaded: from cache, resumed by replay, or reset by snapshot. */
+  continuity?: Continuity;
+}
+
+/** A mutation the server rejected because the document changed underneath it. */
+export interface Conflict {
+  /** Unique id of the conflict (`clientId:mutationId`). */
+  key: string;
+  /** Channel of the document. */
+  channel: string;
+  /** Document id. */
+  id: string;
+  /** The rejected mutation's id. */
+  mutationId: number;
+  /** What this client wanted the document to be (null: it deleted it). */
+  local: DocBody | null;
+  /** The server's current document (null: it no longer exists). */
+  server: { version: number; doc: DocBody } | null;
+}
+
+/** A mutation the server refused for another reason than a conflict. */
+export interface Rejection {
+  /** Channel of the document. */
+  channel: string;
+  /** Document id. */
+  id: string;
+  /** The rejected mutation's id. */
+  mutationId: number;
+  /** Why. */
+  code: ErrorCode;
+  /** Human-readable explanation. */
+  message: string;
+}
+
+/** The members present on a channel (other than this client). */
+export interface PresenceChange {
+  /** Channel name. */
+  channel: string;
+  /** Everyone else present, with their states. */
+  members: { clientId: string; state: Json }[];
+}
+
+/** One flush of the client: everything that changed since the previous one. */
+export interface ChangeBatch {
+  /** Per-view changes. */
+  views: ViewChange[];
+  /** New conflicts (rolled back already). */
+  conflicts: Conflict[];
+  /** New rejections (rolled back already). */
+  rejections: Rejection[];
+  /** Channels whose presence changed. */
+  presence: PresenceChange[];
+}
+
+/** A write. `baseVersion` defaults to the version the client currently shows (conflict check);
+ * `null` makes the write unconditional. */
+export type Mutation =
+  | { op: "put"; id: string; doc: DocBody; baseVersion?: number | null }
+  | { op: "patch"; id: string; doc: DocBody; baseVersion?: number | null }
+  | { op: "delete"; id: string; baseVersion?: number | null };
+
+/** The server's answer to a mutation. */
+export interface MutationResult {
+  /** The mutation's id. */
+  mutationId: number;
+  /** The document's version after it. */
+  version: number;
+}
+
+/** A live subscription. */
+export interface SubscriptionHandle {
+  /** Subscription id, as `ViewChange.sub` names it. */
+  readonly id: number;
+  /** Ends the subscription. Idempotent. */
+  unsubscribe(): void;
+}
+
+/** The client, as the hooks use it. */
+export interface TetherClientLike {
+  /** Opens the connection (and keeps reconnecting). */
+  connect(): void;
+  /** Closes the connection and releases timers and listeners. */
+  close(): void;
+  /** Reconnects now, skipping any backoff wait. */
+  reconnect(): void;
+  /** Subscribes to a view of a channel. Changes arrive through `onChange`. */
+  subscribe(channel: string, options?: { filter?: Filter }): SubscriptionHandle;
+  /** Applies a write optimistically and queues it durably; settles on ack or reject. */
+  mutate(channel: string, mutation: Mutation): Promise<MutationResult>;
+  /** Sends an ephemeral message to the channel's other subscribers. */
+  broadcast(channel: string, payload: Json): void;
+  /** Calls a server method. */
+  request(method: string, body?: Json, options?: { timeoutMs?: number }): Promise<Json>;
+  /** Sets (or with null clears) this client's presence on a channel. */
+  setPresence(channel: string, state: Json | null): void;
+  /** Receives every flush; returns the function that stops it. */
+  onChange(listener: (batch: ChangeBatch) => void): () => void;
+  /** Receives status changes; returns the function that stops it. */
+  onStatus(listener: (status: Status) => void): () => void;
+  /** Current status. */
+  status(): Status;
+}

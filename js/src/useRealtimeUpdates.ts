@@ -1,0 +1,121 @@
+/** `useRealtimeUpdates(channel)`: a live, optimistic view of a channel. */
+import { useCallback, useEffect, useMemo, useSyncExternalStore } from "react";
+
+import { useTetherStore } from "./provider.js";
+import type { Row, ViewSnapshot } from "./store.js";
+import type { Conflict, Continuity, DocBody, Filter, MutationResult } from "./types.js";
+
+/** Options of {@link useRealtimeUpdates}. */
+export interface RealtimeOptions<T extends DocBody> {
+  /** Only documents matching this filter (evaluated by the engine and the server alike). */
+  filter?: Filter;
+  /** Order of `data`; keep the function stable (define it outside the component). */
+  sort?: (a: Row<T>, b: Row<T>) => number;
+}
+
+/** How to settle a conflict: keep this client's version, take the server's, or write a merge. */
+export type Resolution<T extends DocBody> = "mine" | "theirs" | T;
+
+/** What {@link useRealtimeUpdates} returns. */
+export interface RealtimeResult<T extends DocBody> {
+  /** The documents; an unchanged document keeps its object identity between renders. */
+  data: readonly Row<T>[];
+  /** True until the view has data (from the local cache or the server). */
+  isLoading: boolean;
+  /** How the view was last loaded: `cached`, `recovered` or `reset`. */
+  continuity: Continuity | null;
+  /** Ids of documents with writes the server has not acknowledged yet. */
+  pending: ReadonlySet<string>;
+  /** Writes the server rejected because someone else changed the document first. */
+  conflicts: readonly Conflict[];
+  /** Creates a document (an id is generated when `doc.id` is absent). */
+  insert(doc: T & { id?: string }): Promise<MutationResult>;
+  /** Changes top-level fields of a document (`null` removes a field). */
+  update(id: string, patch: Partial<T>): Promise<MutationResult>;
+  /** Deletes a document. */
+  remove(id: string): Promise<MutationResult>;
+  /** Settles a conflict. */
+  resolveConflict(conflict: Conflict, resolution: Resolution<T>): Promise<MutationResult | null>;
+}
+
+function newId(): string {
+  const c = globalThis.crypto as Crypto | undefined;
+  if (c && typeof c.randomUUID === "function") return c.randomUUID();
+  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
+}
+
+/** Keeps callers from seeing an unhandled rejection for writes they do not await. */
+function quiet<P extends Promise<unknown>>(promise: P): P {
+  promise.catch(() => undefined);
+  return promise;
+}
+
+/** A live, optimistic view of `channel`. */
+export function useRealtimeUpdates<T extends DocBody = DocBody>(
+  channel: string,
+  options: RealtimeOptions<T> = {},
+): RealtimeResult<T> {
+  const store = useTetherStore();
+  const filterKey = options.filter === undefined ? "" : JSON.stringify(options.filter);
+  // eslint-disable-next-line react-hooks/exhaustive-deps -- keyed by value, not identity
+  const filter = useMemo(() => options.filter, [filterKey]);
+  useEffect(() => store.acquireView(channel, filter), [store, channel, filter]);
+
+  const view = useSyncExternalStore(
+    store.subscribe,
+    () => store.getView(channel, filter),
+    () => store.getView(channel, filter),
+  ) as ViewSnapshot<T>;
+  const conflicts = useSyncExternalStore(
+    store.subscribe,
+    () => store.getConflicts(channel),
+    () => store.getConflicts(channel),
+  );
+
+  const { sort } = options;
+  const data = useMemo(() => (sort ? [...view.rows].sort(sort) : view.rows), [view, sort]);
+
+  const insert = useCallback(
+    (doc: T & { id?: string }) => {
+      const { id = newId(), ...body } = doc;
+      return quiet(store.mutate(channel, { op: "put", id, doc: body as DocBody, baseVersion: 0 }));
+    },
+    [store, channel],
+  );
+  const update = useCallback(
+    (id: string, patch: Partial<T>) =>
+      quiet(store.mutate(channel, { op: "patch", id, doc: patch as DocBody })),
+    [store, channel],
+  );
+  const remove = useCallback(
+    (id: string) => quiet(store.mutate(channel, { op: "delete", id })),
+    [store, channel],
+  );
+  const resolveConflict = useCallback(
+    async (conflict: Conflict, resolution: Resolution<T>): Promise<MutationResult | null> => {
+      store.dismissConflict(conflict);
+      if (resolution === "theirs") return null;
+      const body = resolution === "mine" ? conflict.local : (resolution as DocBody);
+      const baseVersion = conflict.server?.version ?? 0;
+      if (body === null) {
+        if (!conflict.server) return null;
+        return quiet(store.mutate(conflict.channel, { op: "delete", id: conflict.id, baseVersion }));
+      }
+      const { id: _ignored, ...doc } = body as DocBody & { id?: unknown };
+      return quiet(store.mutate(conflict.channel, { op: "put", id: conflict.id, doc, baseVersion }));
+    },
+    [store],
+  );
+
+  return {
+    data,
+    isLoading: view.continuity === null,
+    continuity: view.continuity,
+    pending: view.pending,
+    conflicts,
+    insert,
+    update,
+    remove,
+    resolveConflict,
+  };
+}

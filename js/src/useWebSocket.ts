@@ -1,0 +1,102 @@
+/** `useWebSocket()`, `useBackgroundSync()`: the connection and the outbox, as React state. */
+import { useCallback, useMemo, useSyncExternalStore } from "react";
+
+import { useTetherStore } from "./provider.js";
+import type { TetherStore } from "./store.js";
+import type { ClientError, ConnectionState, Json, Status, StorageKind } from "./types.js";
+
+function useStatus(store: TetherStore): Status {
+  return useSyncExternalStore(store.subscribe, store.getStatus, store.getStatus);
+}
+
+/** What {@link useWebSocket} returns. */
+export interface WebSocketResult {
+  /** Connection state. */
+  status: ConnectionState;
+  /** True when the handshake is done and the link is up. */
+  isConnected: boolean;
+  /** Last measured round trip, in milliseconds. */
+  latencyMs: number | null;
+  /** Reconnect attempts since the link was last up. */
+  attempt: number;
+  /** When the next reconnect happens (ms since the epoch). */
+  nextRetryAt: number | null;
+  /** Last error. */
+  lastError: ClientError | null;
+  /** Reconnect now, skipping the backoff wait. */
+  reconnect(): void;
+  /** Sends an ephemeral message to a channel's other subscribers. */
+  broadcast(channel: string, payload: Json): void;
+  /** Calls a server method. */
+  request(method: string, body?: Json, options?: { timeoutMs?: number }): Promise<Json>;
+}
+
+/** The connection: state, latency, retries, and ephemeral messaging. */
+export function useWebSocket(): WebSocketResult {
+  const store = useTetherStore();
+  const status = useStatus(store);
+  const reconnect = useCallback(() => {
+    void store.whenClient().then((client) => client.reconnect());
+  }, [store]);
+  const broadcast = useCallback(
+    (channel: string, payload: Json) => {
+      void store.whenClient().then((client) => client.broadcast(channel, payload));
+    },
+    [store],
+  );
+  const request = useCallback(
+    (method: string, body?: Json, options?: { timeoutMs?: number }) =>
+      store.whenClient().then((client) => client.request(method, body, options)),
+    [store],
+  );
+  return useMemo(
+    () => ({
+      status: status.state,
+      isConnected: status.state === "ready",
+      latencyMs: status.latencyMs,
+      attempt: status.attempt,
+      nextRetryAt: status.nextRetryAt,
+      lastError: status.lastError,
+      reconnect,
+      broadcast,
+      request,
+    }),
+    [status, reconnect, broadcast, request],
+  );
+}
+
+/** What {@link useBackgroundSync} returns. */
+export interface BackgroundSyncResult {
+  /** Writes queued and not yet acknowledged. */
+  pendingCount: number;
+  /** True while connected with writes still in flight. */
+  isSyncing: boolean;
+  /** When the outbox was last empty while connected (ms since the epoch). */
+  lastSyncedAt: number | null;
+  /** Where the outbox lives. */
+  storage: StorageKind;
+  /** True when queued writes would not survive a reload. */
+  writesAtRisk: boolean;
+  /** Reconnect and send the outbox now. */
+  syncNow(): void;
+}
+
+/** The durable outbox: how much is waiting and whether it is safe. */
+export function useBackgroundSync(): BackgroundSyncResult {
+  const store = useTetherStore();
+  const status = useStatus(store);
+  const syncNow = useCallback(() => {
+    void store.whenClient().then((client) => client.reconnect());
+  }, [store]);
+  return useMemo(
+    () => ({
+      pendingCount: status.pendingCount,
+      isSyncing: status.state === "ready" && status.pendingCount > 0,
+      lastSyncedAt: status.lastSyncedAt,
+      storage: status.storage,
+      writesAtRisk: status.writesAtRisk,
+      syncNow,
+    }),
+    [status, syncNow],
+  );
+}
