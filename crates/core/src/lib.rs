@@ -1,3 +1,86 @@
-//! Tether's sans-IO client engine. (Work in progress: see the client-engine issue.)
+//! Tether's sans-IO client engine.
+//!
+//! The [`Engine`] is a pure state machine: no sockets, no clock, no randomness of its own.
+//! Its shell (the WASM crate in a browser, or a test harness) feeds it inputs — socket
+//! events, received frames, `handle_timeout(now)`, online/offline and visibility signals, and
+//! the app's calls — and drains its [`Output`]s: open/close the socket, send frames, persist
+//! the outbox and the channel cache, and hand change-sets, mutation outcomes, presence and
+//! status to the app. Time is `u64` monotonic milliseconds passed in; backoff jitter comes
+//! from a seed passed in. So a simulation runs thousands of fault schedules in milliseconds.
+//!
+//! # The run loop
+//!
+//! ```
+//! use tether_core::{Config, Engine, Output};
+//!
+//! let mut engine = Engine::new(Config::default(), "client-1", 0x5eed);
+//! let tasks = engine.subscribe(0, "tasks", None).unwrap();
+//! engine.connect(0);
+//! let mut now = 0;
+//! for _ in 0..3 {
+//!     // 1. Drain every output after every input.
+//!     while let Some(output) = engine.poll_output() {
+//!         match output {
+//!             Output::OpenSocket => { /* open a WebSocket; later: engine.socket_opened(now) */ }
+//!             Output::CloseSocket { .. } => { /* close it; do not report socket_closed */ }
+//!             Output::Send(_frame) => { /* socket.send(frame) */ }
+//!             Output::Persist(_write) => { /* IndexedDB, durable before later sends */ }
+//!             Output::NeedToken => { /* call the token provider, then engine.set_token(..) */ }
+//!             Output::Changes(_sets) => { /* hand change-sets to the app */ }
+//!             Output::Mutation(_outcome) => { /* resolve or reject the mutate() promise */ }
+//!             _ => {}
+//!         }
+//!     }
+//!     // 2. Arm one timer for the next deadline; when it fires, call handle_timeout.
+//!     match engine.poll_timeout() {
+//!         Some(at) => {
+//!             now = at;
+//!             engine.handle_timeout(now);
+//!         }
+//!         None => break,
+//!     }
+//!     // Socket events and frames: engine.socket_opened(now), engine.handle_message(now,
+//!     // bytes), engine.socket_closed(now, code); browser signals: engine.went_online(now)...
+//! }
+//! assert!(engine.view(tasks).unwrap().is_empty());
+//! ```
+//!
+//! # Parts
+//!
+//! * [`backoff`]: capped exponential reconnect delays with full jitter.
+//! * [`connection`]: connection states, heartbeat and round-trip time.
+//! * `outbox`: ordered unacknowledged mutations, resent after every reconnect.
+//! * [`store`]: confirmed documents ⊕ pending mutations per channel.
+//! * `continuity`: cursors, duplicate and gap detection, `recovered` / `reset`.
+//! * [`ingest`]: batching and coalescing of change notifications, counters.
+//! * [`persist`]: what the shell stores, and [`PersistedState`] to [`Engine::restore`] from.
+
+pub mod backoff;
+mod config;
+pub mod connection;
+mod continuity;
+mod engine;
+mod error;
+pub mod ingest;
+mod outbox;
+mod output;
+pub mod persist;
+pub mod rng;
+pub mod store;
+mod timer;
+mod view;
 
 pub use tether_protocol as protocol;
+
+pub use backoff::{Backoff, BackoffConfig};
+pub use config::{Auth, Config};
+pub use connection::ConnectionState;
+pub use engine::{Engine, Precondition};
+pub use error::{EngineError, Rejection, RequestError};
+pub use ingest::Counters;
+pub use outbox::PendingMutation;
+pub use output::{Conflict, MutationOutcome, Output, PresenceUpdate, Status};
+pub use persist::{CachedChannel, ChannelDelta, Persist, PersistedState};
+pub use rng::Rng;
+pub use store::{overlay, VisibleDoc};
+pub use view::{ChangeSet, ViewId};

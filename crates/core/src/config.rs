@@ -1,0 +1,58 @@
+//! Engine configuration.
+
+use crate::backoff::BackoffConfig;
+
+/// How the engine obtains its auth token.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Auth {
+    /// The server runs without auth (dev mode).
+    #[default]
+    None,
+    /// A fixed token; after an auth failure (close 4001) the engine emits
+    /// `Output::NeedToken` and waits for `set_token`.
+    Static(String),
+    /// Ask for a fresh token (`Output::NeedToken`, answered by `set_token` or `token_failed`)
+    /// before every connection attempt.
+    Provider,
+}
+
+/// Engine settings. `Config::default()` suits a browser app.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Reconnect backoff.
+    pub backoff: BackoffConfig,
+    /// Auth token source.
+    pub auth: Auth,
+    /// Socket open + `welcome` must complete within this (ms, default 10 000).
+    pub handshake_timeout_ms: u64,
+    /// Ping interval (ms); default: a third of the server's `heartbeat_timeout_ms`.
+    pub ping_interval_ms: Option<u64>,
+    /// The link is dead when nothing arrived for this long (ms); default: two ping
+    /// intervals.
+    pub dead_link_timeout_ms: Option<u64>,
+    /// Change-sets are emitted at most once per this interval (ms, default 16: one frame).
+    /// 0 flushes after every input.
+    pub flush_interval_ms: u64,
+    /// Requests fail with `RequestError::Timeout` after this (ms, default 10 000).
+    pub request_timeout_ms: u64,
+    /// Broadcasts and requests queued while not connected (default 100).
+    pub offline_queue_limit: usize,
+    /// Whether the engine may connect right away (the shell passes `navigator.onLine`).
+    pub start_online: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            backoff: BackoffConfig::default(),
+            auth: Auth::None,
+            handshake_timeout_ms: 10_000,
+            ping_interval_ms: None,
+            dead_link_timeout_ms: None,
+            flush_interval_ms: 16,
+            request_timeout_ms: 10_000,
+            offline_queue_limit: 100,
+            start_online: true,
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! Continuity of a channel subscription: the resume cursor and the event rule of the protocol.
+//!
+//! With `cursor` = the offset the client's copy is caught up to, an event `(offset, prev)` is
+//! a duplicate when `offset <= cursor`, applies when `prev <= cursor`, and otherwise reveals a
+//! gap (an event of the view was lost) which is repaired by resubscribing `since` the cursor.
+//! `prev` lets a filtered view tell offsets its filter skipped from lost ones.
+
+use tether_protocol::{Filter, Since};
+
+/// What to do with an incoming event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// Already applied: drop it.
+    Duplicate,
+    /// Next in sequence: apply it and advance the cursor to its offset.
+    Apply,
+    /// Something between the cursor and this event is missing (or the epoch changed).
+    Gap,
+}
+
+/// Classifies an event against the cursor.
+pub(crate) fn classify(cursor: &Since, epoch: &str, offset: u64, prev: u64) -> Verdict {
+    if epoch != cursor.epoch {
+        Verdict::Gap
+    } else if offset <= cursor.offset {
+        Verdict::Duplicate
+    } else if prev <= cursor.offset {
+        Verdict::Apply
+    } else {
+        Verdict::Gap
+    }
+}
+
+/// Where the channel's subscription on the current connection stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SubState {
+    /// No view wants the channel (or it was unsubscribed).
+    Inactive,
+    /// Wanted, but not sent on this connection yet.
+    NotSent,
+    /// `subscribe` sent `outstanding` times without all answers: events are dropped (the
+    /// answer replays or snapshots them).
+    Pending {
+        /// Unanswered `subscribe` frames; the last answer counts.
+        outstanding: u32,
+    },
+    /// `subscribed` arrived: events apply.
+    Live,
+}
+
+/// A channel's subscription and resume point.
+#[derive(Debug, Clone)]
+pub(crate) struct Subscription {
+    pub(crate) state: SubState,
+    /// The filter subscribed with (the `or` of the views' filters, None = unfiltered).
+    pub(crate) filter: Option<Filter>,
+    /// Canonical key of `filter` ("" = unfiltered).
+    pub(crate) filter_key: String,
+    /// Offset the confirmed documents are caught up to, for the filter `cursor_key`.
+    pub(crate) cursor: Option<Since>,
+    /// The filter key the cursor belongs to.
+    pub(crate) cursor_key: String,
+}
+
+impl Subscription {
+    pub(crate) fn new(cursor: Option<Since>, cursor_key: String) -> Subscription {
+        Subscription {
+            state: SubState::Inactive,
+            filter: None,
+            filter_key: String::new(),
+            cursor,
+            cursor_key,
+        }
+    }
+
+    /// The `since` to subscribe with: only when the cursor belongs to the same filter (a
+    /// different filter's replay would miss documents that only the new filter matches).
+    pub(crate) fn since(&self) -> Option<Since> {
+        if self.cursor_key == self.filter_key {
+            self.cursor.clone()
+        } else {
+            None
+        }
+    }
+}
+
+/// The canonical key of an optional filter ("" = unfiltered).
+pub(crate) fn filter_key(filter: Option<&Filter>) -> String {
+    filter.map(Filter::canonical_key).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(offset: u64) -> Since {
+        Since {
+            epoch: "e1".into(),
+            offset,
+        }
+    }
+
+    #[test]
+    fn duplicate_apply_and_gap() {
+        let c = at(10);
+        assert_eq!(classify(&c, "e1", 10, 9), Verdict::Duplicate);
+        assert_eq!(classify(&c, "e1", 3, 2), Verdict::Duplicate);
+        assert_eq!(classify(&c, "e1", 11, 10), Verdict::Apply);
+        // A filtered view skipped offsets 11..14: prev says nothing of the view is missing.
+        assert_eq!(classify(&c, "e1", 15, 10), Verdict::Apply);
+        // An event of the view between 10 and 15 was lost.
+        assert_eq!(classify(&c, "e1", 15, 12), Verdict::Gap);
+        assert_eq!(classify(&c, "e2", 11, 10), Verdict::Gap);
+    }
+
+    #[test]
+    fn since_only_for_the_same_filter() {
+        let mut s = Subscription::new(Some(at(4)), String::new());
+        assert_eq!(s.since(), Some(at(4)));
+        s.filter_key = "x".into();
+        assert_eq!(s.since(), None);
+    }
+}

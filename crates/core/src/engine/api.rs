@@ -1,0 +1,292 @@
+//! App calls: views, mutations, broadcasts, requests, presence.
+
+use serde_json::{Map, Value};
+use tether_protocol::{apply_op, validate_channel, validate_doc_id, ClientMessage, Filter, Op};
+
+use super::{Channel, Engine, PendingRequest, Queued};
+use crate::connection::ConnectionState;
+use crate::continuity::{filter_key, SubState, Subscription};
+use crate::error::EngineError;
+use crate::outbox::PendingMutation;
+use crate::output::Output;
+use crate::persist::Persist;
+use crate::store::ChannelStore;
+use crate::view::{View, ViewId};
+
+/// The `base_version` a mutation is sent with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Precondition {
+    /// Based on what this client shows: the confirmed version plus this client's own pending
+    /// mutations of the document (so queued edits do not conflict with each other); "must not
+    /// exist" for a document an unfiltered, live channel does not hold; unconditional when
+    /// the version cannot be known (e.g. after a pending delete or create).
+    #[default]
+    Auto,
+    /// Apply regardless of the current version (last writer wins).
+    Unconditional,
+    /// Only if the document does not exist (`base_version` 0).
+    MustNotExist,
+    /// Only if the current version is exactly this.
+    Version(u64),
+}
+
+impl Engine {
+    /// Opens a view of a channel, optionally filtered. Its content arrives in the next
+    /// change-set (`replace: true`, cached documents first, then live data).
+    pub fn subscribe(
+        &mut self,
+        now: u64,
+        channel: &str,
+        filter: Option<Filter>,
+    ) -> Result<ViewId, EngineError> {
+        validate_channel(channel).map_err(|_| EngineError::InvalidChannel {
+            channel: channel.to_owned(),
+        })?;
+        let id = ViewId(self.next_view);
+        self.next_view += 1;
+        self.views.insert(id, View::new(channel.to_owned(), filter));
+        self.channels
+            .entry(channel.to_owned())
+            .or_insert_with(|| Channel {
+                store: ChannelStore::default(),
+                sub: Subscription::new(None, String::new()),
+                presence: None,
+            });
+        self.update_subscription(channel);
+        self.finish(now);
+        Ok(id)
+    }
+
+    /// Closes a view; the channel is unsubscribed when no view is left (its cache is kept
+    /// for a later resume).
+    pub fn unsubscribe(&mut self, now: u64, view: ViewId) -> Result<(), EngineError> {
+        let v = self
+            .views
+            .remove(&view)
+            .ok_or(EngineError::UnknownView { view: view.0 })?;
+        self.update_subscription(&v.channel);
+        self.finish(now);
+        Ok(())
+    }
+
+    /// Queues a mutation: persisted (`Persist::OutboxPut`), shown optimistically, sent when
+    /// connected, and reported once as `Output::Mutation`. Returns its mutation id.
+    pub fn mutate(
+        &mut self,
+        now: u64,
+        channel: &str,
+        op: Op,
+        id: &str,
+        doc: Option<Value>,
+        precondition: Precondition,
+    ) -> Result<u64, EngineError> {
+        validate_channel(channel).map_err(|_| EngineError::InvalidChannel {
+            channel: channel.to_owned(),
+        })?;
+        validate_doc_id(id).map_err(|_| EngineError::InvalidDocId { id: id.to_owned() })?;
+        let doc = match op {
+            Op::Delete => None,
+            Op::Put | Op::Patch => {
+                let empty = Value::Object(Map::new());
+                apply_op(Some(&empty), op, doc.as_ref())
+                    .map_err(|reason| EngineError::InvalidBody { reason })?;
+                doc
+            }
+        };
+        let mutation = PendingMutation {
+            mutation_id: self.outbox.next_id(),
+            channel: channel.to_owned(),
+            op,
+            id: id.to_owned(),
+            base_version: self.base_version(channel, id, precondition),
+            doc,
+        };
+        let mutation_id = mutation.mutation_id;
+        self.outputs.push_back(Output::Persist(Persist::OutboxPut {
+            mutation: mutation.clone(),
+        }));
+        self.outbox.push(mutation);
+        self.rebase(channel, id);
+        if self.state == ConnectionState::Ready {
+            for m in self.outbox.take_unsent() {
+                self.send(&m.to_message());
+            }
+        }
+        self.finish(now);
+        Ok(mutation_id)
+    }
+
+    /// Sends an ephemeral message to the channel's other subscribers (queued while
+    /// disconnected, up to `offline_queue_limit`).
+    pub fn broadcast(
+        &mut self,
+        now: u64,
+        channel: &str,
+        payload: Value,
+    ) -> Result<(), EngineError> {
+        self.require_view(channel)?;
+        if self.state == ConnectionState::Ready {
+            self.send(&ClientMessage::Broadcast {
+                channel: channel.to_owned(),
+                payload,
+            });
+        } else {
+            self.enqueue(Queued::Broadcast {
+                channel: channel.to_owned(),
+                payload,
+            })?;
+        }
+        self.finish(now);
+        Ok(())
+    }
+
+    /// Calls a server method; the answer (or `RequestError::Timeout` after
+    /// `request_timeout_ms`) arrives as `Output::Response` with the returned id.
+    pub fn request(&mut self, now: u64, method: &str, body: Value) -> Result<u64, EngineError> {
+        let id = self.next_request;
+        let ready = self.state == ConnectionState::Ready;
+        if ready {
+            self.send(&ClientMessage::Request {
+                id,
+                method: method.to_owned(),
+                body,
+            });
+        } else {
+            self.enqueue(Queued::Request {
+                id,
+                method: method.to_owned(),
+                body,
+            })?;
+        }
+        self.next_request += 1;
+        self.requests.insert(
+            id,
+            PendingRequest {
+                deadline: now + self.config.request_timeout_ms,
+                sent: ready,
+            },
+        );
+        self.finish(now);
+        Ok(id)
+    }
+
+    /// Sets (or with None clears) this client's presence on a subscribed channel; it is sent
+    /// again after every reconnect.
+    pub fn set_presence(
+        &mut self,
+        now: u64,
+        channel: &str,
+        state: Option<Value>,
+    ) -> Result<(), EngineError> {
+        self.require_view(channel)?;
+        let ready = self.state == ConnectionState::Ready;
+        if let Some(ch) = self.channels.get_mut(channel) {
+            ch.presence.clone_from(&state);
+            let sent = matches!(ch.sub.state, SubState::Pending { .. } | SubState::Live);
+            if ready && sent {
+                self.send(&ClientMessage::Presence {
+                    channel: channel.to_owned(),
+                    state,
+                });
+            }
+        }
+        self.finish(now);
+        Ok(())
+    }
+
+    fn require_view(&self, channel: &str) -> Result<(), EngineError> {
+        if self.views.values().any(|v| v.channel == channel) {
+            Ok(())
+        } else {
+            Err(EngineError::NotSubscribed {
+                channel: channel.to_owned(),
+            })
+        }
+    }
+
+    fn enqueue(&mut self, item: Queued) -> Result<(), EngineError> {
+        if self.queue.len() >= self.config.offline_queue_limit {
+            return Err(EngineError::OfflineQueueFull {
+                limit: self.config.offline_queue_limit,
+            });
+        }
+        self.queue.push_back(item);
+        Ok(())
+    }
+
+    fn base_version(&self, channel: &str, id: &str, pre: Precondition) -> Option<u64> {
+        match pre {
+            Precondition::Unconditional => None,
+            Precondition::MustNotExist => Some(0),
+            Precondition::Version(v) => Some(v),
+            Precondition::Auto => {
+                let pending: Vec<&PendingMutation> = self.outbox.pending_for(channel, id).collect();
+                let ch = self.channels.get(channel);
+                match ch.and_then(|c| c.store.confirmed.get(id)) {
+                    Some(doc) if pending.iter().all(|m| m.op != Op::Delete) => {
+                        Some(doc.version + pending.len() as u64)
+                    }
+                    Some(_) => None,
+                    None => {
+                        let authoritative = ch.is_some_and(|c| {
+                            c.sub.filter_key.is_empty()
+                                && c.sub.cursor_key.is_empty()
+                                && c.sub.cursor.is_some()
+                        });
+                        (pending.is_empty() && authoritative).then_some(0)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Re-derives the channel's subscription filter (the `or` of its views' filters) and
+    /// (re)subscribes or unsubscribes as needed.
+    fn update_subscription(&mut self, name: &str) {
+        let filters: Vec<Option<Filter>> = self
+            .views
+            .values()
+            .filter(|v| v.channel == name)
+            .map(|v| v.filter.clone())
+            .collect();
+        let ready = self.state == ConnectionState::Ready;
+        let Some(ch) = self.channels.get_mut(name) else {
+            return;
+        };
+        if filters.is_empty() {
+            let was_active = ch.sub.state != SubState::Inactive;
+            ch.sub.state = SubState::Inactive;
+            ch.presence = None;
+            if ready && was_active {
+                self.send(&ClientMessage::Unsubscribe {
+                    channel: name.to_owned(),
+                });
+            }
+            return;
+        }
+        let union = if filters.iter().any(Option::is_none) {
+            None
+        } else {
+            let mut distinct: Vec<Filter> = Vec::new();
+            for f in filters.into_iter().flatten() {
+                if !distinct
+                    .iter()
+                    .any(|d| d.canonical_key() == f.canonical_key())
+                {
+                    distinct.push(f);
+                }
+            }
+            if distinct.len() == 1 {
+                distinct.pop()
+            } else {
+                Some(Filter::Or(distinct))
+            }
+        };
+        let key = filter_key(union.as_ref());
+        if ch.sub.state == SubState::Inactive || key != ch.sub.filter_key {
+            ch.sub.filter = union;
+            ch.sub.filter_key = key;
+            self.resubscribe(name);
+        }
+    }
+}

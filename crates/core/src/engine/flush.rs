@@ -1,0 +1,64 @@
+//! Flushing the ingest batch: one `Changes` output for all views and one cache write per
+//! changed channel.
+
+use std::collections::BTreeSet;
+
+use super::Engine;
+use crate::output::Output;
+use crate::persist::{ChannelDelta, Persist};
+use crate::timer::Timer;
+
+impl Engine {
+    pub(super) fn flush(&mut self) {
+        self.timers.stop(Timer::Flush);
+        let visible = std::mem::take(&mut self.ingest.visible);
+        let mut sets = Vec::new();
+        for (id, view) in self.views.iter_mut() {
+            let Some(ch) = self.channels.get(&view.channel) else {
+                continue;
+            };
+            let dirty: Option<&BTreeSet<String>> = visible.get(&view.channel);
+            if dirty.is_some() || view.wants_flush() {
+                if let Some(set) = view.changes(*id, &ch.store, dirty) {
+                    sets.push(set);
+                }
+            }
+        }
+        if !sets.is_empty() {
+            self.ingest.counters.flushes += 1;
+            self.outputs.push_back(Output::Changes(sets));
+        }
+        let cache = std::mem::take(&mut self.ingest.cache);
+        for (name, dirty) in cache {
+            let Some(ch) = self.channels.get(&name) else {
+                continue;
+            };
+            let confirmed = &ch.store.confirmed;
+            let (upserts, removes) = if dirty.replace {
+                (confirmed.values().cloned().collect(), Vec::new())
+            } else {
+                let upserts = dirty
+                    .ids
+                    .iter()
+                    .filter_map(|id| confirmed.get(id).cloned())
+                    .collect();
+                let removes = dirty
+                    .ids
+                    .iter()
+                    .filter(|id| !confirmed.contains_key(*id))
+                    .cloned()
+                    .collect();
+                (upserts, removes)
+            };
+            self.outputs
+                .push_back(Output::Persist(Persist::Channel(ChannelDelta {
+                    channel: name,
+                    replace: dirty.replace,
+                    upserts,
+                    removes,
+                    cursor: ch.sub.cursor.clone(),
+                    filter_key: ch.sub.cursor_key.clone(),
+                })));
+        }
+    }
+}

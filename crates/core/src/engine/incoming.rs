@@ -1,0 +1,340 @@
+//! Frames from the server.
+
+use serde_json::Value;
+use tether_protocol::{
+    Continuity, Document, ErrorCode, EventOp, Origin, RejectReason, ServerMessage, Since,
+};
+
+use super::Engine;
+use crate::connection::ConnectionState;
+use crate::continuity::{classify, SubState, Verdict};
+use crate::error::{EngineError, Rejection, RequestError};
+use crate::output::{Conflict, MutationOutcome, Output, PresenceUpdate};
+use crate::persist::Persist;
+use crate::timer::Timer;
+
+/// The fields of an `event` frame.
+struct Event {
+    channel: String,
+    epoch: String,
+    offset: u64,
+    prev: u64,
+    op: EventOp,
+    id: String,
+    version: u64,
+    doc: Option<Value>,
+    origin: Option<Origin>,
+}
+
+impl Engine {
+    pub(super) fn dispatch(&mut self, now: u64, msg: ServerMessage) {
+        match msg {
+            ServerMessage::Welcome {
+                heartbeat_timeout_ms,
+                ..
+            } => {
+                if self.state == ConnectionState::Handshaking {
+                    self.on_ready(now, heartbeat_timeout_ms);
+                }
+            }
+            ServerMessage::Subscribed {
+                channel,
+                epoch,
+                offset,
+                continuity,
+                snapshot,
+            } => self.on_subscribed(&channel, Since { epoch, offset }, continuity, snapshot),
+            ServerMessage::Unsubscribed { .. } => {}
+            ServerMessage::Event {
+                channel,
+                epoch,
+                offset,
+                prev,
+                op,
+                id,
+                version,
+                doc,
+                origin,
+            } => self.on_event(Event {
+                channel,
+                epoch,
+                offset,
+                prev,
+                op,
+                id,
+                version,
+                doc,
+                origin,
+            }),
+            ServerMessage::Ack {
+                mutation_id,
+                version,
+                offset,
+            } => self.on_ack(mutation_id, version, offset),
+            ServerMessage::Reject {
+                mutation_id,
+                reason,
+                current,
+                message,
+            } => self.on_reject(mutation_id, reason, current, message),
+            ServerMessage::Broadcast {
+                channel,
+                payload,
+                from,
+            } => self.outputs.push_back(Output::Broadcast {
+                channel,
+                from,
+                payload,
+            }),
+            ServerMessage::Response { id, body, error } => {
+                let result = match error {
+                    Some(e) => Err(RequestError::Server {
+                        code: e.code,
+                        message: e.message,
+                    }),
+                    None => Ok(body.unwrap_or(Value::Null)),
+                };
+                self.respond(id, result);
+            }
+            ServerMessage::Presence {
+                channel,
+                event,
+                client_id,
+                state,
+            } => self
+                .outputs
+                .push_back(Output::Presence(PresenceUpdate::Change {
+                    channel,
+                    event,
+                    client_id,
+                    state,
+                })),
+            ServerMessage::PresenceSync { channel, members } => self
+                .outputs
+                .push_back(Output::Presence(PresenceUpdate::Sync { channel, members })),
+            ServerMessage::Pong { nonce } => self.heartbeat.pong(nonce, now),
+            ServerMessage::Error {
+                code,
+                message,
+                channel,
+                mutation_id,
+                request_id,
+                retry_after_ms,
+            } => self.on_error(
+                now,
+                code,
+                message,
+                channel,
+                mutation_id,
+                request_id,
+                retry_after_ms,
+            ),
+        }
+    }
+
+    fn on_subscribed(
+        &mut self,
+        name: &str,
+        at: Since,
+        continuity: Continuity,
+        snapshot: Option<Vec<Document>>,
+    ) {
+        let Some(ch) = self.channels.get_mut(name) else {
+            return;
+        };
+        match ch.sub.state {
+            SubState::Pending { outstanding } if outstanding > 1 => {
+                // A later subscribe of ours supersedes this answer.
+                ch.sub.state = SubState::Pending {
+                    outstanding: outstanding - 1,
+                };
+                return;
+            }
+            SubState::Pending { .. } => {}
+            _ => return,
+        }
+        match continuity {
+            Continuity::Reset => {
+                let touched = ch.store.replace(snapshot.unwrap_or_default());
+                ch.sub.cursor = Some(at);
+                ch.sub.cursor_key = ch.sub.filter_key.clone();
+                ch.sub.state = SubState::Live;
+                self.ingest.replace_cache(name);
+                self.ingest.counters.resets += 1;
+                for id in touched {
+                    self.rebase(name, &id);
+                }
+            }
+            Continuity::Recovered => {
+                if ch.sub.since().as_ref() != Some(&at) {
+                    // Not the resume point we asked for: start afresh.
+                    ch.sub.cursor = None;
+                    ch.sub.state = SubState::NotSent;
+                    self.ingest.touch_cursor(name);
+                    self.resubscribe(name);
+                    return;
+                }
+                ch.sub.state = SubState::Live;
+                self.ingest.counters.recovered += 1;
+            }
+        }
+        for view in self.views.values_mut().filter(|v| v.channel == name) {
+            view.note_continuity(continuity);
+        }
+    }
+
+    fn on_event(&mut self, ev: Event) {
+        self.ingest.counters.events_received += 1;
+        let Some(ch) = self.channels.get_mut(&ev.channel) else {
+            self.ingest.counters.events_superseded += 1;
+            return;
+        };
+        if ch.sub.state != SubState::Live {
+            self.ingest.counters.events_superseded += 1;
+            return;
+        }
+        let Some(cursor) = ch.sub.cursor.as_mut() else {
+            self.resubscribe(&ev.channel);
+            return;
+        };
+        match classify(cursor, &ev.epoch, ev.offset, ev.prev) {
+            Verdict::Duplicate => self.ingest.counters.events_deduped += 1,
+            Verdict::Gap => {
+                self.ingest.counters.gaps += 1;
+                self.resubscribe(&ev.channel);
+            }
+            Verdict::Apply => {
+                cursor.offset = ev.offset;
+                match ev.op {
+                    EventOp::Upsert => {
+                        let doc = Document {
+                            id: ev.id.clone(),
+                            version: ev.version,
+                            doc: ev.doc.unwrap_or_else(|| Value::Object(Default::default())),
+                        };
+                        ch.store.confirmed.insert(ev.id.clone(), doc);
+                    }
+                    EventOp::Remove => {
+                        ch.store.confirmed.remove(&ev.id);
+                    }
+                }
+                self.ingest.touch_cache(&ev.channel, &ev.id);
+                if let Some(origin) = &ev.origin {
+                    if origin.client_id == self.client_id {
+                        self.outbox.mark_seen(origin.mutation_id);
+                    }
+                }
+                self.rebase(&ev.channel, &ev.id);
+            }
+        }
+    }
+
+    fn on_ack(&mut self, mutation_id: u64, version: u64, offset: u64) {
+        let Some(entry) = self.outbox.remove(mutation_id) else {
+            self.ingest.counters.unmatched_results += 1;
+            return;
+        };
+        self.outputs
+            .push_back(Output::Persist(Persist::OutboxRemove { mutation_id }));
+        let m = entry.mutation;
+        if !entry.seen {
+            self.rebase(&m.channel, &m.id);
+        }
+        self.outputs
+            .push_back(Output::Mutation(MutationOutcome::Acked {
+                mutation: m,
+                version,
+                offset,
+            }));
+    }
+
+    fn on_reject(
+        &mut self,
+        mutation_id: u64,
+        reason: RejectReason,
+        current: Option<Document>,
+        message: String,
+    ) {
+        let Some(entry) = self.outbox.remove(mutation_id) else {
+            self.ingest.counters.unmatched_results += 1;
+            return;
+        };
+        self.outputs
+            .push_back(Output::Persist(Persist::OutboxRemove { mutation_id }));
+        let m = entry.mutation;
+        let local = self
+            .channels
+            .get(&m.channel)
+            .and_then(|c| c.store.visible.get(&m.id))
+            .map(|v| v.doc.clone());
+        self.rebase(&m.channel, &m.id);
+        let outcome = match reason {
+            RejectReason::Conflict => MutationOutcome::Conflict(Conflict {
+                mutation: m,
+                local,
+                server_current: current,
+            }),
+            other => MutationOutcome::Rejected {
+                mutation: m,
+                reason: Rejection::from_wire(other, message),
+            },
+        };
+        self.outputs.push_back(Output::Mutation(outcome));
+        // The rollback is shown together with the rejection, not after the batch interval.
+        self.urgent_flush = true;
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn on_error(
+        &mut self,
+        now: u64,
+        code: ErrorCode,
+        message: String,
+        channel: Option<String>,
+        mutation_id: Option<u64>,
+        request_id: Option<u64>,
+        retry_after_ms: Option<u64>,
+    ) {
+        if let Some(id) = request_id {
+            self.respond(
+                id,
+                Err(RequestError::Server {
+                    code: code.as_str().into(),
+                    message: message.clone(),
+                }),
+            );
+        }
+        let error = EngineError::Server {
+            code,
+            message: message.clone(),
+        };
+        let pending_sub = channel.as_deref().and_then(|name| {
+            let ch = self.channels.get_mut(name)?;
+            matches!(ch.sub.state, SubState::Pending { .. }).then_some(ch)
+        });
+        match code {
+            ErrorCode::RateLimited => {
+                self.retry_hint = retry_after_ms;
+                if let Some(ch) = pending_sub {
+                    // The subscribe was dropped: send it again when tokens refill.
+                    ch.sub.state = SubState::NotSent;
+                    self.timers
+                        .set(Timer::Resubscribe, now + retry_after_ms.unwrap_or(1_000));
+                }
+            }
+            ErrorCode::InvalidFilter | ErrorCode::Forbidden | ErrorCode::TooManySubscriptions => {
+                if let Some(ch) = pending_sub {
+                    // Not retried: the same subscribe would fail the same way.
+                    ch.sub.state = SubState::Inactive;
+                }
+            }
+            ErrorCode::Internal if mutation_id.is_some() => {
+                // Reconnect so the outbox is resent in order.
+                self.close_locally(now, error, "server failed a mutation");
+                return;
+            }
+            _ => {}
+        }
+        self.last_error = Some(error);
+    }
+}

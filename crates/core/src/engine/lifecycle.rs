@@ -1,0 +1,388 @@
+//! Inputs from the shell: connection lifecycle, frames, timers, network and visibility.
+
+use tether_protocol::{codec, ClientMessage, CloseCode, PROTOCOL_VERSION};
+
+use super::{Engine, Queued};
+use crate::config::Auth;
+use crate::connection::ConnectionState;
+use crate::continuity::SubState;
+use crate::error::{EngineError, RequestError};
+use crate::output::Output;
+use crate::timer::Timer;
+
+impl Engine {
+    /// Starts connecting (from idle, or again after `close` / giving up).
+    pub fn connect(&mut self, now: u64) {
+        if matches!(self.state, ConnectionState::Idle | ConnectionState::Closed) {
+            self.backoff.reset();
+            self.start_attempt(now);
+        }
+        self.finish(now);
+    }
+
+    /// Stops: closes the socket, fails outstanding requests, keeps the outbox and cache.
+    pub fn close(&mut self, now: u64) {
+        if self.state.has_socket() {
+            self.outputs.push_back(Output::CloseSocket {
+                code: CloseCode::Normal.as_u16(),
+                reason: "client closed".into(),
+            });
+        }
+        self.drop_connection(now);
+        self.state = ConnectionState::Closed;
+        for timer in [Timer::Reconnect, Timer::Handshake] {
+            self.timers.stop(timer);
+        }
+        self.queue.clear();
+        let ids: Vec<u64> = self.requests.keys().copied().collect();
+        for id in ids {
+            self.respond(id, Err(RequestError::Closed));
+        }
+        self.finish(now);
+    }
+
+    /// The socket asked for by `OpenSocket` is open.
+    pub fn socket_opened(&mut self, now: u64) {
+        if self.state == ConnectionState::Connecting {
+            self.state = ConnectionState::Handshaking;
+            let hello = ClientMessage::Hello {
+                protocol: PROTOCOL_VERSION,
+                client_id: self.client_id.clone(),
+                token: self.token.clone(),
+            };
+            self.send(&hello);
+        }
+        self.finish(now);
+    }
+
+    /// The socket closed (or failed to open) with this close code (1006 when there was no
+    /// close frame).
+    pub fn socket_closed(&mut self, now: u64, code: u16) {
+        if self.state.has_socket() {
+            self.last_error = Some(match CloseCode::from_u16(code) {
+                CloseCode::AuthFailed => EngineError::AuthFailed,
+                CloseCode::UnsupportedVersion => EngineError::UnsupportedVersion,
+                _ => EngineError::ConnectionClosed { code },
+            });
+            self.drop_connection(now);
+            match CloseCode::from_u16(code) {
+                CloseCode::UnsupportedVersion => self.state = ConnectionState::Closed,
+                CloseCode::GoingAway => {
+                    // The server is restarting: come back at once (still counted).
+                    self.backoff.count_immediate();
+                    self.start_attempt(now);
+                }
+                CloseCode::AuthFailed => {
+                    self.token_stale = true;
+                    self.schedule_retry(now);
+                }
+                _ => self.schedule_retry(now),
+            }
+        }
+        self.finish(now);
+    }
+
+    /// A frame arrived on the socket.
+    pub fn handle_message(&mut self, now: u64, bytes: &[u8]) {
+        if matches!(
+            self.state,
+            ConnectionState::Handshaking | ConnectionState::Ready
+        ) {
+            self.ingest.counters.frames_received += 1;
+            if self.state == ConnectionState::Ready {
+                self.timers
+                    .set(Timer::DeadLink, now + self.heartbeat.dead_after_ms);
+            }
+            match codec::decode_server(bytes) {
+                Ok(msg) => self.dispatch(now, msg),
+                Err(e) => {
+                    self.ingest.counters.decode_errors += 1;
+                    self.last_error = Some(EngineError::Decode(e));
+                }
+            }
+        }
+        self.finish(now);
+    }
+
+    /// Deadlines at or before `now` fire. Extra calls are harmless.
+    pub fn handle_timeout(&mut self, now: u64) {
+        for timer in self.timers.take_expired(now) {
+            match timer {
+                Timer::Reconnect => {
+                    if self.state == ConnectionState::Backoff {
+                        self.start_attempt(now);
+                    }
+                }
+                Timer::Handshake => match self.state {
+                    ConnectionState::Connecting | ConnectionState::Handshaking => {
+                        self.close_locally(now, EngineError::HandshakeTimeout, "handshake timeout");
+                    }
+                    ConnectionState::AwaitingToken => {
+                        self.last_error = Some(EngineError::TokenUnavailable);
+                        self.schedule_retry(now);
+                    }
+                    _ => {}
+                },
+                Timer::Ping => {
+                    if self.state == ConnectionState::Ready {
+                        self.send_ping(now);
+                    }
+                }
+                Timer::DeadLink => {
+                    if self.state == ConnectionState::Ready {
+                        self.close_locally(now, EngineError::DeadLink, "heartbeat timeout");
+                    }
+                }
+                Timer::Flush => self.flush(),
+                Timer::Resubscribe => {
+                    if self.state == ConnectionState::Ready {
+                        self.send_subscriptions();
+                    }
+                }
+            }
+        }
+        let expired: Vec<u64> = self
+            .requests
+            .iter()
+            .filter(|(_, r)| r.deadline <= now)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in expired {
+            self.respond(id, Err(RequestError::Timeout));
+        }
+        self.finish(now);
+    }
+
+    /// The device is online again (`online` event): retry at once.
+    pub fn went_online(&mut self, now: u64) {
+        self.online = true;
+        if matches!(
+            self.state,
+            ConnectionState::Offline | ConnectionState::Backoff
+        ) {
+            self.start_attempt(now);
+        }
+        self.finish(now);
+    }
+
+    /// The device went offline (`offline` event): stop retrying until `went_online`. An open
+    /// socket is kept (the heartbeat decides whether it still works).
+    pub fn went_offline(&mut self, now: u64) {
+        self.online = false;
+        if matches!(
+            self.state,
+            ConnectionState::Backoff | ConnectionState::AwaitingToken
+        ) {
+            self.timers.stop(Timer::Reconnect);
+            self.timers.stop(Timer::Handshake);
+            self.state = ConnectionState::Offline;
+        }
+        self.finish(now);
+    }
+
+    /// The page became visible or hidden. Becoming visible retries a waiting reconnect at once
+    /// and probes an open connection with a ping (timers of hidden tabs are throttled).
+    pub fn set_visible(&mut self, now: u64, visible: bool) {
+        let was = self.visible;
+        self.visible = visible;
+        if visible && !was {
+            match self.state {
+                ConnectionState::Backoff => self.start_attempt(now),
+                ConnectionState::Ready => self.send_ping(now),
+                _ => {}
+            }
+        }
+        self.finish(now);
+    }
+
+    /// The token provider answered (None: connect without a token).
+    pub fn set_token(&mut self, now: u64, token: Option<String>) {
+        self.token = token;
+        self.token_stale = false;
+        if self.state == ConnectionState::AwaitingToken {
+            self.open_socket(now);
+        }
+        self.finish(now);
+    }
+
+    /// The token provider failed: retry later with backoff.
+    pub fn token_failed(&mut self, now: u64) {
+        if self.state == ConnectionState::AwaitingToken {
+            self.timers.stop(Timer::Handshake);
+            self.last_error = Some(EngineError::TokenUnavailable);
+            self.schedule_retry(now);
+        }
+        self.finish(now);
+    }
+
+    // ---- transitions ----
+
+    fn start_attempt(&mut self, now: u64) {
+        self.timers.stop(Timer::Reconnect);
+        if !self.online {
+            self.state = ConnectionState::Offline;
+        } else if self.token_stale || self.config.auth == Auth::Provider {
+            self.state = ConnectionState::AwaitingToken;
+            self.outputs.push_back(Output::NeedToken);
+            self.timers
+                .set(Timer::Handshake, now + self.config.handshake_timeout_ms);
+        } else {
+            self.open_socket(now);
+        }
+    }
+
+    fn open_socket(&mut self, now: u64) {
+        self.state = ConnectionState::Connecting;
+        self.outputs.push_back(Output::OpenSocket);
+        self.timers
+            .set(Timer::Handshake, now + self.config.handshake_timeout_ms);
+    }
+
+    /// Waits for the backoff delay (or goes offline / gives up).
+    fn schedule_retry(&mut self, now: u64) {
+        if !self.online {
+            self.state = ConnectionState::Offline;
+            return;
+        }
+        let hint = self.retry_hint.take();
+        match self.backoff.next_delay(&mut self.rng, hint) {
+            Some(delay) => {
+                self.state = ConnectionState::Backoff;
+                self.timers.set(Timer::Reconnect, now + delay);
+            }
+            None => {
+                self.state = ConnectionState::Closed;
+                self.last_error = Some(EngineError::GaveUp {
+                    attempts: self.backoff.attempt(),
+                });
+            }
+        }
+    }
+
+    /// Closes the socket from our side and retries with backoff.
+    pub(super) fn close_locally(&mut self, now: u64, error: EngineError, reason: &str) {
+        self.outputs.push_back(Output::CloseSocket {
+            code: CloseCode::Normal.as_u16(),
+            reason: reason.into(),
+        });
+        self.last_error = Some(error);
+        self.drop_connection(now);
+        self.schedule_retry(now);
+    }
+
+    /// Forgets everything tied to the current connection.
+    fn drop_connection(&mut self, now: u64) {
+        if self.state == ConnectionState::Ready {
+            self.backoff.link_down(now);
+        }
+        for timer in [
+            Timer::Handshake,
+            Timer::Ping,
+            Timer::DeadLink,
+            Timer::Resubscribe,
+        ] {
+            self.timers.stop(timer);
+        }
+        self.outbox.connection_lost();
+        for ch in self.channels.values_mut() {
+            if ch.sub.state != SubState::Inactive {
+                ch.sub.state = SubState::NotSent;
+            }
+        }
+        let in_flight: Vec<u64> = self
+            .requests
+            .iter()
+            .filter(|(_, r)| r.sent)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in in_flight {
+            self.respond(id, Err(RequestError::ConnectionLost));
+        }
+    }
+
+    /// `welcome` arrived: resubscribe, resend the outbox in order, drain the offline queue.
+    pub(super) fn on_ready(&mut self, now: u64, server_heartbeat_ms: u64) {
+        self.state = ConnectionState::Ready;
+        self.timers.stop(Timer::Handshake);
+        self.backoff.link_up(now);
+        self.ingest.counters.connections += 1;
+        self.last_error = None;
+        self.heartbeat.start(
+            server_heartbeat_ms,
+            self.config.ping_interval_ms,
+            self.config.dead_link_timeout_ms,
+        );
+        self.timers
+            .set(Timer::Ping, now + self.heartbeat.interval_ms);
+        self.timers
+            .set(Timer::DeadLink, now + self.heartbeat.dead_after_ms);
+        self.send_subscriptions();
+        for m in self.outbox.take_unsent() {
+            self.send(&m.to_message());
+        }
+        while let Some(q) = self.queue.pop_front() {
+            match q {
+                Queued::Broadcast { channel, payload } => {
+                    self.send(&ClientMessage::Broadcast { channel, payload });
+                }
+                Queued::Request { id, method, body } => {
+                    if let Some(r) = self.requests.get_mut(&id) {
+                        r.sent = true;
+                        self.send(&ClientMessage::Request { id, method, body });
+                    }
+                }
+            }
+        }
+    }
+
+    fn send_ping(&mut self, now: u64) {
+        let nonce = self.heartbeat.ping(now);
+        self.send(&ClientMessage::Ping { nonce });
+        self.timers
+            .set(Timer::Ping, now + self.heartbeat.interval_ms);
+    }
+
+    /// Sends `subscribe` (and our presence) for every channel not yet subscribed on this
+    /// connection.
+    pub(super) fn send_subscriptions(&mut self) {
+        let names: Vec<String> = self
+            .channels
+            .iter()
+            .filter(|(_, c)| c.sub.state == SubState::NotSent)
+            .map(|(n, _)| n.clone())
+            .collect();
+        for name in names {
+            self.resubscribe(&name);
+            if let Some(state) = self.channels.get(&name).and_then(|c| c.presence.clone()) {
+                self.send(&ClientMessage::Presence {
+                    channel: name,
+                    state: Some(state),
+                });
+            }
+        }
+    }
+
+    /// (Re)sends `subscribe` for a channel with its current filter and, when valid, `since`.
+    pub(super) fn resubscribe(&mut self, name: &str) {
+        let ready = self.state == ConnectionState::Ready;
+        let Some(ch) = self.channels.get_mut(name) else {
+            return;
+        };
+        if !ready {
+            ch.sub.state = SubState::NotSent;
+            return;
+        }
+        ch.sub.state = SubState::Pending {
+            outstanding: match ch.sub.state {
+                SubState::Pending { outstanding } => outstanding + 1,
+                _ => 1,
+            },
+        };
+        let msg = ClientMessage::Subscribe {
+            channel: name.to_owned(),
+            filter: ch.sub.filter.as_ref().map(|f| f.to_value()),
+            since: ch.sub.since(),
+        };
+        self.send(&msg);
+    }
+}

@@ -1,0 +1,321 @@
+//! The engine: ties connection, backoff, outbox, optimistic store, continuity and ingest
+//! together behind sans-IO inputs and outputs.
+//!
+//! Methods are grouped like quinn-proto's: getters (here), inputs from the shell
+//! (`lifecycle.rs`: sockets, frames, timeouts, network and visibility signals), app calls
+//! (`api.rs`: subscribe, mutate, ...), and outputs (`poll_output`, `poll_timeout`). Every input
+//! takes `now` (monotonic ms) and may queue outputs; drain `poll_output` after each input, then
+//! re-arm one timer at `poll_timeout`.
+
+mod api;
+pub use api::Precondition;
+mod flush;
+mod incoming;
+mod lifecycle;
+
+use std::collections::{BTreeMap, VecDeque};
+
+use serde_json::Value;
+use tether_protocol::{codec, ClientMessage, Document, Since};
+
+use crate::backoff::Backoff;
+use crate::config::{Auth, Config};
+use crate::connection::{ConnectionState, Heartbeat};
+use crate::continuity::Subscription;
+use crate::error::{EngineError, RequestError};
+use crate::ingest::Ingest;
+use crate::outbox::{Outbox, PendingMutation};
+use crate::output::{Output, Status};
+use crate::persist::{Persist, PersistedState};
+use crate::rng::Rng;
+use crate::store::{ChannelStore, VisibleDoc};
+use crate::timer::TimerTable;
+use crate::view::{View, ViewId};
+
+/// State of one channel: its optimistic store, subscription and our presence on it.
+#[derive(Debug, Clone)]
+struct Channel {
+    store: ChannelStore,
+    sub: Subscription,
+    presence: Option<Value>,
+}
+
+/// A broadcast or request waiting for a connection.
+#[derive(Debug, Clone)]
+enum Queued {
+    Broadcast {
+        channel: String,
+        payload: Value,
+    },
+    Request {
+        id: u64,
+        method: String,
+        body: Value,
+    },
+}
+
+#[derive(Debug, Clone, Copy)]
+struct PendingRequest {
+    deadline: u64,
+    sent: bool,
+}
+
+/// The sans-IO client engine. See the crate docs for the run loop.
+#[derive(Debug)]
+pub struct Engine {
+    config: Config,
+    rng: Rng,
+    client_id: String,
+    state: ConnectionState,
+    online: bool,
+    visible: bool,
+    token: Option<String>,
+    /// The server refused the token: ask for a new one before the next attempt.
+    token_stale: bool,
+    backoff: Backoff,
+    heartbeat: Heartbeat,
+    timers: TimerTable,
+    outbox: Outbox,
+    channels: BTreeMap<String, Channel>,
+    views: BTreeMap<ViewId, View>,
+    next_view: u64,
+    ingest: Ingest,
+    queue: VecDeque<Queued>,
+    requests: BTreeMap<u64, PendingRequest>,
+    next_request: u64,
+    retry_hint: Option<u64>,
+    last_error: Option<EngineError>,
+    last_status: Option<Status>,
+    urgent_flush: bool,
+    outputs: VecDeque<Output>,
+}
+
+impl Engine {
+    /// A new client with a fresh outbox. `client_id` must be stable for this client (the
+    /// shell generates and persists it; it is also emitted as `Persist::ClientId`). `seed`
+    /// seeds the backoff jitter.
+    pub fn new(config: Config, client_id: impl Into<String>, seed: u64) -> Engine {
+        let mut engine = Engine::blank(config, client_id.into(), seed, Outbox::default());
+        let client_id = engine.client_id.clone();
+        engine
+            .outputs
+            .push_back(Output::Persist(Persist::ClientId { client_id }));
+        engine
+    }
+
+    /// Resumes from persisted state: the outbox (sent again on connect, same ids), the cached
+    /// confirmed documents and their resume points (so views show cached data at once and
+    /// subscriptions resume with `since`).
+    pub fn restore(config: Config, state: PersistedState, seed: u64) -> Engine {
+        let outbox = Outbox::restore(state.outbox.into_values().collect(), state.last_mutation_id);
+        let mut engine = Engine::blank(config, state.client_id, seed, outbox);
+        for (name, cached) in state.channels {
+            let mut channel = Channel {
+                store: ChannelStore::from_confirmed(cached.documents),
+                sub: Subscription::new(cached.cursor, cached.filter_key),
+                presence: None,
+            };
+            let ids: Vec<String> = engine
+                .outbox
+                .pending()
+                .filter(|m| m.channel == name)
+                .map(|m| m.id.clone())
+                .collect();
+            for id in ids {
+                channel
+                    .store
+                    .rebase(&id, engine.outbox.pending_for(&name, &id));
+            }
+            engine.channels.insert(name, channel);
+        }
+        engine
+    }
+
+    fn blank(config: Config, client_id: String, seed: u64, outbox: Outbox) -> Engine {
+        let token = match &config.auth {
+            Auth::Static(token) => Some(token.clone()),
+            _ => None,
+        };
+        Engine {
+            rng: Rng::new(seed),
+            client_id,
+            state: ConnectionState::Idle,
+            online: config.start_online,
+            visible: true,
+            token,
+            token_stale: false,
+            backoff: Backoff::new(config.backoff.clone()),
+            heartbeat: Heartbeat::default(),
+            timers: TimerTable::default(),
+            outbox,
+            channels: BTreeMap::new(),
+            views: BTreeMap::new(),
+            next_view: 1,
+            ingest: Ingest::default(),
+            queue: VecDeque::new(),
+            requests: BTreeMap::new(),
+            next_request: 1,
+            retry_hint: None,
+            last_error: None,
+            last_status: None,
+            urgent_flush: false,
+            outputs: VecDeque::new(),
+            config,
+        }
+    }
+
+    // ---- getters ----
+
+    /// This client's id.
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    /// The connection state.
+    pub fn state(&self) -> ConnectionState {
+        self.state
+    }
+
+    /// Current status, with counters.
+    pub fn status(&self) -> Status {
+        Status {
+            state: self.state,
+            attempt: self.backoff.attempt(),
+            next_retry_at: if self.state == ConnectionState::Backoff {
+                self.timers.get(crate::timer::Timer::Reconnect)
+            } else {
+                None
+            },
+            rtt_ms: self.heartbeat.rtt_ms(),
+            pending_mutations: self.outbox.len(),
+            queued_messages: self.queue.len(),
+            online: self.online,
+            last_error: self.last_error.clone(),
+            counters: self.ingest.counters,
+        }
+    }
+
+    /// The documents of a view (its channel's visible documents through its filter), in id
+    /// order.
+    pub fn view(&self, view: ViewId) -> Result<Vec<&VisibleDoc>, EngineError> {
+        let v = self
+            .views
+            .get(&view)
+            .ok_or(EngineError::UnknownView { view: view.0 })?;
+        Ok(self
+            .channels
+            .get(&v.channel)
+            .map(|c| c.store.visible.values().filter(|d| v.matches(d)).collect())
+            .unwrap_or_default())
+    }
+
+    /// A channel's confirmed documents (the server's state as far as events told us).
+    pub fn confirmed(&self, channel: &str) -> Option<&BTreeMap<String, Document>> {
+        self.channels.get(channel).map(|c| &c.store.confirmed)
+    }
+
+    /// A channel's visible documents (`confirmed ⊕ pending`, unfiltered).
+    pub fn visible(&self, channel: &str) -> Option<&BTreeMap<String, VisibleDoc>> {
+        self.channels.get(channel).map(|c| &c.store.visible)
+    }
+
+    /// A channel's resume point.
+    pub fn cursor(&self, channel: &str) -> Option<&Since> {
+        self.channels
+            .get(channel)
+            .and_then(|c| c.sub.cursor.as_ref())
+    }
+
+    /// Channels the engine holds state for.
+    pub fn channels(&self) -> impl Iterator<Item = &str> {
+        self.channels.keys().map(String::as_str)
+    }
+
+    /// The pending layer: unacknowledged mutations whose own event has not arrived, in order.
+    pub fn pending(&self) -> impl Iterator<Item = &PendingMutation> {
+        self.outbox.pending()
+    }
+
+    /// The whole outbox (unacknowledged mutations), in order.
+    pub fn outbox(&self) -> impl Iterator<Item = &PendingMutation> {
+        self.outbox.all()
+    }
+
+    /// Whether the channel's subscription is answered and live on this connection.
+    pub fn is_live(&self, channel: &str) -> bool {
+        self.channels
+            .get(channel)
+            .is_some_and(|c| c.sub.state == crate::continuity::SubState::Live)
+    }
+
+    // ---- outputs ----
+
+    /// The next output, or None when drained. Drain after every input.
+    #[must_use]
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.outputs.pop_front()
+    }
+
+    /// The next deadline (engine time, ms): call `handle_timeout` then. A spurious or early
+    /// call is harmless.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<u64> {
+        let requests = self.requests.values().map(|r| r.deadline).min();
+        match (self.timers.next(), requests) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    // ---- helpers shared by the input groups ----
+
+    fn send(&mut self, msg: &ClientMessage) {
+        self.ingest.counters.frames_sent += 1;
+        self.outputs
+            .push_back(Output::Send(codec::encode_client(msg)));
+    }
+
+    fn respond(&mut self, id: u64, result: Result<Value, RequestError>) {
+        if self.requests.remove(&id).is_some() {
+            self.queue
+                .retain(|q| !matches!(q, Queued::Request { id: qid, .. } if *qid == id));
+            self.outputs.push_back(Output::Response { id, result });
+        }
+    }
+
+    /// Recomputes the visible document of `id` and marks it changed if it did.
+    fn rebase(&mut self, channel: &str, id: &str) {
+        let Some(ch) = self.channels.get_mut(channel) else {
+            return;
+        };
+        let before = ch.store.rebase(id, self.outbox.pending_for(channel, id));
+        if before.as_ref() != ch.store.visible.get(id) {
+            self.ingest.touch(channel, id);
+        }
+    }
+
+    /// Ends every input: schedules or performs the flush and reports a status change.
+    fn finish(&mut self, now: u64) {
+        let views_waiting = self.views.values().any(View::wants_flush);
+        if self.ingest.is_dirty() || views_waiting {
+            if self.urgent_flush || self.config.flush_interval_ms == 0 {
+                self.flush();
+            } else if self.timers.get(crate::timer::Timer::Flush).is_none() {
+                self.timers.set(
+                    crate::timer::Timer::Flush,
+                    now + self.config.flush_interval_ms,
+                );
+            }
+        }
+        self.urgent_flush = false;
+        let status = self.status();
+        if self
+            .last_status
+            .as_ref()
+            .is_none_or(|last| status.differs(last))
+        {
+            self.last_status = Some(status.clone());
+            self.outputs.push_back(Output::Status(status));
+        }
+    }
+}

@@ -1,0 +1,199 @@
+//! The outbox: this client's unacknowledged mutations, in `mutation_id` order.
+//!
+//! Entries enter on `mutate` (after being handed to the shell for persistence) and leave only
+//! on the server's `ack` or `reject`. After every (re)connect all entries are sent again, in
+//! order, with their original ids, so the server's dedupe answers repeats.
+
+use std::collections::VecDeque;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tether_protocol::{ClientMessage, Op};
+
+/// A mutation as queued, persisted and sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingMutation {
+    /// Per-client, strictly increasing id.
+    pub mutation_id: u64,
+    /// Channel (collection).
+    pub channel: String,
+    /// Operation.
+    pub op: Op,
+    /// Document id.
+    pub id: String,
+    /// Required current version (None = unconditional, 0 = must not exist).
+    pub base_version: Option<u64>,
+    /// Body for put / patch.
+    pub doc: Option<Value>,
+}
+
+impl PendingMutation {
+    /// The `mutate` frame for this entry.
+    pub fn to_message(&self) -> ClientMessage {
+        ClientMessage::Mutate {
+            mutation_id: self.mutation_id,
+            channel: self.channel.clone(),
+            op: self.op,
+            id: self.id.clone(),
+            base_version: self.base_version,
+            doc: self.doc.clone(),
+            client_id: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Entry {
+    pub(crate) mutation: PendingMutation,
+    /// Our own event for it arrived: its effect is in the confirmed layer, so it no longer
+    /// belongs to the pending layer (it stays in the outbox until ack/reject).
+    pub(crate) seen: bool,
+    /// Sent on the current connection.
+    pub(crate) sent: bool,
+}
+
+/// Ordered unacknowledged mutations.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Outbox {
+    entries: VecDeque<Entry>,
+    last_id: u64,
+}
+
+impl Outbox {
+    /// Restores entries (sorted by id) and the highest id ever issued.
+    pub(crate) fn restore(mut mutations: Vec<PendingMutation>, last_id: u64) -> Outbox {
+        mutations.sort_by_key(|m| m.mutation_id);
+        mutations.dedup_by_key(|m| m.mutation_id);
+        let last_id = mutations
+            .last()
+            .map_or(last_id, |m| m.mutation_id.max(last_id));
+        Outbox {
+            entries: mutations
+                .into_iter()
+                .map(|mutation| Entry {
+                    mutation,
+                    seen: false,
+                    sent: false,
+                })
+                .collect(),
+            last_id,
+        }
+    }
+
+    pub(crate) fn next_id(&self) -> u64 {
+        self.last_id + 1
+    }
+
+    pub(crate) fn push(&mut self, mutation: PendingMutation) {
+        self.last_id = self.last_id.max(mutation.mutation_id);
+        self.entries.push_back(Entry {
+            mutation,
+            seen: false,
+            sent: false,
+        });
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub(crate) fn remove(&mut self, mutation_id: u64) -> Option<Entry> {
+        let index = self
+            .entries
+            .iter()
+            .position(|e| e.mutation.mutation_id == mutation_id)?;
+        self.entries.remove(index)
+    }
+
+    /// Marks our own event for `mutation_id` as seen; returns the entry if it was pending.
+    pub(crate) fn mark_seen(&mut self, mutation_id: u64) -> Option<&PendingMutation> {
+        let entry = self
+            .entries
+            .iter_mut()
+            .find(|e| e.mutation.mutation_id == mutation_id && !e.seen)?;
+        entry.seen = true;
+        Some(&entry.mutation)
+    }
+
+    /// Forgets what was sent (the connection is gone) and which own events were seen (a
+    /// reset snapshot replaces the confirmed layer they were folded into).
+    pub(crate) fn connection_lost(&mut self) {
+        for e in &mut self.entries {
+            e.sent = false;
+        }
+    }
+
+    /// Entries not yet sent on this connection, in order; marks them sent.
+    pub(crate) fn take_unsent(&mut self) -> Vec<PendingMutation> {
+        self.entries
+            .iter_mut()
+            .filter(|e| !e.sent)
+            .map(|e| {
+                e.sent = true;
+                e.mutation.clone()
+            })
+            .collect()
+    }
+
+    /// The pending layer (entries whose own event has not arrived), in order.
+    pub(crate) fn pending(&self) -> impl Iterator<Item = &PendingMutation> {
+        self.entries.iter().filter(|e| !e.seen).map(|e| &e.mutation)
+    }
+
+    /// The pending layer of one document.
+    pub(crate) fn pending_for<'a>(
+        &'a self,
+        channel: &'a str,
+        id: &'a str,
+    ) -> impl Iterator<Item = &'a PendingMutation> + 'a {
+        self.pending()
+            .filter(move |m| m.channel == channel && m.id == id)
+    }
+
+    /// Every entry (seen or not), in order.
+    pub(crate) fn all(&self) -> impl Iterator<Item = &PendingMutation> {
+        self.entries.iter().map(|e| &e.mutation)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(id: u64, doc: &str) -> PendingMutation {
+        PendingMutation {
+            mutation_id: id,
+            channel: "tasks".into(),
+            op: Op::Delete,
+            id: doc.into(),
+            base_version: None,
+            doc: None,
+        }
+    }
+
+    #[test]
+    fn ordered_resend_and_removal_only_by_id() {
+        let mut o = Outbox::restore(vec![m(3, "b"), m(2, "a")], 1);
+        assert_eq!(o.next_id(), 4);
+        o.push(m(4, "a"));
+        let sent: Vec<u64> = o.take_unsent().iter().map(|m| m.mutation_id).collect();
+        assert_eq!(sent, vec![2, 3, 4]);
+        assert!(o.take_unsent().is_empty());
+        assert!(o.remove(3).is_some());
+        assert!(o.remove(3).is_none());
+        o.connection_lost();
+        let sent: Vec<u64> = o.take_unsent().iter().map(|m| m.mutation_id).collect();
+        assert_eq!(sent, vec![2, 4]);
+        assert_eq!(o.pending_for("tasks", "a").count(), 2);
+        assert!(o.mark_seen(2).is_some());
+        assert!(o.mark_seen(2).is_none());
+        assert_eq!(o.pending_for("tasks", "a").count(), 1);
+        assert_eq!(o.len(), 2);
+    }
+
+    #[test]
+    fn ids_never_go_back_after_restore_of_an_empty_outbox() {
+        let o = Outbox::restore(vec![], 17);
+        assert_eq!(o.next_id(), 18);
+    }
+}

@@ -1,0 +1,161 @@
+//! What the engine asks of its shell: [`Output`], drained with `Engine::poll_output`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tether_protocol::{Document, PresenceEvent, PresenceMember};
+
+use crate::connection::ConnectionState;
+use crate::error::{EngineError, Rejection, RequestError};
+use crate::ingest::Counters;
+use crate::outbox::PendingMutation;
+use crate::persist::Persist;
+use crate::view::ChangeSet;
+
+/// One thing for the shell to do or tell the app.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    /// Open a WebSocket to the server; report `socket_opened` or `socket_closed`.
+    OpenSocket,
+    /// Close the current socket (do not report `socket_closed` for it).
+    CloseSocket {
+        /// Close code to send (1000 or 4000-4999, as browsers allow).
+        code: u16,
+        /// Reason text.
+        reason: String,
+    },
+    /// Send this text frame on the current socket.
+    Send(String),
+    /// Write this durably before transmitting any later `Send` (see [`crate::persist`]).
+    Persist(Persist),
+    /// Call the token provider, then `set_token` (or `token_failed`).
+    NeedToken,
+    /// Batched view changes, at most one per flush interval.
+    Changes(Vec<ChangeSet>),
+    /// A mutation was acknowledged, rejected or conflicted (emitted before bulk changes).
+    Mutation(MutationOutcome),
+    /// An ephemeral message from another subscriber.
+    Broadcast {
+        /// Channel.
+        channel: String,
+        /// Sender.
+        from: String,
+        /// Payload.
+        payload: Value,
+    },
+    /// Presence on a channel changed.
+    Presence(PresenceUpdate),
+    /// A request finished.
+    Response {
+        /// The id `Engine::request` returned.
+        id: u64,
+        /// The response body or why it failed.
+        result: Result<Value, RequestError>,
+    },
+    /// The connection status changed.
+    Status(Status),
+}
+
+/// The final result of a mutation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MutationOutcome {
+    /// Committed by the server.
+    Acked {
+        /// The mutation.
+        mutation: PendingMutation,
+        /// Document version after it.
+        version: u64,
+        /// Channel offset of its event.
+        offset: u64,
+    },
+    /// Refused because the document changed (its `base_version` was stale); rolled back.
+    Conflict(Conflict),
+    /// Refused for another reason; rolled back.
+    Rejected {
+        /// The mutation.
+        mutation: PendingMutation,
+        /// Why.
+        reason: Rejection,
+    },
+}
+
+impl MutationOutcome {
+    /// The mutation this outcome is about.
+    pub fn mutation(&self) -> &PendingMutation {
+        match self {
+            MutationOutcome::Acked { mutation, .. }
+            | MutationOutcome::Rejected { mutation, .. } => mutation,
+            MutationOutcome::Conflict(c) => &c.mutation,
+        }
+    }
+}
+
+/// A conflicting mutation, with both sides for the app to resolve.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Conflict {
+    /// The rolled-back mutation.
+    pub mutation: PendingMutation,
+    /// What the app showed for the document before the rollback (None: absent).
+    pub local: Option<Value>,
+    /// The server's current document (None: it does not exist).
+    pub server_current: Option<Document>,
+}
+
+/// A presence change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum PresenceUpdate {
+    /// Someone joined, updated or left.
+    Change {
+        /// Channel.
+        channel: String,
+        /// What happened.
+        event: PresenceEvent,
+        /// Whose presence.
+        client_id: String,
+        /// New state (None with leave).
+        state: Option<Value>,
+    },
+    /// The full member list (after (re)subscribing).
+    Sync {
+        /// Channel.
+        channel: String,
+        /// Everyone present.
+        members: Vec<PresenceMember>,
+    },
+}
+
+/// Connection status for the app.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Status {
+    /// Connection state.
+    pub state: ConnectionState,
+    /// Consecutive failed connection attempts.
+    pub attempt: u32,
+    /// When the next attempt is due (engine time, ms), while in backoff.
+    pub next_retry_at: Option<u64>,
+    /// Smoothed round-trip time of heartbeats.
+    pub rtt_ms: Option<u64>,
+    /// Mutations not yet acknowledged.
+    pub pending_mutations: usize,
+    /// Broadcasts / requests waiting for a connection.
+    pub queued_messages: usize,
+    /// Whether the device is online, as last reported.
+    pub online: bool,
+    /// The last connection error.
+    pub last_error: Option<EngineError>,
+    /// Pipeline counters (not a reason for a `Status` output by themselves).
+    pub counters: Counters,
+}
+
+impl Status {
+    /// Whether two statuses differ in anything but counters and latency.
+    pub(crate) fn differs(&self, other: &Status) -> bool {
+        self.state != other.state
+            || self.attempt != other.attempt
+            || self.next_retry_at != other.next_retry_at
+            || self.pending_mutations != other.pending_mutations
+            || self.queued_messages != other.queued_messages
+            || self.online != other.online
+            || self.last_error != other.last_error
+    }
+}

@@ -1,0 +1,161 @@
+//! The optimistic store of one channel: confirmed documents (the server's, as far as the
+//! event stream has told us) and the visible layer, `confirmed ⊕ pending`.
+//!
+//! The pending layer is this client's unacknowledged mutations whose own event has not
+//! arrived yet. The visible document of an id is the confirmed one with those mutations
+//! re-applied in order (a rebase, each time the confirmed one changes), using the protocol's
+//! [`apply_op`], so the client computes exactly what the server will.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tether_protocol::{apply_op, Document};
+
+use crate::outbox::PendingMutation;
+
+/// A document as the app sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VisibleDoc {
+    /// Document id.
+    pub id: String,
+    /// Version of the confirmed document underneath (0 when it exists only optimistically).
+    pub version: u64,
+    /// Body including this client's pending changes.
+    pub doc: Value,
+    /// Whether pending changes are folded in.
+    pub pending: bool,
+}
+
+/// Folds the pending mutations of one document over its confirmed state. A mutation that
+/// cannot apply locally (e.g. `patch` of a document this view does not hold) is skipped: the
+/// server decides.
+pub fn overlay<'a>(
+    confirmed: Option<&Document>,
+    pending: impl IntoIterator<Item = &'a PendingMutation>,
+) -> Option<VisibleDoc> {
+    let (id, version) = match confirmed {
+        Some(d) => (Some(d.id.clone()), d.version),
+        None => (None, 0),
+    };
+    let mut body = confirmed.map(|d| d.doc.clone());
+    let mut id = id;
+    let mut touched = false;
+    for m in pending {
+        if let Ok(next) = apply_op(body.as_ref(), m.op, m.doc.as_ref()) {
+            body = next;
+            touched = true;
+            id.get_or_insert_with(|| m.id.clone());
+        }
+    }
+    Some(VisibleDoc {
+        id: id?,
+        version,
+        doc: body?,
+        pending: touched,
+    })
+}
+
+/// Confirmed and visible documents of one channel.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ChannelStore {
+    pub(crate) confirmed: BTreeMap<String, Document>,
+    pub(crate) visible: BTreeMap<String, VisibleDoc>,
+}
+
+impl ChannelStore {
+    pub(crate) fn from_confirmed(confirmed: BTreeMap<String, Document>) -> ChannelStore {
+        let visible = confirmed
+            .iter()
+            .filter_map(|(id, d)| Some((id.clone(), overlay(Some(d), [])?)))
+            .collect();
+        ChannelStore { confirmed, visible }
+    }
+
+    /// Recomputes the visible document of `id`; returns the previous one.
+    pub(crate) fn rebase<'a>(
+        &mut self,
+        id: &str,
+        pending: impl IntoIterator<Item = &'a PendingMutation>,
+    ) -> Option<VisibleDoc> {
+        match overlay(self.confirmed.get(id), pending) {
+            Some(doc) => self.visible.insert(id.to_owned(), doc),
+            None => self.visible.remove(id),
+        }
+    }
+
+    /// Replaces the confirmed documents with a snapshot; returns every id whose confirmed
+    /// document may have changed (old ∪ new).
+    pub(crate) fn replace(&mut self, snapshot: Vec<Document>) -> BTreeSet<String> {
+        let mut touched: BTreeSet<String> = self.confirmed.keys().cloned().collect();
+        self.confirmed = snapshot
+            .into_iter()
+            .map(|d| {
+                touched.insert(d.id.clone());
+                (d.id.clone(), d)
+            })
+            .collect();
+        touched
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use tether_protocol::Op;
+
+    fn pm(id: u64, op: Op, doc: Option<Value>) -> PendingMutation {
+        PendingMutation {
+            mutation_id: id,
+            channel: "tasks".into(),
+            op,
+            id: "t1".into(),
+            base_version: None,
+            doc,
+        }
+    }
+
+    #[test]
+    fn overlay_folds_pending_in_order() {
+        let confirmed = Document {
+            id: "t1".into(),
+            version: 3,
+            doc: json!({"title": "a", "status": "todo"}),
+        };
+        let p1 = pm(1, Op::Patch, Some(json!({"status": "doing"})));
+        let p2 = pm(2, Op::Patch, Some(json!({"title": "b"})));
+        let v = overlay(Some(&confirmed), [&p1, &p2]).unwrap();
+        assert_eq!(v.doc, json!({"title": "b", "status": "doing"}));
+        assert_eq!(v.version, 3);
+        assert!(v.pending);
+        let del = pm(3, Op::Delete, None);
+        assert_eq!(overlay(Some(&confirmed), [&p1, &del]), None);
+        // Optimistic create, then a patch on top of it.
+        let put = pm(4, Op::Put, Some(json!({"title": "new"})));
+        let v = overlay(None, [&put, &p1]).unwrap();
+        assert_eq!(v.doc, json!({"title": "new", "status": "doing"}));
+        assert_eq!(v.version, 0);
+        // A patch of a document we do not hold is skipped locally.
+        assert_eq!(overlay(None, [&p1]), None);
+    }
+
+    #[test]
+    fn replace_reports_old_and_new_ids() {
+        let mut s = ChannelStore::default();
+        s.confirmed.insert(
+            "a".into(),
+            Document {
+                id: "a".into(),
+                version: 1,
+                doc: json!({}),
+            },
+        );
+        let touched = s.replace(vec![Document {
+            id: "b".into(),
+            version: 1,
+            doc: json!({}),
+        }]);
+        assert_eq!(touched.into_iter().collect::<Vec<_>>(), vec!["a", "b"]);
+    }
+}
