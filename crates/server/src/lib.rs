@@ -1,3 +1,30 @@
-//! Tether's reference server. (Work in progress: see the server issue.)
+//! Tether's reference server.
+//!
+//! * [`engine`]: the sans-IO server engine ([`ServerEngine`]): sessions, subscriptions and
+//!   filtered views, mutation application with exactly-once dedupe, offsets and replay,
+//!   presence, broadcast, request/response, auth and limits. No IO, no clock, no randomness:
+//!   time is passed in, outputs are drained with [`ServerEngine::poll_output`].
+//! * [`store`]: the [`Store`] trait the engine persists through, with [`MemoryStore`] (tests,
+//!   simulation) and, with the `sqlite` feature, [`SqliteStore`] (production).
+//! * `edge` (feature `edge`, on by default): the axum/tokio WebSocket server that moves frames
+//!   between sockets and the engine, and the `tether-server` binary.
+//!
+//! With `default-features = false` the crate needs neither tokio nor SQLite, so a deterministic
+//! simulation can drive the real engine over a [`MemoryStore`].
 
+pub mod engine;
+pub mod store;
+
+#[cfg(feature = "edge")]
+pub mod edge;
+
+pub use engine::{
+    sign_token, AuthConfig, AuthError, Claims, ConnId, ConnectInfo, Output, RequestContext,
+    ServerConfig, ServerEngine, Stats,
+};
+#[cfg(feature = "sqlite")]
+pub use store::SqliteStore;
+pub use store::{
+    ChannelHead, Commit, Dedupe, LogEntry, MemoryStore, Retention, Store, StoreError, StoredDoc,
+};
 pub use tether_protocol as protocol;

@@ -1,0 +1,1 @@
+//! The axum/tokio edge (being written; see the server issue).

@@ -1,0 +1,47 @@
+//! Engine configuration.
+
+use super::auth::AuthConfig;
+
+/// What the engine enforces. [`ServerConfig::default`] is a dev-mode server with generous
+/// limits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerConfig {
+    /// A connection silent for longer than this is closed with 4010 (announced in `welcome`).
+    pub heartbeat_timeout_ms: u64,
+    /// Largest accepted frame in bytes; larger: `TOO_LARGE` + close 1009.
+    pub max_message_bytes: u64,
+    /// Most channels one connection may subscribe to at once.
+    pub max_subscriptions: u32,
+    /// Sustained messages per second per connection (0 = unlimited).
+    pub rate_per_sec: u32,
+    /// Burst of messages per connection above the sustained rate.
+    pub rate_burst: u32,
+    /// Mutations delayed by the rate limiter that one connection may have queued; one more
+    /// closes the connection with 4008.
+    pub max_delayed_mutations: usize,
+    /// Most log entries retained per channel for `since` replay.
+    pub retain_events: u64,
+    /// Log entries older than this cannot be replayed (the subscriber gets a reset).
+    pub retain_ms: u64,
+    /// Dedupe records kept per client (its newest mutation ids).
+    pub dedupe_per_client: u64,
+    /// Authentication.
+    pub auth: AuthConfig,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            heartbeat_timeout_ms: 30_000,
+            max_message_bytes: 256 * 1024,
+            max_subscriptions: 64,
+            rate_per_sec: 100,
+            rate_burst: 200,
+            max_delayed_mutations: 1_000,
+            retain_events: 10_000,
+            retain_ms: 3_600_000,
+            dedupe_per_client: 1_000,
+            auth: AuthConfig::Dev,
+        }
+    }
+}

@@ -1,0 +1,436 @@
+//! The sans-IO server engine.
+//!
+//! [`ServerEngine`] holds every connection's session, subscriptions, views, presence and limits,
+//! and persists through a [`Store`]. It never reads a clock, never does IO and has no
+//! randomness: the caller passes monotonic time (`now`, u64 milliseconds) into every input,
+//! sets wall-clock unix time with [`ServerEngine::set_unix_time_ms`] (token expiry and log
+//! retention), and drains what to send.
+//!
+//! # Run loop
+//!
+//! ```
+//! use tether_server::{ConnectInfo, MemoryStore, Output, ServerConfig, ServerEngine};
+//!
+//! let mut engine = ServerEngine::new(ServerConfig::default(), MemoryStore::new("e1".into()));
+//! let mut now = 0u64;
+//! // A socket was accepted (the edge checked Origin and any `?token=` before the upgrade).
+//! let conn = engine.connect(now, ConnectInfo::default());
+//! // Each text frame read from that socket:
+//! engine.handle_frame(now, conn, br#"{"type":"hello","protocol":1,"client_id":"c1"}"#);
+//! // After every input, drain outputs until `None`:
+//! while let Some(output) = engine.poll_output() {
+//!     match output {
+//!         Output::Send { conn, frame } => { /* queue `frame` on the socket of `conn` */ }
+//!         Output::Close { conn, code } => { /* send close `code`, drop the socket */ }
+//!     }
+//! }
+//! // Sleep until `poll_timeout()` (or the next frame), then:
+//! if let Some(at) = engine.poll_timeout() {
+//!     now = now.max(at);
+//!     engine.handle_timeout(now);
+//! }
+//! // A socket closed by the peer or the network:
+//! engine.disconnect(now, conn);
+//! ```
+//!
+//! Order guarantees the engine provides: for a mutation, the resulting `event` frames (to
+//! every subscriber of each view it affects, including the mutator) are output before the
+//! `ack`, and the commit to the store happens before either. Outputs for one connection must be
+//! delivered in the order they are polled. A `Close` output ends the connection inside the
+//! engine (presence left, subscriptions dropped); the edge need not call `disconnect` for it.
+//!
+//! Frames shared by several subscribers (events, broadcasts, presence) are encoded once and
+//! output as clones of one `Arc<str>`.
+
+mod auth;
+mod config;
+mod limits;
+mod mutations;
+mod presence;
+mod requests;
+mod session;
+mod subscriptions;
+#[cfg(test)]
+mod tests;
+mod timers;
+mod views;
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+use serde_json::Value;
+use tether_protocol::{codec, ClientMessage, CloseCode, ErrorCode, ServerMessage};
+
+use crate::store::Store;
+
+pub use auth::{sign_token, AuthConfig, AuthError, Claims};
+pub use config::ServerConfig;
+pub use requests::RequestContext;
+
+use requests::Handler;
+use session::Conn;
+use subscriptions::ChannelState;
+use timers::Timers;
+
+/// Identifies one connection inside an engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnId(pub u64);
+
+impl std::fmt::Display for ConnId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "conn-{}", self.0)
+    }
+}
+
+/// What the edge learned about a connection before the WebSocket upgrade.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ConnectInfo {
+    /// The `Origin` header, if any (already checked against the allow-list by the edge).
+    pub origin: Option<String>,
+    /// Claims of a token the edge verified before the upgrade (`?token=`); `hello` then needs
+    /// no token.
+    pub claims: Option<Claims>,
+}
+
+/// Something the caller must do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    /// Send a text frame to a connection.
+    Send {
+        /// Destination.
+        conn: ConnId,
+        /// The JSON frame, shared across subscribers.
+        frame: Arc<str>,
+    },
+    /// Close a connection with a code (after sending the frames output before it).
+    Close {
+        /// The connection.
+        conn: ConnId,
+        /// Close code.
+        code: CloseCode,
+    },
+}
+
+/// Counters for metrics.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Open connections.
+    pub connections: u64,
+    /// Active subscriptions over all connections.
+    pub subscriptions: u64,
+    /// Frames received.
+    pub messages_in: u64,
+    /// Frames output.
+    pub messages_out: u64,
+    /// Mutations applied and committed.
+    pub mutations_applied: u64,
+    /// Mutations answered from a dedupe record.
+    pub mutations_deduped: u64,
+    /// Mutations rejected as conflicts.
+    pub mutations_conflicted: u64,
+    /// Mutations rejected for another reason.
+    pub mutations_rejected: u64,
+    /// Frames dropped (or mutations delayed) by the rate limiter.
+    pub rate_limited: u64,
+    /// Frames answered with `BAD_MESSAGE`.
+    pub bad_messages: u64,
+    /// Store failures.
+    pub store_errors: u64,
+}
+
+/// The server engine: see the [module docs](self) for the run loop.
+pub struct ServerEngine<S> {
+    config: ServerConfig,
+    store: S,
+    unix_ms: u64,
+    next_conn: u64,
+    conns: HashMap<ConnId, Conn>,
+    channels: HashMap<String, ChannelState>,
+    handlers: HashMap<String, Handler>,
+    outputs: VecDeque<Output>,
+    timers: Timers,
+    stats: Stats,
+}
+
+impl<S: Store> ServerEngine<S> {
+    /// An engine over `store`, with the built-in request methods `time` and `echo`.
+    pub fn new(config: ServerConfig, store: S) -> ServerEngine<S> {
+        let mut engine = ServerEngine {
+            config,
+            store,
+            unix_ms: 0,
+            next_conn: 1,
+            conns: HashMap::new(),
+            channels: HashMap::new(),
+            handlers: HashMap::new(),
+            outputs: VecDeque::new(),
+            timers: Timers::default(),
+            stats: Stats::default(),
+        };
+        requests::register_builtins(&mut engine);
+        engine
+    }
+
+    // ---- getters ----
+
+    /// The configuration.
+    pub fn config(&self) -> &ServerConfig {
+        &self.config
+    }
+
+    /// Counters for metrics.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The store, mutably (e.g. to inspect or inject faults in tests).
+    pub fn store_mut(&mut self) -> &mut S {
+        &mut self.store
+    }
+
+    /// Ends the engine and returns its store (to restart a server on the same data).
+    pub fn into_store(self) -> S {
+        self.store
+    }
+
+    /// Whether a connection is open in the engine.
+    pub fn is_connected(&self, conn: ConnId) -> bool {
+        self.conns.contains_key(&conn)
+    }
+
+    /// Number of open connections.
+    pub fn connection_count(&self) -> usize {
+        self.conns.len()
+    }
+
+    // ---- inputs ----
+
+    /// Sets wall-clock unix time in milliseconds (token expiry, log retention). Call it before
+    /// inputs whenever the wall clock may have moved; it never affects timers.
+    pub fn set_unix_time_ms(&mut self, unix_ms: u64) {
+        self.unix_ms = unix_ms;
+    }
+
+    /// Registers a handler for `request {method}` (replacing a built-in of the same name).
+    pub fn register_handler<F>(&mut self, method: &str, handler: F)
+    where
+        F: FnMut(&RequestContext<'_>, Value) -> Result<Value, tether_protocol::ResponseError>
+            + Send
+            + 'static,
+    {
+        self.handlers.insert(method.to_owned(), Box::new(handler));
+    }
+
+    /// A socket was accepted; returns its id. The first frame must be `hello`.
+    pub fn connect(&mut self, now: u64, info: ConnectInfo) -> ConnId {
+        let id = ConnId(self.next_conn);
+        self.next_conn += 1;
+        let conn = Conn::new(now, info, &self.config);
+        self.conns.insert(id, conn);
+        self.stats.connections += 1;
+        let deadline = now.saturating_add(self.config.heartbeat_timeout_ms);
+        self.schedule(id, deadline);
+        id
+    }
+
+    /// A text (or binary) frame arrived on `conn`. Unknown connections are ignored.
+    pub fn handle_frame(&mut self, now: u64, conn: ConnId, frame: &[u8]) {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        c.last_seen = c.last_seen.max(now);
+        self.stats.messages_in += 1;
+        if frame.len() as u64 > self.config.max_message_bytes {
+            let message = format!(
+                "frame of {} bytes exceeds the limit of {} bytes",
+                frame.len(),
+                self.config.max_message_bytes
+            );
+            self.send_error(conn, ErrorCode::TooLarge, message, |_| {});
+            self.close(conn, CloseCode::TooLarge);
+            return;
+        }
+        let msg = match codec::decode_client(frame) {
+            Ok(msg) => msg,
+            Err(err) => {
+                self.stats.bad_messages += 1;
+                self.send_error(conn, ErrorCode::BadMessage, err.to_string(), |_| {});
+                return;
+            }
+        };
+        self.dispatch(now, conn, msg);
+    }
+
+    /// The socket of `conn` closed (peer, network, or the edge dropped it).
+    pub fn disconnect(&mut self, now: u64, conn: ConnId) {
+        self.remove_conn(now, conn);
+    }
+
+    /// Runs timers due at `now` (heartbeat timeouts, rate-limited mutations). A spurious call
+    /// is a no-op.
+    pub fn handle_timeout(&mut self, now: u64) {
+        while let Some(conn) = self.timers.pop_due(now) {
+            self.run_conn_timer(now, conn);
+        }
+    }
+
+    /// Closes every connection with 1001 (server going away); for graceful shutdown.
+    pub fn shutdown(&mut self, now: u64) {
+        let mut ids: Vec<ConnId> = self.conns.keys().copied().collect();
+        ids.sort();
+        for id in ids {
+            self.close_at(now, id, CloseCode::GoingAway);
+        }
+    }
+
+    // ---- outputs ----
+
+    /// The earliest time `handle_timeout` should be called, if any timer is armed. May be
+    /// earlier than needed (a spurious wake-up is harmless).
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<u64> {
+        self.timers.next()
+    }
+
+    /// The next output, in order; `None` when drained.
+    #[must_use]
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.outputs.pop_front()
+    }
+
+    // ---- internals shared by the concern modules ----
+
+    fn dispatch(&mut self, now: u64, conn: ConnId, msg: ClientMessage) {
+        let handshaken = self.conns.get(&conn).is_some_and(|c| c.client_id.is_some());
+        if !handshaken {
+            match msg {
+                ClientMessage::Hello {
+                    protocol,
+                    client_id,
+                    token,
+                } => self.handle_hello(now, conn, protocol, client_id, token),
+                _ => self.send_error(
+                    conn,
+                    ErrorCode::HandshakeRequired,
+                    "the first frame must be hello".into(),
+                    |_| {},
+                ),
+            }
+            return;
+        }
+        if let ClientMessage::Mutate { .. } = msg {
+            self.admit_mutation(now, conn, msg);
+            return;
+        }
+        if !self.take_token(now, conn) {
+            let retry = self
+                .conns
+                .get_mut(&conn)
+                .map_or(0, |c| c.bucket.wait_ms(now));
+            self.stats.rate_limited += 1;
+            self.send_error(
+                conn,
+                ErrorCode::RateLimited,
+                "too many messages; this frame was dropped".into(),
+                |e| {
+                    if let ServerMessage::Error { retry_after_ms, .. } = e {
+                        *retry_after_ms = Some(retry.max(1));
+                    }
+                },
+            );
+            return;
+        }
+        match msg {
+            ClientMessage::Hello { .. } => self.send_error(
+                conn,
+                ErrorCode::BadMessage,
+                "hello was already received on this connection".into(),
+                |_| {},
+            ),
+            ClientMessage::Subscribe {
+                channel,
+                filter,
+                since,
+            } => self.handle_subscribe(now, conn, channel, filter, since),
+            ClientMessage::Unsubscribe { channel } => self.handle_unsubscribe(conn, channel),
+            ClientMessage::Mutate { .. } => {}
+            ClientMessage::Broadcast { channel, payload } => {
+                self.handle_broadcast(conn, channel, payload)
+            }
+            ClientMessage::Request { id, method, body } => {
+                self.handle_request(now, conn, id, method, body)
+            }
+            ClientMessage::Presence { channel, state } => {
+                self.handle_presence(conn, channel, state)
+            }
+            ClientMessage::Ping { nonce } => {
+                self.send_msg(conn, &ServerMessage::Pong { nonce });
+            }
+        }
+    }
+
+    fn take_token(&mut self, now: u64, conn: ConnId) -> bool {
+        self.conns
+            .get_mut(&conn)
+            .is_some_and(|c| c.bucket.try_take(now))
+    }
+
+    /// Outputs a frame to one connection.
+    fn send_frame(&mut self, conn: ConnId, frame: Arc<str>) {
+        self.stats.messages_out += 1;
+        self.outputs.push_back(Output::Send { conn, frame });
+    }
+
+    /// Encodes and outputs a message to one connection.
+    fn send_msg(&mut self, conn: ConnId, msg: &ServerMessage) {
+        let frame: Arc<str> = Arc::from(codec::encode_server(msg));
+        self.send_frame(conn, frame);
+    }
+
+    /// Outputs an `error` frame; `fill` sets the optional fields.
+    fn send_error(
+        &mut self,
+        conn: ConnId,
+        code: ErrorCode,
+        message: String,
+        fill: impl FnOnce(&mut ServerMessage),
+    ) {
+        let mut msg = ServerMessage::Error {
+            code,
+            message,
+            channel: None,
+            mutation_id: None,
+            request_id: None,
+            retry_after_ms: None,
+        };
+        fill(&mut msg);
+        self.send_msg(conn, &msg);
+    }
+
+    /// Outputs a close and forgets the connection.
+    fn close(&mut self, conn: ConnId, code: CloseCode) {
+        let now = self.conns.get(&conn).map_or(0, |c| c.last_seen);
+        self.close_at(now, conn, code);
+    }
+
+    fn close_at(&mut self, now: u64, conn: ConnId, code: CloseCode) {
+        if self.conns.contains_key(&conn) {
+            self.remove_conn(now, conn);
+            self.outputs.push_back(Output::Close { conn, code });
+        }
+    }
+}
+
+/// Sets the `channel` field of an error frame.
+fn with_channel(channel: &str) -> impl FnOnce(&mut ServerMessage) + '_ {
+    move |msg| {
+        if let ServerMessage::Error { channel: c, .. } = msg {
+            *c = Some(channel.to_owned());
+        }
+    }
+}

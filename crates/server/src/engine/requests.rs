@@ -1,0 +1,74 @@
+//! `request` / `response`: built-in methods (`time`, `echo`) and handlers registered by the
+//! embedding code.
+
+use serde_json::{json, Value};
+use tether_protocol::{ResponseError, ServerMessage};
+
+use super::{ConnId, ServerEngine};
+use crate::store::Store;
+
+/// What a request handler knows about the caller.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestContext<'a> {
+    /// The caller's client id.
+    pub client_id: &'a str,
+    /// The token subject (`None` in dev mode).
+    pub sub: Option<&'a str>,
+    /// Monotonic time, milliseconds.
+    pub now: u64,
+    /// Wall-clock unix time, milliseconds.
+    pub unix_ms: u64,
+}
+
+/// A registered request handler.
+pub(crate) type Handler =
+    Box<dyn FnMut(&RequestContext<'_>, Value) -> Result<Value, ResponseError> + Send>;
+
+/// Registers `time` (`{"unix_ms": ...}`) and `echo` (returns its body).
+pub(crate) fn register_builtins<S: Store>(engine: &mut ServerEngine<S>) {
+    engine.register_handler("time", |ctx, _body| Ok(json!({ "unix_ms": ctx.unix_ms })));
+    engine.register_handler("echo", |_ctx, body| Ok(body));
+}
+
+impl<S: Store> ServerEngine<S> {
+    pub(super) fn handle_request(
+        &mut self,
+        now: u64,
+        conn: ConnId,
+        id: u64,
+        method: String,
+        body: Value,
+    ) {
+        let Some(c) = self.conns.get(&conn) else {
+            return;
+        };
+        let client_id = c.client_id.clone().unwrap_or_default();
+        let sub = c.claims.as_ref().map(|cl| cl.sub.clone());
+        let ctx = RequestContext {
+            client_id: &client_id,
+            sub: sub.as_deref(),
+            now,
+            unix_ms: self.unix_ms,
+        };
+        let result = match self.handlers.get_mut(&method) {
+            Some(handler) => handler(&ctx, body),
+            None => Err(ResponseError {
+                code: "UNKNOWN_METHOD".into(),
+                message: format!("no method named {method:?}"),
+            }),
+        };
+        let msg = match result {
+            Ok(body) => ServerMessage::Response {
+                id,
+                body: Some(body),
+                error: None,
+            },
+            Err(error) => ServerMessage::Response {
+                id,
+                body: None,
+                error: Some(error),
+            },
+        };
+        self.send_msg(conn, &msg);
+    }
+}

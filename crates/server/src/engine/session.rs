@@ -1,0 +1,141 @@
+//! Sessions: per-connection state, the `hello` handshake and connection teardown.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use tether_protocol::{
+    validate_doc_id, ClientMessage, CloseCode, ErrorCode, Limits, ServerMessage, PROTOCOL_VERSION,
+};
+
+use super::auth::Claims;
+use super::limits::TokenBucket;
+use super::{ConnId, ConnectInfo, ServerConfig, ServerEngine};
+use crate::store::Store;
+
+/// One connection's state.
+#[derive(Debug)]
+pub(crate) struct Conn {
+    /// Set by a valid `hello`; `None` until the handshake completes.
+    pub(crate) client_id: Option<String>,
+    /// Token claims; `None` = unrestricted (dev mode).
+    pub(crate) claims: Option<Claims>,
+    /// Claims verified by the edge before the upgrade.
+    pub(crate) preauth: Option<Claims>,
+    /// The `Origin` header, for logs.
+    #[allow(dead_code)]
+    pub(crate) origin: Option<String>,
+    /// Last time a frame arrived (or the connection opened).
+    pub(crate) last_seen: u64,
+    /// Channel -> key of the view the connection is in.
+    pub(crate) subscriptions: BTreeMap<String, String>,
+    pub(crate) bucket: TokenBucket,
+    /// Mutations waiting for rate-limit tokens, in arrival order.
+    pub(crate) delayed: VecDeque<ClientMessage>,
+    /// The deadline of this connection's live timer entry.
+    pub(crate) scheduled: Option<u64>,
+}
+
+impl Conn {
+    pub(crate) fn new(now: u64, info: ConnectInfo, config: &ServerConfig) -> Conn {
+        Conn {
+            client_id: None,
+            claims: None,
+            preauth: info.claims,
+            origin: info.origin,
+            last_seen: now,
+            subscriptions: BTreeMap::new(),
+            bucket: TokenBucket::new(config.rate_per_sec, config.rate_burst, now),
+            delayed: VecDeque::new(),
+            scheduled: None,
+        }
+    }
+
+    /// Whether the connection may use `channel`.
+    pub(crate) fn allows(&self, channel: &str) -> bool {
+        self.claims.as_ref().is_none_or(|c| c.allows(channel))
+    }
+}
+
+impl<S: Store> ServerEngine<S> {
+    pub(super) fn handle_hello(
+        &mut self,
+        _now: u64,
+        conn: ConnId,
+        protocol: u32,
+        client_id: String,
+        token: Option<String>,
+    ) {
+        if protocol != PROTOCOL_VERSION {
+            let message = format!(
+                "protocol {protocol} is not supported; this server speaks {PROTOCOL_VERSION}"
+            );
+            self.send_error(conn, ErrorCode::UnsupportedVersion, message, |_| {});
+            self.close(conn, CloseCode::UnsupportedVersion);
+            return;
+        }
+        if validate_doc_id(&client_id).is_err() {
+            self.stats.bad_messages += 1;
+            self.send_error(
+                conn,
+                ErrorCode::BadMessage,
+                "client_id must be 1-256 bytes".into(),
+                |_| {},
+            );
+            return;
+        }
+        let claims = if self.config.auth.is_dev() {
+            None
+        } else {
+            let preauth = self.conns.get(&conn).and_then(|c| c.preauth.clone());
+            match (token, preauth) {
+                (Some(token), _) => match self.config.auth.verify(&token, self.unix_ms / 1000) {
+                    Ok(claims) => claims,
+                    Err(err) => {
+                        self.send_error(conn, ErrorCode::AuthInvalid, err.to_string(), |_| {});
+                        self.close(conn, CloseCode::AuthFailed);
+                        return;
+                    }
+                },
+                (None, Some(claims)) => Some(claims),
+                (None, None) => {
+                    self.send_error(
+                        conn,
+                        ErrorCode::AuthRequired,
+                        "this server requires a token".into(),
+                        |_| {},
+                    );
+                    self.close(conn, CloseCode::AuthFailed);
+                    return;
+                }
+            }
+        };
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        c.client_id = Some(client_id.clone());
+        c.claims = claims;
+        let welcome = ServerMessage::Welcome {
+            protocol: PROTOCOL_VERSION,
+            client_id,
+            heartbeat_timeout_ms: self.config.heartbeat_timeout_ms,
+            limits: Limits {
+                max_message_bytes: self.config.max_message_bytes,
+                max_subscriptions: self.config.max_subscriptions,
+                rate_per_sec: self.config.rate_per_sec,
+                rate_burst: self.config.rate_burst,
+            },
+        };
+        self.send_msg(conn, &welcome);
+    }
+
+    /// Forgets a connection: leaves its presence and drops its subscriptions.
+    pub(super) fn remove_conn(&mut self, _now: u64, conn: ConnId) {
+        let Some(c) = self.conns.remove(&conn) else {
+            return;
+        };
+        self.stats.connections = self.stats.connections.saturating_sub(1);
+        let client_id = c.client_id.unwrap_or_default();
+        for (channel, view_key) in c.subscriptions {
+            self.detach(conn, &client_id, &channel, &view_key);
+        }
+    }
+}

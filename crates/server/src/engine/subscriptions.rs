@@ -1,0 +1,259 @@
+//! Subscriptions: `subscribe` (reset + snapshot, or recovered + replay), `unsubscribe`, and the
+//! per-channel state (head, views, subscribers, presence).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde_json::Value;
+use tether_protocol::{validate_channel, Continuity, ErrorCode, Filter, ServerMessage, Since};
+
+use super::presence::PresenceEntry;
+use super::views::{effect, event_message, View};
+use super::{with_channel, ConnId, ServerEngine};
+use crate::store::{ChannelHead, LogEntry, Store, StoreError};
+
+/// What the engine keeps per channel it has touched.
+#[derive(Debug, Default)]
+pub(crate) struct ChannelState {
+    pub(crate) head: ChannelHead,
+    /// Views by canonical filter key (`""` = unfiltered).
+    pub(crate) views: HashMap<String, View>,
+    pub(crate) subscribers: BTreeSet<ConnId>,
+    /// Presence by client id.
+    pub(crate) presence: BTreeMap<String, PresenceEntry>,
+}
+
+impl<S: Store> ServerEngine<S> {
+    /// The channel's cached head, loading it from the store on first use.
+    pub(super) fn channel_head(&mut self, channel: &str) -> Result<ChannelHead, StoreError> {
+        if let Some(state) = self.channels.get(channel) {
+            return Ok(state.head);
+        }
+        let head = self.store.channel_head(channel)?;
+        self.channels.insert(
+            channel.to_owned(),
+            ChannelState {
+                head,
+                ..ChannelState::default()
+            },
+        );
+        Ok(head)
+    }
+
+    /// The retained entries after `since`, if they can be replayed completely.
+    fn replayable(
+        &mut self,
+        channel: &str,
+        head: ChannelHead,
+        since: &Since,
+    ) -> Result<Option<Vec<LogEntry>>, StoreError> {
+        if since.epoch != self.store.epoch()
+            || since.offset > head.head
+            || since.offset < head.pruned_through
+        {
+            return Ok(None);
+        }
+        let missed = head.head - since.offset;
+        let limit = usize::try_from(missed).unwrap_or(usize::MAX);
+        let entries = self.store.log_after(channel, since.offset, limit)?;
+        let contiguous = entries.len() as u64 == missed
+            && entries
+                .iter()
+                .zip(since.offset + 1..)
+                .all(|(e, expected)| e.offset == expected);
+        if !contiguous {
+            return Ok(None);
+        }
+        if let Some(first) = entries.first() {
+            if first.unix_ms.saturating_add(self.config.retain_ms) < self.unix_ms {
+                return Ok(None);
+            }
+        }
+        Ok(Some(entries))
+    }
+
+    pub(super) fn internal_error(&mut self, conn: ConnId, err: &StoreError) {
+        self.stats.store_errors += 1;
+        self.send_error(conn, ErrorCode::Internal, err.to_string(), |_| {});
+    }
+
+    pub(super) fn handle_subscribe(
+        &mut self,
+        _now: u64,
+        conn: ConnId,
+        channel: String,
+        filter: Option<Value>,
+        since: Option<Since>,
+    ) {
+        if let Err(err) = validate_channel(&channel) {
+            self.stats.bad_messages += 1;
+            self.send_error(
+                conn,
+                ErrorCode::BadMessage,
+                err.to_string(),
+                with_channel(&channel),
+            );
+            return;
+        }
+        let Some(c) = self.conns.get(&conn) else {
+            return;
+        };
+        if !c.allows(&channel) {
+            let message = format!("the token does not allow channel {channel}");
+            self.send_error(conn, ErrorCode::Forbidden, message, with_channel(&channel));
+            return;
+        }
+        let old_key = c.subscriptions.get(&channel).cloned();
+        if old_key.is_none() && c.subscriptions.len() >= self.config.max_subscriptions as usize {
+            let message = format!(
+                "at most {} subscriptions per connection",
+                self.config.max_subscriptions
+            );
+            let fill = with_channel(&channel);
+            self.send_error(conn, ErrorCode::TooManySubscriptions, message, fill);
+            return;
+        }
+        let filter = match filter {
+            None | Some(Value::Null) => None,
+            Some(value) => match Filter::parse(&value) {
+                Ok(f) => Some(f),
+                Err(err) => {
+                    let fill = with_channel(&channel);
+                    self.send_error(conn, ErrorCode::InvalidFilter, err.to_string(), fill);
+                    return;
+                }
+            },
+        };
+        let key = filter
+            .as_ref()
+            .map(Filter::canonical_key)
+            .unwrap_or_default();
+        if let Err(err) = self.subscribe_inner(conn, &channel, filter, key, old_key, since) {
+            self.internal_error(conn, &err);
+        }
+    }
+
+    fn subscribe_inner(
+        &mut self,
+        conn: ConnId,
+        channel: &str,
+        filter: Option<Filter>,
+        key: String,
+        old_key: Option<String>,
+        since: Option<Since>,
+    ) -> Result<(), StoreError> {
+        let head = self.channel_head(channel)?;
+        let epoch = self.store.epoch().to_owned();
+        // Read everything first: a store failure leaves the old subscription in place.
+        let replay = match &since {
+            Some(since) => self.replayable(channel, head, since)?,
+            None => None,
+        };
+        let snapshot = match replay {
+            Some(_) => None,
+            None => {
+                let docs = self.store.snapshot(channel)?;
+                Some(
+                    docs.into_iter()
+                        .filter(|d| filter.as_ref().is_none_or(|f| f.matches(&d.doc)))
+                        .collect::<Vec<_>>(),
+                )
+            }
+        };
+        let view_exists = self
+            .channels
+            .get(channel)
+            .is_some_and(|s| s.views.contains_key(&key));
+        let start = if view_exists {
+            0
+        } else {
+            self.view_start(channel, filter.as_ref(), head)?
+        };
+
+        // Commit to the new subscription.
+        if let Some(old) = &old_key {
+            self.leave_view(conn, channel, old);
+        } else {
+            self.stats.subscriptions += 1;
+        }
+        let replay_filter = filter.clone();
+        if let Some(state) = self.channels.get_mut(channel) {
+            let view = state.views.entry(key.clone()).or_insert_with(|| View {
+                filter,
+                last_delivered: start,
+                subscribers: BTreeSet::new(),
+            });
+            view.subscribers.insert(conn);
+            state.subscribers.insert(conn);
+        }
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.subscriptions.insert(channel.to_owned(), key);
+        }
+
+        match (replay, snapshot) {
+            (Some(entries), _) => {
+                let since_offset = since.map_or(0, |s| s.offset);
+                let subscribed = ServerMessage::Subscribed {
+                    channel: channel.to_owned(),
+                    epoch: epoch.clone(),
+                    offset: since_offset,
+                    continuity: Continuity::Recovered,
+                    snapshot: None,
+                };
+                self.send_msg(conn, &subscribed);
+                let mut prev = since_offset;
+                for entry in &entries {
+                    if let Some(op) = effect(replay_filter.as_ref(), entry) {
+                        let msg = event_message(channel, &epoch, entry, op, prev);
+                        self.send_msg(conn, &msg);
+                        prev = entry.offset;
+                    }
+                }
+            }
+            (None, snapshot) => {
+                let subscribed = ServerMessage::Subscribed {
+                    channel: channel.to_owned(),
+                    epoch,
+                    offset: head.head,
+                    continuity: Continuity::Reset,
+                    snapshot: Some(snapshot.unwrap_or_default()),
+                };
+                self.send_msg(conn, &subscribed);
+            }
+        }
+        self.send_presence_sync(conn, channel);
+        Ok(())
+    }
+
+    pub(super) fn handle_unsubscribe(&mut self, conn: ConnId, channel: String) {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        let client_id = c.client_id.clone().unwrap_or_default();
+        if let Some(key) = c.subscriptions.remove(&channel) {
+            self.detach(conn, &client_id, &channel, &key);
+        }
+        self.send_msg(conn, &ServerMessage::Unsubscribed { channel });
+    }
+
+    /// Removes the connection from one view (dropping the view when it empties).
+    fn leave_view(&mut self, conn: ConnId, channel: &str, key: &str) {
+        if let Some(state) = self.channels.get_mut(channel) {
+            if let Some(view) = state.views.get_mut(key) {
+                view.subscribers.remove(&conn);
+                if view.subscribers.is_empty() {
+                    state.views.remove(key);
+                }
+            }
+        }
+    }
+
+    /// Ends a subscription: leaves the view and the channel, and the connection's presence.
+    pub(super) fn detach(&mut self, conn: ConnId, client_id: &str, channel: &str, key: &str) {
+        self.leave_view(conn, channel, key);
+        if let Some(state) = self.channels.get_mut(channel) {
+            state.subscribers.remove(&conn);
+        }
+        self.stats.subscriptions = self.stats.subscriptions.saturating_sub(1);
+        self.presence_leave(conn, client_id, channel);
+    }
+}

@@ -1,0 +1,114 @@
+//! Views: the events one (channel, canonical filter) pair sees, with the `prev` chain, encoded
+//! once and shared by every subscriber of the view.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use tether_protocol::{codec, EventOp, Filter, ServerMessage};
+
+use super::{ConnId, ServerEngine};
+use crate::store::{ChannelHead, LogEntry, Store, StoreError};
+
+/// Log entries fetched per page when scanning backwards for a new view's start.
+const SCAN_PAGE: usize = 256;
+
+/// One shared view of a channel.
+#[derive(Debug)]
+pub(crate) struct View {
+    pub(crate) filter: Option<Filter>,
+    /// Offset of the last event of this view (or a point after which the view had none).
+    pub(crate) last_delivered: u64,
+    pub(crate) subscribers: BTreeSet<ConnId>,
+}
+
+fn in_view(filter: Option<&Filter>, body: Option<&serde_json::Value>) -> bool {
+    body.is_some_and(|b| filter.is_none_or(|f| f.matches(b)))
+}
+
+/// What a log entry does to a view: upsert (in it afterwards), remove (was in it and is not
+/// any more) or nothing.
+pub(crate) fn effect(filter: Option<&Filter>, entry: &LogEntry) -> Option<EventOp> {
+    if in_view(filter, entry.body.as_ref()) {
+        Some(EventOp::Upsert)
+    } else if in_view(filter, entry.prev_body.as_ref()) {
+        Some(EventOp::Remove)
+    } else {
+        None
+    }
+}
+
+/// The `event` frame of an entry on a view.
+pub(crate) fn event_message(
+    channel: &str,
+    epoch: &str,
+    entry: &LogEntry,
+    op: EventOp,
+    prev: u64,
+) -> ServerMessage {
+    ServerMessage::Event {
+        channel: channel.to_owned(),
+        epoch: epoch.to_owned(),
+        offset: entry.offset,
+        prev,
+        op,
+        id: entry.id.clone(),
+        version: entry.version,
+        doc: match op {
+            EventOp::Upsert => entry.body.clone(),
+            EventOp::Remove => None,
+        },
+        origin: entry.origin.clone(),
+    }
+}
+
+impl<S: Store> ServerEngine<S> {
+    /// Where a new view's `prev` chain starts: the offset of the last retained event of the
+    /// view, or the pruning point when the retained log has none. Any subscriber (a reset one
+    /// at the head, or a recovered one after its replay) is then caught up to at least it.
+    pub(super) fn view_start(
+        &mut self,
+        channel: &str,
+        filter: Option<&Filter>,
+        head: ChannelHead,
+    ) -> Result<u64, StoreError> {
+        if filter.is_none() {
+            // Every change of a channel is an event of its unfiltered view.
+            return Ok(head.head);
+        }
+        let mut before = head.head.saturating_add(1);
+        loop {
+            let page = self.store.log_before(channel, before, SCAN_PAGE)?;
+            for entry in &page {
+                if effect(filter, entry).is_some() {
+                    return Ok(entry.offset);
+                }
+            }
+            match page.last() {
+                Some(last) if page.len() == SCAN_PAGE => before = last.offset,
+                _ => return Ok(head.pruned_through),
+            }
+        }
+    }
+
+    /// Sends a committed entry to every view of its channel it affects.
+    pub(super) fn fan_out(&mut self, channel: &str, entry: &LogEntry) {
+        let epoch = self.store.epoch().to_owned();
+        let mut sends: Vec<(Arc<str>, Vec<ConnId>)> = Vec::new();
+        if let Some(state) = self.channels.get_mut(channel) {
+            for view in state.views.values_mut() {
+                let Some(op) = effect(view.filter.as_ref(), entry) else {
+                    continue;
+                };
+                let msg = event_message(channel, &epoch, entry, op, view.last_delivered);
+                view.last_delivered = entry.offset;
+                let frame: Arc<str> = Arc::from(codec::encode_server(&msg));
+                sends.push((frame, view.subscribers.iter().copied().collect()));
+            }
+        }
+        for (frame, conns) in sends {
+            for conn in conns {
+                self.send_frame(conn, Arc::clone(&frame));
+            }
+        }
+    }
+}

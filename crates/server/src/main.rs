@@ -1,0 +1,3 @@
+//! `tether-server` binary (being written).
+
+fn main() {}

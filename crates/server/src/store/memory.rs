@@ -1,0 +1,182 @@
+//! An in-memory [`Store`]: for tests and the deterministic simulation.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use tether_protocol::Document;
+
+use super::{ChannelHead, Commit, Dedupe, LogEntry, Store, StoreError, StoredDoc};
+
+#[derive(Debug, Default)]
+struct MemChannel {
+    docs: BTreeMap<String, StoredDoc>,
+    log: VecDeque<LogEntry>,
+    head: ChannelHead,
+}
+
+#[derive(Debug, Default)]
+struct MemClient {
+    highest: u64,
+    records: BTreeMap<u64, String>,
+}
+
+/// A [`Store`] that keeps everything in memory. Commits are atomic (nothing can fail half
+/// way). Survives a server restart when handed from one engine to the next with
+/// [`crate::ServerEngine::into_store`]; a new `MemoryStore` with a new epoch models a database
+/// reset.
+#[derive(Debug)]
+pub struct MemoryStore {
+    epoch: String,
+    channels: HashMap<String, MemChannel>,
+    clients: HashMap<String, MemClient>,
+}
+
+impl MemoryStore {
+    /// An empty store with the given epoch.
+    pub fn new(epoch: String) -> MemoryStore {
+        MemoryStore {
+            epoch,
+            channels: HashMap::new(),
+            clients: HashMap::new(),
+        }
+    }
+
+    /// Number of retained log entries of a channel (for tests of retention).
+    pub fn log_len(&self, channel: &str) -> usize {
+        self.channels.get(channel).map_or(0, |c| c.log.len())
+    }
+}
+
+impl Store for MemoryStore {
+    fn epoch(&self) -> &str {
+        &self.epoch
+    }
+
+    fn channel_head(&mut self, channel: &str) -> Result<ChannelHead, StoreError> {
+        Ok(self
+            .channels
+            .get(channel)
+            .map(|c| c.head)
+            .unwrap_or_default())
+    }
+
+    fn document(&mut self, channel: &str, id: &str) -> Result<Option<StoredDoc>, StoreError> {
+        Ok(self
+            .channels
+            .get(channel)
+            .and_then(|c| c.docs.get(id))
+            .cloned())
+    }
+
+    fn snapshot(&mut self, channel: &str) -> Result<Vec<Document>, StoreError> {
+        let Some(ch) = self.channels.get(channel) else {
+            return Ok(Vec::new());
+        };
+        Ok(ch
+            .docs
+            .iter()
+            .filter_map(|(id, d)| {
+                d.body.as_ref().map(|body| Document {
+                    id: id.clone(),
+                    version: d.version,
+                    doc: body.clone(),
+                })
+            })
+            .collect())
+    }
+
+    fn log_after(
+        &mut self,
+        channel: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<LogEntry>, StoreError> {
+        let Some(ch) = self.channels.get(channel) else {
+            return Ok(Vec::new());
+        };
+        Ok(ch
+            .log
+            .iter()
+            .filter(|e| e.offset > after)
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    fn log_before(
+        &mut self,
+        channel: &str,
+        before: u64,
+        limit: usize,
+    ) -> Result<Vec<LogEntry>, StoreError> {
+        let Some(ch) = self.channels.get(channel) else {
+            return Ok(Vec::new());
+        };
+        Ok(ch
+            .log
+            .iter()
+            .rev()
+            .filter(|e| e.offset < before)
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    fn dedupe(&mut self, client_id: &str, mutation_id: u64) -> Result<Dedupe, StoreError> {
+        Ok(match self.clients.get(client_id) {
+            None => Dedupe::default(),
+            Some(c) => Dedupe {
+                record: c.records.get(&mutation_id).cloned(),
+                highest: Some(c.highest),
+            },
+        })
+    }
+
+    fn commit(&mut self, commit: &Commit) -> Result<Option<ChannelHead>, StoreError> {
+        // Validate first so that a failed commit changes nothing.
+        if let Some(change) = &commit.change {
+            let head = self.channel_head(&change.channel)?.head;
+            if change.entry.offset != head + 1 {
+                return Err(StoreError::OffsetMismatch {
+                    channel: change.channel.clone(),
+                    expected: head + 1,
+                    got: change.entry.offset,
+                });
+            }
+        }
+        let retention = commit.retention;
+        let mut new_head = None;
+        if let Some(change) = &commit.change {
+            let ch = self.channels.entry(change.channel.clone()).or_default();
+            let entry = &change.entry;
+            ch.docs.insert(
+                entry.id.clone(),
+                StoredDoc {
+                    version: entry.version,
+                    body: entry.body.clone(),
+                },
+            );
+            ch.log.push_back(entry.clone());
+            ch.head.head = entry.offset;
+            let oldest_allowed = commit.unix_ms.saturating_sub(retention.max_age_ms);
+            while let Some(first) = ch.log.front() {
+                let too_many = ch.log.len() as u64 > retention.max_events;
+                let too_old = first.unix_ms < oldest_allowed;
+                if !(too_many || too_old) {
+                    break;
+                }
+                ch.head.pruned_through = first.offset;
+                ch.log.pop_front();
+            }
+            new_head = Some(ch.head);
+        }
+        let client = self.clients.entry(commit.client_id.clone()).or_default();
+        client.highest = client.highest.max(commit.mutation_id);
+        client
+            .records
+            .insert(commit.mutation_id, commit.reply.clone());
+        while client.records.len() as u64 > retention.dedupe_per_client {
+            client.records.pop_first();
+        }
+        Ok(new_head)
+    }
+}

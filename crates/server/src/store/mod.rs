@@ -1,0 +1,197 @@
+//! Persistence behind the engine: documents (with tombstones), per-channel offsets and event
+//! log, and exactly-once dedupe records.
+//!
+//! The engine is the only writer. Every applied mutation (and every recorded rejection) is one
+//! [`Commit`] that a store must make durable atomically — document change, log entry, channel
+//! head and dedupe record together — before [`Store::commit`] returns; only then does the
+//! engine output the `ack`.
+
+mod memory;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+
+pub use memory::MemoryStore;
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteStore;
+
+use serde_json::Value;
+use tether_protocol::{Document, Origin};
+
+/// A document as stored: live (`body` is `Some`) or a tombstone (`body` is `None`), which keeps
+/// the version so a re-created document continues from it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredDoc {
+    /// Version after the last applied mutation (a delete counts).
+    pub version: u64,
+    /// The body, or `None` when deleted.
+    pub body: Option<Value>,
+}
+
+/// One committed change in a channel's event log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogEntry {
+    /// Gap-free per-channel offset (the first event of a channel has offset 1).
+    pub offset: u64,
+    /// Document id.
+    pub id: String,
+    /// Document version after the change.
+    pub version: u64,
+    /// Body after the change (`None` = deleted).
+    pub body: Option<Value>,
+    /// Body before the change (`None` = did not exist), so a filtered replay can tell that a
+    /// document left a view.
+    pub prev_body: Option<Value>,
+    /// The mutation that caused the change.
+    pub origin: Option<Origin>,
+    /// Wall-clock unix time of the commit, in milliseconds (for age-based retention).
+    pub unix_ms: u64,
+}
+
+/// Where a channel's log stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ChannelHead {
+    /// Offset of the last committed event (0 = none yet).
+    pub head: u64,
+    /// Every event with an offset `<= pruned_through` has been dropped from the log.
+    pub pruned_through: u64,
+}
+
+/// How much history to keep; applied by the store when it commits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    /// Most log entries kept per channel.
+    pub max_events: u64,
+    /// Log entries older than this (by `unix_ms`) may be dropped.
+    pub max_age_ms: u64,
+    /// Most dedupe records kept per client (the newest mutation ids).
+    pub dedupe_per_client: u64,
+}
+
+/// The change part of a [`Commit`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    /// Channel of the document.
+    pub channel: String,
+    /// The log entry; its `offset` is the channel's head + 1, its `version` and `body` become
+    /// the stored document.
+    pub entry: LogEntry,
+}
+
+/// One atomic write: an optional document change plus the dedupe record of the mutation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Commit {
+    /// Client the mutation belongs to.
+    pub client_id: String,
+    /// The client's mutation id; becomes the client's highest processed id.
+    pub mutation_id: u64,
+    /// The encoded `ack` or `reject` frame, answered verbatim to a repeat.
+    pub reply: String,
+    /// The document change, absent for a recorded rejection.
+    pub change: Option<Change>,
+    /// Retention to apply.
+    pub retention: Retention,
+    /// Wall-clock unix time of the commit, in milliseconds.
+    pub unix_ms: u64,
+}
+
+/// What the store knows about a mutation key.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Dedupe {
+    /// The reply recorded for exactly this `(client_id, mutation_id)`.
+    pub record: Option<String>,
+    /// The client's highest processed mutation id.
+    pub highest: Option<u64>,
+}
+
+/// Why the store failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The storage backend reported an error.
+    Backend {
+        /// What the backend said.
+        message: String,
+    },
+    /// Stored data could not be read back (e.g. a body that is not JSON).
+    Corrupt {
+        /// What is wrong.
+        message: String,
+    },
+    /// The database was written by an incompatible schema version.
+    SchemaVersion {
+        /// Version found in the file.
+        found: i64,
+        /// Version this build understands.
+        expected: i64,
+    },
+    /// The commit does not continue the channel's log (offset is not head + 1).
+    OffsetMismatch {
+        /// Channel concerned.
+        channel: String,
+        /// The head + 1 the store expected.
+        expected: u64,
+        /// The offset given.
+        got: u64,
+    },
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::Backend { message } => write!(f, "storage error: {message}"),
+            StoreError::Corrupt { message } => write!(f, "corrupt stored data: {message}"),
+            StoreError::SchemaVersion { found, expected } => {
+                write!(f, "database schema version {found}, expected {expected}")
+            }
+            StoreError::OffsetMismatch {
+                channel,
+                expected,
+                got,
+            } => write!(
+                f,
+                "channel {channel}: commit offset {got}, expected {expected}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// Persistence used by the engine. Implementations must make each [`Store::commit`] atomic
+/// and durable before returning.
+pub trait Store {
+    /// The database epoch: a fresh database gets a new one; it never changes afterwards.
+    fn epoch(&self) -> &str;
+
+    /// Head and pruning point of a channel (zeros for a channel never written).
+    fn channel_head(&mut self, channel: &str) -> Result<ChannelHead, StoreError>;
+
+    /// A document, live or tombstone; `None` if it never existed.
+    fn document(&mut self, channel: &str, id: &str) -> Result<Option<StoredDoc>, StoreError>;
+
+    /// Every live document of a channel, in id order.
+    fn snapshot(&mut self, channel: &str) -> Result<Vec<Document>, StoreError>;
+
+    /// Up to `limit` retained log entries with `offset > after`, ascending.
+    fn log_after(
+        &mut self,
+        channel: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<LogEntry>, StoreError>;
+
+    /// Up to `limit` retained log entries with `offset < before`, descending.
+    fn log_before(
+        &mut self,
+        channel: &str,
+        before: u64,
+        limit: usize,
+    ) -> Result<Vec<LogEntry>, StoreError>;
+
+    /// The dedupe record of a mutation key and the client's highest processed id.
+    fn dedupe(&mut self, client_id: &str, mutation_id: u64) -> Result<Dedupe, StoreError>;
+
+    /// Atomically and durably applies a commit (document, log entry, head, dedupe record,
+    /// retention). Returns the changed channel's new head, or `None` without a change.
+    fn commit(&mut self, commit: &Commit) -> Result<Option<ChannelHead>, StoreError>;
+}
