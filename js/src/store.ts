@@ -231,11 +231,26 @@ export class TetherStore {
 }
 
 function nextSnapshot(view: View, change: ViewChange): ViewSnapshot {
-  if (change.upserts.length === 0 && change.removes.length === 0 && !change.continuity) {
+  if (
+    change.upserts.length === 0 &&
+    change.removes.length === 0 &&
+    !change.continuity &&
+    !change.replace
+  ) {
     return view.snapshot;
   }
   const pending = new Set(view.snapshot.pending);
   const versions = new Map(view.snapshot.versions);
+  if (change.replace) {
+    const kept = new Set(change.upserts.map((row) => row.id));
+    for (const id of [...view.rowsById.keys()]) {
+      if (!kept.has(id)) {
+        view.rowsById.delete(id);
+        pending.delete(id);
+        versions.delete(id);
+      }
+    }
+  }
   for (const id of change.removes) {
     view.rowsById.delete(id);
     pending.delete(id);

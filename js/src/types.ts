@@ -105,6 +105,8 @@ export interface ViewChange {
   sub: number;
   /** Channel name. */
   channel: string;
+  /** The view's whole content follows: documents not in `upserts` left it. */
+  replace?: boolean;
   /** Documents that entered or changed, with their whole visible body. */
   upserts: DocRow[];
   /** Ids of documents that left the view. */

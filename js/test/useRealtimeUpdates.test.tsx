@@ -75,6 +75,24 @@ describe("useRealtimeUpdates", () => {
     expect(latest().data.map((t) => t.id)).toEqual(["b"]);
   });
 
+  it("replaces the whole view on a reset, keeping unchanged documents' identity", () => {
+    const { client, sub, frame, latest } = setup();
+    client.emit({
+      views: [{ sub, channel: "tasks", upserts: [row("a", "A"), row("b", "B")], removes: [], replace: true }],
+    });
+    frame();
+    const [a1] = latest().data as Row<Task>[];
+    client.emit({
+      views: [
+        { sub, channel: "tasks", upserts: [row("a", "A", 4), row("c", "C")], removes: [], replace: true, continuity: "reset" },
+      ],
+    });
+    frame();
+    expect(latest().data.map((t) => t.id)).toEqual(["a", "c"]);
+    expect(latest().data[0]).toBe(a1);
+    expect(latest().continuity).toBe("reset");
+  });
+
   it("gives one React commit for a burst of batches within a frame", () => {
     const { client, sub, frame, commits, latest } = setup();
     const before = commits();
