@@ -1,0 +1,159 @@
+//! A scripted driver for behaviour tests of the engine: frames from the "server" are written
+//! by the test itself; the simulation (`simulation.rs`) uses the real server engine.
+#![allow(dead_code)]
+
+use serde_json::Value;
+use tether_core::{Config, Engine, Output, PersistedState};
+use tether_protocol::{
+    codec, ClientMessage, Continuity, Document, EventOp, Limits, Origin, ServerMessage,
+};
+
+pub struct Driver {
+    pub engine: Engine,
+    pub now: u64,
+    pub persisted: PersistedState,
+}
+
+impl Driver {
+    pub fn new(config: Config) -> Driver {
+        Driver::from_engine(Engine::new(config, "me", 7))
+    }
+
+    pub fn from_engine(engine: Engine) -> Driver {
+        let mut d = Driver {
+            engine,
+            now: 0,
+            persisted: PersistedState::default(),
+        };
+        d.drain();
+        d
+    }
+
+    /// Drains outputs, applying persistence writes to `persisted`.
+    pub fn drain(&mut self) -> Vec<Output> {
+        let mut out = Vec::new();
+        while let Some(o) = self.engine.poll_output() {
+            if let Output::Persist(w) = &o {
+                self.persisted.apply(w);
+            }
+            out.push(o);
+        }
+        out
+    }
+
+    /// Drains outputs and returns the frames sent.
+    pub fn sent(&mut self) -> Vec<ClientMessage> {
+        sent_of(&self.drain())
+    }
+
+    pub fn server(&mut self, msg: ServerMessage) {
+        let frame = codec::encode_server(&msg);
+        self.engine.handle_message(self.now, frame.as_bytes());
+    }
+
+    /// connect → socket open → welcome; returns the frames sent after `welcome`.
+    pub fn connect_ready(&mut self) -> Vec<ClientMessage> {
+        self.engine.connect(self.now);
+        let out = self.drain();
+        assert!(out.contains(&Output::OpenSocket), "{out:?}");
+        self.engine.socket_opened(self.now);
+        let hello = self.sent();
+        assert!(
+            matches!(hello[..], [ClientMessage::Hello { .. }]),
+            "{hello:?}"
+        );
+        self.server(welcome());
+        self.sent()
+    }
+
+    /// Advances virtual time to `to`, firing every deadline on the way.
+    pub fn advance(&mut self, to: u64) -> Vec<Output> {
+        let mut out = Vec::new();
+        while let Some(at) = self.engine.poll_timeout() {
+            if at > to {
+                break;
+            }
+            self.now = self.now.max(at);
+            self.engine.handle_timeout(self.now);
+            out.extend(self.drain());
+        }
+        self.now = self.now.max(to);
+        out
+    }
+}
+
+pub fn sent_of(out: &[Output]) -> Vec<ClientMessage> {
+    out.iter()
+        .filter_map(|o| match o {
+            Output::Send(frame) => Some(codec::decode_client(frame.as_bytes()).unwrap()),
+            _ => None,
+        })
+        .collect()
+}
+
+pub fn welcome() -> ServerMessage {
+    ServerMessage::Welcome {
+        protocol: 1,
+        client_id: "me".into(),
+        heartbeat_timeout_ms: 30_000,
+        limits: Limits {
+            max_message_bytes: 1 << 18,
+            max_subscriptions: 64,
+            rate_per_sec: 100,
+            rate_burst: 200,
+        },
+    }
+}
+
+pub fn doc(id: &str, version: u64, body: Value) -> Document {
+    Document {
+        id: id.into(),
+        version,
+        doc: body,
+    }
+}
+
+pub fn reset(channel: &str, offset: u64, snapshot: Vec<Document>) -> ServerMessage {
+    ServerMessage::Subscribed {
+        channel: channel.into(),
+        epoch: "e1".into(),
+        offset,
+        continuity: Continuity::Reset,
+        snapshot: Some(snapshot),
+    }
+}
+
+pub fn upsert(
+    channel: &str,
+    offset: u64,
+    prev: u64,
+    id: &str,
+    version: u64,
+    body: Value,
+    origin: Option<(&str, u64)>,
+) -> ServerMessage {
+    ServerMessage::Event {
+        channel: channel.into(),
+        epoch: "e1".into(),
+        offset,
+        prev,
+        op: EventOp::Upsert,
+        id: id.into(),
+        version,
+        doc: Some(body),
+        origin: origin.map(|(c, m)| Origin {
+            client_id: c.into(),
+            mutation_id: m,
+        }),
+    }
+}
+
+pub fn changes(out: &[Output]) -> Vec<tether_core::ChangeSet> {
+    out.iter()
+        .filter_map(|o| match o {
+            Output::Changes(sets) => Some(sets.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect()
+}
