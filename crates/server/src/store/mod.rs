@@ -9,10 +9,12 @@
 mod memory;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+#[cfg(test)]
+mod tests;
 
 pub use memory::MemoryStore;
 #[cfg(feature = "sqlite")]
-pub use sqlite::SqliteStore;
+pub use sqlite::{SqliteStore, Sync as SqliteSync, SCHEMA_VERSION};
 
 use serde_json::Value;
 use tether_protocol::{Document, Origin};

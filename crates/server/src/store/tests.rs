@@ -1,0 +1,297 @@
+//! One conformance suite run against every store.
+
+use serde_json::json;
+use tether_protocol::Origin;
+
+use super::{Change, ChannelHead, Commit, LogEntry, MemoryStore, Retention, Store, StoreError};
+
+const KEEP: Retention = Retention {
+    max_events: 1_000,
+    max_age_ms: 1_000_000,
+    dedupe_per_client: 100,
+};
+
+fn change(
+    channel: &str,
+    offset: u64,
+    id: &str,
+    version: u64,
+    body: Option<serde_json::Value>,
+) -> Change {
+    Change {
+        channel: channel.into(),
+        entry: LogEntry {
+            offset,
+            id: id.into(),
+            version,
+            body,
+            prev_body: None,
+            origin: Some(Origin {
+                client_id: "c".into(),
+                mutation_id: offset,
+            }),
+            unix_ms: 1_000 + offset,
+        },
+    }
+}
+
+fn commit(mid: u64, change: Option<Change>, retention: Retention) -> Commit {
+    let unix_ms = change.as_ref().map_or(0, |c| c.entry.unix_ms);
+    Commit {
+        client_id: "c".into(),
+        mutation_id: mid,
+        reply: format!("reply-{mid}"),
+        change,
+        retention,
+        unix_ms,
+    }
+}
+
+fn conformance<S: Store>(mut s: S) {
+    assert_eq!(s.channel_head("tasks"), Ok(ChannelHead::default()));
+    assert_eq!(s.document("tasks", "t1"), Ok(None));
+    assert_eq!(s.dedupe("c", 1).map(|d| d.highest), Ok(None));
+
+    let head = s.commit(&commit(
+        1,
+        Some(change("tasks", 1, "t2", 1, Some(json!({"a": 1})))),
+        KEEP,
+    ));
+    assert_eq!(
+        head,
+        Ok(Some(ChannelHead {
+            head: 1,
+            pruned_through: 0
+        }))
+    );
+    s.commit(&commit(
+        2,
+        Some(change("tasks", 2, "t1", 1, Some(json!({"b": 2})))),
+        KEEP,
+    ))
+    .unwrap();
+    s.commit(&commit(3, Some(change("tasks", 3, "t2", 2, None)), KEEP))
+        .unwrap();
+    // A rejection record changes no channel.
+    assert_eq!(s.commit(&commit(5, None, KEEP)), Ok(None));
+
+    // Offsets must continue the log; a bad commit changes nothing.
+    let bad = s.commit(&commit(
+        9,
+        Some(change("tasks", 7, "x", 1, Some(json!({})))),
+        KEEP,
+    ));
+    assert!(matches!(
+        bad,
+        Err(StoreError::OffsetMismatch {
+            expected: 4,
+            got: 7,
+            ..
+        })
+    ));
+    assert_eq!(s.dedupe("c", 9).unwrap().record, None);
+    assert_eq!(s.dedupe("c", 9).unwrap().highest, Some(5));
+
+    let t2 = s.document("tasks", "t2").unwrap().unwrap();
+    assert_eq!(
+        (t2.version, t2.body),
+        (2, None),
+        "tombstone keeps the version"
+    );
+    let snap = s.snapshot("tasks").unwrap();
+    assert_eq!(snap.len(), 1);
+    assert_eq!(snap[0].id, "t1");
+    assert_eq!(s.channel_head("tasks").unwrap().head, 3);
+    assert_eq!(s.channel_head("other").unwrap().head, 0);
+
+    let after = s.log_after("tasks", 1, 10).unwrap();
+    assert_eq!(
+        after.iter().map(|e| e.offset).collect::<Vec<_>>(),
+        vec![2, 3]
+    );
+    assert_eq!(after[0].origin.as_ref().map(|o| o.mutation_id), Some(2));
+    assert_eq!(after[1].body, None);
+    let before = s.log_before("tasks", 3, 10).unwrap();
+    assert_eq!(
+        before.iter().map(|e| e.offset).collect::<Vec<_>>(),
+        vec![2, 1]
+    );
+    assert_eq!(s.log_after("tasks", 0, 1).unwrap().len(), 1);
+
+    let d = s.dedupe("c", 2).unwrap();
+    assert_eq!(d.record.as_deref(), Some("reply-2"));
+    assert_eq!(d.highest, Some(5));
+    // Huge client-chosen ids keep their order.
+    s.commit(&commit(u64::MAX, None, KEEP)).unwrap();
+    assert_eq!(s.dedupe("c", 1).unwrap().highest, Some(u64::MAX));
+    assert_eq!(
+        s.dedupe("c", u64::MAX).unwrap().record.as_deref(),
+        Some("reply-18446744073709551615")
+    );
+
+    // Retention by count.
+    let few = Retention {
+        max_events: 2,
+        ..KEEP
+    };
+    s.commit(&commit(
+        20,
+        Some(change("tasks", 4, "t3", 1, Some(json!({})))),
+        few,
+    ))
+    .unwrap();
+    assert_eq!(
+        s.channel_head("tasks").unwrap(),
+        ChannelHead {
+            head: 4,
+            pruned_through: 2
+        }
+    );
+    assert_eq!(
+        s.log_after("tasks", 0, 10)
+            .unwrap()
+            .iter()
+            .map(|e| e.offset)
+            .collect::<Vec<_>>(),
+        vec![3, 4]
+    );
+    // Retention by age: entries older than unix_ms - max_age_ms go.
+    let young = Retention {
+        max_age_ms: 0,
+        ..KEEP
+    };
+    let head = s
+        .commit(&commit(
+            21,
+            Some(change("tasks", 5, "t3", 2, Some(json!({})))),
+            young,
+        ))
+        .unwrap();
+    assert_eq!(
+        head,
+        Some(ChannelHead {
+            head: 5,
+            pruned_through: 4
+        })
+    );
+    // Dedupe retention keeps the newest ids per client.
+    let one = Retention {
+        dedupe_per_client: 1,
+        ..KEEP
+    };
+    s.commit(&commit(22, None, one)).unwrap();
+    assert_eq!(s.dedupe("c", 21).unwrap().record, None);
+    assert_eq!(s.dedupe("c", 22).unwrap().record, None);
+    let newest = s.dedupe("c", u64::MAX).unwrap().record;
+    assert_eq!(newest.as_deref(), Some("reply-18446744073709551615"));
+}
+
+#[test]
+fn memory_store_conforms() {
+    conformance(MemoryStore::new("e".into()));
+}
+
+#[cfg(feature = "sqlite")]
+mod sqlite {
+    use super::*;
+    use crate::store::SqliteStore;
+
+    #[test]
+    fn sqlite_store_conforms() {
+        conformance(SqliteStore::open(":memory:").unwrap());
+    }
+
+    #[test]
+    fn sqlite_file_keeps_data_and_epoch_across_reopen_and_a_new_file_gets_a_new_epoch() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.sqlite3");
+        let epoch = {
+            let mut s = SqliteStore::open(&path).unwrap();
+            s.commit(&commit(
+                1,
+                Some(change("tasks", 1, "t1", 1, Some(json!({"a": 1})))),
+                KEEP,
+            ))
+            .unwrap();
+            s.epoch().to_owned()
+        };
+        assert_eq!(epoch.len(), 16);
+        let mut s = SqliteStore::open(&path).unwrap();
+        assert_eq!(s.epoch(), epoch);
+        assert_eq!(s.channel_head("tasks").unwrap().head, 1);
+        assert_eq!(s.dedupe("c", 1).unwrap().record.as_deref(), Some("reply-1"));
+        let other = SqliteStore::open(dir.path().join("u.sqlite3")).unwrap();
+        assert_ne!(other.epoch(), epoch);
+    }
+
+    #[test]
+    fn sqlite_refuses_another_schema_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.sqlite3");
+        drop(SqliteStore::open(&path).unwrap());
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute(
+            "UPDATE meta SET value = '99' WHERE key = 'schema_version'",
+            [],
+        )
+        .unwrap();
+        drop(conn);
+        assert_eq!(
+            SqliteStore::open(&path).err(),
+            Some(StoreError::SchemaVersion {
+                found: 99,
+                expected: 1
+            })
+        );
+    }
+}
+
+/// The same script through an engine on each store gives the same frames.
+#[cfg(feature = "sqlite")]
+#[test]
+fn engine_outputs_are_identical_on_memory_and_sqlite() {
+    use crate::engine::{ConnectInfo, Output, ServerConfig, ServerEngine};
+    use crate::store::SqliteStore;
+
+    fn run<S: Store>(store: S) -> Vec<String> {
+        let epoch = store.epoch().to_owned();
+        let config = ServerConfig {
+            retain_events: 4,
+            ..ServerConfig::default()
+        };
+        let mut e = ServerEngine::new(config, store);
+        let a = e.connect(0, ConnectInfo::default());
+        let b = e.connect(0, ConnectInfo::default());
+        let mut frames = Vec::new();
+        let script = [
+            (a, json!({"type": "hello", "protocol": 1, "client_id": "a"})),
+            (b, json!({"type": "hello", "protocol": 1, "client_id": "b"})),
+            (b, json!({"type": "subscribe", "channel": "t", "filter": {"field": "s", "op": "eq", "value": 1}})),
+        ]
+        .into_iter()
+        .chain((1..=8u64).map(|i| {
+            (a, json!({"type": "mutate", "mutation_id": i, "channel": "t", "op": "put",
+                       "id": format!("d{}", i % 3), "doc": {"s": i % 2}}))
+        }))
+        .chain([
+            (a, json!({"type": "mutate", "mutation_id": 9, "channel": "t", "op": "patch", "id": "d1", "base_version": 1, "doc": {}})),
+            (a, json!({"type": "mutate", "mutation_id": 9, "channel": "t", "op": "patch", "id": "d1", "base_version": 1, "doc": {}})),
+            (a, json!({"type": "mutate", "mutation_id": 10, "channel": "t", "op": "delete", "id": "d0"})),
+            (b, json!({"type": "subscribe", "channel": "t", "since": {"epoch": epoch, "offset": 5}})),
+            (b, json!({"type": "subscribe", "channel": "t", "since": {"epoch": epoch, "offset": 2}})),
+        ]);
+        for (conn, msg) in script {
+            e.handle_frame(0, conn, msg.to_string().as_bytes());
+            while let Some(out) = e.poll_output() {
+                if let Output::Send { conn, frame } = out {
+                    frames.push(format!("{conn} {}", frame.replace(&epoch, "EPOCH")));
+                }
+            }
+        }
+        frames
+    }
+    let memory = run(MemoryStore::new("zz-memory-epoch".into()));
+    let sqlite = run(SqliteStore::open(":memory:").unwrap());
+    assert!(memory.len() > 20);
+    assert_eq!(memory, sqlite);
+}
