@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# `make demo`: build the WASM package (and the example app once it exists), then run the
+# reference server on 127.0.0.1 with a local SQLite file, in dev mode (no auth).
+# Says plainly what is running; never pretends a part exists that does not.
+set -euo pipefail
+# shellcheck source=scripts/env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "$TETHER_ROOT"
+
+addr="${TETHER_DEMO_ADDR:-127.0.0.1:8080}"
+db="$TETHER_ROOT/target/demo/tether-demo.sqlite3"
+example=examples/kanban
+
+log "building the WASM package: wasm-pack build --release --target web (wasm-opt from npm binaryen)"
+wasm-pack build --release --target web "$TETHER_ROOT"
+log "pkg/tether_bg.wasm: $(wc -c <pkg/tether_bg.wasm) bytes"
+
+static_args=()
+if in_project "$example/package.json"; then
+  log "building the example app in $example"
+  npm --prefix "$example" run build
+  [[ -d "$example/dist" ]] || die "$example was built but has no dist/ to serve"
+  static_args=(--static "$TETHER_ROOT/$example/dist")
+else
+  log "no example app yet ($example/ does not exist): the server will serve no web page"
+fi
+
+if ! server_bin_exists; then
+  die "the reference server binary tether-server does not exist yet (crates/server has no binary
+       target), so there is nothing to run. Built so far: the WASM package in pkg/."
+fi
+
+log "building the reference server: cargo build --profile server -p tether-server"
+cargo build --profile server -p tether-server
+mkdir -p "$(dirname "$db")"
+
+cargo run --profile server -q -p tether-server -- \
+  --bind "$addr" --db "$db" --dev "${static_args[@]}" &
+server_pid=$!
+trap 'kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true' EXIT
+trap 'exit 130' INT TERM
+
+if ! wait_healthy "http://$addr/healthz" "$server_pid" 60; then
+  die "the reference server did not answer http://$addr/healthz (see its output above)"
+fi
+
+cat <<MSG
+
+  Tether reference server is running (dev mode: no auth), data in $db
+    WebSocket endpoint: ws://$addr/ws
+    Health check:       http://$addr/healthz
+MSG
+if ((${#static_args[@]})); then
+  cat <<MSG
+    Kanban demo:        http://$addr/   <- open it in two browser windows
+MSG
+else
+  cat <<MSG
+    No demo web page yet: the example app ($example) does not exist in this checkout.
+    What exists: the server above and the WASM package in pkg/.
+MSG
+fi
+printf '\n  Stop with Ctrl-C.\n\n'
+wait "$server_pid"
