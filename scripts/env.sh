@@ -94,3 +94,9 @@ in_project() {
     [[ -e "$TETHER_ROOT/$1" ]]
   fi
 }
+
+# True when DIR/package.json defines the npm script NAME.
+npm_script_exists() {
+  node -e 'const p = require(require("path").resolve(process.argv[1], "package.json"));
+    process.exit(p.scripts && p.scripts[process.argv[2]] ? 0 : 1);' "$1" "$2"
+}

@@ -94,23 +94,31 @@ suite_package() {
   log "package: $wasm $(wc -c <"$wasm") bytes, $(gzip -9c "$wasm" | wc -c) bytes gzipped"
 }
 
-# Vitest of the TypeScript package, once js/ exists.
+# Vitest (and the type check, when defined) of the TypeScript package, once js/ exists.
 suite_js() {
   if ! in_project js/package.json; then
     skipped+=("js (js/ does not exist yet)")
     log "SKIPPED js: js/ does not exist yet"
     return 0
   fi
+  if npm_script_exists js typecheck; then
+    npm --prefix js run typecheck
+  fi
   npm --prefix js test
 }
 
-# Browser end-to-end tests (playwright-core + /usr/bin/chromium), once examples/kanban exists.
-# They live with the example and run as its `test:e2e` npm script, against a reference server
-# the script starts here.
+# Browser end-to-end tests (playwright-core + /usr/bin/chromium) of the example app. They live
+# with the example as its `test:e2e` npm script and get a reference server started here
+# (TETHER_TEST_SERVER_URL, TETHER_TEST_SERVER_HTTP).
 suite_e2e() {
   if ! in_project examples/kanban/package.json; then
     skipped+=("e2e (examples/kanban/ does not exist yet)")
     log "SKIPPED e2e: examples/kanban/ does not exist yet"
+    return 0
+  fi
+  if ! npm_script_exists examples/kanban test:e2e; then
+    skipped+=("e2e (examples/kanban has no test:e2e script yet)")
+    log "SKIPPED e2e: examples/kanban has no end-to-end tests (npm script test:e2e) yet"
     return 0
   fi
   start_reference_server
