@@ -1,10 +1,14 @@
 //! Tether's browser SDK: the WASM shell around the sans-IO engine.
 //!
-//! This crate is compiled to `wasm32-unknown-unknown` and packaged with `wasm-pack`. For now it
-//! holds the smallest real pieces the browser runtime will grow from:
+//! This crate is compiled to `wasm32-unknown-unknown` and packaged with `wasm-pack` into the npm
+//! package `tether-sync`. It is the only part of Tether that touches the browser:
 //!
+//! * `TetherClient` (wasm32 only): the class JavaScript uses. It runs the sans-IO engine of
+//!   `tether-core` against a real WebSocket, one `setTimeout` timer, the `online` / `offline` /
+//!   `visibilitychange` signals, and IndexedDB (through rexie) for the durable outbox and the
+//!   cache of confirmed documents, with Web Locks deciding which tab owns which outbox;
 //! * [`protocol_version`]: the wire protocol version, exported to JavaScript;
-//! * `storage` (wasm32 only): an IndexedDB key/value store opened through rexie.
+//! * `storage` (wasm32 only): a minimal IndexedDB key/value store (browser smoke tests).
 //!
 //! On native targets only the re-exports exist, so `cargo test --workspace` and clippy build
 //! the crate everywhere.
@@ -13,7 +17,12 @@ pub use tether_core as core;
 pub use tether_protocol as protocol;
 
 #[cfg(target_arch = "wasm32")]
+mod shell;
+#[cfg(target_arch = "wasm32")]
 pub mod storage;
+
+#[cfg(target_arch = "wasm32")]
+pub use shell::{ShellError, TetherClient};
 
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen::prelude::wasm_bindgen;

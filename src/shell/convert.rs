@@ -1,0 +1,235 @@
+//! Conversions between the engine's Rust values and the JavaScript objects of the public API
+//! (`js/src/types.ts` names their shapes).
+
+use serde::Serialize;
+use serde_json::Value;
+use tether_core::{ChangeSet, Conflict, ConnectionState, PendingMutation, Status};
+use tether_protocol::{Continuity, Document};
+use wasm_bindgen::JsValue;
+
+/// Any serializable value as a plain JavaScript value (objects, not `Map`s).
+pub fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
+    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
+    value.serialize(&serializer).unwrap_or(JsValue::NULL)
+}
+
+/// A JavaScript value as JSON (`undefined` reads as `null`).
+pub fn from_js(value: JsValue) -> Result<Value, String> {
+    if value.is_undefined() {
+        return Ok(Value::Null);
+    }
+    serde_wasm_bindgen::from_value(value).map_err(|e| e.to_string())
+}
+
+/// A server document as `{version, doc}`.
+pub fn document_to_js(document: &Document) -> JsValue {
+    #[derive(Serialize)]
+    struct Server<'a> {
+        version: u64,
+        doc: &'a Value,
+    }
+    to_js(&Server {
+        version: document.version,
+        doc: &document.doc,
+    })
+}
+
+fn continuity_name(continuity: Continuity, cached: bool) -> &'static str {
+    match (continuity, cached) {
+        (_, true) => "cached",
+        (Continuity::Recovered, _) => "recovered",
+        (Continuity::Reset, _) => "reset",
+    }
+}
+
+/// A `ViewChange` for one engine change-set.
+pub fn view_change(set: &ChangeSet, cached: bool) -> JsValue {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Row<'a> {
+        id: &'a str,
+        version: u64,
+        doc: &'a Value,
+        pending: bool,
+    }
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct ViewChange<'a> {
+        sub: u64,
+        channel: &'a str,
+        replace: bool,
+        upserts: Vec<Row<'a>>,
+        removes: &'a [String],
+        #[serde(skip_serializing_if = "Option::is_none")]
+        continuity: Option<&'static str>,
+    }
+    let continuity = match set.continuity {
+        Some(c) => Some(continuity_name(c, false)),
+        None if cached && set.replace => Some("cached"),
+        None => None,
+    };
+    to_js(&ViewChange {
+        sub: set.view.0,
+        channel: &set.channel,
+        replace: set.replace,
+        upserts: set
+            .upserts
+            .iter()
+            .map(|d| Row {
+                id: &d.id,
+                version: d.version,
+                doc: &d.doc,
+                pending: d.pending,
+            })
+            .collect(),
+        removes: &set.removes,
+        continuity,
+    })
+}
+
+/// A `Conflict` for the app, keyed `clientId:mutationId`.
+pub fn conflict(client_id: &str, conflict: &Conflict) -> JsValue {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Server<'a> {
+        version: u64,
+        doc: &'a Value,
+    }
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Out<'a> {
+        key: String,
+        channel: &'a str,
+        id: &'a str,
+        mutation_id: u64,
+        local: Option<&'a Value>,
+        server: Option<Server<'a>>,
+    }
+    let m = &conflict.mutation;
+    to_js(&Out {
+        key: format!("{client_id}:{}", m.mutation_id),
+        channel: &m.channel,
+        id: &m.id,
+        mutation_id: m.mutation_id,
+        local: conflict.local.as_ref(),
+        server: conflict.server_current.as_ref().map(|d| Server {
+            version: d.version,
+            doc: &d.doc,
+        }),
+    })
+}
+
+/// A `Rejection` for the app.
+pub fn rejection(mutation: &PendingMutation, code: &str, message: &str) -> JsValue {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Out<'a> {
+        channel: &'a str,
+        id: &'a str,
+        mutation_id: u64,
+        code: &'a str,
+        message: &'a str,
+    }
+    to_js(&Out {
+        channel: &mutation.channel,
+        id: &mutation.id,
+        mutation_id: mutation.mutation_id,
+        code,
+        message,
+    })
+}
+
+/// Extra facts only the shell knows, added to the engine's status.
+pub struct ShellFacts {
+    /// `"indexeddb"` or `"memory"`.
+    pub storage: &'static str,
+    /// Queued writes would not survive a reload.
+    pub writes_at_risk: bool,
+    /// When the outbox was last seen empty while connected (ms since the Unix epoch).
+    pub last_synced_at: Option<f64>,
+    /// Converts an engine deadline (performance.now() ms) to ms since the Unix epoch.
+    pub to_wall: fn(u64) -> f64,
+}
+
+/// The `Status` object of the public API.
+pub fn status(status: &Status, facts: &ShellFacts) -> JsValue {
+    #[derive(Serialize)]
+    struct LastError {
+        code: String,
+        message: String,
+    }
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Out {
+        state: &'static str,
+        attempt: u32,
+        next_retry_at: Option<f64>,
+        latency_ms: Option<u64>,
+        pending_count: usize,
+        storage: &'static str,
+        writes_at_risk: bool,
+        last_synced_at: Option<f64>,
+        last_error: Option<LastError>,
+        counters: CountersOut,
+    }
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct CountersOut {
+        frames_received: u64,
+        events_received: u64,
+        events_deduped: u64,
+        coalesced: u64,
+        flushes: u64,
+        gaps: u64,
+    }
+    let state = match status.state {
+        ConnectionState::Idle => "idle",
+        ConnectionState::Connecting => "connecting",
+        ConnectionState::Handshaking => "handshaking",
+        ConnectionState::Ready => "ready",
+        ConnectionState::Backoff => "backoff",
+        ConnectionState::Offline => "offline",
+        _ => "closed",
+    };
+    to_js(&Out {
+        state,
+        attempt: status.attempt,
+        next_retry_at: status.next_retry_at.map(facts.to_wall),
+        latency_ms: status.rtt_ms,
+        pending_count: status.pending_mutations,
+        storage: facts.storage,
+        writes_at_risk: facts.writes_at_risk,
+        last_synced_at: facts.last_synced_at,
+        last_error: status.last_error.as_ref().map(|e| LastError {
+            code: engine_error_code(e).to_owned(),
+            message: e.to_string(),
+        }),
+        counters: CountersOut {
+            frames_received: status.counters.frames_received,
+            events_received: status.counters.events_received,
+            events_deduped: status.counters.events_deduped,
+            coalesced: status.counters.coalesced,
+            flushes: status.counters.flushes,
+            gaps: status.counters.gaps,
+        },
+    })
+}
+
+/// The public code of a connection error.
+pub fn engine_error_code(error: &tether_core::EngineError) -> &'static str {
+    use tether_core::EngineError as E;
+    match error {
+        E::ConnectionClosed { .. } => "CONNECTION_CLOSED",
+        E::HandshakeTimeout => "HANDSHAKE_TIMEOUT",
+        E::DeadLink => "DEAD_LINK",
+        E::AuthFailed => "AUTH_INVALID",
+        E::UnsupportedVersion => "UNSUPPORTED_VERSION",
+        E::GaveUp { .. } => "GAVE_UP",
+        E::TokenUnavailable => "TOKEN_UNAVAILABLE",
+        E::Decode(_) => "BAD_MESSAGE",
+        E::Server { code, .. } => code.as_str(),
+        E::OfflineQueueFull { .. } => "QUEUE_FULL",
+        E::Closed => "CLOSED",
+        _ => "INVALID",
+    }
+}

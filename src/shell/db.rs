@@ -1,0 +1,244 @@
+//! The durable side of the client: an IndexedDB database (through rexie) holding, per client
+//! id, the outbox, the cached confirmed documents and each channel's resume point.
+//!
+//! Schema (version 1; a later version adds stores or indexes in [`open`]):
+//!
+//! | store | key | value |
+//! |---|---|---|
+//! | `clients` | client id | `{ clientId, lastMutationId }` |
+//! | `outbox` | `[clientId, mutationId]` | a pending mutation |
+//! | `docs` | `[clientId, channel, docId]` | a confirmed document |
+//! | `channels` | `[clientId, channel]` | `{ cursor, filterKey }` |
+//!
+//! Each browser tab is one client id, so two tabs never write the same keys. Every flush of
+//! the engine's `Persist` outputs is one readwrite transaction.
+
+use std::collections::BTreeMap;
+
+use js_sys::Array;
+use rexie::{KeyRange, ObjectStore, Rexie, TransactionMode};
+use serde::{Deserialize, Serialize};
+use tether_core::{CachedChannel, PendingMutation, Persist, PersistedState};
+use tether_protocol::{Document, Since};
+use wasm_bindgen::JsValue;
+
+use super::convert::to_js;
+
+const VERSION: u32 = 1;
+const STORES: [&str; 4] = ["clients", "outbox", "docs", "channels"];
+
+/// An IndexedDB failure, as text (rexie's errors carry no more than that).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DbError(pub String);
+
+impl From<rexie::Error> for DbError {
+    fn from(e: rexie::Error) -> DbError {
+        DbError(format!("{e:?}"))
+    }
+}
+
+impl From<serde_wasm_bindgen::Error> for DbError {
+    fn from(e: serde_wasm_bindgen::Error) -> DbError {
+        DbError(e.to_string())
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ClientRow {
+    client_id: String,
+    last_mutation_id: u64,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ChannelRow {
+    cursor: Option<Since>,
+    filter_key: String,
+}
+
+/// The open database.
+pub struct Db {
+    rexie: Rexie,
+}
+
+fn key(parts: &[JsValue]) -> JsValue {
+    parts.iter().collect::<Array>().into()
+}
+
+fn s(text: &str) -> JsValue {
+    JsValue::from_str(text)
+}
+
+fn n(number: u64) -> JsValue {
+    JsValue::from_f64(number as f64)
+}
+
+/// Every key that starts with `prefix` (arrays sort above strings and numbers in IndexedDB).
+fn prefix_range(prefix: &[JsValue]) -> Result<KeyRange, DbError> {
+    let mut upper: Vec<JsValue> = prefix.to_vec();
+    upper.push(Array::new().into());
+    KeyRange::bound(&key(prefix), &key(&upper), Some(false), Some(false))
+        .map_err(|e| DbError(format!("{e:?}")))
+}
+
+/// Opens (creating or upgrading) the database.
+pub async fn open(name: &str) -> Result<Db, DbError> {
+    let mut builder = Rexie::builder(name).version(VERSION);
+    for store in STORES {
+        builder = builder.add_object_store(ObjectStore::new(store));
+    }
+    Ok(Db {
+        rexie: builder.build().await?,
+    })
+}
+
+impl Db {
+    /// Client ids that have a partition.
+    pub async fn client_ids(&self) -> Result<Vec<String>, DbError> {
+        let tx = self
+            .rexie
+            .transaction(&["clients"], TransactionMode::ReadOnly)?;
+        let keys = tx.store("clients")?.get_all_keys(None, None).await?;
+        Ok(keys.into_iter().filter_map(|k| k.as_string()).collect())
+    }
+
+    /// Everything stored for `client_id` (None when it has no partition).
+    pub async fn load(&self, client_id: &str) -> Result<Option<PersistedState>, DbError> {
+        let tx = self.rexie.transaction(&STORES, TransactionMode::ReadOnly)?;
+        let Some(row) = tx.store("clients")?.get(s(client_id)).await? else {
+            return Ok(None);
+        };
+        let row: ClientRow = serde_wasm_bindgen::from_value(row)?;
+        let mut state = PersistedState {
+            client_id: row.client_id,
+            last_mutation_id: row.last_mutation_id,
+            outbox: BTreeMap::new(),
+            channels: BTreeMap::new(),
+        };
+        let prefix = [s(client_id)];
+        for value in tx
+            .store("outbox")?
+            .get_all(Some(prefix_range(&prefix)?), None)
+            .await?
+        {
+            let mutation: PendingMutation = serde_wasm_bindgen::from_value(value)?;
+            state.outbox.insert(mutation.mutation_id, mutation);
+        }
+        let channels = tx.store("channels")?;
+        for (k, value) in channels
+            .scan(Some(prefix_range(&prefix)?), None, None, None)
+            .await?
+        {
+            let channel = Array::from(&k).get(1).as_string().unwrap_or_default();
+            let row: ChannelRow = serde_wasm_bindgen::from_value(value)?;
+            state.channels.insert(
+                channel,
+                CachedChannel {
+                    documents: BTreeMap::new(),
+                    cursor: row.cursor,
+                    filter_key: row.filter_key,
+                },
+            );
+        }
+        for (k, value) in tx
+            .store("docs")?
+            .scan(Some(prefix_range(&prefix)?), None, None, None)
+            .await?
+        {
+            let channel = Array::from(&k).get(1).as_string().unwrap_or_default();
+            let doc: Document = serde_wasm_bindgen::from_value(value)?;
+            state
+                .channels
+                .entry(channel)
+                .or_default()
+                .documents
+                .insert(doc.id.clone(), doc);
+        }
+        Ok(Some(state))
+    }
+
+    /// Applies a flush of engine writes for `client_id` in one readwrite transaction, which
+    /// has committed when this returns `Ok`.
+    pub async fn write(
+        &self,
+        client_id: &str,
+        last_mutation_id: u64,
+        writes: &[Persist],
+    ) -> Result<(), DbError> {
+        let tx = self
+            .rexie
+            .transaction(&STORES, TransactionMode::ReadWrite)?;
+        let clients = tx.store("clients")?;
+        let outbox = tx.store("outbox")?;
+        let docs = tx.store("docs")?;
+        let channels = tx.store("channels")?;
+        let cid = s(client_id);
+        let mut touched_client = false;
+        for write in writes {
+            match write {
+                Persist::ClientId { .. } => touched_client = true,
+                Persist::OutboxPut { mutation } => {
+                    touched_client = true;
+                    outbox
+                        .put(
+                            &to_js(mutation),
+                            Some(&key(&[cid.clone(), n(mutation.mutation_id)])),
+                        )
+                        .await?;
+                }
+                Persist::OutboxRemove { mutation_id } => {
+                    outbox.delete(key(&[cid.clone(), n(*mutation_id)])).await?;
+                }
+                Persist::Channel(delta) => {
+                    let channel = s(&delta.channel);
+                    if delta.replace {
+                        let range = prefix_range(&[cid.clone(), channel.clone()])?;
+                        docs.delete(range.into()).await?;
+                    }
+                    for id in &delta.removes {
+                        docs.delete(key(&[cid.clone(), channel.clone(), s(id)]))
+                            .await?;
+                    }
+                    for doc in &delta.upserts {
+                        docs.put(
+                            &to_js(doc),
+                            Some(&key(&[cid.clone(), channel.clone(), s(&doc.id)])),
+                        )
+                        .await?;
+                    }
+                    let row = ChannelRow {
+                        cursor: delta.cursor.clone(),
+                        filter_key: delta.filter_key.clone(),
+                    };
+                    channels
+                        .put(&to_js(&row), Some(&key(&[cid.clone(), channel])))
+                        .await?;
+                }
+            }
+        }
+        if touched_client {
+            let row = ClientRow {
+                client_id: client_id.to_owned(),
+                last_mutation_id,
+            };
+            clients.put(&to_js(&row), Some(&cid)).await?;
+        }
+        tx.done().await?;
+        Ok(())
+    }
+
+    /// Deletes everything stored for `client_id`.
+    pub async fn delete_client(&self, client_id: &str) -> Result<(), DbError> {
+        let tx = self
+            .rexie
+            .transaction(&STORES, TransactionMode::ReadWrite)?;
+        let range = || prefix_range(&[s(client_id)]);
+        tx.store("outbox")?.delete(range()?.into()).await?;
+        tx.store("docs")?.delete(range()?.into()).await?;
+        tx.store("channels")?.delete(range()?.into()).await?;
+        tx.store("clients")?.delete(s(client_id)).await?;
+        tx.done().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,607 @@
+//! The loop between the engine and the browser: feeds socket events, timers and signals into
+//! the engine, and carries out its outputs (socket, IndexedDB, the app's callbacks).
+//!
+//! Ordering rule: a `Persist` output is written (one IndexedDB transaction per drain) before
+//! any `Send` emitted after it leaves the socket, so a mutation is durable before the server
+//! can see it. JavaScript callbacks run after the engine's borrow is released, so they may call
+//! back into the client.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::rc::{Rc, Weak};
+
+use js_sys::{Array, Function, Object, Promise, Reflect};
+use serde_json::Value;
+use tether_core::{Engine, MutationOutcome, Output, Persist, PresenceUpdate, Rejection};
+use tether_protocol::PresenceEvent;
+use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::{spawn_local, JsFuture};
+
+use super::convert::{self, to_js, ShellFacts};
+use super::db::Db;
+use super::error::ShellError;
+use super::identity::Held;
+use super::signals::{Signal, Signals};
+use super::socket::{Socket, SocketEvent};
+use super::timer::Timer;
+
+/// Engine time: `performance.now()` in whole milliseconds.
+pub fn now_ms() -> u64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map_or(0.0, |p| p.now())
+        .max(0.0) as u64
+}
+
+/// An engine deadline as ms since the Unix epoch.
+fn to_wall(at: u64) -> f64 {
+    js_sys::Date::now() + (at as f64 - now_ms() as f64)
+}
+
+type Resolvers = (Function, Function);
+
+/// Everything one drain wants to tell JavaScript, delivered after the borrow ends.
+#[derive(Default)]
+pub struct Effects {
+    views: Vec<JsValue>,
+    conflicts: Vec<JsValue>,
+    rejections: Vec<JsValue>,
+    presence: Vec<JsValue>,
+    broadcasts: Vec<JsValue>,
+    settle: Vec<(Function, JsValue)>,
+    status: Option<JsValue>,
+    listeners: Option<(Option<Function>, Option<Function>)>,
+}
+
+impl Effects {
+    /// Calls the app's callbacks.
+    pub fn run(self) {
+        for (callback, value) in self.settle {
+            let _ = callback.call1(&JsValue::NULL, &value);
+        }
+        let Some((on_change, on_status)) = self.listeners else {
+            return;
+        };
+        let changed = !(self.views.is_empty()
+            && self.conflicts.is_empty()
+            && self.rejections.is_empty()
+            && self.presence.is_empty()
+            && self.broadcasts.is_empty());
+        if let (true, Some(on_change)) = (changed, on_change) {
+            let batch = Object::new();
+            let put = |key: &str, items: Vec<JsValue>| {
+                let list: Array = items.into_iter().collect();
+                let _ = Reflect::set(&batch, &key.into(), &list);
+            };
+            put("views", self.views);
+            put("conflicts", self.conflicts);
+            put("rejections", self.rejections);
+            put("presence", self.presence);
+            put("broadcasts", self.broadcasts);
+            let _ = on_change.call1(&JsValue::NULL, &batch);
+        }
+        if let (Some(status), Some(on_status)) = (self.status, on_status) {
+            let _ = on_status.call1(&JsValue::NULL, &status);
+        }
+    }
+}
+
+/// The engine and everything around it.
+pub struct Driver {
+    /// The engine.
+    pub engine: Engine,
+    url: String,
+    db: Option<Rc<Db>>,
+    /// A write failed: queued writes may not survive a reload.
+    storage_failed: bool,
+    socket: Option<Socket>,
+    generation: u64,
+    timer: Option<Timer>,
+    signals: Option<Signals>,
+    lock: Option<Held>,
+    batch: Vec<Persist>,
+    writes_in_flight: u32,
+    held: Vec<String>,
+    last_mutation_id: u64,
+    mutations: HashMap<u64, Resolvers>,
+    requests: HashMap<u64, Resolvers>,
+    presence: BTreeMap<String, BTreeMap<String, Value>>,
+    cached_channels: BTreeSet<String>,
+    on_change: Option<Function>,
+    on_status: Option<Function>,
+    get_token: Option<Function>,
+    last_synced_at: Option<f64>,
+    /// A fact only the shell knows changed (storage): report status on the next drain.
+    force_status: bool,
+    /// Set for a driver adopting another tab's outbox: it keeps itself alive until the outbox
+    /// is empty, then deletes the partition and stops.
+    adopting: Option<Rc<RefCell<Driver>>>,
+    closed: bool,
+    me: Weak<RefCell<Driver>>,
+}
+
+/// Settings of a driver that are not the engine's.
+pub struct DriverSetup {
+    /// Server URL.
+    pub url: String,
+    /// The open database, or None for memory storage.
+    pub db: Option<Rc<Db>>,
+    /// IndexedDB was wanted but could not be opened.
+    pub storage_failed: bool,
+    /// The lock on this client id's partition.
+    pub lock: Option<Held>,
+    /// The token provider.
+    pub get_token: Option<Function>,
+    /// Highest mutation id already stored.
+    pub last_mutation_id: u64,
+    /// Channels restored from the cache (their first change-set is `cached`).
+    pub cached_channels: BTreeSet<String>,
+}
+
+impl Driver {
+    /// Wraps an engine; starts listening for browser signals.
+    pub fn start(engine: Engine, setup: DriverSetup) -> Rc<RefCell<Driver>> {
+        let driver = Rc::new(RefCell::new(Driver {
+            engine,
+            url: setup.url,
+            db: setup.db,
+            storage_failed: setup.storage_failed,
+            socket: None,
+            generation: 0,
+            timer: None,
+            signals: None,
+            lock: setup.lock,
+            batch: Vec::new(),
+            writes_in_flight: 0,
+            held: Vec::new(),
+            last_mutation_id: setup.last_mutation_id,
+            mutations: HashMap::new(),
+            requests: HashMap::new(),
+            presence: BTreeMap::new(),
+            cached_channels: setup.cached_channels,
+            on_change: None,
+            on_status: None,
+            get_token: setup.get_token,
+            last_synced_at: None,
+            force_status: false,
+            adopting: None,
+            closed: false,
+            me: Weak::new(),
+        }));
+        let weak = Rc::downgrade(&driver);
+        {
+            let mut d = driver.borrow_mut();
+            d.me = weak.clone();
+            let timer_weak = weak.clone();
+            d.timer = Some(Timer::new(move || {
+                with(&timer_weak, |d| {
+                    if let Some(timer) = d.timer.as_mut() {
+                        timer.fired();
+                    }
+                    d.engine.handle_timeout(now_ms());
+                })
+            }));
+            let signal_weak = weak;
+            d.signals = Some(Signals::listen(move |signal| {
+                with(&signal_weak, |d| {
+                    let now = now_ms();
+                    match signal {
+                        Signal::Online => d.engine.went_online(now),
+                        Signal::Offline => d.engine.went_offline(now),
+                        Signal::Visible(visible) => d.engine.set_visible(now, visible),
+                    }
+                })
+            }));
+        }
+        driver
+    }
+
+    /// Sets the app's callbacks.
+    pub fn set_listeners(&mut self, on_change: Option<Function>, on_status: Option<Function>) {
+        self.on_change = on_change;
+        self.on_status = on_status;
+    }
+
+    /// Makes this driver an adopter of an orphaned outbox (it holds itself until done).
+    pub fn adopt(&mut self, this: Rc<RefCell<Driver>>) {
+        self.adopting = Some(this);
+    }
+
+    /// Registers the promise callbacks of a mutation.
+    pub fn track_mutation(&mut self, mutation_id: u64, resolvers: Resolvers) {
+        self.mutations.insert(mutation_id, resolvers);
+    }
+
+    /// Registers the promise callbacks of a request.
+    pub fn track_request(&mut self, request_id: u64, resolvers: Resolvers) {
+        self.requests.insert(request_id, resolvers);
+    }
+
+    /// Whether writes would not survive a reload.
+    pub fn writes_at_risk(&self) -> bool {
+        self.db.is_none() || self.storage_failed
+    }
+
+    /// The public status object.
+    pub fn status_js(&self) -> JsValue {
+        convert::status(
+            &self.engine.status(),
+            &ShellFacts {
+                storage: if self.db.is_some() {
+                    "indexeddb"
+                } else {
+                    "memory"
+                },
+                writes_at_risk: self.writes_at_risk(),
+                last_synced_at: self.last_synced_at,
+                to_wall,
+            },
+        )
+    }
+
+    /// Stops everything: socket, timer, signals, lock; unsettled promises reject with CLOSED
+    /// (their mutations stay queued in IndexedDB for the next client).
+    pub fn shut_down(&mut self) -> Effects {
+        self.engine.close(now_ms());
+        let mut effects = self.drain();
+        self.closed = true;
+        if let Some(socket) = self.socket.take() {
+            socket.close(1000, "client closed");
+        }
+        self.timer = None;
+        self.signals = None;
+        if let Some(lock) = self.lock.as_mut() {
+            lock.release();
+        }
+        let closed = ShellError::Engine(tether_core::EngineError::Closed).to_js();
+        for (_, (_, reject)) in self.mutations.drain().chain(self.requests.drain()) {
+            effects.settle.push((reject, closed.clone()));
+        }
+        effects
+    }
+
+    /// Carries out every pending engine output.
+    pub fn drain(&mut self) -> Effects {
+        let mut fx = Effects::default();
+        let mut status_changed = std::mem::take(&mut self.force_status);
+        while let Some(output) = self.engine.poll_output() {
+            match output {
+                Output::OpenSocket => self.open_socket(),
+                Output::CloseSocket { code, reason } => {
+                    self.generation += 1;
+                    self.held.clear();
+                    if let Some(socket) = self.socket.take() {
+                        socket.close(code, &reason);
+                    }
+                }
+                Output::Send(frame) => {
+                    if self.batch.is_empty() && self.writes_in_flight == 0 {
+                        if let Some(socket) = &self.socket {
+                            socket.send(&frame);
+                        }
+                    } else {
+                        self.held.push(frame);
+                    }
+                }
+                Output::Persist(write) => {
+                    if let Persist::OutboxPut { mutation } = &write {
+                        self.last_mutation_id = self.last_mutation_id.max(mutation.mutation_id);
+                    }
+                    if self.db.is_some() {
+                        self.batch.push(write);
+                    }
+                }
+                Output::NeedToken => self.fetch_token(),
+                Output::Changes(sets) => {
+                    for set in sets {
+                        let cached = set.replace
+                            && set.continuity.is_none()
+                            && self.cached_channels.remove(&set.channel);
+                        fx.views.push(convert::view_change(&set, cached));
+                    }
+                }
+                Output::Mutation(outcome) => self.settle_mutation(outcome, &mut fx),
+                Output::Broadcast {
+                    channel,
+                    from,
+                    payload,
+                } => {
+                    #[derive(serde::Serialize)]
+                    struct Broadcast {
+                        channel: String,
+                        from: String,
+                        payload: Value,
+                    }
+                    fx.broadcasts.push(to_js(&Broadcast {
+                        channel,
+                        from,
+                        payload,
+                    }));
+                }
+                Output::Presence(update) => {
+                    let channel = self.apply_presence(update);
+                    fx.presence.push(self.presence_js(&channel));
+                }
+                Output::Response { id, result } => {
+                    if let Some((resolve, reject)) = self.requests.remove(&id) {
+                        match result {
+                            Ok(body) => fx.settle.push((resolve, to_js(&body))),
+                            Err(e) => fx.settle.push((reject, ShellError::Request(e).to_js())),
+                        }
+                    }
+                }
+                Output::Status(_) => status_changed = true,
+            }
+        }
+        if !self.batch.is_empty() {
+            self.start_write();
+        }
+        let status = self.engine.status();
+        let synced = status.pending_mutations == 0
+            && status.state == tether_core::ConnectionState::Ready
+            && self.batch.is_empty()
+            && self.writes_in_flight == 0;
+        if synced && (self.last_synced_at.is_none() || status_changed) {
+            self.last_synced_at = Some(js_sys::Date::now());
+            status_changed = true;
+        }
+        if synced && self.adopting.is_some() {
+            self.finish_adoption();
+        }
+        if status_changed {
+            fx.status = Some(self.status_js());
+        }
+        let now = now_ms();
+        let deadline = self.engine.poll_timeout();
+        if let Some(timer) = self.timer.as_mut() {
+            timer.arm(now, deadline);
+        }
+        fx.listeners = Some((self.on_change.clone(), self.on_status.clone()));
+        fx
+    }
+
+    fn finish_adoption(&mut self) {
+        let Some(this) = self.adopting.take() else {
+            return;
+        };
+        let db = self.db.clone();
+        let client_id = self.engine.client_id().to_owned();
+        spawn_local(async move {
+            if let Some(db) = db {
+                let _ = db.delete_client(&client_id).await;
+            }
+            let effects = this.borrow_mut().shut_down();
+            effects.run();
+        });
+    }
+
+    fn open_socket(&mut self) {
+        self.generation += 1;
+        self.held.clear();
+        let generation = self.generation;
+        let weak = self.me.clone();
+        let opened = Socket::open(&self.url, move |event| {
+            with(&weak, |d| {
+                if d.generation != generation {
+                    return;
+                }
+                let now = now_ms();
+                match event {
+                    SocketEvent::Opened => d.engine.socket_opened(now),
+                    SocketEvent::Message(text) => d.engine.handle_message(now, text.as_bytes()),
+                    SocketEvent::Closed(code) => {
+                        d.socket = None;
+                        d.generation += 1;
+                        d.held.clear();
+                        d.engine.socket_closed(now, code);
+                    }
+                }
+            })
+        });
+        match opened {
+            Ok(socket) => self.socket = Some(socket),
+            Err(_) => self.engine.socket_closed(now_ms(), 1006),
+        }
+    }
+
+    fn start_write(&mut self) {
+        let (Some(db), Some(me)) = (self.db.clone(), self.me.upgrade()) else {
+            self.batch.clear();
+            return;
+        };
+        drop(me);
+        let writes = std::mem::take(&mut self.batch);
+        self.writes_in_flight += 1;
+        let client_id = self.engine.client_id().to_owned();
+        let last = self.last_mutation_id;
+        let weak = self.me.clone();
+        spawn_local(async move {
+            let result = db.write(&client_id, last, &writes).await;
+            with(&weak, |d| d.write_done(result.is_ok()));
+        });
+    }
+
+    fn write_done(&mut self, ok: bool) {
+        self.writes_in_flight = self.writes_in_flight.saturating_sub(1);
+        if !ok && !self.storage_failed {
+            // The writes live on in memory and are still sent; the app is told they are at risk.
+            self.storage_failed = true;
+            self.force_status = true;
+        }
+        if self.writes_in_flight == 0 && self.batch.is_empty() {
+            if let Some(socket) = &self.socket {
+                for frame in self.held.drain(..) {
+                    socket.send(&frame);
+                }
+            } else {
+                self.held.clear();
+            }
+        }
+    }
+
+    fn fetch_token(&mut self) {
+        let Some(get_token) = self.get_token.clone() else {
+            self.engine.token_failed(now_ms());
+            return;
+        };
+        let weak = self.me.clone();
+        spawn_local(async move {
+            let token = match get_token.call0(&JsValue::NULL) {
+                Ok(value) => match value.clone().dyn_into_promise() {
+                    Some(promise) => JsFuture::from(promise).await.ok(),
+                    None => Some(value),
+                },
+                Err(_) => None,
+            };
+            with(&weak, |d| match token.and_then(|t| t.as_string()) {
+                Some(token) => d.engine.set_token(now_ms(), Some(token)),
+                None => d.engine.token_failed(now_ms()),
+            });
+        });
+    }
+
+    fn settle_mutation(&mut self, outcome: MutationOutcome, fx: &mut Effects) {
+        let id = outcome.mutation().mutation_id;
+        let resolvers = self.mutations.remove(&id);
+        match outcome {
+            MutationOutcome::Acked { version, .. } => {
+                if let Some((resolve, _)) = resolvers {
+                    #[derive(serde::Serialize)]
+                    #[serde(rename_all = "camelCase")]
+                    struct Done {
+                        mutation_id: u64,
+                        version: u64,
+                    }
+                    fx.settle.push((
+                        resolve,
+                        to_js(&Done {
+                            mutation_id: id,
+                            version,
+                        }),
+                    ));
+                }
+            }
+            MutationOutcome::Conflict(conflict) => {
+                fx.conflicts
+                    .push(convert::conflict(self.engine.client_id(), &conflict));
+                if let Some((_, reject)) = resolvers {
+                    fx.settle
+                        .push((reject, ShellError::Conflict(Box::new(conflict)).to_js()));
+                }
+            }
+            MutationOutcome::Rejected { mutation, reason } => {
+                let error = ShellError::Rejected(reason.clone());
+                let message = match &reason {
+                    Rejection::Forbidden { message }
+                    | Rejection::Invalid { message }
+                    | Rejection::NotFound { message }
+                    | Rejection::Other { message } => message.clone(),
+                    _ => reason.to_string(),
+                };
+                fx.rejections
+                    .push(convert::rejection(&mutation, error.code(), &message));
+                if let Some((_, reject)) = resolvers {
+                    fx.settle.push((reject, error.to_js()));
+                }
+            }
+        }
+    }
+
+    fn apply_presence(&mut self, update: PresenceUpdate) -> String {
+        let me = self.engine.client_id().to_owned();
+        match update {
+            PresenceUpdate::Change {
+                channel,
+                event,
+                client_id,
+                state,
+            } => {
+                let members = self.presence.entry(channel.clone()).or_default();
+                match (event, state) {
+                    (PresenceEvent::Leave, _) | (_, None) => {
+                        members.remove(&client_id);
+                    }
+                    (_, Some(state)) if client_id != me => {
+                        members.insert(client_id, state);
+                    }
+                    _ => {}
+                }
+                channel
+            }
+            PresenceUpdate::Sync { channel, members } => {
+                let map = members
+                    .into_iter()
+                    .filter(|m| m.client_id != me)
+                    .map(|m| (m.client_id, m.state))
+                    .collect();
+                self.presence.insert(channel.clone(), map);
+                channel
+            }
+        }
+    }
+
+    fn presence_js(&self, channel: &str) -> JsValue {
+        #[derive(serde::Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Member<'a> {
+            client_id: &'a str,
+            state: &'a Value,
+        }
+        #[derive(serde::Serialize)]
+        struct Change<'a> {
+            channel: &'a str,
+            members: Vec<Member<'a>>,
+        }
+        let members = self
+            .presence
+            .get(channel)
+            .map(|m| {
+                m.iter()
+                    .map(|(client_id, state)| Member { client_id, state })
+                    .collect()
+            })
+            .unwrap_or_default();
+        to_js(&Change { channel, members })
+    }
+}
+
+/// Runs `f` on the driver (if it is still alive and open), then drains it and runs the
+/// resulting callbacks outside the borrow.
+pub fn with(weak: &Weak<RefCell<Driver>>, f: impl FnOnce(&mut Driver)) {
+    let Some(driver) = weak.upgrade() else { return };
+    let effects = {
+        let Ok(mut d) = driver.try_borrow_mut() else {
+            return;
+        };
+        if d.closed {
+            return;
+        }
+        f(&mut d);
+        d.drain()
+    };
+    effects.run();
+}
+
+/// A pending promise and its callbacks.
+pub fn deferred() -> (Promise, Resolvers) {
+    let mut callbacks = None;
+    let promise = Promise::new(&mut |resolve, reject| callbacks = Some((resolve, reject)));
+    let callbacks =
+        callbacks.unwrap_or_else(|| (Function::new_no_args(""), Function::new_no_args("")));
+    (promise, callbacks)
+}
+
+trait IntoPromise {
+    fn dyn_into_promise(self) -> Option<Promise>;
+}
+
+impl IntoPromise for JsValue {
+    fn dyn_into_promise(self) -> Option<Promise> {
+        use wasm_bindgen::JsCast;
+        if self.has_type::<Promise>() {
+            self.dyn_into().ok()
+        } else {
+            None
+        }
+    }
+}

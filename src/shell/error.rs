@@ -1,0 +1,114 @@
+//! The shell's errors and their JavaScript form: an `Error` with a stable `code` property.
+
+use std::fmt;
+
+use tether_core::{Conflict, EngineError, Rejection, RequestError};
+use wasm_bindgen::JsValue;
+
+use super::convert::{document_to_js, to_js};
+
+/// Why a call of the browser client failed. Crosses into JavaScript as an `Error` whose `code`
+/// is [`ShellError::code`].
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum ShellError {
+    /// The options object (or an argument) does not have the documented shape.
+    InvalidArgument {
+        /// What is wrong.
+        reason: String,
+    },
+    /// The engine refused the call (bad channel or id, not subscribed, queue full, closed...).
+    Engine(EngineError),
+    /// The server refused the mutation because the document changed underneath it.
+    Conflict(Box<Conflict>),
+    /// The server refused the mutation for another reason.
+    Rejected(Rejection),
+    /// The mutation could not be written to IndexedDB, so it was rolled back.
+    Storage {
+        /// What IndexedDB reported.
+        reason: String,
+    },
+    /// A request failed.
+    Request(RequestError),
+}
+
+impl ShellError {
+    /// The stable code JavaScript sees (`error.code`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            ShellError::InvalidArgument { .. } => "INVALID_ARGUMENT",
+            ShellError::Engine(EngineError::OfflineQueueFull { .. }) => "QUEUE_FULL",
+            ShellError::Engine(EngineError::NotSubscribed { .. }) => "NOT_SUBSCRIBED",
+            ShellError::Engine(EngineError::Closed) => "CLOSED",
+            ShellError::Engine(_) => "INVALID",
+            ShellError::Conflict(_) => "CONFLICT",
+            ShellError::Rejected(Rejection::Forbidden { .. }) => "FORBIDDEN",
+            ShellError::Rejected(Rejection::NotFound { .. }) => "NOT_FOUND",
+            ShellError::Rejected(Rejection::Invalid { .. }) => "INVALID",
+            ShellError::Rejected(_) => "REJECTED",
+            ShellError::Storage { .. } => "STORAGE",
+            ShellError::Request(RequestError::Timeout) => "TIMEOUT",
+            ShellError::Request(RequestError::ConnectionLost) => "CONNECTION_LOST",
+            ShellError::Request(RequestError::Closed) => "CLOSED",
+            ShellError::Request(RequestError::Server { .. }) => "SERVER",
+            ShellError::Request(_) => "REQUEST_FAILED",
+        }
+    }
+
+    /// The JavaScript `Error` for this failure, with `code` (and for a conflict `local`,
+    /// `server` and `mutationId`; for a server request error `serverCode`).
+    pub fn to_js(&self) -> JsValue {
+        let error = js_sys::Error::new(&self.to_string());
+        let set = |key: &str, value: JsValue| {
+            let _ = js_sys::Reflect::set(&error, &JsValue::from_str(key), &value);
+        };
+        set("code", JsValue::from_str(self.code()));
+        match self {
+            ShellError::Conflict(conflict) => {
+                set(
+                    "mutationId",
+                    JsValue::from_f64(conflict.mutation.mutation_id as f64),
+                );
+                set(
+                    "local",
+                    conflict.local.as_ref().map_or(JsValue::NULL, to_js),
+                );
+                set(
+                    "server",
+                    conflict
+                        .server_current
+                        .as_ref()
+                        .map_or(JsValue::NULL, document_to_js),
+                );
+            }
+            ShellError::Request(RequestError::Server { code, .. }) => {
+                set("serverCode", JsValue::from_str(code));
+            }
+            _ => {}
+        }
+        error.into()
+    }
+}
+
+impl fmt::Display for ShellError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ShellError::InvalidArgument { reason } => write!(f, "invalid argument: {reason}"),
+            ShellError::Engine(e) => write!(f, "{e}"),
+            ShellError::Conflict(c) => write!(
+                f,
+                "conflict: {} in {} changed on the server",
+                c.mutation.id, c.mutation.channel
+            ),
+            ShellError::Rejected(r) => write!(f, "{r}"),
+            ShellError::Storage { reason } => write!(f, "could not store the write: {reason}"),
+            ShellError::Request(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl From<ShellError> for JsValue {
+    fn from(error: ShellError) -> JsValue {
+        error.to_js()
+    }
+}

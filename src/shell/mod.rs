@@ -1,0 +1,17 @@
+//! The browser shell: everything that touches the browser (WebSocket, IndexedDB, timers,
+//! online/visibility signals, Web Locks) around the sans-IO engine, and the `TetherClient`
+//! class JavaScript uses.
+
+mod adopt;
+mod client;
+mod convert;
+mod db;
+mod driver;
+mod error;
+mod identity;
+mod signals;
+mod socket;
+mod timer;
+
+pub use client::TetherClient;
+pub use error::ShellError;

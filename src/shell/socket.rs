@@ -1,0 +1,82 @@
+//! The WebSocket, as `web_sys::WebSocket`. (gloo-net's socket is a `Stream`/`Sink` pair; the
+//! engine's drain loop needs a synchronous `send` and the close event's code, which the plain
+//! browser object gives directly and with less code in the bundle.)
+
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{CloseEvent, MessageEvent, WebSocket};
+
+/// What the socket reports.
+pub enum SocketEvent {
+    /// The connection is open.
+    Opened,
+    /// A text frame arrived.
+    Message(String),
+    /// The connection closed (1006 when it failed without a close frame).
+    Closed(u16),
+}
+
+/// One WebSocket and its event handlers; dropping it detaches them and closes the socket.
+pub struct Socket {
+    ws: WebSocket,
+    _on_open: Closure<dyn FnMut(JsValue)>,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_close: Closure<dyn FnMut(CloseEvent)>,
+}
+
+impl Socket {
+    /// Opens a socket to `url`; `on_event` hears everything it reports.
+    pub fn open(
+        url: &str,
+        on_event: impl Fn(SocketEvent) + Clone + 'static,
+    ) -> Result<Socket, JsValue> {
+        let ws = WebSocket::new(url)?;
+        let opened = on_event.clone();
+        let on_open = Closure::<dyn FnMut(JsValue)>::new(move |_| opened(SocketEvent::Opened));
+        let received = on_event.clone();
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+            if let Some(text) = event.data().as_string() {
+                received(SocketEvent::Message(text));
+            }
+        });
+        let closed = on_event;
+        let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |event: CloseEvent| {
+            closed(SocketEvent::Closed(event.code()));
+        });
+        ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+        ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        Ok(Socket {
+            ws,
+            _on_open: on_open,
+            _on_message: on_message,
+            _on_close: on_close,
+        })
+    }
+
+    /// Sends a text frame; false when the socket is not open.
+    pub fn send(&self, text: &str) -> bool {
+        self.ws.ready_state() == WebSocket::OPEN && self.ws.send_with_str(text).is_ok()
+    }
+
+    /// Closes with a code (1000 or 3000-4999) and reason; no event is reported afterwards.
+    pub fn close(self, code: u16, reason: &str) {
+        self.detach();
+        let _ = self.ws.close_with_code_and_reason(code, reason);
+    }
+
+    fn detach(&self) {
+        self.ws.set_onopen(None);
+        self.ws.set_onmessage(None);
+        self.ws.set_onclose(None);
+    }
+}
+
+impl Drop for Socket {
+    fn drop(&mut self) {
+        self.detach();
+        if self.ws.ready_state() <= WebSocket::OPEN {
+            let _ = self.ws.close();
+        }
+    }
+}
