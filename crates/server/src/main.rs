@@ -1,3 +1,62 @@
-//! `tether-server` binary (being written).
+//! `tether-server`: the Tether reference server. Run `tether-server --help` for every flag.
 
-fn main() {}
+use std::io::Write as _;
+
+use clap::Parser;
+use tether_server::edge::{spawn, Options};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let options = Options::parse();
+    let filter = EnvFilter::try_new(&options.log).unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let mut server = match spawn(options).await {
+        Ok(server) => server,
+        Err(err) => {
+            eprintln!("tether-server: {err}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    // Tests and scripts read the bound address from this line (useful with port 0).
+    println!("tether-server listening on http://{}", server.addr());
+    let _ = std::io::stdout().flush();
+    let stop = server.stop_handle();
+    shutdown_signal().await;
+    if let Some(stop) = stop {
+        let _ = stop.send(());
+    }
+    match server.wait().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("tether-server: {err}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut sig) => {
+                sig.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

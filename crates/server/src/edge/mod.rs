@@ -1,1 +1,198 @@
-//! The axum/tokio edge (being written; see the server issue).
+//! The axum/tokio edge: accepts WebSockets, checks Origin and tokens before the upgrade, and
+//! moves frames between sockets and the engine task. It owns sockets and queues; every
+//! protocol decision is the engine's.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), tether_server::edge::EdgeError> {
+//! use tether_server::edge::{spawn, Options};
+//! let server = spawn(Options::for_tests("tether.sqlite3".into())).await?;
+//! println!("listening on {}", server.addr());
+//! server.shutdown().await?;
+//! # Ok(()) }
+//! ```
+
+mod engine_task;
+mod http;
+mod metrics;
+mod options;
+mod socket;
+
+use std::future::IntoFuture;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{oneshot, watch, Semaphore};
+
+pub use metrics::Metrics;
+pub use options::{Options, SyncMode};
+
+use crate::store::{SqliteStore, SqliteSync, Store, StoreError};
+use engine_task::{spawn_engine, Input};
+use http::{router, AppState};
+use socket::SocketEnv;
+
+/// Capacity of the channel from socket tasks to the engine task.
+const INPUT_QUEUE: usize = 8_192;
+/// Upper bound on concurrently open sockets (for shutdown accounting).
+const MAX_SOCKETS: u32 = 1 << 20;
+
+/// Why the server could not start or stopped badly.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum EdgeError {
+    /// Invalid configuration.
+    Config {
+        /// What is wrong.
+        message: String,
+    },
+    /// The database could not be opened.
+    Store(StoreError),
+    /// Binding or serving failed.
+    Io(std::io::Error),
+}
+
+impl PartialEq for EdgeError {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (EdgeError::Config { message: a }, EdgeError::Config { message: b }) => a == b,
+            (EdgeError::Store(a), EdgeError::Store(b)) => a == b,
+            (EdgeError::Io(a), EdgeError::Io(b)) => a.kind() == b.kind(),
+            _ => false,
+        }
+    }
+}
+
+impl std::fmt::Display for EdgeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EdgeError::Config { message } => write!(f, "configuration: {message}"),
+            EdgeError::Store(err) => write!(f, "database: {err}"),
+            EdgeError::Io(err) => write!(f, "io: {err}"),
+        }
+    }
+}
+
+impl std::error::Error for EdgeError {}
+
+/// A running server.
+pub struct RunningServer {
+    addr: SocketAddr,
+    metrics: Arc<Metrics>,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<Result<(), EdgeError>>,
+}
+
+impl RunningServer {
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Live metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Graceful shutdown: stop accepting, finish queued inputs (in-flight commits), close every
+    /// socket with 1001, wait for them (bounded by `--shutdown-grace-ms`), close the database.
+    pub async fn shutdown(mut self) -> Result<(), EdgeError> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.wait().await
+    }
+
+    /// Waits until the server stops.
+    pub async fn wait(self) -> Result<(), EdgeError> {
+        match self.task.await {
+            Ok(result) => result,
+            Err(err) => Err(EdgeError::Io(std::io::Error::other(err.to_string()))),
+        }
+    }
+
+    /// Takes the stop handle: sending `()` on it (or dropping it) starts the graceful
+    /// shutdown; then use [`RunningServer::wait`].
+    pub fn stop_handle(&mut self) -> Option<oneshot::Sender<()>> {
+        self.stop.take()
+    }
+}
+
+/// Opens the configured database and starts the server.
+pub async fn spawn(options: Options) -> Result<RunningServer, EdgeError> {
+    let sync = match options.sqlite_sync {
+        SyncMode::Full => SqliteSync::Full,
+        SyncMode::Normal => SqliteSync::Normal,
+    };
+    let store = SqliteStore::open_with(&options.db, sync).map_err(EdgeError::Store)?;
+    spawn_with_store(options, store).await
+}
+
+/// Starts the server over a given store.
+pub async fn spawn_with_store<S: Store + Send + 'static>(
+    options: Options,
+    store: S,
+) -> Result<RunningServer, EdgeError> {
+    let config = options.engine_config()?;
+    let auth = Arc::new(config.auth.clone());
+    let listener = tokio::net::TcpListener::bind(options.bind)
+        .await
+        .map_err(EdgeError::Io)?;
+    let addr = listener.local_addr().map_err(EdgeError::Io)?;
+    let epoch = store.epoch().to_owned();
+    let metrics = Arc::new(Metrics::default());
+    let (inputs, engine_thread) =
+        spawn_engine(config, store, Arc::clone(&metrics), INPUT_QUEUE).map_err(EdgeError::Io)?;
+    let live = Arc::new(Semaphore::new(MAX_SOCKETS as usize));
+    let env = SocketEnv {
+        inputs: inputs.clone(),
+        metrics: Arc::clone(&metrics),
+        outbound_queue: options.outbound_queue,
+        live: Arc::clone(&live),
+    };
+    let state = AppState {
+        env,
+        auth,
+        allowed_origins: Arc::new(options.allowed_origins.clone()),
+        max_message_bytes: usize::try_from(options.max_message_bytes).unwrap_or(usize::MAX),
+    };
+    let app = router(state, options.static_dir.as_deref());
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let (accepting_tx, mut accepting_rx) = watch::channel(true);
+    let serve = axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            let _ = accepting_rx.wait_for(|accepting| !accepting).await;
+        })
+        .into_future();
+    let grace = Duration::from_millis(options.shutdown_grace_ms);
+    tracing::info!(%addr, %epoch, db = %options.db.display(), dev = options.dev, "tether-server listening");
+    let task = tokio::spawn(async move {
+        let serve_task = tokio::spawn(serve);
+        // Runs until asked to stop (or every stop handle is dropped).
+        let _ = stop_rx.await;
+        tracing::info!("shutting down");
+        let _ = accepting_tx.send(false);
+        let (done_tx, done_rx) = oneshot::channel();
+        if inputs.send(Input::Shutdown { done: done_tx }).await.is_ok() {
+            let _ = done_rx.await;
+        }
+        drop(inputs);
+        // Wait (bounded) for every socket task to finish its close handshake.
+        let _ = tokio::time::timeout(grace, live.acquire_many(MAX_SOCKETS)).await;
+        let served = serve_task.await;
+        let stopped = tokio::task::spawn_blocking(move || engine_thread.join()).await;
+        tracing::info!("stopped");
+        match (served, stopped) {
+            (Ok(Err(err)), _) => Err(EdgeError::Io(err)),
+            (Err(err), _) => Err(EdgeError::Io(std::io::Error::other(err.to_string()))),
+            (_, Ok(Ok(_store))) => Ok(()),
+            (_, _) => Err(EdgeError::Io(std::io::Error::other("engine thread failed"))),
+        }
+    });
+    Ok(RunningServer {
+        addr,
+        metrics,
+        stop: Some(stop_tx),
+        task,
+    })
+}

@@ -246,13 +246,7 @@ impl<S: Store> ServerEngine<S> {
         c.last_seen = c.last_seen.max(now);
         self.stats.messages_in += 1;
         if frame.len() as u64 > self.config.max_message_bytes {
-            let message = format!(
-                "frame of {} bytes exceeds the limit of {} bytes",
-                frame.len(),
-                self.config.max_message_bytes
-            );
-            self.send_error(conn, ErrorCode::TooLarge, message, |_| {});
-            self.close(conn, CloseCode::TooLarge);
+            self.handle_oversized(now, conn, Some(frame.len() as u64));
             return;
         }
         let msg = match codec::decode_client(frame) {
@@ -264,6 +258,21 @@ impl<S: Store> ServerEngine<S> {
             }
         };
         self.dispatch(now, conn, msg);
+    }
+
+    /// The edge refused a frame larger than `max_message_bytes` on `conn` without reading it
+    /// (`size` if known): answers `TOO_LARGE` and closes with 1009.
+    pub fn handle_oversized(&mut self, now: u64, conn: ConnId, size: Option<u64>) {
+        if !self.conns.contains_key(&conn) {
+            return;
+        }
+        let limit = self.config.max_message_bytes;
+        let message = match size {
+            Some(size) => format!("frame of {size} bytes exceeds the limit of {limit} bytes"),
+            None => format!("frame exceeds the limit of {limit} bytes"),
+        };
+        self.send_error(conn, ErrorCode::TooLarge, message, |_| {});
+        self.close_at(now, conn, CloseCode::TooLarge);
     }
 
     /// The socket of `conn` closed (peer, network, or the edge dropped it).

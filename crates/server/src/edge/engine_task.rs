@@ -1,0 +1,248 @@
+//! The engine task: one thread owns the [`ServerEngine`] and its store (SQLite calls block
+//! only it), fed by the socket tasks through a bounded channel. It never waits on a socket:
+//! frames go to per-connection bounded queues with `try_send`, and a full queue closes that
+//! connection (4009).
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use tether_protocol::CloseCode;
+use tokio::sync::{mpsc, oneshot, Notify};
+
+use super::metrics::Metrics;
+use crate::engine::{ConnId, ConnectInfo, Output, ServerConfig, ServerEngine};
+use crate::store::Store;
+
+/// Inputs processed per wake-up before outputs are flushed and stats published.
+const BATCH: usize = 256;
+
+/// What socket tasks send to the engine task.
+#[derive(Debug)]
+pub(crate) enum Input {
+    /// A socket was upgraded.
+    Connect {
+        info: ConnectInfo,
+        handle: ConnHandle,
+        reply: oneshot::Sender<ConnId>,
+    },
+    /// A frame arrived.
+    Frame { conn: ConnId, data: Vec<u8> },
+    /// The WebSocket layer refused a frame over the size limit.
+    Oversized { conn: ConnId, size: Option<u64> },
+    /// The socket closed.
+    Disconnect { conn: ConnId },
+    /// Close every connection with 1001, then stop.
+    Shutdown { done: oneshot::Sender<()> },
+}
+
+/// What the engine task sends to a socket's writer.
+#[derive(Debug)]
+pub(crate) enum Outbound {
+    /// A frame, with the time the engine output it.
+    Frame(Arc<str>, Instant),
+    /// Close the socket after the frames before it.
+    Close(CloseCode),
+}
+
+/// Closes a socket at once, without waiting for its queue (slow consumer).
+#[derive(Debug, Default)]
+pub(crate) struct Kill {
+    code: Mutex<Option<CloseCode>>,
+    notify: Notify,
+}
+
+impl Kill {
+    pub(crate) fn fire(&self, code: CloseCode) {
+        if let Ok(mut slot) = self.code.lock() {
+            slot.get_or_insert(code);
+        }
+        self.notify.notify_one();
+    }
+
+    pub(crate) async fn fired(&self) -> CloseCode {
+        self.notify.notified().await;
+        self.code
+            .lock()
+            .ok()
+            .and_then(|c| *c)
+            .unwrap_or(CloseCode::Normal)
+    }
+}
+
+/// The engine task's side of one connection.
+#[derive(Debug)]
+pub(crate) struct ConnHandle {
+    pub(crate) queue: mpsc::Sender<Outbound>,
+    pub(crate) kill: Arc<Kill>,
+}
+
+fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+struct Loop<S> {
+    engine: ServerEngine<S>,
+    conns: HashMap<ConnId, ConnHandle>,
+    start: Instant,
+    metrics: Arc<Metrics>,
+    stopping: bool,
+}
+
+impl<S: Store> Loop<S> {
+    fn now(&self) -> u64 {
+        u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    fn handle(&mut self, input: Input) -> Option<oneshot::Sender<()>> {
+        let now = self.now();
+        self.engine.set_unix_time_ms(unix_ms());
+        match input {
+            Input::Connect {
+                info,
+                handle,
+                reply,
+            } => {
+                if self.stopping {
+                    return None; // dropping `reply` refuses the socket
+                }
+                let conn = self.engine.connect(now, info);
+                self.conns.insert(conn, handle);
+                if reply.send(conn).is_err() {
+                    self.conns.remove(&conn);
+                    self.engine.disconnect(now, conn);
+                }
+            }
+            Input::Frame { conn, data } => self.engine.handle_frame(now, conn, &data),
+            Input::Oversized { conn, size } => {
+                self.metrics.too_large.fetch_add(1, Ordering::Relaxed);
+                self.engine.handle_oversized(now, conn, size);
+            }
+            Input::Disconnect { conn } => {
+                self.conns.remove(&conn);
+                self.engine.disconnect(now, conn);
+            }
+            Input::Shutdown { done } => {
+                self.stopping = true;
+                self.engine.shutdown(now);
+                return Some(done);
+            }
+        }
+        None
+    }
+
+    fn flush(&mut self) {
+        while let Some(output) = self.engine.poll_output() {
+            match output {
+                Output::Send { conn, frame } => {
+                    let Some(handle) = self.conns.get(&conn) else {
+                        continue;
+                    };
+                    match handle
+                        .queue
+                        .try_send(Outbound::Frame(frame, Instant::now()))
+                    {
+                        Ok(()) => {}
+                        Err(mpsc::error::TrySendError::Full(_)) => {
+                            tracing::warn!(%conn, "outbound queue full: closing slow consumer");
+                            self.metrics.queue_closes.fetch_add(1, Ordering::Relaxed);
+                            handle.kill.fire(CloseCode::SlowConsumer);
+                            self.conns.remove(&conn);
+                            let now = self.now();
+                            self.engine.disconnect(now, conn);
+                        }
+                        Err(mpsc::error::TrySendError::Closed(_)) => {
+                            self.conns.remove(&conn);
+                            let now = self.now();
+                            self.engine.disconnect(now, conn);
+                        }
+                    }
+                }
+                Output::Close { conn, code } => {
+                    if let Some(handle) = self.conns.remove(&conn) {
+                        tracing::debug!(%conn, code = code.as_u16(), "closing");
+                        if handle.queue.try_send(Outbound::Close(code)).is_err() {
+                            handle.kill.fire(code);
+                        }
+                    }
+                }
+            }
+        }
+        if let Ok(mut stats) = self.metrics.engine.lock() {
+            stats.clone_from(self.engine.stats());
+        }
+    }
+
+    async fn run(mut self, mut inputs: mpsc::Receiver<Input>) -> S {
+        loop {
+            let first = match self.engine.poll_timeout() {
+                Some(at) => {
+                    let deadline = self.start + Duration::from_millis(at);
+                    tokio::select! {
+                        input = inputs.recv() => input,
+                        () = tokio::time::sleep_until(deadline.into()) => {
+                            let now = self.now();
+                            self.engine.set_unix_time_ms(unix_ms());
+                            self.engine.handle_timeout(now);
+                            self.flush();
+                            continue;
+                        }
+                    }
+                }
+                None => inputs.recv().await,
+            };
+            let Some(first) = first else {
+                break;
+            };
+            let mut done = self.handle(first);
+            for _ in 1..BATCH {
+                if done.is_some() {
+                    break;
+                }
+                match inputs.try_recv() {
+                    Ok(input) => done = self.handle(input),
+                    Err(_) => break,
+                }
+            }
+            self.flush();
+            if let Some(done) = done {
+                let _ = done.send(());
+                break;
+            }
+        }
+        // Any frame still queued from sockets is dropped unprocessed: those connections are
+        // closed (1001) and their clients resend unacknowledged mutations.
+        self.engine.into_store()
+    }
+}
+
+/// Starts the engine thread; returns its input channel and a handle yielding the store.
+pub(crate) fn spawn_engine<S: Store + Send + 'static>(
+    config: ServerConfig,
+    store: S,
+    metrics: Arc<Metrics>,
+    capacity: usize,
+) -> std::io::Result<(mpsc::Sender<Input>, std::thread::JoinHandle<Option<S>>)> {
+    let (tx, rx) = mpsc::channel(capacity);
+    let engine = ServerEngine::new(config, store);
+    let join = std::thread::Builder::new()
+        .name("tether-engine".into())
+        .spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .build()
+                .ok()?;
+            let engine_loop = Loop {
+                engine,
+                conns: HashMap::new(),
+                start: Instant::now(),
+                metrics,
+                stopping: false,
+            };
+            Some(rt.block_on(engine_loop.run(rx)))
+        })?;
+    Ok((tx, join))
+}

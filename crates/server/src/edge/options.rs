@@ -1,0 +1,175 @@
+//! Command-line flags and environment variables of `tether-server`.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, ValueEnum};
+
+use super::EdgeError;
+use crate::engine::{AuthConfig, Claims, ServerConfig};
+
+/// SQLite durability.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SyncMode {
+    /// `synchronous=FULL`: every acknowledged mutation survives power loss.
+    Full,
+    /// `synchronous=NORMAL`: survives a process crash; the last commits may be lost on power
+    /// loss. Faster.
+    Normal,
+}
+
+/// Tether reference server: realtime + offline sync over WebSocket, stored in SQLite.
+///
+/// Endpoints: `GET /ws` (WebSocket; a token may be passed as `?token=`), `GET /healthz`,
+/// `GET /metrics` (Prometheus text), and with `--static DIR` the files of DIR.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "tether-server", version, about, long_about = None)]
+pub struct Options {
+    /// Address to listen on (port 0 picks a free port; the bound address is printed).
+    #[arg(long, env = "TETHER_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+
+    /// SQLite database file (created if missing, with a new epoch); `:memory:` for a
+    /// throw-away database.
+    #[arg(long, env = "TETHER_DB", default_value = "tether.sqlite3")]
+    pub db: PathBuf,
+
+    /// SQLite durability of each commit.
+    #[arg(long, env = "TETHER_SQLITE_SYNC", value_enum, default_value = "full")]
+    pub sqlite_sync: SyncMode,
+
+    /// Development mode: no authentication, every client may use every channel.
+    #[arg(long, env = "TETHER_DEV")]
+    pub dev: bool,
+
+    /// Secret for HMAC-SHA256 signed tokens
+    /// (`base64url(claims_json).base64url(mac)`, claims `{"sub","channels","exp"}`).
+    #[arg(long, env = "TETHER_AUTH_SECRET", hide_env_values = true)]
+    pub auth_secret: Option<String>,
+
+    /// JSON file mapping opaque tokens to claims: `{"token": {"sub": "u1",
+    /// "channels": ["tasks", "chat:*"], "exp": 1900000000}}`.
+    #[arg(long, env = "TETHER_TOKENS_FILE")]
+    pub tokens_file: Option<PathBuf>,
+
+    /// Allowed `Origin` of WebSocket upgrades (repeatable, or comma-separated in the env var);
+    /// others get 403. `*` allows any. Without this flag every origin is allowed.
+    #[arg(
+        long = "allowed-origin",
+        env = "TETHER_ALLOWED_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub allowed_origins: Vec<String>,
+
+    /// Largest accepted WebSocket message in bytes; larger: `TOO_LARGE` and close 1009,
+    /// nothing past the limit is buffered.
+    #[arg(long, env = "TETHER_MAX_MESSAGE_BYTES", default_value_t = 256 * 1024)]
+    pub max_message_bytes: u64,
+
+    /// Sustained messages per second per connection (0 = unlimited). Mutations over the rate
+    /// are delayed, other frames dropped with `RATE_LIMITED`.
+    #[arg(long, env = "TETHER_RATE_PER_SEC", default_value_t = 100)]
+    pub rate_per_sec: u32,
+
+    /// Burst of messages per connection above the sustained rate.
+    #[arg(long, env = "TETHER_RATE_BURST", default_value_t = 200)]
+    pub rate_burst: u32,
+
+    /// Rate-delayed mutations one connection may have queued; more closes it with 4008.
+    #[arg(long, env = "TETHER_MAX_DELAYED_MUTATIONS", default_value_t = 1_000)]
+    pub max_delayed_mutations: usize,
+
+    /// Most channels one connection may subscribe to.
+    #[arg(long, env = "TETHER_MAX_SUBSCRIPTIONS", default_value_t = 64)]
+    pub max_subscriptions: u32,
+
+    /// Frames queued for one connection; a reader slower than that is closed with 4009 while
+    /// the others keep receiving.
+    #[arg(long, env = "TETHER_OUTBOUND_QUEUE", default_value_t = 1_024)]
+    pub outbound_queue: usize,
+
+    /// Events retained per channel for resuming with `since`.
+    #[arg(long, env = "TETHER_RETAIN_EVENTS", default_value_t = 10_000)]
+    pub retain_events: u64,
+
+    /// Age in seconds after which events are no longer replayed (resume gets a reset).
+    #[arg(long, env = "TETHER_RETAIN_SECS", default_value_t = 3_600)]
+    pub retain_secs: u64,
+
+    /// Exactly-once records kept per client (its newest mutation ids).
+    #[arg(long, env = "TETHER_DEDUPE_PER_CLIENT", default_value_t = 1_000)]
+    pub dedupe_per_client: u64,
+
+    /// A connection silent for this long is closed with 4010 (clients ping every third of it).
+    #[arg(long, env = "TETHER_HEARTBEAT_TIMEOUT_MS", default_value_t = 30_000)]
+    pub heartbeat_timeout_ms: u64,
+
+    /// On SIGTERM/SIGINT, how long to wait for sockets to close after sending 1001.
+    #[arg(long, env = "TETHER_SHUTDOWN_GRACE_MS", default_value_t = 5_000)]
+    pub shutdown_grace_ms: u64,
+
+    /// Serve the files of this directory (e.g. the demo app) at `/`.
+    #[arg(long = "static", env = "TETHER_STATIC")]
+    pub static_dir: Option<PathBuf>,
+
+    /// Log filter (tracing `EnvFilter` syntax, e.g. `info` or `tether_server=debug`).
+    #[arg(long, env = "TETHER_LOG", default_value = "info")]
+    pub log: String,
+}
+
+impl Options {
+    /// Options for an in-process server on an ephemeral loopback port over `db`, dev mode.
+    pub fn for_tests(db: PathBuf) -> Options {
+        let mut options = Options::parse_from(["tether-server", "--dev", "--bind", "127.0.0.1:0"]);
+        options.db = db;
+        options
+    }
+
+    /// The authentication configuration, reading the tokens file if any.
+    pub fn auth(&self) -> Result<AuthConfig, EdgeError> {
+        if self.dev {
+            return Ok(AuthConfig::Dev);
+        }
+        let static_tokens = match &self.tokens_file {
+            None => HashMap::new(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| EdgeError::Config {
+                    message: format!("cannot read tokens file {}: {e}", path.display()),
+                })?;
+                serde_json::from_str::<HashMap<String, Claims>>(&text).map_err(|e| {
+                    EdgeError::Config {
+                        message: format!("tokens file {} is not valid: {e}", path.display()),
+                    }
+                })?
+            }
+        };
+        let hmac_secret = self.auth_secret.as_ref().map(|s| s.as_bytes().to_vec());
+        if hmac_secret.is_none() && static_tokens.is_empty() {
+            return Err(EdgeError::Config {
+                message: "authentication needs --auth-secret or --tokens-file (or --dev for none)"
+                    .into(),
+            });
+        }
+        Ok(AuthConfig::Tokens {
+            hmac_secret,
+            static_tokens,
+        })
+    }
+
+    /// The engine configuration.
+    pub fn engine_config(&self) -> Result<ServerConfig, EdgeError> {
+        Ok(ServerConfig {
+            heartbeat_timeout_ms: self.heartbeat_timeout_ms,
+            max_message_bytes: self.max_message_bytes,
+            max_subscriptions: self.max_subscriptions,
+            rate_per_sec: self.rate_per_sec,
+            rate_burst: self.rate_burst,
+            max_delayed_mutations: self.max_delayed_mutations,
+            retain_events: self.retain_events,
+            retain_ms: self.retain_secs.saturating_mul(1_000),
+            dedupe_per_client: self.dedupe_per_client,
+            auth: self.auth()?,
+        })
+    }
+}

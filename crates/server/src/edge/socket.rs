@@ -1,0 +1,176 @@
+//! One WebSocket connection: a reader loop feeding the engine task and a writer task draining
+//! the connection's bounded outbound queue.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use futures_util::stream::SplitSink;
+use futures_util::{SinkExt, StreamExt};
+use tether_protocol::CloseCode;
+use tokio::sync::{mpsc, oneshot};
+
+use super::engine_task::{ConnHandle, Input, Kill, Outbound};
+use super::metrics::Metrics;
+use crate::engine::ConnectInfo;
+
+/// How long a close frame may take to send, and how long to wait for the peer's close reply.
+const CLOSE_WAIT: Duration = Duration::from_secs(2);
+
+/// Everything a socket task needs.
+#[derive(Clone)]
+pub(crate) struct SocketEnv {
+    pub(crate) inputs: mpsc::Sender<Input>,
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) outbound_queue: usize,
+    /// Live socket tasks, for graceful shutdown.
+    pub(crate) live: Arc<tokio::sync::Semaphore>,
+}
+
+fn is_too_large(err: axum::Error) -> Option<Option<u64>> {
+    let inner = err.into_inner();
+    match inner.downcast_ref::<tungstenite::Error>() {
+        Some(tungstenite::Error::Capacity(tungstenite::error::CapacityError::MessageTooLong {
+            size,
+            ..
+        })) => Some(u64::try_from(*size).ok()),
+        _ => None,
+    }
+}
+
+async fn send_close(sink: &mut SplitSink<WebSocket, Message>, code: CloseCode) {
+    let frame = CloseFrame {
+        code: code.as_u16(),
+        reason: code.reason().into(),
+    };
+    let _ = tokio::time::timeout(CLOSE_WAIT, sink.send(Message::Close(Some(frame)))).await;
+}
+
+async fn write_loop(
+    mut sink: SplitSink<WebSocket, Message>,
+    mut queue: mpsc::Receiver<Outbound>,
+    kill: Arc<Kill>,
+    metrics: Arc<Metrics>,
+) {
+    loop {
+        let item = tokio::select! {
+            biased;
+            code = kill.fired() => {
+                send_close(&mut sink, code).await;
+                return;
+            }
+            item = queue.recv() => item,
+        };
+        match item {
+            Some(Outbound::Frame(frame, produced)) => {
+                let is_event = frame.starts_with("{\"type\":\"event\"");
+                let send = sink.send(Message::text(frame.as_ref()));
+                tokio::select! {
+                    biased;
+                    code = kill.fired() => {
+                        send_close(&mut sink, code).await;
+                        return;
+                    }
+                    sent = send => {
+                        if sent.is_err() {
+                            return;
+                        }
+                    }
+                }
+                if is_event {
+                    metrics.observe_delivery(produced.elapsed());
+                }
+            }
+            Some(Outbound::Close(code)) => {
+                send_close(&mut sink, code).await;
+                return;
+            }
+            // The engine dropped the connection without a close code (e.g. the peer left).
+            None => {
+                let _ = tokio::time::timeout(CLOSE_WAIT, sink.close()).await;
+                return;
+            }
+        }
+    }
+}
+
+/// Runs one upgraded socket until it closes.
+pub(crate) async fn run_socket(socket: WebSocket, info: ConnectInfo, env: SocketEnv) {
+    let Ok(_permit) = env.live.clone().acquire_owned().await else {
+        return;
+    };
+    let (sink, mut stream) = socket.split();
+    let (queue_tx, queue_rx) = mpsc::channel(env.outbound_queue.max(1));
+    let kill = Arc::new(Kill::default());
+    let (reply_tx, reply_rx) = oneshot::channel();
+    let handle = ConnHandle {
+        queue: queue_tx,
+        kill: Arc::clone(&kill),
+    };
+    let connect = Input::Connect {
+        info,
+        handle,
+        reply: reply_tx,
+    };
+    if env.inputs.send(connect).await.is_err() {
+        return;
+    }
+    let Ok(conn) = reply_rx.await else {
+        // The server is shutting down.
+        let mut sink = sink;
+        send_close(&mut sink, CloseCode::GoingAway).await;
+        return;
+    };
+    tracing::debug!(%conn, "connected");
+    let mut writer = tokio::spawn(write_loop(sink, queue_rx, kill, Arc::clone(&env.metrics)));
+    let mut writer_done = false;
+    loop {
+        tokio::select! {
+            _ = &mut writer, if !writer_done => {
+                writer_done = true;
+                break;
+            }
+            msg = stream.next() => match msg {
+                Some(Ok(Message::Text(text))) => {
+                    let data = text.as_str().as_bytes().to_vec();
+                    if env.inputs.send(Input::Frame { conn, data }).await.is_err() {
+                        break;
+                    }
+                }
+                Some(Ok(Message::Binary(bytes))) => {
+                    let data = bytes.to_vec();
+                    if env.inputs.send(Input::Frame { conn, data }).await.is_err() {
+                        break;
+                    }
+                }
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                Some(Ok(Message::Close(_))) | None => break,
+                Some(Err(err)) => {
+                    if let Some(size) = is_too_large(err) {
+                        let _ = env.inputs.send(Input::Oversized { conn, size }).await;
+                        // The engine answers TOO_LARGE and closes with 1009 via the writer.
+                        let _ = tokio::time::timeout(CLOSE_WAIT, &mut writer).await;
+                        writer_done = true;
+                    }
+                    break;
+                }
+            }
+        }
+    }
+    let _ = env.inputs.send(Input::Disconnect { conn }).await;
+    if writer_done {
+        // We sent a close frame: read until the peer's close reply (bounded) so that unread
+        // data does not turn our close into a reset.
+        let _ = tokio::time::timeout(CLOSE_WAIT, async {
+            while let Some(Ok(msg)) = stream.next().await {
+                if let Message::Close(_) = msg {
+                    break;
+                }
+            }
+        })
+        .await;
+    } else {
+        let _ = tokio::time::timeout(CLOSE_WAIT, writer).await;
+    }
+    tracing::debug!(%conn, "disconnected");
+}
