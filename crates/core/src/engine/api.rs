@@ -45,13 +45,26 @@ impl Engine {
         let id = ViewId(self.next_view);
         self.next_view += 1;
         self.views.insert(id, View::new(channel.to_owned(), filter));
-        self.channels
-            .entry(channel.to_owned())
-            .or_insert_with(|| Channel {
-                store: ChannelStore::default(),
-                sub: Subscription::new(None, String::new()),
-                presence: None,
-            });
+        if !self.channels.contains_key(channel) {
+            self.channels.insert(
+                channel.to_owned(),
+                Channel {
+                    store: ChannelStore::default(),
+                    sub: Subscription::new(None, String::new()),
+                    presence: None,
+                },
+            );
+            // Mutations queued before the channel had a store show in it at once.
+            let ids: Vec<String> = self
+                .outbox
+                .pending()
+                .filter(|m| m.channel == channel)
+                .map(|m| m.id.clone())
+                .collect();
+            for id in ids {
+                self.rebase(channel, &id);
+            }
+        }
         self.update_subscription(channel);
         self.finish(now);
         Ok(id)

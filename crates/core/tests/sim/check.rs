@@ -1,0 +1,360 @@
+//! Invariants: at every step, visible = confirmed ⊕ pending; at quiescence, convergence with
+//! the server, exactly-once per persisted mutation, per-client order, nothing pending, and the
+//! app's change-set mirror equal to the engine's views.
+
+use std::collections::{BTreeMap, HashMap};
+
+use tether_core::{Engine, MutationOutcome, PendingMutation, Rejection};
+use tether_protocol::{apply_op, codec, Document, RejectReason, ServerMessage};
+use tether_server::Store;
+
+use super::world::World;
+
+/// The visible layer recomputed independently: confirmed documents with the pending
+/// mutations folded in order; (version, body, pending) per id.
+fn fold(
+    confirmed: &BTreeMap<String, Document>,
+    pending: &[&PendingMutation],
+    channel: &str,
+) -> BTreeMap<String, (u64, serde_json::Value, bool)> {
+    let mut out = BTreeMap::new();
+    let mut ids: Vec<&String> = confirmed.keys().collect();
+    ids.extend(
+        pending
+            .iter()
+            .filter(|m| m.channel == channel)
+            .map(|m| &m.id),
+    );
+    ids.sort();
+    ids.dedup();
+    for id in ids {
+        let base = confirmed.get(id);
+        let mut body = base.map(|d| d.doc.clone());
+        let mut touched = false;
+        for m in pending
+            .iter()
+            .filter(|m| m.channel == channel && &m.id == id)
+        {
+            if let Ok(next) = apply_op(body.as_ref(), m.op, m.doc.as_ref()) {
+                body = next;
+                touched = true;
+            }
+        }
+        if let Some(body) = body {
+            out.insert(id.clone(), (base.map_or(0, |d| d.version), body, touched));
+        }
+    }
+    out
+}
+
+/// visible == confirmed ⊕ pending for every channel of every running client.
+pub fn check_step(w: &World) -> Result<(), String> {
+    for (i, c) in w.clients.iter().enumerate() {
+        let Some(e) = &c.engine else { continue };
+        let pending: Vec<&PendingMutation> = e.pending().collect();
+        let channels: Vec<String> = e.channels().map(str::to_owned).collect();
+        for ch in channels {
+            let (Some(confirmed), Some(visible)) = (e.confirmed(&ch), e.visible(&ch)) else {
+                return Err(format!("client {i}: channel {ch} without store"));
+            };
+            let expected = fold(confirmed, &pending, &ch);
+            let actual: BTreeMap<String, (u64, serde_json::Value, bool)> = visible
+                .iter()
+                .map(|(id, v)| (id.clone(), (v.version, v.doc.clone(), v.pending)))
+                .collect();
+            if expected != actual {
+                return Err(format!(
+                    "client {i} channel {ch}: visible != confirmed ⊕ pending\n  visible  {actual:?}\n  expected {expected:?}"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The documents client `i` should hold for `channel`: the server's, through the `or` of its
+/// views' filters.
+fn expected_docs(w: &mut World, i: usize, channel: &str) -> Vec<Document> {
+    let filters: Vec<Option<tether_protocol::Filter>> = w.clients[i]
+        .specs
+        .iter()
+        .filter(|s| s.channel == channel)
+        .map(|s| s.filter.clone())
+        .collect();
+    let server = w.server.as_mut().expect("server up");
+    let snapshot = server.store_mut().snapshot(channel).unwrap_or_default();
+    snapshot
+        .into_iter()
+        .filter(|d| {
+            filters
+                .iter()
+                .any(|f| f.as_ref().is_none_or(|f| f.matches(&d.doc)))
+        })
+        .collect()
+}
+
+fn confirmed_docs(e: &Engine, channel: &str) -> Vec<Document> {
+    e.confirmed(channel)
+        .map(|m| m.values().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// Everything settled: all clients connected and live, nothing in flight or pending, and
+/// every client's confirmed state equal to the server's.
+pub fn quiescent(w: &mut World) -> bool {
+    if w.server.is_none() || !w.plan.is_empty() {
+        return false;
+    }
+    for (i, c) in w.clients.iter().enumerate() {
+        let Some(e) = &c.engine else { return false };
+        if e.state() != tether_core::ConnectionState::Ready
+            || !c.link.idle()
+            || e.outbox().next().is_some()
+            || c.requests.values().any(|n| *n == 0)
+            || !w.spec_channels(i).iter().all(|ch| e.is_live(ch))
+        {
+            return false;
+        }
+    }
+    for i in 0..w.clients.len() {
+        for ch in w.spec_channels(i) {
+            let expected = expected_docs(w, i, ch);
+            let engine = w.clients[i].engine.as_ref().expect("running");
+            if confirmed_docs(engine, ch) != expected {
+                return false;
+            }
+        }
+    }
+    true
+}
+
+/// Why the run did not settle (for the failure message).
+pub fn diagnose(w: &World) -> String {
+    let mut out = String::new();
+    for (i, c) in w.clients.iter().enumerate() {
+        match &c.engine {
+            None => out.push_str(&format!("\n  client {i}: crashed")),
+            Some(e) => {
+                let live: Vec<(&str, bool)> = w
+                    .spec_channels(i)
+                    .into_iter()
+                    .map(|ch| (ch, e.is_live(ch)))
+                    .collect();
+                out.push_str(&format!(
+                    "\n  client {i}: {:?} outbox {:?} live {live:?} link idle {} requests {:?} status {:?}",
+                    e.state(),
+                    e.outbox().map(|m| m.mutation_id).collect::<Vec<_>>(),
+                    c.link.idle(),
+                    c.requests,
+                    e.status(),
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// The checks at quiescence.
+pub fn final_checks(w: &mut World) -> Result<(), String> {
+    for i in 0..w.clients.len() {
+        for ch in w.spec_channels(i) {
+            let expected = expected_docs(w, i, ch);
+            let c = &w.clients[i];
+            let e = c.engine.as_ref().expect("running");
+            let confirmed = confirmed_docs(e, ch);
+            if confirmed != expected {
+                return Err(format!(
+                    "client {i} channel {ch}: confirmed != server\n  client {confirmed:?}\n  server {expected:?}"
+                ));
+            }
+            let visible: Vec<(String, u64, serde_json::Value, bool)> = e
+                .visible(ch)
+                .map(|m| {
+                    m.values()
+                        .map(|v| (v.id.clone(), v.version, v.doc.clone(), v.pending))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let from_confirmed: Vec<(String, u64, serde_json::Value, bool)> = confirmed
+                .iter()
+                .map(|d| (d.id.clone(), d.version, d.doc.clone(), false))
+                .collect();
+            if visible != from_confirmed {
+                return Err(format!(
+                    "client {i} channel {ch}: visible != confirmed at rest"
+                ));
+            }
+            let cached = c.persisted.channels.get(ch);
+            let cached_docs: Vec<Document> = cached
+                .map(|cc| cc.documents.values().cloned().collect())
+                .unwrap_or_default();
+            if cached_docs != confirmed || cached.and_then(|cc| cc.cursor.as_ref()) != e.cursor(ch)
+            {
+                return Err(format!(
+                    "client {i} channel {ch}: persisted cache differs from the engine"
+                ));
+            }
+        }
+        let c = &w.clients[i];
+        let e = c.engine.as_ref().expect("running");
+        if e.pending().next().is_some()
+            || e.outbox().next().is_some()
+            || !c.persisted.outbox.is_empty()
+        {
+            return Err(format!("client {i}: pending mutations remain"));
+        }
+        for (k, view) in c.views.iter().enumerate() {
+            let engine_view: Vec<_> = e
+                .view(*view)
+                .map_err(|e| e.to_string())?
+                .into_iter()
+                .cloned()
+                .collect();
+            let mirror: Vec<_> = c
+                .mirror
+                .get(view)
+                .map(|m| m.values().cloned().collect())
+                .unwrap_or_default();
+            if engine_view != mirror {
+                return Err(format!(
+                    "client {i} view {k} ({:?}): app mirror differs from the engine view\n  mirror {mirror:?}\n  engine {engine_view:?}",
+                    c.specs[k]
+                ));
+            }
+        }
+        if let Some((id, n)) = c.requests.iter().find(|(_, n)| **n != 1) {
+            return Err(format!("client {i}: request {id} answered {n} times"));
+        }
+    }
+    exactly_once(w)
+}
+
+/// Every persisted mutation applied or rejected exactly once (at most once per store
+/// lifetime when the database was reset), reported once, matching the server's record; no
+/// commit the client did not persist; commits per client in mutation-id order.
+fn exactly_once(w: &mut World) -> Result<(), String> {
+    let journal = w.journal.borrow();
+    let mut per_key: HashMap<(&str, &str, u64), Vec<&tether_server::Commit>> = HashMap::new();
+    let mut last_id: HashMap<(&str, &str), u64> = HashMap::new();
+    for r in journal.iter() {
+        let c = &r.commit;
+        per_key
+            .entry((r.epoch.as_str(), c.client_id.as_str(), c.mutation_id))
+            .or_default()
+            .push(c);
+        let last = last_id
+            .entry((r.epoch.as_str(), c.client_id.as_str()))
+            .or_insert(0);
+        if c.mutation_id <= *last {
+            return Err(format!(
+                "per-client order: {} committed mutation {} after {} (epoch {})",
+                c.client_id, c.mutation_id, last, r.epoch
+            ));
+        }
+        *last = c.mutation_id;
+    }
+    if let Some(((epoch, client, m), v)) = per_key.iter().find(|(_, v)| v.len() > 1) {
+        return Err(format!(
+            "{client} mutation {m} committed {} times in epoch {epoch}",
+            v.len()
+        ));
+    }
+    let resets = w.epochs > 1;
+    for c in &w.clients {
+        for r in journal.iter() {
+            if r.commit.client_id == c.id
+                && !c.persisted_mutations.contains_key(&r.commit.mutation_id)
+            {
+                return Err(format!(
+                    "{} mutation {} committed but never persisted by the client",
+                    c.id, r.commit.mutation_id
+                ));
+            }
+        }
+        for id in c.outcomes.keys() {
+            if !c.persisted_mutations.contains_key(id) {
+                return Err(format!("{}: outcome for unknown mutation {id}", c.id));
+            }
+        }
+        for (id, m) in &c.persisted_mutations {
+            let commits: Vec<&tether_server::Commit> = journal
+                .iter()
+                .filter(|r| r.commit.client_id == c.id && r.commit.mutation_id == *id)
+                .map(|r| &r.commit)
+                .collect();
+            if commits.is_empty() {
+                return Err(format!(
+                    "{} mutation {id} lost: persisted, never applied or rejected",
+                    c.id
+                ));
+            }
+            if !resets && commits.len() != 1 {
+                return Err(format!(
+                    "{} mutation {id} committed {} times",
+                    c.id,
+                    commits.len()
+                ));
+            }
+            for commit in &commits {
+                if let Some(change) = &commit.change {
+                    if change.channel != m.channel || change.entry.id != m.id {
+                        return Err(format!(
+                            "{} mutation {id} applied to the wrong document",
+                            c.id
+                        ));
+                    }
+                }
+            }
+            let outcomes = c.outcomes.get(id).map_or(&[][..], Vec::as_slice);
+            if outcomes.len() != 1 {
+                return Err(format!(
+                    "{} mutation {id}: {} outcomes reported ({outcomes:?})",
+                    c.id,
+                    outcomes.len()
+                ));
+            }
+            let outcome = &outcomes[0];
+            let matches = commits.iter().any(|commit| {
+                let reply = codec::decode_server(commit.reply.as_bytes());
+                match (outcome, reply) {
+                    (
+                        MutationOutcome::Acked {
+                            version, offset, ..
+                        },
+                        Ok(ServerMessage::Ack {
+                            version: v,
+                            offset: o,
+                            ..
+                        }),
+                    ) => *version == v && *offset == o,
+                    (
+                        MutationOutcome::Conflict(_),
+                        Ok(ServerMessage::Reject {
+                            reason: RejectReason::Conflict,
+                            ..
+                        }),
+                    ) => true,
+                    (
+                        MutationOutcome::Rejected {
+                            reason: Rejection::NotFound { .. },
+                            ..
+                        },
+                        Ok(ServerMessage::Reject {
+                            reason: RejectReason::NotFound,
+                            ..
+                        }),
+                    ) => true,
+                    _ => false,
+                }
+            });
+            if !matches {
+                return Err(format!(
+                    "{} mutation {id}: outcome {outcome:?} does not match the server's record(s) {:?}",
+                    c.id,
+                    commits.iter().map(|c| &c.reply).collect::<Vec<_>>()
+                ));
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,72 @@
+//! One simulated client: the real engine, what it persisted (its "IndexedDB"), the app's
+//! intent (views) and what the app was told (change-set mirror, outcomes, responses).
+
+use std::collections::BTreeMap;
+
+use tether_core::{
+    ChangeSet, Engine, MutationOutcome, PendingMutation, PersistedState, ViewId, VisibleDoc,
+};
+use tether_protocol::Filter;
+
+use super::link::Link;
+
+/// A view the app wants.
+#[derive(Debug, Clone)]
+pub struct ViewSpec {
+    pub channel: &'static str,
+    pub filter: Option<Filter>,
+}
+
+pub struct SimClient {
+    pub id: String,
+    pub engine: Option<Engine>,
+    pub persisted: PersistedState,
+    pub link: Link,
+    pub online: bool,
+    pub specs: Vec<ViewSpec>,
+    /// The engine's view id for each spec (same index).
+    pub views: Vec<ViewId>,
+    /// The app's copy of each view, built only from `Changes` outputs.
+    pub mirror: BTreeMap<ViewId, BTreeMap<String, VisibleDoc>>,
+    /// Every mutation the shell made durable (`Persist::OutboxPut`), by id.
+    pub persisted_mutations: BTreeMap<u64, PendingMutation>,
+    /// Outcomes reported to the app, over all incarnations.
+    pub outcomes: BTreeMap<u64, Vec<MutationOutcome>>,
+    /// Requests of the current incarnation and how often each was answered.
+    pub requests: BTreeMap<u64, u32>,
+    pub incarnation: u64,
+}
+
+impl SimClient {
+    pub fn new(id: String, link: Link, specs: Vec<ViewSpec>) -> SimClient {
+        SimClient {
+            id,
+            engine: None,
+            persisted: PersistedState::default(),
+            link,
+            online: true,
+            specs,
+            views: Vec::new(),
+            mirror: BTreeMap::new(),
+            persisted_mutations: BTreeMap::new(),
+            outcomes: BTreeMap::new(),
+            requests: BTreeMap::new(),
+            incarnation: 0,
+        }
+    }
+
+    pub fn apply_changes(&mut self, sets: Vec<ChangeSet>) {
+        for set in sets {
+            let view = self.mirror.entry(set.view).or_default();
+            if set.replace {
+                view.clear();
+            }
+            for id in set.removes {
+                view.remove(&id);
+            }
+            for doc in set.upserts {
+                view.insert(doc.id.clone(), doc);
+            }
+        }
+    }
+}

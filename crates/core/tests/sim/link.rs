@@ -1,0 +1,124 @@
+//! A seeded, TCP-like link between one client and the server: in-order delivery with
+//! latency and jitter; loss shows as a cut (both sides see the close), a half-open link
+//! silently swallows everything, and an event frame may be duplicated or swapped with the
+//! next one (what the protocol must tolerate, e.g. re-delivery around reconnects).
+
+use std::collections::VecDeque;
+
+use tether_core::Rng;
+use tether_server::ConnId;
+
+/// Something arriving at the client.
+#[derive(Debug, Clone)]
+pub enum Down {
+    Frame(String),
+    /// The server closed the connection with this code.
+    Close(u16),
+}
+
+#[derive(Debug, Default)]
+pub struct Link {
+    /// The server's id for the current connection.
+    pub conn: Option<ConnId>,
+    /// An `OpenSocket` completes (or fails) at this time.
+    pub opening_at: Option<u64>,
+    pub up: VecDeque<(u64, String)>,
+    pub down: VecDeque<(u64, Down)>,
+    /// Half-open: frames and closes vanish in both directions.
+    pub blackhole: bool,
+    /// Offline: new connections fail.
+    pub partitioned: bool,
+    pub latency: u64,
+    pub jitter: u64,
+    /// Probability (per mille) that a delivered event frame is delivered again later.
+    pub dup_permille: u64,
+    /// Probability (per mille) that an event frame is swapped with the next frame.
+    pub swap_permille: u64,
+    pub last_up: u64,
+    pub last_down: u64,
+}
+
+impl Link {
+    fn at(&self, rng: &mut Rng, now: u64, last: u64) -> u64 {
+        (now + self.latency + rng.up_to(self.jitter)).max(last)
+    }
+
+    pub fn push_up(&mut self, rng: &mut Rng, now: u64, frame: String) {
+        if self.blackhole || self.conn.is_none() {
+            return;
+        }
+        let at = self.at(rng, now, self.last_up);
+        self.last_up = at;
+        self.up.push_back((at, frame));
+    }
+
+    pub fn push_down(&mut self, rng: &mut Rng, now: u64, d: Down) {
+        if self.blackhole || self.conn.is_none() {
+            return;
+        }
+        let at = self.at(rng, now, self.last_down);
+        self.last_down = at;
+        self.down.push_back((at, d));
+    }
+
+    /// The next frame due for the client, with the duplicate / swap faults applied.
+    pub fn pop_down(&mut self, rng: &mut Rng, now: u64) -> Option<Down> {
+        if self.down.front().is_none_or(|(at, _)| *at > now) {
+            return None;
+        }
+        let (at, d) = self.down.pop_front()?;
+        if let Down::Frame(f) = &d {
+            if is_event(f) {
+                if rng.below(1000) < self.swap_permille {
+                    if let Some((_, Down::Frame(next))) = self.down.front() {
+                        if is_event(next) {
+                            let (next_at, next) = self.down.pop_front()?;
+                            self.down.push_front((next_at, d));
+                            return Some(next);
+                        }
+                    }
+                }
+                if rng.below(1000) < self.dup_permille {
+                    let later = (self.down.len() as u64).min(rng.up_to(3)) as usize;
+                    self.down.insert(later, (at, Down::Frame(f.clone())));
+                }
+            }
+        }
+        Some(d)
+    }
+
+    pub fn pop_up(&mut self, now: u64) -> Option<String> {
+        if self.up.front().is_none_or(|(at, _)| *at > now) {
+            return None;
+        }
+        self.up.pop_front().map(|(_, f)| f)
+    }
+
+    /// Forgets the connection and everything in flight.
+    pub fn reset(&mut self) {
+        self.conn = None;
+        self.opening_at = None;
+        self.up.clear();
+        self.down.clear();
+        self.blackhole = false;
+    }
+
+    pub fn next_time(&self) -> Option<u64> {
+        [
+            self.opening_at,
+            self.up.front().map(|(at, _)| *at),
+            self.down.front().map(|(at, _)| *at),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    pub fn idle(&self) -> bool {
+        self.opening_at.is_none() && self.up.is_empty() && self.down.is_empty()
+    }
+}
+
+fn is_event(frame: &str) -> bool {
+    frame.starts_with(r#"{"type":"event""#)
+}

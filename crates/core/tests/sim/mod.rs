@@ -1,0 +1,106 @@
+//! The deterministic simulation: real client engines against the real server engine over
+//! seeded faulty links, in virtual time. `run_schedule(seed)` is one schedule.
+
+pub mod check;
+pub mod client;
+pub mod link;
+pub mod ops;
+pub mod plan;
+pub mod recording;
+pub mod world;
+
+use tether_core::MutationOutcome;
+pub use world::Tally;
+
+/// How long after the fault phase the world must settle (virtual ms).
+const SETTLE_LIMIT_MS: u64 = 600_000;
+
+/// A failed schedule: what broke, and the trace when tracing was on.
+pub struct Failure {
+    pub message: String,
+    pub trace: Vec<String>,
+}
+
+/// Runs one schedule to quiescence and checks every invariant.
+pub fn run_schedule(seed: u64, trace: bool) -> Result<Tally, Failure> {
+    let mut w = plan::build(seed, trace);
+    let result = drive(&mut w);
+    let trace = w.trace.take().unwrap_or_default();
+    match result {
+        Ok(()) => Ok(tally(&w)),
+        Err(message) => Err(Failure { message, trace }),
+    }
+}
+
+fn drive(w: &mut world::World) -> Result<(), String> {
+    for i in 0..w.clients.len() {
+        w.boot_client(i);
+    }
+    let mut heal_at = None;
+    let mut same_time = 0u32;
+    loop {
+        let Some(t) = w.next_time() else {
+            return Err("nothing left to do before quiescence".into());
+        };
+        if t == w.now {
+            same_time += 1;
+            if same_time > 100_000 {
+                return Err(format!("livelock at {t}: {}", check::diagnose(w)));
+            }
+        } else {
+            same_time = 0;
+        }
+        if w.healed && heal_at.is_none() {
+            heal_at = Some(w.now);
+        }
+        if heal_at.is_some_and(|h| t > h + SETTLE_LIMIT_MS) {
+            return Err(format!(
+                "no quiescence {SETTLE_LIMIT_MS} ms after healing:{}",
+                check::diagnose(w)
+            ));
+        }
+        w.now = t;
+        w.step();
+        check::check_step(w)?;
+        if w.healed && check::quiescent(w) {
+            break;
+        }
+    }
+    // Let flush timers fire so change-sets and cache writes are out.
+    let settle = w.now + 200;
+    while let Some(t) = w.next_time() {
+        if t > settle {
+            break;
+        }
+        w.now = t;
+        w.step();
+        check::check_step(w)?;
+    }
+    w.now = settle;
+    check::final_checks(w)
+}
+
+fn tally(w: &world::World) -> Tally {
+    let mut t = w.tally;
+    t.schedules = 1;
+    t.virtual_ms = w.now;
+    for c in &w.clients {
+        for outcomes in c.outcomes.values() {
+            for o in outcomes {
+                match o {
+                    MutationOutcome::Acked { .. } => t.acked += 1,
+                    MutationOutcome::Conflict(_) => t.conflicts += 1,
+                    _ => t.rejected += 1,
+                }
+            }
+        }
+        if let Some(e) = &c.engine {
+            let k = e.status().counters;
+            t.gaps += k.gaps;
+            t.resets += k.resets;
+            t.recovered += k.recovered;
+            t.deduped_events += k.events_deduped;
+        }
+    }
+    t
+}

@@ -1,0 +1,146 @@
+//! Random app calls: mutations (concurrent edits of a few shared documents), broadcasts,
+//! requests, presence, and views opened and closed.
+
+use serde_json::{json, Value};
+use tether_core::{EngineError, Precondition};
+use tether_protocol::Op;
+
+use super::client::ViewSpec;
+use super::plan::high_filter;
+use super::world::World;
+
+const STATUSES: [&str; 3] = ["todo", "doing", "done"];
+
+impl World {
+    pub fn user_op(&mut self, i: usize) {
+        if self.clients[i].engine.is_none() {
+            return;
+        }
+        let now = self.now;
+        let roll = self.rng.below(100);
+        match roll {
+            0..=79 => self.random_mutation(i),
+            80..=84 => {
+                let r = self.clients[i]
+                    .engine
+                    .as_mut()
+                    .map(|e| e.broadcast(now, "tasks", json!({"hi": now})));
+                match r {
+                    Some(Ok(())) | None => {}
+                    Some(Err(EngineError::NotSubscribed { .. }))
+                    | Some(Err(EngineError::OfflineQueueFull { .. })) => {}
+                    Some(Err(e)) => panic!("broadcast failed: {e:?}"),
+                }
+            }
+            85..=89 => {
+                let r = self.clients[i]
+                    .engine
+                    .as_mut()
+                    .map(|e| e.request(now, "echo", json!({"at": now})));
+                match r {
+                    Some(Ok(id)) => {
+                        self.clients[i].requests.insert(id, 0);
+                    }
+                    Some(Err(EngineError::OfflineQueueFull { .. })) | None => {}
+                    Some(Err(e)) => panic!("request failed: {e:?}"),
+                }
+            }
+            90..=94 => {
+                let state = (self.rng.below(3) > 0).then(|| json!({"editing": now % 7}));
+                if let Some(e) = self.clients[i].engine.as_mut() {
+                    match e.set_presence(now, "tasks", state) {
+                        Ok(()) | Err(EngineError::NotSubscribed { .. }) => {}
+                        Err(e) => panic!("presence failed: {e:?}"),
+                    }
+                }
+            }
+            _ => self.toggle_view(i),
+        }
+        self.drain_client(i);
+    }
+
+    fn random_mutation(&mut self, i: usize) {
+        let now = self.now;
+        let rng = &mut self.rng;
+        let has_notes = self.clients[i].specs.iter().any(|s| s.channel == "notes");
+        let channel = if has_notes && rng.below(4) == 0 {
+            "notes"
+        } else {
+            "tasks"
+        };
+        let id = format!("d{}", rng.below(6));
+        let status = STATUSES[rng.below(3) as usize];
+        let (op, doc): (Op, Option<Value>) = match rng.below(10) {
+            0..=3 => (
+                Op::Put,
+                Some(json!({"status": status, "n": rng.below(10), "by": i})),
+            ),
+            4..=7 => (
+                Op::Patch,
+                Some(match rng.below(3) {
+                    0 => json!({ "status": status }),
+                    1 => json!({"n": rng.below(10)}),
+                    _ => json!({"by": null, "tag": rng.below(3)}),
+                }),
+            ),
+            _ => (Op::Delete, None),
+        };
+        let pre = match rng.below(10) {
+            0..=5 => Precondition::Auto,
+            6..=8 => Precondition::Unconditional,
+            _ => Precondition::MustNotExist,
+        };
+        let Some(engine) = self.clients[i].engine.as_mut() else {
+            return;
+        };
+        match engine.mutate(now, channel, op, &id, doc, pre) {
+            Ok(m) => {
+                self.tally.mutations += 1;
+                self.log(|| format!("c{i} mutate #{m} {op:?} {channel}/{id} {pre:?}"));
+            }
+            Err(e) => panic!("mutate of valid input failed: {e:?}"),
+        }
+    }
+
+    /// Opens or closes an extra view: a second filtered view on `tasks` (changes the
+    /// subscription's filter) or the `notes` channel.
+    fn toggle_view(&mut self, i: usize) {
+        let now = self.now;
+        let pick_notes = self.rng.below(2) == 0;
+        let c = &mut self.clients[i];
+        let Some(engine) = c.engine.as_mut() else {
+            return;
+        };
+        let spec = if pick_notes {
+            ViewSpec {
+                channel: "notes",
+                filter: None,
+            }
+        } else {
+            ViewSpec {
+                channel: "tasks",
+                filter: Some(high_filter()),
+            }
+        };
+        let existing = c
+            .specs
+            .iter()
+            .position(|s| s.channel == spec.channel && s.filter == spec.filter);
+        match existing {
+            Some(k) => {
+                let view = c.views.remove(k);
+                c.specs.remove(k);
+                c.mirror.remove(&view);
+                engine.unsubscribe(now, view).expect("known view");
+            }
+            None => {
+                let view = engine
+                    .subscribe(now, spec.channel, spec.filter.clone())
+                    .expect("valid view");
+                c.specs.push(spec);
+                c.views.push(view);
+            }
+        }
+        self.tally.view_changes += 1;
+    }
+}

@@ -1,0 +1,313 @@
+//! A schedule: world parameters and timed actions (user operations and faults), all drawn
+//! from the seed; and how each action is applied.
+
+use std::collections::VecDeque;
+
+use serde_json::json;
+use tether_core::{Config, Rng};
+use tether_protocol::Filter;
+use tether_server::ServerConfig;
+
+use super::client::{SimClient, ViewSpec};
+use super::link::Link;
+use super::world::{Tally, World};
+
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// A random app call on a client.
+    UserOp(usize),
+    /// The connection drops: both sides see a close; frames in flight are lost.
+    Cut(usize),
+    /// The connection stops delivering anything, silently (heartbeats must notice).
+    HalfOpen(usize),
+    /// The device goes offline for a while.
+    Offline(usize, u64),
+    Online(usize),
+    /// The app crashes; it restarts from its persisted state after a while.
+    Crash(usize, u64),
+    Restart(usize),
+    /// The server stops (gracefully with 1001, or killed) and comes back after `down` ms on
+    /// the same store, or on a fresh one (new epoch) with `reset_db`.
+    ServerDown {
+        graceful: bool,
+        reset_db: bool,
+        down: u64,
+    },
+    /// End of the fault phase: everything recovers; the run must reach quiescence.
+    Heal,
+}
+
+pub fn todo_filter() -> Filter {
+    Filter::parse(&json!({"field": "status", "op": "eq", "value": "todo"})).expect("valid")
+}
+
+pub fn low_filter() -> Filter {
+    Filter::parse(&json!({"field": "n", "op": "lt", "value": 5})).expect("valid")
+}
+
+pub fn high_filter() -> Filter {
+    Filter::parse(&json!({"field": "n", "op": "gte", "value": 5})).expect("valid")
+}
+
+/// Builds the world and its plan for a seed.
+pub fn build(seed: u64, trace: bool) -> World {
+    let mut rng = Rng::new(seed);
+    let n_clients = 2 + rng.below(3) as usize;
+    let duration = 20_000 + rng.below(60_000);
+    let server_config = ServerConfig {
+        retain_events: if rng.below(4) == 0 {
+            3 + rng.below(10)
+        } else {
+            10_000
+        },
+        ..ServerConfig::default()
+    };
+    let client_config = Config {
+        flush_interval_ms: [0, 16, 50][rng.below(3) as usize],
+        ..Config::default()
+    };
+    let mut clients = Vec::new();
+    for i in 0..n_clients {
+        let chaotic = rng.below(3) == 0;
+        let link = Link {
+            latency: 1 + rng.below(50),
+            jitter: rng.below(30),
+            dup_permille: if chaotic { rng.below(150) } else { 0 },
+            swap_permille: if chaotic { rng.below(100) } else { 0 },
+            ..Link::default()
+        };
+        let mut specs = match rng.below(4) {
+            0 => vec![ViewSpec {
+                channel: "tasks",
+                filter: None,
+            }],
+            1 => vec![ViewSpec {
+                channel: "tasks",
+                filter: Some(todo_filter()),
+            }],
+            2 => vec![
+                ViewSpec {
+                    channel: "tasks",
+                    filter: None,
+                },
+                ViewSpec {
+                    channel: "tasks",
+                    filter: Some(todo_filter()),
+                },
+            ],
+            _ => vec![
+                ViewSpec {
+                    channel: "tasks",
+                    filter: Some(low_filter()),
+                },
+                ViewSpec {
+                    channel: "tasks",
+                    filter: Some(todo_filter()),
+                },
+            ],
+        };
+        if rng.below(2) == 0 {
+            specs.push(ViewSpec {
+                channel: "notes",
+                filter: None,
+            });
+        }
+        clients.push(SimClient::new(format!("client-{i}"), link, specs));
+    }
+
+    let mut plan: Vec<(u64, Action)> = Vec::new();
+    let ops = 5 + rng.below(30);
+    for _ in 0..ops {
+        let c = rng.below(n_clients as u64) as usize;
+        plan.push((rng.below(duration), Action::UserOp(c)));
+    }
+    let mut faults = |rng: &mut Rng, max: u64, make: &mut dyn FnMut(&mut Rng) -> Action| {
+        if rng.below(2) == 0 {
+            for _ in 0..1 + rng.below(max) {
+                let at = rng.below(duration);
+                plan.push((at, make(rng)));
+            }
+        }
+    };
+    let n = n_clients as u64;
+    faults(&mut rng, 5, &mut |r| Action::Cut(r.below(n) as usize));
+    faults(&mut rng, 2, &mut |r| Action::HalfOpen(r.below(n) as usize));
+    faults(&mut rng, 3, &mut |r| {
+        Action::Offline(r.below(n) as usize, 1_000 + r.below(40_000))
+    });
+    faults(&mut rng, 3, &mut |r| {
+        Action::Crash(r.below(n) as usize, 100 + r.below(20_000))
+    });
+    faults(&mut rng, 2, &mut |r| Action::ServerDown {
+        graceful: r.below(2) == 0,
+        reset_db: r.below(6) == 0,
+        down: r.below(15_000),
+    });
+    plan.sort_by_key(|(at, _)| *at);
+    plan.push((duration, Action::Heal));
+
+    let mut world = World {
+        seed,
+        rng,
+        now: 0,
+        server: None,
+        parked: None,
+        server_up_at: None,
+        server_config,
+        journal: Default::default(),
+        epochs: 0,
+        conn_owner: Default::default(),
+        clients,
+        client_config,
+        plan: VecDeque::from(plan),
+        healed: false,
+        trace: trace.then(Vec::new),
+        tally: Tally::default(),
+    };
+    let store = world.new_store();
+    world.start_server(store);
+    world
+}
+
+impl World {
+    pub fn schedule(&mut self, at: u64, action: Action) {
+        let pos = self.plan.partition_point(|(t, _)| *t <= at);
+        self.plan.insert(pos, (at, action));
+    }
+
+    pub fn apply(&mut self, action: Action) {
+        let now = self.now;
+        self.log(|| format!("action {action:?}"));
+        match action {
+            Action::UserOp(i) => self.user_op(i),
+            Action::Cut(i) => self.cut(i),
+            Action::HalfOpen(i) => {
+                let link = &mut self.clients[i].link;
+                if link.conn.is_some() && !link.blackhole {
+                    link.blackhole = true;
+                    link.up.clear();
+                    link.down.clear();
+                    self.tally.half_opens += 1;
+                }
+            }
+            Action::Offline(i, dur) => {
+                let c = &mut self.clients[i];
+                if c.engine.is_none() || !c.online {
+                    return;
+                }
+                c.online = false;
+                c.link.partitioned = true;
+                if let Some(e) = c.engine.as_mut() {
+                    e.went_offline(now);
+                }
+                self.drain_client(i);
+                if self.rng.below(2) == 0 {
+                    self.cut(i);
+                } else if self.clients[i].link.conn.is_some() {
+                    let link = &mut self.clients[i].link;
+                    link.blackhole = true;
+                    link.up.clear();
+                    link.down.clear();
+                }
+                self.tally.offline_periods += 1;
+                self.schedule(now + dur, Action::Online(i));
+            }
+            Action::Online(i) => {
+                let c = &mut self.clients[i];
+                c.online = true;
+                c.link.partitioned = false;
+                if let Some(e) = c.engine.as_mut() {
+                    e.went_online(now);
+                }
+                self.drain_client(i);
+            }
+            Action::Crash(i, down) => {
+                if self.clients[i].engine.is_none() {
+                    return;
+                }
+                self.drop_link(i);
+                self.clients[i].engine = None;
+                self.tally.client_crashes += 1;
+                self.schedule(now + down, Action::Restart(i));
+            }
+            Action::Restart(i) => {
+                if self.clients[i].engine.is_none() {
+                    self.boot_client(i);
+                }
+            }
+            Action::ServerDown {
+                graceful,
+                reset_db,
+                down,
+            } => self.server_down(graceful, reset_db, down),
+            Action::Heal => {
+                self.healed = true;
+                self.plan.clear();
+                if self.server.is_none() {
+                    self.server_up_at = Some(now);
+                }
+                for i in 0..self.clients.len() {
+                    if !self.clients[i].online {
+                        self.apply(Action::Online(i));
+                    }
+                    if self.clients[i].link.blackhole {
+                        self.cut(i);
+                    }
+                    if self.clients[i].engine.is_none() {
+                        self.boot_client(i);
+                    }
+                }
+            }
+        }
+    }
+
+    fn cut(&mut self, i: usize) {
+        if self.clients[i].link.conn.is_none() {
+            return;
+        }
+        self.tally.cuts += 1;
+        self.drop_link(i);
+        if let Some(e) = self.clients[i].engine.as_mut() {
+            e.socket_closed(self.now, 1006);
+        }
+        self.drain_client(i);
+    }
+
+    fn server_down(&mut self, graceful: bool, reset_db: bool, down: u64) {
+        let now = self.now;
+        let Some(mut server) = self.server.take() else {
+            return;
+        };
+        if graceful {
+            self.tally.graceful_restarts += 1;
+            server.shutdown(now);
+            self.server = Some(server);
+            self.drain_server();
+            server = self.server.take().expect("just put back");
+            for c in &mut self.clients {
+                // Close frames already queued still arrive; nothing more gets through.
+                c.link.up.clear();
+                c.link.conn = None;
+            }
+        } else {
+            self.tally.server_crashes += 1;
+            for i in 0..self.clients.len() {
+                if self.clients[i].link.conn.is_some() {
+                    self.clients[i].link.reset();
+                    if let Some(e) = self.clients[i].engine.as_mut() {
+                        e.socket_closed(now, 1006);
+                    }
+                    self.drain_client(i);
+                }
+            }
+        }
+        self.conn_owner.clear();
+        let mut store = server.into_store();
+        if reset_db {
+            self.tally.db_resets += 1;
+            store = self.new_store();
+        }
+        self.parked = Some(store);
+        self.server_up_at = Some(now + down);
+    }
+}

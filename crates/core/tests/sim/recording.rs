@@ -1,0 +1,73 @@
+//! The real `MemoryStore`, with every commit recorded (per epoch) for the exactly-once and
+//! ordering checks. Pure delegation: the server engine sees the in-memory store unchanged.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use tether_protocol::Document;
+use tether_server::{
+    ChannelHead, Commit, Dedupe, LogEntry, MemoryStore, Store, StoreError, StoredDoc,
+};
+
+/// One commit as the server made it.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub epoch: String,
+    pub commit: Commit,
+}
+
+pub type Journal = Rc<RefCell<Vec<Recorded>>>;
+
+pub struct RecordingStore {
+    pub inner: MemoryStore,
+    pub journal: Journal,
+}
+
+impl Store for RecordingStore {
+    fn epoch(&self) -> &str {
+        self.inner.epoch()
+    }
+
+    fn channel_head(&mut self, channel: &str) -> Result<ChannelHead, StoreError> {
+        self.inner.channel_head(channel)
+    }
+
+    fn document(&mut self, channel: &str, id: &str) -> Result<Option<StoredDoc>, StoreError> {
+        self.inner.document(channel, id)
+    }
+
+    fn snapshot(&mut self, channel: &str) -> Result<Vec<Document>, StoreError> {
+        self.inner.snapshot(channel)
+    }
+
+    fn log_after(
+        &mut self,
+        channel: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<LogEntry>, StoreError> {
+        self.inner.log_after(channel, after, limit)
+    }
+
+    fn log_before(
+        &mut self,
+        channel: &str,
+        before: u64,
+        limit: usize,
+    ) -> Result<Vec<LogEntry>, StoreError> {
+        self.inner.log_before(channel, before, limit)
+    }
+
+    fn dedupe(&mut self, client_id: &str, mutation_id: u64) -> Result<Dedupe, StoreError> {
+        self.inner.dedupe(client_id, mutation_id)
+    }
+
+    fn commit(&mut self, commit: &Commit) -> Result<Option<ChannelHead>, StoreError> {
+        let result = self.inner.commit(commit)?;
+        self.journal.borrow_mut().push(Recorded {
+            epoch: self.inner.epoch().to_owned(),
+            commit: commit.clone(),
+        });
+        Ok(result)
+    }
+}

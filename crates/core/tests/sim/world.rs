@@ -1,0 +1,364 @@
+//! The simulated world: N real client engines, the real server engine over the in-memory
+//! store, seeded links, virtual time, and the event loop that routes outputs between them.
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+
+use tether_core::{Config, Engine, Output, Persist, Rng};
+use tether_server::{ConnId, ConnectInfo, MemoryStore, ServerConfig, ServerEngine};
+
+use super::client::SimClient;
+use super::plan::Action;
+use super::recording::{Journal, RecordingStore};
+
+pub type Server = ServerEngine<RecordingStore>;
+
+/// Counts of what a schedule did, summed over a run for the report.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Tally {
+    pub schedules: u64,
+    pub mutations: u64,
+    pub acked: u64,
+    pub conflicts: u64,
+    pub rejected: u64,
+    pub cuts: u64,
+    pub half_opens: u64,
+    pub offline_periods: u64,
+    pub client_crashes: u64,
+    pub server_crashes: u64,
+    pub graceful_restarts: u64,
+    pub db_resets: u64,
+    pub view_changes: u64,
+    pub frames: u64,
+    pub gaps: u64,
+    pub resets: u64,
+    pub recovered: u64,
+    pub deduped_events: u64,
+    pub virtual_ms: u64,
+}
+
+impl Tally {
+    pub fn add(&mut self, o: &Tally) {
+        let fields = [
+            (&mut self.schedules, o.schedules),
+            (&mut self.mutations, o.mutations),
+            (&mut self.acked, o.acked),
+            (&mut self.conflicts, o.conflicts),
+            (&mut self.rejected, o.rejected),
+            (&mut self.cuts, o.cuts),
+            (&mut self.half_opens, o.half_opens),
+            (&mut self.offline_periods, o.offline_periods),
+            (&mut self.client_crashes, o.client_crashes),
+            (&mut self.server_crashes, o.server_crashes),
+            (&mut self.graceful_restarts, o.graceful_restarts),
+            (&mut self.db_resets, o.db_resets),
+            (&mut self.view_changes, o.view_changes),
+            (&mut self.frames, o.frames),
+            (&mut self.gaps, o.gaps),
+            (&mut self.resets, o.resets),
+            (&mut self.recovered, o.recovered),
+            (&mut self.deduped_events, o.deduped_events),
+            (&mut self.virtual_ms, o.virtual_ms),
+        ];
+        for (a, b) in fields {
+            *a += b;
+        }
+    }
+}
+
+pub struct World {
+    pub seed: u64,
+    pub rng: Rng,
+    pub now: u64,
+    pub server: Option<Server>,
+    pub parked: Option<RecordingStore>,
+    pub server_up_at: Option<u64>,
+    pub server_config: ServerConfig,
+    pub journal: Journal,
+    pub epochs: u32,
+    pub conn_owner: HashMap<ConnId, usize>,
+    pub clients: Vec<SimClient>,
+    pub client_config: Config,
+    pub plan: VecDeque<(u64, Action)>,
+    pub healed: bool,
+    pub trace: Option<Vec<String>>,
+    pub tally: Tally,
+}
+
+impl World {
+    pub fn log(&mut self, text: impl FnOnce() -> String) {
+        if let Some(t) = &mut self.trace {
+            t.push(format!("[{:>7}] {}", self.now, text()));
+        }
+    }
+
+    pub fn new_store(&mut self) -> RecordingStore {
+        self.epochs += 1;
+        RecordingStore {
+            inner: MemoryStore::new(format!("epoch-{}-{}", self.seed, self.epochs)),
+            journal: self.journal.clone(),
+        }
+    }
+
+    pub fn start_server(&mut self, store: RecordingStore) {
+        let mut server = ServerEngine::new(self.server_config.clone(), store);
+        server.set_unix_time_ms(self.now);
+        self.server = Some(server);
+        self.server_up_at = None;
+        let now = self.now;
+        self.log(|| format!("server up at {now}"));
+    }
+
+    /// Starts (or restarts from its persisted state) client `i`'s engine and app.
+    pub fn boot_client(&mut self, i: usize) {
+        let c = &mut self.clients[i];
+        c.incarnation += 1;
+        let config = Config {
+            start_online: c.online,
+            ..self.client_config.clone()
+        };
+        let seed = self.seed ^ (i as u64 + 1).wrapping_mul(0x9E37) ^ c.incarnation << 32;
+        let mut engine = if c.incarnation == 1 {
+            Engine::new(config, c.id.clone(), seed)
+        } else {
+            Engine::restore(config, c.persisted.clone(), seed)
+        };
+        c.views = c
+            .specs
+            .iter()
+            .map(|s| {
+                engine
+                    .subscribe(self.now, s.channel, s.filter.clone())
+                    .expect("valid view")
+            })
+            .collect();
+        engine.connect(self.now);
+        c.engine = Some(engine);
+        c.mirror.clear();
+        c.requests.clear();
+        self.drain_client(i);
+    }
+
+    // ---- routing ----
+
+    pub fn drain_client(&mut self, i: usize) {
+        loop {
+            let Some(engine) = self.clients[i].engine.as_mut() else {
+                return;
+            };
+            let Some(out) = engine.poll_output() else {
+                return;
+            };
+            self.route_client(i, out);
+        }
+    }
+
+    fn route_client(&mut self, i: usize, out: Output) {
+        let now = self.now;
+        match out {
+            Output::OpenSocket => {
+                let link = &mut self.clients[i].link;
+                link.reset();
+                link.opening_at = Some(now + link.latency + self.rng.up_to(link.jitter));
+            }
+            Output::CloseSocket { .. } => self.drop_link(i),
+            Output::Send(frame) => {
+                self.log(|| format!("c{i} -> {frame}"));
+                self.tally.frames += 1;
+                self.clients[i].link.push_up(&mut self.rng, now, frame);
+            }
+            Output::Persist(write) => {
+                let c = &mut self.clients[i];
+                c.persisted.apply(&write);
+                if let Persist::OutboxPut { mutation } = write {
+                    c.persisted_mutations.insert(mutation.mutation_id, mutation);
+                }
+            }
+            Output::Changes(sets) => self.clients[i].apply_changes(sets),
+            Output::Mutation(outcome) => {
+                self.log(|| format!("c{i} outcome {outcome:?}"));
+                let id = outcome.mutation().mutation_id;
+                self.clients[i]
+                    .outcomes
+                    .entry(id)
+                    .or_default()
+                    .push(outcome);
+            }
+            Output::Response { id, .. } => {
+                *self.clients[i].requests.entry(id).or_default() += 1;
+            }
+            Output::NeedToken => {
+                if let Some(e) = self.clients[i].engine.as_mut() {
+                    e.set_token(now, None);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    pub fn drain_server(&mut self) {
+        loop {
+            let Some(server) = self.server.as_mut() else {
+                return;
+            };
+            let Some(out) = server.poll_output() else {
+                return;
+            };
+            let now = self.now;
+            match out {
+                tether_server::Output::Send { conn, frame } => {
+                    if let Some(&i) = self.conn_owner.get(&conn) {
+                        self.log(|| format!("c{i} <- {frame}"));
+                        let link = &mut self.clients[i].link;
+                        if link.conn == Some(conn) {
+                            link.push_down(
+                                &mut self.rng,
+                                now,
+                                super::link::Down::Frame(frame.to_string()),
+                            );
+                        }
+                    }
+                }
+                tether_server::Output::Close { conn, code } => {
+                    if let Some(i) = self.conn_owner.remove(&conn) {
+                        self.log(|| format!("c{i} <- close {}", code.as_u16()));
+                        let link = &mut self.clients[i].link;
+                        if link.conn == Some(conn) {
+                            link.push_down(
+                                &mut self.rng,
+                                now,
+                                super::link::Down::Close(code.as_u16()),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The client side closed (or lost) its socket: the server sees a disconnect.
+    pub fn drop_link(&mut self, i: usize) {
+        if let Some(conn) = self.clients[i].link.conn {
+            self.conn_owner.remove(&conn);
+            if let Some(server) = self.server.as_mut() {
+                server.set_unix_time_ms(self.now);
+                server.disconnect(self.now, conn);
+            }
+            self.drain_server();
+        }
+        self.clients[i].link.reset();
+    }
+
+    // ---- the event loop ----
+
+    pub fn next_time(&self) -> Option<u64> {
+        let mut t: Option<u64> = self.plan.front().map(|(at, _)| *at);
+        let mut consider = |x: Option<u64>| {
+            if let Some(x) = x {
+                t = Some(t.map_or(x, |t| t.min(x)));
+            }
+        };
+        consider(self.server_up_at);
+        consider(self.server.as_ref().and_then(|s| s.poll_timeout()));
+        for c in &self.clients {
+            consider(c.link.next_time());
+            consider(c.engine.as_ref().and_then(|e| e.poll_timeout()));
+        }
+        t.map(|t| t.max(self.now))
+    }
+
+    /// Processes everything due at `self.now`.
+    pub fn step(&mut self) {
+        let now = self.now;
+        while self.plan.front().is_some_and(|(at, _)| *at <= now) {
+            let Some((_, action)) = self.plan.pop_front() else {
+                break;
+            };
+            self.apply(action);
+        }
+        if self.server_up_at.is_some_and(|at| at <= now) {
+            let store = self.parked.take().expect("a parked store while down");
+            self.start_server(store);
+        }
+        for i in 0..self.clients.len() {
+            if self.clients[i].link.opening_at.is_some_and(|at| at <= now) {
+                self.complete_open(i);
+            }
+        }
+        for i in 0..self.clients.len() {
+            while let Some(frame) = self.clients[i].link.pop_up(now) {
+                let conn = self.clients[i].link.conn;
+                if let (Some(server), Some(conn)) = (self.server.as_mut(), conn) {
+                    server.set_unix_time_ms(now);
+                    server.handle_frame(now, conn, frame.as_bytes());
+                    self.drain_server();
+                }
+            }
+        }
+        for i in 0..self.clients.len() {
+            while let Some(d) = self.clients[i].link.pop_down(&mut self.rng, now) {
+                let c = &mut self.clients[i];
+                let Some(engine) = c.engine.as_mut() else {
+                    break;
+                };
+                match d {
+                    super::link::Down::Frame(frame) => engine.handle_message(now, frame.as_bytes()),
+                    super::link::Down::Close(code) => {
+                        c.link.reset();
+                        engine.socket_closed(now, code);
+                    }
+                }
+                self.drain_client(i);
+            }
+        }
+        if let Some(server) = self.server.as_mut() {
+            if server.poll_timeout().is_some_and(|at| at <= now) {
+                server.set_unix_time_ms(now);
+                server.handle_timeout(now);
+                self.drain_server();
+            }
+        }
+        for i in 0..self.clients.len() {
+            if let Some(engine) = self.clients[i].engine.as_mut() {
+                if engine.poll_timeout().is_some_and(|at| at <= now) {
+                    engine.handle_timeout(now);
+                    self.drain_client(i);
+                }
+            }
+        }
+    }
+
+    fn complete_open(&mut self, i: usize) {
+        let now = self.now;
+        self.clients[i].link.opening_at = None;
+        let reachable = !self.clients[i].link.partitioned;
+        if self.clients[i].engine.is_none() {
+            return;
+        }
+        match (self.server.as_mut(), reachable) {
+            (Some(server), true) => {
+                server.set_unix_time_ms(now);
+                let conn = server.connect(now, ConnectInfo::default());
+                self.conn_owner.insert(conn, i);
+                let c = &mut self.clients[i];
+                c.link.conn = Some(conn);
+                if let Some(engine) = c.engine.as_mut() {
+                    engine.socket_opened(now);
+                }
+                self.log(|| format!("c{i} connected as {conn}"));
+            }
+            _ => {
+                if let Some(engine) = self.clients[i].engine.as_mut() {
+                    engine.socket_closed(now, 1006);
+                }
+                self.log(|| format!("c{i} connection refused"));
+            }
+        }
+        self.drain_server();
+        self.drain_client(i);
+    }
+
+    /// Channels each client's views cover.
+    pub fn spec_channels(&self, i: usize) -> BTreeSet<&'static str> {
+        self.clients[i].specs.iter().map(|s| s.channel).collect()
+    }
+}
