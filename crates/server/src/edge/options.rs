@@ -119,10 +119,12 @@ pub struct Options {
 }
 
 impl Options {
-    /// Options for an in-process server on an ephemeral loopback port over `db`, dev mode.
+    /// Options for an in-process server on an ephemeral loopback port over `db`, dev mode,
+    /// with a short shutdown grace.
     pub fn for_tests(db: PathBuf) -> Options {
         let mut options = Options::parse_from(["tether-server", "--dev", "--bind", "127.0.0.1:0"]);
         options.db = db;
+        options.shutdown_grace_ms = 300;
         options
     }
 
