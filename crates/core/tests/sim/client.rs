@@ -35,6 +35,12 @@ pub struct SimClient {
     /// Requests of the current incarnation and how often each was answered.
     pub requests: BTreeMap<u64, u32>,
     pub incarnation: u64,
+    /// Crash after routing this many more outputs (a crash in the middle of a drain).
+    pub crash_after: Option<u32>,
+    /// Outbox removals persisted in the current drain whose outcome was not reported yet.
+    pub removed_unreported: std::collections::BTreeSet<u64>,
+    /// Mutations whose outcome died with the app (removed durably, crash before reporting).
+    pub outcome_lost_in_crash: std::collections::BTreeSet<u64>,
 }
 
 impl SimClient {
@@ -52,6 +58,9 @@ impl SimClient {
             outcomes: BTreeMap::new(),
             requests: BTreeMap::new(),
             incarnation: 0,
+            crash_after: None,
+            removed_unreported: Default::default(),
+            outcome_lost_in_crash: Default::default(),
         }
     }
 

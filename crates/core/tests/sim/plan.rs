@@ -26,6 +26,9 @@ pub enum Action {
     /// The app crashes; it restarts from its persisted state after a while.
     Crash(usize, u64),
     Restart(usize),
+    /// The app crashes after routing a few more of its outputs (in the middle of a drain:
+    /// some writes and sends done, the rest never happen).
+    CrashMidDrain(usize),
     /// The server stops (gracefully with 1001, or killed) and comes back after `down` ms on
     /// the same store, or on a fresh one (new epoch) with `reset_db`.
     ServerDown {
@@ -138,6 +141,9 @@ pub fn build(seed: u64, trace: bool) -> World {
     faults(&mut rng, 3, &mut |r| {
         Action::Crash(r.below(n) as usize, 100 + r.below(20_000))
     });
+    faults(&mut rng, 3, &mut |r| {
+        Action::CrashMidDrain(r.below(n) as usize)
+    });
     faults(&mut rng, 2, &mut |r| Action::ServerDown {
         graceful: r.below(2) == 0,
         reset_db: r.below(6) == 0,
@@ -161,6 +167,7 @@ pub fn build(seed: u64, trace: bool) -> World {
         client_config,
         plan: VecDeque::from(plan),
         healed: false,
+        violation: None,
         trace: trace.then(Vec::new),
         tally: Tally::default(),
     };
@@ -225,10 +232,11 @@ impl World {
                 if self.clients[i].engine.is_none() {
                     return;
                 }
-                self.drop_link(i);
-                self.clients[i].engine = None;
-                self.tally.client_crashes += 1;
-                self.schedule(now + down, Action::Restart(i));
+                self.crash_for(i, down);
+            }
+            Action::CrashMidDrain(i) => {
+                let after = self.rng.below(4) as u32;
+                self.clients[i].crash_after = Some(after);
             }
             Action::Restart(i) => {
                 if self.clients[i].engine.is_none() {
@@ -247,6 +255,7 @@ impl World {
                     self.server_up_at = Some(now);
                 }
                 for i in 0..self.clients.len() {
+                    self.clients[i].crash_after = None;
                     if !self.clients[i].online {
                         self.apply(Action::Online(i));
                     }

@@ -80,6 +80,8 @@ pub struct World {
     pub client_config: Config,
     pub plan: VecDeque<(u64, Action)>,
     pub healed: bool,
+    /// A violation seen while routing (checked after the step).
+    pub violation: Option<String>,
     pub trace: Option<Vec<String>>,
     pub tally: Tally,
 }
@@ -146,14 +148,64 @@ impl World {
                 return;
             };
             let Some(out) = engine.poll_output() else {
+                self.clients[i].removed_unreported.clear();
                 return;
             };
             self.route_client(i, out);
+            let c = &mut self.clients[i];
+            if let Some(n) = c.crash_after {
+                if n == 0 {
+                    c.crash_after = None;
+                    let lost: Vec<u64> = c.removed_unreported.iter().copied().collect();
+                    c.outcome_lost_in_crash.extend(lost.iter().copied());
+                    c.removed_unreported.clear();
+                    self.log(|| {
+                        format!("c{i} crashes in the middle of its outputs (unreported {lost:?})")
+                    });
+                    self.crash(i);
+                    return;
+                }
+                c.crash_after = Some(n - 1);
+            }
+        }
+    }
+
+    /// The app dies: its socket drops, its memory is gone; it restarts from what it
+    /// persisted after `down` ms.
+    pub fn crash(&mut self, i: usize) {
+        let down = 100 + self.rng.below(20_000);
+        self.crash_for(i, down);
+    }
+
+    /// Crash, restart after `down` ms (at once when healing). Frames already handed to the
+    /// socket may still reach the server (half the time they do).
+    pub fn crash_for(&mut self, i: usize, down: u64) {
+        if self.rng.below(2) == 0 {
+            let now = self.now;
+            let conn = self.clients[i].link.conn;
+            while let Some((_, frame)) = self.clients[i].link.up.pop_front() {
+                if let (Some(server), Some(conn)) = (self.server.as_mut(), conn) {
+                    server.set_unix_time_ms(now);
+                    server.handle_frame(now, conn, frame.as_bytes());
+                    self.drain_server();
+                }
+            }
+        }
+        self.drop_link(i);
+        self.clients[i].engine = None;
+        self.tally.client_crashes += 1;
+        if !self.healed {
+            self.schedule(self.now + down, super::plan::Action::Restart(i));
+        } else {
+            self.boot_client(i);
         }
     }
 
     fn route_client(&mut self, i: usize, out: Output) {
         let now = self.now;
+        if !matches!(out, Output::Send(_)) {
+            self.log(|| format!("c{i} output {out:?}"));
+        }
         match out {
             Output::OpenSocket => {
                 let link = &mut self.clients[i].link;
@@ -169,14 +221,21 @@ impl World {
             Output::Persist(write) => {
                 let c = &mut self.clients[i];
                 c.persisted.apply(&write);
-                if let Persist::OutboxPut { mutation } = write {
-                    c.persisted_mutations.insert(mutation.mutation_id, mutation);
+                match write {
+                    Persist::OutboxPut { mutation } => {
+                        c.persisted_mutations.insert(mutation.mutation_id, mutation);
+                    }
+                    Persist::OutboxRemove { mutation_id } => {
+                        c.removed_unreported.insert(mutation_id);
+                    }
+                    _ => {}
                 }
             }
             Output::Changes(sets) => self.clients[i].apply_changes(sets),
             Output::Mutation(outcome) => {
                 self.log(|| format!("c{i} outcome {outcome:?}"));
                 let id = outcome.mutation().mutation_id;
+                self.clients[i].removed_unreported.remove(&id);
                 self.clients[i]
                     .outcomes
                     .entry(id)
@@ -301,7 +360,22 @@ impl World {
                     break;
                 };
                 match d {
-                    super::link::Down::Frame(frame) => engine.handle_message(now, frame.as_bytes()),
+                    super::link::Down::Frame(frame) => {
+                        let own = own_event(&frame, &c.id);
+                        let before = own
+                            .as_ref()
+                            .and_then(|(ch, _, _)| engine.cursor(ch).map(|s| s.offset));
+                        engine.handle_message(now, frame.as_bytes());
+                        if let Some((ch, offset, m)) = own {
+                            let after = engine.cursor(&ch).map(|s| s.offset);
+                            let applied = after == Some(offset) && before != Some(offset);
+                            if applied && engine.pending().any(|p| p.mutation_id == m) {
+                                self.violation = Some(format!(
+                                    "client {i}: mutation {m} still pending after its own event (offset {offset}) was applied"
+                                ));
+                            }
+                        }
+                    }
                     super::link::Down::Close(code) => {
                         c.link.reset();
                         engine.socket_closed(now, code);
@@ -360,5 +434,21 @@ impl World {
     /// Channels each client's views cover.
     pub fn spec_channels(&self, i: usize) -> BTreeSet<&'static str> {
         self.clients[i].specs.iter().map(|s| s.channel).collect()
+    }
+}
+
+/// `(channel, offset, mutation_id)` of an event frame caused by `client_id`'s own mutation.
+fn own_event(frame: &str, client_id: &str) -> Option<(String, u64, u64)> {
+    if !frame.starts_with(r#"{"type":"event""#) || !frame.contains(client_id) {
+        return None;
+    }
+    match tether_protocol::codec::decode_server(frame.as_bytes()) {
+        Ok(tether_protocol::ServerMessage::Event {
+            channel,
+            offset,
+            origin: Some(origin),
+            ..
+        }) if origin.client_id == client_id => Some((channel, offset, origin.mutation_id)),
+        _ => None,
     }
 }
