@@ -59,7 +59,7 @@ struct Options {
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase", tag = "op")]
+#[serde(tag = "op", rename_all_fields = "camelCase")]
 enum MutationArg {
     #[serde(rename = "put")]
     Put {

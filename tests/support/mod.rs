@@ -1,0 +1,191 @@
+//! Helpers shared by the browser tests of `TetherClient` (wasm32 only): the live reference
+//! server's URL and control endpoint (both passed in at compile time by `make test`), a client
+//! recorder, and bounded waiting.
+#![allow(dead_code)]
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use js_sys::{Function, Promise, Reflect};
+use serde_json::{json, Value};
+use tether::TetherClient;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+/// WebSocket URL of the reference server.
+pub fn server_url() -> &'static str {
+    match option_env!("TETHER_TEST_SERVER_URL") {
+        Some(url) => url,
+        None => panic!("TETHER_TEST_SERVER_URL is set by `make test` (scripts/test.sh)"),
+    }
+}
+
+/// URL of the server supervisor (`tests/support/server-supervisor.mjs`).
+pub fn control_url() -> &'static str {
+    match option_env!("TETHER_TEST_CONTROL_URL") {
+        Some(url) => url,
+        None => panic!("TETHER_TEST_CONTROL_URL is set by `make test` (scripts/test.sh)"),
+    }
+}
+
+/// Stops, starts, restarts or wipes the reference server.
+pub async fn control(action: &str) {
+    let window = web_sys::window().expect("window");
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    let url = format!("{}/{action}", control_url());
+    let response = JsFuture::from(window.fetch_with_str_and_init(&url, &init))
+        .await
+        .expect("control request");
+    let response: web_sys::Response = response.dyn_into().expect("response");
+    assert!(response.ok(), "control {action} failed");
+}
+
+/// A name no other test uses.
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{:x}", (js_sys::Math::random() * 1e15) as u64)
+}
+
+/// Waits `ms` milliseconds.
+pub async fn sleep(ms: i32) {
+    let promise = Promise::new(&mut |resolve, _| {
+        web_sys::window()
+            .expect("window")
+            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
+            .expect("setTimeout");
+    });
+    JsFuture::from(promise).await.expect("sleep");
+}
+
+/// Polls `cond` every 20 ms for up to `timeout_ms`; panics with `what` when it never holds.
+pub async fn wait_for(what: &str, timeout_ms: u32, mut cond: impl FnMut() -> bool) {
+    let mut waited = 0;
+    while !cond() {
+        assert!(
+            waited < timeout_ms,
+            "timed out after {timeout_ms} ms waiting for {what}"
+        );
+        sleep(20).await;
+        waited += 20;
+    }
+}
+
+type Listener = Closure<dyn FnMut(JsValue)>;
+
+/// A client and everything it reported.
+pub struct Recorded {
+    /// The client.
+    pub client: TetherClient,
+    /// Visible documents per view id, built from the change batches.
+    pub views: Rc<RefCell<BTreeMap<u64, BTreeMap<String, Value>>>>,
+    /// Every batch, as JSON.
+    pub batches: Rc<RefCell<Vec<Value>>>,
+    /// Every status, as JSON.
+    pub statuses: Rc<RefCell<Vec<Value>>>,
+    _listeners: (Listener, Listener),
+}
+
+fn to_value(value: &JsValue) -> Value {
+    if value.is_undefined() || value.is_null() {
+        return Value::Null;
+    }
+    let json = js_sys::JSON::stringify(value).expect("stringify");
+    serde_json::from_str(&String::from(json)).expect("json")
+}
+
+/// Creates a client with `options` (the server URL is filled in) and records its output.
+pub async fn client(options: Value) -> Recorded {
+    let mut options = options;
+    options["url"] = json!(server_url());
+    let js_options = js_sys::JSON::parse(&options.to_string()).expect("options");
+    if let Some(get_token) = options.get("getTokenFrom").and_then(Value::as_str) {
+        let function: JsValue = js_sys::eval(get_token).expect("getToken source");
+        Reflect::set(&js_options, &"getToken".into(), &function).expect("set getToken");
+    }
+    let client = TetherClient::create(js_options)
+        .await
+        .expect("create client");
+    let views: Rc<RefCell<BTreeMap<u64, BTreeMap<String, Value>>>> = Rc::default();
+    let batches: Rc<RefCell<Vec<Value>>> = Rc::default();
+    let statuses: Rc<RefCell<Vec<Value>>> = Rc::default();
+    let (v, b) = (views.clone(), batches.clone());
+    let on_change = Closure::<dyn FnMut(JsValue)>::new(move |batch: JsValue| {
+        let batch = to_value(&batch);
+        for change in batch["views"].as_array().into_iter().flatten() {
+            let sub = change["sub"].as_u64().expect("sub");
+            let mut views = v.borrow_mut();
+            let view = views.entry(sub).or_default();
+            if change["replace"].as_bool() == Some(true) {
+                view.clear();
+            }
+            for id in change["removes"].as_array().into_iter().flatten() {
+                view.remove(id.as_str().expect("id"));
+            }
+            for row in change["upserts"].as_array().into_iter().flatten() {
+                view.insert(row["id"].as_str().expect("id").to_owned(), row.clone());
+            }
+        }
+        b.borrow_mut().push(batch);
+    });
+    let s = statuses.clone();
+    let on_status = Closure::<dyn FnMut(JsValue)>::new(move |status: JsValue| {
+        s.borrow_mut().push(to_value(&status));
+    });
+    client.set_listeners(
+        Some(on_change.as_ref().unchecked_ref::<Function>().clone()),
+        Some(on_status.as_ref().unchecked_ref::<Function>().clone()),
+    );
+    Recorded {
+        client,
+        views,
+        batches,
+        statuses,
+        _listeners: (on_change, on_status),
+    }
+}
+
+impl Recorded {
+    /// The current status as JSON.
+    pub fn status(&self) -> Value {
+        to_value(&self.client.status())
+    }
+
+    /// Whether the client is connected.
+    pub fn ready(&self) -> bool {
+        self.status()["state"] == "ready"
+    }
+
+    /// The visible row of `id` in view `sub`.
+    pub fn row(&self, sub: f64, id: &str) -> Option<Value> {
+        self.views
+            .borrow()
+            .get(&(sub as u64))
+            .and_then(|v| v.get(id).cloned())
+    }
+
+    /// Subscribes to a channel without filter.
+    pub fn subscribe(&self, channel: &str) -> f64 {
+        self.client
+            .subscribe(channel, JsValue::UNDEFINED)
+            .expect("subscribe")
+    }
+
+    /// Starts a mutation; returns its promise as a future of `Result<Value, Value>`.
+    pub fn mutate(&self, channel: &str, mutation: Value) -> JsFuture {
+        let js = js_sys::JSON::parse(&mutation.to_string()).expect("mutation");
+        JsFuture::from(self.client.mutate(channel, js).expect("mutate accepted"))
+    }
+}
+
+/// A JS value (e.g. a rejection) as JSON, including an Error's `code` and `message`.
+pub fn error_json(error: &JsValue) -> Value {
+    let get = |key: &str| Reflect::get(error, &key.into()).unwrap_or(JsValue::UNDEFINED);
+    json!({
+        "code": get("code").as_string(),
+        "message": get("message").as_string(),
+        "local": to_value(&get("local")),
+        "server": to_value(&get("server")),
+    })
+}
