@@ -38,11 +38,11 @@ pub(crate) enum SubState {
     Inactive,
     /// Wanted, but not sent on this connection yet.
     NotSent,
-    /// `subscribe` sent `outstanding` times without all answers: events are dropped (the
-    /// answer replays or snapshots them).
+    /// `subscribe` sent (at `sent_at`) and not answered: events are dropped (the answer
+    /// replays or snapshots them). Only one answer is awaited per channel at a time.
     Pending {
-        /// Unanswered `subscribe` frames; the last answer counts.
-        outstanding: u32,
+        /// When the subscribe was sent (engine time).
+        sent_at: u64,
     },
     /// `subscribed` arrived: events apply.
     Live,
@@ -60,6 +60,15 @@ pub(crate) struct Subscription {
     pub(crate) cursor: Option<Since>,
     /// The filter key the cursor belongs to.
     pub(crate) cursor_key: String,
+    /// Filter key of the subscribe frames sent on this connection.
+    pub(crate) sent_key: Option<String>,
+    /// The filter changed while an answer was awaited: subscribe again once it arrives.
+    pub(crate) deferred: bool,
+    /// An unattributed `RATE_LIMITED` may have dropped the subscribe: send it again.
+    pub(crate) resend_due: bool,
+    /// A subscribe was sent twice on this connection, so one more (identical) answer may
+    /// still come; a different filter then needs a new connection to stay unambiguous.
+    pub(crate) resent: bool,
 }
 
 impl Subscription {
@@ -70,7 +79,22 @@ impl Subscription {
             filter_key: String::new(),
             cursor,
             cursor_key,
+            sent_key: None,
+            deferred: false,
+            resend_due: false,
+            resent: false,
         }
+    }
+
+    /// Forgets what was sent on the connection that ended.
+    pub(crate) fn connection_lost(&mut self) {
+        if self.state != SubState::Inactive {
+            self.state = SubState::NotSent;
+        }
+        self.sent_key = None;
+        self.deferred = false;
+        self.resend_due = false;
+        self.resent = false;
     }
 
     /// The `since` to subscribe with: only when the cursor belongs to the same filter (a

@@ -48,6 +48,9 @@ pub enum EngineError {
     HandshakeTimeout,
     /// Nothing arrived within the dead-link timeout (half-open connection).
     DeadLink,
+    /// A `subscribe` was not answered within the handshake timeout (e.g. dropped by a rate
+    /// limiter without saying which frame); the connection was replaced.
+    SubscribeTimeout,
     /// The server refused the token (close 4001); a new one is needed.
     AuthFailed,
     /// The server does not speak this protocol version (close 4002); the engine stopped.
@@ -85,6 +88,7 @@ impl std::fmt::Display for EngineError {
             EngineError::ConnectionClosed { code } => write!(f, "connection closed ({code})"),
             EngineError::HandshakeTimeout => f.write_str("handshake timed out"),
             EngineError::DeadLink => f.write_str("no data within the dead-link timeout"),
+            EngineError::SubscribeTimeout => f.write_str("a subscribe was not answered in time"),
             EngineError::AuthFailed => f.write_str("authentication failed"),
             EngineError::UnsupportedVersion => f.write_str("unsupported protocol version"),
             EngineError::GaveUp { attempts } => {

@@ -15,16 +15,19 @@ pub(crate) enum Timer {
     Flush = 4,
     /// Re-send subscriptions a rate limiter dropped.
     Resubscribe = 5,
+    /// A subscribe must be answered before this, or the connection is replaced.
+    SubscribeDeadline = 6,
 }
 
 impl Timer {
-    const ALL: [Timer; 6] = [
+    const ALL: [Timer; 7] = [
         Timer::Reconnect,
         Timer::Handshake,
         Timer::Ping,
         Timer::DeadLink,
         Timer::Flush,
         Timer::Resubscribe,
+        Timer::SubscribeDeadline,
     ];
 }
 

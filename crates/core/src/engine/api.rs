@@ -65,7 +65,7 @@ impl Engine {
                 self.rebase(channel, &id);
             }
         }
-        self.update_subscription(channel);
+        self.update_subscription(now, channel);
         self.finish(now);
         Ok(id)
     }
@@ -77,7 +77,7 @@ impl Engine {
             .views
             .remove(&view)
             .ok_or(EngineError::UnknownView { view: view.0 })?;
-        self.update_subscription(&v.channel);
+        self.update_subscription(now, &v.channel);
         self.finish(now);
         Ok(())
     }
@@ -196,6 +196,7 @@ impl Engine {
         if let Some(ch) = self.channels.get_mut(channel) {
             ch.presence.clone_from(&state);
             let sent = matches!(ch.sub.state, SubState::Pending { .. } | SubState::Live);
+            // (Pending: the server handles our frames in order, after the subscribe.)
             if ready && sent {
                 self.send(&ClientMessage::Presence {
                     channel: channel.to_owned(),
@@ -255,7 +256,7 @@ impl Engine {
 
     /// Re-derives the channel's subscription filter (the `or` of its views' filters) and
     /// (re)subscribes or unsubscribes as needed.
-    fn update_subscription(&mut self, name: &str) {
+    fn update_subscription(&mut self, now: u64, name: &str) {
         let filters: Vec<Option<Filter>> = self
             .views
             .values()
@@ -299,7 +300,7 @@ impl Engine {
         if ch.sub.state == SubState::Inactive || key != ch.sub.filter_key {
             ch.sub.filter = union;
             ch.sub.filter_key = key;
-            self.resubscribe(name);
+            self.resubscribe(now, name);
         }
     }
 }

@@ -43,7 +43,7 @@ impl Engine {
                 offset,
                 continuity,
                 snapshot,
-            } => self.on_subscribed(&channel, Since { epoch, offset }, continuity, snapshot),
+            } => self.on_subscribed(now, &channel, Since { epoch, offset }, continuity, snapshot),
             ServerMessage::Unsubscribed { .. } => {}
             ServerMessage::Event {
                 channel,
@@ -55,17 +55,20 @@ impl Engine {
                 version,
                 doc,
                 origin,
-            } => self.on_event(Event {
-                channel,
-                epoch,
-                offset,
-                prev,
-                op,
-                id,
-                version,
-                doc,
-                origin,
-            }),
+            } => self.on_event(
+                now,
+                Event {
+                    channel,
+                    epoch,
+                    offset,
+                    prev,
+                    op,
+                    id,
+                    version,
+                    doc,
+                    origin,
+                },
+            ),
             ServerMessage::Ack {
                 mutation_id,
                 version,
@@ -134,6 +137,7 @@ impl Engine {
 
     fn on_subscribed(
         &mut self,
+        now: u64,
         name: &str,
         at: Since,
         continuity: Continuity,
@@ -143,21 +147,18 @@ impl Engine {
             return;
         };
         match ch.sub.state {
-            SubState::Pending { outstanding } if outstanding > 1 => {
-                // A later subscribe of ours supersedes this answer.
-                ch.sub.state = SubState::Pending {
-                    outstanding: outstanding - 1,
-                };
-                return;
-            }
             SubState::Pending { .. } => {}
+            SubState::Live if ch.sub.resent && continuity == Continuity::Reset => {
+                // The answer to an identical subscribe sent twice: a snapshot at a head at or
+                // after everything received so far on this connection. Take it.
+            }
             _ => return,
         }
         match continuity {
             Continuity::Reset => {
                 let touched = ch.store.replace(snapshot.unwrap_or_default());
                 ch.sub.cursor = Some(at);
-                ch.sub.cursor_key = ch.sub.filter_key.clone();
+                ch.sub.cursor_key = ch.sub.sent_key.clone().unwrap_or_default();
                 ch.sub.state = SubState::Live;
                 self.ingest.replace_cache(name);
                 self.ingest.counters.resets += 1;
@@ -171,7 +172,7 @@ impl Engine {
                     ch.sub.cursor = None;
                     ch.sub.state = SubState::NotSent;
                     self.ingest.touch_cursor(name);
-                    self.resubscribe(name);
+                    self.resubscribe(now, name);
                     return;
                 }
                 ch.sub.state = SubState::Live;
@@ -181,9 +182,17 @@ impl Engine {
         for view in self.views.values_mut().filter(|v| v.channel == name) {
             view.note_continuity(continuity);
         }
+        let Some(ch) = self.channels.get_mut(name) else {
+            return;
+        };
+        if std::mem::take(&mut ch.sub.deferred)
+            && ch.sub.sent_key.as_ref() != Some(&ch.sub.filter_key)
+        {
+            self.resubscribe(now, name);
+        }
     }
 
-    fn on_event(&mut self, ev: Event) {
+    fn on_event(&mut self, now: u64, ev: Event) {
         self.ingest.counters.events_received += 1;
         let Some(ch) = self.channels.get_mut(&ev.channel) else {
             self.ingest.counters.events_superseded += 1;
@@ -194,14 +203,17 @@ impl Engine {
             return;
         }
         let Some(cursor) = ch.sub.cursor.as_mut() else {
-            self.resubscribe(&ev.channel);
+            self.resubscribe(now, &ev.channel);
             return;
         };
         match classify(cursor, &ev.epoch, ev.offset, ev.prev) {
             Verdict::Duplicate => self.ingest.counters.events_deduped += 1,
             Verdict::Gap => {
                 self.ingest.counters.gaps += 1;
-                self.resubscribe(&ev.channel);
+                if let Some(ch) = self.channels.get_mut(&ev.channel) {
+                    ch.sub.state = SubState::NotSent;
+                }
+                self.resubscribe(now, &ev.channel);
             }
             Verdict::Apply => {
                 cursor.offset = ev.offset;
@@ -315,11 +327,27 @@ impl Engine {
         match code {
             ErrorCode::RateLimited => {
                 self.retry_hint = retry_after_ms;
-                if let Some(ch) = pending_sub {
-                    // The subscribe was dropped: send it again when tokens refill.
-                    ch.sub.state = SubState::NotSent;
-                    self.timers
-                        .set(Timer::Resubscribe, now + retry_after_ms.unwrap_or(1_000));
+                let wait = now + retry_after_ms.unwrap_or(1_000).max(1);
+                match (pending_sub, channel.is_some()) {
+                    (Some(ch), _) => {
+                        // This subscribe was refused: send it again when tokens refill.
+                        ch.sub.state = SubState::NotSent;
+                        self.timers.set(Timer::Resubscribe, wait);
+                    }
+                    (None, false) => {
+                        // Some frame was dropped; if it was a subscribe, no answer will come.
+                        let mut any = false;
+                        for ch in self.channels.values_mut() {
+                            if matches!(ch.sub.state, SubState::Pending { .. }) {
+                                ch.sub.resend_due = true;
+                                any = true;
+                            }
+                        }
+                        if any {
+                            self.timers.set(Timer::Resubscribe, wait);
+                        }
+                    }
+                    (None, true) => {}
                 }
             }
             ErrorCode::InvalidFilter | ErrorCode::Forbidden | ErrorCode::TooManySubscriptions => {

@@ -136,7 +136,12 @@ impl Engine {
                 Timer::Flush => self.flush(),
                 Timer::Resubscribe => {
                     if self.state == ConnectionState::Ready {
-                        self.send_subscriptions();
+                        self.resend_subscriptions(now);
+                    }
+                }
+                Timer::SubscribeDeadline => {
+                    if self.state == ConnectionState::Ready {
+                        self.check_subscribe_deadline(now);
                     }
                 }
             }
@@ -280,14 +285,13 @@ impl Engine {
             Timer::Ping,
             Timer::DeadLink,
             Timer::Resubscribe,
+            Timer::SubscribeDeadline,
         ] {
             self.timers.stop(timer);
         }
         self.outbox.connection_lost();
         for ch in self.channels.values_mut() {
-            if ch.sub.state != SubState::Inactive {
-                ch.sub.state = SubState::NotSent;
-            }
+            ch.sub.connection_lost();
         }
         let in_flight: Vec<u64> = self
             .requests
@@ -316,7 +320,7 @@ impl Engine {
             .set(Timer::Ping, now + self.heartbeat.interval_ms);
         self.timers
             .set(Timer::DeadLink, now + self.heartbeat.dead_after_ms);
-        self.send_subscriptions();
+        self.send_subscriptions(now);
         for m in self.outbox.take_unsent() {
             self.send(&m.to_message());
         }
@@ -344,7 +348,7 @@ impl Engine {
 
     /// Sends `subscribe` (and our presence) for every channel not yet subscribed on this
     /// connection.
-    pub(super) fn send_subscriptions(&mut self) {
+    pub(super) fn send_subscriptions(&mut self, now: u64) {
         let names: Vec<String> = self
             .channels
             .iter()
@@ -352,7 +356,7 @@ impl Engine {
             .map(|(n, _)| n.clone())
             .collect();
         for name in names {
-            self.resubscribe(&name);
+            self.resubscribe(now, &name);
             if let Some(state) = self.channels.get(&name).and_then(|c| c.presence.clone()) {
                 self.send(&ClientMessage::Presence {
                     channel: name,
@@ -362,8 +366,31 @@ impl Engine {
         }
     }
 
-    /// (Re)sends `subscribe` for a channel with its current filter and, when valid, `since`.
-    pub(super) fn resubscribe(&mut self, name: &str) {
+    /// After a rate limiter dropped frames: sends subscriptions that were refused outright,
+    /// and sends again (identically) those that may have been dropped silently.
+    fn resend_subscriptions(&mut self, now: u64) {
+        self.send_subscriptions(now);
+        let names: Vec<String> = self
+            .channels
+            .iter()
+            .filter(|(_, c)| c.sub.resend_due && matches!(c.sub.state, SubState::Pending { .. }))
+            .map(|(n, _)| n.clone())
+            .collect();
+        for name in names {
+            if let Some(ch) = self.channels.get_mut(&name) {
+                ch.sub.resend_due = false;
+                ch.sub.resent = true;
+                ch.sub.state = SubState::Pending { sent_at: now };
+                let msg = subscribe_frame(&name, &ch.sub);
+                self.send(&msg);
+            }
+        }
+        self.arm_subscribe_deadline(now);
+    }
+
+    /// (Re)subscribes a channel with its current filter and, when valid, `since`. While an
+    /// answer is awaited the new subscribe waits for it, so every answer is attributable.
+    pub(super) fn resubscribe(&mut self, now: u64, name: &str) {
         let ready = self.state == ConnectionState::Ready;
         let Some(ch) = self.channels.get_mut(name) else {
             return;
@@ -372,17 +399,57 @@ impl Engine {
             ch.sub.state = SubState::NotSent;
             return;
         }
-        ch.sub.state = SubState::Pending {
-            outstanding: match ch.sub.state {
-                SubState::Pending { outstanding } => outstanding + 1,
-                _ => 1,
-            },
-        };
-        let msg = ClientMessage::Subscribe {
-            channel: name.to_owned(),
-            filter: ch.sub.filter.as_ref().map(|f| f.to_value()),
-            since: ch.sub.since(),
-        };
+        if matches!(ch.sub.state, SubState::Pending { .. }) {
+            ch.sub.deferred = true;
+            return;
+        }
+        if ch.sub.resent && ch.sub.sent_key.as_ref() != Some(&ch.sub.filter_key) {
+            // An identical earlier answer may still be on its way: only a new connection
+            // keeps answers unambiguous.
+            self.close_locally(now, EngineError::SubscribeTimeout, "resubscribe");
+            return;
+        }
+        ch.sub.state = SubState::Pending { sent_at: now };
+        ch.sub.sent_key = Some(ch.sub.filter_key.clone());
+        let msg = subscribe_frame(name, &ch.sub);
         self.send(&msg);
+        self.arm_subscribe_deadline(now);
+    }
+
+    fn arm_subscribe_deadline(&mut self, now: u64) {
+        let timeout = self.config.handshake_timeout_ms;
+        let earliest = self
+            .channels
+            .values()
+            .filter_map(|c| match c.sub.state {
+                SubState::Pending { sent_at } => Some(sent_at + timeout),
+                _ => None,
+            })
+            .min();
+        match earliest {
+            Some(at) => self.timers.set(Timer::SubscribeDeadline, at.max(now)),
+            None => self.timers.stop(Timer::SubscribeDeadline),
+        }
+    }
+
+    /// A subscribe unanswered for the handshake timeout: replace the connection.
+    fn check_subscribe_deadline(&mut self, now: u64) {
+        let timeout = self.config.handshake_timeout_ms;
+        let overdue = self.channels.values().any(
+            |c| matches!(c.sub.state, SubState::Pending { sent_at } if sent_at + timeout <= now),
+        );
+        if overdue {
+            self.close_locally(now, EngineError::SubscribeTimeout, "subscribe timeout");
+        } else {
+            self.arm_subscribe_deadline(now);
+        }
+    }
+}
+
+fn subscribe_frame(name: &str, sub: &crate::continuity::Subscription) -> ClientMessage {
+    ClientMessage::Subscribe {
+        channel: name.to_owned(),
+        filter: sub.filter.as_ref().map(|f| f.to_value()),
+        since: sub.since(),
     }
 }

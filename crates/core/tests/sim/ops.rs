@@ -71,11 +71,11 @@ impl World {
         let id = format!("d{}", rng.below(6));
         let status = STATUSES[rng.below(3) as usize];
         let (op, doc): (Op, Option<Value>) = match rng.below(10) {
-            0..=3 => (
+            0..=4 => (
                 Op::Put,
                 Some(json!({"status": status, "n": rng.below(10), "by": i})),
             ),
-            4..=7 => (
+            5..=8 => (
                 Op::Patch,
                 Some(match rng.below(3) {
                     0 => json!({ "status": status }),

@@ -4,9 +4,12 @@
 use std::collections::VecDeque;
 
 use serde_json::json;
-use tether_core::{Config, Rng};
+use tether_core::{Auth, Config, Rng};
 use tether_protocol::Filter;
-use tether_server::ServerConfig;
+use tether_server::{AuthConfig, Claims, ServerConfig};
+
+/// HMAC secret of the simulated server when a schedule runs with auth.
+pub const SECRET: &[u8] = b"simulation-secret";
 
 use super::client::{SimClient, ViewSpec};
 use super::link::Link;
@@ -36,6 +39,8 @@ pub enum Action {
         reset_db: bool,
         down: u64,
     },
+    /// The token provider answers (valid, expired, or failing).
+    TokenReply(usize),
     /// End of the fault phase: everything recovers; the run must reach quiescence.
     Heal,
 }
@@ -57,7 +62,9 @@ pub fn build(seed: u64, trace: bool) -> World {
     let mut rng = Rng::new(seed);
     let n_clients = 2 + rng.below(3) as usize;
     let duration = 20_000 + rng.below(60_000);
-    let server_config = ServerConfig {
+    let auth = rng.below(4) == 0;
+    let tight_rate = rng.below(5) == 0;
+    let mut server_config = ServerConfig {
         retain_events: if rng.below(4) == 0 {
             3 + rng.below(10)
         } else {
@@ -65,8 +72,19 @@ pub fn build(seed: u64, trace: bool) -> World {
         },
         ..ServerConfig::default()
     };
+    if tight_rate {
+        server_config.rate_per_sec = 1 + rng.below(5) as u32;
+        server_config.rate_burst = 1 + rng.below(5) as u32;
+    }
+    if auth {
+        server_config.auth = AuthConfig::Tokens {
+            hmac_secret: Some(SECRET.to_vec()),
+            static_tokens: Default::default(),
+        };
+    }
     let client_config = Config {
         flush_interval_ms: [0, 16, 50][rng.below(3) as usize],
+        auth: if auth { Auth::Provider } else { Auth::None },
         ..Config::default()
     };
     let mut clients = Vec::new();
@@ -171,6 +189,8 @@ pub fn build(seed: u64, trace: bool) -> World {
         trace: trace.then(Vec::new),
         tally: Tally::default(),
     };
+    world.tally.auth_schedules = u64::from(auth);
+    world.tally.tight_rate_schedules = u64::from(tight_rate);
     let store = world.new_store();
     world.start_server(store);
     world
@@ -248,6 +268,27 @@ impl World {
                 reset_db,
                 down,
             } => self.server_down(graceful, reset_db, down),
+            Action::TokenReply(i) => {
+                self.tally.token_replies += 1;
+                let roll = self.rng.below(10);
+                let exp = if roll == 1 { 0 } else { now / 1000 + 3_600 };
+                let token = tether_server::sign_token(
+                    SECRET,
+                    &Claims {
+                        sub: self.clients[i].id.clone(),
+                        channels: vec!["tasks".into(), "notes".into()],
+                        exp: Some(exp),
+                    },
+                );
+                if let Some(e) = self.clients[i].engine.as_mut() {
+                    if roll == 0 {
+                        e.token_failed(now);
+                    } else {
+                        e.set_token(now, Some(token));
+                    }
+                }
+                self.drain_client(i);
+            }
             Action::Heal => {
                 self.healed = true;
                 self.plan.clear();

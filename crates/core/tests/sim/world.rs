@@ -28,6 +28,10 @@ pub struct Tally {
     pub graceful_restarts: u64,
     pub db_resets: u64,
     pub view_changes: u64,
+    pub auth_schedules: u64,
+    pub tight_rate_schedules: u64,
+    pub token_replies: u64,
+    pub mid_drain_crashes: u64,
     pub frames: u64,
     pub gaps: u64,
     pub resets: u64,
@@ -52,6 +56,10 @@ impl Tally {
             (&mut self.graceful_restarts, o.graceful_restarts),
             (&mut self.db_resets, o.db_resets),
             (&mut self.view_changes, o.view_changes),
+            (&mut self.auth_schedules, o.auth_schedules),
+            (&mut self.tight_rate_schedules, o.tight_rate_schedules),
+            (&mut self.token_replies, o.token_replies),
+            (&mut self.mid_drain_crashes, o.mid_drain_crashes),
             (&mut self.frames, o.frames),
             (&mut self.gaps, o.gaps),
             (&mut self.resets, o.resets),
@@ -162,6 +170,7 @@ impl World {
                     self.log(|| {
                         format!("c{i} crashes in the middle of its outputs (unreported {lost:?})")
                     });
+                    self.tally.mid_drain_crashes += 1;
                     self.crash(i);
                     return;
                 }
@@ -246,9 +255,11 @@ impl World {
                 *self.clients[i].requests.entry(id).or_default() += 1;
             }
             Output::NeedToken => {
-                if let Some(e) = self.clients[i].engine.as_mut() {
-                    e.set_token(now, None);
-                }
+                // The provider answers asynchronously (also after healing).
+                let at = now + self.rng.below(300);
+                let pos = self.plan.partition_point(|(t, _)| *t <= at);
+                self.plan
+                    .insert(pos, (at, super::plan::Action::TokenReply(i)));
             }
             _ => {}
         }

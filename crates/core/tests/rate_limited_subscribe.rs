@@ -1,0 +1,97 @@
+//! A rate limiter may drop a `subscribe` with an error that does not say which frame it
+//! dropped: the engine sends it again (identically) after `retry_after_ms`, keeps answers
+//! attributable, and as a last resort replaces a connection whose subscribe stays
+//! unanswered.
+
+mod common;
+
+use common::{doc, reset, Driver};
+use serde_json::json;
+use tether_core::{Config, EngineError, Output};
+use tether_protocol::{ClientMessage, ErrorCode, Filter, ServerMessage};
+
+fn rate_limited(channel: Option<&str>) -> ServerMessage {
+    ServerMessage::Error {
+        code: ErrorCode::RateLimited,
+        message: "too many messages; this frame was dropped".into(),
+        channel: channel.map(str::to_owned),
+        mutation_id: None,
+        request_id: None,
+        retry_after_ms: Some(500),
+    }
+}
+
+#[test]
+fn unattributed_drop_resends_the_pending_subscribe() {
+    let mut d = Driver::new(Config::default());
+    d.engine.subscribe(0, "tasks", None).unwrap();
+    let sent = d.connect_ready();
+    assert!(matches!(&sent[..], [ClientMessage::Subscribe { .. }]));
+    d.server(rate_limited(None));
+    assert!(d.sent().is_empty());
+    let out = d.advance(d.now + 500);
+    let again: Vec<_> = common::sent_of(&out);
+    assert_eq!(again, sent, "the identical subscribe again");
+    // The original was not dropped after all: both answers arrive.
+    d.server(reset("tasks", 1, vec![doc("a", 1, json!({}))]));
+    assert!(d.engine.is_live("tasks"));
+    d.server(reset(
+        "tasks",
+        2,
+        vec![doc("a", 1, json!({})), doc("b", 1, json!({}))],
+    ));
+    assert_eq!(d.engine.cursor("tasks").unwrap().offset, 2);
+    assert_eq!(d.engine.confirmed("tasks").unwrap().len(), 2);
+}
+
+#[test]
+fn a_filter_change_waits_for_the_pending_answer() {
+    let mut d = Driver::new(Config::default());
+    d.engine.subscribe(0, "tasks", None).unwrap();
+    d.connect_ready();
+    let f = Filter::parse(&json!({"field": "s", "op": "eq", "value": 1})).unwrap();
+    let view = d.engine.subscribe(d.now, "tasks", Some(f)).unwrap();
+    assert!(d.sent().is_empty(), "one answer awaited at a time");
+    d.server(reset("tasks", 3, vec![]));
+    assert!(d.sent().is_empty(), "the union filter is still unfiltered");
+    d.engine.unsubscribe(d.now, tether_core::ViewId(1)).unwrap();
+    let sent = d.sent();
+    assert!(
+        matches!(
+            &sent[..],
+            [ClientMessage::Subscribe {
+                filter: Some(_),
+                since: None,
+                ..
+            }]
+        ),
+        "{sent:?}"
+    );
+    assert!(d.engine.view(view).is_ok());
+}
+
+#[test]
+fn an_unanswered_subscribe_replaces_the_connection() {
+    let mut d = Driver::new(Config::default());
+    d.engine.subscribe(0, "tasks", None).unwrap();
+    d.connect_ready();
+    let out = d.advance(9_999);
+    assert!(!out.iter().any(|o| matches!(o, Output::CloseSocket { .. })));
+    let out = d.advance(10_000);
+    assert!(out.iter().any(|o| matches!(o, Output::CloseSocket { .. })));
+    assert_eq!(
+        d.engine.status().last_error,
+        Some(EngineError::SubscribeTimeout)
+    );
+}
+
+#[test]
+fn attributed_refusal_resubscribes_after_the_wait() {
+    let mut d = Driver::new(Config::default());
+    d.engine.subscribe(0, "tasks", None).unwrap();
+    let sent = d.connect_ready();
+    d.server(rate_limited(Some("tasks")));
+    assert!(!d.engine.is_live("tasks"));
+    let out = d.advance(d.now + 500);
+    assert_eq!(common::sent_of(&out), sent);
+}
