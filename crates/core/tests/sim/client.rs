@@ -41,6 +41,8 @@ pub struct SimClient {
     pub removed_unreported: std::collections::BTreeSet<u64>,
     /// Mutations whose outcome died with the app (removed durably, crash before reporting).
     pub outcome_lost_in_crash: std::collections::BTreeSet<u64>,
+    /// A `Changes` output was routed in the current drain.
+    pub changes_routed: bool,
 }
 
 impl SimClient {
@@ -61,6 +63,7 @@ impl SimClient {
             crash_after: None,
             removed_unreported: Default::default(),
             outcome_lost_in_crash: Default::default(),
+            changes_routed: false,
         }
     }
 

@@ -145,6 +145,7 @@ impl World {
         c.engine = Some(engine);
         c.mirror.clear();
         c.requests.clear();
+        c.changes_routed = false;
         self.drain_client(i);
     }
 
@@ -157,6 +158,9 @@ impl World {
             };
             let Some(out) = engine.poll_output() else {
                 self.clients[i].removed_unreported.clear();
+                if std::mem::take(&mut self.clients[i].changes_routed) {
+                    self.check_views_after_flush(i);
+                }
                 return;
             };
             self.route_client(i, out);
@@ -175,6 +179,29 @@ impl World {
                     return;
                 }
                 c.crash_after = Some(n - 1);
+            }
+        }
+    }
+
+    /// A flush reports everything up to now: after the drain that carried it, every view
+    /// matches the app's copy built from change-sets alone.
+    fn check_views_after_flush(&mut self, i: usize) {
+        let c = &self.clients[i];
+        let Some(e) = &c.engine else { return };
+        for (k, view) in c.views.iter().enumerate() {
+            let engine_view: Vec<_> = e.view(*view).unwrap_or_default();
+            let mirror = c.mirror.get(view);
+            let same = match mirror {
+                Some(m) => {
+                    m.len() == engine_view.len()
+                        && m.values().zip(&engine_view).all(|(a, b)| a == *b)
+                }
+                None => engine_view.is_empty(),
+            };
+            if !same {
+                self.violation = Some(format!(
+                    "client {i} view {k}: after a flush the app copy differs from the engine\n  app    {mirror:?}\n  engine {engine_view:?}"
+                ));
             }
         }
     }
@@ -240,7 +267,11 @@ impl World {
                     _ => {}
                 }
             }
-            Output::Changes(sets) => self.clients[i].apply_changes(sets),
+            Output::Changes(sets) => {
+                let c = &mut self.clients[i];
+                c.apply_changes(sets);
+                c.changes_routed = true;
+            }
             Output::Mutation(outcome) => {
                 self.log(|| format!("c{i} outcome {outcome:?}"));
                 let id = outcome.mutation().mutation_id;
