@@ -1,5 +1,7 @@
 //! A stale `base_version` is rejected as a conflict carrying the server's current document.
 
+#![cfg(feature = "edge")]
+
 mod common;
 
 use common::{ack, TestServer};

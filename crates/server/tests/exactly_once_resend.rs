@@ -1,6 +1,8 @@
 //! The same mutation sent twice (also over a new connection) is applied once and answered
 //! twice with the identical ack.
 
+#![cfg(feature = "edge")]
+
 mod common;
 
 use common::{ack, TestServer};

@@ -1,6 +1,8 @@
 //! A filtered subscription sees documents enter, change within and leave its view (as a
 //! remove), with `prev` skipping the offsets that are not in the view.
 
+#![cfg(feature = "edge")]
+
 mod common;
 
 use common::{event, TestServer};

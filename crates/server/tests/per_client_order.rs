@@ -1,5 +1,7 @@
 //! Mutations of one client are applied in the order sent, and each event precedes its ack.
 
+#![cfg(feature = "edge")]
+
 mod common;
 
 use common::{ack, event, TestServer};
@@ -8,7 +10,11 @@ use tether_protocol::ServerMessage;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mutations_apply_in_order_and_events_precede_acks() {
-    let server = TestServer::start(|o| o.rate_per_sec = 0).await;
+    let server = TestServer::start(|o| {
+        o.rate_per_sec = 0;
+        o.sqlite_sync = tether_server::edge::SyncMode::Normal;
+    })
+    .await;
     let mut c = server.client("c").await;
     c.subscribe(json!({"channel": "tasks"})).await;
     let n = 200u64;

@@ -1,6 +1,8 @@
 //! Presence join / update / leave, a late subscriber's `presence_sync`, and leave on
 //! disconnect.
 
+#![cfg(feature = "edge")]
+
 mod common;
 
 use common::TestServer;

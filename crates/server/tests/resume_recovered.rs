@@ -1,5 +1,7 @@
 //! Reconnecting with `since` replays exactly the missed events, in order, as `recovered`.
 
+#![cfg(feature = "edge")]
+
 mod common;
 
 use common::{event, TestServer};

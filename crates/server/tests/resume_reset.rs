@@ -1,6 +1,8 @@
 //! `since` older than the retained log, or from another epoch (a new database), answers
 //! `reset` with a fresh snapshot.
 
+#![cfg(feature = "edge")]
+
 mod common;
 
 use common::TestServer;

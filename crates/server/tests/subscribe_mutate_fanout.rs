@@ -1,5 +1,7 @@
 //! subscribe -> mutate -> every subscriber gets the event; the mutator sees it before its ack.
 
+#![cfg(feature = "edge")]
+
 mod common;
 
 use common::{ack, event, TestServer};

@@ -16,6 +16,10 @@ use crate::engine::ConnectInfo;
 
 /// How long a close frame may take to send, and how long to wait for the peer's close reply.
 const CLOSE_WAIT: Duration = Duration::from_secs(2);
+/// After refusing an oversized frame (whose payload stays unread in the kernel buffer), how
+/// long to keep the socket before dropping it: dropping with unread data resets the TCP
+/// connection, which could destroy the close frame before the peer reads it.
+const OVERSIZED_LINGER: Duration = Duration::from_secs(1);
 
 /// Everything a socket task needs.
 #[derive(Clone)]
@@ -38,12 +42,20 @@ fn is_too_large(err: axum::Error) -> Option<Option<u64>> {
     }
 }
 
+/// How long the close frame to a slow consumer may wait for it to read what is ahead of it.
+const SLOW_CLOSE_WAIT: Duration = Duration::from_secs(5);
+
 async fn send_close(sink: &mut SplitSink<WebSocket, Message>, code: CloseCode) {
     let frame = CloseFrame {
         code: code.as_u16(),
         reason: code.reason().into(),
     };
-    let _ = tokio::time::timeout(CLOSE_WAIT, sink.send(Message::Close(Some(frame)))).await;
+    let wait = if code == CloseCode::SlowConsumer {
+        SLOW_CLOSE_WAIT
+    } else {
+        CLOSE_WAIT
+    };
+    let _ = tokio::time::timeout(wait, sink.send(Message::Close(Some(frame)))).await;
 }
 
 async fn write_loop(
@@ -124,6 +136,7 @@ pub(crate) async fn run_socket(socket: WebSocket, info: ConnectInfo, env: Socket
     tracing::debug!(%conn, "connected");
     let mut writer = tokio::spawn(write_loop(sink, queue_rx, kill, Arc::clone(&env.metrics)));
     let mut writer_done = false;
+    let mut linger = false;
     loop {
         tokio::select! {
             _ = &mut writer, if !writer_done => {
@@ -151,6 +164,7 @@ pub(crate) async fn run_socket(socket: WebSocket, info: ConnectInfo, env: Socket
                         // The engine answers TOO_LARGE and closes with 1009 via the writer.
                         let _ = tokio::time::timeout(CLOSE_WAIT, &mut writer).await;
                         writer_done = true;
+                        linger = true;
                     }
                     break;
                 }
@@ -158,7 +172,10 @@ pub(crate) async fn run_socket(socket: WebSocket, info: ConnectInfo, env: Socket
         }
     }
     let _ = env.inputs.send(Input::Disconnect { conn }).await;
-    if writer_done {
+    if linger {
+        // The stream cannot be read past the refused frame's header.
+        tokio::time::sleep(OVERSIZED_LINGER).await;
+    } else if writer_done {
         // We sent a close frame: read until the peer's close reply (bounded) so that unread
         // data does not turn our close into a reset.
         let _ = tokio::time::timeout(CLOSE_WAIT, async {
