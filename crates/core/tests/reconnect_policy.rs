@@ -44,6 +44,22 @@ fn went_online_retries_at_once_and_offline_stops_retrying() {
 }
 
 #[test]
+fn going_offline_closes_an_open_socket_and_online_resumes() {
+    let mut d = Driver::new(Config::default());
+    d.connect_ready();
+    d.engine.went_offline(d.now);
+    let out = d.drain();
+    assert!(
+        out.iter()
+            .any(|o| matches!(o, Output::CloseSocket { code: 1000, .. })),
+        "{out:?}"
+    );
+    assert_eq!(d.engine.state(), ConnectionState::Offline);
+    d.engine.went_online(d.now + 10);
+    assert!(d.drain().contains(&Output::OpenSocket));
+}
+
+#[test]
 fn going_away_reconnects_immediately() {
     let mut d = Driver::new(Config::default());
     d.connect_ready();

@@ -170,11 +170,20 @@ impl Engine {
         self.finish(now);
     }
 
-    /// The device went offline (`offline` event): stop retrying until `went_online`. An open
-    /// socket is kept (the heartbeat decides whether it still works).
+    /// The device went offline (`offline` event): close the socket, if any, and stop retrying
+    /// until `went_online`. The socket is not kept on the hope that it still works: writes sent
+    /// on a link the browser reports gone would sit unacknowledged in its buffer, while closing
+    /// costs one resume by offset when the device is back.
     pub fn went_offline(&mut self, now: u64) {
         self.online = false;
-        if matches!(
+        if self.state.has_socket() {
+            self.outputs.push_back(Output::CloseSocket {
+                code: CloseCode::Normal.as_u16(),
+                reason: "offline".into(),
+            });
+            self.drop_connection(now);
+            self.state = ConnectionState::Offline;
+        } else if matches!(
             self.state,
             ConnectionState::Backoff | ConnectionState::AwaitingToken
         ) {
