@@ -3,9 +3,9 @@
  * client type the hooks use. The module is imported dynamically, so server rendering and the
  * first paint never load it.
  */
-import type { ClientOptions } from "./provider.js";
 import type {
   ChangeBatch,
+  ClientOptions,
   Filter,
   Json,
   Mutation,
@@ -14,33 +14,14 @@ import type {
   SubscriptionHandle,
   TetherClientLike,
 } from "./types.js";
+import type { TetherClient as WasmClient } from "./wasm/tether.js";
 
-/** The class the WASM module exports (see `src/` of the Rust crate). */
-interface WasmClient {
-  connect(): void;
-  close(): void;
-  reconnect(): void;
-  subscribe(channel: string, filter: Filter | undefined): number;
-  unsubscribe(sub: number): void;
-  mutate(channel: string, mutation: Mutation): Promise<MutationResult>;
-  broadcast(channel: string, payload: Json): void;
-  request(method: string, body: Json, timeoutMs: number | undefined): Promise<Json>;
-  setPresence(channel: string, state: Json | null): void;
-  setListeners(onChange: (batch: ChangeBatch) => void, onStatus: (status: Status) => void): void;
-  status(): Status;
-  free(): void;
-}
-
-interface WasmModule {
-  default: () => Promise<unknown>;
-  TetherClient: new (options: ClientOptions) => WasmClient;
-}
+type WasmModule = typeof import("./wasm/tether.js");
 
 let ready: Promise<WasmModule> | null = null;
 
 function load(): Promise<WasmModule> {
-  ready ??= import("./wasm/tether.js").then(async (mod) => {
-    const wasm = mod as unknown as WasmModule;
+  ready ??= import("./wasm/tether.js").then(async (wasm) => {
     await wasm.default();
     return wasm;
   });
@@ -63,6 +44,10 @@ class Client implements TetherClientLike {
     );
   }
 
+  /** This client's id (its outbox partition). */
+  get clientId(): string {
+    return this.raw.clientId;
+  }
   connect(): void {
     this.raw.connect();
   }
@@ -94,8 +79,8 @@ class Client implements TetherClientLike {
   broadcast(channel: string, payload: Json): void {
     this.raw.broadcast(channel, payload);
   }
-  request(method: string, body?: Json, options?: { timeoutMs?: number }): Promise<Json> {
-    return this.raw.request(method, body ?? null, options?.timeoutMs);
+  request(method: string, body?: Json): Promise<Json> {
+    return this.raw.request(method, body ?? null);
   }
   setPresence(channel: string, state: Json | null): void {
     this.raw.setPresence(channel, state);
@@ -113,8 +98,8 @@ class Client implements TetherClientLike {
   }
 }
 
-/** Creates a connected-on-demand client backed by the WASM engine. */
+/** Creates a client backed by the WASM engine (call `connect()` to go online). */
 export async function createClient(options: ClientOptions): Promise<TetherClientLike> {
   const wasm = await load();
-  return new Client(new wasm.TetherClient(options));
+  return new Client(await wasm.TetherClient.create(options));
 }

@@ -7,21 +7,9 @@ import { createContext, useContext, useEffect, useRef, useState, type ReactNode 
 
 import type { Scheduler } from "./scheduler.js";
 import { TetherStore } from "./store.js";
-import type { TetherClientLike } from "./types.js";
+import type { ClientOptions, TetherClientLike } from "./types.js";
 
-/** Options the provider passes to `createClient`. */
-export interface ClientOptions {
-  /** WebSocket URL of the Tether server, e.g. `wss://example.com/ws`. */
-  url: string;
-  /** A fixed auth token. */
-  token?: string;
-  /** Called before every (re)connect for a fresh token; wins over `token`. */
-  getToken?: () => Promise<string>;
-  /** Where the outbox and cache live (default: IndexedDB, falling back to memory). */
-  storage?: "indexeddb" | "memory";
-  /** IndexedDB database name (default `tether`). */
-  dbName?: string;
-}
+export type { ClientOptions };
 
 /** Props of {@link TetherProvider}. */
 export interface TetherProviderProps extends ClientOptions {
@@ -78,9 +66,9 @@ class ClientHolder {
       throw new Error("TetherProvider needs `createClient` or `client`");
     }
     this.starting = true;
-    const { url, token, getToken, storage, dbName } = props;
-    props
-      .createClient({ url, token, getToken, storage, dbName })
+    const { children: _children, createClient, client: _client, scheduler: _scheduler, ...options } =
+      props;
+    createClient(options)
       .then((client) => {
         this.starting = false;
         if (this.refs === 0) {

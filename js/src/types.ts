@@ -153,6 +153,16 @@ export interface PresenceChange {
   members: { clientId: string; state: Json }[];
 }
 
+/** An ephemeral message from another subscriber. */
+export interface BroadcastMessage {
+  /** Channel. */
+  channel: string;
+  /** Sender's client id. */
+  from: string;
+  /** Payload as sent. */
+  payload: Json;
+}
+
 /** One flush of the client: everything that changed since the previous one. */
 export interface ChangeBatch {
   /** Per-view changes. */
@@ -163,6 +173,38 @@ export interface ChangeBatch {
   rejections: Rejection[];
   /** Channels whose presence changed. */
   presence: PresenceChange[];
+  /** Ephemeral messages received. */
+  broadcasts?: BroadcastMessage[];
+}
+
+/** How a client is created. */
+export interface ClientOptions {
+  /** WebSocket URL of the Tether server, e.g. `wss://example.com/ws`. */
+  url: string;
+  /** A fixed auth token. */
+  token?: string;
+  /** Called before every (re)connect for a fresh token; wins over `token`. */
+  getToken?: () => Promise<string>;
+  /** Where the outbox and cache live (default: IndexedDB, falling back to memory). */
+  storage?: StorageKind;
+  /** IndexedDB database name (default `tether`). */
+  dbName?: string;
+  /** Reconnect backoff (full jitter): first ceiling, largest ceiling, growth, give-up count. */
+  backoff?: {
+    initialMs?: number;
+    maxMs?: number;
+    factor?: number;
+    maxAttempts?: number;
+    resetAfterMs?: number;
+  };
+  /** Heartbeat (default: ping at a third of the server's timeout; dead after two intervals). */
+  heartbeat?: { pingIntervalMs?: number; deadLinkTimeoutMs?: number };
+  /** Change batches are delivered at most once per this interval (default 16 ms). */
+  flush?: { intervalMs?: number };
+  /** Requests fail with `TIMEOUT` after this (default 10 000 ms). */
+  requestTimeoutMs?: number;
+  /** The socket must open and the handshake finish within this (default 10 000 ms). */
+  handshakeTimeoutMs?: number;
 }
 
 /** A write. `baseVersion` defaults to the version the client currently shows (conflict check);
@@ -202,8 +244,8 @@ export interface TetherClientLike {
   mutate(channel: string, mutation: Mutation): Promise<MutationResult>;
   /** Sends an ephemeral message to the channel's other subscribers. */
   broadcast(channel: string, payload: Json): void;
-  /** Calls a server method. */
-  request(method: string, body?: Json, options?: { timeoutMs?: number }): Promise<Json>;
+  /** Calls a server method (fails with `TIMEOUT` after the client's `requestTimeoutMs`). */
+  request(method: string, body?: Json): Promise<Json>;
   /** Sets (or with null clears) this client's presence on a channel. */
   setPresence(channel: string, state: Json | null): void;
   /** Receives every flush; returns the function that stops it. */

@@ -26,6 +26,8 @@ export interface RealtimeResult<T extends DocBody> {
   continuity: Continuity | null;
   /** Ids of documents with writes the server has not acknowledged yet. */
   pending: ReadonlySet<string>;
+  /** The server version each document's confirmed state is at (0: not confirmed yet). */
+  versions: ReadonlyMap<string, number>;
   /** Writes the server rejected because someone else changed the document first. */
   conflicts: readonly Conflict[];
   /** Creates a document (an id is generated when `doc.id` is absent). */
@@ -112,6 +114,7 @@ export function useRealtimeUpdates<T extends DocBody = DocBody>(
     isLoading: view.continuity === null,
     continuity: view.continuity,
     pending: view.pending,
+    versions: view.versions,
     conflicts,
     insert,
     update,

@@ -28,7 +28,7 @@ export interface WebSocketResult {
   /** Sends an ephemeral message to a channel's other subscribers. */
   broadcast(channel: string, payload: Json): void;
   /** Calls a server method. */
-  request(method: string, body?: Json, options?: { timeoutMs?: number }): Promise<Json>;
+  request(method: string, body?: Json): Promise<Json>;
 }
 
 /** The connection: state, latency, retries, and ephemeral messaging. */
@@ -45,8 +45,8 @@ export function useWebSocket(): WebSocketResult {
     [store],
   );
   const request = useCallback(
-    (method: string, body?: Json, options?: { timeoutMs?: number }) =>
-      store.whenClient().then((client) => client.request(method, body, options)),
+    (method: string, body?: Json) =>
+      store.whenClient().then((client) => client.request(method, body)),
     [store],
   );
   return useMemo(

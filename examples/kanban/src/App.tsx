@@ -58,6 +58,7 @@ export function App() {
             column={column}
             tasks={board.data.filter((t) => t.status === column.status)}
             pending={board.pending}
+            versions={board.versions}
             editors={editors}
             onEdit={editing}
             update={board.update}

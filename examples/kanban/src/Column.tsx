@@ -7,13 +7,14 @@ type Props = {
   column: { status: Status; title: string };
   tasks: Row<Task>[];
   pending: ReadonlySet<string>;
+  versions: ReadonlyMap<string, number>;
   editors: Map<string, string[]>;
   onEdit: (taskId: string | null) => void;
   update: (id: string, patch: Partial<Task>) => Promise<unknown>;
   remove: (id: string) => Promise<unknown>;
 };
 
-export function Column({ column, tasks, pending, editors, onEdit, update, remove }: Props) {
+export function Column({ column, tasks, pending, versions, editors, onEdit, update, remove }: Props) {
   const index = COLUMNS.findIndex((c) => c.status === column.status);
   const move = (task: Row<Task>, step: number) => {
     const target = COLUMNS[index + step];
@@ -28,6 +29,7 @@ export function Column({ column, tasks, pending, editors, onEdit, update, remove
         <TaskCard
           key={task.id}
           task={task}
+          version={versions.get(task.id) ?? 0}
           pending={pending.has(task.id)}
           editors={editors.get(task.id)}
           canLeft={index > 0}

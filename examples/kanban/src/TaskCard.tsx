@@ -5,6 +5,7 @@ import type { Task } from "./model";
 
 type Props = {
   task: Row<Task>;
+  version: number;
   pending: boolean;
   editors: string[] | undefined;
   canLeft: boolean;
@@ -15,7 +16,7 @@ type Props = {
   remove: (id: string) => Promise<unknown>;
 };
 
-function Card({ task, pending, editors, canLeft, canRight, onMove, onEdit, update, remove }: Props) {
+function Card({ task, version, pending, editors, canLeft, canRight, onMove, onEdit, update, remove }: Props) {
   const [draft, setDraft] = useState<string | null>(null);
   const save = () => {
     if (draft !== null && draft.trim() && draft !== task.title) void update(task.id, { title: draft.trim() });
@@ -23,7 +24,7 @@ function Card({ task, pending, editors, canLeft, canRight, onMove, onEdit, updat
     onEdit(null);
   };
   return (
-    <article className={pending ? "card pending" : "card"} data-testid={`task-${task.id}`} data-title={task.title}>
+    <article className={pending ? "card pending" : "card"} data-testid={`task-${task.id}`} data-title={task.title} data-version={version}>
       {draft === null ? (
         <h3
           title="Click to edit"

@@ -5,6 +5,11 @@ import { TetherProvider } from "tether-sync";
 import { App } from "./App";
 import "./styles.css";
 
+// Cache the app shell so the board also opens offline (see public/sw.js).
+if ("serviceWorker" in navigator && location.protocol !== "file:") {
+  void navigator.serviceWorker.register("./sw.js").catch(() => undefined);
+}
+
 const wsUrl = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
 
 createRoot(document.getElementById("root")!).render(
