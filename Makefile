@@ -4,13 +4,14 @@ SHELL := /usr/bin/env bash
 .DEFAULT_GOAL := help
 SUITES := fmt clippy clippy-wasm native browser package js e2e
 
-.PHONY: help bootstrap test demo $(addprefix test-,$(SUITES))
+.PHONY: help bootstrap test demo bench $(addprefix test-,$(SUITES))
 
 help:
 	@echo "make demo       build the WASM package and run the reference server (see README.md)"
 	@echo "make test       bootstrap, then every suite; fails at the first failing suite"
 	@echo "make bootstrap  install missing tools only"
 	@echo "make test-SUITE one suite after the bootstrap: $(SUITES)"
+	@echo "make bench      benchmarks beside their peers (README.md, Benchmarks; ~15 min)"
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -20,6 +21,9 @@ test: bootstrap
 
 demo: bootstrap
 	@scripts/demo.sh
+
+bench: bootstrap
+	@bench/run.sh
 
 $(addprefix test-,$(SUITES)): test-%: bootstrap
 	@scripts/test.sh $*

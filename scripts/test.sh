@@ -2,7 +2,7 @@
 # Run the test suites. `scripts/test.sh all` (what `make test` runs after the bootstrap) runs
 # every suite in order and stops at the first failure; `scripts/test.sh SUITE...` runs some.
 #
-# Suites: fmt clippy clippy-wasm native browser package js e2e
+# Suites: fmt clippy clippy-wasm native bench browser package js e2e
 # A suite whose code does not exist yet (js/, examples/kanban/ not in git) is skipped with a
 # message; it is never faked. Once the code is committed the suite runs and must pass.
 set -euo pipefail
@@ -10,7 +10,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$TETHER_ROOT"
 
-ALL_SUITES=(fmt clippy clippy-wasm native browser package js e2e)
+ALL_SUITES=(fmt clippy clippy-wasm native bench browser package js e2e)
 ran=()
 skipped=()
 
@@ -62,6 +62,10 @@ suite_clippy-wasm() {
 }
 
 suite_native() { cargo test --workspace; }
+
+# The benchmark harness in smoke mode (tiny sizes, see bench/run.sh): fails unless every part
+# produced numbers; how fast they are is never checked here.
+suite_bench() { BENCH_SMOKE=1 "$TETHER_ROOT/bench/run.sh"; }
 
 # wasm-bindgen-test in headless Chromium (tests/*.rs of the root crate). Fails if no test ran.
 suite_browser() {

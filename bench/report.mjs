@@ -1,0 +1,240 @@
+// Reads the raw results of one `make bench` run (a work directory of fanout-*.json, bundle.json,
+// client.json, twiggy.txt), prints the table (medians over repeats, Tether/peer ratios, targets
+// reported, never asserted) and writes bench/results/bench-<time>.json and .txt.
+//
+// usage: node report.mjs WORK_DIR RESULTS_DIR [--parts fanout,client,bundle] [--smoke]
+// With --smoke it exits 1 unless every requested part produced numbers (never how fast).
+import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { join } from "node:path";
+
+const [work, resultsDir] = process.argv.slice(2);
+const smoke = process.argv.includes("--smoke");
+const partsArg = process.argv.indexOf("--parts");
+const parts = (partsArg > 0 ? process.argv[partsArg + 1] : "fanout,client,bundle").split(",");
+
+const readJson = (file) => JSON.parse(readFileSync(file, "utf8"));
+const median = (xs) => {
+  const v = xs.filter((x) => typeof x === "number" && Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return null;
+  const m = Math.floor(v.length / 2);
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+};
+const ms = (us) => (us == null ? "-" : (us / 1000).toFixed(us < 10_000 ? 2 : 1));
+const kb = (b) => (b == null ? "-" : (b / 1024).toFixed(1));
+const ratio = (peer, tether) =>
+  peer == null || tether == null || tether <= 0 ? "-" : `${(peer / tether).toFixed(1)}x`;
+const pad = (s, n) => String(s).padEnd(n);
+const lpad = (s, n) => String(s).padStart(n);
+
+const lines = [];
+const out = (s = "") => lines.push(s);
+const problems = [];
+
+// --- fan-out -------------------------------------------------------------------------------------
+const fanoutRuns = readdirSync(work)
+  .filter((f) => /^fanout-.*\.json$/.test(f))
+  .map((f) => readJson(join(work, f)));
+
+/** Medians over the repeats of one (peer, connections). */
+function aggregate(runs) {
+  const ok = runs.filter((r) => !r.error);
+  const pick = (f) => median(ok.map(f));
+  return {
+    runs: runs.length,
+    failed: runs.length - ok.length,
+    errors: runs.filter((r) => r.error).map((r) => r.error),
+    connected: pick((r) => r.connected),
+    connections: runs[0].connections,
+    deliveries: pick((r) => r.deliveries),
+    expected: pick((r) => r.expected_deliveries),
+    missing: pick((r) => r.missing_deliveries),
+    closed: pick((r) => r.closed_during_run),
+    connect_secs: pick((r) => r.connect_secs),
+    p50: pick((r) => r.latency?.p50_us),
+    p99: pick((r) => r.latency?.p99_us),
+    p999: pick((r) => r.latency?.p999_us),
+    max: pick((r) => r.latency?.max_us),
+    all_p50: pick((r) => r.all_received?.p50_us),
+    all_p99: pick((r) => r.all_received?.p99_us),
+    ack_p50: pick((r) => r.ack?.p50_us),
+    bytes_per_conn: pick((r) => r.bytes_per_connection),
+    rss_before: pick((r) => r.rss_before_bytes),
+    rss_idle: pick((r) => r.rss_idle_bytes),
+    cpu_connect: pick((r) => r.cpu_connect_secs),
+    cpu_publish: pick((r) => r.cpu_publish_secs),
+    publisher_errors: ok.map((r) => r.publisher_error).filter(Boolean),
+  };
+}
+
+const fanout = {};
+for (const r of fanoutRuns) {
+  const key = `${r.connections}`;
+  fanout[key] ??= {};
+  (fanout[key][r.peer] ??= []).push(r);
+}
+const sizes = Object.keys(fanout).map(Number).sort((a, b) => a - b);
+const fanoutSummary = sizes.map((n) => ({
+  connections: n,
+  tether: fanout[n].tether ? aggregate(fanout[n].tether) : null,
+  socketio: fanout[n].socketio ? aggregate(fanout[n].socketio) : null,
+}));
+
+const first = fanoutRuns.find((r) => !r.error);
+out(`Tether benchmarks — ${new Date().toISOString()} — ${cpus().length} cores, ` +
+  `${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, loopback only` +
+  (smoke ? " — SMOKE MODE (tiny sizes; numbers mean nothing)" : ""));
+out();
+
+if (parts.includes("fanout")) {
+  out("1. Server fan-out: tether-server vs Socket.IO 4 (same load generator)");
+  if (first) {
+    out(`   ${first.rate_per_sec} publishes/s for ${first.seconds}s to every subscriber; ` +
+      `latency = publish -> receive of every delivery (ms); all-recv = publish -> last subscriber has it;`);
+    out(`   B/conn = (server RSS with N idle subscribed connections - RSS before) / N; ` +
+      `CPU = server user+sys seconds; load generator on the same 2 cores (${first.loadgen_threads} thread).`);
+    out(`   tether-server commits every publish to SQLite (${first.server_command.includes("normal") ? "synchronous=NORMAL" : "synchronous=FULL"}) before fan-out; Socket.IO stores nothing.`);
+  }
+  out();
+  const header = [pad("conns", 7), pad("peer", 10), lpad("connected", 11), lpad("delivered", 17),
+    lpad("p50", 8), lpad("p99", 8), lpad("p99.9", 8), lpad("max", 8), lpad("all-recv p99", 13),
+    lpad("KB/conn", 9), lpad("connect s", 10), lpad("CPU conn", 9), lpad("CPU pub", 8)].join(" ");
+  out(header);
+  out("-".repeat(header.length));
+  for (const row of fanoutSummary) {
+    for (const peer of ["tether", "socketio"]) {
+      const a = row[peer];
+      if (!a) continue;
+      if (a.failed === a.runs) {
+        out(`${pad(row.connections, 7)} ${pad(peer, 10)} FAILED: ${a.errors[0]}`);
+        problems.push(`fan-out ${peer} n=${row.connections}: ${a.errors[0]}`);
+        continue;
+      }
+      out([pad(row.connections, 7), pad(peer, 10),
+        lpad(`${a.connected}/${a.connections}`, 11),
+        lpad(`${a.deliveries}/${a.expected}`, 17),
+        lpad(ms(a.p50), 8), lpad(ms(a.p99), 8), lpad(ms(a.p999), 8), lpad(ms(a.max), 8),
+        lpad(ms(a.all_p99), 13), lpad(kb(a.bytes_per_conn), 9),
+        lpad(a.connect_secs?.toFixed(1) ?? "-", 10), lpad(a.cpu_connect?.toFixed(2) ?? "-", 9),
+        lpad(a.cpu_publish?.toFixed(2) ?? "-", 8)].join(" "));
+      for (const e of a.publisher_errors) out(`${" ".repeat(18)}publisher: ${e}`);
+      if (a.failed) out(`${" ".repeat(18)}${a.failed} of ${a.runs} runs failed: ${a.errors[0]}`);
+    }
+    const t = row.tether, s = row.socketio;
+    if (t && s && t.failed < t.runs && s.failed < s.runs) {
+      out([pad(row.connections, 7), pad("Socket.IO/Tether", 47),
+        lpad(ratio(s.p50, t.p50), 8), lpad(ratio(s.p99, t.p99), 8), lpad(ratio(s.p999, t.p999), 8),
+        lpad("", 8), lpad(ratio(s.all_p99, t.all_p99), 13), lpad(ratio(s.bytes_per_conn, t.bytes_per_conn), 9),
+        lpad(ratio(s.connect_secs, t.connect_secs), 10), lpad(ratio(s.cpu_connect, t.cpu_connect), 9),
+        lpad(ratio(s.cpu_publish, t.cpu_publish), 8)].join(" "));
+    }
+  }
+  out();
+  // Targets (reported, never asserted), at the largest size measured.
+  const top = fanoutSummary.at(-1);
+  if (top?.tether && top.tether.failed < top.tether.runs) {
+    const t = top.tether, s = top.socketio && top.socketio.failed < top.socketio.runs ? top.socketio : null;
+    const verdict = (ok) => (ok == null ? "n/a" : ok ? "met" : "NOT met");
+    out(`   Targets at ${top.connections} connections (reported, not asserted):`);
+    out(`   - <= 8 KB RSS per connection:      ${kb(t.bytes_per_conn)} KB -> ${verdict(t.bytes_per_conn != null ? t.bytes_per_conn <= 8192 : null)}`);
+    out(`   - publish -> all received p99 <= 50 ms: ${ms(t.all_p99)} ms (every delivery p99 ${ms(t.p99)} ms) -> ${verdict(t.all_p99 != null ? t.all_p99 <= 50_000 : null)}`);
+    if (s) {
+      const mem = s.bytes_per_conn / t.bytes_per_conn, lat = s.p99 / t.p99;
+      out(`   - >= 5x less memory than Socket.IO: ${ratio(s.bytes_per_conn, t.bytes_per_conn)} -> ${verdict(Number.isFinite(mem) ? mem >= 5 : null)}`);
+      out(`   - >= 3x lower p99 than Socket.IO:   ${ratio(s.p99, t.p99)} -> ${verdict(Number.isFinite(lat) ? lat >= 3 : null)}`);
+    }
+    if (top.connections < 10000) out(`   (the targets name 10k connections; this run's largest size is ${top.connections})`);
+  }
+  out();
+}
+
+// --- client --------------------------------------------------------------------------------------
+let client = null;
+if (parts.includes("client")) {
+  out("2. Client in headless Chromium");
+  const file = join(work, "client.json");
+  if (existsSync(file)) {
+    client = readJson(file);
+    for (const row of client.rows ?? []) {
+      out(`   ${pad(row.name, 48)} ${lpad(row.value ?? "-", 12)} ${row.unit ?? ""}  ${row.note ?? ""}`);
+    }
+  } else {
+    out("   not measured: bench/client/ is not built yet (it needs the tether-sync npm package and");
+    out("   the Kanban demo); see bench/client/README.md. No numbers are shown rather than invented ones.");
+  }
+  out();
+}
+
+// --- bundle --------------------------------------------------------------------------------------
+let bundle = null;
+if (parts.includes("bundle")) {
+  out("3. Bundle size (bytes; esbuild --bundle --minify --format=esm, React external; gzip -9; brotli q11)");
+  const file = join(work, "bundle.json");
+  if (existsSync(file)) {
+    bundle = readJson(file);
+    const tether = bundle.libraries.find((l) => l.name === "tether-sync");
+    out(`   esbuild ${bundle.tool.esbuild}; Tether from ${tether?.source}`);
+    out();
+    const header = [pad("library", 44), lpad("raw", 10), lpad("gzip", 10), lpad("brotli", 10), lpad("gzip vs Tether", 15)].join(" ");
+    out(header);
+    out("-".repeat(header.length));
+    for (const lib of bundle.libraries) {
+      const name = lib.name === "tether-sync" ? "tether-sync (wasm + js, total)" : `${lib.name}@${lib.version}`;
+      out([pad(name, 44), lpad(lib.raw, 10), lpad(lib.gzip, 10), lpad(lib.brotli, 10),
+        lpad(lib === tether ? "" : ratio(lib.gzip, tether.gzip), 15)].join(" "));
+      for (const part of lib.parts ?? []) {
+        out([pad(`  ${part.name}`, 44), lpad(part.raw, 10), lpad(part.gzip, 10), lpad(part.brotli, 10)].join(" "));
+      }
+      if (!(lib.gzip > 0)) problems.push(`bundle ${lib.name}: no size`);
+    }
+    out();
+    if (tether) {
+      out(`   Target: Tether <= 20 KB gzip (reported, not asserted): ${kb(tether.gzip)} KB -> ${tether.gzip <= 20 * 1024 ? "met" : "NOT met"}` +
+        `; the wasm is ${Math.round((100 * tether.parts[1].gzip) / tether.gzip)}% of it.`);
+    }
+    const twiggy = join(work, "twiggy.txt");
+    if (existsSync(twiggy)) {
+      out("   Largest items of the wasm (twiggy top):");
+      for (const l of readFileSync(twiggy, "utf8").split("\n").slice(0, 18)) if (l.trim()) out(`     ${l}`);
+    }
+  } else {
+    out("   not measured (the bundle step did not produce results)");
+    problems.push("bundle: no results");
+  }
+  out();
+}
+
+// --- checks and output -----------------------------------------------------------------------------
+if (parts.includes("fanout")) {
+  if (fanoutRuns.length === 0) problems.push("fan-out: no results");
+  for (const r of fanoutRuns) {
+    if (r.error) continue; // already listed
+    const tag = `fan-out ${r.peer} n=${r.connections}`;
+    if (!(r.connected > 0)) problems.push(`${tag}: no connection subscribed`);
+    if (!(r.deliveries > 0) || r.latency?.p50_us == null) problems.push(`${tag}: no delivery latency measured`);
+    if (typeof r.bytes_per_connection !== "number" || !Number.isFinite(r.bytes_per_connection)) {
+      problems.push(`${tag}: no memory figure`);
+    }
+    if (!(r.rss_idle_bytes > 0)) problems.push(`${tag}: no RSS reading`);
+  }
+}
+
+const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+const base = join(resultsDir, `bench-${smoke ? "smoke-" : ""}${stamp}`);
+const text = lines.join("\n") + "\n";
+writeFileSync(`${base}.json`, JSON.stringify({
+  generated: new Date().toISOString(),
+  smoke,
+  machine: { cores: cpus().length, memory_bytes: totalmem(), node: process.version },
+  fanout: { summary: fanoutSummary, runs: fanoutRuns },
+  client,
+  bundle,
+  problems,
+}, null, 2) + "\n");
+writeFileSync(`${base}.txt`, text);
+process.stdout.write(text);
+console.log(`results: ${base}.json`);
+if (problems.length) {
+  for (const p of problems) console.error(`bench: ${p}`);
+  process.exit(1);
+}

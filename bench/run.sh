@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# `make bench`: Tether side by side with its peers, in one invocation on this machine.
+#   1. server fan-out: tether-server vs a Socket.IO 4 server, driven by the same load generator
+#      (bench/src, `loadgen`), over a ladder of connection counts;
+#   2. client figures in headless Chromium (bench/client/, not built yet: reported as such);
+#   3. bundle size: Tether's WASM + JS vs socket.io-client, centrifuge, replicache,
+#      react-use-websocket, bundled by esbuild in this run.
+# Prints a table (medians over repeats, Tether/peer ratios) and writes bench/results/*.json.
+# Loopback only, bounded in time; ends only the processes it (or its load generator) started.
+#
+# Environment (defaults in brackets; BENCH_SMOKE=1 switches to tiny sizes):
+#   BENCH_CONNECTIONS  comma-separated ladder            [1000,5000,10000]   smoke [50]
+#   BENCH_SECONDS      seconds of publishing per run     [10]                smoke [2]
+#   BENCH_RATE         publishes per second              [10]
+#   BENCH_REPEAT       runs per size and peer (median)   [1]
+#   BENCH_PARTS        which parts                       [fanout,client,bundle]
+#   BENCH_THREADS      load generator worker threads     [1]
+#   BENCH_SQLITE_SYNC  tether-server --sqlite-sync       [full]
+set -euo pipefail
+# shellcheck source=scripts/env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/env.sh"
+cd "$TETHER_ROOT"
+
+smoke="${BENCH_SMOKE:-0}"
+if [[ "$smoke" == 1 ]]; then
+  ladder="${BENCH_CONNECTIONS:-50}"
+  seconds="${BENCH_SECONDS:-2}"
+  settle_ms=300
+  drain_secs=3
+else
+  ladder="${BENCH_CONNECTIONS:-1000,5000,10000}"
+  seconds="${BENCH_SECONDS:-10}"
+  settle_ms=2000
+  drain_secs=5
+fi
+rate="${BENCH_RATE:-10}"
+repeat="${BENCH_REPEAT:-1}"
+parts="${BENCH_PARTS:-fanout,client,bundle}"
+threads="${BENCH_THREADS:-1}"
+sqlite_sync="${BENCH_SQLITE_SYNC:-full}"
+connect_timeout=180
+
+has_part() { [[ ",$parts," == *",$1,"* ]]; }
+
+target_dir="${CARGO_TARGET_DIR:-$TETHER_ROOT/target}"
+work="$(mktemp -d "${TMPDIR:-/tmp}/tether-bench.XXXXXX")"
+# Ends a server a killed load generator left behind: the pid its pid file names, only if that
+# process is still one of our servers.
+kill_left_server() {
+  local pidfile="$1" pid
+  [[ -f "$pidfile" ]] || return 0
+  pid="$(cat "$pidfile")"
+  if [[ "$pid" =~ ^[0-9]+$ ]] &&
+    grep -qaE 'tether-server|socketio-server' "/proc/$pid/cmdline" 2>/dev/null; then
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  rm -f "$pidfile"
+}
+cleanup() {
+  local pidfile
+  for pidfile in "$work"/*.server.pid; do
+    kill_left_server "$pidfile"
+  done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# --- file descriptors: one per connection in the generator and in the server ------------------
+max_conns=0
+IFS=',' read -r -a sizes <<<"$ladder"
+for n in "${sizes[@]}"; do
+  [[ "$n" =~ ^[0-9]+$ ]] || die "BENCH_CONNECTIONS must be comma-separated numbers, got '$ladder'"
+  ((n > max_conns)) && max_conns=$n
+done
+need_fds=$((max_conns + 1024))
+if (($(ulimit -Hn) < need_fds)); then
+  ulimit -Hn "$need_fds" 2>/dev/null || true
+fi
+if (($(ulimit -n) < need_fds)); then
+  ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+fi
+if has_part fanout && (($(ulimit -n) < need_fds)); then
+  die "ulimit -n is $(ulimit -n); $max_conns connections need $need_fds (raise the hard limit)"
+fi
+
+# --- build -------------------------------------------------------------------------------------
+log "bench: building tether-server and the load generator (profile server)"
+cargo build --profile server -p tether-server -p tether-bench
+server_bin="$target_dir/server/tether-server"
+loadgen_bin="$target_dir/server/loadgen"
+
+peers_dir="$TETHER_ROOT/bench/peers"
+if [[ ! -f "$peers_dir/node_modules/.package-lock.json" ||
+  "$peers_dir/package-lock.json" -nt "$peers_dir/node_modules/.package-lock.json" ]]; then
+  log "bench: npm ci in bench/peers"
+  (cd "$peers_dir" && npm ci --no-audit --no-fund)
+fi
+
+# --- part 1: server fan-out --------------------------------------------------------------------
+run_fanout() {
+  local peer="$1" n="$2" rep="$3" tag="$1-$2-$3"
+  local out="$work/fanout-$tag.json" pidfile="$work/$tag.server.pid" cmd=()
+  case "$peer" in
+    tether)
+      cmd=("$server_bin" --dev --bind 127.0.0.1:0 --db "$work/$tag.sqlite3"
+        --sqlite-sync "$sqlite_sync" --log warn)
+      # One publisher above the default per-connection rate limit would be delayed.
+      if awk -v r="$rate" 'BEGIN { exit !(r > 50) }'; then cmd+=(--rate-per-sec 0); fi
+      ;;
+    socketio) cmd=(node "$peers_dir/socketio-server.mjs" --port 0) ;;
+  esac
+  # Bound: connecting, settling, publishing, draining, plus a minute of slack.
+  local limit=$((connect_timeout + seconds + 2 * settle_ms / 1000 + 2 * drain_secs + 60))
+  log "bench: fan-out $peer, $n connections, ${seconds}s at $rate/s (run $rep/$repeat)"
+  local status=0
+  timeout --signal=TERM --kill-after=10 "$limit" "$loadgen_bin" --peer "$peer" \
+    --connections "$n" --seconds "$seconds" --rate "$rate" --threads "$threads" \
+    --settle-ms "$settle_ms" --drain-secs "$drain_secs" \
+    --connect-timeout-secs "$connect_timeout" --out "$out" --server-log "$work/$tag.log" \
+    --pid-file "$pidfile" --label "run $rep" -- "${cmd[@]}" || status=$?
+  kill_left_server "$pidfile"
+  if ((status != 0)) || [[ ! -f "$out" ]]; then
+    warn "fan-out $peer n=$n failed (exit $status); server log tail:"
+    tail -n 20 "$work/$tag.log" >&2 || true
+    node -e 'require("fs").writeFileSync(process.argv[1], JSON.stringify({peer: process.argv[2],
+      connections: Number(process.argv[3]), error: "load generator exited with " + process.argv[4]}))' \
+      "$out" "$peer" "$n" "$status"
+  fi
+}
+
+if has_part fanout; then
+  for n in "${sizes[@]}"; do
+    for ((rep = 1; rep <= repeat; rep++)); do
+      # Alternate the order so neither peer always runs on a warmer machine.
+      if ((rep % 2)); then order=(tether socketio); else order=(socketio tether); fi
+      for peer in "${order[@]}"; do
+        run_fanout "$peer" "$n" "$rep"
+      done
+    done
+  done
+fi
+
+# --- part 2: client in headless Chromium --------------------------------------------------------
+if has_part client; then
+  if [[ -f "$TETHER_ROOT/bench/client/run.mjs" ]]; then
+    log "bench: client benchmarks in headless Chromium"
+    node "$TETHER_ROOT/bench/client/run.mjs" --out "$work/client.json" ||
+      warn "client benchmarks failed"
+  else
+    log "bench: client benchmarks (part 2) are not built yet: see bench/client/README.md"
+  fi
+fi
+
+# --- part 3: bundle size -----------------------------------------------------------------------
+if has_part bundle; then
+  npm_stage="$TETHER_ROOT/target/npm/tether-sync"
+  if [[ -f "$npm_stage/dist/index.js" && -f "$npm_stage/dist/wasm/tether_bg.wasm" ]]; then
+    tether_entry="$npm_stage/dist/index.js"
+    tether_wasm="$npm_stage/dist/wasm/tether_bg.wasm"
+    tether_source="target/npm/tether-sync (pkg-template/build.sh output of $(date -u -r "$tether_wasm" +%FT%TZ))"
+  else
+    log "bench: building the release WASM (wasm-pack --release --target web, wasm-opt)"
+    wasm_out="$target_dir/bench-wasm-pkg"
+    wasm_log="$work/wasm-pack.log"
+    if ! wasm-pack build --release --target web --out-dir "$wasm_out" --out-name tether \
+      --no-pack "$TETHER_ROOT" >"$wasm_log" 2>&1; then
+      cat "$wasm_log" >&2
+      die "wasm-pack build failed"
+    fi
+    grep -q 'found wasm-opt' "$wasm_log" || die "wasm-pack did not use wasm-opt from PATH"
+    stage="$work/tether-js"
+    mkdir -p "$stage"
+    cp -r "$TETHER_ROOT/js/src" "$stage/src"
+    cp "$TETHER_ROOT/js/tsconfig.json" "$stage/"
+    rm -rf "$stage/src/wasm" && mkdir -p "$stage/src/wasm"
+    cp "$wasm_out/tether.js" "$wasm_out/tether_bg.wasm" "$stage/src/wasm/"
+    tether_entry="$stage/src/index.ts"
+    tether_wasm="$wasm_out/tether_bg.wasm"
+    tether_source="js/src + wasm-pack --release (built by this run)"
+  fi
+  log "bench: bundle sizes (esbuild from npm, gzip -9, brotli 11)"
+  node "$peers_dir/bundle.mjs" --tether-entry "$tether_entry" --tether-wasm "$tether_wasm" \
+    --tether-source "$tether_source" --out "$work/bundle.json"
+  if command -v twiggy >/dev/null 2>&1; then
+    twiggy top -n 15 "$tether_wasm" >"$work/twiggy.txt" 2>&1 || true
+  fi
+fi
+
+# --- table and JSON ------------------------------------------------------------------------------
+mkdir -p "$TETHER_ROOT/bench/results"
+report_args=("$work" "$TETHER_ROOT/bench/results" --parts "$parts")
+[[ "$smoke" == 1 ]] && report_args+=(--smoke)
+node "$TETHER_ROOT/bench/report.mjs" "${report_args[@]}"

@@ -1,0 +1,341 @@
+//! `loadgen`: the server fan-out benchmark. It starts the server under test as its own child
+//! process, connects a publisher, reads the server's baseline memory, opens N subscribed
+//! WebSocket connections, reads the memory again (bytes per idle subscribed connection), then
+//! publishes at a fixed rate and records every delivery's publish→receive latency in an HDR
+//! histogram, with the server's CPU time over each phase. The same generator drives
+//! `tether-server` and a Socket.IO 4 peer, so their figures are comparable.
+//!
+//! ```text
+//! loadgen --peer tether --connections 1000 --seconds 10 --rate 10 --out r.json \
+//!     -- target/server/tether-server --dev --bind 127.0.0.1:0 --db /tmp/x.sqlite3
+//! ```
+//!
+//! Loopback only: the server command must bind to 127.0.0.1; the generator refuses any other
+//! address. Everything is bounded in time; the server is killed at the end.
+
+mod conn;
+mod server;
+mod stats;
+mod wire;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use serde::Serialize;
+use tokio::sync::{oneshot, Semaphore};
+use tokio::task::JoinSet;
+
+use conn::{PublisherReport, Schedule};
+use server::ServerProcess;
+use stats::{Recorder, Summary};
+use wire::Peer;
+
+/// Server fan-out load generator (see the module documentation).
+#[derive(Debug, Parser)]
+#[command(name = "loadgen")]
+struct Args {
+    /// Which protocol the server speaks.
+    #[arg(long, value_enum)]
+    peer: Peer,
+    /// Subscribed connections to open.
+    #[arg(long, default_value_t = 1000)]
+    connections: usize,
+    /// Seconds of publishing.
+    #[arg(long, default_value_t = 10.0)]
+    seconds: f64,
+    /// Publishes per second.
+    #[arg(long, default_value_t = 10.0)]
+    rate: f64,
+    /// Worker threads of the generator's runtime.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// Connections being set up at the same time.
+    #[arg(long, default_value_t = 128)]
+    concurrency: usize,
+    /// Pause before each memory reading, milliseconds.
+    #[arg(long, default_value_t = 2000)]
+    settle_ms: u64,
+    /// How long to wait for outstanding deliveries after the last publish, seconds.
+    #[arg(long, default_value_t = 5.0)]
+    drain_secs: f64,
+    /// Longest time for connecting every subscriber, seconds.
+    #[arg(long, default_value_t = 180.0)]
+    connect_timeout_secs: f64,
+    /// Where to write the JSON result.
+    #[arg(long)]
+    out: PathBuf,
+    /// Where the server's standard error goes.
+    #[arg(long)]
+    server_log: PathBuf,
+    /// A file to write the server's process id to (so a wrapper can end it if this generator
+    /// is killed).
+    #[arg(long)]
+    pid_file: Option<PathBuf>,
+    /// A label for the result (e.g. what the server was run with).
+    #[arg(long, default_value = "")]
+    label: String,
+    /// The server command: program and arguments (after `--`).
+    #[arg(last = true, required = true)]
+    server: Vec<String>,
+}
+
+/// One run's result (written as JSON).
+#[derive(Debug, Serialize)]
+struct FanoutResult {
+    peer: &'static str,
+    label: String,
+    connections: usize,
+    connected: usize,
+    connect_failures: usize,
+    first_connect_error: Option<String>,
+    connect_secs: f64,
+    rate_per_sec: f64,
+    seconds: f64,
+    published: u64,
+    acked: u64,
+    publisher_error: Option<String>,
+    expected_deliveries: u64,
+    deliveries: u64,
+    missing_deliveries: u64,
+    unexpected_deliveries: u64,
+    closed_during_run: u64,
+    server_alive_at_end: bool,
+    /// Publish → receive, every delivery.
+    latency: Option<Summary>,
+    /// Publish → the last subscriber received it, per publish that reached every subscriber.
+    all_received: Option<Summary>,
+    /// Publish → ack at the publisher.
+    ack: Option<Summary>,
+    rss_before_bytes: u64,
+    rss_idle_bytes: u64,
+    rss_after_bytes: u64,
+    bytes_per_connection: Option<f64>,
+    cpu_connect_secs: f64,
+    cpu_publish_secs: f64,
+    cpu_total_secs: f64,
+    loadgen_threads: usize,
+    server_command: Vec<String>,
+}
+
+fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(args.threads.max(1))
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("loadgen: cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(&args)) {
+        Ok(result) => {
+            let json = match serde_json::to_string_pretty(&result) {
+                Ok(json) => json,
+                Err(e) => {
+                    eprintln!("loadgen: {e}");
+                    return std::process::ExitCode::FAILURE;
+                }
+            };
+            if let Err(e) = std::fs::write(&args.out, json + "\n") {
+                eprintln!("loadgen: cannot write {}: {e}", args.out.display());
+                return std::process::ExitCode::FAILURE;
+            }
+            runtime.shutdown_timeout(Duration::from_secs(2));
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("loadgen: {e}");
+            runtime.shutdown_timeout(Duration::from_secs(2));
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn log(args: &Args, msg: &str) {
+    eprintln!(
+        "[loadgen {} n={}] {msg}",
+        args.peer.name(),
+        args.connections
+    );
+}
+
+async fn run(args: &Args) -> Result<FanoutResult, String> {
+    let start = Instant::now();
+    let server =
+        ServerProcess::start(&args.server, &args.server_log, Duration::from_secs(60)).await?;
+    if let Some(path) = &args.pid_file {
+        if let Err(e) = std::fs::write(path, format!("{}\n", server.pid())) {
+            server.stop().await;
+            return Err(format!("cannot write {}: {e}", path.display()));
+        }
+    }
+    if !server.addr().ip().is_loopback() {
+        server.stop().await;
+        return Err("the server must listen on a loopback address".to_owned());
+    }
+    let outcome = measure(args, &server, start).await;
+    server.stop().await;
+    if let Some(path) = &args.pid_file {
+        let _ = std::fs::remove_file(path);
+    }
+    outcome
+}
+
+async fn measure(
+    args: &Args,
+    server: &ServerProcess,
+    start: Instant,
+) -> Result<FanoutResult, String> {
+    let addr = server.addr();
+    let peer = args.peer;
+    log(args, &format!("server pid {} on {addr}", server.pid()));
+
+    // Publisher first (with a warm-up publish), so the baseline includes it.
+    let count = (args.rate * args.seconds).round().max(1.0) as u64;
+    let schedule = Schedule {
+        rate: args.rate,
+        count,
+        drain: Duration::from_secs_f64(args.drain_secs),
+    };
+    let (warm_tx, warm_rx) = oneshot::channel();
+    let (go_tx, go_rx) = oneshot::channel();
+    let publisher = tokio::spawn(conn::run_publisher(
+        addr, peer, start, schedule, warm_tx, go_rx,
+    ));
+    match warm_rx.await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return Err(format!("publisher: {e}")),
+        Err(_) => return Err("publisher stopped before warming up".to_owned()),
+    }
+
+    tokio::time::sleep(Duration::from_millis(args.settle_ms)).await;
+    let rss_before = server.rss_bytes()?;
+    let cpu_before = server.cpu_secs()?;
+
+    // Subscribers.
+    let recorder = Arc::new(Recorder::new(usize::try_from(count).unwrap_or(usize::MAX)));
+    let closed = Arc::new(AtomicU64::new(0));
+    let ready = Arc::new(AtomicUsize::new(0));
+    let failed = Arc::new(AtomicUsize::new(0));
+    let first_error: Arc<std::sync::Mutex<Option<String>>> = Arc::default();
+    let gate = Arc::new(Semaphore::new(args.concurrency.max(1)));
+    let mut tasks = JoinSet::new();
+    let connect_started = Instant::now();
+    for index in 0..args.connections {
+        let (gate, recorder, closed, ready, failed, first_error) = (
+            Arc::clone(&gate),
+            Arc::clone(&recorder),
+            Arc::clone(&closed),
+            Arc::clone(&ready),
+            Arc::clone(&failed),
+            Arc::clone(&first_error),
+        );
+        tasks.spawn(async move {
+            let permit = gate.acquire_owned().await;
+            let subscribed = conn::subscribe(addr, peer, index).await;
+            drop(permit);
+            match subscribed {
+                Ok(sub) => {
+                    ready.fetch_add(1, Ordering::Relaxed);
+                    conn::run_subscriber(sub, peer, index, start, recorder, closed).await;
+                }
+                Err(e) => {
+                    failed.fetch_add(1, Ordering::Relaxed);
+                    if let Ok(mut slot) = first_error.lock() {
+                        slot.get_or_insert(e);
+                    }
+                }
+            }
+        });
+    }
+    let connect_deadline = Instant::now() + Duration::from_secs_f64(args.connect_timeout_secs);
+    let mut last_log = Instant::now();
+    loop {
+        let (r, f) = (
+            ready.load(Ordering::Relaxed),
+            failed.load(Ordering::Relaxed),
+        );
+        if r + f >= args.connections || Instant::now() >= connect_deadline {
+            break;
+        }
+        if last_log.elapsed() >= Duration::from_secs(5) {
+            log(args, &format!("{r} subscribed, {f} failed"));
+            last_log = Instant::now();
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let connect_secs = connect_started.elapsed().as_secs_f64();
+    let connected = ready.load(Ordering::Relaxed);
+    let connect_failures = args.connections - connected;
+    log(
+        args,
+        &format!("{connected} subscribed in {connect_secs:.1}s, {connect_failures} not"),
+    );
+    let cpu_connected = server.cpu_secs()?;
+    tokio::time::sleep(Duration::from_millis(args.settle_ms)).await;
+    let rss_idle = server.rss_bytes()?;
+
+    // Publishing.
+    let subscribers = u32::try_from(connected).unwrap_or(u32::MAX);
+    let cpu_publish_start = server.cpu_secs()?;
+    let _ = go_tx.send(());
+    let report: PublisherReport = publisher
+        .await
+        .map_err(|e| format!("publisher task failed: {e}"))?;
+    let published = usize::try_from(report.published).unwrap_or(usize::MAX);
+    let drain_deadline = Instant::now() + Duration::from_secs_f64(args.drain_secs);
+    while !recorder.complete(published, subscribers) && Instant::now() < drain_deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let cpu_after = server.cpu_secs()?;
+    let rss_after = server.rss_bytes()?;
+    let closed_during_run = closed.load(Ordering::Relaxed);
+    let server_alive_at_end = std::path::Path::new(&format!("/proc/{}", server.pid())).exists();
+    tasks.abort_all();
+
+    let expected = report.published * u64::from(subscribers);
+    let deliveries = recorder.deliveries();
+    let latency = Summary::of(&recorder.merged());
+    let all_received = Summary::of(&recorder.all_received(published, subscribers));
+    let bytes_per_connection =
+        (connected > 0).then(|| (rss_idle as f64 - rss_before as f64) / connected as f64);
+    let first_connect_error = first_error.lock().ok().and_then(|e| e.clone());
+    Ok(FanoutResult {
+        peer: peer.name(),
+        label: args.label.clone(),
+        connections: args.connections,
+        connected,
+        connect_failures,
+        first_connect_error,
+        connect_secs,
+        rate_per_sec: args.rate,
+        seconds: args.seconds,
+        published: report.published,
+        acked: report.acked,
+        publisher_error: report.error,
+        expected_deliveries: expected,
+        deliveries,
+        missing_deliveries: expected.saturating_sub(deliveries),
+        unexpected_deliveries: recorder.unexpected(),
+        closed_during_run,
+        server_alive_at_end,
+        latency,
+        all_received,
+        ack: report.ack,
+        rss_before_bytes: rss_before,
+        rss_idle_bytes: rss_idle,
+        rss_after_bytes: rss_after,
+        bytes_per_connection,
+        cpu_connect_secs: cpu_connected - cpu_before,
+        cpu_publish_secs: cpu_after - cpu_publish_start,
+        cpu_total_secs: cpu_after,
+        loadgen_threads: args.threads,
+        server_command: args.server.clone(),
+    })
+}
