@@ -16,11 +16,16 @@ wasm-pack build --release --target web "$TETHER_ROOT"
 log "pkg/tether_bg.wasm: $(wc -c <pkg/tether_bg.wasm) bytes"
 
 static_args=()
+example_state="absent"
 if in_project "$example/package.json"; then
   log "building the example app in $example"
-  npm --prefix "$example" run build
-  [[ -d "$example/dist" ]] || die "$example was built but has no dist/ to serve"
-  static_args=(--static "$TETHER_ROOT/$example/dist")
+  if npm --prefix "$example" run build && [[ -f "$example/dist/index.html" ]]; then
+    static_args=(--static "$TETHER_ROOT/$example/dist")
+    example_state="built"
+  else
+    warn "the example app in $example does not build (output above): serving no web page"
+    example_state="broken"
+  fi
 else
   log "no example app yet ($example/ does not exist): the server will serve no web page"
 fi
@@ -50,15 +55,24 @@ cat <<MSG
     WebSocket endpoint: ws://$addr/ws
     Health check:       http://$addr/healthz
 MSG
-if ((${#static_args[@]})); then
-  cat <<MSG
+case "$example_state" in
+  built)
+    cat <<MSG
     Kanban demo:        http://$addr/   <- open it in two browser windows
 MSG
-else
-  cat <<MSG
-    No demo web page yet: the example app ($example) does not exist in this checkout.
-    What exists: the server above and the WASM package in pkg/.
+    ;;
+  broken)
+    cat <<MSG
+    No demo web page: the example app ($example) failed to build (see the output above).
+    What runs: the server above; the WASM package is in pkg/.
 MSG
-fi
+    ;;
+  *)
+    cat <<MSG
+    No demo web page yet: the example app ($example) does not exist in this checkout.
+    What runs: the server above; the WASM package is in pkg/.
+MSG
+    ;;
+esac
 printf '\n  Stop with Ctrl-C.\n\n'
 wait "$server_pid"

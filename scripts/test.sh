@@ -14,11 +14,12 @@ ALL_SUITES=(fmt clippy clippy-wasm native bench browser package js e2e)
 ran=()
 skipped=()
 
-# Set to 1 once tests/ (wasm-bindgen-test) talk to a live server; they then read the server's
-# URL at compile time with option_env!("TETHER_TEST_SERVER_URL").
-BROWSER_TESTS_NEED_SERVER=0
+# The browser tests that talk to a live reference server read its URLs at compile time
+# (option_env!("TETHER_TEST_SERVER_URL"), option_env!("TETHER_TEST_CONTROL_URL")); the browser
+# suite starts the server first when any file in tests/ does that.
+browser_tests_need_server() { grep -rqs TETHER_TEST_SERVER_URL "$TETHER_ROOT/tests"; }
 
-# --- hook: a reference server on a loopback port for the suites that need one --------------------
+# --- hook: a reference server on loopback ports for the suites that need one ---------------------
 server_pid=""
 stop_reference_server() {
   if [[ -n "$server_pid" ]]; then
@@ -29,26 +30,47 @@ stop_reference_server() {
 }
 trap stop_reference_server EXIT
 
-# Start tether-server (dev mode, a fresh SQLite file) on a free 127.0.0.1 port; exports
-# TETHER_TEST_SERVER_URL (ws://…/ws) and TETHER_TEST_SERVER_HTTP (http://…).
+# Start tether-server (dev mode, a fresh SQLite file) on a free 127.0.0.1 port and export
+#   TETHER_TEST_SERVER_URL   ws://127.0.0.1:PORT/ws
+#   TETHER_TEST_SERVER_HTTP  http://127.0.0.1:PORT
+#   TETHER_TEST_CONTROL_URL  http://127.0.0.1:CPORT  (only with the supervisor, see below)
+# With tests/support/server-supervisor.mjs present, the server runs under that supervisor, whose
+# control port lets browser tests stop, start, restart and wipe the server.
 start_reference_server() {
   [[ -z "$server_pid" ]] || return 0
   server_bin_exists || die "this suite needs the reference server, but the workspace has no
        tether-server binary"
-  cargo build --profile server -p tether-server
-  local port dir
+  # The dev build: `cargo test --workspace` has already compiled most of it, while the
+  # optimised `server` profile would cost minutes of CI time for no test benefit.
+  cargo build -p tether-server
+  local bin="${CARGO_TARGET_DIR:-$TETHER_ROOT/target}/debug/tether-server"
+  local port dir supervisor="$TETHER_ROOT/tests/support/server-supervisor.mjs"
   port="$(free_port)"
   dir="$(mktemp -d "${TMPDIR:-/tmp}/tether-test-server.XXXXXX")"
-  "$TETHER_ROOT/target/server/tether-server" --bind "127.0.0.1:$port" \
-    --db "$dir/test.sqlite3" --dev >"$dir/server.log" 2>&1 &
-  server_pid=$!
-  if ! wait_healthy "http://127.0.0.1:$port/healthz" "$server_pid" 30; then
-    cat "$dir/server.log" >&2
-    die "reference server did not become healthy on 127.0.0.1:$port (log above)"
-  fi
   export TETHER_TEST_SERVER_URL="ws://127.0.0.1:$port/ws"
   export TETHER_TEST_SERVER_HTTP="http://127.0.0.1:$port"
-  log "reference server on 127.0.0.1:$port (pid $server_pid, log $dir/server.log)"
+  if [[ -f "$supervisor" ]]; then
+    local cport
+    cport="$(free_port)"
+    node "$supervisor" "$bin" "$dir/test.sqlite3" "$port" "$cport" >"$dir/server.log" 2>&1 &
+    server_pid=$!
+    export TETHER_TEST_CONTROL_URL="http://127.0.0.1:$cport"
+    if ! wait_healthy "$TETHER_TEST_CONTROL_URL/status" "$server_pid" 60 ||
+      ! http_ok "$TETHER_TEST_SERVER_HTTP/healthz"; then
+      cat "$dir/server.log" >&2
+      die "reference server (supervised) did not become ready on 127.0.0.1:$port (log above)"
+    fi
+    log "reference server on 127.0.0.1:$port, supervisor control on 127.0.0.1:$cport" \
+      "(pid $server_pid, log $dir/server.log)"
+  else
+    "$bin" --bind "127.0.0.1:$port" --db "$dir/test.sqlite3" --dev >"$dir/server.log" 2>&1 &
+    server_pid=$!
+    if ! wait_healthy "$TETHER_TEST_SERVER_HTTP/healthz" "$server_pid" 30; then
+      cat "$dir/server.log" >&2
+      die "reference server did not become healthy on 127.0.0.1:$port (log above)"
+    fi
+    log "reference server on 127.0.0.1:$port (pid $server_pid, log $dir/server.log)"
+  fi
 }
 
 # --- suites ---------------------------------------------------------------------------------------
@@ -69,7 +91,7 @@ suite_bench() { BENCH_SMOKE=1 "$TETHER_ROOT/bench/run.sh"; }
 
 # wasm-bindgen-test in headless Chromium (tests/*.rs of the root crate). Fails if no test ran.
 suite_browser() {
-  if [[ $BROWSER_TESTS_NEED_SERVER == 1 ]]; then
+  if browser_tests_need_server; then
     start_reference_server
   fi
   local out
