@@ -45,6 +45,30 @@
 //! assert!(engine.view(tasks).unwrap().is_empty());
 //! ```
 //!
+//! # Guarantees the shell and the app can rely on
+//!
+//! * **Durable before sent.** `mutate` emits `Persist::OutboxPut` before the `mutate` frame;
+//!   a shell that makes each `Persist` durable before transmitting later `Send`s never lets
+//!   the server see a mutation id it could forget (see [`persist`]).
+//! * **Exactly once, in order.** Mutation ids grow per client across restarts; the whole
+//!   outbox is resent in order after every (re)connect and leaves it only on `ack`/`reject`;
+//!   each mutation gets one [`MutationOutcome`].
+//! * **Optimistic, no double show.** A view shows `confirmed ⊕ pending`; the mutation's own
+//!   event moves it from pending to confirmed; a rejection rolls back that mutation alone and
+//!   is reported before the (immediately flushed) change-set that shows the rollback.
+//! * **No silent gaps.** Events apply only in sequence (`prev` chain); duplicates are
+//!   dropped, a gap resubscribes `since` the cursor, and every (re)subscription is reported as
+//!   `recovered` or `reset` in the view's next [`ChangeSet`].
+//! * **Attributable answers.** At most one `subscribe` answer is awaited per channel (a
+//!   filter change waits for it). A `RATE_LIMITED` error that names no frame makes the engine
+//!   send a pending `subscribe` again after `retry_after_ms`; a `subscribe` unanswered for the
+//!   handshake timeout replaces the connection.
+//!
+//! Known transient: after a `reset` snapshot, a pending mutation the server had already
+//! applied (its ack lost) is folded in once more until its ack arrives. Put, patch and delete
+//! are idempotent on the same base, so this shows only when someone else changed the same
+//! fields in between.
+//!
 //! # Parts
 //!
 //! * [`backoff`]: capped exponential reconnect delays with full jitter.

@@ -16,8 +16,11 @@ pub enum Down {
     Close(u16),
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Link {
+    /// The link's own randomness (delays, duplicates, swaps), so the order in which the
+    /// server outputs frames for different connections cannot change another link's draws.
+    pub rng: Rng,
     /// The server's id for the current connection.
     pub conn: Option<ConnId>,
     /// An `OpenSocket` completes (or fails) at this time.
@@ -39,37 +42,60 @@ pub struct Link {
 }
 
 impl Link {
-    fn at(&self, rng: &mut Rng, now: u64, last: u64) -> u64 {
-        (now + self.latency + rng.up_to(self.jitter)).max(last)
+    pub fn new(seed: u64) -> Link {
+        Link {
+            rng: Rng::new(seed),
+            conn: None,
+            opening_at: None,
+            up: VecDeque::new(),
+            down: VecDeque::new(),
+            blackhole: false,
+            partitioned: false,
+            latency: 1,
+            jitter: 0,
+            dup_permille: 0,
+            swap_permille: 0,
+            last_up: 0,
+            last_down: 0,
+        }
     }
 
-    pub fn push_up(&mut self, rng: &mut Rng, now: u64, frame: String) {
+    fn at(&mut self, now: u64, last: u64) -> u64 {
+        (now + self.latency + self.rng.up_to(self.jitter)).max(last)
+    }
+
+    /// When an `OpenSocket` started now completes.
+    pub fn open_at(&mut self, now: u64) -> u64 {
+        now + self.latency + self.rng.up_to(self.jitter)
+    }
+
+    pub fn push_up(&mut self, now: u64, frame: String) {
         if self.blackhole || self.conn.is_none() {
             return;
         }
-        let at = self.at(rng, now, self.last_up);
+        let at = self.at(now, self.last_up);
         self.last_up = at;
         self.up.push_back((at, frame));
     }
 
-    pub fn push_down(&mut self, rng: &mut Rng, now: u64, d: Down) {
+    pub fn push_down(&mut self, now: u64, d: Down) {
         if self.blackhole || self.conn.is_none() {
             return;
         }
-        let at = self.at(rng, now, self.last_down);
+        let at = self.at(now, self.last_down);
         self.last_down = at;
         self.down.push_back((at, d));
     }
 
     /// The next frame due for the client, with the duplicate / swap faults applied.
-    pub fn pop_down(&mut self, rng: &mut Rng, now: u64) -> Option<Down> {
+    pub fn pop_down(&mut self, now: u64) -> Option<Down> {
         if self.down.front().is_none_or(|(at, _)| *at > now) {
             return None;
         }
         let (at, d) = self.down.pop_front()?;
         if let Down::Frame(f) = &d {
             if is_event(f) {
-                if rng.below(1000) < self.swap_permille {
+                if self.rng.below(1000) < self.swap_permille {
                     if let Some((_, Down::Frame(next))) = self.down.front() {
                         if is_event(next) {
                             let (next_at, next) = self.down.pop_front()?;
@@ -78,8 +104,8 @@ impl Link {
                         }
                     }
                 }
-                if rng.below(1000) < self.dup_permille {
-                    let later = (self.down.len() as u64).min(rng.up_to(3)) as usize;
+                if self.rng.below(1000) < self.dup_permille {
+                    let later = (self.down.len() as u64).min(self.rng.up_to(3)) as usize;
                     self.down.insert(later, (at, Down::Frame(f.clone())));
                 }
             }

@@ -95,7 +95,7 @@ pub fn build(seed: u64, trace: bool) -> World {
             jitter: rng.below(30),
             dup_permille: if chaotic { rng.below(150) } else { 0 },
             swap_permille: if chaotic { rng.below(100) } else { 0 },
-            ..Link::default()
+            ..Link::new(rng.next_u64())
         };
         let mut specs = match rng.below(4) {
             0 => vec![ViewSpec {

@@ -246,13 +246,13 @@ impl World {
             Output::OpenSocket => {
                 let link = &mut self.clients[i].link;
                 link.reset();
-                link.opening_at = Some(now + link.latency + self.rng.up_to(link.jitter));
+                link.opening_at = Some(link.open_at(now));
             }
             Output::CloseSocket { .. } => self.drop_link(i),
             Output::Send(frame) => {
                 self.log(|| format!("c{i} -> {frame}"));
                 self.tally.frames += 1;
-                self.clients[i].link.push_up(&mut self.rng, now, frame);
+                self.clients[i].link.push_up(now, frame);
             }
             Output::Persist(write) => {
                 let c = &mut self.clients[i];
@@ -311,11 +311,7 @@ impl World {
                         self.log(|| format!("c{i} <- {frame}"));
                         let link = &mut self.clients[i].link;
                         if link.conn == Some(conn) {
-                            link.push_down(
-                                &mut self.rng,
-                                now,
-                                super::link::Down::Frame(frame.to_string()),
-                            );
+                            link.push_down(now, super::link::Down::Frame(frame.to_string()));
                         }
                     }
                 }
@@ -324,11 +320,7 @@ impl World {
                         self.log(|| format!("c{i} <- close {}", code.as_u16()));
                         let link = &mut self.clients[i].link;
                         if link.conn == Some(conn) {
-                            link.push_down(
-                                &mut self.rng,
-                                now,
-                                super::link::Down::Close(code.as_u16()),
-                            );
+                            link.push_down(now, super::link::Down::Close(code.as_u16()));
                         }
                     }
                 }
@@ -396,7 +388,7 @@ impl World {
             }
         }
         for i in 0..self.clients.len() {
-            while let Some(d) = self.clients[i].link.pop_down(&mut self.rng, now) {
+            while let Some(d) = self.clients[i].link.pop_down(now) {
                 let c = &mut self.clients[i];
                 let Some(engine) = c.engine.as_mut() else {
                     break;
