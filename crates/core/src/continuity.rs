@@ -69,6 +69,9 @@ pub(crate) struct Subscription {
     /// A subscribe was sent twice on this connection, so one more (identical) answer may
     /// still come; a different filter then needs a new connection to stay unambiguous.
     pub(crate) resent: bool,
+    /// Answers still to come for subscribes made obsolete by an `unsubscribe`; they are
+    /// skipped so a later subscribe is not answered by an earlier one.
+    pub(crate) stale_answers: u32,
 }
 
 impl Subscription {
@@ -83,6 +86,7 @@ impl Subscription {
             deferred: false,
             resend_due: false,
             resent: false,
+            stale_answers: 0,
         }
     }
 
@@ -95,6 +99,7 @@ impl Subscription {
         self.deferred = false;
         self.resend_due = false;
         self.resent = false;
+        self.stale_answers = 0;
     }
 
     /// The `since` to subscribe with: only when the cursor belongs to the same filter (a

@@ -269,6 +269,9 @@ impl Engine {
         };
         if filters.is_empty() {
             let was_active = ch.sub.state != SubState::Inactive;
+            if matches!(ch.sub.state, SubState::Pending { .. }) {
+                ch.sub.stale_answers += 1;
+            }
             ch.sub.state = SubState::Inactive;
             ch.presence = None;
             if ready && was_active {

@@ -146,6 +146,11 @@ impl Engine {
         let Some(ch) = self.channels.get_mut(name) else {
             return;
         };
+        if ch.sub.stale_answers > 0 {
+            // Answers a subscribe that an unsubscribe made obsolete.
+            ch.sub.stale_answers -= 1;
+            return;
+        }
         match ch.sub.state {
             SubState::Pending { .. } => {}
             SubState::Live if ch.sub.resent && continuity == Continuity::Reset => {
