@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make demo`: build the WASM package (and the example app once it exists), then run the
+# `make demo`: build the npm package and the Kanban example from its tarball, then run the
 # reference server on 127.0.0.1 with a local SQLite file, in dev mode (no auth).
 # Says plainly what is running; never pretends a part exists that does not.
 set -euo pipefail
@@ -11,15 +11,14 @@ addr="${TETHER_DEMO_ADDR:-127.0.0.1:8080}"
 db="$TETHER_ROOT/target/demo/tether-demo.sqlite3"
 example=examples/kanban
 
-log "building the WASM package: wasm-pack build --release --target web (wasm-opt from npm binaryen)"
-wasm-pack build --release --target web "$TETHER_ROOT"
-log "pkg/tether_bg.wasm: $(wc -c <pkg/tether_bg.wasm) bytes"
+log "building the npm package tether-sync (wasm-pack --release, wasm-opt, React layer)"
+"$TETHER_ROOT/pkg-template/build.sh"
 
 static_args=()
 example_state="absent"
 if in_project "$example/package.json"; then
-  log "building the example app in $example"
-  if npm --prefix "$example" run build && [[ -f "$example/dist/index.html" ]]; then
+  log "building the example app in $example from the packed tarball"
+  if build_example && [[ -f "$example/dist/index.html" ]]; then
     static_args=(--static "$TETHER_ROOT/$example/dist")
     example_state="built"
   else
@@ -32,7 +31,7 @@ fi
 
 if ! server_bin_exists; then
   die "the reference server binary tether-server does not exist yet (crates/server has no binary
-       target), so there is nothing to run. Built so far: the WASM package in pkg/."
+       target), so there is nothing to run. Built so far: the npm package in target/npm/."
 fi
 
 log "building the reference server: cargo build --profile server -p tether-server"
@@ -64,13 +63,13 @@ MSG
   broken)
     cat <<MSG
     No demo web page: the example app ($example) failed to build (see the output above).
-    What runs: the server above; the WASM package is in pkg/.
+    What runs: the server above; the npm package is in target/npm/.
 MSG
     ;;
   *)
     cat <<MSG
     No demo web page yet: the example app ($example) does not exist in this checkout.
-    What runs: the server above; the WASM package is in pkg/.
+    What runs: the server above; the npm package is in target/npm/.
 MSG
     ;;
 esac

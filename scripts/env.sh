@@ -100,3 +100,23 @@ npm_script_exists() {
   node -e 'const p = require(require("path").resolve(process.argv[1], "package.json"));
     process.exit(p.scripts && p.scripts[process.argv[2]] ? 0 : 1);' "$1" "$2"
 }
+
+# --- The npm package and the example app (used by `make demo` and the e2e suite) -------------
+
+# Path of the packed npm package built by pkg-template/build.sh.
+package_tarball() {
+  local version
+  version="$(sed -n 's/^version = "\(.*\)"/\1/p' "$TETHER_ROOT/Cargo.toml" | head -n 1)"
+  printf '%s\n' "$TETHER_ROOT/target/npm/tether-sync-$version.tgz"
+}
+
+# Installs the example's dependencies and the packed tether-sync tarball (not source paths),
+# type-checks and builds it into examples/kanban/dist.
+build_example() {
+  local dir="$TETHER_ROOT/examples/kanban" tarball
+  tarball="$(package_tarball)"
+  [[ -f "$tarball" ]] || die "no npm package at $tarball: run pkg-template/build.sh first"
+  (cd "$dir" && npm ci --no-audit --no-fund &&
+    npm install --no-save --no-audit --no-fund "$tarball" &&
+    npx tsc -p tsconfig.json && npx vite build)
+}

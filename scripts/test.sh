@@ -105,19 +105,22 @@ suite_browser() {
   log "browser: $passed tests passed in headless Chromium"
 }
 
-# The release WASM package (pkg/), optimised by wasm-opt; prints its size.
+# The npm package tether-sync (release WASM optimised by wasm-opt + the React layer), packed
+# into target/npm/ by pkg-template/build.sh; prints its sizes.
 suite_package() {
   local out
   out="$(mktemp)"
-  wasm-pack build --release --target web "$TETHER_ROOT" 2>&1 | tee "$out"
+  "$TETHER_ROOT/pkg-template/build.sh" 2>&1 | tee "$out"
   if ! grep -q 'found wasm-opt' "$out"; then
     rm -f "$out"
     die "wasm-pack did not use wasm-opt from PATH"
   fi
   rm -f "$out"
-  local wasm=pkg/tether_bg.wasm
-  [[ -f "$wasm" ]] || die "$wasm was not built"
-  log "package: $wasm $(wc -c <"$wasm") bytes, $(gzip -9c "$wasm" | wc -c) bytes gzipped"
+  local wasm=target/npm/tether-sync/dist/wasm/tether_bg.wasm tarball
+  tarball="$(package_tarball)"
+  [[ -f "$wasm" && -f "$tarball" ]] || die "the npm package was not built"
+  log "package: $wasm $(wc -c <"$wasm") bytes, $(gzip -9c "$wasm" | wc -c) gzipped;" \
+    "$(basename "$tarball") $(wc -c <"$tarball") bytes"
 }
 
 # Vitest (and the type check, when defined) of the TypeScript package, once js/ exists.
@@ -134,8 +137,8 @@ suite_js() {
 }
 
 # Browser end-to-end tests (playwright-core + /usr/bin/chromium) of the example app. They live
-# with the example as its `test:e2e` npm script and get a reference server started here
-# (TETHER_TEST_SERVER_URL, TETHER_TEST_SERVER_HTTP).
+# with the example as its `test:e2e` npm script, run against the built app (dist/) and start
+# their own reference servers from TETHER_SERVER_BIN.
 suite_e2e() {
   if ! in_project examples/kanban/package.json; then
     skipped+=("e2e (examples/kanban/ does not exist yet)")
@@ -147,8 +150,13 @@ suite_e2e() {
     log "SKIPPED e2e: examples/kanban has no end-to-end tests (npm script test:e2e) yet"
     return 0
   fi
-  start_reference_server
-  npm --prefix examples/kanban run test:e2e
+  # The package suite (earlier in `all`) has usually packed tether-sync already.
+  [[ -f "$(package_tarball)" ]] || "$TETHER_ROOT/pkg-template/build.sh"
+  build_example
+  server_bin_exists || die "the e2e tests need the tether-server binary, which does not exist"
+  cargo build -p tether-server
+  TETHER_SERVER_BIN="${CARGO_TARGET_DIR:-$TETHER_ROOT/target}/debug/tether-server" \
+    npm --prefix examples/kanban run test:e2e
 }
 
 run_suite() {
