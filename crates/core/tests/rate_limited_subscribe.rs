@@ -95,3 +95,37 @@ fn attributed_refusal_resubscribes_after_the_wait() {
     let out = d.advance(d.now + 500);
     assert_eq!(common::sent_of(&out), sent);
 }
+
+#[test]
+fn a_new_filter_after_a_resent_subscribe_moves_to_a_new_connection() {
+    let mut d = Driver::new(Config::default());
+    let view = d.engine.subscribe(0, "tasks", None).unwrap();
+    d.connect_ready();
+    d.server(rate_limited(None));
+    d.advance(d.now + 500);
+    d.server(reset("tasks", 0, vec![]));
+    assert!(d.engine.is_live("tasks"));
+    // An identical answer may still come, so a different filter needs a new connection.
+    d.engine.unsubscribe(d.now, view).unwrap();
+    let f = Filter::parse(&json!({"field": "s", "op": "eq", "value": 1})).unwrap();
+    d.engine.subscribe(d.now, "tasks", Some(f)).unwrap();
+    let out = d.drain();
+    assert!(out.iter().any(|o| matches!(o, Output::CloseSocket { .. })));
+    let at = d.engine.status().next_retry_at.unwrap();
+    assert!(d.advance(at).contains(&Output::OpenSocket));
+    d.engine.socket_opened(d.now);
+    d.drain();
+    d.server(common::welcome());
+    let sent = d.sent();
+    assert!(
+        matches!(
+            &sent[..],
+            [ClientMessage::Subscribe {
+                filter: Some(_),
+                since: None,
+                ..
+            }]
+        ),
+        "{sent:?}"
+    );
+}

@@ -414,7 +414,8 @@ impl Engine {
         }
         if ch.sub.resent && ch.sub.sent_key.as_ref() != Some(&ch.sub.filter_key) {
             // An identical earlier answer may still be on its way: only a new connection
-            // keeps answers unambiguous.
+            // keeps answers unambiguous. The channel is subscribed on the next one.
+            ch.sub.state = SubState::NotSent;
             self.close_locally(now, EngineError::SubscribeTimeout, "resubscribe");
             return;
         }

@@ -105,6 +105,10 @@ impl World {
     /// Opens or closes an extra view: a second filtered view on `tasks` (changes the
     /// subscription's filter) or the `notes` channel.
     fn toggle_view(&mut self, i: usize) {
+        if self.rng.below(3) == 0 {
+            self.refilter(i);
+            return;
+        }
         let now = self.now;
         let pick_notes = self.rng.below(2) == 0;
         let c = &mut self.clients[i];
@@ -140,6 +144,45 @@ impl World {
                 c.specs.push(spec);
                 c.views.push(view);
             }
+        }
+        self.tally.view_changes += 1;
+    }
+
+    /// Replaces all of the client's `tasks` views at once: unsubscribes while answers may be
+    /// pending and subscribes with other filters in the same instant.
+    fn refilter(&mut self, i: usize) {
+        let now = self.now;
+        let choice = self.rng.below(4);
+        let c = &mut self.clients[i];
+        let Some(engine) = c.engine.as_mut() else {
+            return;
+        };
+        let mut k = 0;
+        while k < c.specs.len() {
+            if c.specs[k].channel == "tasks" {
+                let view = c.views.remove(k);
+                c.specs.remove(k);
+                c.mirror.remove(&view);
+                engine.unsubscribe(now, view).expect("known view");
+            } else {
+                k += 1;
+            }
+        }
+        let filters: Vec<Option<tether_protocol::Filter>> = match choice {
+            0 => vec![None],
+            1 => vec![Some(super::plan::todo_filter())],
+            2 => vec![Some(high_filter()), Some(super::plan::low_filter())],
+            _ => vec![Some(super::plan::low_filter())],
+        };
+        for filter in filters {
+            let view = engine
+                .subscribe(now, "tasks", filter.clone())
+                .expect("valid view");
+            c.specs.push(ViewSpec {
+                channel: "tasks",
+                filter,
+            });
+            c.views.push(view);
         }
         self.tally.view_changes += 1;
     }
