@@ -120,6 +120,8 @@ impl Engine {
         }));
         self.outbox.push(mutation);
         self.rebase(channel, id);
+        // The app's own write shows at once, not after the batch interval.
+        self.urgent_flush = true;
         if self.state == ConnectionState::Ready {
             for m in self.outbox.take_unsent() {
                 self.send(&m.to_message());
