@@ -157,6 +157,8 @@ suite_e2e() {
   cargo build -p tether-server
   TETHER_SERVER_BIN="${CARGO_TARGET_DIR:-$TETHER_ROOT/target}/debug/tether-server" \
     npm --prefix examples/kanban run test:e2e
+  # A brand-new Vite + React app installs the tarball and builds with no extra configuration.
+  "$TETHER_ROOT/examples/fresh-app-check.sh" "$(package_tarball)"
 }
 
 run_suite() {
