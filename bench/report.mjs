@@ -63,6 +63,7 @@ function aggregate(runs) {
     rss_idle: pick((r) => r.rss_idle_bytes),
     cpu_connect: pick((r) => r.cpu_connect_secs),
     cpu_publish: pick((r) => r.cpu_publish_secs),
+    gen_cpu_publish: pick((r) => r.loadgen_cpu_publish_secs),
     publisher_errors: ok.map((r) => r.publisher_error).filter(Boolean),
   };
 }
@@ -92,13 +93,14 @@ if (parts.includes("fanout")) {
     out(`   ${first.rate_per_sec} publishes/s for ${first.seconds}s to every subscriber; ` +
       `latency = publish -> receive of every delivery (ms); all-recv = publish -> last subscriber has it;`);
     out(`   B/conn = (server RSS with N idle subscribed connections - RSS before) / N; ` +
-      `CPU = server user+sys seconds; load generator on the same 2 cores (${first.loadgen_threads} thread).`);
+      `CPU = server user+sys seconds (connecting, publishing); gen CPU = the load generator's own,`);
+    out(`   which runs on the same 2 cores (${first.loadgen_threads} worker thread${first.loadgen_threads === 1 ? "" : "s"}).`);
     out(`   tether-server commits every publish to SQLite (${first.server_command.includes("normal") ? "synchronous=NORMAL" : "synchronous=FULL"}) before fan-out; Socket.IO stores nothing.`);
   }
   out();
   const header = [pad("conns", 7), pad("peer", 10), lpad("connected", 11), lpad("delivered", 17),
     lpad("p50", 8), lpad("p99", 8), lpad("p99.9", 8), lpad("max", 8), lpad("all-recv p99", 13),
-    lpad("KB/conn", 9), lpad("connect s", 10), lpad("CPU conn", 9), lpad("CPU pub", 8)].join(" ");
+    lpad("KB/conn", 9), lpad("connect s", 10), lpad("CPU conn", 9), lpad("CPU pub", 8), lpad("gen CPU", 8)].join(" ");
   out(header);
   out("-".repeat(header.length));
   for (const row of fanoutSummary) {
@@ -116,7 +118,7 @@ if (parts.includes("fanout")) {
         lpad(ms(a.p50), 8), lpad(ms(a.p99), 8), lpad(ms(a.p999), 8), lpad(ms(a.max), 8),
         lpad(ms(a.all_p99), 13), lpad(kb(a.bytes_per_conn), 9),
         lpad(a.connect_secs?.toFixed(1) ?? "-", 10), lpad(a.cpu_connect?.toFixed(2) ?? "-", 9),
-        lpad(a.cpu_publish?.toFixed(2) ?? "-", 8)].join(" "));
+        lpad(a.cpu_publish?.toFixed(2) ?? "-", 8), lpad(a.gen_cpu_publish?.toFixed(2) ?? "-", 8)].join(" "));
       for (const e of a.publisher_errors) out(`${" ".repeat(18)}publisher: ${e}`);
       if (a.failed) out(`${" ".repeat(18)}${a.failed} of ${a.runs} runs failed: ${a.errors[0]}`);
     }
@@ -175,13 +177,13 @@ if (parts.includes("bundle")) {
     const tether = bundle.libraries.find((l) => l.name === "tether-sync");
     out(`   esbuild ${bundle.tool.esbuild}; Tether from ${tether?.source}`);
     out();
-    const header = [pad("library", 44), lpad("raw", 10), lpad("gzip", 10), lpad("brotli", 10), lpad("gzip vs Tether", 15)].join(" ");
+    const header = [pad("library", 44), lpad("raw", 10), lpad("gzip", 10), lpad("brotli", 10), lpad("Tether gzip / this", 19)].join(" ");
     out(header);
     out("-".repeat(header.length));
     for (const lib of bundle.libraries) {
       const name = lib.name === "tether-sync" ? "tether-sync (wasm + js, total)" : `${lib.name}@${lib.version}`;
       out([pad(name, 44), lpad(lib.raw, 10), lpad(lib.gzip, 10), lpad(lib.brotli, 10),
-        lpad(lib === tether ? "" : ratio(lib.gzip, tether.gzip), 15)].join(" "));
+        lpad(lib === tether ? "" : ratio(tether.gzip, lib.gzip), 19)].join(" "));
       for (const part of lib.parts ?? []) {
         out([pad(`  ${part.name}`, 44), lpad(part.raw, 10), lpad(part.gzip, 10), lpad(part.brotli, 10)].join(" "));
       }

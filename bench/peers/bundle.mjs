@@ -8,14 +8,12 @@
 //                   TypeScript sources' src/index.ts with src/wasm/ beside them)
 //   --tether-wasm   the release tether_bg.wasm (wasm-opt applied)
 import { readFileSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync, brotliCompressSync, constants } from "node:zlib";
 import * as esbuild from "esbuild";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const require = createRequire(import.meta.url);
 
 function arg(name, fallback) {
   const i = process.argv.indexOf(name);
@@ -72,7 +70,7 @@ const PEERS = [
 ];
 
 function versionOf(name) {
-  return JSON.parse(readFileSync(require.resolve(`${name}/package.json`, { paths: [here] }), "utf8")).version;
+  return JSON.parse(readFileSync(join(here, "node_modules", name, "package.json"), "utf8")).version;
 }
 
 const tetherEntry = resolve(arg("--tether-entry"));

@@ -116,6 +116,9 @@ struct FanoutResult {
     cpu_connect_secs: f64,
     cpu_publish_secs: f64,
     cpu_total_secs: f64,
+    /// The generator's own CPU seconds while publishing (near the wall time per thread means
+    /// it, not the server, may be what limits the latency figures).
+    loadgen_cpu_publish_secs: f64,
     loadgen_threads: usize,
     server_command: Vec<String>,
 }
@@ -284,6 +287,7 @@ async fn measure(
     // Publishing.
     let subscribers = u32::try_from(connected).unwrap_or(u32::MAX);
     let cpu_publish_start = server.cpu_secs()?;
+    let own_cpu_start = server.own_cpu_secs()?;
     let _ = go_tx.send(());
     let report: PublisherReport = publisher
         .await
@@ -294,6 +298,7 @@ async fn measure(
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let cpu_after = server.cpu_secs()?;
+    let own_cpu_after = server.own_cpu_secs()?;
     let rss_after = server.rss_bytes()?;
     let closed_during_run = closed.load(Ordering::Relaxed);
     let server_alive_at_end = std::path::Path::new(&format!("/proc/{}", server.pid())).exists();
@@ -335,6 +340,7 @@ async fn measure(
         cpu_connect_secs: cpu_connected - cpu_before,
         cpu_publish_secs: cpu_after - cpu_publish_start,
         cpu_total_secs: cpu_after,
+        loadgen_cpu_publish_secs: own_cpu_after - own_cpu_start,
         loadgen_threads: args.threads,
         server_command: args.server.clone(),
     })

@@ -110,16 +110,24 @@ impl ServerProcess {
 
     /// User + system CPU seconds so far (`utime + stime` of `/proc/<pid>/stat`).
     pub fn cpu_secs(&self) -> Result<f64, String> {
-        let path = format!("/proc/{}/stat", self.pid);
-        let text = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
-        let ticks = parse_stat_ticks(&text).ok_or_else(|| format!("{path}: unexpected format"))?;
-        Ok(ticks as f64 / self.clock_ticks)
+        cpu_secs_of(&format!("/proc/{}/stat", self.pid), self.clock_ticks)
+    }
+
+    /// CPU seconds of this load generator so far (it shares the machine with the server).
+    pub fn own_cpu_secs(&self) -> Result<f64, String> {
+        cpu_secs_of("/proc/self/stat", self.clock_ticks)
     }
 
     /// Ends the process (SIGKILL: nothing of it is needed afterwards) and reaps it.
     pub async fn stop(mut self) {
         let _ = self.child.kill().await;
     }
+}
+
+fn cpu_secs_of(path: &str, clock_ticks: f64) -> Result<f64, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+    let ticks = parse_stat_ticks(&text).ok_or_else(|| format!("{path}: unexpected format"))?;
+    Ok(ticks as f64 / clock_ticks)
 }
 
 /// `VmRSS` in bytes from the text of `/proc/<pid>/status`.
