@@ -6,8 +6,25 @@ use clap::Parser;
 use tether_server::edge::{spawn, Options};
 use tracing_subscriber::EnvFilter;
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+fn main() -> std::process::ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("tether-server: cannot start the runtime: {err}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let code = runtime.block_on(run());
+    // Everything that matters (sockets closed, database closed) is done; do not wait for idle
+    // worker threads.
+    runtime.shutdown_background();
+    code
+}
+
+async fn run() -> std::process::ExitCode {
     let options = Options::parse();
     let filter = EnvFilter::try_new(&options.log).unwrap_or_else(|_| EnvFilter::new("info"));
     tracing_subscriber::fmt()

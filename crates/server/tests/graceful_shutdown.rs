@@ -18,11 +18,10 @@ async fn sigterm_closes_every_socket_with_1001_and_exits_cleanly() {
     let mut b = Client::hello(&server.url(), "b").await;
     a.put(1, "tasks", "t1", json!({})).await;
     assert_eq!(ack(&a.recv().await).0, 1);
-    let status = tokio::task::spawn_blocking(move || server.terminate())
-        .await
-        .unwrap();
+    let status = tokio::task::spawn_blocking(move || server.terminate());
     assert_eq!(a.closed().await, Closed::Code(1001));
     assert_eq!(b.closed().await, Closed::Code(1001));
+    let status = status.await.unwrap();
     assert!(status.success(), "{status:?}");
     // A clean close leaves no WAL behind to recover.
     let wal = dir.path().join("t.sqlite3-wal");

@@ -180,12 +180,14 @@ pub async fn spawn_with_store<S: Store + Send + 'static>(
         // Wait (bounded) for every socket task to finish its close handshake.
         let _ = tokio::time::timeout(grace, live.acquire_many(MAX_SOCKETS)).await;
         let served = serve_task.await;
-        let stopped = tokio::task::spawn_blocking(move || engine_thread.join()).await;
+        // Joining the engine thread and dropping the store closes the database (checkpointing
+        // the WAL into the main file).
+        let stopped = tokio::task::spawn_blocking(move || engine_thread.join().map(drop)).await;
         tracing::info!("stopped");
         match (served, stopped) {
             (Ok(Err(err)), _) => Err(EdgeError::Io(err)),
             (Err(err), _) => Err(EdgeError::Io(std::io::Error::other(err.to_string()))),
-            (_, Ok(Ok(_store))) => Ok(()),
+            (_, Ok(Ok(()))) => Ok(()),
             (_, _) => Err(EdgeError::Io(std::io::Error::other("engine thread failed"))),
         }
     });

@@ -209,10 +209,11 @@ impl Client {
                 .await
                 .expect("the close within the wait");
             match next {
-                Some(Ok(Message::Close(Some(frame)))) => {
-                    return Closed::Code(u16::from(frame.code))
+                Some(Ok(Message::Close(frame))) => {
+                    // Polling once more flushes our close reply and ends the stream.
+                    let _ = tokio::time::timeout(WAIT, self.ws.next()).await;
+                    return Closed::Code(frame.map_or(1005, |f| u16::from(f.code)));
                 }
-                Some(Ok(Message::Close(None))) => return Closed::Code(1005),
                 Some(Ok(_)) => continue,
                 Some(Err(_)) | None => return Closed::Abrupt,
             }
