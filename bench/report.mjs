@@ -157,12 +157,15 @@ if (parts.includes("client")) {
   const file = join(work, "client.json");
   if (existsSync(file)) {
     client = readJson(file);
+    out("   playwright-core + /usr/bin/chromium, persistent on-disk profile, real tether-server; a plain-");
+    out("   IndexedDB baseline runs in the same page.");
     for (const row of client.rows ?? []) {
-      out(`   ${pad(row.name, 48)} ${lpad(row.value ?? "-", 12)} ${row.unit ?? ""}  ${row.note ?? ""}`);
+      out(`   ${pad(row.name, 52)} ${lpad(row.value ?? "-", 9)} ${pad(row.unit ?? "", 11)} ${row.note ?? ""}`);
+      if (String(row.note ?? "").startsWith("FAILED")) problems.push(`client: ${row.note}`);
     }
   } else {
-    out("   not measured: bench/client/ is not built yet (it needs the tether-sync npm package and");
-    out("   the Kanban demo); see bench/client/README.md. No numbers are shown rather than invented ones.");
+    out("   not measured: no tether-sync npm package (target/npm/tether-sync, built by");
+    out("   pkg-template/build.sh) or the client run failed; see bench/client/README.md.");
   }
   out();
 }
@@ -194,10 +197,15 @@ if (parts.includes("bundle")) {
       out(`   Target: Tether <= 20 KB gzip (reported, not asserted): ${kb(tether.gzip)} KB -> ${tether.gzip <= 20 * 1024 ? "met" : "NOT met"}` +
         `; the wasm is ${Math.round((100 * tether.parts[1].gzip) / tether.gzip)}% of it.`);
     }
-    const twiggy = join(work, "twiggy.txt");
-    if (existsSync(twiggy)) {
-      out("   Largest items of the wasm (twiggy top):");
-      for (const l of readFileSync(twiggy, "utf8").split("\n").slice(0, 18)) if (l.trim()) out(`     ${l}`);
+    const breakdownFile = join(work, "wasm-breakdown.json");
+    if (existsSync(breakdownFile)) {
+      const b = readJson(breakdownFile);
+      bundle.wasm_breakdown = b;
+      out("   What the wasm is made of (twiggy, release build before wasm-bindgen/wasm-opt, by crate;");
+      out(`   generic code is counted in the crate that defines it, e.g. BTreeMap<_, _> in alloc):`);
+      for (const c of b.crates.slice(0, 14)) {
+        out(`     ${pad(c.crate, 26)} ${lpad((100 * c.share).toFixed(1), 5)}%  ${lpad(c.items, 5)} items  largest: ${c.largest.name.slice(0, 60)}`);
+      }
     }
   } else {
     out("   not measured (the bundle step did not produce results)");

@@ -2,7 +2,8 @@
 # `make bench`: Tether side by side with its peers, in one invocation on this machine.
 #   1. server fan-out: tether-server vs a Socket.IO 4 server, driven by the same load generator
 #      (bench/src, `loadgen`), over a ladder of connection counts;
-#   2. client figures in headless Chromium (bench/client/, not built yet: reported as such);
+#   2. client figures in headless Chromium (bench/client/: end-to-end latency and the durable
+#      outbox beside plain IndexedDB; needs the npm package built by pkg-template/build.sh);
 #   3. bundle size: Tether's WASM + JS vs socket.io-client, centrifuge, replicache,
 #      react-use-websocket, bundled by esbuild in this run.
 # Prints a table (medians over repeats, Tether/peer ratios) and writes bench/results/*.json.
@@ -142,12 +143,16 @@ fi
 
 # --- part 2: client in headless Chromium --------------------------------------------------------
 if has_part client; then
-  if [[ -f "$TETHER_ROOT/bench/client/run.mjs" ]]; then
-    log "bench: client benchmarks in headless Chromium"
-    node "$TETHER_ROOT/bench/client/run.mjs" --out "$work/client.json" ||
-      warn "client benchmarks failed"
+  npm_stage="$TETHER_ROOT/target/npm/tether-sync"
+  if [[ ! -f "$npm_stage/dist/loader.js" ]]; then
+    log "bench: client benchmarks skipped: no npm package (run pkg-template/build.sh first)"
   else
-    log "bench: client benchmarks (part 2) are not built yet: see bench/client/README.md"
+    log "bench: client benchmarks in headless Chromium"
+    client_args=(--out "$work/client.json")
+    [[ "$smoke" == 1 ]] && client_args+=(--samples 20 --outbox 50)
+    TETHER_SERVER_BIN="$server_bin" TETHER_NPM_STAGE="$npm_stage" \
+      timeout --signal=TERM --kill-after=10 600 node "$TETHER_ROOT/bench/client/run.mjs" \
+      "${client_args[@]}" || warn "client benchmarks failed"
   fi
 fi
 
@@ -181,8 +186,17 @@ if has_part bundle; then
   log "bench: bundle sizes (esbuild from npm, gzip -9, brotli 11)"
   node "$peers_dir/bundle.mjs" --tether-entry "$tether_entry" --tether-wasm "$tether_wasm" \
     --tether-source "$tether_source" --out "$work/bundle.json"
-  if command -v twiggy >/dev/null 2>&1; then
-    twiggy top -n 15 "$tether_wasm" >"$work/twiggy.txt" 2>&1 || true
+  # What dominates the wasm: twiggy over the release build that still has function names (before
+  # wasm-bindgen and wasm-opt), grouped by crate. Needs `cargo install twiggy`; skipped in smoke mode.
+  if [[ "$smoke" != 1 ]] && command -v twiggy >/dev/null 2>&1; then
+    log "bench: wasm size by crate (twiggy)"
+    if cargo build --release --target wasm32-unknown-unknown -p tether >"$work/wasm-named.log" 2>&1; then
+      node "$TETHER_ROOT/bench/wasm-breakdown.mjs" \
+        "$target_dir/wasm32-unknown-unknown/release/tether.wasm" "$work/wasm-breakdown.json" ||
+        warn "twiggy breakdown failed"
+    else
+      warn "release wasm build for twiggy failed (log: $work/wasm-named.log)"
+    fi
   fi
 fi
 

@@ -1,0 +1,184 @@
+// The client-benchmark page: the real tether-sync client (its dist/loader.js and the release
+// WASM, copied beside this file as ./tether/), driven by bench/client/run.mjs through
+// playwright-core. Times are `performance.timeOrigin + performance.now()`, comparable between
+// pages of one browser.
+import { createClient } from "./tether/loader.js";
+
+const now = () => performance.timeOrigin + performance.now();
+
+let client = null;
+const arrivals = new Map(); // seq -> time the page's store had it
+const waiters = new Map(); // seq -> resolve
+let pendingCount = 0;
+let connected = false;
+
+function onBatch(batch) {
+  const t = now();
+  for (const view of batch.views) {
+    for (const row of view.upserts) {
+      const seq = row.doc?.seq;
+      if (typeof seq !== "number" || row.pending || arrivals.has(seq)) continue;
+      arrivals.set(seq, t);
+      const resolve = waiters.get(seq);
+      if (resolve) {
+        waiters.delete(seq);
+        resolve(t);
+      }
+    }
+  }
+}
+
+function waitFor(predicate, timeoutMs, what) {
+  return new Promise((resolve, reject) => {
+    const deadline = Date.now() + timeoutMs;
+    const tick = () => {
+      if (predicate()) return resolve();
+      if (Date.now() > deadline) return reject(new Error(`timed out waiting for ${what}`));
+      setTimeout(tick, 2);
+    };
+    tick();
+  });
+}
+
+function openDb(name) {
+  return new Promise((resolve, reject) => {
+    const req = indexedDB.open(name);
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+}
+
+/** Records in `store` of database `name` (a read-only transaction of its own). */
+async function countRecords(db, store) {
+  return new Promise((resolve, reject) => {
+    const req = db.transaction(store, "readonly").objectStore(store).count();
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+}
+
+function txDone(tx) {
+  return new Promise((resolve, reject) => {
+    tx.oncomplete = () => resolve();
+    tx.onerror = () => reject(tx.error);
+    tx.onabort = () => reject(tx.error ?? new Error("aborted"));
+  });
+}
+
+window.bench = {
+  /** Creates and connects a client; optionally subscribes to `channel`. */
+  async setup({ url, dbName, channel, subscribe }) {
+    client = await createClient({
+      url,
+      dbName,
+      backoff: { initialMs: 20, maxMs: 100 },
+    });
+    client.onChange(onBatch);
+    client.onStatus((s) => {
+      pendingCount = s.pendingCount;
+      connected = s.state === "ready";
+    });
+    client.connect();
+    if (subscribe) client.subscribe(channel);
+    await waitFor(() => client.status().state === "ready", 15_000, "the connection");
+    return client.status().storage;
+  },
+
+  /** Sends a put of `{seq}` without waiting for anything; returns the time it was called. */
+  mutate(channel, seq) {
+    const t0 = now();
+    client.mutate(channel, { op: "put", id: `doc-${seq % 8}`, doc: { seq }, baseVersion: null });
+    return t0;
+  },
+
+  /** When this page's store had `{seq}` (waits for it). */
+  arrival(seq, timeoutMs = 10_000) {
+    if (arrivals.has(seq)) return arrivals.get(seq);
+    return new Promise((resolve, reject) => {
+      waiters.set(seq, resolve);
+      setTimeout(() => {
+        if (waiters.delete(seq)) reject(new Error(`seq ${seq} not applied within ${timeoutMs} ms`));
+      }, timeoutMs);
+    });
+  },
+
+  /** Waits until the connection is down (the server was stopped). */
+  async waitOffline() {
+    await waitFor(() => client.status().state !== "ready", 15_000, "the connection to drop");
+  },
+
+  /**
+   * Queues `n` mutations while offline; returns how long until `mutate()` returned for all,
+   * and until all `n` were in the client's IndexedDB outbox (counted by a reader of its own).
+   */
+  async enqueue({ channel, dbName, n, firstSeq }) {
+    const db = await openDb(dbName);
+    const before = await countRecords(db, "outbox");
+    const t0 = now();
+    window.__acks = [];
+    for (let i = 0; i < n; i++) {
+      window.__acks.push(
+        client.mutate(channel, {
+          op: "put",
+          id: `out-${i % 64}`,
+          doc: { seq: firstSeq + i, title: "queued while offline" },
+          baseVersion: null,
+        }),
+      );
+    }
+    const called = now() - t0;
+    let count = before;
+    while (count < before + n) {
+      if (now() - t0 > 60_000) throw new Error(`only ${count - before} of ${n} in the outbox`);
+      await new Promise((r) => setTimeout(r, 1));
+      count = await countRecords(db, "outbox");
+    }
+    const durable = now() - t0;
+    db.close();
+    return { called, durable };
+  },
+
+  /** After the server is back: reconnect at once; time until every queued mutation is acked. */
+  async drain() {
+    const t0 = now();
+    client.reconnect();
+    const results = await Promise.allSettled(window.__acks);
+    const t1 = now();
+    return {
+      ms: t1 - t0,
+      acked: results.filter((r) => r.status === "fulfilled").length,
+      failed: results.filter((r) => r.status === "rejected").length,
+    };
+  },
+
+  /** Plain IndexedDB in this page: `n` puts, one transaction each (sequential), and one batch. */
+  async idbBaseline(n) {
+    const name = `plain-idb-${Date.now()}`;
+    const db = await new Promise((resolve, reject) => {
+      const req = indexedDB.open(name, 1);
+      req.onupgradeneeded = () => req.result.createObjectStore("outbox", { keyPath: "k" });
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error);
+    });
+    const body = (i) => ({ k: i, mutation: { op: "put", id: `out-${i % 64}`, doc: { seq: i, title: "queued while offline" } } });
+    let t0 = now();
+    for (let i = 0; i < n; i++) {
+      const tx = db.transaction("outbox", "readwrite");
+      tx.objectStore("outbox").put(body(i));
+      await txDone(tx);
+    }
+    const perTx = now() - t0;
+    t0 = now();
+    const tx = db.transaction("outbox", "readwrite");
+    for (let i = 0; i < n; i++) tx.objectStore("outbox").put(body(n + i));
+    await txDone(tx);
+    const batched = now() - t0;
+    db.close();
+    indexedDB.deleteDatabase(name);
+    return { perTx, batched };
+  },
+
+  pending: () => pendingCount,
+  connected: () => connected,
+};
+window.benchReady = true;

@@ -1,0 +1,168 @@
+// Client benchmarks (part 2 of `make bench`) in headless Chromium, against the real
+// tether-server, with a persistent on-disk profile (IndexedDB on disk, as for a user):
+//   - end-to-end: mutate in page A -> applied in page B's store, through the server;
+//   - durable outbox: 1,000 mutations queued while the server is down (time until they are all
+//     in the client's IndexedDB outbox), then the drain after it is back (time until all acked),
+//     beside plain IndexedDB in the same page (one transaction per put, and one batch).
+// Not built yet: optimistic apply -> hook snapshot, ingest of 10,000 events, cold start.
+//
+// usage: node run.mjs --out FILE [--samples 1000] [--outbox 1000]
+// env:   TETHER_SERVER_BIN (tether-server), TETHER_NPM_STAGE (target/npm/tether-sync),
+//        TETHER_CHROMIUM (default /usr/bin/chromium)
+import { spawn } from "node:child_process";
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const require = createRequire(join(here, "..", "peers", "package.json"));
+const playwright = await import(require.resolve("playwright-core"));
+const chromium = playwright.chromium ?? playwright.default.chromium;
+
+function arg(name, fallback) {
+  const i = process.argv.indexOf(name);
+  return i > 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
+}
+const out = arg("--out");
+const samples = Number(arg("--samples", "1000"));
+const outboxN = Number(arg("--outbox", "1000"));
+const serverBin = process.env.TETHER_SERVER_BIN;
+const stage = process.env.TETHER_NPM_STAGE;
+if (!out || !serverBin || !stage) {
+  console.error("usage: TETHER_SERVER_BIN=… TETHER_NPM_STAGE=… node run.mjs --out FILE");
+  process.exit(2);
+}
+
+const log = (msg) => console.error(`[client] ${msg}`);
+const percentile = (xs, q) => {
+  const v = [...xs].sort((a, b) => a - b);
+  return v[Math.min(v.length - 1, Math.floor(q * v.length))];
+};
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+// --- the page's files: this directory's page/ plus the package's dist/ as ./tether/ ----------
+const work = mkdtempSync(join(tmpdir(), "tether-client-bench-"));
+const site = join(work, "site");
+mkdirSync(site);
+cpSync(join(here, "page"), site, { recursive: true });
+cpSync(join(stage, "dist"), join(site, "tether"), { recursive: true });
+
+// --- the server (restartable on the same port and database) -------------------------------------
+const port = await freePort();
+const db = join(work, "bench.sqlite3");
+let server = null;
+async function startServer() {
+  // The per-connection rate limit is off: at its default (100/s, burst 200) a drain of 1,000
+  // queued mutations measures the server's policy (>= 8 s), not the client.
+  const args = ["--bind", `127.0.0.1:${port}`, "--db", db, "--dev", "--static", site, "--log", "warn", "--rate-per-sec", "0"];
+  server = spawn(serverBin, args, {
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) return;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error("tether-server did not start");
+}
+async function stopServer() {
+  const child = server;
+  if (!child || child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once("exit", r));
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+  await exited;
+  clearTimeout(timer);
+  server = null;
+}
+
+let context = null;
+const rows = [];
+const raw = {};
+try {
+  await startServer();
+  context = await chromium.launchPersistentContext(join(work, "profile"), {
+    executablePath: process.env.TETHER_CHROMIUM || "/usr/bin/chromium",
+    headless: true,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-dev-shm-usage",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+    ],
+  });
+  const open = async () => {
+    const page = await context.newPage();
+    page.on("pageerror", (e) => log(`page error: ${e.message}`));
+    await page.goto(`http://127.0.0.1:${port}/index.html`);
+    await page.waitForFunction(() => window.benchReady === true, null, { timeout: 15_000 });
+    return page;
+  };
+  const a = await open();
+  const b = await open();
+  const url = `ws://127.0.0.1:${port}/ws`;
+  const storageA = await a.evaluate((o) => window.bench.setup(o), { url, dbName: "bench-a", channel: "e2e", subscribe: true });
+  const storageB = await b.evaluate((o) => window.bench.setup(o), { url, dbName: "bench-b", channel: "e2e", subscribe: true });
+  log(`pages ready (storage: ${storageA}, ${storageB})`);
+  if (storageA !== "indexeddb" || storageB !== "indexeddb") {
+    throw new Error(`expected IndexedDB storage, got ${storageA} / ${storageB}`);
+  }
+
+  // End-to-end: A mutates, B's store has it. Sequential samples; a short warm-up first.
+  const latencies = [];
+  const warmup = Math.min(20, samples);
+  for (let i = 0; i < warmup + samples; i++) {
+    const t0 = await a.evaluate((s) => window.bench.mutate("e2e", s), i);
+    const t1 = await b.evaluate((s) => window.bench.arrival(s), i);
+    if (i >= warmup) latencies.push(t1 - t0);
+  }
+  raw.e2e_ms = latencies;
+  const e2e50 = percentile(latencies, 0.5), e2e99 = percentile(latencies, 0.99);
+  log(`end-to-end p50 ${e2e50.toFixed(2)} ms, p99 ${e2e99.toFixed(2)} ms (${samples} samples)`);
+  rows.push({ name: `end-to-end A.mutate -> B store, p50 (${samples} samples)`, value: e2e50.toFixed(2), unit: "ms", note: "target <= 2 ms; includes the 16 ms default change-batch interval" });
+  rows.push({ name: "end-to-end A.mutate -> B store, p99", value: e2e99.toFixed(2), unit: "ms", note: "target <= 10 ms" });
+
+  // Durable outbox: server down, queue N, count them in IndexedDB; server up, drain.
+  await stopServer();
+  await a.evaluate(() => window.bench.waitOffline());
+  const enq = await a.evaluate((o) => window.bench.enqueue(o), { channel: "e2e", dbName: "bench-a", n: outboxN, firstSeq: 1_000_000 });
+  await startServer();
+  const drain = await a.evaluate(() => window.bench.drain());
+  const base = await a.evaluate((n) => window.bench.idbBaseline(n), outboxN);
+  raw.outbox = { n: outboxN, enqueue: enq, drain, idb_baseline: base };
+  log(`outbox: ${outboxN} queued in ${enq.durable.toFixed(1)} ms (durable), drained in ${drain.ms.toFixed(1)} ms`);
+  const perSec = (n, ms) => Math.round((1000 * n) / ms);
+  rows.push({ name: `outbox: ${outboxN} mutate() calls returned`, value: enq.called.toFixed(1), unit: "ms", note: `${perSec(outboxN, enq.called)}/s` });
+  rows.push({ name: `outbox: ${outboxN} durable in IndexedDB (offline)`, value: perSec(outboxN, enq.durable), unit: "enqueues/s", note: `${enq.durable.toFixed(1)} ms; target >= 5,000/s` });
+  rows.push({ name: `outbox: drain of ${outboxN} after reconnect`, value: drain.ms.toFixed(1), unit: "ms", note: `${drain.acked} acked, ${drain.failed} failed; target <= 500 ms; server rate limit off` });
+  rows.push({ name: `plain IndexedDB, same page: 1 tx per put`, value: perSec(outboxN, base.perTx), unit: "puts/s", note: `${base.perTx.toFixed(1)} ms for ${outboxN}` });
+  rows.push({ name: `plain IndexedDB, same page: 1 batched tx`, value: perSec(outboxN, base.batched), unit: "puts/s", note: `${base.batched.toFixed(1)} ms for ${outboxN}` });
+  rows.push({ name: "optimistic apply, ingest, cold start", value: null, unit: "", note: "not built yet (bench/client/README.md)" });
+} catch (e) {
+  log(`failed: ${e.stack ?? e}`);
+  rows.push({ name: "client benchmarks", value: null, unit: "", note: `FAILED: ${e.message ?? e}` });
+  process.exitCode = 1;
+} finally {
+  if (context) await context.close().catch(() => {});
+  await stopServer().catch(() => {});
+  rmSync(work, { recursive: true, force: true });
+}
+writeFileSync(out, JSON.stringify({ samples, outbox: outboxN, rows, raw }, null, 2) + "\n");
