@@ -140,6 +140,11 @@ fn config(options: &Options, has_provider: bool) -> Config {
     }
 }
 
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &'static str = r#"
+import type { ChangeBatch, ClientOptions, Filter, Json, Mutation, MutationResult, Status } from "../types.js";
+"#;
+
 /// A Tether client: one connection, one outbox, live views of channels.
 #[wasm_bindgen]
 pub struct TetherClient {
@@ -150,7 +155,9 @@ pub struct TetherClient {
 impl TetherClient {
     /// Creates a client: opens IndexedDB (or falls back to memory), claims this tab's client
     /// id and restores its outbox and cached channels. Call `connect()` to go online.
-    pub async fn create(options: JsValue) -> Result<TetherClient, JsValue> {
+    pub async fn create(
+        #[wasm_bindgen(unchecked_param_type = "ClientOptions")] options: JsValue,
+    ) -> Result<TetherClient, JsValue> {
         let get_token = Reflect::get(&options, &"getToken".into())
             .ok()
             .and_then(|f| f.dyn_into::<Function>().ok());
@@ -241,7 +248,11 @@ impl TetherClient {
     }
 
     /// Opens a view of `channel` (optionally filtered); returns its id (`ViewChange.sub`).
-    pub fn subscribe(&self, channel: &str, filter: JsValue) -> Result<f64, JsValue> {
+    pub fn subscribe(
+        &self,
+        channel: &str,
+        #[wasm_bindgen(unchecked_param_type = "Filter | undefined")] filter: JsValue,
+    ) -> Result<f64, JsValue> {
         let filter = if filter.is_undefined() || filter.is_null() {
             None
         } else {
@@ -269,7 +280,12 @@ impl TetherClient {
     /// Writes optimistically: shown at once, stored in IndexedDB, sent, and settled on the
     /// server's answer (`{mutationId, version}`, or an error with `code` CONFLICT, FORBIDDEN,
     /// NOT_FOUND, INVALID, ...).
-    pub fn mutate(&self, channel: &str, mutation: JsValue) -> Result<Promise, JsValue> {
+    #[wasm_bindgen(unchecked_return_type = "Promise<MutationResult>")]
+    pub fn mutate(
+        &self,
+        channel: &str,
+        #[wasm_bindgen(unchecked_param_type = "Mutation")] mutation: JsValue,
+    ) -> Result<Promise, JsValue> {
         let arg: MutationArg =
             serde_wasm_bindgen::from_value(mutation).map_err(|e| invalid(e.to_string()))?;
         let (op, id, doc, base) = match arg {
@@ -300,7 +316,11 @@ impl TetherClient {
     }
 
     /// Sends an ephemeral message to the channel's other subscribers.
-    pub fn broadcast(&self, channel: &str, payload: JsValue) -> Result<(), JsValue> {
+    pub fn broadcast(
+        &self,
+        channel: &str,
+        #[wasm_bindgen(unchecked_param_type = "Json")] payload: JsValue,
+    ) -> Result<(), JsValue> {
         let payload = from_js(payload).map_err(invalid)?;
         let mut result = Ok(());
         self.run(|d| {
@@ -313,7 +333,12 @@ impl TetherClient {
     }
 
     /// Calls a server method; settles with its response or an error (`TIMEOUT`, ...).
-    pub fn request(&self, method: &str, body: JsValue) -> Result<Promise, JsValue> {
+    #[wasm_bindgen(unchecked_return_type = "Promise<Json>")]
+    pub fn request(
+        &self,
+        method: &str,
+        #[wasm_bindgen(unchecked_param_type = "Json")] body: JsValue,
+    ) -> Result<Promise, JsValue> {
         let body = from_js(body).map_err(invalid)?;
         let (promise, resolvers) = deferred();
         let mut result = Ok(());
@@ -326,7 +351,11 @@ impl TetherClient {
 
     /// Sets (or with `null`, clears) this client's presence on a channel.
     #[wasm_bindgen(js_name = setPresence)]
-    pub fn set_presence(&self, channel: &str, state: JsValue) -> Result<(), JsValue> {
+    pub fn set_presence(
+        &self,
+        channel: &str,
+        #[wasm_bindgen(unchecked_param_type = "Json | null")] state: JsValue,
+    ) -> Result<(), JsValue> {
         let state = if state.is_null() || state.is_undefined() {
             None
         } else {
@@ -344,11 +373,18 @@ impl TetherClient {
 
     /// Sets the callbacks for change batches and status changes.
     #[wasm_bindgen(js_name = setListeners)]
-    pub fn set_listeners(&self, on_change: Option<Function>, on_status: Option<Function>) {
+    pub fn set_listeners(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "((batch: ChangeBatch) => void) | undefined")]
+        on_change: Option<Function>,
+        #[wasm_bindgen(unchecked_param_type = "((status: Status) => void) | undefined")]
+        on_status: Option<Function>,
+    ) {
         self.run(|d| d.set_listeners(on_change, on_status));
     }
 
     /// The current status.
+    #[wasm_bindgen(unchecked_return_type = "Status")]
     pub fn status(&self) -> JsValue {
         self.driver.borrow().status_js()
     }

@@ -16,7 +16,7 @@
 use std::collections::BTreeMap;
 
 use js_sys::Array;
-use rexie::{KeyRange, ObjectStore, Rexie, TransactionMode};
+use rexie::{KeyRange, ObjectStore, Rexie, Transaction, TransactionMode};
 use serde::{Deserialize, Serialize};
 use tether_core::{CachedChannel, PendingMutation, Persist, PersistedState};
 use tether_protocol::{Document, Since};
@@ -159,7 +159,8 @@ impl Db {
     }
 
     /// Applies a flush of engine writes for `client_id` in one readwrite transaction, which
-    /// has committed when this returns `Ok`.
+    /// has committed when this returns `Ok`; on any failure it is aborted, so nothing of the
+    /// flush is stored.
     pub async fn write(
         &self,
         client_id: &str,
@@ -169,63 +170,16 @@ impl Db {
         let tx = self
             .rexie
             .transaction(&STORES, TransactionMode::ReadWrite)?;
-        let clients = tx.store("clients")?;
-        let outbox = tx.store("outbox")?;
-        let docs = tx.store("docs")?;
-        let channels = tx.store("channels")?;
-        let cid = s(client_id);
-        let mut touched_client = false;
-        for write in writes {
-            match write {
-                Persist::ClientId { .. } => touched_client = true,
-                Persist::OutboxPut { mutation } => {
-                    touched_client = true;
-                    outbox
-                        .put(
-                            &to_js(mutation),
-                            Some(&key(&[cid.clone(), n(mutation.mutation_id)])),
-                        )
-                        .await?;
-                }
-                Persist::OutboxRemove { mutation_id } => {
-                    outbox.delete(key(&[cid.clone(), n(*mutation_id)])).await?;
-                }
-                Persist::Channel(delta) => {
-                    let channel = s(&delta.channel);
-                    if delta.replace {
-                        let range = prefix_range(&[cid.clone(), channel.clone()])?;
-                        docs.delete(range.into()).await?;
-                    }
-                    for id in &delta.removes {
-                        docs.delete(key(&[cid.clone(), channel.clone(), s(id)]))
-                            .await?;
-                    }
-                    for doc in &delta.upserts {
-                        docs.put(
-                            &to_js(doc),
-                            Some(&key(&[cid.clone(), channel.clone(), s(&doc.id)])),
-                        )
-                        .await?;
-                    }
-                    let row = ChannelRow {
-                        cursor: delta.cursor.clone(),
-                        filter_key: delta.filter_key.clone(),
-                    };
-                    channels
-                        .put(&to_js(&row), Some(&key(&[cid.clone(), channel])))
-                        .await?;
-                }
+        match apply(&tx, client_id, last_mutation_id, writes).await {
+            Ok(()) => {
+                tx.done().await?;
+                Ok(())
+            }
+            Err(error) => {
+                let _ = tx.abort().await;
+                Err(error)
             }
         }
-        if touched_client {
-            let row = ClientRow {
-                client_id: client_id.to_owned(),
-                last_mutation_id,
-            };
-            clients.put(&to_js(&row), Some(&cid)).await?;
-        }
-        tx.done().await?;
-        Ok(())
     }
 
     /// Deletes everything stored for `client_id`.
@@ -241,4 +195,61 @@ impl Db {
         tx.done().await?;
         Ok(())
     }
+}
+
+async fn apply(
+    tx: &Transaction,
+    client_id: &str,
+    last_mutation_id: u64,
+    writes: &[Persist],
+) -> Result<(), DbError> {
+    let clients = tx.store("clients")?;
+    let outbox = tx.store("outbox")?;
+    let docs = tx.store("docs")?;
+    let channels = tx.store("channels")?;
+    let cid = s(client_id);
+    let mut touched_client = false;
+    for write in writes {
+        match write {
+            Persist::ClientId { .. } => touched_client = true,
+            Persist::OutboxPut { mutation } => {
+                touched_client = true;
+                let k = key(&[cid.clone(), n(mutation.mutation_id)]);
+                outbox.put(&to_js(mutation), Some(&k)).await?;
+            }
+            Persist::OutboxRemove { mutation_id } => {
+                outbox.delete(key(&[cid.clone(), n(*mutation_id)])).await?;
+            }
+            Persist::Channel(delta) => {
+                let channel = s(&delta.channel);
+                if delta.replace {
+                    let range = prefix_range(&[cid.clone(), channel.clone()])?;
+                    docs.delete(range.into()).await?;
+                }
+                for id in &delta.removes {
+                    docs.delete(key(&[cid.clone(), channel.clone(), s(id)]))
+                        .await?;
+                }
+                for doc in &delta.upserts {
+                    let k = key(&[cid.clone(), channel.clone(), s(&doc.id)]);
+                    docs.put(&to_js(doc), Some(&k)).await?;
+                }
+                let row = ChannelRow {
+                    cursor: delta.cursor.clone(),
+                    filter_key: delta.filter_key.clone(),
+                };
+                channels
+                    .put(&to_js(&row), Some(&key(&[cid.clone(), channel])))
+                    .await?;
+            }
+        }
+    }
+    if touched_client {
+        let row = ClientRow {
+            client_id: client_id.to_owned(),
+            last_mutation_id,
+        };
+        clients.put(&to_js(&row), Some(&cid)).await?;
+    }
+    Ok(())
 }

@@ -92,7 +92,7 @@ pub struct Driver {
     pub engine: Engine,
     url: String,
     db: Option<Rc<Db>>,
-    /// A write failed: queued writes may not survive a reload.
+    /// The last IndexedDB write failed (its mutations were withdrawn): storage is at risk.
     storage_failed: bool,
     socket: Option<Socket>,
     generation: u64,
@@ -417,16 +417,39 @@ impl Driver {
         let weak = self.me.clone();
         spawn_local(async move {
             let result = db.write(&client_id, last, &writes).await;
-            with(&weak, |d| d.write_done(result.is_ok()));
+            with(&weak, |d| d.write_done(result.map_err(|e| e.0), &writes));
         });
     }
 
-    fn write_done(&mut self, ok: bool) {
+    /// A flush finished. On failure, every mutation it was to store is withdrawn (rolled back
+    /// and rejected with `STORAGE`) and its frame, still held back, is never sent.
+    fn write_done(&mut self, result: Result<(), String>, writes: &[Persist]) {
         self.writes_in_flight = self.writes_in_flight.saturating_sub(1);
-        if !ok && !self.storage_failed {
-            // The writes live on in memory and are still sent; the app is told they are at risk.
-            self.storage_failed = true;
+        let failed = result.is_err();
+        if failed != self.storage_failed {
+            self.storage_failed = failed;
             self.force_status = true;
+        }
+        if let Err(reason) = result {
+            let now = now_ms();
+            let mut withdrawn = BTreeSet::new();
+            for write in writes {
+                if let Persist::OutboxPut { mutation } = write {
+                    if self
+                        .engine
+                        .storage_failed(now, mutation.mutation_id, &reason)
+                    {
+                        withdrawn.insert(mutation.mutation_id);
+                    }
+                }
+            }
+            self.held.retain(|frame| {
+                !matches!(
+                    tether_protocol::codec::decode_client(frame.as_bytes()),
+                    Ok(tether_protocol::ClientMessage::Mutate { mutation_id, .. })
+                        if withdrawn.contains(&mutation_id)
+                )
+            });
         }
         if self.writes_in_flight == 0 && self.batch.is_empty() {
             if let Some(socket) = &self.socket {
@@ -495,6 +518,7 @@ impl Driver {
                     Rejection::Forbidden { message }
                     | Rejection::Invalid { message }
                     | Rejection::NotFound { message }
+                    | Rejection::Storage { message }
                     | Rejection::Other { message } => message.clone(),
                     _ => reason.to_string(),
                 };

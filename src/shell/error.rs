@@ -23,11 +23,6 @@ pub enum ShellError {
     Conflict(Box<Conflict>),
     /// The server refused the mutation for another reason.
     Rejected(Rejection),
-    /// The mutation could not be written to IndexedDB, so it was rolled back.
-    Storage {
-        /// What IndexedDB reported.
-        reason: String,
-    },
     /// A request failed.
     Request(RequestError),
 }
@@ -45,8 +40,8 @@ impl ShellError {
             ShellError::Rejected(Rejection::Forbidden { .. }) => "FORBIDDEN",
             ShellError::Rejected(Rejection::NotFound { .. }) => "NOT_FOUND",
             ShellError::Rejected(Rejection::Invalid { .. }) => "INVALID",
+            ShellError::Rejected(Rejection::Storage { .. }) => "STORAGE",
             ShellError::Rejected(_) => "REJECTED",
-            ShellError::Storage { .. } => "STORAGE",
             ShellError::Request(RequestError::Timeout) => "TIMEOUT",
             ShellError::Request(RequestError::ConnectionLost) => "CONNECTION_LOST",
             ShellError::Request(RequestError::Closed) => "CLOSED",
@@ -101,7 +96,6 @@ impl fmt::Display for ShellError {
                 c.mutation.id, c.mutation.channel
             ),
             ShellError::Rejected(r) => write!(f, "{r}"),
-            ShellError::Storage { reason } => write!(f, "could not store the write: {reason}"),
             ShellError::Request(e) => write!(f, "{e}"),
         }
     }

@@ -122,6 +122,12 @@ pub enum Rejection {
         /// The server's explanation.
         message: String,
     },
+    /// The shell could not store the mutation durably, so it was withdrawn before it was
+    /// sent (see `Engine::storage_failed`).
+    Storage {
+        /// What the storage reported.
+        message: String,
+    },
     /// A reason this version does not know.
     Other {
         /// The server's explanation.
@@ -146,6 +152,7 @@ impl std::fmt::Display for Rejection {
             Rejection::Forbidden { message } => write!(f, "forbidden: {message}"),
             Rejection::Invalid { message } => write!(f, "invalid: {message}"),
             Rejection::NotFound { message } => write!(f, "not found: {message}"),
+            Rejection::Storage { message } => write!(f, "not stored: {message}"),
             Rejection::Other { message } => write!(f, "rejected: {message}"),
         }
     }

@@ -6,9 +6,9 @@ use tether_protocol::{apply_op, validate_channel, validate_doc_id, ClientMessage
 use super::{Channel, Engine, PendingRequest, Queued};
 use crate::connection::ConnectionState;
 use crate::continuity::{filter_key, SubState, Subscription};
-use crate::error::EngineError;
+use crate::error::{EngineError, Rejection};
 use crate::outbox::PendingMutation;
-use crate::output::Output;
+use crate::output::{MutationOutcome, Output};
 use crate::persist::Persist;
 use crate::store::ChannelStore;
 use crate::view::{View, ViewId};
@@ -129,6 +129,31 @@ impl Engine {
         }
         self.finish(now);
         Ok(mutation_id)
+    }
+
+    /// The shell could not make this mutation's `Persist::OutboxPut` durable. The mutation is
+    /// withdrawn: removed from the outbox, rolled back, and reported once as
+    /// `MutationOutcome::Rejected` with [`Rejection::Storage`]. The shell must not transmit a
+    /// `mutate` frame for it that it is still holding back (frames wait for earlier writes), so
+    /// the server never sees it. Returns false when the mutation is no longer pending.
+    pub fn storage_failed(&mut self, now: u64, mutation_id: u64, message: &str) -> bool {
+        let Some(entry) = self.outbox.remove(mutation_id) else {
+            return false;
+        };
+        self.outputs
+            .push_back(Output::Persist(Persist::OutboxRemove { mutation_id }));
+        let m = entry.mutation;
+        self.rebase(&m.channel, &m.id);
+        self.outputs
+            .push_back(Output::Mutation(MutationOutcome::Rejected {
+                mutation: m,
+                reason: Rejection::Storage {
+                    message: message.to_owned(),
+                },
+            }));
+        self.urgent_flush = true;
+        self.finish(now);
+        true
     }
 
     /// Sends an ephemeral message to the channel's other subscribers (queued while
