@@ -21,7 +21,7 @@ use super::convert::{self, to_js, ShellFacts};
 use super::db::Db;
 use super::error::ShellError;
 use super::identity::Held;
-use super::signals::{Signal, Signals};
+use super::signals::{self, Signal, Signals};
 use super::socket::{Socket, SocketEvent};
 use super::timer::Timer;
 
@@ -189,6 +189,11 @@ impl Driver {
                         Signal::Online => d.engine.went_online(now),
                         Signal::Offline => d.engine.went_offline(now),
                         Signal::Visible(visible) => d.engine.set_visible(now, visible),
+                        // Leaving: close the socket cleanly now (others see this client's
+                        // presence end at once, and the page may enter the back/forward cache).
+                        Signal::PageHide => d.engine.went_offline(now),
+                        Signal::PageShow if signals::is_online() => d.engine.went_online(now),
+                        Signal::PageShow => {}
                     }
                 })
             }));

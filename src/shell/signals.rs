@@ -1,4 +1,5 @@
-//! Browser signals the engine needs: `online` / `offline` and `visibilitychange`.
+//! Browser signals the engine needs: `online` / `offline`, `visibilitychange`, and
+//! `pagehide` / `pageshow` (the page leaves, or comes back from the back/forward cache).
 
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
@@ -12,6 +13,10 @@ pub enum Signal {
     Offline,
     /// The page became visible (true) or hidden (false).
     Visible(bool),
+    /// The page is being left (closed, navigated away, or put in the back/forward cache).
+    PageHide,
+    /// The page is shown again after `PageHide` (restored from the back/forward cache).
+    PageShow,
 }
 
 type Listener = (EventTarget, &'static str, Closure<dyn FnMut()>);
@@ -56,6 +61,18 @@ impl Signals {
             window.clone().into(),
             "offline",
             Closure::new(move || offline(Signal::Offline)),
+        );
+        let hide = on_signal.clone();
+        add(
+            window.clone().into(),
+            "pagehide",
+            Closure::new(move || hide(Signal::PageHide)),
+        );
+        let show = on_signal.clone();
+        add(
+            window.clone().into(),
+            "pageshow",
+            Closure::new(move || show(Signal::PageShow)),
         );
         if let Some(document) = window.document() {
             let visible = on_signal;
