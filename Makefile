@@ -7,7 +7,7 @@ SUITES := fmt clippy clippy-wasm native bench browser package js e2e
 .PHONY: help bootstrap test demo bench $(addprefix test-,$(SUITES))
 
 help:
-	@echo "make demo       build the WASM package and run the reference server (see README.md)"
+	@echo "make demo       build the npm package and the Kanban example, run the reference server"
 	@echo "make test       bootstrap, then every suite; fails at the first failing suite"
 	@echo "make bootstrap  install missing tools only"
 	@echo "make test-SUITE one suite after the bootstrap: $(SUITES)"
