@@ -204,7 +204,8 @@ if (parts.includes("bundle")) {
       out("   What the wasm is made of (twiggy, release build before wasm-bindgen/wasm-opt, by crate;");
       out(`   generic code is counted in the crate that defines it, e.g. BTreeMap<_, _> in alloc):`);
       for (const c of b.crates.slice(0, 14)) {
-        out(`     ${pad(c.crate, 26)} ${lpad((100 * c.share).toFixed(1), 5)}%  ${lpad(c.items, 5)} items  largest: ${c.largest.name.slice(0, 60)}`);
+        const largest = c.largest.name.replace(/\[[0-9a-f]{16}\]/g, "");
+        out(`     ${pad(c.crate, 26)} ${lpad((100 * c.share).toFixed(1), 5)}%  ${lpad(c.items, 5)} items  largest: ${largest.slice(0, 64)}`);
       }
     }
   } else {

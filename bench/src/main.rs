@@ -182,8 +182,12 @@ async fn run(args: &Args) -> Result<FanoutResult, String> {
         server.stop().await;
         return Err("the server must listen on a loopback address".to_owned());
     }
-    let outcome = measure(args, &server, start).await;
+    let mut tasks = JoinSet::new();
+    let outcome = measure(args, &server, start, &mut tasks).await;
+    // The server goes first, so its side of each connection closes first (and holds the
+    // TIME_WAIT states), then the subscriber tasks are dropped.
     server.stop().await;
+    tasks.abort_all();
     if let Some(path) = &args.pid_file {
         let _ = std::fs::remove_file(path);
     }
@@ -194,6 +198,7 @@ async fn measure(
     args: &Args,
     server: &ServerProcess,
     start: Instant,
+    tasks: &mut JoinSet<()>,
 ) -> Result<FanoutResult, String> {
     let addr = server.addr();
     let peer = args.peer;
@@ -228,7 +233,6 @@ async fn measure(
     let failed = Arc::new(AtomicUsize::new(0));
     let first_error: Arc<std::sync::Mutex<Option<String>>> = Arc::default();
     let gate = Arc::new(Semaphore::new(args.concurrency.max(1)));
-    let mut tasks = JoinSet::new();
     let connect_started = Instant::now();
     for index in 0..args.connections {
         let (gate, recorder, closed, ready, failed, first_error) = (
@@ -301,8 +305,7 @@ async fn measure(
     let own_cpu_after = server.own_cpu_secs()?;
     let rss_after = server.rss_bytes()?;
     let closed_during_run = closed.load(Ordering::Relaxed);
-    let server_alive_at_end = std::path::Path::new(&format!("/proc/{}", server.pid())).exists();
-    tasks.abort_all();
+    let server_alive_at_end = server.alive();
 
     let expected = report.published * u64::from(subscribers);
     let deliveries = recorder.deliveries();

@@ -101,6 +101,16 @@ impl ServerProcess {
         self.pid
     }
 
+    /// True while the process runs (not exited, not a zombie).
+    pub fn alive(&self) -> bool {
+        std::fs::read_to_string(format!("/proc/{}/status", self.pid))
+            .map(|s| {
+                !s.lines()
+                    .any(|l| l.starts_with("State:") && l.contains("Z"))
+            })
+            .unwrap_or(false)
+    }
+
     /// Resident set size in bytes (`VmRSS` of `/proc/<pid>/status`).
     pub fn rss_bytes(&self) -> Result<u64, String> {
         let path = format!("/proc/{}/status", self.pid);
