@@ -9,6 +9,7 @@ const now = () => performance.timeOrigin + performance.now();
 let client = null;
 const arrivals = new Map(); // seq -> time the page's store had it
 const waiters = new Map(); // seq -> resolve
+const acks = new Map(); // seq -> time this page's mutate() settled (ack)
 let pendingCount = 0;
 let connected = false;
 
@@ -87,8 +88,20 @@ window.bench = {
   /** Sends a put of `{seq}` without waiting for anything; returns the time it was called. */
   mutate(channel, seq) {
     const t0 = now();
-    client.mutate(channel, { op: "put", id: `doc-${seq % 8}`, doc: { seq }, baseVersion: null });
+    client
+      .mutate(channel, { op: "put", id: `doc-${seq % 8}`, doc: { seq }, baseVersion: null })
+      .then(() => acks.set(seq, now()), () => acks.set(seq, NaN));
     return t0;
+  },
+
+  /** When this page's mutation `{seq}` was acknowledged (waits for it, bounded). */
+  async ackTime(seq, timeoutMs = 10_000) {
+    const deadline = Date.now() + timeoutMs;
+    while (!acks.has(seq)) {
+      if (Date.now() > deadline) throw new Error(`no ack for seq ${seq}`);
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    return acks.get(seq);
   },
 
   /** When this page's store had `{seq}` (waits for it). */
