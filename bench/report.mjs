@@ -83,7 +83,8 @@ const fanoutSummary = sizes.map((n) => ({
 
 const first = fanoutRuns.find((r) => !r.error);
 out(`Tether benchmarks — ${new Date().toISOString()} — ${cpus().length} cores, ` +
-  `${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, loopback only` +
+  `${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, loopback only, ` +
+  `tree ${process.env.BENCH_GIT_REV ?? "unknown"}` +
   (smoke ? " — SMOKE MODE (tiny sizes; numbers mean nothing)" : ""));
 out();
 
@@ -236,6 +237,7 @@ const text = lines.join("\n") + "\n";
 writeFileSync(`${base}.json`, JSON.stringify({
   generated: new Date().toISOString(),
   smoke,
+  git: process.env.BENCH_GIT_REV ?? null,
   machine: { cores: cpus().length, memory_bytes: totalmem(), node: process.version },
   fanout: { summary: fanoutSummary, runs: fanoutRuns },
   client,
