@@ -10,6 +10,7 @@ let client = null;
 const arrivals = new Map(); // seq -> time the page's store had it
 const waiters = new Map(); // seq -> resolve
 const acks = new Map(); // seq -> time this page's mutate() settled (ack)
+const optimistic = new Map(); // seq -> time a change batch first showed it (pending or not)
 let pendingCount = 0;
 let connected = false;
 
@@ -18,7 +19,11 @@ function onBatch(batch) {
   for (const view of batch.views) {
     for (const row of view.upserts) {
       const seq = row.doc?.seq;
-      if (typeof seq !== "number" || row.pending || arrivals.has(seq)) continue;
+      if (typeof seq !== "number") continue;
+      // First time this page's view shows the write (pending, or already confirmed when the
+      // server's event came before the batch was flushed).
+      if (!optimistic.has(seq)) optimistic.set(seq, t);
+      if (row.pending || arrivals.has(seq)) continue;
       arrivals.set(seq, t);
       const resolve = waiters.get(seq);
       if (resolve) {
@@ -92,6 +97,16 @@ window.bench = {
       .mutate(channel, { op: "put", id: `doc-${seq % 8}`, doc: { seq }, baseVersion: null })
       .then(() => acks.set(seq, now()), () => acks.set(seq, NaN));
     return t0;
+  },
+
+  /** When a change batch of this page first showed `{seq}` (waits, bounded). */
+  async optimisticTime(seq, timeoutMs = 10_000) {
+    const deadline = Date.now() + timeoutMs;
+    while (!optimistic.has(seq)) {
+      if (Date.now() > deadline) throw new Error(`seq ${seq} never shown`);
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    return optimistic.get(seq);
   },
 
   /** When this page's mutation `{seq}` was acknowledged (waits for it, bounded). */
