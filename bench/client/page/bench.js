@@ -208,6 +208,55 @@ window.bench = {
     return { perTx, batched };
   },
 
+  /** Writes `n` documents to `channel` and waits until all are acked and cached in IndexedDB. */
+  async fill({ channel, dbName, n }) {
+    const writes = [];
+    for (let i = 0; i < n; i++) {
+      writes.push(
+        client.mutate(channel, {
+          op: "put",
+          id: `card-${i}`,
+          doc: { title: `Card ${i}`, status: i % 3 === 0 ? "todo" : "doing", rank: i },
+          baseVersion: null,
+        }),
+      );
+    }
+    await Promise.all(writes);
+    const db = await openDb(dbName);
+    const deadline = Date.now() + 30_000;
+    while ((await countRecords(db, "docs")) < n) {
+      if (Date.now() > deadline) throw new Error("the documents never reached the cache");
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    db.close();
+  },
+
+  /**
+   * Cold start in a freshly loaded page: instantiate the module, open IndexedDB and restore
+   * the cached view of `channel` (offline: no connection is opened) until it has `n` rows.
+   */
+  async coldStart({ url, dbName, channel, n }) {
+    const t0 = now();
+    client = await createClient({ url, dbName });
+    const t1 = now();
+    const done = new Promise((resolve, reject) => {
+      let rows = new Set();
+      client.onChange((batch) => {
+        for (const view of batch.views) {
+          if (view.channel !== channel) continue;
+          if (view.replace) rows = new Set();
+          for (const row of view.upserts) rows.add(row.id);
+          for (const id of view.removes) rows.delete(id);
+          if (rows.size >= n) resolve({ t: now(), rows: rows.size, continuity: view.continuity ?? null });
+        }
+      });
+      setTimeout(() => reject(new Error(`cached view of ${channel} not restored within 10 s (rows: ${rows.size})`)), 10_000);
+    });
+    client.subscribe(channel);
+    const restored = await done;
+    return { instantiate: t1 - t0, restore: restored.t - t1, total: restored.t - t0, rows: restored.rows, continuity: restored.continuity };
+  },
+
   pending: () => pendingCount,
   connected: () => connected,
 };
