@@ -71,7 +71,7 @@ max_conns=0
 IFS=',' read -r -a sizes <<<"$ladder"
 for n in "${sizes[@]}"; do
   [[ "$n" =~ ^[0-9]+$ ]] || die "BENCH_CONNECTIONS must be comma-separated numbers, got '$ladder'"
-  ((n > max_conns)) && max_conns=$n
+  if ((n > max_conns)); then max_conns=$n; fi
 done
 need_fds=$((max_conns + 1024))
 if (($(ulimit -Hn) < need_fds)); then
@@ -149,7 +149,7 @@ if has_part client; then
   else
     log "bench: client benchmarks in headless Chromium"
     client_args=(--out "$work/client.json")
-    [[ "$smoke" == 1 ]] && client_args+=(--samples 20 --outbox 50)
+    if [[ "$smoke" == 1 ]]; then client_args+=(--samples 20 --outbox 50); fi
     TETHER_SERVER_BIN="$server_bin" TETHER_NPM_STAGE="$npm_stage" \
       timeout --signal=TERM --kill-after=10 600 node "$TETHER_ROOT/bench/client/run.mjs" \
       "${client_args[@]}" || warn "client benchmarks failed"
@@ -208,5 +208,5 @@ fi
 export BENCH_GIT_REV---------------------------------------------------------------------------
 mkdir -p "$TETHER_ROOT/bench/results"
 report_args=("$work" "$TETHER_ROOT/bench/results" --parts "$parts")
-[[ "$smoke" == 1 ]] && report_args+=(--smoke)
+if [[ "$smoke" == 1 ]]; then report_args+=(--smoke); fi
 node "$TETHER_ROOT/bench/report.mjs" "${report_args[@]}"
