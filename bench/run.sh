@@ -18,7 +18,7 @@
 #   BENCH_THREADS      load generator worker threads     [1]
 #   BENCH_SQLITE_SYNC  tether-server --sqlite-sync       [full]
 set -euo pipefail
-# shellcheck source=scripts/env.sh
+# shellcheck source=scripts/env.sh disable=SC1091
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/env.sh"
 cd "$TETHER_ROOT"
 
