@@ -24,7 +24,7 @@ pub enum SyncMode {
 /// Endpoints: `GET /ws` (WebSocket; a token may be passed as `?token=`), `GET /healthz`,
 /// `GET /metrics` (Prometheus text), and with `--static DIR` the files of DIR.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "tether-server", version, about, long_about = None)]
+#[command(name = "tether-server", version)]
 pub struct Options {
     /// Address to listen on (port 0 picks a free port; the bound address is printed).
     #[arg(long, env = "TETHER_BIND", default_value = "127.0.0.1:8080")]

@@ -342,13 +342,30 @@ impl<S: Store> ServerEngine<S> {
                 .get_mut(&conn)
                 .map_or(0, |c| c.bucket.wait_ms(now));
             self.stats.rate_limited += 1;
+            // Name what was dropped, so the client knows which answer will never come.
+            let (dropped_channel, dropped_request) = match &msg {
+                ClientMessage::Subscribe { channel, .. }
+                | ClientMessage::Unsubscribe { channel }
+                | ClientMessage::Broadcast { channel, .. }
+                | ClientMessage::Presence { channel, .. } => (Some(channel.clone()), None),
+                ClientMessage::Request { id, .. } => (None, Some(*id)),
+                _ => (None, None),
+            };
             self.send_error(
                 conn,
                 ErrorCode::RateLimited,
                 "too many messages; this frame was dropped".into(),
                 |e| {
-                    if let ServerMessage::Error { retry_after_ms, .. } = e {
+                    if let ServerMessage::Error {
+                        retry_after_ms,
+                        channel,
+                        request_id,
+                        ..
+                    } = e
+                    {
                         *retry_after_ms = Some(retry.max(1));
+                        *channel = dropped_channel;
+                        *request_id = dropped_request;
                     }
                 },
             );
