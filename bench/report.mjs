@@ -101,7 +101,7 @@ if (parts.includes("fanout")) {
   out();
   const header = [pad("conns", 7), pad("peer", 10), lpad("connected", 11), lpad("delivered", 17),
     lpad("p50", 8), lpad("p99", 8), lpad("p99.9", 8), lpad("max", 8), lpad("all-recv p99", 13),
-    lpad("KB/conn", 9), lpad("connect s", 10), lpad("CPU conn", 9), lpad("CPU pub", 8), lpad("gen CPU", 8)].join(" ");
+    lpad("KB/conn", 9), lpad("RSS MB", 8), lpad("connect s", 10), lpad("CPU conn", 9), lpad("CPU pub", 8), lpad("gen CPU", 8)].join(" ");
   out(header);
   out("-".repeat(header.length));
   for (const row of fanoutSummary) {
@@ -118,6 +118,7 @@ if (parts.includes("fanout")) {
         lpad(`${a.deliveries}/${a.expected}`, 17),
         lpad(ms(a.p50), 8), lpad(ms(a.p99), 8), lpad(ms(a.p999), 8), lpad(ms(a.max), 8),
         lpad(ms(a.all_p99), 13), lpad(kb(a.bytes_per_conn), 9),
+        lpad(a.rss_idle == null ? "-" : (a.rss_idle / 2 ** 20).toFixed(0), 8),
         lpad(a.connect_secs?.toFixed(1) ?? "-", 10), lpad(a.cpu_connect?.toFixed(2) ?? "-", 9),
         lpad(a.cpu_publish?.toFixed(2) ?? "-", 8), lpad(a.gen_cpu_publish?.toFixed(2) ?? "-", 8)].join(" "));
       for (const e of a.publisher_errors) out(`${" ".repeat(18)}publisher: ${e}`);
@@ -128,8 +129,8 @@ if (parts.includes("fanout")) {
       out([pad(row.connections, 7), pad("Socket.IO/Tether", 47),
         lpad(ratio(s.p50, t.p50), 8), lpad(ratio(s.p99, t.p99), 8), lpad(ratio(s.p999, t.p999), 8),
         lpad("", 8), lpad(ratio(s.all_p99, t.all_p99), 13), lpad(ratio(s.bytes_per_conn, t.bytes_per_conn), 9),
-        lpad(ratio(s.connect_secs, t.connect_secs), 10), lpad(ratio(s.cpu_connect, t.cpu_connect), 9),
-        lpad(ratio(s.cpu_publish, t.cpu_publish), 8)].join(" "));
+        lpad(ratio(s.rss_idle, t.rss_idle), 8), lpad(ratio(s.connect_secs, t.connect_secs), 10), lpad(ratio(s.cpu_connect, t.cpu_connect), 9),
+        lpad(ratio(s.cpu_publish, t.cpu_publish), 8), lpad(ratio(s.gen_cpu_publish, t.gen_cpu_publish), 8)].join(" "));
     }
   }
   out();

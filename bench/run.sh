@@ -200,12 +200,12 @@ if has_part bundle; then
   fi
 fi
 
-# --- table and JSON ---
+# --- table and JSON ------------------------------------------------------------------------------
 BENCH_GIT_REV="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 if [[ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]]; then
   BENCH_GIT_REV+=" + uncommitted changes"
 fi
-export BENCH_GIT_REV---------------------------------------------------------------------------
+export BENCH_GIT_REV
 mkdir -p "$TETHER_ROOT/bench/results"
 report_args=("$work" "$TETHER_ROOT/bench/results" --parts "$parts")
 if [[ "$smoke" == 1 ]]; then report_args+=(--smoke); fi
