@@ -15,6 +15,9 @@ use axum::Router;
 use super::socket::{run_socket, SocketEnv};
 use crate::engine::{AuthConfig, ConnectInfo};
 
+/// Initial WebSocket read buffer and write batching size, in bytes.
+const IO_BUFFER: usize = 4 * 1024;
+
 /// Shared state of the routes.
 #[derive(Clone)]
 pub(crate) struct AppState {
@@ -71,6 +74,9 @@ async fn ws(
     let info = ConnectInfo { origin, claims };
     let env = state.env.clone();
     upgrade
+        // Small initial buffers (they grow for larger frames): idle connections stay cheap.
+        .read_buffer_size(IO_BUFFER)
+        .write_buffer_size(IO_BUFFER)
         .max_message_size(state.max_message_bytes)
         .max_frame_size(state.max_message_bytes)
         .on_upgrade(move |socket| run_socket(socket, info, env))
