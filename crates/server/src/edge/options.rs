@@ -124,7 +124,7 @@ impl Options {
     pub fn for_tests(db: PathBuf) -> Options {
         let mut options = Options::parse_from(["tether-server", "--dev", "--bind", "127.0.0.1:0"]);
         options.db = db;
-        options.shutdown_grace_ms = 300;
+        options.shutdown_grace_ms = 100;
         options
     }
 
