@@ -64,6 +64,7 @@ function aggregate(runs) {
     cpu_connect: pick((r) => r.cpu_connect_secs),
     cpu_publish: pick((r) => r.cpu_publish_secs),
     gen_cpu_publish: pick((r) => r.loadgen_cpu_publish_secs),
+    load: pick((r) => (r.load_average ? Math.max(...r.load_average.filter((x) => x != null)) : null)),
     publisher_errors: ok.map((r) => r.publisher_error).filter(Boolean),
   };
 }
@@ -95,13 +96,14 @@ if (parts.includes("fanout")) {
       `latency = publish -> receive of every delivery (ms); all-recv = publish -> last subscriber has it;`);
     out(`   B/conn = (server RSS with N idle subscribed connections - RSS before) / N; ` +
       `CPU = server user+sys seconds (connecting, publishing); gen CPU = the load generator's own,`);
-    out(`   which runs on the same 2 cores (${first.loadgen_threads} worker thread${first.loadgen_threads === 1 ? "" : "s"}).`);
+    out(`   which runs on the same 2 cores (${first.loadgen_threads} worker thread${first.loadgen_threads === 1 ? "" : "s"}); load = the machine's 1-minute load average`);
+    out(`   while publishing (above 2, other work competed for the 2 cores and the latencies include waiting for a core).`);
     out(`   tether-server commits every publish to SQLite (${first.server_command.includes("normal") ? "synchronous=NORMAL" : "synchronous=FULL"}) before fan-out; Socket.IO stores nothing.`);
   }
   out();
   const header = [pad("conns", 7), pad("peer", 10), lpad("connected", 11), lpad("delivered", 17),
     lpad("p50", 8), lpad("p99", 8), lpad("p99.9", 8), lpad("max", 8), lpad("all-recv p99", 13),
-    lpad("KB/conn", 9), lpad("RSS MB", 8), lpad("connect s", 10), lpad("CPU conn", 9), lpad("CPU pub", 8), lpad("gen CPU", 8)].join(" ");
+    lpad("KB/conn", 9), lpad("RSS MB", 8), lpad("connect s", 10), lpad("CPU conn", 9), lpad("CPU pub", 8), lpad("gen CPU", 8), lpad("load", 6)].join(" ");
   out(header);
   out("-".repeat(header.length));
   for (const row of fanoutSummary) {
@@ -120,7 +122,8 @@ if (parts.includes("fanout")) {
         lpad(ms(a.all_p99), 13), lpad(kb(a.bytes_per_conn), 9),
         lpad(a.rss_idle == null ? "-" : (a.rss_idle / 2 ** 20).toFixed(0), 8),
         lpad(a.connect_secs?.toFixed(1) ?? "-", 10), lpad(a.cpu_connect?.toFixed(2) ?? "-", 9),
-        lpad(a.cpu_publish?.toFixed(2) ?? "-", 8), lpad(a.gen_cpu_publish?.toFixed(2) ?? "-", 8)].join(" "));
+        lpad(a.cpu_publish?.toFixed(2) ?? "-", 8), lpad(a.gen_cpu_publish?.toFixed(2) ?? "-", 8),
+        lpad(a.load == null || !Number.isFinite(a.load) ? "-" : a.load.toFixed(1), 6)].join(" "));
       for (const e of a.publisher_errors) out(`${" ".repeat(18)}publisher: ${e}`);
       if (a.failed) out(`${" ".repeat(18)}${a.failed} of ${a.runs} runs failed: ${a.errors[0]}`);
     }

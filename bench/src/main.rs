@@ -120,6 +120,8 @@ struct FanoutResult {
     /// it, not the server, may be what limits the latency figures).
     loadgen_cpu_publish_secs: f64,
     loadgen_threads: usize,
+    /// The machine's 1-minute load average when publishing started and ended.
+    load_average: [Option<f64>; 2],
     server_command: Vec<String>,
 }
 
@@ -292,6 +294,7 @@ async fn measure(
     let subscribers = u32::try_from(connected).unwrap_or(u32::MAX);
     let cpu_publish_start = server.cpu_secs()?;
     let own_cpu_start = server.own_cpu_secs()?;
+    let load_start = server::load_average();
     let _ = go_tx.send(());
     let report: PublisherReport = publisher
         .await
@@ -303,6 +306,7 @@ async fn measure(
     }
     let cpu_after = server.cpu_secs()?;
     let own_cpu_after = server.own_cpu_secs()?;
+    let load_end = server::load_average();
     let rss_after = server.rss_bytes()?;
     let closed_during_run = closed.load(Ordering::Relaxed);
     let server_alive_at_end = server.alive();
@@ -345,6 +349,7 @@ async fn measure(
         cpu_total_secs: cpu_after,
         loadgen_cpu_publish_secs: own_cpu_after - own_cpu_start,
         loadgen_threads: args.threads,
+        load_average: [load_start, load_end],
         server_command: args.server.clone(),
     })
 }

@@ -134,6 +134,16 @@ impl ServerProcess {
     }
 }
 
+/// The machine's 1-minute load average (`/proc/loadavg`): how busy it was besides this run.
+pub fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
 fn cpu_secs_of(path: &str, clock_ticks: f64) -> Result<f64, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
     let ticks = parse_stat_ticks(&text).ok_or_else(|| format!("{path}: unexpected format"))?;
