@@ -2,7 +2,7 @@
 # Run the test suites. `scripts/test.sh all` (what `make test` runs after the bootstrap) runs
 # every suite in order and stops at the first failure; `scripts/test.sh SUITE...` runs some.
 #
-# Suites: fmt clippy clippy-wasm native bench browser package js e2e
+# Suites: fmt clippy clippy-wasm native browser package js e2e bench
 # A suite whose code does not exist yet (js/, examples/kanban/ not in git) is skipped with a
 # message; it is never faked. Once the code is committed the suite runs and must pass.
 set -euo pipefail
@@ -10,7 +10,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$TETHER_ROOT"
 
-ALL_SUITES=(fmt clippy clippy-wasm native bench browser package js e2e)
+ALL_SUITES=(fmt clippy clippy-wasm native browser package js e2e bench)
 ran=()
 skipped=()
 
@@ -34,7 +34,7 @@ trap stop_reference_server EXIT
 #   TETHER_TEST_SERVER_URL   ws://127.0.0.1:PORT/ws
 #   TETHER_TEST_SERVER_HTTP  http://127.0.0.1:PORT
 #   TETHER_TEST_CONTROL_URL  http://127.0.0.1:CPORT  (only with the supervisor, see below)
-# With tests/support/server-supervisor.mjs present, the server runs under that supervisor, whose
+# With tests/browser/support/server-supervisor.mjs present, the server runs under that supervisor, whose
 # control port lets browser tests stop, start, restart and wipe the server.
 start_reference_server() {
   [[ -z "$server_pid" ]] || return 0
@@ -44,7 +44,7 @@ start_reference_server() {
   # optimised `server` profile would cost minutes of CI time for no test benefit.
   cargo build -p tether-server
   local bin="${CARGO_TARGET_DIR:-$TETHER_ROOT/target}/debug/tether-server"
-  local port dir supervisor="$TETHER_ROOT/tests/support/server-supervisor.mjs"
+  local port dir supervisor="$TETHER_ROOT/tests/browser/support/server-supervisor.mjs"
   port="$(free_port)"
   dir="$(mktemp -d "${TMPDIR:-/tmp}/tether-test-server.XXXXXX")"
   export TETHER_TEST_SERVER_URL="ws://127.0.0.1:$port/ws"

@@ -2,9 +2,7 @@
 //! one change, duplicates are dropped, and the own event replaces the pending entry without a
 //! double show.
 
-mod common;
-
-use common::{changes, doc, reset, upsert, Driver};
+use crate::common::{changes, doc, reset, upsert, Driver};
 use serde_json::json;
 use tether_core::{Config, Output, Precondition};
 use tether_protocol::{Op, ServerMessage};

@@ -1,9 +1,7 @@
 //! A rejected mutation is rolled back alone, later pending edits stay, and the app gets a
 //! typed conflict with both sides.
 
-mod common;
-
-use common::{changes, doc, reset, Driver};
+use crate::common::{changes, doc, reset, Driver};
 use serde_json::json;
 use tether_core::{Config, MutationOutcome, Output, Precondition, Rejection};
 use tether_protocol::{ClientMessage, Op, RejectReason, ServerMessage};

@@ -1,9 +1,7 @@
 //! A lost event is detected from `prev` and repaired by resubscribing since the cursor;
 //! offsets a filtered view skipped are not gaps.
 
-mod common;
-
-use common::{changes, reset, sent_of, upsert, Driver};
+use crate::common::{changes, reset, sent_of, upsert, Driver};
 use serde_json::json;
 use tether_core::Config;
 use tether_protocol::{ClientMessage, Continuity, Filter, ServerMessage, Since};

@@ -1,9 +1,7 @@
 //! A half-open connection (nothing arrives any more) is detected by the heartbeat and
 //! replaced; pongs measure the round trip.
 
-mod common;
-
-use common::{sent_of, Driver};
+use crate::common::{sent_of, Driver};
 use tether_core::{Config, ConnectionState, EngineError, Output};
 use tether_protocol::{ClientMessage, ServerMessage};
 

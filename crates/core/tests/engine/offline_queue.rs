@@ -1,9 +1,7 @@
 //! Broadcasts and requests made while disconnected wait in a bounded queue; overflow and
 //! request timeouts are typed errors.
 
-mod common;
-
-use common::Driver;
+use crate::common::Driver;
 use serde_json::json;
 use tether_core::{Config, EngineError, Output, RequestError};
 use tether_protocol::{ClientMessage, ServerMessage};

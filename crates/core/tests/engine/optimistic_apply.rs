@@ -1,9 +1,7 @@
 //! The app's own write is visible in the very next change-set, without waiting for the batch
 //! interval; server events still wait for it (and are coalesced).
 
-mod common;
-
-use common::{doc, reset, Driver};
+use crate::common::{doc, reset, Driver};
 use serde_json::json;
 use tether_core::{Config, Output, Precondition};
 use tether_protocol::Op;

@@ -3,9 +3,7 @@
 //! attributable, and as a last resort replaces a connection whose subscribe stays
 //! unanswered.
 
-mod common;
-
-use common::{doc, reset, Driver};
+use crate::common::{doc, reset, Driver};
 use serde_json::json;
 use tether_core::{Config, EngineError, Output};
 use tether_protocol::{ClientMessage, ErrorCode, Filter, ServerMessage};
@@ -30,7 +28,7 @@ fn unattributed_drop_resends_the_pending_subscribe() {
     d.server(rate_limited(None));
     assert!(d.sent().is_empty());
     let out = d.advance(d.now + 500);
-    let again: Vec<_> = common::sent_of(&out);
+    let again: Vec<_> = crate::common::sent_of(&out);
     assert_eq!(again, sent, "the identical subscribe again");
     // The original was not dropped after all: both answers arrive.
     d.server(reset("tasks", 1, vec![doc("a", 1, json!({}))]));
@@ -93,7 +91,7 @@ fn attributed_refusal_resubscribes_after_the_wait() {
     d.server(rate_limited(Some("tasks")));
     assert!(!d.engine.is_live("tasks"));
     let out = d.advance(d.now + 500);
-    assert_eq!(common::sent_of(&out), sent);
+    assert_eq!(crate::common::sent_of(&out), sent);
 }
 
 #[test]
@@ -115,7 +113,7 @@ fn a_new_filter_after_a_resent_subscribe_moves_to_a_new_connection() {
     assert!(d.advance(at).contains(&Output::OpenSocket));
     d.engine.socket_opened(d.now);
     d.drain();
-    d.server(common::welcome());
+    d.server(crate::common::welcome());
     let sent = d.sent();
     assert!(
         matches!(

@@ -1,9 +1,7 @@
 //! How the engine reacts to closes: backoff within bounds, immediate retry on `online` and
 //! close 1001, a new token after close 4001 instead of hammering, stop on 4002.
 
-mod common;
-
-use common::Driver;
+use crate::common::Driver;
 use tether_core::{Auth, Config, ConnectionState, EngineError, Output};
 use tether_protocol::ClientMessage;
 

@@ -1,9 +1,7 @@
 //! A reload resumes exactly: cached documents show at once, subscriptions resume with
 //! `since`, the outbox is resent in order under the same ids, and new ids continue above them.
 
-mod common;
-
-use common::{changes, doc, reset, upsert, Driver};
+use crate::common::{changes, doc, reset, upsert, Driver};
 use serde_json::json;
 use tether_core::{Config, Engine, Precondition};
 use tether_protocol::{ClientMessage, Op, ServerMessage, Since};

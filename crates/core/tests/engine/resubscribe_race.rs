@@ -1,9 +1,7 @@
 //! Unsubscribing while a subscribe is unanswered, then subscribing again with another
 //! filter: the first answer is not mistaken for the second.
 
-mod common;
-
-use common::{doc, reset, Driver};
+use crate::common::{doc, reset, Driver};
 use serde_json::json;
 use tether_core::Config;
 use tether_protocol::{ClientMessage, Filter, ServerMessage};

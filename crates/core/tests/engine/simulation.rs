@@ -9,20 +9,18 @@
 //! (same store, same epoch), database resets (new epoch), short event retention (resume
 //! falls back to reset), view/filter changes, and concurrent edits of the same documents.
 
-mod sim;
-
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use sim::Tally;
+use crate::sim::Tally;
 
 fn env_u64(name: &str) -> Option<u64> {
     std::env::var(name).ok().and_then(|v| v.trim().parse().ok())
 }
 
 fn run_one(seed: u64, trace: bool) -> Result<Tally, String> {
-    match std::panic::catch_unwind(|| sim::run_schedule(seed, trace)) {
+    match std::panic::catch_unwind(|| crate::sim::run_schedule(seed, trace)) {
         Ok(Ok(t)) => Ok(t),
         Ok(Err(f)) => {
             if trace {

@@ -1,9 +1,7 @@
 //! A mutation the shell could not store durably is withdrawn: rolled back, reported once as a
 //! storage rejection, and never sent again.
 
-mod common;
-
-use common::{doc, reset, sent_of, Driver};
+use crate::common::{doc, reset, sent_of, Driver};
 use serde_json::json;
 use tether_core::{Config, MutationOutcome, Output, Precondition, Rejection};
 use tether_protocol::{ClientMessage, Op};

@@ -1,9 +1,7 @@
 //! A background tab's timers are throttled: becoming visible retries a waiting reconnect at
 //! once and probes an open connection with a ping.
 
-mod common;
-
-use common::{sent_of, Driver};
+use crate::common::{sent_of, Driver};
 use tether_core::{Config, ConnectionState, Output};
 use tether_protocol::ClientMessage;
 

@@ -135,6 +135,9 @@ impl<S: Store> Loop<S> {
     }
 
     fn flush(&mut self) {
+        // Publish the stats before any frame leaves: a client that saw a frame then reads
+        // /metrics that already count what produced it.
+        self.publish_stats();
         while let Some(output) = self.engine.poll_output() {
             match output {
                 Output::Send { conn, frame } => {
@@ -171,6 +174,11 @@ impl<S: Store> Loop<S> {
                 }
             }
         }
+        // Disconnects of slow consumers above changed the stats again.
+        self.publish_stats();
+    }
+
+    fn publish_stats(&self) {
         if let Ok(mut stats) = self.metrics.engine.lock() {
             stats.clone_from(self.engine.stats());
         }

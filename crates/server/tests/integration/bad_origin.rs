@@ -1,10 +1,6 @@
 //! With `--allowed-origin`, an upgrade from another Origin (or none) is refused with 403.
 
-#![cfg(feature = "edge")]
-
-mod common;
-
-use common::{Client, TestServer};
+use crate::common::{Client, TestServer};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upgrades_from_other_origins_are_refused_with_403() {
@@ -34,7 +30,7 @@ async fn upgrades_from_other_origins_are_refused_with_403() {
         Err(tokio_tungstenite::tungstenite::Error::Http(r)) => assert_eq!(r.status().as_u16(), 403),
         other => panic!("expected 403, got {:?}", other.map(|_| ())),
     }
-    let (_, metrics) = common::http_get(server.addr(), "/metrics").await;
+    let (_, metrics) = crate::common::http_get(server.addr(), "/metrics").await;
     assert!(
         metrics.contains("tether_refused_upgrades_total 2"),
         "{metrics}"

@@ -1,11 +1,7 @@
 //! Ephemeral broadcast to the channel's other subscribers, and request/response with the
 //! built-in `time` and `echo` methods.
 
-#![cfg(feature = "edge")]
-
-mod common;
-
-use common::TestServer;
+use crate::common::TestServer;
 use serde_json::json;
 use tether_protocol::ServerMessage;
 

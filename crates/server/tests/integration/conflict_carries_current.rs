@@ -1,10 +1,6 @@
 //! A stale `base_version` is rejected as a conflict carrying the server's current document.
 
-#![cfg(feature = "edge")]
-
-mod common;
-
-use common::{ack, TestServer};
+use crate::common::{ack, TestServer};
 use serde_json::json;
 use tether_protocol::{Document, RejectReason, ServerMessage};
 

@@ -1,11 +1,7 @@
 //! The same mutation sent twice (also over a new connection) is applied once and answered
 //! twice with the identical ack.
 
-#![cfg(feature = "edge")]
-
-mod common;
-
-use common::{ack, TestServer};
+use crate::common::{ack, TestServer};
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -31,7 +27,7 @@ async fn a_repeated_mutation_is_applied_once_and_answered_each_time() {
     c.send(mutate).await;
     assert_eq!(c.recv().await, first);
     watcher.silent_for(100).await;
-    let (_, metrics) = common::http_get(server.addr(), "/metrics").await;
+    let (_, metrics) = crate::common::http_get(server.addr(), "/metrics").await;
     assert!(
         metrics.contains("tether_mutations_applied_total 2"),
         "{metrics}"

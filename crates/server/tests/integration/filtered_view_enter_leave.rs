@@ -1,11 +1,7 @@
 //! A filtered subscription sees documents enter, change within and leave its view (as a
 //! remove), with `prev` skipping the offsets that are not in the view.
 
-#![cfg(feature = "edge")]
-
-mod common;
-
-use common::{event, TestServer};
+use crate::common::{event, TestServer};
 use serde_json::json;
 use tether_protocol::{EventOp, ServerMessage};
 

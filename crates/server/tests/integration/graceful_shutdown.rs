@@ -1,11 +1,7 @@
 //! SIGTERM (or an in-process shutdown) closes every socket with 1001, after the frames
 //! already received are processed, and the data stays in the file.
 
-#![cfg(feature = "edge")]
-
-mod common;
-
-use common::{ack, BinaryServer, Client, Closed, TestServer};
+use crate::common::{ack, BinaryServer, Client, Closed, TestServer};
 use serde_json::json;
 use tether_protocol::ServerMessage;
 
@@ -40,7 +36,12 @@ async fn in_flight_mutations_are_committed_before_the_1001_close() {
     let dir = server.stop().await;
     let mut acked = 1;
     loop {
-        match tokio::time::timeout(common::WAIT, futures_util::StreamExt::next(&mut c.ws)).await {
+        match tokio::time::timeout(
+            crate::common::WAIT,
+            futures_util::StreamExt::next(&mut c.ws),
+        )
+        .await
+        {
             Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Text(t)))) => {
                 let msg = tether_protocol::codec::decode_server(t.as_bytes()).unwrap();
                 assert!(matches!(msg, ServerMessage::Ack { .. }), "{msg:?}");

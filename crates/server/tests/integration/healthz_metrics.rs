@@ -1,10 +1,6 @@
 //! `/healthz` answers ok; `/metrics` is Prometheus text with the documented series.
 
-#![cfg(feature = "edge")]
-
-mod common;
-
-use common::{http_get, TestServer};
+use crate::common::{http_get, TestServer};
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,13 +1,9 @@
 //! A silent connection is closed with 4010 after the heartbeat timeout (leaving presence);
 //! one that pings stays open.
 
-#![cfg(feature = "edge")]
-
-mod common;
-
 use std::time::Duration;
 
-use common::{Closed, TestServer};
+use crate::common::{Closed, TestServer};
 use serde_json::json;
 use tether_protocol::{PresenceEvent, ServerMessage};
 

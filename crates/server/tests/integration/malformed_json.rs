@@ -1,10 +1,6 @@
 //! Malformed frames get `BAD_MESSAGE` and nothing else about the connection changes.
 
-#![cfg(feature = "edge")]
-
-mod common;
-
-use common::{event, TestServer};
+use crate::common::{event, TestServer};
 use serde_json::json;
 use tether_protocol::{ErrorCode, ServerMessage};
 

@@ -1,11 +1,7 @@
 //! A frame over `--max-message-bytes` is answered `TOO_LARGE` and closed with 1009; the
 //! other connections are unaffected.
 
-#![cfg(feature = "edge")]
-
-mod common;
-
-use common::{Closed, TestServer};
+use crate::common::{Closed, TestServer};
 use serde_json::json;
 use tether_protocol::{ErrorCode, ServerMessage};
 
@@ -33,7 +29,7 @@ async fn oversized_frame_gets_too_large_and_close_1009() {
     assert_eq!(c.closed().await, Closed::Code(1009));
     other.send(json!({"type": "ping", "nonce": 7})).await;
     assert_eq!(other.recv().await, ServerMessage::Pong { nonce: 7 });
-    let (_, metrics) = common::http_get(server.addr(), "/metrics").await;
+    let (_, metrics) = crate::common::http_get(server.addr(), "/metrics").await;
     assert!(metrics.contains("tether_too_large_total 1"), "{metrics}");
     server.stop().await;
 }

@@ -1,10 +1,6 @@
 //! Mutations of one client are applied in the order sent, and each event precedes its ack.
 
-#![cfg(feature = "edge")]
-
-mod common;
-
-use common::{ack, event, TestServer};
+use crate::common::{ack, event, TestServer};
 use serde_json::json;
 use tether_protocol::ServerMessage;
 

@@ -1,11 +1,7 @@
 //! Presence join / update / leave, a late subscriber's `presence_sync`, and leave on
 //! disconnect.
 
-#![cfg(feature = "edge")]
-
-mod common;
-
-use common::TestServer;
+use crate::common::TestServer;
 use serde_json::json;
 use tether_protocol::{PresenceEvent, ServerMessage};
 

@@ -1,11 +1,7 @@
 //! Over the rate: frames are dropped with RATE_LIMITED + retry_after_ms, mutations are delayed
 //! (all applied, in order), and other clients are unaffected.
 
-#![cfg(feature = "edge")]
-
-mod common;
-
-use common::{ack, TestServer};
+use crate::common::{ack, TestServer};
 use serde_json::json;
 use tether_protocol::{ErrorCode, ServerMessage};
 

@@ -1,11 +1,7 @@
 //! A frame dropped by the rate limiter is named in its RATE_LIMITED error (channel or request
 //! id), so the client knows which answer will never come and can retry exactly that.
 
-#![cfg(feature = "edge")]
-
-mod common;
-
-use common::TestServer;
+use crate::common::TestServer;
 use serde_json::json;
 use tether_protocol::{ErrorCode, ServerMessage};
 

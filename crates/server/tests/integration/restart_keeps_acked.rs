@@ -1,11 +1,7 @@
 //! The server killed (SIGKILL) and restarted on the same file keeps every acknowledged
 //! mutation, keeps its epoch and offsets, and answers a resend from the dedupe record.
 
-#![cfg(feature = "edge")]
-
-mod common;
-
-use common::{ack, BinaryServer, Client};
+use crate::common::{ack, BinaryServer, Client};
 use serde_json::json;
 use tether_protocol::{Continuity, ServerMessage};
 

@@ -1,10 +1,6 @@
 //! Reconnecting with `since` replays exactly the missed events, in order, as `recovered`.
 
-#![cfg(feature = "edge")]
-
-mod common;
-
-use common::{event, TestServer};
+use crate::common::{event, TestServer};
 use serde_json::json;
 use tether_protocol::{Continuity, ServerMessage};
 

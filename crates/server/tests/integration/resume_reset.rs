@@ -1,11 +1,7 @@
 //! `since` older than the retained log, or from another epoch (a new database), answers
 //! `reset` with a fresh snapshot.
 
-#![cfg(feature = "edge")]
-
-mod common;
-
-use common::TestServer;
+use crate::common::TestServer;
 use serde_json::json;
 use tether_protocol::{Continuity, ServerMessage};
 

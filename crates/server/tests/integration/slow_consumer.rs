@@ -1,10 +1,6 @@
 //! A client that stops reading is closed with 4009 once its bounded outbound queue overflows,
 //! while the other subscribers keep receiving everything.
 
-#![cfg(feature = "edge")]
-
-mod common;
-
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,7 +8,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use tokio_tungstenite::tungstenite::Message;
 
-use common::{event, http_get, Closed, TestServer};
+use crate::common::{event, http_get, Closed, TestServer};
 use serde_json::json;
 use tether_protocol::ServerMessage;
 

@@ -1,10 +1,6 @@
 //! subscribe -> mutate -> every subscriber gets the event; the mutator sees it before its ack.
 
-#![cfg(feature = "edge")]
-
-mod common;
-
-use common::{ack, event, TestServer};
+use crate::common::{ack, event, TestServer};
 use serde_json::json;
 use tether_protocol::{Continuity, ServerMessage};
 

@@ -2,11 +2,7 @@
 //! AUTH_INVALID (4001) in `hello` or 401 before the upgrade with `?token=`; claims limit
 //! channels; a tokens file works too.
 
-#![cfg(feature = "edge")]
-
-mod common;
-
-use common::{Client, Closed, TestServer};
+use crate::common::{Client, Closed, TestServer};
 use serde_json::json;
 use tether_protocol::{ErrorCode, RejectReason, ServerMessage};
 use tether_server::{sign_token, Claims};

@@ -1,15 +1,9 @@
 //! The outbox of a tab that closed while offline is sent by the next tab that opens, under its
 //! original client id and mutation ids (so the server's exactly-once record holds), and the
 //! orphaned partition is then deleted.
-#![cfg(target_arch = "wasm32")]
-
-mod support;
-
+use crate::support::{client, control, sleep, unique, wait_for};
 use serde_json::json;
-use support::{client, control, sleep, unique, wait_for};
-use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
-
-wasm_bindgen_test_configure!(run_in_browser);
+use wasm_bindgen_test::wasm_bindgen_test;
 
 #[wasm_bindgen_test]
 async fn next_tab_sends_a_closed_tabs_outbox_once() {

@@ -1,14 +1,8 @@
 //! A write based on a stale version is rejected as a typed conflict, rolled back, and reported
 //! with both sides.
-#![cfg(target_arch = "wasm32")]
-
-mod support;
-
+use crate::support::{client, error_json, unique, wait_for};
 use serde_json::json;
-use support::{client, error_json, unique, wait_for};
-use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
-
-wasm_bindgen_test_configure!(run_in_browser);
+use wasm_bindgen_test::wasm_bindgen_test;
 
 #[wasm_bindgen_test]
 async fn stale_write_rejects_with_conflict_and_rolls_back() {

@@ -1,13 +1,9 @@
 //! In headless Chromium: protocol frames encode and decode inside WASM, survive a trip through
 //! a JavaScript string, keep 64-bit integers exact, and garbage is a typed error.
-#![cfg(target_arch = "wasm32")]
-
 use serde_json::json;
 use tether_protocol::{codec, ClientMessage, DecodeError, Op, ServerMessage, PROTOCOL_VERSION};
 use wasm_bindgen::JsValue;
-use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
-
-wasm_bindgen_test_configure!(run_in_browser);
+use wasm_bindgen_test::wasm_bindgen_test;
 
 /// Larger than 2^53: a JavaScript number would round it.
 const BIG: u64 = (1 << 53) + 1;

@@ -1,15 +1,9 @@
 //! A mutation made while the server is down stays in IndexedDB, survives dropping and
 //! re-creating the client (a simulated reload), and is applied exactly once when the server is
 //! back.
-#![cfg(target_arch = "wasm32")]
-
-mod support;
-
+use crate::support::{client, control, sleep, unique, wait_for};
 use serde_json::json;
-use support::{client, control, sleep, unique, wait_for};
-use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
-
-wasm_bindgen_test_configure!(run_in_browser);
+use wasm_bindgen_test::wasm_bindgen_test;
 
 #[wasm_bindgen_test]
 async fn queued_write_survives_a_reload_and_applies_once() {
@@ -31,7 +25,7 @@ async fn queued_write_survives_a_reload_and_applies_once() {
     first.client.close();
     // The promise of a closed client rejects with CLOSED; the write stays queued.
     let closed = pending.await.expect_err("closed client rejects");
-    assert_eq!(support::error_json(&closed)["code"], "CLOSED");
+    assert_eq!(crate::support::error_json(&closed)["code"], "CLOSED");
     drop(first);
 
     // "Reload": a new client on the same database takes over this tab's id and outbox.

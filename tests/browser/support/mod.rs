@@ -22,7 +22,7 @@ pub fn server_url() -> &'static str {
     }
 }
 
-/// URL of the server supervisor (`tests/support/server-supervisor.mjs`).
+/// URL of the server supervisor (`tests/browser/support/server-supervisor.mjs`).
 pub fn control_url() -> &'static str {
     match option_env!("TETHER_TEST_CONTROL_URL") {
         Some(url) => url,

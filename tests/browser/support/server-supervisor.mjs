@@ -1,6 +1,6 @@
 // Runs the reference server for the browser tests and lets them stop and start it.
 //
-//   node tests/support/server-supervisor.mjs <tether-server binary> <db file> <server port> <control port>
+//   node tests/browser/support/server-supervisor.mjs <tether-server binary> <db file> <server port> <control port>
 //
 // Control API (loopback only, CORS open for the test page): POST /stop, POST /start,
 // POST /restart, POST /wipe (stop, delete the database file: a new epoch, start),

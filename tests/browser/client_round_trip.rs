@@ -1,14 +1,8 @@
 //! A client connects to the real server, subscribes, mutates and sees the confirmed result;
 //! two clients in one page see each other's changes.
-#![cfg(target_arch = "wasm32")]
-
-mod support;
-
+use crate::support::{client, unique, wait_for};
 use serde_json::{json, Value};
-use support::{client, unique, wait_for};
-use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
-
-wasm_bindgen_test_configure!(run_in_browser);
+use wasm_bindgen_test::wasm_bindgen_test;
 
 #[wasm_bindgen_test]
 async fn subscribe_mutate_and_see_it_confirmed() {

@@ -1,15 +1,9 @@
 //! A write IndexedDB refuses (here: a quota error on the outbox) is withdrawn: the promise
 //! rejects with `STORAGE`, the view rolls back, the server never sees it, and the status says
 //! storage is at risk until a later write succeeds.
-#![cfg(target_arch = "wasm32")]
-
-mod support;
-
+use crate::support::{client, error_json, unique, wait_for};
 use serde_json::json;
-use support::{client, error_json, unique, wait_for};
-use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
-
-wasm_bindgen_test_configure!(run_in_browser);
+use wasm_bindgen_test::wasm_bindgen_test;
 
 const BREAK_OUTBOX: &str = "globalThis.__tetherPut = IDBObjectStore.prototype.put; \
     IDBObjectStore.prototype.put = function (...args) { \

@@ -1,12 +1,8 @@
 //! In headless Chromium: a record written through IndexedDB (rexie) in a readwrite transaction
 //! reads back identical, also from a second connection to the same database.
-#![cfg(target_arch = "wasm32")]
-
 use serde_json::json;
 use tether::storage::Storage;
-use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
-
-wasm_bindgen_test_configure!(run_in_browser);
+use wasm_bindgen_test::wasm_bindgen_test;
 
 const DB: &str = "tether-test-indexeddb-roundtrip";
 

@@ -1,13 +1,7 @@
 //! Without IndexedDB the client still works, from memory, and says its writes are at risk.
-#![cfg(target_arch = "wasm32")]
-
-mod support;
-
+use crate::support::{client, unique, wait_for};
 use serde_json::json;
-use support::{client, unique, wait_for};
-use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
-
-wasm_bindgen_test_configure!(run_in_browser);
+use wasm_bindgen_test::wasm_bindgen_test;
 
 #[wasm_bindgen_test]
 async fn falls_back_to_memory_when_indexeddb_is_unavailable() {

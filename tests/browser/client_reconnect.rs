@@ -1,16 +1,10 @@
 //! After the server restarts the client reconnects by itself (short backoff), asking its
 //! token provider again before the new connection, and resumes its subscription.
-#![cfg(target_arch = "wasm32")]
-
-mod support;
-
+use crate::support::{client, control, unique, wait_for};
 use js_sys::Reflect;
 use serde_json::json;
-use support::{client, control, unique, wait_for};
 use wasm_bindgen::JsValue;
-use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
-
-wasm_bindgen_test_configure!(run_in_browser);
+use wasm_bindgen_test::wasm_bindgen_test;
 
 fn token_calls() -> f64 {
     Reflect::get(&js_sys::global(), &JsValue::from_str("__tetherTokenCalls"))

@@ -1,0 +1,20 @@
+//! Tests of the client engine, one module per behaviour, plus the deterministic fault
+//! simulation against the real server engine (`simulation`). They are modules of one test
+//! binary so the suite builds and links once.
+
+mod common;
+mod sim;
+
+mod coalescing_and_dedup;
+mod conflict_rollback;
+mod gap_detection;
+mod heartbeat_timeout;
+mod offline_queue;
+mod optimistic_apply;
+mod rate_limited_subscribe;
+mod reconnect_policy;
+mod restore;
+mod resubscribe_race;
+mod simulation;
+mod storage_failure;
+mod visibility;

@@ -1,0 +1,29 @@
+//! Integration tests of the reference server, one module per behaviour, each against the real
+//! server on a loopback port (in-process, or the real binary where a process must die), real
+//! WebSocket clients and real SQLite files in temporary directories. They are modules of one
+//! test binary so the suite builds and links once.
+
+#![cfg(feature = "edge")]
+
+mod common;
+
+mod bad_origin;
+mod broadcast_and_requests;
+mod conflict_carries_current;
+mod exactly_once_resend;
+mod filtered_view_enter_leave;
+mod graceful_shutdown;
+mod healthz_metrics;
+mod heartbeat_timeout;
+mod malformed_json;
+mod oversized_message;
+mod per_client_order;
+mod presence_join_leave;
+mod rate_limit;
+mod rate_limited_frames_name_their_target;
+mod restart_keeps_acked;
+mod resume_recovered;
+mod resume_reset;
+mod slow_consumer;
+mod subscribe_mutate_fanout;
+mod token_auth;

@@ -1,0 +1,20 @@
+//! Tests of the `tether` crate in headless Chromium (`wasm-pack test --headless --chrome`),
+//! one module per behaviour. The client tests run against the real reference server, whose
+//! URL and supervisor (`support/server-supervisor.mjs`) `make test` passes in at compile time.
+//! They are modules of one test binary so the suite builds, links and loads once; tests run
+//! one after another in one page.
+#![cfg(target_arch = "wasm32")]
+
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+mod support;
+
+mod client_conflict;
+mod client_memory_fallback;
+mod client_offline_outbox;
+mod client_outbox_adoption;
+mod client_reconnect;
+mod client_round_trip;
+mod client_storage_failure;
+mod indexeddb_roundtrip;
+mod protocol_frames_in_browser;
