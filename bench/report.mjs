@@ -163,7 +163,7 @@ if (parts.includes("client")) {
   if (existsSync(file)) {
     client = readJson(file);
     out("   playwright-core + /usr/bin/chromium, persistent on-disk profile, real tether-server; a plain-");
-    out("   IndexedDB baseline runs in the same page.");
+    out(`   IndexedDB baseline runs in the same page. Package: ${client.package ?? "?"} (built ${client.package_built ?? "?"}).`);
     for (const row of client.rows ?? []) {
       out(`   ${pad(row.name, 52)} ${lpad(row.value ?? "-", 9)} ${pad(row.unit ?? "", 11)} ${row.note ?? ""}`);
       if (String(row.note ?? "").startsWith("FAILED")) problems.push(`client: ${row.note}`);

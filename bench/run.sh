@@ -17,6 +17,7 @@
 #   BENCH_PARTS        which parts                       [fanout,client,bundle]
 #   BENCH_THREADS      load generator worker threads     [1]
 #   BENCH_SQLITE_SYNC  tether-server --sqlite-sync       [full]
+#   BENCH_NPM_STAGE    the staged npm package            [target/npm/tether-sync]
 set -euo pipefail
 # shellcheck source=scripts/env.sh disable=SC1091
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/env.sh"
@@ -40,6 +41,8 @@ parts="${BENCH_PARTS:-fanout,client,bundle}"
 threads="${BENCH_THREADS:-1}"
 sqlite_sync="${BENCH_SQLITE_SYNC:-full}"
 connect_timeout=180
+# The npm package as pkg-template/build.sh stages it (parts 2 and 3 use it when present).
+npm_stage="${BENCH_NPM_STAGE:-$TETHER_ROOT/target/npm/tether-sync}"
 
 has_part() { [[ ",$parts," == *",$1,"* ]]; }
 
@@ -143,7 +146,6 @@ fi
 
 # --- part 2: client in headless Chromium --------------------------------------------------------
 if has_part client; then
-  npm_stage="$TETHER_ROOT/target/npm/tether-sync"
   if [[ ! -f "$npm_stage/dist/loader.js" ]]; then
     log "bench: client benchmarks skipped: no npm package (run pkg-template/build.sh first)"
   else
@@ -158,11 +160,22 @@ fi
 
 # --- part 3: bundle size -----------------------------------------------------------------------
 if has_part bundle; then
-  npm_stage="$TETHER_ROOT/target/npm/tether-sync"
+  # The staged package counts only if no source of it changed after it was built.
+  stage_fresh=0
   if [[ -f "$npm_stage/dist/index.js" && -f "$npm_stage/dist/wasm/tether_bg.wasm" ]]; then
+    newer="$(find "$TETHER_ROOT/src" "$TETHER_ROOT/crates/core/src" "$TETHER_ROOT/crates/protocol/src" \
+      "$TETHER_ROOT/js/src" "$TETHER_ROOT/Cargo.toml" "$TETHER_ROOT/Cargo.lock" \
+      -newer "$npm_stage/dist/wasm/tether_bg.wasm" -type f -not -path '*/wasm/*' 2>/dev/null | head -n 1)"
+    if [[ -z "$newer" ]]; then
+      stage_fresh=1
+    else
+      log "bench: $npm_stage is older than $newer: building the WASM from the tree instead"
+    fi
+  fi
+  if ((stage_fresh)); then
     tether_entry="$npm_stage/dist/index.js"
     tether_wasm="$npm_stage/dist/wasm/tether_bg.wasm"
-    tether_source="target/npm/tether-sync (pkg-template/build.sh output of $(date -u -r "$tether_wasm" +%FT%TZ))"
+    tether_source="${npm_stage#"$TETHER_ROOT"/} (pkg-template/build.sh output of $(date -u -r "$tether_wasm" +%FT%TZ))"
   else
     log "bench: building the release WASM (wasm-pack --release --target web, wasm-opt)"
     wasm_out="$target_dir/bench-wasm-pkg"

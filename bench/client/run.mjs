@@ -12,7 +12,7 @@
 // env:   TETHER_SERVER_BIN (tether-server), TETHER_NPM_STAGE (target/npm/tether-sync),
 //        TETHER_CHROMIUM (default /usr/bin/chromium)
 import { spawn } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -193,4 +193,5 @@ try {
   await stopServer().catch(() => {});
   rmSync(work, { recursive: true, force: true });
 }
-writeFileSync(out, JSON.stringify({ samples, outbox: outboxN, rows, raw }, null, 2) + "\n");
+const packageBuilt = statSync(join(stage, "dist", "wasm", "tether_bg.wasm")).mtime.toISOString();
+writeFileSync(out, JSON.stringify({ samples, outbox: outboxN, package: stage, package_built: packageBuilt, rows, raw }, null, 2) + "\n");
