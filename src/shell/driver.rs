@@ -1,13 +1,14 @@
 //! The loop between the engine and the browser: feeds socket events, timers and signals into
 //! the engine, and carries out its outputs (socket, IndexedDB, the app's callbacks).
 //!
-//! Ordering rule: a `Persist` output is written (one IndexedDB transaction per drain) before
-//! any `Send` emitted after it leaves the socket, so a mutation is durable before the server
-//! can see it. JavaScript callbacks run after the engine's borrow is released, so they may call
+//! Ordering rule: a `Persist` output is written before any `Send` emitted after it leaves the
+//! socket, so a mutation is durable before the server can see it. Writes are group-committed:
+//! one IndexedDB transaction at a time, carrying everything emitted while the previous one was
+//! in flight. JavaScript callbacks run after the engine's borrow is released, so they may call
 //! back into the client.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::rc::{Rc, Weak};
 
 use js_sys::{Array, Function, Object, Promise, Reflect};
@@ -100,8 +101,12 @@ pub struct Driver {
     signals: Option<Signals>,
     lock: Option<Held>,
     batch: Vec<Persist>,
-    writes_in_flight: u32,
-    held: Vec<String>,
+    /// Number of IndexedDB transactions started (at most one is in flight).
+    writes_started: u64,
+    /// Number of those that finished.
+    writes_done: u64,
+    /// Frames waiting for the write they follow: (transaction number it needs, frame).
+    held: VecDeque<(u64, String)>,
     last_mutation_id: u64,
     mutations: HashMap<u64, Resolvers>,
     requests: HashMap<u64, Resolvers>,
@@ -152,8 +157,9 @@ impl Driver {
             signals: None,
             lock: setup.lock,
             batch: Vec::new(),
-            writes_in_flight: 0,
-            held: Vec::new(),
+            writes_started: 0,
+            writes_done: 0,
+            held: VecDeque::new(),
             last_mutation_id: setup.last_mutation_id,
             mutations: HashMap::new(),
             requests: HashMap::new(),
@@ -280,12 +286,15 @@ impl Driver {
                     }
                 }
                 Output::Send(frame) => {
-                    if self.batch.is_empty() && self.writes_in_flight == 0 {
+                    // The frame follows every write emitted before it: those gathered in the
+                    // batch go in the next transaction, the others are in the current one.
+                    let needs = self.writes_started + u64::from(!self.batch.is_empty());
+                    if needs <= self.writes_done && self.held.is_empty() {
                         if let Some(socket) = &self.socket {
                             socket.send(&frame);
                         }
                     } else {
-                        self.held.push(frame);
+                        self.held.push_back((needs, frame));
                     }
                 }
                 Output::Persist(write) => {
@@ -338,14 +347,15 @@ impl Driver {
                 Output::Status(_) => status_changed = true,
             }
         }
-        if !self.batch.is_empty() {
+        // Group commit: while a transaction is in flight, writes gather for the next one.
+        if !self.batch.is_empty() && self.writes_started == self.writes_done {
             self.start_write();
         }
         let status = self.engine.status();
         let synced = status.pending_mutations == 0
             && status.state == tether_core::ConnectionState::Ready
             && self.batch.is_empty()
-            && self.writes_in_flight == 0;
+            && self.writes_started == self.writes_done;
         if synced && (self.last_synced_at.is_none() || status_changed) {
             self.last_synced_at = Some(js_sys::Date::now());
             status_changed = true;
@@ -416,7 +426,7 @@ impl Driver {
         };
         drop(me);
         let writes = std::mem::take(&mut self.batch);
-        self.writes_in_flight += 1;
+        self.writes_started += 1;
         let client_id = self.engine.client_id().to_owned();
         let last = self.last_mutation_id;
         let weak = self.me.clone();
@@ -429,7 +439,7 @@ impl Driver {
     /// A flush finished. On failure, every mutation it was to store is withdrawn (rolled back
     /// and rejected with `STORAGE`) and its frame, still held back, is never sent.
     fn write_done(&mut self, result: Result<(), String>, writes: &[Persist]) {
-        self.writes_in_flight = self.writes_in_flight.saturating_sub(1);
+        self.writes_done += 1;
         let failed = result.is_err();
         if failed != self.storage_failed {
             self.storage_failed = failed;
@@ -448,7 +458,7 @@ impl Driver {
                     }
                 }
             }
-            self.held.retain(|frame| {
+            self.held.retain(|(_, frame)| {
                 !matches!(
                     tether_protocol::codec::decode_client(frame.as_bytes()),
                     Ok(tether_protocol::ClientMessage::Mutate { mutation_id, .. })
@@ -456,14 +466,21 @@ impl Driver {
                 )
             });
         }
-        if self.writes_in_flight == 0 && self.batch.is_empty() {
-            if let Some(socket) = &self.socket {
-                for frame in self.held.drain(..) {
+        // Frames whose writes are now durable leave, in order.
+        while self
+            .held
+            .front()
+            .is_some_and(|(needs, _)| *needs <= self.writes_done)
+        {
+            if let Some((_, frame)) = self.held.pop_front() {
+                if let Some(socket) = &self.socket {
                     socket.send(&frame);
                 }
-            } else {
-                self.held.clear();
             }
+        }
+        if !self.batch.is_empty() {
+            // Writes gathered meanwhile: the next transaction.
+            self.start_write();
         }
     }
 
