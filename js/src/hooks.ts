@@ -12,6 +12,6 @@ export { usePresence } from "./usePresence.js";
 export type { PresenceResult } from "./usePresence.js";
 export { TetherStore, DISCONNECTED_STATUS } from "./store.js";
 export type { Row, ViewSnapshot, PresenceSnapshot } from "./store.js";
-export { frameScheduler } from "./scheduler.js";
+export { frameScheduler, microtaskScheduler } from "./scheduler.js";
 export type { Scheduler } from "./scheduler.js";
 export type * from "./types.js";

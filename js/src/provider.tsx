@@ -19,7 +19,7 @@ export interface TetherProviderProps extends ClientOptions {
   createClient?: (options: ClientOptions) => Promise<TetherClientLike>;
   /** Use this client instead of creating one (the provider connects it but never closes it). */
   client?: TetherClientLike;
-  /** When hooks hear of changes (default: the next animation frame). */
+  /** When hooks hear of changes (default: at the end of the current task, `microtaskScheduler`). */
   scheduler?: Scheduler;
 }
 

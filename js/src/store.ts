@@ -1,9 +1,9 @@
 /**
  * The framework-agnostic half of the React layer: it keeps what the client reported (views,
  * status, conflicts, presence) as immutable snapshots that `useSyncExternalStore` can read, and
- * notifies React at most once per frame.
+ * notifies React once per client flush (see `scheduler.ts`).
  */
-import { frameScheduler, type Scheduler } from "./scheduler.js";
+import { microtaskScheduler, type Scheduler } from "./scheduler.js";
 import type {
   ChangeBatch,
   Conflict,
@@ -89,8 +89,9 @@ export class TetherStore {
   private notifyScheduled = false;
   private detachClient: (() => void) | null = null;
 
-  /** Creates a store; `schedule` decides when React hears of changes (default: next frame). */
-  constructor(private readonly schedule: Scheduler = frameScheduler) {}
+  /** Creates a store; `schedule` decides when React hears of changes (default: at the end of
+   * the current task). */
+  constructor(private readonly schedule: Scheduler = microtaskScheduler) {}
 
   /** Connects the store to a client: subscribes every view hooks asked for so far. */
   attach(client: TetherClientLike): void {
