@@ -6,9 +6,13 @@
 //     beside plain IndexedDB in the same page (one transaction per put, and one batch).
 //   - optimistic apply: mutate -> the page's own change batch shows the pending write.
 //   - cold start: reload a page that cached 1,000 documents; instantiate + IndexedDB + restore.
-// Not built yet: the React render of the hook snapshot, ingest of 10,000 events.
+//   - hook render (React): update() from useRealtimeUpdates -> the commit that shows it;
+//   - ingest (React): a burst of events released at once by a stalling proxy (with duplicates,
+//     repeated updates of the same documents) -> the final snapshot's commit, the commits on the
+//     way, beside JSON.parse + Map over the same frames in the same page.
 //
-// usage: node run.mjs --out FILE [--samples 1000] [--outbox 1000]
+// usage: node run.mjs --out FILE [--samples 1000] [--outbox 1000] [--hook-samples 200]
+//                     [--ingest-docs 1000] [--ingest-rounds 10]
 // env:   TETHER_SERVER_BIN (tether-server), TETHER_NPM_STAGE (target/npm/tether-sync),
 //        TETHER_CHROMIUM (default /usr/bin/chromium)
 import { spawn } from "node:child_process";
@@ -19,16 +23,27 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
+import { startStallProxy } from "./stall-proxy.mjs";
+
 const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(join(here, "..", "peers", "package.json"));
 const playwright = await import(require.resolve("playwright-core"));
 const chromium = playwright.chromium ?? playwright.default.chromium;
+const esbuildModule = await import(require.resolve("esbuild"));
+const esbuild = esbuildModule.build ? esbuildModule : esbuildModule.default;
+const WebSocket = (await import(require.resolve("ws"))).default;
 
 function arg(name, fallback) {
   const i = process.argv.indexOf(name);
   return i > 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
 }
 const out = arg("--out");
+const hookSamples = Number(arg("--hook-samples", "200"));
+const ingestDocs = Number(arg("--ingest-docs", "1000"));
+const ingestRounds = Number(arg("--ingest-rounds", "10"));
+// Every DUPLICATE_EVERY-th event of the burst is delivered twice.
+const DUPLICATE_EVERY = 10;
+let burstFrames = [];
 const samples = Number(arg("--samples", "1000"));
 const outboxN = Number(arg("--outbox", "1000"));
 const serverBin = process.env.TETHER_SERVER_BIN;
@@ -61,6 +76,57 @@ const site = join(work, "site");
 mkdirSync(site);
 cpSync(join(here, "page"), site, { recursive: true });
 cpSync(join(stage, "dist"), join(site, "tether"), { recursive: true });
+// The React page: react/main.jsx with the package and a production React, bundled like an app
+// (the WASM glue becomes a chunk that loads tether_bg.wasm from beside itself).
+await esbuild.build({
+  entryPoints: [join(here, "react", "main.jsx")],
+  bundle: true,
+  splitting: true,
+  format: "esm",
+  minify: true,
+  jsx: "automatic",
+  outdir: join(site, "react"),
+  alias: { "tether-sync": join(stage, "dist", "index.js") },
+  nodePaths: [join(here, "..", "peers", "node_modules")],
+  define: { "process.env.NODE_ENV": '"production"' },
+  logLevel: "warning",
+});
+cpSync(join(stage, "dist", "wasm", "tether_bg.wasm"), join(site, "react", "tether_bg.wasm"));
+
+/** Publishes `docs` x `rounds` puts to channel "ingest" over one raw protocol connection (all
+ * pipelined); resolves with the number acknowledged. */
+async function publishBurst({ port, docs, rounds }) {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`);
+  const total = docs * rounds;
+  return await new Promise((resolve, reject) => {
+    let acked = 0;
+    const timer = setTimeout(() => reject(new Error(`publisher: ${acked} of ${total} acked in time`)), 120_000);
+    ws.on("error", reject);
+    ws.on("open", () => ws.send(JSON.stringify({ type: "hello", protocol: 1, client_id: `bench-publisher-${Date.now()}` })));
+    ws.on("message", (data) => {
+      const m = JSON.parse(String(data));
+      if (m.type === "welcome") {
+        let id = 0;
+        for (let round = 1; round <= rounds; round++) {
+          for (let d = 0; d < docs; d++) {
+            id += 1;
+            ws.send(JSON.stringify({ type: "mutate", mutation_id: id, channel: "ingest", op: "put", id: `d${d}`, doc: { round, seq: id } }));
+          }
+        }
+      } else if (m.type === "ack") {
+        acked += 1;
+        if (acked === total) {
+          clearTimeout(timer);
+          ws.close();
+          resolve(total);
+        }
+      } else if (m.type === "reject" || m.type === "error") {
+        clearTimeout(timer);
+        reject(new Error(`publisher: ${String(data)}`));
+      }
+    });
+  });
+}
 
 // --- the server (restartable on the same port and database) -------------------------------------
 const port = await freePort();
@@ -183,7 +249,57 @@ try {
   raw.cold_start = cold;
   log(`cold start: ${cold.total.toFixed(1)} ms for ${cold.rows} cached documents (${cold.continuity})`);
   rows.push({ name: `cold start: instantiate + open + restore ${coldN} cached docs`, value: cold.total.toFixed(1), unit: "ms", note: `instantiate ${cold.instantiate.toFixed(1)} ms, restore ${cold.restore.toFixed(1)} ms (${cold.continuity}); target <= 50 ms` });
-  rows.push({ name: "hook render, ingest of 10,000 events", value: null, unit: "", note: "not built yet (bench/client/README.md)" });
+
+  // React: the hook render of an optimistic write, and the ingest burst, in a production React
+  // page whose client connects through the stall proxy.
+  const proxy = await startStallProxy(port);
+  try {
+    const r = await context.newPage();
+    r.on("pageerror", (e) => log(`react page error: ${e.message}`));
+    await r.exposeFunction("releaseBurst", () => {
+      burstFrames = proxy.release({ duplicateEvery: DUPLICATE_EVERY });
+      return burstFrames.length;
+    });
+    await r.goto(`http://127.0.0.1:${port}/react.html?ws=${encodeURIComponent(`ws://127.0.0.1:${proxy.port}/ws`)}&db=bench-react`);
+    await r.waitForFunction(() => window.reactBench?.ready() === true, null, { timeout: 20_000 });
+
+    const hook = await r.evaluate((n) => window.reactBench.hookRender(n), hookSamples);
+    raw.hook_render_ms = hook.samples;
+    log(`hook render p50 ${hook.p50.toFixed(2)} ms, p95 ${hook.p95.toFixed(2)} ms (${hookSamples} samples)`);
+    rows.push({ name: `optimistic, React: update() -> commit shows it, p50 (${hookSamples})`, value: hook.p50.toFixed(2), unit: "ms", note: `p95 ${hook.p95.toFixed(2)} ms; target 1 / 3 ms; Replicache publishes 3 / 7 ms` });
+
+    // Ingest: stall the React page's connection, publish the burst, release it at once.
+    proxy.hold();
+    const published = await publishBurst({ port, docs: ingestDocs, rounds: ingestRounds });
+    const deadline = Date.now() + 60_000;
+    while (proxy.heldEvents() < published && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
+    if (proxy.heldEvents() < published) throw new Error(`only ${proxy.heldEvents()} of ${published} events reached the proxy`);
+    // TETHER_BENCH_PROFILE=FILE saves a Chrome DevTools CPU profile of the ingest.
+    const cdp = process.env.TETHER_BENCH_PROFILE ? await context.newCDPSession(r) : null;
+    if (cdp) {
+      await cdp.send("Profiler.enable");
+      await cdp.send("Profiler.setSamplingInterval", { interval: 100 });
+      await cdp.send("Profiler.start");
+    }
+    const got = await r.evaluate((o) => window.reactBench.ingest(o), { docs: ingestDocs, rounds: ingestRounds });
+    if (cdp) {
+      const { profile } = await cdp.send("Profiler.stop");
+      writeFileSync(process.env.TETHER_BENCH_PROFILE, JSON.stringify(profile));
+      log(`CPU profile of the ingest: ${process.env.TETHER_BENCH_PROFILE}`);
+    }
+    const events = burstFrames.filter((t) => t?.includes('"type":"event"')).length;
+    const base = [];
+    for (let i = 0; i < 5; i++) base.push(await r.evaluate((f) => window.reactBench.baseline(f), burstFrames));
+    const baseMs = percentile(base.map((b) => b.ms), 0.5);
+    if (base[0].rows !== ingestDocs) throw new Error(`baseline built ${base[0].rows} rows, expected ${ingestDocs}`);
+    raw.ingest = { published, delivered_frames: burstFrames.length, event_frames: events, tether: got, baseline_ms: base.map((b) => b.ms) };
+    log(`ingest: ${events} event frames -> final snapshot in ${got.ms.toFixed(1)} ms, ${got.commits} commit(s); baseline ${baseMs.toFixed(1)} ms`);
+    rows.push({ name: `ingest: ${events} events (${published} + ${events - published} duplicates) -> final React snapshot`, value: got.ms.toFixed(1), unit: "ms", note: `${got.commits} React commit(s); ${ingestDocs} docs x ${ingestRounds} updates; target <= 20 ms, 1 commit` });
+    rows.push({ name: "ingest: plain JS, same page: JSON.parse + Map", value: baseMs.toFixed(1), unit: "ms", note: `median of 5; Tether / plain JS = ${(got.ms / baseMs).toFixed(1)}x` });
+    await r.close();
+  } finally {
+    proxy.close();
+  }
 } catch (e) {
   log(`failed: ${e.stack ?? e}`);
   rows.push({ name: "client benchmarks", value: null, unit: "", note: `FAILED: ${e.message ?? e}` });
