@@ -30,7 +30,8 @@ impl Socket {
         url: &str,
         on_event: impl Fn(SocketEvent) + Clone + 'static,
     ) -> Result<Socket, JsValue> {
-        let ws = WebSocket::new(url)?;
+        // Several messages per frame when the server agrees (it answers with the protocol).
+        let ws = WebSocket::new_with_str(url, tether_protocol::LINES_SUBPROTOCOL)?;
         let opened = on_event.clone();
         let on_open = Closure::<dyn FnMut(JsValue)>::new(move |_| opened(SocketEvent::Opened));
         let received = on_event.clone();

@@ -31,6 +31,8 @@ pub struct Config {
     /// intervals.
     pub dead_link_timeout_ms: Option<u64>,
     /// Change-sets are emitted at most once per this interval (ms, default 16: one frame).
+    /// After a quiet interval the first change is due at once (a timer at `now`, so input
+    /// already queued in the shell joins it); later ones wait for the interval's end.
     /// 0 flushes after every input.
     pub flush_interval_ms: u64,
     /// Requests fail with `RequestError::Timeout` after this (ms, default 10 000).

@@ -95,3 +95,40 @@ pub fn encode_client(msg: &ClientMessage) -> String {
 pub fn encode_server(msg: &ServerMessage) -> String {
     encode(msg)
 }
+
+/// The WebSocket subprotocol under which a text frame may carry several messages, each
+/// compact JSON, separated by `\n` (a peer joins messages that are ready together, so a burst
+/// crosses the socket in a few frames instead of one per message). A connection that did not
+/// negotiate it carries exactly one message per frame.
+pub const LINES_SUBPROTOCOL: &str = "tether-lines";
+
+/// Most bytes a sender joins into one frame under [`LINES_SUBPROTOCOL`] (a single larger
+/// message still goes alone).
+pub const MAX_JOINED_FRAME_BYTES: usize = 64 * 1024;
+
+/// The messages of one frame: split at `\n`, empty pieces skipped. A message encoded by
+/// this crate never contains a raw newline (JSON escapes it inside strings), so a frame of
+/// one message yields exactly that message.
+pub fn split_frame(frame: &[u8]) -> impl Iterator<Item = &[u8]> {
+    frame
+        .split(|b| *b == b'\n')
+        .filter(|piece| !piece.iter().all(u8::is_ascii_whitespace))
+}
+
+#[cfg(test)]
+mod framing_tests {
+    use super::*;
+
+    #[test]
+    fn split_frame_yields_each_message_once() {
+        let one = br#"{"type":"pong","nonce":1}"#;
+        assert_eq!(split_frame(one).collect::<Vec<_>>(), vec![&one[..]]);
+        let two = b"{\"a\":1}\n{\"b\":\"x\\ny\"}\n";
+        assert_eq!(
+            split_frame(two).collect::<Vec<_>>(),
+            vec![&b"{\"a\":1}"[..], &b"{\"b\":\"x\\ny\"}"[..]]
+        );
+        assert_eq!(split_frame(b"").count(), 0);
+        assert_eq!(split_frame(b"\n\r\n").count(), 0);
+    }
+}

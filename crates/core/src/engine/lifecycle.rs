@@ -82,7 +82,9 @@ impl Engine {
         self.finish(now);
     }
 
-    /// A frame arrived on the socket.
+    /// A frame arrived on the socket: one message, or several separated by `\n` when the
+    /// socket negotiated [`tether_protocol::LINES_SUBPROTOCOL`] (handled in order, one flush
+    /// decision for all of them).
     pub fn handle_message(&mut self, now: u64, bytes: &[u8]) {
         if matches!(
             self.state,
@@ -93,11 +95,19 @@ impl Engine {
                 self.timers
                     .set(Timer::DeadLink, now + self.heartbeat.dead_after_ms);
             }
-            match codec::decode_server(bytes) {
-                Ok(msg) => self.dispatch(now, msg),
-                Err(e) => {
-                    self.ingest.counters.decode_errors += 1;
-                    self.last_error = Some(EngineError::Decode(e));
+            for message in codec::split_frame(bytes) {
+                if !matches!(
+                    self.state,
+                    ConnectionState::Handshaking | ConnectionState::Ready
+                ) {
+                    break; // an earlier message of the frame ended the connection
+                }
+                match codec::decode_server(message) {
+                    Ok(msg) => self.dispatch(now, msg),
+                    Err(e) => {
+                        self.ingest.counters.decode_errors += 1;
+                        self.last_error = Some(EngineError::Decode(e));
+                    }
                 }
             }
         }
@@ -133,7 +143,7 @@ impl Engine {
                         self.close_locally(now, EngineError::DeadLink, "heartbeat timeout");
                     }
                 }
-                Timer::Flush => self.flush(),
+                Timer::Flush => self.flush(now),
                 Timer::Resubscribe => {
                     if self.state == ConnectionState::Ready {
                         self.resend_subscriptions(now);

@@ -87,6 +87,8 @@ pub struct Engine {
     last_error: Option<EngineError>,
     last_status: Option<Status>,
     urgent_flush: bool,
+    /// When the last change-set flush happened (engine ms).
+    last_flush: Option<u64>,
     outputs: VecDeque<Output>,
 }
 
@@ -159,6 +161,7 @@ impl Engine {
             last_error: None,
             last_status: None,
             urgent_flush: false,
+            last_flush: None,
             outputs: VecDeque::new(),
             config,
         }
@@ -299,12 +302,15 @@ impl Engine {
         let views_waiting = self.views.values().any(View::wants_flush);
         if self.ingest.is_dirty() || views_waiting {
             if self.urgent_flush || self.config.flush_interval_ms == 0 {
-                self.flush();
+                self.flush(now);
             } else if self.timers.get(crate::timer::Timer::Flush).is_none() {
-                self.timers.set(
-                    crate::timer::Timer::Flush,
-                    now + self.config.flush_interval_ms,
-                );
+                // Throttled, not delayed: after a quiet period the flush is due at once (the
+                // shell's zero-delay timer still lets frames already queued join the batch);
+                // within an interval of the last flush it waits for the interval's end.
+                let due = self
+                    .last_flush
+                    .map_or(now, |last| now.max(last + self.config.flush_interval_ms));
+                self.timers.set(crate::timer::Timer::Flush, due);
             }
         }
         self.urgent_flush = false;

@@ -7,6 +7,7 @@ mod sim;
 
 mod coalescing_and_dedup;
 mod conflict_rollback;
+mod frames_with_several_messages;
 mod gap_detection;
 mod heartbeat_timeout;
 mod offline_queue;

@@ -79,6 +79,8 @@ async fn ws(
         .write_buffer_size(IO_BUFFER)
         .max_message_size(state.max_message_bytes)
         .max_frame_size(state.max_message_bytes)
+        // Several messages per frame for clients that ask for it.
+        .protocols([tether_protocol::LINES_SUBPROTOCOL])
         .on_upgrade(move |socket| run_socket(socket, info, env))
 }
 

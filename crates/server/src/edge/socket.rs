@@ -1,13 +1,15 @@
 //! One WebSocket connection: a reader loop feeding the engine task and a writer task draining
-//! the connection's bounded outbound queue.
+//! the connection's bounded outbound queue. Under the `tether-lines` subprotocol the writer
+//! joins the frames already queued into one WebSocket message (`\n` between them) and the
+//! reader splits incoming messages the same way.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
-use tether_protocol::CloseCode;
+use tether_protocol::{split_frame, CloseCode, LINES_SUBPROTOCOL, MAX_JOINED_FRAME_BYTES};
 use tokio::sync::{mpsc, oneshot};
 
 use super::engine_task::{ConnHandle, Input, Kill, Outbound};
@@ -58,12 +60,41 @@ async fn send_close(sink: &mut SplitSink<WebSocket, Message>, code: CloseCode) {
     let _ = tokio::time::timeout(wait, sink.send(Message::Close(Some(frame)))).await;
 }
 
+fn is_event(frame: &str) -> bool {
+    frame.starts_with("{\"type\":\"event\"")
+}
+
+/// Under [`LINES_SUBPROTOCOL`], appends the frames already queued behind `text` (joined with
+/// `\n`, up to [`MAX_JOINED_FRAME_BYTES`]); returns a close that was queued behind them.
+fn join_queued(
+    text: &mut String,
+    queue: &mut mpsc::Receiver<Outbound>,
+    produced: &mut Vec<Instant>,
+) -> Option<CloseCode> {
+    while text.len() < MAX_JOINED_FRAME_BYTES {
+        match queue.try_recv() {
+            Ok(Outbound::Frame(frame, at)) => {
+                if is_event(&frame) {
+                    produced.push(at);
+                }
+                text.push('\n');
+                text.push_str(&frame);
+            }
+            Ok(Outbound::Close(code)) => return Some(code),
+            Err(_) => break,
+        }
+    }
+    None
+}
+
 async fn write_loop(
     mut sink: SplitSink<WebSocket, Message>,
     mut queue: mpsc::Receiver<Outbound>,
     kill: Arc<Kill>,
     metrics: Arc<Metrics>,
+    lines: bool,
 ) {
+    let mut produced = Vec::new();
     loop {
         let item = tokio::select! {
             biased;
@@ -74,9 +105,20 @@ async fn write_loop(
             item = queue.recv() => item,
         };
         match item {
-            Some(Outbound::Frame(frame, produced)) => {
-                let is_event = frame.starts_with("{\"type\":\"event\"");
-                let send = sink.send(Message::text(frame.as_ref()));
+            Some(Outbound::Frame(frame, at)) => {
+                produced.clear();
+                if is_event(&frame) {
+                    produced.push(at);
+                }
+                let mut close_after = None;
+                let message = if lines && frame.len() < MAX_JOINED_FRAME_BYTES {
+                    let mut text = String::from(frame.as_ref());
+                    close_after = join_queued(&mut text, &mut queue, &mut produced);
+                    Message::text(text)
+                } else {
+                    Message::text(frame.as_ref())
+                };
+                let send = sink.send(message);
                 tokio::select! {
                     biased;
                     code = kill.fired() => {
@@ -89,8 +131,12 @@ async fn write_loop(
                         }
                     }
                 }
-                if is_event {
-                    metrics.observe_delivery(produced.elapsed());
+                for at in &produced {
+                    metrics.observe_delivery(at.elapsed());
+                }
+                if let Some(code) = close_after {
+                    send_close(&mut sink, code).await;
+                    return;
                 }
             }
             Some(Outbound::Close(code)) => {
@@ -111,6 +157,9 @@ pub(crate) async fn run_socket(socket: WebSocket, info: ConnectInfo, env: Socket
     let Ok(_permit) = env.live.clone().acquire_owned().await else {
         return;
     };
+    let lines = socket
+        .protocol()
+        .is_some_and(|p| p.as_bytes() == LINES_SUBPROTOCOL.as_bytes());
     let (sink, mut stream) = socket.split();
     let (queue_tx, queue_rx) = mpsc::channel(env.outbound_queue.max(1));
     let kill = Arc::new(Kill::default());
@@ -134,7 +183,13 @@ pub(crate) async fn run_socket(socket: WebSocket, info: ConnectInfo, env: Socket
         return;
     };
     tracing::debug!(%conn, "connected");
-    let mut writer = tokio::spawn(write_loop(sink, queue_rx, kill, Arc::clone(&env.metrics)));
+    let mut writer = tokio::spawn(write_loop(
+        sink,
+        queue_rx,
+        kill,
+        Arc::clone(&env.metrics),
+        lines,
+    ));
     let mut writer_done = false;
     let mut linger = false;
     loop {
@@ -144,6 +199,19 @@ pub(crate) async fn run_socket(socket: WebSocket, info: ConnectInfo, env: Socket
                 break;
             }
             msg = stream.next() => match msg {
+                Some(Ok(Message::Text(text))) if lines => {
+                    let mut gone = false;
+                    for message in split_frame(text.as_str().as_bytes()) {
+                        let data = message.to_vec();
+                        if env.inputs.send(Input::Frame { conn, data }).await.is_err() {
+                            gone = true;
+                            break;
+                        }
+                    }
+                    if gone {
+                        break;
+                    }
+                }
                 Some(Ok(Message::Text(text))) => {
                     let data = text.as_str().as_bytes().to_vec();
                     if env.inputs.send(Input::Frame { conn, data }).await.is_err() {
