@@ -290,7 +290,7 @@ impl Driver {
                     // batch go in the next transaction, the others are in the current one.
                     let needs = self.writes_started + u64::from(!self.batch.is_empty());
                     if needs <= self.writes_done && self.held.is_empty() {
-                        if let Some(socket) = &self.socket {
+                        if let Some(socket) = self.socket.as_mut() {
                             socket.send(&frame);
                         }
                     } else {
@@ -346,6 +346,9 @@ impl Driver {
                 }
                 Output::Status(_) => status_changed = true,
             }
+        }
+        if let Some(socket) = self.socket.as_mut() {
+            socket.flush();
         }
         // Group commit: while a transaction is in flight, writes gather for the next one.
         if !self.batch.is_empty() && self.writes_started == self.writes_done {
@@ -473,10 +476,13 @@ impl Driver {
             .is_some_and(|(needs, _)| *needs <= self.writes_done)
         {
             if let Some((_, frame)) = self.held.pop_front() {
-                if let Some(socket) = &self.socket {
+                if let Some(socket) = self.socket.as_mut() {
                     socket.send(&frame);
                 }
             }
+        }
+        if let Some(socket) = self.socket.as_mut() {
+            socket.flush();
         }
         if !self.batch.is_empty() {
             // Writes gathered meanwhile: the next transaction.

@@ -17,8 +17,12 @@ pub enum SocketEvent {
 }
 
 /// One WebSocket and its event handlers; dropping it detaches them and closes the socket.
+/// Under the `tether-lines` subprotocol, frames queued with [`Socket::send`] leave joined at
+/// [`Socket::flush`] (the driver flushes at the end of every drain).
 pub struct Socket {
     ws: WebSocket,
+    /// Messages queued for the next flush, `\n` between them.
+    out: String,
     _on_open: Closure<dyn FnMut(JsValue)>,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
     _on_close: Closure<dyn FnMut(CloseEvent)>,
@@ -49,19 +53,49 @@ impl Socket {
         ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
         Ok(Socket {
             ws,
+            out: String::new(),
             _on_open: on_open,
             _on_message: on_message,
             _on_close: on_close,
         })
     }
 
-    /// Sends a text frame; false when the socket is not open.
-    pub fn send(&self, text: &str) -> bool {
-        self.ws.ready_state() == WebSocket::OPEN && self.ws.send_with_str(text).is_ok()
+    /// Sends a message: at once, or at the next [`Socket::flush`] joined with the others when
+    /// the server selected `tether-lines`. Dropped when the socket is not open.
+    pub fn send(&mut self, text: &str) {
+        if self.ws.ready_state() != WebSocket::OPEN {
+            return;
+        }
+        if self.ws.protocol() != tether_protocol::LINES_SUBPROTOCOL {
+            let _ = self.ws.send_with_str(text);
+            return;
+        }
+        if !self.out.is_empty()
+            && self.out.len() + 1 + text.len() > tether_protocol::MAX_JOINED_FRAME_BYTES
+        {
+            self.flush();
+        }
+        if !self.out.is_empty() {
+            self.out.push('\n');
+        }
+        self.out.push_str(text);
     }
 
-    /// Closes with a code (1000 or 3000-4999) and reason; no event is reported afterwards.
-    pub fn close(self, code: u16, reason: &str) {
+    /// Sends what [`Socket::send`] queued, as one frame.
+    pub fn flush(&mut self) {
+        if self.out.is_empty() {
+            return;
+        }
+        if self.ws.ready_state() == WebSocket::OPEN {
+            let _ = self.ws.send_with_str(&self.out);
+        }
+        self.out.clear();
+    }
+
+    /// Sends what is queued, then closes with a code (1000 or 3000-4999) and reason; no event
+    /// is reported afterwards.
+    pub fn close(mut self, code: u16, reason: &str) {
+        self.flush();
         self.detach();
         let _ = self.ws.close_with_code_and_reason(code, reason);
     }

@@ -37,6 +37,9 @@ pub struct Link {
     pub dup_permille: u64,
     /// Probability (per mille) that an event frame is swapped with the next frame.
     pub swap_permille: u64,
+    /// Probability (per mille) that a delivered frame carries the frames already due behind it
+    /// too, joined with `\n` (the `tether-lines` framing).
+    pub join_permille: u64,
     pub last_up: u64,
     pub last_down: u64,
 }
@@ -54,6 +57,7 @@ impl Link {
             latency: 1,
             jitter: 0,
             dup_permille: 0,
+            join_permille: 0,
             swap_permille: 0,
             last_up: 0,
             last_down: 0,
@@ -108,6 +112,18 @@ impl Link {
                     let later = (self.down.len() as u64).min(self.rng.up_to(3)) as usize;
                     self.down.insert(later, (at, Down::Frame(f.clone())));
                 }
+            }
+            if self.join_permille > 0 && self.rng.below(1000) < self.join_permille {
+                let mut joined = f.clone();
+                while let Some((next_at, Down::Frame(next))) = self.down.front() {
+                    if *next_at > now {
+                        break;
+                    }
+                    joined.push('\n');
+                    joined.push_str(next);
+                    self.down.pop_front();
+                }
+                return Some(Down::Frame(joined));
             }
         }
         Some(d)

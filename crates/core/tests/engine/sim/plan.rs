@@ -95,6 +95,11 @@ pub fn build(seed: u64, trace: bool) -> World {
             jitter: rng.below(30),
             dup_permille: if chaotic { rng.below(150) } else { 0 },
             swap_permille: if chaotic { rng.below(100) } else { 0 },
+            join_permille: if rng.below(2) == 0 {
+                rng.below(1000)
+            } else {
+                0
+            },
             ..Link::new(rng.next_u64())
         };
         let mut specs = match rng.below(4) {
