@@ -1,8 +1,10 @@
 // A loopback TCP proxy in front of tether-server that can stall the server -> client direction
 // (as a network stall would) and then release everything it held at once, duplicating some
-// `event` frames on the way: the ingest benchmark's burst. The client -> server direction is
-// never held. Server frames are unmasked WebSocket frames (RFC 6455 section 5.2), parsed only
-// to find message boundaries; the HTTP upgrade response passes through untouched.
+// `event` messages on the way: the ingest benchmark's burst. The client -> server direction is
+// never held. Server frames are unmasked WebSocket frames (RFC 6455 section 5.2); held ones are
+// split into messages and framed again on release the way the server frames them (joined with
+// `\n` up to 64 KiB when the connection selected `tether-lines`, else one per frame). The HTTP
+// upgrade response passes through untouched.
 import { connect, createServer } from "node:net";
 
 /** Splits complete frames off `buf`; returns [frames, rest]. */
@@ -30,6 +32,29 @@ function splitFrames(buf) {
   return [frames, buf.subarray(at)];
 }
 
+const JOIN_LIMIT = 64 * 1024;
+const isEvent = (message) => message.startsWith('{"type":"event"');
+
+/** An unmasked, final text frame holding `text`. */
+function textFrame(text) {
+  const payload = Buffer.from(text, "utf8");
+  let head;
+  if (payload.length < 126) {
+    head = Buffer.from([0x81, payload.length]);
+  } else if (payload.length < 65536) {
+    head = Buffer.alloc(4);
+    head[0] = 0x81;
+    head[1] = 126;
+    head.writeUInt16BE(payload.length, 2);
+  } else {
+    head = Buffer.alloc(10);
+    head[0] = 0x81;
+    head[1] = 127;
+    head.writeBigUInt64BE(BigInt(payload.length), 2);
+  }
+  return Buffer.concat([head, payload]);
+}
+
 /** The text of a single-frame text message, or null. */
 function textOf(frame) {
   if (frame[0] !== 0x81 || frame[1] & 0x80) return null; // FIN + text, unmasked
@@ -50,7 +75,7 @@ export async function startStallProxy(targetPort) {
     const upstream = connect(targetPort, "127.0.0.1");
     client.setNoDelay(true);
     upstream.setNoDelay(true);
-    const link = { client, upgraded: false, pending: Buffer.alloc(0), held: [] };
+    const link = { client, upgraded: false, lines: false, pending: Buffer.alloc(0), held: [] };
     links.add(link);
     client.pipe(upstream);
     upstream.on("data", (chunk) => {
@@ -61,6 +86,8 @@ export async function startStallProxy(targetPort) {
           link.pending = data;
           return;
         }
+        const head = data.subarray(0, end + 4).toString("latin1");
+        link.lines = /^sec-websocket-protocol:\s*tether-lines\s*$/im.test(head);
         client.write(data.subarray(0, end + 4));
         link.upgraded = true;
         data = data.subarray(end + 4);
@@ -86,37 +113,66 @@ export async function startStallProxy(targetPort) {
     hold() {
       holding = true;
     },
-    /** Event frames held so far (over all connections). */
+    /** Event messages held so far (over all connections). */
     heldEvents() {
       let n = 0;
       for (const link of links) {
-        for (const f of link.held) if (textOf(f)?.includes('"type":"event"')) n += 1;
+        for (const f of link.held) {
+          for (const m of (textOf(f) ?? "").split("\n")) if (isEvent(m)) n += 1;
+        }
       }
       return n;
     },
-    /** Writes everything held; returns the texts of the frames as delivered. */
+    /** Writes everything held, in one write per connection; returns the messages as delivered
+     * (`frames`: how many WebSocket frames carried them). */
     release({ duplicateEvery = 0 } = {}) {
       holding = false;
-      const delivered = [];
+      const messages = [];
+      let frames = 0;
       for (const link of links) {
         const out = [];
         let events = 0;
+        let joined = [];
+        let joinedBytes = 0;
+        const flush = () => {
+          if (joined.length) out.push(textFrame(joined.join("\n")));
+          frames += joined.length ? 1 : 0;
+          joined = [];
+          joinedBytes = 0;
+        };
+        const push = (m) => {
+          messages.push(m);
+          if (!link.lines) {
+            out.push(textFrame(m));
+            frames += 1;
+            return;
+          }
+          if (joined.length && joinedBytes + 1 + m.length > JOIN_LIMIT) flush();
+          joined.push(m);
+          joinedBytes += m.length + 1;
+        };
         for (const f of link.held) {
-          out.push(f);
           const text = textOf(f);
-          delivered.push(text);
-          if (text?.includes('"type":"event"')) {
-            events += 1;
-            if (duplicateEvery > 0 && events % duplicateEvery === 0) {
-              out.push(f);
-              delivered.push(text);
+          if (text === null) {
+            flush();
+            out.push(f); // a control frame or a fragment: as it came
+            frames += 1;
+            continue;
+          }
+          for (const m of text.split("\n")) {
+            if (!m) continue;
+            push(m);
+            if (isEvent(m)) {
+              events += 1;
+              if (duplicateEvery > 0 && events % duplicateEvery === 0) push(m);
             }
           }
         }
+        flush();
         link.held = [];
         if (out.length) link.client.write(Buffer.concat(out));
       }
-      return delivered;
+      return { messages, frames };
     },
     close() {
       for (const link of links) {

@@ -115,7 +115,7 @@ window.reactBench = {
     let cursor = 0;
     for (const text of frames) {
       const m = JSON.parse(text);
-      if (m.type !== "event") continue;
+      if (m.type !== "event" || m.channel !== "ingest") continue;
       if (m.offset <= cursor) continue;
       cursor = m.offset;
       if (m.op === "remove") docs.delete(m.id);
