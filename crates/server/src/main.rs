@@ -43,11 +43,21 @@ async fn run() -> std::process::ExitCode {
     println!("tether-server listening on http://{}", server.addr());
     let _ = std::io::stdout().flush();
     let stop = server.stop_handle();
-    shutdown_signal().await;
-    if let Some(stop) = stop {
-        let _ = stop.send(());
-    }
-    match server.wait().await {
+    let stopped = server.wait();
+    tokio::pin!(stopped);
+    // Until SIGINT / SIGTERM (graceful shutdown), or until the server stops on its own: a
+    // failed group commit (storage error) closes every connection with 1011 and ends here with
+    // an error, so the process exits non-zero and a supervisor can restart it.
+    let result = tokio::select! {
+        () = shutdown_signal() => {
+            if let Some(stop) = stop {
+                let _ = stop.send(());
+            }
+            stopped.await
+        }
+        result = &mut stopped => result,
+    };
+    match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("tether-server: {err}");

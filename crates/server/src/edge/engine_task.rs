@@ -2,6 +2,12 @@
 //! only it), fed by the socket tasks through a bounded channel. It never waits on a socket:
 //! frames go to per-connection bounded queues with `try_send`, and a full queue closes that
 //! connection (4009).
+//!
+//! Group commit: each wake-up (up to [`BATCH`] queued inputs, or the due timers) runs inside
+//! one engine batch, so its commits share one SQLite transaction and one fsync; the outputs are
+//! flushed to the sockets only after the batch is durable. If it cannot be made durable, the
+//! task fail-stops: it sends nothing of the batch, closes every connection with 1011 and
+//! reports the error, on which the server stops and the binary exits non-zero.
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -13,7 +19,7 @@ use tokio::sync::{mpsc, oneshot, Notify};
 
 use super::metrics::Metrics;
 use crate::engine::{ConnId, ConnectInfo, Output, ServerConfig, ServerEngine};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 /// Inputs processed per wake-up before outputs are flushed and stats published.
 const BATCH: usize = 256;
@@ -178,13 +184,44 @@ impl<S: Store> Loop<S> {
         self.publish_stats();
     }
 
+    /// Opens the group commit of one wake-up.
+    fn begin_batch(&mut self) {
+        if let Err(err) = self.engine.begin_batch() {
+            tracing::warn!(%err, "cannot start a group commit: committing one by one");
+        }
+    }
+
+    /// Makes the wake-up's commits durable; only then may its outputs be flushed. On failure
+    /// the engine has replaced them with a 1011 close of every connection, which this sends.
+    fn end_batch(&mut self) -> Result<(), StoreError> {
+        self.engine.end_batch().map_err(|err| {
+            tracing::error!(
+                %err,
+                "group commit failed: nothing of the batch was sent; closing every connection \
+                 with 1011 and stopping (clients resend what was not acknowledged)"
+            );
+            self.flush();
+            err
+        })
+    }
+
     fn publish_stats(&self) {
         if let Ok(mut stats) = self.metrics.engine.lock() {
             stats.clone_from(self.engine.stats());
         }
     }
 
-    async fn run(mut self, mut inputs: mpsc::Receiver<Input>) -> S {
+    /// Runs until shutdown (`Ok`) or a failed group commit (`Err`, after closing every
+    /// connection with 1011); returns the store either way.
+    async fn run(mut self, mut inputs: mpsc::Receiver<Input>) -> (S, Result<(), StoreError>) {
+        let result = self.run_loop(&mut inputs).await;
+        // Any frame still queued from sockets is dropped unprocessed: those connections are
+        // closed (1001, or 1011 after a failure) and their clients resend unacknowledged
+        // mutations.
+        (self.engine.into_store(), result)
+    }
+
+    async fn run_loop(&mut self, inputs: &mut mpsc::Receiver<Input>) -> Result<(), StoreError> {
         loop {
             let first = match self.engine.poll_timeout() {
                 Some(at) => {
@@ -194,7 +231,10 @@ impl<S: Store> Loop<S> {
                         () = tokio::time::sleep_until(deadline.into()) => {
                             let now = self.now();
                             self.engine.set_unix_time_ms(unix_ms());
+                            // Timers apply rate-delayed mutations: they commit too.
+                            self.begin_batch();
                             self.engine.handle_timeout(now);
+                            self.end_batch()?;
                             self.flush();
                             continue;
                         }
@@ -203,8 +243,9 @@ impl<S: Store> Loop<S> {
                 None => inputs.recv().await,
             };
             let Some(first) = first else {
-                break;
+                return Ok(());
             };
+            self.begin_batch();
             let mut done = self.handle(first);
             for _ in 1..BATCH {
                 if done.is_some() {
@@ -215,26 +256,35 @@ impl<S: Store> Loop<S> {
                     Err(_) => break,
                 }
             }
+            self.end_batch()?;
             self.flush();
             if let Some(done) = done {
                 let _ = done.send(());
-                break;
+                return Ok(());
             }
         }
-        // Any frame still queued from sockets is dropped unprocessed: those connections are
-        // closed (1001) and their clients resend unacknowledged mutations.
-        self.engine.into_store()
     }
 }
 
-/// Starts the engine thread; returns its input channel and a handle yielding the store.
+/// The running engine thread.
+pub(crate) struct EngineThread<S> {
+    /// Where socket tasks send their inputs.
+    pub(crate) inputs: mpsc::Sender<Input>,
+    /// Yields the store when the thread ends (`None` if its runtime could not start).
+    pub(crate) join: std::thread::JoinHandle<Option<S>>,
+    /// Receives the error of a failed group commit, after which the thread has stopped.
+    pub(crate) failed: oneshot::Receiver<StoreError>,
+}
+
+/// Starts the engine thread.
 pub(crate) fn spawn_engine<S: Store + Send + 'static>(
     config: ServerConfig,
     store: S,
     metrics: Arc<Metrics>,
     capacity: usize,
-) -> std::io::Result<(mpsc::Sender<Input>, std::thread::JoinHandle<Option<S>>)> {
+) -> std::io::Result<EngineThread<S>> {
     let (tx, rx) = mpsc::channel(capacity);
+    let (failed_tx, failed_rx) = oneshot::channel();
     let engine = ServerEngine::new(config, store);
     let join = std::thread::Builder::new()
         .name("tether-engine".into())
@@ -250,7 +300,15 @@ pub(crate) fn spawn_engine<S: Store + Send + 'static>(
                 metrics,
                 stopping: false,
             };
-            Some(rt.block_on(engine_loop.run(rx)))
+            let (store, result) = rt.block_on(engine_loop.run(rx));
+            if let Err(err) = result {
+                let _ = failed_tx.send(err);
+            }
+            Some(store)
         })?;
-    Ok((tx, join))
+    Ok(EngineThread {
+        inputs: tx,
+        join,
+        failed: failed_rx,
+    })
 }

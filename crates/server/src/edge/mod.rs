@@ -28,7 +28,7 @@ pub use metrics::Metrics;
 pub use options::{Options, SyncMode};
 
 use crate::store::{SqliteStore, SqliteSync, Store, StoreError};
-use engine_task::{spawn_engine, Input};
+use engine_task::{spawn_engine, EngineThread, Input};
 use http::{router, AppState};
 use socket::SocketEnv;
 
@@ -103,7 +103,10 @@ impl RunningServer {
         self.wait().await
     }
 
-    /// Waits until the server stops.
+    /// Waits until the server stops: after a graceful shutdown (`Ok`), or on its own when a
+    /// group commit failed (`Err(EdgeError::Store)`, after every connection was closed with
+    /// 1011; nothing of the failed batch was sent). The binary then exits non-zero so that a
+    /// supervisor restarts it on what the database holds.
     pub async fn wait(self) -> Result<(), EdgeError> {
         match self.task.await {
             Ok(result) => result,
@@ -141,8 +144,11 @@ pub async fn spawn_with_store<S: Store + Send + 'static>(
     let addr = listener.local_addr().map_err(EdgeError::Io)?;
     let epoch = store.epoch().to_owned();
     let metrics = Arc::new(Metrics::default());
-    let (inputs, engine_thread) =
-        spawn_engine(config, store, Arc::clone(&metrics), INPUT_QUEUE).map_err(EdgeError::Io)?;
+    let EngineThread {
+        inputs,
+        join: engine_thread,
+        failed: engine_failed,
+    } = spawn_engine(config, store, Arc::clone(&metrics), INPUT_QUEUE).map_err(EdgeError::Io)?;
     let live = Arc::new(Semaphore::new(MAX_SOCKETS as usize));
     let env = SocketEnv {
         inputs: inputs.clone(),
@@ -168,9 +174,16 @@ pub async fn spawn_with_store<S: Store + Send + 'static>(
     tracing::info!(%addr, %epoch, db = %options.db.display(), dev = options.dev, "tether-server listening");
     let task = tokio::spawn(async move {
         let serve_task = tokio::spawn(serve);
-        // Runs until asked to stop (or every stop handle is dropped).
-        let _ = stop_rx.await;
-        tracing::info!("shutting down");
+        // Runs until asked to stop (or every stop handle is dropped), or until the engine
+        // stopped on a failed group commit.
+        let failure = tokio::select! {
+            _ = stop_rx => None,
+            Ok(err) = engine_failed => Some(err),
+        };
+        match &failure {
+            None => tracing::info!("shutting down"),
+            Some(err) => tracing::error!(%err, "storage failed: shutting down"),
+        }
         let _ = accepting_tx.send(false);
         let (done_tx, done_rx) = oneshot::channel();
         if inputs.send(Input::Shutdown { done: done_tx }).await.is_ok() {
@@ -184,6 +197,9 @@ pub async fn spawn_with_store<S: Store + Send + 'static>(
         // the WAL into the main file).
         let stopped = tokio::task::spawn_blocking(move || engine_thread.join().map(drop)).await;
         tracing::info!("stopped");
+        if let Some(err) = failure {
+            return Err(EdgeError::Store(err));
+        }
         match (served, stopped) {
             (Ok(Err(err)), _) => Err(EdgeError::Io(err)),
             (Err(err), _) => Err(EdgeError::Io(std::io::Error::other(err.to_string()))),

@@ -41,6 +41,38 @@
 //!
 //! Frames shared by several subscribers (events, broadcasts, presence) are encoded once and
 //! output as clones of one `Arc<str>`.
+//!
+//! # Group commit
+//!
+//! The caller may wrap a run of inputs in [`ServerEngine::begin_batch`] and
+//! [`ServerEngine::end_batch`] so that their commits share one durable write of the store (one
+//! fsync for SQLite, see [`Store::begin_batch`]). While the batch is open the engine holds back
+//! every output it produces: none can reach a client before the commits it reports on are
+//! durable. `end_batch` makes them durable and releases the outputs.
+//!
+//! ```
+//! # use tether_server::{ConnectInfo, MemoryStore, Output, ServerConfig, ServerEngine};
+//! # let mut engine = ServerEngine::new(ServerConfig::default(), MemoryStore::new("e1".into()));
+//! # let (now, conn) = (0, engine.connect(0, ConnectInfo::default()));
+//! # let frames: Vec<Vec<u8>> = Vec::new();
+//! engine.begin_batch().ok(); // on Err, commits are durable one by one: go on unbatched
+//! for frame in &frames {
+//!     engine.handle_frame(now, conn, frame);
+//! }
+//! let failed = engine.end_batch().is_err();
+//! // Only now drain the outputs. After a failure they are only `Close {code: 1011}` for
+//! // every connection: send them, then exit (the engine's state may disagree with the disk).
+//! while let Some(output) = engine.poll_output() { /* … */ }
+//! # assert!(!failed);
+//! ```
+//!
+//! If `end_batch` fails, the batch's commits may or may not be on disk while the engine's
+//! in-memory state (channel heads, views) includes them, so the engine fail-stops: it drops
+//! every output of the batch, forgets every connection, outputs `Close` with 1011
+//! ([`CloseCode::Internal`]) for each, and closes every later connection at once. The caller is
+//! expected to exit so that a supervisor restarts the server on what the disk holds; clients
+//! resend the mutations that were not acknowledged, and exactly-once holds because each dedupe
+//! record was committed — or lost — together with its change.
 
 mod auth;
 mod config;
@@ -61,7 +93,7 @@ use std::sync::Arc;
 use serde_json::Value;
 use tether_protocol::{codec, ClientMessage, CloseCode, ErrorCode, ServerMessage};
 
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 pub use auth::{sign_token, AuthConfig, AuthError, Claims};
 pub use config::ServerConfig;
@@ -150,6 +182,10 @@ pub struct ServerEngine<S> {
     outputs: VecDeque<Output>,
     timers: Timers,
     stats: Stats,
+    /// While a batch is open: how many outputs from before it may still be polled.
+    held: Option<usize>,
+    /// A batch failed to become durable: the engine has stopped (see the module docs).
+    failed: bool,
 }
 
 impl<S: Store> ServerEngine<S> {
@@ -166,6 +202,8 @@ impl<S: Store> ServerEngine<S> {
             outputs: VecDeque::new(),
             timers: Timers::default(),
             stats: Stats::default(),
+            held: None,
+            failed: false,
         };
         requests::register_builtins(&mut engine);
         engine
@@ -208,6 +246,17 @@ impl<S: Store> ServerEngine<S> {
         self.conns.len()
     }
 
+    /// Whether a batch is open ([`ServerEngine::begin_batch`]).
+    pub fn in_batch(&self) -> bool {
+        self.held.is_some()
+    }
+
+    /// Whether the engine stopped because a batch could not be made durable
+    /// ([`ServerEngine::end_batch`] failed).
+    pub fn has_failed(&self) -> bool {
+        self.failed
+    }
+
     // ---- inputs ----
 
     /// Sets wall-clock unix time in milliseconds (token expiry, log retention). Call it before
@@ -226,10 +275,18 @@ impl<S: Store> ServerEngine<S> {
         self.handlers.insert(method.to_owned(), Box::new(handler));
     }
 
-    /// A socket was accepted; returns its id. The first frame must be `hello`.
+    /// A socket was accepted; returns its id. The first frame must be `hello`. After a failed
+    /// batch the connection is closed at once (1011).
     pub fn connect(&mut self, now: u64, info: ConnectInfo) -> ConnId {
         let id = ConnId(self.next_conn);
         self.next_conn += 1;
+        if self.failed {
+            self.outputs.push_back(Output::Close {
+                conn: id,
+                code: CloseCode::Internal,
+            });
+            return id;
+        }
         let conn = Conn::new(now, info, &self.config);
         self.conns.insert(id, conn);
         self.stats.connections += 1;
@@ -297,6 +354,59 @@ impl<S: Store> ServerEngine<S> {
         }
     }
 
+    /// Starts a batch (group commit, see the [module docs](self#group-commit)): the store
+    /// makes the commits of the following inputs durable together at
+    /// [`ServerEngine::end_batch`], and until then [`ServerEngine::poll_output`] holds back
+    /// every output produced (outputs from before the batch can still be polled). On `Err` from
+    /// the store no batch is open and the engine works unbatched. A call while a batch is open
+    /// does nothing.
+    pub fn begin_batch(&mut self) -> Result<(), StoreError> {
+        if self.held.is_some() {
+            return Ok(());
+        }
+        self.store.begin_batch()?;
+        self.held = Some(self.outputs.len());
+        Ok(())
+    }
+
+    /// Ends the batch: makes its commits durable, then releases the outputs held since
+    /// [`ServerEngine::begin_batch`]. Without an open batch it does nothing.
+    ///
+    /// On `Err` the engine fail-stops: it drops every output of the batch, forgets every
+    /// connection and outputs `Close` with 1011 for each (after any output from before the
+    /// batch not yet polled); every later connection is closed at once. The caller should send
+    /// those closes and exit: the engine's state may disagree with the disk.
+    pub fn end_batch(&mut self) -> Result<(), StoreError> {
+        let Some(ready) = self.held.take() else {
+            return Ok(());
+        };
+        let result = self.store.end_batch();
+        if result.is_err() {
+            self.stats.store_errors += 1;
+            self.outputs.truncate(ready);
+            self.fail_stop();
+        }
+        result
+    }
+
+    /// Forgets every connection and channel and closes every connection with 1011.
+    fn fail_stop(&mut self) {
+        self.failed = true;
+        let mut ids: Vec<ConnId> = self.conns.keys().copied().collect();
+        ids.sort();
+        self.conns.clear();
+        self.channels.clear();
+        self.timers = Timers::default();
+        self.stats.connections = 0;
+        self.stats.subscriptions = 0;
+        for conn in ids {
+            self.outputs.push_back(Output::Close {
+                conn,
+                code: CloseCode::Internal,
+            });
+        }
+    }
+
     // ---- outputs ----
 
     /// The earliest time `handle_timeout` should be called, if any timer is armed. May be
@@ -306,9 +416,16 @@ impl<S: Store> ServerEngine<S> {
         self.timers.next()
     }
 
-    /// The next output, in order; `None` when drained.
+    /// The next output, in order; `None` when drained, or while a batch is open and only
+    /// outputs of the batch are left.
     #[must_use]
     pub fn poll_output(&mut self) -> Option<Output> {
+        if let Some(ready) = self.held.as_mut() {
+            if *ready == 0 {
+                return None;
+            }
+            *ready -= 1;
+        }
         self.outputs.pop_front()
     }
 

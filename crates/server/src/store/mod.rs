@@ -3,8 +3,19 @@
 //!
 //! The engine is the only writer. Every applied mutation (and every recorded rejection) is one
 //! [`Commit`] that a store must make durable atomically — document change, log entry, channel
-//! head and dedupe record together — before [`Store::commit`] returns; only then does the
-//! engine output the `ack`.
+//! head and dedupe record together — before [`Store::commit`] returns (or, inside a batch,
+//! before [`Store::end_batch`] returns); only then may the `ack` reach the client.
+//!
+//! # Group commit
+//!
+//! A store may let several commits share one durable write: between [`Store::begin_batch`] and
+//! [`Store::end_batch`] each [`Store::commit`] is still atomic (a failing commit changes
+//! nothing, the others keep their changes) and visible to every read, but becomes durable only
+//! when `end_batch` returns `Ok`. The caller must therefore hold back everything it derived from
+//! a batch — acks, rejects, events, snapshots — until `end_batch` succeeded. If `end_batch`
+//! fails, the batch's commits may or may not be on disk, and the caller's in-memory state may
+//! disagree with the store: the caller must send nothing of the batch and stop (see
+//! [`crate::ServerEngine::end_batch`]).
 
 mod memory;
 #[cfg(feature = "sqlite")]
@@ -135,6 +146,14 @@ pub enum StoreError {
         /// The offset given.
         got: u64,
     },
+    /// [`Store::begin_batch`] was called while a batch was open.
+    BatchAlreadyOpen,
+    /// An earlier failure inside the open batch undid the whole batch: every further commit of
+    /// it fails, and so does [`Store::end_batch`].
+    BatchAborted {
+        /// The failure that undid the batch.
+        cause: String,
+    },
 }
 
 impl std::fmt::Display for StoreError {
@@ -153,14 +172,22 @@ impl std::fmt::Display for StoreError {
                 f,
                 "channel {channel}: commit offset {got}, expected {expected}"
             ),
+            StoreError::BatchAlreadyOpen => write!(f, "a batch is already open"),
+            StoreError::BatchAborted { cause } => {
+                write!(
+                    f,
+                    "the batch was rolled back by an earlier failure: {cause}"
+                )
+            }
         }
     }
 }
 
 impl std::error::Error for StoreError {}
 
-/// Persistence used by the engine. Implementations must make each [`Store::commit`] atomic
-/// and durable before returning.
+/// Persistence used by the engine. Implementations must make each [`Store::commit`] atomic,
+/// and durable before returning unless it runs inside a batch (see the
+/// [module docs](self#group-commit)).
 pub trait Store {
     /// The database epoch: a fresh database gets a new one; it never changes afterwards.
     fn epoch(&self) -> &str;
@@ -196,4 +223,24 @@ pub trait Store {
     /// Atomically and durably applies a commit (document, log entry, head, dedupe record,
     /// retention). Returns the changed channel's new head, or `None` without a change.
     fn commit(&mut self, commit: &Commit) -> Result<Option<ChannelHead>, StoreError>;
+
+    /// Starts a batch: the commits until [`Store::end_batch`] become durable together, at its
+    /// `Ok`. Each stays atomic on its own, and reads see them at once. On `Err` no batch is
+    /// open and commits are durable one by one as outside a batch. A store may refuse a second
+    /// `begin_batch` while a batch is open ([`StoreError::BatchAlreadyOpen`]).
+    ///
+    /// The default does nothing: right for a store whose every commit is durable when
+    /// [`Store::commit`] returns (such as [`MemoryStore`]).
+    fn begin_batch(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Ends the batch and makes its commits durable (one durable write for all of them).
+    /// Without an open batch it does nothing. On `Err` the batch is over and its commits may
+    /// or may not be durable: nothing derived from them may be sent, and the caller must stop
+    /// (fail-stop; clients resend what was not acknowledged, and the dedupe records, committed
+    /// or lost with their changes, keep that exactly-once).
+    fn end_batch(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }

@@ -11,10 +11,19 @@
 //!
 //! Mutation ids are u64 on the wire; they are stored order-preserving in SQLite's i64
 //! (`id ^ 1 << 63`).
+//!
+//! Outside a batch every [`Store::commit`] is its own transaction (one fsync with
+//! `synchronous=FULL`). Inside a batch ([`Store::begin_batch`]) the first commit opens one
+//! `BEGIN IMMEDIATE` transaction, each commit runs in a `SAVEPOINT` (a failing one is rolled back
+//! alone), and [`Store::end_batch`] commits them all at once: one fsync per batch. Should SQLite
+//! roll the whole transaction back under a failing statement (it may, on I/O errors or a full
+//! disk), the batch is marked aborted: its later commits and `end_batch` fail with
+//! [`StoreError::BatchAborted`], so no caller can take the earlier commits of the batch for
+//! durable.
 
 use std::path::Path;
 
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
 use tether_protocol::{Document, Origin};
 
@@ -69,11 +78,30 @@ pub enum Sync {
     Normal,
 }
 
+/// Where the connection stands with respect to a batch (group commit).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Batch {
+    /// No batch: each commit is its own transaction.
+    Off,
+    /// A batch is open but has no commit yet: its transaction begins with the first commit.
+    Pending,
+    /// The batch's transaction is open.
+    Open,
+    /// A failure undid the batch's transaction; the message says which.
+    Aborted(String),
+}
+
+/// The savepoint around each commit inside a batch: opened, released, or undone.
+const SAVEPOINT_OPEN: &str = "SAVEPOINT tether_commit";
+const SAVEPOINT_RELEASE: &str = "RELEASE tether_commit";
+const SAVEPOINT_UNDO: &str = "ROLLBACK TO tether_commit; RELEASE tether_commit";
+
 /// A [`Store`] in an SQLite database file (or `:memory:`).
 #[derive(Debug)]
 pub struct SqliteStore {
     conn: Connection,
     epoch: String,
+    batch: Batch,
 }
 
 fn backend(err: rusqlite::Error) -> StoreError {
@@ -146,7 +174,11 @@ impl SqliteStore {
             .map_err(backend)?;
         conn.execute_batch(SCHEMA).map_err(backend)?;
         let epoch = SqliteStore::init_meta(&conn)?;
-        Ok(SqliteStore { conn, epoch })
+        Ok(SqliteStore {
+            conn,
+            epoch,
+            batch: Batch::Off,
+        })
     }
 
     fn init_meta(conn: &Connection) -> Result<String, StoreError> {
@@ -237,7 +269,7 @@ impl SqliteStore {
 const ENTRY_COLUMNS: &str =
     "offset, id, version, body, prev_body, origin_client, origin_mutation, unix_ms";
 
-fn head_in(tx: &Transaction<'_>, channel: &str) -> Result<ChannelHead, StoreError> {
+fn head_in(tx: &Connection, channel: &str) -> Result<ChannelHead, StoreError> {
     tx.query_row(
         "SELECT head, pruned_through FROM channels WHERE channel = ?1",
         [channel],
@@ -253,7 +285,7 @@ fn head_in(tx: &Transaction<'_>, channel: &str) -> Result<ChannelHead, StoreErro
     })
 }
 
-fn write_commit(tx: &Transaction<'_>, commit: &Commit) -> Result<Option<ChannelHead>, StoreError> {
+fn write_commit(tx: &Connection, commit: &Commit) -> Result<Option<ChannelHead>, StoreError> {
     let retention = commit.retention;
     let mut new_head = None;
     if let Some(change) = &commit.change {
@@ -374,10 +406,8 @@ impl Store for SqliteStore {
     }
 
     fn channel_head(&mut self, channel: &str) -> Result<ChannelHead, StoreError> {
-        let tx = self.conn.transaction().map_err(backend)?;
-        let head = head_in(&tx, channel)?;
-        tx.commit().map_err(backend)?;
-        Ok(head)
+        // One statement: atomic on its own, and inside a batch it sees the batch's commits.
+        head_in(&self.conn, channel)
     }
 
     fn document(&mut self, channel: &str, id: &str) -> Result<Option<StoredDoc>, StoreError> {
@@ -479,9 +509,105 @@ impl Store for SqliteStore {
     }
 
     fn commit(&mut self, commit: &Commit) -> Result<Option<ChannelHead>, StoreError> {
-        let tx = self.conn.transaction().map_err(backend)?;
-        let head = write_commit(&tx, commit)?;
-        tx.commit().map_err(backend)?;
-        Ok(head)
+        match &self.batch {
+            Batch::Off => {
+                let tx = self.conn.transaction().map_err(backend)?;
+                let head = write_commit(&tx, commit)?;
+                tx.commit().map_err(backend)?;
+                Ok(head)
+            }
+            Batch::Aborted(cause) => Err(StoreError::BatchAborted {
+                cause: cause.clone(),
+            }),
+            Batch::Pending => {
+                self.conn
+                    .execute_batch("BEGIN IMMEDIATE")
+                    .map_err(backend)?;
+                self.batch = Batch::Open;
+                self.commit_in_batch(commit)
+            }
+            Batch::Open => self.commit_in_batch(commit),
+        }
+    }
+
+    fn begin_batch(&mut self) -> Result<(), StoreError> {
+        if self.batch != Batch::Off {
+            return Err(StoreError::BatchAlreadyOpen);
+        }
+        // The transaction begins lazily with the first commit, so a batch without writes
+        // (pings, subscribes) costs nothing.
+        self.batch = Batch::Pending;
+        Ok(())
+    }
+
+    fn end_batch(&mut self) -> Result<(), StoreError> {
+        match std::mem::replace(&mut self.batch, Batch::Off) {
+            Batch::Off | Batch::Pending => Ok(()),
+            Batch::Open if self.conn.is_autocommit() => Err(StoreError::BatchAborted {
+                cause: "SQLite rolled the batch's transaction back".into(),
+            }),
+            Batch::Open => self.conn.execute_batch("COMMIT").map_err(|err| {
+                // Whatever SQLite left open must not be committed later by someone else.
+                self.rollback_all();
+                backend(err)
+            }),
+            Batch::Aborted(cause) => {
+                self.rollback_all();
+                Err(StoreError::BatchAborted { cause })
+            }
+        }
+    }
+}
+
+impl SqliteStore {
+    /// One commit inside the open batch transaction, in a savepoint.
+    fn commit_in_batch(&mut self, commit: &Commit) -> Result<Option<ChannelHead>, StoreError> {
+        if self.conn.is_autocommit() {
+            // SQLite rolled the transaction back under an earlier failing statement (a read
+            // can do that too, on I/O errors): a savepoint now would start a new transaction
+            // and make this commit durable without the batch's earlier ones.
+            return Err(self.abort_batch("SQLite rolled the batch's transaction back"));
+        }
+        let written = self
+            .exec_cached(SAVEPOINT_OPEN)
+            .and_then(|()| write_commit(&self.conn, commit))
+            .and_then(|head| self.exec_cached(SAVEPOINT_RELEASE).map(|()| head));
+        let Err(err) = written else {
+            return written;
+        };
+        // Undo this commit only; the batch's earlier commits stay.
+        let undone = self.conn.execute_batch(SAVEPOINT_UNDO);
+        if undone.is_err() || self.conn.is_autocommit() {
+            // The savepoint is gone: SQLite rolled the whole transaction back (or we cannot
+            // tell what is left of it). The batch's earlier commits are lost.
+            self.abort_batch(&err.to_string());
+        }
+        Err(err)
+    }
+
+    /// Marks the batch aborted (rolling back what is left of it) and returns the error later
+    /// commits of the batch get.
+    fn abort_batch(&mut self, cause: &str) -> StoreError {
+        self.rollback_all();
+        self.batch = Batch::Aborted(cause.to_owned());
+        StoreError::BatchAborted {
+            cause: cause.to_owned(),
+        }
+    }
+
+    /// Runs a statement without parameters or rows, prepared once per connection.
+    fn exec_cached(&self, sql: &str) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached(sql)
+            .and_then(|mut s| s.execute([]))
+            .map(drop)
+            .map_err(backend)
+    }
+
+    /// Rolls back whatever transaction is open on the connection.
+    fn rollback_all(&mut self) {
+        if !self.conn.is_autocommit() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
     }
 }

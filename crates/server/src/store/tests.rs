@@ -47,7 +47,7 @@ fn commit(mid: u64, change: Option<Change>, retention: Retention) -> Commit {
     }
 }
 
-fn conformance<S: Store>(mut s: S) {
+fn conformance<S: Store>(s: &mut S) {
     assert_eq!(s.channel_head("tasks"), Ok(ChannelHead::default()));
     assert_eq!(s.document("tasks", "t1"), Ok(None));
     assert_eq!(s.dedupe("c", 1).map(|d| d.highest), Ok(None));
@@ -188,7 +188,17 @@ fn conformance<S: Store>(mut s: S) {
 
 #[test]
 fn memory_store_conforms() {
-    conformance(MemoryStore::new("e".into()));
+    conformance(&mut MemoryStore::new("e".into()));
+}
+
+/// Inside a batch every commit is still atomic on its own (the failing one in the suite changes
+/// nothing) and every read sees the batch's earlier commits.
+#[test]
+fn memory_store_conforms_inside_a_batch() {
+    let mut s = MemoryStore::new("e".into());
+    s.begin_batch().unwrap();
+    conformance(&mut s);
+    s.end_batch().unwrap();
 }
 
 #[cfg(feature = "sqlite")]
@@ -198,7 +208,21 @@ mod sqlite {
 
     #[test]
     fn sqlite_store_conforms() {
-        conformance(SqliteStore::open(":memory:").unwrap());
+        conformance(&mut SqliteStore::open(":memory:").unwrap());
+    }
+
+    #[test]
+    fn sqlite_store_conforms_inside_a_batch() {
+        let mut s = SqliteStore::open(":memory:").unwrap();
+        s.begin_batch().unwrap();
+        conformance(&mut s);
+        s.end_batch().unwrap();
+        // The batch is over: commits are their own transactions again.
+        s.commit(&commit(30, None, KEEP)).unwrap();
+        assert_eq!(
+            s.dedupe("c", 30).unwrap().record.as_deref(),
+            Some("reply-30")
+        );
     }
 
     #[test]
@@ -222,6 +246,151 @@ mod sqlite {
         assert_eq!(s.dedupe("c", 1).unwrap().record.as_deref(), Some("reply-1"));
         let other = SqliteStore::open(dir.path().join("u.sqlite3")).unwrap();
         assert_ne!(other.epoch(), epoch);
+    }
+
+    /// A database file whose `dedupe` insert for mutation id 2 fails with `RAISE(action, …)`:
+    /// a store-level failure after the commit's document, log entry and head were written.
+    fn file_failing_mutation_2(dir: &tempfile::TempDir, action: &str) -> std::path::PathBuf {
+        let path = dir.path().join("t.sqlite3");
+        drop(SqliteStore::open(&path).unwrap());
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let stored_id = (2u64 ^ (1 << 63)) as i64; // mutation ids are stored order-preserving
+        conn.execute_batch(&format!(
+            "CREATE TRIGGER fail_2 BEFORE INSERT ON dedupe WHEN NEW.mutation_id = {stored_id}
+             BEGIN SELECT RAISE({action}, 'injected failure'); END;"
+        ))
+        .unwrap();
+        path
+    }
+
+    fn put(mid: u64, offset: u64, id: &str) -> Commit {
+        commit(
+            mid,
+            Some(change("tasks", offset, id, 1, Some(json!({"n": mid})))),
+            KEEP,
+        )
+    }
+
+    /// What another connection (or the next process) reads: the head of `tasks`.
+    fn durable_head(path: &std::path::Path) -> i64 {
+        let conn = rusqlite::Connection::open(path).unwrap();
+        conn.query_row(
+            "SELECT coalesce(max(head), 0) FROM channels WHERE channel = 'tasks'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn sqlite_batch_commits_become_durable_together_at_end_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.sqlite3");
+        let mut s = SqliteStore::open(&path).unwrap();
+        s.begin_batch().unwrap();
+        assert_eq!(s.begin_batch(), Err(StoreError::BatchAlreadyOpen));
+        s.commit(&put(1, 1, "t1")).unwrap();
+        s.commit(&put(2, 2, "t2")).unwrap();
+        // The batch reads its own writes; nobody else sees them yet.
+        assert_eq!(s.channel_head("tasks").unwrap().head, 2);
+        assert!(s.document("tasks", "t2").unwrap().is_some());
+        assert_eq!(s.dedupe("c", 2).unwrap().record.as_deref(), Some("reply-2"));
+        assert_eq!(durable_head(&path), 0);
+        s.end_batch().unwrap();
+        assert_eq!(durable_head(&path), 2);
+        assert_eq!(s.end_batch(), Ok(()), "no batch open: nothing to do");
+
+        // A batch that never ends (the process dies) leaves nothing behind.
+        s.begin_batch().unwrap();
+        s.commit(&put(3, 3, "t3")).unwrap();
+        drop(s);
+        assert_eq!(durable_head(&path), 2);
+        let mut s = SqliteStore::open(&path).unwrap();
+        assert_eq!(s.document("tasks", "t3").unwrap(), None);
+        assert_eq!(s.dedupe("c", 3).unwrap().highest, Some(2));
+        // A batch without commits costs nothing and changes nothing.
+        s.begin_batch().unwrap();
+        assert_eq!(s.snapshot("tasks").unwrap().len(), 2);
+        s.end_batch().unwrap();
+    }
+
+    #[test]
+    fn sqlite_failing_commit_in_a_batch_is_undone_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = file_failing_mutation_2(&dir, "ABORT");
+        let mut s = SqliteStore::open(&path).unwrap();
+        s.begin_batch().unwrap();
+        s.commit(&put(1, 1, "t1")).unwrap();
+        let failed = s.commit(&put(2, 2, "t2"));
+        assert!(
+            matches!(&failed, Err(StoreError::Backend { message }) if message.contains("injected failure")),
+            "{failed:?}"
+        );
+        // Its document, log entry and head were written before the failure, and are undone.
+        assert_eq!(s.channel_head("tasks").unwrap().head, 1);
+        assert_eq!(s.document("tasks", "t2").unwrap(), None);
+        assert_eq!(s.log_after("tasks", 0, 10).unwrap().len(), 1);
+        // The batch goes on.
+        s.commit(&put(3, 2, "t3")).unwrap();
+        s.end_batch().unwrap();
+        drop(s);
+
+        let mut s = SqliteStore::open(&path).unwrap();
+        assert_eq!(s.channel_head("tasks").unwrap().head, 2);
+        let ids: Vec<String> = s
+            .snapshot("tasks")
+            .unwrap()
+            .into_iter()
+            .map(|d| d.id)
+            .collect();
+        assert_eq!(ids, ["t1", "t3"]);
+        let offsets: Vec<(u64, String)> = s
+            .log_after("tasks", 0, 10)
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.offset, e.id))
+            .collect();
+        assert_eq!(offsets, [(1, "t1".to_owned()), (2, "t3".to_owned())]);
+        assert_eq!(s.dedupe("c", 2).unwrap().record, None);
+        assert_eq!(s.dedupe("c", 3).unwrap().record.as_deref(), Some("reply-3"));
+    }
+
+    #[test]
+    fn sqlite_failure_that_undoes_the_transaction_aborts_the_whole_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        // RAISE(ROLLBACK) rolls back the whole transaction, as SQLite may on an I/O error.
+        let path = file_failing_mutation_2(&dir, "ROLLBACK");
+        let mut s = SqliteStore::open(&path).unwrap();
+        s.begin_batch().unwrap();
+        s.commit(&put(1, 1, "t1")).unwrap();
+        assert!(s.commit(&put(2, 2, "t2")).is_err());
+        // Commit 1 is gone with the transaction: nothing more may join the batch, and the
+        // batch reports the loss instead of succeeding.
+        assert!(matches!(
+            s.commit(&put(3, 2, "t3")),
+            Err(StoreError::BatchAborted { .. })
+        ));
+        let ended = s.end_batch();
+        assert!(
+            matches!(&ended, Err(StoreError::BatchAborted { cause }) if cause.contains("injected failure")),
+            "{ended:?}"
+        );
+        assert_eq!(durable_head(&path), 0);
+        // The store works again, unbatched and batched.
+        s.commit(&put(4, 1, "t4")).unwrap();
+        s.begin_batch().unwrap();
+        s.commit(&put(5, 2, "t5")).unwrap();
+        s.end_batch().unwrap();
+        drop(s);
+        let mut s = SqliteStore::open(&path).unwrap();
+        let ids: Vec<String> = s
+            .snapshot("tasks")
+            .unwrap()
+            .into_iter()
+            .map(|d| d.id)
+            .collect();
+        assert_eq!(ids, ["t4", "t5"]);
+        assert_eq!(s.dedupe("c", 1).unwrap().record, None);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Unit tests of the engine, one file per concern, over a [`MemoryStore`].
 
 mod auth;
+mod batch;
 mod fuzz;
 mod limits;
 mod mutations;

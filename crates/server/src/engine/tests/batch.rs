@@ -1,0 +1,252 @@
+//! Group commit: outputs are held until the batch is durable; a failed commit inside a batch
+//! is answered as outside one; a failed batch fail-stops the engine.
+
+use serde_json::{json, Value};
+use tether_protocol::{codec, CloseCode, Document, ServerMessage};
+
+use super::{Got, H};
+use crate::engine::{ConnId, ConnectInfo, Output, ServerConfig, ServerEngine};
+use crate::store::{
+    ChannelHead, Commit, Dedupe, LogEntry, MemoryStore, Store, StoreError, StoredDoc,
+};
+
+/// A [`MemoryStore`] with injected failures: `commit` of one mutation id, and `end_batch`.
+struct Faulty {
+    inner: MemoryStore,
+    fail_commit_of: Option<u64>,
+    fail_end_batch: bool,
+    batches: Vec<&'static str>,
+}
+
+fn injected() -> StoreError {
+    StoreError::Backend {
+        message: "injected failure".into(),
+    }
+}
+
+impl Store for Faulty {
+    fn epoch(&self) -> &str {
+        self.inner.epoch()
+    }
+    fn channel_head(&mut self, channel: &str) -> Result<ChannelHead, StoreError> {
+        self.inner.channel_head(channel)
+    }
+    fn document(&mut self, channel: &str, id: &str) -> Result<Option<StoredDoc>, StoreError> {
+        self.inner.document(channel, id)
+    }
+    fn snapshot(&mut self, channel: &str) -> Result<Vec<Document>, StoreError> {
+        self.inner.snapshot(channel)
+    }
+    fn log_after(&mut self, c: &str, after: u64, n: usize) -> Result<Vec<LogEntry>, StoreError> {
+        self.inner.log_after(c, after, n)
+    }
+    fn log_before(&mut self, c: &str, before: u64, n: usize) -> Result<Vec<LogEntry>, StoreError> {
+        self.inner.log_before(c, before, n)
+    }
+    fn dedupe(&mut self, client_id: &str, mutation_id: u64) -> Result<Dedupe, StoreError> {
+        self.inner.dedupe(client_id, mutation_id)
+    }
+    fn commit(&mut self, commit: &Commit) -> Result<Option<ChannelHead>, StoreError> {
+        if self.fail_commit_of == Some(commit.mutation_id) {
+            return Err(injected());
+        }
+        self.inner.commit(commit)
+    }
+    fn begin_batch(&mut self) -> Result<(), StoreError> {
+        self.batches.push("begin");
+        Ok(())
+    }
+    fn end_batch(&mut self) -> Result<(), StoreError> {
+        self.batches.push("end");
+        if self.fail_end_batch {
+            return Err(injected());
+        }
+        Ok(())
+    }
+}
+
+fn engine() -> ServerEngine<Faulty> {
+    let store = Faulty {
+        inner: MemoryStore::new("ep1".into()),
+        fail_commit_of: None,
+        fail_end_batch: false,
+        batches: Vec::new(),
+    };
+    ServerEngine::new(ServerConfig::default(), store)
+}
+
+fn send<S: Store>(e: &mut ServerEngine<S>, conn: ConnId, v: Value) {
+    e.handle_frame(0, conn, v.to_string().as_bytes());
+}
+
+fn drain<S: Store>(e: &mut ServerEngine<S>) -> Vec<Got> {
+    let mut got = Vec::new();
+    while let Some(out) = e.poll_output() {
+        got.push(match out {
+            Output::Send { conn, frame } => Got::Msg(
+                conn,
+                codec::decode_server(frame.as_bytes()).expect("decodable"),
+            ),
+            Output::Close { conn, code } => Got::Close(conn, code),
+        });
+    }
+    got
+}
+
+/// A connection that said hello and subscribed to `tasks`.
+fn subscribed<S: Store>(e: &mut ServerEngine<S>, client: &str) -> ConnId {
+    let c = e.connect(0, ConnectInfo::default());
+    send(
+        e,
+        c,
+        json!({"type": "hello", "protocol": 1, "client_id": client}),
+    );
+    send(e, c, json!({"type": "subscribe", "channel": "tasks"}));
+    drain(e);
+    c
+}
+
+fn put(mid: u64, id: &str) -> Value {
+    json!({"type": "mutate", "mutation_id": mid, "channel": "tasks", "op": "put", "id": id,
+           "doc": {"n": mid}})
+}
+
+fn kinds(got: &[Got]) -> Vec<String> {
+    got.iter()
+        .map(|g| match g {
+            Got::Msg(c, ServerMessage::Ack { mutation_id, .. }) => format!("{c} ack {mutation_id}"),
+            Got::Msg(c, ServerMessage::Event { offset, .. }) => format!("{c} event {offset}"),
+            Got::Msg(c, ServerMessage::Pong { nonce }) => format!("{c} pong {nonce}"),
+            Got::Msg(
+                c,
+                ServerMessage::Error {
+                    code, mutation_id, ..
+                },
+            ) => format!("{c} error {} {mutation_id:?}", code.as_str()),
+            Got::Msg(c, other) => format!("{c} {other:?}"),
+            Got::Close(c, code) => format!("{c} close {}", code.as_u16()),
+        })
+        .collect()
+}
+
+#[test]
+fn outputs_of_a_batch_are_held_until_it_is_durable() {
+    let mut h = H::new();
+    let a = h.conn("a");
+    let b = h.conn("b");
+    h.subscribe(b, "tasks");
+    // An output from before the batch can still be polled during it.
+    h.send(a, json!({"type": "ping", "nonce": 1}));
+    h.e.begin_batch().unwrap();
+    assert!(h.e.in_batch());
+    h.send(a, put(1, "t1"));
+    h.send(a, put(2, "t2"));
+    h.send(a, json!({"type": "ping", "nonce": 2}));
+    assert_eq!(kinds(&h.drain()), [format!("{a} pong 1")]);
+    assert!(h.e.poll_output().is_none());
+    // The commits are already visible to the batch's own reads.
+    assert!(h.e.store_mut().document("tasks", "t2").unwrap().is_some());
+    h.e.end_batch().unwrap();
+    assert!(!h.e.in_batch());
+    assert_eq!(
+        kinds(&h.drain()),
+        [
+            format!("{b} event 1"),
+            format!("{a} ack 1"),
+            format!("{b} event 2"),
+            format!("{a} ack 2"),
+            format!("{a} pong 2"),
+        ]
+    );
+    // Without a batch outputs flow at once, as before.
+    h.send(a, put(3, "t3"));
+    assert_eq!(h.drain().len(), 2);
+    assert_eq!(h.e.end_batch(), Ok(()), "no batch open: nothing to do");
+}
+
+#[test]
+fn a_failed_commit_inside_a_batch_is_answered_as_outside_one_and_the_rest_commit() {
+    let mut e = engine();
+    e.store_mut().fail_commit_of = Some(2);
+    let a = subscribed(&mut e, "a");
+    e.begin_batch().unwrap();
+    for mid in 1..=3 {
+        send(&mut e, a, put(mid, &format!("t{mid}")));
+    }
+    assert!(e.poll_output().is_none());
+    e.end_batch().unwrap();
+    assert_eq!(
+        kinds(&drain(&mut e)),
+        [
+            format!("{a} event 1"),
+            format!("{a} ack 1"),
+            format!("{a} error INTERNAL Some(2)"),
+            format!("{a} event 2"),
+            format!("{a} ack 3"),
+        ]
+    );
+    assert_eq!(e.stats().store_errors, 1);
+    assert_eq!(e.store().batches, ["begin", "end"]);
+    assert!(!e.has_failed());
+    assert_eq!(e.connection_count(), 1);
+}
+
+#[test]
+fn a_batch_that_cannot_be_made_durable_sends_nothing_and_closes_everyone_with_1011() {
+    let mut e = engine();
+    let a = subscribed(&mut e, "a");
+    let b = subscribed(&mut e, "b");
+    send(&mut e, a, put(1, "t1"));
+    assert_eq!(
+        drain(&mut e).len(),
+        3,
+        "unbatched: events to a and b, ack to a"
+    );
+
+    e.store_mut().fail_end_batch = true;
+    send(&mut e, b, json!({"type": "ping", "nonce": 7})); // before the batch: still delivered
+    e.begin_batch().unwrap();
+    send(&mut e, a, put(2, "t2"));
+    send(
+        &mut e,
+        b,
+        json!({"type": "presence", "channel": "tasks", "state": {"x": 1}}),
+    );
+    assert_eq!(e.end_batch(), Err(injected()));
+    assert!(e.has_failed());
+    assert_eq!(
+        kinds(&drain(&mut e)),
+        [
+            format!("{b} pong 7"),
+            format!("{a} close 1011"),
+            format!("{b} close 1011"),
+        ]
+    );
+    assert_eq!(e.connection_count(), 0);
+    assert_eq!(e.stats().connections, 0);
+    assert_eq!(e.stats().subscriptions, 0);
+    assert_eq!(e.stats().store_errors, 1);
+    // Nothing more happens on the old connections, and a new one is closed at once.
+    send(&mut e, a, put(3, "t3"));
+    e.handle_timeout(1_000_000);
+    assert_eq!(drain(&mut e), []);
+    let c = e.connect(0, ConnectInfo::default());
+    assert_eq!(drain(&mut e), [Got::Close(c, CloseCode::Internal)]);
+    assert!(!e.is_connected(c));
+    assert_eq!(e.poll_timeout(), None);
+}
+
+#[test]
+fn begin_batch_twice_keeps_one_batch() {
+    let mut e = engine();
+    let a = subscribed(&mut e, "a");
+    e.begin_batch().unwrap();
+    e.begin_batch().unwrap();
+    send(&mut e, a, put(1, "t1"));
+    e.end_batch().unwrap();
+    assert_eq!(e.store().batches, ["begin", "end"]);
+    assert_eq!(
+        kinds(&drain(&mut e)),
+        [format!("{a} event 1"), format!("{a} ack 1")]
+    );
+}
