@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{client_async_with_config, WebSocketStream};
@@ -28,8 +30,9 @@ pub fn micros_since(start: Instant) -> u64 {
 }
 
 /// Opens a WebSocket to the peer's endpoint at `addr` (small buffers: thousands of these live in
-/// this process; their size does not touch the server's figures).
-pub async fn open(addr: SocketAddr, peer: Peer) -> Result<Ws, String> {
+/// this process; their size does not touch the server's figures). `lines`: offer Tether's
+/// `tether-lines` subprotocol (several messages per frame), as the browser SDK does.
+pub async fn open(addr: SocketAddr, peer: Peer, lines: bool) -> Result<Ws, String> {
     let tcp = TcpStream::connect(addr)
         .await
         .map_err(|e| format!("connect: {e}"))?;
@@ -38,7 +41,16 @@ pub async fn open(addr: SocketAddr, peer: Peer) -> Result<Ws, String> {
     let config = WebSocketConfig::default()
         .read_buffer_size(4096)
         .write_buffer_size(0);
-    let (ws, _response) = client_async_with_config(url, tcp, Some(config))
+    let mut request = url
+        .into_client_request()
+        .map_err(|e| format!("request: {e}"))?;
+    if lines && peer == Peer::Tether {
+        let protocol = HeaderValue::from_static(tether_protocol::LINES_SUBPROTOCOL);
+        request
+            .headers_mut()
+            .insert("Sec-WebSocket-Protocol", protocol);
+    }
+    let (ws, _response) = client_async_with_config(request, tcp, Some(config))
         .await
         .map_err(|e| format!("websocket upgrade: {e}"))?;
     Ok(ws)
@@ -75,13 +87,15 @@ async fn tether_hello(ws: &mut Ws, client_id: &str) -> Result<Duration, String> 
     send(ws, wire::tether_hello(client_id)).await?;
     loop {
         let frame = next_text(ws).await?;
-        match wire::tether_type(&frame).as_deref() {
-            Some("welcome") => {
-                let ms = wire::tether_heartbeat_ms(&frame).unwrap_or(30_000);
-                return Ok(Duration::from_millis(ms));
+        for message in frame.split('\n') {
+            match wire::tether_type(message).as_deref() {
+                Some("welcome") => {
+                    let ms = wire::tether_heartbeat_ms(message).unwrap_or(30_000);
+                    return Ok(Duration::from_millis(ms));
+                }
+                Some("error") => return Err(format!("hello refused: {message}")),
+                _ => {}
             }
-            Some("error") => return Err(format!("hello refused: {frame}")),
-            _ => {}
         }
     }
 }
@@ -113,17 +127,19 @@ pub struct Subscribed {
 
 /// Connects and subscribes one subscriber.
 pub async fn subscribe(addr: SocketAddr, peer: Peer, index: usize) -> Result<Subscribed, String> {
-    let mut ws = open(addr, peer).await?;
+    let mut ws = open(addr, peer, true).await?;
     match peer {
         Peer::Tether => {
             let heartbeat = tether_hello(&mut ws, &format!("bench-sub-{index}")).await?;
             send(&mut ws, wire::tether_subscribe()).await?;
-            loop {
+            'subscribed: loop {
                 let frame = next_text(&mut ws).await?;
-                match wire::tether_type(&frame).as_deref() {
-                    Some("subscribed") => break,
-                    Some("error") => return Err(format!("subscribe refused: {frame}")),
-                    _ => {}
+                for message in frame.split('\n') {
+                    match wire::tether_type(message).as_deref() {
+                        Some("subscribed") => break 'subscribed,
+                        Some("error") => return Err(format!("subscribe refused: {message}")),
+                        _ => {}
+                    }
                 }
             }
             Ok(Subscribed {
@@ -171,12 +187,16 @@ pub async fn run_subscriber(
             msg = ws.next() => match msg {
                 Some(Ok(Message::Text(text))) => {
                     let frame = text.as_str();
-                    if peer.is_delivery(frame) {
-                        if let Some((seq, sent)) = wire::delivery_stamp(frame) {
-                            let now = micros_since(start);
-                            recorder.delivery(index, seq, now.saturating_sub(sent));
+                    // Under tether-lines a frame may hold several messages.
+                    let now = micros_since(start);
+                    for message in frame.split('\n') {
+                        if peer.is_delivery(message) {
+                            if let Some((seq, sent)) = wire::delivery_stamp(message) {
+                                recorder.delivery(index, seq, now.saturating_sub(sent));
+                            }
                         }
-                    } else if peer == Peer::Socketio && frame == "2"
+                    }
+                    if peer == Peer::Socketio && frame == "2"
                         && ws.send(Message::text("3")).await.is_err()
                     {
                         break;
@@ -368,7 +388,7 @@ pub async fn run_publisher(
 }
 
 async fn connect_publisher(addr: SocketAddr, peer: Peer) -> Result<Ws, String> {
-    let mut ws = open(addr, peer).await?;
+    let mut ws = open(addr, peer, false).await?;
     match peer {
         Peer::Tether => {
             tether_hello(&mut ws, "bench-publisher").await?;

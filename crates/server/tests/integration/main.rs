@@ -17,6 +17,7 @@ mod filtered_view_enter_leave;
 mod graceful_shutdown;
 mod healthz_metrics;
 mod heartbeat_timeout;
+mod lines_subprotocol;
 mod malformed_json;
 mod oversized_message;
 mod per_client_order;
