@@ -125,11 +125,9 @@ impl Db {
             let mutation: PendingMutation = serde_wasm_bindgen::from_value(value)?;
             state.outbox.insert(mutation.mutation_id, mutation);
         }
-        let channels = tx.store("channels")?;
-        for (k, value) in channels
-            .scan(Some(prefix_range(&prefix)?), None, None, None)
-            .await?
-        {
+        // Keys and values in two bulk requests (same range, same order, one transaction): a
+        // cursor would cost one round trip per record.
+        for (k, value) in scan_all(&tx.store("channels")?, &prefix).await? {
             let channel = Array::from(&k).get(1).as_string().unwrap_or_default();
             let row: ChannelRow = serde_wasm_bindgen::from_value(value)?;
             state.channels.insert(
@@ -141,11 +139,7 @@ impl Db {
                 },
             );
         }
-        for (k, value) in tx
-            .store("docs")?
-            .scan(Some(prefix_range(&prefix)?), None, None, None)
-            .await?
-        {
+        for (k, value) in scan_all(&tx.store("docs")?, &prefix).await? {
             let channel = Array::from(&k).get(1).as_string().unwrap_or_default();
             let doc: Document = serde_wasm_bindgen::from_value(value)?;
             state
@@ -252,4 +246,16 @@ async fn apply(
         clients.put(&to_js(&row), Some(&cid)).await?;
     }
     Ok(())
+}
+
+/// Every `(key, value)` of `store` under `prefix`, in key order.
+async fn scan_all(
+    store: &rexie::Store,
+    prefix: &[JsValue],
+) -> Result<Vec<(JsValue, JsValue)>, DbError> {
+    let keys = store
+        .get_all_keys(Some(prefix_range(prefix)?), None)
+        .await?;
+    let values = store.get_all(Some(prefix_range(prefix)?), None).await?;
+    Ok(keys.into_iter().zip(values).collect())
 }
