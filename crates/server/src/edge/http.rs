@@ -15,8 +15,9 @@ use axum::Router;
 use super::socket::{run_socket, SocketEnv};
 use crate::engine::{AuthConfig, ConnectInfo};
 
-/// Initial WebSocket read buffer and write batching size, in bytes.
-const IO_BUFFER: usize = 4 * 1024;
+/// WebSocket read chunk and write batching size, in bytes: small, because every idle
+/// connection holds them (1 KiB: 8.0 KiB RSS per idle subscribed connection, 4 KiB: 11.0).
+const IO_BUFFER: usize = 1024;
 
 /// Shared state of the routes.
 #[derive(Clone)]
