@@ -302,7 +302,7 @@ impl Driver {
                         self.last_mutation_id = self.last_mutation_id.max(mutation.mutation_id);
                     }
                     if self.db.is_some() {
-                        self.batch.push(write);
+                        self.gather(write);
                     }
                 }
                 Output::NeedToken => self.fetch_token(),
@@ -419,6 +419,23 @@ impl Driver {
         match opened {
             Ok(socket) => self.socket = Some(socket),
             Err(_) => self.engine.socket_closed(now_ms(), 1006),
+        }
+    }
+
+    /// Adds a write to the next transaction; a cache delta folds into the one already waiting
+    /// for its channel, so a burst of flushes writes each document once.
+    fn gather(&mut self, write: Persist) {
+        if let Persist::Channel(delta) = write {
+            let waiting = self.batch.iter_mut().find_map(|w| match w {
+                Persist::Channel(d) if d.channel == delta.channel => Some(d),
+                _ => None,
+            });
+            match waiting {
+                Some(earlier) => earlier.absorb(delta),
+                None => self.batch.push(Persist::Channel(delta)),
+            }
+        } else {
+            self.batch.push(write);
         }
     }
 

@@ -6,7 +6,7 @@
 //! store before its `mutate` frame leaves, so an id the server has seen is never reused.)
 //! Each `Persist` value is one atomic write.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use tether_protocol::{Document, Since};
@@ -103,6 +103,107 @@ impl PersistedState {
                 }
                 cached.cursor.clone_from(&delta.cursor);
                 cached.filter_key.clone_from(&delta.filter_key);
+            }
+        }
+    }
+}
+
+impl ChannelDelta {
+    /// Folds `later`, a delta of the same channel written after this one, into this one:
+    /// writing the result has the same effect as writing both in order. A shell that gathers
+    /// writes while a transaction is in flight uses it so that a burst of flushes writes each
+    /// document once.
+    pub fn absorb(&mut self, later: ChannelDelta) {
+        if later.replace {
+            *self = later;
+            return;
+        }
+        let upserted: BTreeSet<&str> = later.upserts.iter().map(|d| d.id.as_str()).collect();
+        let removed: BTreeSet<&str> = later.removes.iter().map(String::as_str).collect();
+        self.upserts
+            .retain(|d| !upserted.contains(d.id.as_str()) && !removed.contains(d.id.as_str()));
+        self.removes.retain(|id| !upserted.contains(id.as_str()));
+        let known: BTreeSet<String> = self.removes.iter().cloned().collect();
+        self.removes.extend(
+            later
+                .removes
+                .into_iter()
+                .filter(|id| !known.contains(id) && !upserted.contains(id.as_str())),
+        );
+        self.upserts.extend(later.upserts);
+        self.cursor = later.cursor;
+        self.filter_key = later.filter_key;
+    }
+}
+
+#[cfg(test)]
+mod absorb_tests {
+    use super::*;
+    use serde_json::json;
+
+    fn doc(id: &str, v: u64) -> Document {
+        Document {
+            id: id.into(),
+            version: v,
+            doc: json!({"v": v}),
+        }
+    }
+
+    fn delta(replace: bool, upserts: &[(&str, u64)], removes: &[&str], at: u64) -> ChannelDelta {
+        ChannelDelta {
+            channel: "tasks".into(),
+            replace,
+            upserts: upserts.iter().map(|(id, v)| doc(id, *v)).collect(),
+            removes: removes.iter().map(|id| (*id).to_owned()).collect(),
+            cursor: Some(Since {
+                epoch: "e".into(),
+                offset: at,
+            }),
+            filter_key: String::new(),
+        }
+    }
+
+    #[test]
+    fn absorbing_equals_writing_both_in_order() {
+        let start = [
+            delta(true, &[("a", 1), ("b", 1), ("c", 1)], &[], 1),
+            delta(false, &[("x", 1)], &["a"], 1),
+        ];
+        let cases = [
+            (
+                delta(false, &[("a", 2), ("d", 1)], &["b"], 2),
+                delta(false, &[("a", 3), ("b", 2)], &["d", "c"], 3),
+            ),
+            (
+                delta(false, &[("a", 2)], &[], 2),
+                delta(true, &[("z", 1)], &[], 3),
+            ),
+            (
+                delta(true, &[("q", 1)], &["a"], 2),
+                delta(false, &[], &["q", "x"], 3),
+            ),
+            (
+                delta(false, &[], &["a", "b"], 2),
+                delta(false, &[("a", 5)], &["a"], 3),
+            ),
+        ];
+        for base in &start {
+            for (first, second) in &cases {
+                let mut both = PersistedState::default();
+                both.apply(&Persist::Channel(base.clone()));
+                let mut merged = both.clone();
+                both.apply(&Persist::Channel(first.clone()));
+                both.apply(&Persist::Channel(second.clone()));
+                let mut folded = first.clone();
+                folded.absorb(second.clone());
+                merged.apply(&Persist::Channel(folded.clone()));
+                assert_eq!(merged, both, "{first:?} then {second:?} as {folded:?}");
+                let ids: BTreeSet<&str> = folded.upserts.iter().map(|d| d.id.as_str()).collect();
+                assert_eq!(
+                    ids.len(),
+                    folded.upserts.len(),
+                    "each document written once"
+                );
             }
         }
     }
