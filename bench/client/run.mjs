@@ -161,6 +161,24 @@ async function stopServer() {
 }
 
 let context = null;
+
+/** Runs `fn`; with TETHER_BENCH_PROFILE_DIR set, saves a DevTools CPU profile of the page
+ * meanwhile as DIR/NAME.cpuprofile (open it in DevTools' Performance panel). */
+async function profiled(page, name, fn) {
+  const dir = process.env.TETHER_BENCH_PROFILE_DIR;
+  if (!dir) return await fn();
+  const cdp = await context.newCDPSession(page);
+  await cdp.send("Profiler.enable");
+  await cdp.send("Profiler.setSamplingInterval", { interval: 100 });
+  await cdp.send("Profiler.start");
+  const result = await fn();
+  const { profile } = await cdp.send("Profiler.stop");
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, `${name}.cpuprofile`), JSON.stringify(profile));
+  log(`CPU profile: ${join(dir, `${name}.cpuprofile`)}`);
+  await cdp.detach();
+  return result;
+}
 const rows = [];
 const raw = {};
 try {
@@ -224,7 +242,7 @@ try {
   // Durable outbox: server down, queue N, count them in IndexedDB; server up, drain.
   await stopServer();
   await a.evaluate(() => window.bench.waitOffline());
-  const enq = await a.evaluate((o) => window.bench.enqueue(o), { channel: "e2e", dbName: "bench-a", n: outboxN, firstSeq: 1_000_000 });
+  const enq = await profiled(a, "outbox", () => a.evaluate((o) => window.bench.enqueue(o), { channel: "e2e", dbName: "bench-a", n: outboxN, firstSeq: 1_000_000 }));
   await startServer();
   const drain = await a.evaluate(() => window.bench.drain());
   const base = await a.evaluate((n) => window.bench.idbBaseline(n), outboxN);
@@ -246,7 +264,7 @@ try {
   // from IndexedDB alone.
   await c.reload();
   await c.waitForFunction(() => window.benchReady === true, null, { timeout: 15_000 });
-  const cold = await c.evaluate((o) => window.bench.coldStart(o), { url, dbName: "bench-cold", channel: "cold", n: coldN });
+  const cold = await profiled(c, "cold-start", () => c.evaluate((o) => window.bench.coldStart(o), { url, dbName: "bench-cold", channel: "cold", n: coldN }));
   raw.cold_start = cold;
   log(`cold start: ${cold.total.toFixed(1)} ms for ${cold.rows} cached documents (${cold.continuity})`);
   rows.push({ name: `cold start: instantiate + open + restore ${coldN} cached docs`, value: cold.total.toFixed(1), unit: "ms", note: `module ${cold.module.toFixed(1)} ms (fetch + compile + instantiate), client ${cold.create.toFixed(1)} ms (IndexedDB open + read), view ${cold.restore.toFixed(1)} ms (${cold.continuity}); target <= 50 ms` });
@@ -277,19 +295,7 @@ try {
     const deadline = Date.now() + 60_000;
     while (proxy.heldEvents() < published && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
     if (proxy.heldEvents() < published) throw new Error(`only ${proxy.heldEvents()} of ${published} events reached the proxy`);
-    // TETHER_BENCH_PROFILE=FILE saves a Chrome DevTools CPU profile of the ingest.
-    const cdp = process.env.TETHER_BENCH_PROFILE ? await context.newCDPSession(r) : null;
-    if (cdp) {
-      await cdp.send("Profiler.enable");
-      await cdp.send("Profiler.setSamplingInterval", { interval: 100 });
-      await cdp.send("Profiler.start");
-    }
-    const got = await r.evaluate((o) => window.reactBench.ingest(o), { docs: ingestDocs, rounds: ingestRounds });
-    if (cdp) {
-      const { profile } = await cdp.send("Profiler.stop");
-      writeFileSync(process.env.TETHER_BENCH_PROFILE, JSON.stringify(profile));
-      log(`CPU profile of the ingest: ${process.env.TETHER_BENCH_PROFILE}`);
-    }
+    const got = await profiled(r, "ingest", () => r.evaluate((o) => window.reactBench.ingest(o), { docs: ingestDocs, rounds: ingestRounds }));
     const events = burstFrames.filter((t) => t?.includes('"type":"event"')).length;
     const base = [];
     for (let i = 0; i < 5; i++) base.push(await r.evaluate((f) => window.reactBench.baseline(f), burstFrames));

@@ -35,6 +35,11 @@ pub struct Config {
     /// already queued in the shell joins it); later ones wait for the interval's end.
     /// 0 flushes after every input.
     pub flush_interval_ms: u64,
+    /// Cache writes (confirmed documents and resume points, read back after a reload) are
+    /// emitted at most once per this interval (ms, default 250), so a burst of events writes
+    /// each document once, not once per flush. Written later, the cache is an older but
+    /// consistent state (documents and resume point together). 0 writes with every flush.
+    pub cache_interval_ms: u64,
     /// Requests fail with `RequestError::Timeout` after this (ms, default 10 000).
     pub request_timeout_ms: u64,
     /// Broadcasts and requests queued while not connected (default 100).
@@ -52,6 +57,7 @@ impl Default for Config {
             ping_interval_ms: None,
             dead_link_timeout_ms: None,
             flush_interval_ms: 16,
+            cache_interval_ms: 250,
             request_timeout_ms: 10_000,
             offline_queue_limit: 100,
             start_online: true,

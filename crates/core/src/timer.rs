@@ -11,16 +11,18 @@ pub(crate) enum Timer {
     Ping = 2,
     /// Nothing received for the dead-link timeout: the link is dead.
     DeadLink = 3,
-    /// Emit the batched change-sets and cache writes.
+    /// Emit the batched change-sets (and, with `cache_interval_ms` 0, the cache writes).
     Flush = 4,
     /// Re-send subscriptions a rate limiter dropped.
     Resubscribe = 5,
     /// A subscribe must be answered before this, or the connection is replaced.
     SubscribeDeadline = 6,
+    /// Emit the cache writes gathered since the last ones.
+    CacheFlush = 7,
 }
 
 impl Timer {
-    const ALL: [Timer; 7] = [
+    const ALL: [Timer; 8] = [
         Timer::Reconnect,
         Timer::Handshake,
         Timer::Ping,
@@ -28,6 +30,7 @@ impl Timer {
         Timer::Flush,
         Timer::Resubscribe,
         Timer::SubscribeDeadline,
+        Timer::CacheFlush,
     ];
 }
 

@@ -29,6 +29,18 @@ impl Engine {
             self.ingest.counters.flushes += 1;
             self.outputs.push_back(Output::Changes(sets));
         }
+        if self.config.cache_interval_ms == 0 {
+            self.flush_cache(now);
+        }
+    }
+
+    /// Emits one cache write per channel changed since the last one.
+    pub(super) fn flush_cache(&mut self, now: u64) {
+        self.timers.stop(Timer::CacheFlush);
+        if self.ingest.cache.is_empty() {
+            return;
+        }
+        self.last_cache_flush = Some(now);
         let cache = std::mem::take(&mut self.ingest.cache);
         for (name, dirty) in cache {
             let Some(ch) = self.channels.get(&name) else {

@@ -38,6 +38,7 @@ impl Engine {
         for id in ids {
             self.respond(id, Err(RequestError::Closed));
         }
+        self.flush_cache(now);
         self.finish(now);
     }
 
@@ -144,6 +145,7 @@ impl Engine {
                     }
                 }
                 Timer::Flush => self.flush(now),
+                Timer::CacheFlush => self.flush_cache(now),
                 Timer::Resubscribe => {
                     if self.state == ConnectionState::Ready {
                         self.resend_subscriptions(now);
@@ -185,6 +187,7 @@ impl Engine {
     /// on a link the browser reports gone would sit unacknowledged in its buffer, while closing
     /// costs one resume by offset when the device is back.
     pub fn went_offline(&mut self, now: u64) {
+        self.flush_cache(now);
         self.online = false;
         if self.state.has_socket() {
             self.outputs.push_back(Output::CloseSocket {
@@ -209,6 +212,10 @@ impl Engine {
     pub fn set_visible(&mut self, now: u64, visible: bool) {
         let was = self.visible;
         self.visible = visible;
+        if !visible {
+            // The page may be discarded while hidden: the cache waits no longer.
+            self.flush_cache(now);
+        }
         if visible && !was {
             match self.state {
                 ConnectionState::Backoff => self.start_attempt(now),

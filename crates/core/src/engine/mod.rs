@@ -89,6 +89,8 @@ pub struct Engine {
     urgent_flush: bool,
     /// When the last change-set flush happened (engine ms).
     last_flush: Option<u64>,
+    /// When cache writes were last emitted (engine ms).
+    last_cache_flush: Option<u64>,
     outputs: VecDeque<Output>,
 }
 
@@ -162,6 +164,7 @@ impl Engine {
             last_status: None,
             urgent_flush: false,
             last_flush: None,
+            last_cache_flush: None,
             outputs: VecDeque::new(),
             config,
         }
@@ -244,6 +247,12 @@ impl Engine {
         self.outbox.all()
     }
 
+    /// Whether cache writes are waiting for `cache_interval_ms` (they are emitted at once when
+    /// the page is hidden, goes offline or the client closes).
+    pub fn cache_pending(&self) -> bool {
+        !self.ingest.cache.is_empty()
+    }
+
     /// Whether the channel's subscription is answered and live on this connection.
     pub fn is_live(&self, channel: &str) -> bool {
         self.channels
@@ -300,7 +309,18 @@ impl Engine {
     /// Ends every input: schedules or performs the flush and reports a status change.
     fn finish(&mut self, now: u64) {
         let views_waiting = self.views.values().any(View::wants_flush);
-        if self.ingest.is_dirty() || views_waiting {
+        let cache_later = self.config.cache_interval_ms > 0;
+        if !self.ingest.cache.is_empty()
+            && cache_later
+            && self.timers.get(crate::timer::Timer::CacheFlush).is_none()
+        {
+            let due = self
+                .last_cache_flush
+                .map_or(now, |last| now.max(last + self.config.cache_interval_ms));
+            self.timers.set(crate::timer::Timer::CacheFlush, due);
+        }
+        let dirty = !self.ingest.visible.is_empty() || !cache_later && self.ingest.is_dirty();
+        if dirty || views_waiting {
             if self.urgent_flush || self.config.flush_interval_ms == 0 {
                 self.flush(now);
             } else if self.timers.get(crate::timer::Timer::Flush).is_none() {

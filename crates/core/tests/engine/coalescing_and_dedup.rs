@@ -44,10 +44,42 @@ fn updates_in_one_batch_are_coalesced_and_duplicates_dropped() {
     assert_eq!(c.events_deduped, 2);
     assert_eq!(c.coalesced, 4);
     assert_eq!(d.engine.cursor("tasks").unwrap().offset, 6);
-    // The cache write carries the documents and the cursor together.
+    // The cache write waits for the cache interval (250 ms after the previous one)...
+    let cached = &d.persisted.channels["tasks"];
+    assert_eq!(cached.cursor.as_ref().unwrap().offset, 0);
+    assert!(d.engine.cache_pending());
+    // ...then carries the documents and the cursor together, each document once.
+    let out = d.advance(400);
+    let writes: Vec<_> = out
+        .iter()
+        .filter(|o| {
+            matches!(
+                o,
+                tether_core::Output::Persist(tether_core::Persist::Channel(_))
+            )
+        })
+        .collect();
+    assert_eq!(writes.len(), 1);
+    assert!(!d.engine.cache_pending());
     let cached = &d.persisted.channels["tasks"];
     assert_eq!(cached.cursor.as_ref().unwrap().offset, 6);
     assert_eq!(cached.documents["t1"].version, 5);
+}
+
+#[test]
+fn hiding_the_page_writes_the_cache_at_once() {
+    let mut d = Driver::new(Config::default());
+    d.engine.subscribe(0, "tasks", None).unwrap();
+    d.connect_ready();
+    d.server(reset("tasks", 0, vec![]));
+    d.advance(100);
+    d.server(upsert("tasks", 1, 0, "t1", 1, json!({"n": 1}), None));
+    d.advance(120);
+    assert!(d.engine.cache_pending(), "within the cache interval");
+    d.engine.set_visible(d.now, false);
+    d.drain();
+    assert!(!d.engine.cache_pending());
+    assert_eq!(d.persisted.channels["tasks"].documents["t1"].version, 1);
 }
 
 #[test]

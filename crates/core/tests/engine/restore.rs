@@ -10,6 +10,7 @@ use tether_protocol::{ClientMessage, Op, ServerMessage, Since};
 fn restore_resumes_cache_cursor_and_outbox() {
     let mut d = Driver::new(Config {
         flush_interval_ms: 0,
+        cache_interval_ms: 0,
         ..Config::default()
     });
     d.engine.subscribe(0, "tasks", None).unwrap();

@@ -124,6 +124,7 @@ pub fn quiescent(w: &mut World) -> bool {
         if e.state() != tether_core::ConnectionState::Ready
             || !c.link.idle()
             || e.outbox().next().is_some()
+            || e.cache_pending()
             || c.requests.values().any(|n| *n == 0)
             || !w.spec_channels(i).iter().all(|ch| e.is_live(ch))
         {
