@@ -6,17 +6,22 @@
 //! | store | key | value |
 //! |---|---|---|
 //! | `clients` | client id | `{ clientId, lastMutationId }` |
-//! | `outbox` | `[clientId, mutationId]` | a pending mutation |
-//! | `docs` | `[clientId, channel, docId]` | a confirmed document |
+//! | `outbox` | `[clientId, mutationId]` | a pending mutation, as JSON text |
+//! | `docs` | `[clientId, channel, docId]` | a confirmed document, as JSON text |
 //! | `channels` | `[clientId, channel]` | `{ cursor, filterKey }` |
 //!
 //! Each browser tab is one client id, so two tabs never write the same keys. Every flush of
 //! the engine's `Persist` outputs is one readwrite transaction.
+//!
+//! Outbox entries and documents are stored as JSON text: one string crosses from WASM to
+//! JavaScript and IndexedDB clones a string, where an object would cost a call per field and a
+//! structured clone of the tree. Rows stored as objects (by earlier builds) read as well.
 
 use std::collections::BTreeMap;
 
 use js_sys::Array;
 use rexie::{KeyRange, ObjectStore, Rexie, Transaction, TransactionMode};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tether_core::{CachedChannel, PendingMutation, Persist, PersistedState};
 use tether_protocol::{Document, Since};
@@ -40,6 +45,21 @@ impl From<rexie::Error> for DbError {
 impl From<serde_wasm_bindgen::Error> for DbError {
     fn from(e: serde_wasm_bindgen::Error) -> DbError {
         DbError(e.to_string())
+    }
+}
+
+/// A row as JSON text.
+fn text_row<T: Serialize>(value: &T) -> Result<JsValue, DbError> {
+    serde_json::to_string(value)
+        .map(|text| JsValue::from_str(&text))
+        .map_err(|e| DbError(e.to_string()))
+}
+
+/// A row stored as JSON text, or as an object by an earlier build.
+fn read_row<T: DeserializeOwned>(value: JsValue) -> Result<T, DbError> {
+    match value.as_string() {
+        Some(text) => serde_json::from_str(&text).map_err(|e| DbError(e.to_string())),
+        None => Ok(serde_wasm_bindgen::from_value(value)?),
     }
 }
 
@@ -122,7 +142,7 @@ impl Db {
             .get_all(Some(prefix_range(&prefix)?), None)
             .await?
         {
-            let mutation: PendingMutation = serde_wasm_bindgen::from_value(value)?;
+            let mutation: PendingMutation = read_row(value)?;
             state.outbox.insert(mutation.mutation_id, mutation);
         }
         // Keys and values in two bulk requests (same range, same order, one transaction): a
@@ -141,7 +161,7 @@ impl Db {
         }
         for (k, value) in scan_all(&tx.store("docs")?, &prefix).await? {
             let channel = Array::from(&k).get(1).as_string().unwrap_or_default();
-            let doc: Document = serde_wasm_bindgen::from_value(value)?;
+            let doc: Document = read_row(value)?;
             state
                 .channels
                 .entry(channel)
@@ -224,11 +244,14 @@ async fn apply(
                     })
                     .collect::<Vec<_>>();
                 i += run.len();
-                let rows = run.into_iter().map(|mutation| {
-                    let k = key(&[cid.clone(), n(mutation.mutation_id)]);
-                    (to_js(mutation), Some(k))
-                });
-                outbox.put_all(rows).await?;
+                let rows = run
+                    .into_iter()
+                    .map(|mutation| {
+                        let k = key(&[cid.clone(), n(mutation.mutation_id)]);
+                        Ok((text_row(mutation)?, Some(k)))
+                    })
+                    .collect::<Result<Vec<_>, DbError>>()?;
+                outbox.put_all(rows.into_iter()).await?;
             }
             Persist::OutboxRemove { .. } => {
                 let ids = writes[i..]
@@ -262,11 +285,15 @@ async fn apply(
                     docs.delete(key(&[cid.clone(), channel.clone(), s(id)]))
                         .await?;
                 }
-                let rows = delta.upserts.iter().map(|doc| {
-                    let k = key(&[cid.clone(), channel.clone(), s(&doc.id)]);
-                    (to_js(doc), Some(k))
-                });
-                docs.put_all(rows).await?;
+                let rows = delta
+                    .upserts
+                    .iter()
+                    .map(|doc| {
+                        let k = key(&[cid.clone(), channel.clone(), s(&doc.id)]);
+                        Ok((text_row(doc)?, Some(k)))
+                    })
+                    .collect::<Result<Vec<_>, DbError>>()?;
+                docs.put_all(rows.into_iter()).await?;
                 let row = ChannelRow {
                     cursor: delta.cursor.clone(),
                     filter_key: delta.filter_key.clone(),
