@@ -35,10 +35,11 @@ pub struct Config {
     /// already queued in the shell joins it); later ones wait for the interval's end.
     /// 0 flushes after every input.
     pub flush_interval_ms: u64,
-    /// Cache writes (confirmed documents and resume points, read back after a reload) are
-    /// emitted at most once per this interval (ms, default 250), so a burst of events writes
-    /// each document once, not once per flush. Written later, the cache is an older but
-    /// consistent state (documents and resume point together). 0 writes with every flush.
+    /// Cache writes (confirmed documents and resume points, read back after a reload) wait
+    /// until input has been quiet for this long (ms, default 250), but no longer than 8 times
+    /// it, so a burst of events writes each document once, after the burst, not once per
+    /// flush. Written later, the cache is an older but consistent state (documents and resume
+    /// point together). 0 writes with every flush.
     pub cache_interval_ms: u64,
     /// Requests fail with `RequestError::Timeout` after this (ms, default 10 000).
     pub request_timeout_ms: u64,

@@ -30,17 +30,17 @@ impl Engine {
             self.outputs.push_back(Output::Changes(sets));
         }
         if self.config.cache_interval_ms == 0 {
-            self.flush_cache(now);
+            self.flush_cache();
         }
     }
 
     /// Emits one cache write per channel changed since the last one.
-    pub(super) fn flush_cache(&mut self, now: u64) {
+    pub(super) fn flush_cache(&mut self) {
         self.timers.stop(Timer::CacheFlush);
         if self.ingest.cache.is_empty() {
             return;
         }
-        self.last_cache_flush = Some(now);
+        self.cache_dirty_since = None;
         let cache = std::mem::take(&mut self.ingest.cache);
         for (name, dirty) in cache {
             let Some(ch) = self.channels.get(&name) else {

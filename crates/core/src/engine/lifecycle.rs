@@ -38,7 +38,7 @@ impl Engine {
         for id in ids {
             self.respond(id, Err(RequestError::Closed));
         }
-        self.flush_cache(now);
+        self.flush_cache();
         self.finish(now);
     }
 
@@ -145,7 +145,7 @@ impl Engine {
                     }
                 }
                 Timer::Flush => self.flush(now),
-                Timer::CacheFlush => self.flush_cache(now),
+                Timer::CacheFlush => self.flush_cache(),
                 Timer::Resubscribe => {
                     if self.state == ConnectionState::Ready {
                         self.resend_subscriptions(now);
@@ -187,7 +187,7 @@ impl Engine {
     /// on a link the browser reports gone would sit unacknowledged in its buffer, while closing
     /// costs one resume by offset when the device is back.
     pub fn went_offline(&mut self, now: u64) {
-        self.flush_cache(now);
+        self.flush_cache();
         self.online = false;
         if self.state.has_socket() {
             self.outputs.push_back(Output::CloseSocket {
@@ -214,7 +214,7 @@ impl Engine {
         self.visible = visible;
         if !visible {
             // The page may be discarded while hidden: the cache waits no longer.
-            self.flush_cache(now);
+            self.flush_cache();
         }
         if visible && !was {
             match self.state {

@@ -89,8 +89,8 @@ pub struct Engine {
     urgent_flush: bool,
     /// When the last change-set flush happened (engine ms).
     last_flush: Option<u64>,
-    /// When cache writes were last emitted (engine ms).
-    last_cache_flush: Option<u64>,
+    /// Since when cache writes have been waiting (engine ms).
+    cache_dirty_since: Option<u64>,
     outputs: VecDeque<Output>,
 }
 
@@ -164,7 +164,7 @@ impl Engine {
             last_status: None,
             urgent_flush: false,
             last_flush: None,
-            last_cache_flush: None,
+            cache_dirty_since: None,
             outputs: VecDeque::new(),
             config,
         }
@@ -310,13 +310,12 @@ impl Engine {
     fn finish(&mut self, now: u64) {
         let views_waiting = self.views.values().any(View::wants_flush);
         let cache_later = self.config.cache_interval_ms > 0;
-        if !self.ingest.cache.is_empty()
-            && cache_later
-            && self.timers.get(crate::timer::Timer::CacheFlush).is_none()
-        {
-            let due = self
-                .last_cache_flush
-                .map_or(now, |last| now.max(last + self.config.cache_interval_ms));
+        if !self.ingest.cache.is_empty() && cache_later {
+            // Debounced: written once input has been quiet for the interval (so a burst is
+            // written once, after it), but never later than 8 intervals after the first change.
+            let interval = self.config.cache_interval_ms;
+            let since = *self.cache_dirty_since.get_or_insert(now);
+            let due = (now + interval).min(since + 8 * interval);
             self.timers.set(crate::timer::Timer::CacheFlush, due);
         }
         let dirty = !self.ingest.visible.is_empty() || !cache_later && self.ingest.is_dirty();

@@ -44,9 +44,14 @@ fn updates_in_one_batch_are_coalesced_and_duplicates_dropped() {
     assert_eq!(c.events_deduped, 2);
     assert_eq!(c.coalesced, 4);
     assert_eq!(d.engine.cursor("tasks").unwrap().offset, 6);
-    // The cache write waits for the cache interval (250 ms after the previous one)...
-    let cached = &d.persisted.channels["tasks"];
-    assert_eq!(cached.cursor.as_ref().unwrap().offset, 0);
+    // The cache write waits until input has been quiet for the cache interval (250 ms)...
+    let cached_offset = d
+        .persisted
+        .channels
+        .get("tasks")
+        .and_then(|c| c.cursor.as_ref())
+        .map(|c| c.offset);
+    assert_ne!(cached_offset, Some(6));
     assert!(d.engine.cache_pending());
     // ...then carries the documents and the cursor together, each document once.
     let out = d.advance(400);
