@@ -47,9 +47,34 @@ pub(crate) enum Input {
 #[derive(Debug)]
 pub(crate) enum Outbound {
     /// A frame, with the time the engine output it.
-    Frame(Arc<str>, Instant),
+    Frame(Arc<str>, Stamp),
     /// Close the socket after the frames before it.
     Close(CloseCode),
+}
+
+/// When a frame was output: microseconds since the first stamp of the process, wrapping after
+/// about 71 minutes (only differences below that are read). Half the size of an `Instant`,
+/// which matters because every connection's queue holds a block of 32 of them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Stamp(u32);
+
+impl Stamp {
+    fn origin() -> Instant {
+        static ORIGIN: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+        *ORIGIN.get_or_init(Instant::now)
+    }
+
+    /// Now.
+    pub(crate) fn now() -> Stamp {
+        // Truncation is the wrap-around described above.
+        #[allow(clippy::cast_possible_truncation)]
+        Stamp(Self::origin().elapsed().as_micros() as u32)
+    }
+
+    /// Time since this stamp.
+    pub(crate) fn elapsed(self) -> Duration {
+        Duration::from_micros(u64::from(Stamp::now().0.wrapping_sub(self.0)))
+    }
 }
 
 /// Closes a socket at once, without waiting for its queue (slow consumer).
@@ -150,10 +175,7 @@ impl<S: Store> Loop<S> {
                     let Some(handle) = self.conns.get(&conn) else {
                         continue;
                     };
-                    match handle
-                        .queue
-                        .try_send(Outbound::Frame(frame, Instant::now()))
-                    {
+                    match handle.queue.try_send(Outbound::Frame(frame, Stamp::now())) {
                         Ok(()) => {}
                         Err(mpsc::error::TrySendError::Full(_)) => {
                             tracing::warn!(%conn, "outbound queue full: closing slow consumer");

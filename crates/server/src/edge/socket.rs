@@ -4,7 +4,7 @@
 //! reader splits incoming messages the same way.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::stream::SplitSink;
@@ -12,7 +12,7 @@ use futures_util::{SinkExt, StreamExt};
 use tether_protocol::{split_frame, CloseCode, LINES_SUBPROTOCOL, MAX_JOINED_FRAME_BYTES};
 use tokio::sync::{mpsc, oneshot};
 
-use super::engine_task::{ConnHandle, Input, Kill, Outbound};
+use super::engine_task::{ConnHandle, Input, Kill, Outbound, Stamp};
 use super::metrics::Metrics;
 use crate::engine::ConnectInfo;
 
@@ -69,7 +69,7 @@ fn is_event(frame: &str) -> bool {
 fn join_queued(
     text: &mut String,
     queue: &mut mpsc::Receiver<Outbound>,
-    produced: &mut Vec<Instant>,
+    produced: &mut Vec<Stamp>,
 ) -> Option<CloseCode> {
     while text.len() < MAX_JOINED_FRAME_BYTES {
         match queue.try_recv() {
