@@ -105,6 +105,10 @@ pub struct Driver {
     writes_started: u64,
     /// Number of those that finished.
     writes_done: u64,
+    /// The last started transaction takes its writes at the end of the current task (a
+    /// microtask), so writes emitted until then join it: a loop of `mutate` calls is one
+    /// transaction, not one for the first call and one for the rest.
+    opening: bool,
     /// Frames waiting for the write they follow: (transaction number it needs, frame).
     held: VecDeque<(u64, String)>,
     last_mutation_id: u64,
@@ -159,6 +163,7 @@ impl Driver {
             batch: Vec::new(),
             writes_started: 0,
             writes_done: 0,
+            opening: false,
             held: VecDeque::new(),
             last_mutation_id: setup.last_mutation_id,
             mutations: HashMap::new(),
@@ -287,8 +292,13 @@ impl Driver {
                 }
                 Output::Send(frame) => {
                     // The frame follows every write emitted before it: those gathered in the
-                    // batch go in the next transaction, the others are in the current one.
-                    let needs = self.writes_started + u64::from(!self.batch.is_empty());
+                    // batch go in the opening transaction if there is one, else in the next;
+                    // the others are in the current one.
+                    let needs = if self.opening {
+                        self.writes_started
+                    } else {
+                        self.writes_started + u64::from(!self.batch.is_empty())
+                    };
                     if needs <= self.writes_done && self.held.is_empty() {
                         if let Some(socket) = self.socket.as_mut() {
                             socket.send(&frame);
@@ -445,12 +455,20 @@ impl Driver {
             return;
         };
         drop(me);
-        let writes = std::mem::take(&mut self.batch);
         self.writes_started += 1;
-        let client_id = self.engine.client_id().to_owned();
-        let last = self.last_mutation_id;
+        self.opening = true;
         let weak = self.me.clone();
+        // `spawn_local` first polls in a microtask, after the current task's other writes.
         spawn_local(async move {
+            let mut taken = None;
+            with(&weak, |d| {
+                d.opening = false;
+                let writes = std::mem::take(&mut d.batch);
+                taken = Some((writes, d.engine.client_id().to_owned(), d.last_mutation_id));
+            });
+            let Some((writes, client_id, last)) = taken else {
+                return;
+            };
             let result = db.write(&client_id, last, &writes).await;
             with(&weak, |d| d.write_done(result.map_err(|e| e.0), &writes));
         });
