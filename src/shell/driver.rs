@@ -516,9 +516,7 @@ impl Driver {
                 }
             }
         }
-        if let Some(socket) = self.socket.as_mut() {
-            socket.flush();
-        }
+        // (`with` drains after this, which flushes the socket.)
         if !self.batch.is_empty() {
             // Writes gathered meanwhile: the next transaction.
             self.start_write();

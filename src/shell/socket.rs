@@ -23,6 +23,8 @@ pub struct Socket {
     ws: WebSocket,
     /// Messages queued for the next flush, `\n` between them.
     out: String,
+    /// Whether the server selected `tether-lines` (read once, at the first send).
+    lines: Option<bool>,
     _on_open: Closure<dyn FnMut(JsValue)>,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
     _on_close: Closure<dyn FnMut(CloseEvent)>,
@@ -54,6 +56,7 @@ impl Socket {
         Ok(Socket {
             ws,
             out: String::new(),
+            lines: None,
             _on_open: on_open,
             _on_message: on_message,
             _on_close: on_close,
@@ -66,7 +69,11 @@ impl Socket {
         if self.ws.ready_state() != WebSocket::OPEN {
             return;
         }
-        if self.ws.protocol() != tether_protocol::LINES_SUBPROTOCOL {
+        let ws = &self.ws;
+        let lines = *self
+            .lines
+            .get_or_insert_with(|| ws.protocol() == tether_protocol::LINES_SUBPROTOCOL);
+        if !lines {
             let _ = self.ws.send_with_str(text);
             return;
         }

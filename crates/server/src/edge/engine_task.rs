@@ -66,9 +66,8 @@ impl Stamp {
 
     /// Now.
     pub(crate) fn now() -> Stamp {
-        // Truncation is the wrap-around described above.
-        #[allow(clippy::cast_possible_truncation)]
-        Stamp(Self::origin().elapsed().as_micros() as u32)
+        let micros = Self::origin().elapsed().as_micros() % (u128::from(u32::MAX) + 1);
+        Stamp(u32::try_from(micros).unwrap_or(0))
     }
 
     /// Time since this stamp.
