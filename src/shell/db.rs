@@ -94,12 +94,16 @@ fn n(number: u64) -> JsValue {
     JsValue::from_f64(number as f64)
 }
 
+/// Every key from `lower` to `upper`, both included.
+fn key_range(lower: &JsValue, upper: &JsValue) -> Result<KeyRange, DbError> {
+    KeyRange::bound(lower, upper, Some(false), Some(false)).map_err(|e| DbError(format!("{e:?}")))
+}
+
 /// Every key that starts with `prefix` (arrays sort above strings and numbers in IndexedDB).
 fn prefix_range(prefix: &[JsValue]) -> Result<KeyRange, DbError> {
     let mut upper: Vec<JsValue> = prefix.to_vec();
     upper.push(Array::new().into());
-    KeyRange::bound(&key(prefix), &key(&upper), Some(false), Some(false))
-        .map_err(|e| DbError(format!("{e:?}")))
+    key_range(&key(prefix), &key(&upper))
 }
 
 /// Opens (creating or upgrading) the database.
@@ -268,9 +272,7 @@ async fn apply(
                         outbox.delete(lower).await?;
                     } else {
                         let upper = key(&[cid.clone(), n(last)]);
-                        let range = KeyRange::bound(&lower, &upper, Some(false), Some(false))
-                            .map_err(|e| DbError(format!("{e:?}")))?;
-                        outbox.delete(range.into()).await?;
+                        outbox.delete(key_range(&lower, &upper)?.into()).await?;
                     }
                 }
             }
