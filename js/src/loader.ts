@@ -14,6 +14,7 @@ import type {
   SubscriptionHandle,
   TetherClientLike,
 } from "./types.js";
+import { withoutUndefined } from "./options.js";
 import type { TetherClient as WasmClient } from "./wasm/tether.js";
 
 type WasmModule = typeof import("./wasm/tether.js");
@@ -61,6 +62,9 @@ class Client implements TetherClientLike {
   reconnect(): void {
     this.raw.reconnect();
   }
+  setToken(token: string): void {
+    this.raw.setToken(token);
+  }
   subscribe(channel: string, options?: { filter?: Filter }): SubscriptionHandle {
     const id = this.raw.subscribe(channel, options?.filter);
     let active = true;
@@ -101,5 +105,5 @@ class Client implements TetherClientLike {
 /** Creates a client backed by the WASM engine (call `connect()` to go online). */
 export async function createClient(options: ClientOptions): Promise<TetherClientLike> {
   const wasm = await load();
-  return new Client(await wasm.TetherClient.create(options));
+  return new Client(await wasm.TetherClient.create(withoutUndefined(options) as ClientOptions));
 }

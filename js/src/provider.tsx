@@ -6,6 +6,7 @@
 import { createContext, useContext, useEffect, useRef, useState, type ReactNode } from "react";
 
 import type { Scheduler } from "./scheduler.js";
+import { withoutUndefined } from "./options.js";
 import { TetherStore } from "./store.js";
 import type { ClientOptions, TetherClientLike } from "./types.js";
 
@@ -68,7 +69,8 @@ class ClientHolder {
     this.starting = true;
     const { children: _children, createClient, client: _client, scheduler: _scheduler, ...options } =
       props;
-    createClient(options)
+    Promise.resolve()
+      .then(() => createClient(withoutUndefined(options) as ClientOptions))
       .then((client) => {
         this.starting = false;
         if (this.refs === 0) {
@@ -80,6 +82,7 @@ class ClientHolder {
       .catch((error: unknown) => {
         this.starting = false;
         console.error("tether: could not start the client", error);
+        this.store.reportStartFailure(error);
       });
   }
 

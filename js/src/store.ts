@@ -5,7 +5,9 @@
  */
 import { microtaskScheduler, type Scheduler } from "./scheduler.js";
 import type {
+  BroadcastMessage,
   ChangeBatch,
+  ClientError,
   Conflict,
   Continuity,
   DocBody,
@@ -13,6 +15,7 @@ import type {
   Json,
   Mutation,
   MutationResult,
+  Rejection,
   Status,
   SubscriptionHandle,
   TetherClientLike,
@@ -57,6 +60,7 @@ const EMPTY_VIEW: ViewSnapshot = Object.freeze({
   versions: new Map<string, number>(),
 });
 const EMPTY_CONFLICTS: readonly Conflict[] = Object.freeze([]);
+const EMPTY_REJECTIONS: readonly Rejection[] = Object.freeze([]);
 const EMPTY_PRESENCE: PresenceSnapshot = Object.freeze([]);
 
 /** A filter that matches nothing: a subscription that only carries presence. */
@@ -84,6 +88,8 @@ export class TetherStore {
   private readonly viewsBySub = new Map<number, View>();
   private readonly listeners = new Set<() => void>();
   private readonly conflictsByChannel = new Map<string, readonly Conflict[]>();
+  private readonly rejectionsByChannel = new Map<string, readonly Rejection[]>();
+  private readonly broadcastHandlers = new Map<string, Set<(message: BroadcastMessage) => void>>();
   private readonly presenceByChannel = new Map<string, PresenceSnapshot>();
   private statusSnapshot: Status = DISCONNECTED_STATUS;
   private notifyScheduled = false;
@@ -109,6 +115,19 @@ export class TetherStore {
     this.statusSnapshot = client.status();
     for (const view of this.views.values()) this.open(view);
     for (const resolve of this.waiting.splice(0)) resolve(client);
+    this.scheduleNotify();
+  }
+
+  /** The client could not be created: status reports it (`state: "closed"`, `lastError` with
+   * the error's `code`, or `START_FAILED` when it has none) instead of staying `idle`. */
+  reportStartFailure(error: unknown): void {
+    const code =
+      typeof error === "object" && error !== null && typeof (error as { code?: unknown }).code === "string"
+        ? (error as { code: string }).code
+        : "START_FAILED";
+    const message = error instanceof Error ? error.message : String(error);
+    const lastError: ClientError = { code, message: `the client could not start: ${message}` };
+    this.statusSnapshot = Object.freeze({ ...DISCONNECTED_STATUS, state: "closed", lastError });
     this.scheduleNotify();
   }
 
@@ -176,6 +195,39 @@ export class TetherStore {
     return this.conflictsByChannel.get(channel) ?? EMPTY_CONFLICTS;
   }
 
+  /** Writes on a channel the server refused for another reason than a conflict (already rolled
+   * back), until dismissed. */
+  getRejections(channel: string): readonly Rejection[] {
+    return this.rejectionsByChannel.get(channel) ?? EMPTY_REJECTIONS;
+  }
+
+  /** Forgets a rejection (after the app showed it). */
+  dismissRejection(rejection: Rejection): void {
+    const list = this.rejectionsByChannel.get(rejection.channel);
+    if (!list) return;
+    const next = list.filter((r) => r !== rejection);
+    if (next.length === list.length) return;
+    this.rejectionsByChannel.set(rejection.channel, next);
+    this.scheduleNotify();
+  }
+
+  /** Calls `handler` for every broadcast received on `channel` (synchronously, as the client
+   * flushes, outside React rendering); returns the function that stops it. */
+  onBroadcast(channel: string, handler: (message: BroadcastMessage) => void): () => void {
+    let handlers = this.broadcastHandlers.get(channel);
+    if (!handlers) {
+      handlers = new Set();
+      this.broadcastHandlers.set(channel, handlers);
+    }
+    handlers.add(handler);
+    return () => {
+      const set = this.broadcastHandlers.get(channel);
+      if (!set) return;
+      set.delete(handler);
+      if (set.size === 0) this.broadcastHandlers.delete(channel);
+    };
+  }
+
   /** Everyone else present on a channel. */
   getPresence(channel: string): PresenceSnapshot {
     return this.presenceByChannel.get(channel) ?? EMPTY_PRESENCE;
@@ -215,10 +267,24 @@ export class TetherStore {
       const list = this.conflictsByChannel.get(conflict.channel) ?? EMPTY_CONFLICTS;
       this.conflictsByChannel.set(conflict.channel, [...list, conflict]);
     }
+    for (const rejection of batch.rejections) {
+      const list = this.rejectionsByChannel.get(rejection.channel) ?? EMPTY_REJECTIONS;
+      this.rejectionsByChannel.set(rejection.channel, Object.freeze([...list, rejection]));
+    }
     for (const presence of batch.presence) {
       this.presenceByChannel.set(presence.channel, Object.freeze([...presence.members]));
     }
     this.scheduleNotify();
+    for (const message of batch.broadcasts ?? []) {
+      for (const handler of [...(this.broadcastHandlers.get(message.channel) ?? [])]) {
+        try {
+          handler(message);
+        } catch (error) {
+          // One failing handler must not stop the others or the client's flush.
+          console.error("tether: a broadcast handler threw", error);
+        }
+      }
+    }
   }
 
   private scheduleNotify(): void {

@@ -29,6 +29,7 @@ export type ConnectionState =
   | "ready"
   | "backoff"
   | "offline"
+  | "awaiting-token"
   | "closed";
 
 /** Where the client keeps its outbox and cache. */
@@ -55,6 +56,7 @@ export type ErrorCode =
   | "NOT_SUBSCRIBED"
   | "TOO_MANY_SUBSCRIPTIONS"
   | "INTERNAL"
+  | "START_FAILED"
   | (string & {});
 
 /** The last error the client met. */
@@ -238,6 +240,9 @@ export interface TetherClientLike {
   close(): void;
   /** Reconnects now, skipping any backoff wait. */
   reconnect(): void;
+  /** Replaces the auth token (at once when the client waits for one after the server refused
+   * a fixed token: `state: "awaiting-token"`, `lastError.code` `AUTH_INVALID`). */
+  setToken?(token: string): void;
   /** Subscribes to a view of a channel. Changes arrive through `onChange`. */
   subscribe(channel: string, options?: { filter?: Filter }): SubscriptionHandle;
   /** Applies a write optimistically and queues it durably; settles on ack or reject. */

@@ -3,7 +3,7 @@ import { useCallback, useEffect, useMemo, useSyncExternalStore } from "react";
 
 import { useTetherStore } from "./provider.js";
 import type { Row, ViewSnapshot } from "./store.js";
-import type { Conflict, Continuity, DocBody, Filter, MutationResult } from "./types.js";
+import type { Conflict, Continuity, DocBody, Filter, MutationResult, Rejection } from "./types.js";
 
 /** Options of {@link useRealtimeUpdates}. */
 export interface RealtimeOptions<T extends DocBody> {
@@ -11,6 +11,14 @@ export interface RealtimeOptions<T extends DocBody> {
   filter?: Filter;
   /** Order of `data`; keep the function stable (define it outside the component). */
   sort?: (a: Row<T>, b: Row<T>) => number;
+}
+
+/** Options of a single write. */
+export interface WriteOptions {
+  /** Skip the conflict check: the write applies whatever the server holds now (last writer
+   * wins). By default a write is checked against the version this client shows, and a document
+   * changed by someone else in the meantime is reported as a conflict instead. */
+  lastWriterWins?: boolean;
 }
 
 /** How to settle a conflict: keep this client's version, take the server's, or write a merge. */
@@ -30,12 +38,19 @@ export interface RealtimeResult<T extends DocBody> {
   versions: ReadonlyMap<string, number>;
   /** Writes the server rejected because someone else changed the document first. */
   conflicts: readonly Conflict[];
-  /** Creates a document (an id is generated when `doc.id` is absent). */
+  /** Writes the server refused for another reason (`FORBIDDEN`, `INVALID`, `NOT_FOUND`, …),
+   * already rolled back; they stay listed until dismissed. */
+  rejections: readonly Rejection[];
+  /** Removes a rejection from `rejections` (after the app showed it). */
+  dismissRejection(rejection: Rejection): void;
+  /** Creates a document (an id is generated when `doc.id` is absent). It only creates: if a
+   * document with that id exists already, the write is a conflict. */
   insert(doc: T & { id?: string }): Promise<MutationResult>;
-  /** Changes top-level fields of a document (`null` removes a field). */
-  update(id: string, patch: Partial<T>): Promise<MutationResult>;
-  /** Deletes a document. */
-  remove(id: string): Promise<MutationResult>;
+  /** Changes top-level fields of a document (`null` removes a field); checked against the
+   * shown version unless `{ lastWriterWins: true }`. */
+  update(id: string, patch: Partial<T>, options?: WriteOptions): Promise<MutationResult>;
+  /** Deletes a document; checked against the shown version unless `{ lastWriterWins: true }`. */
+  remove(id: string, options?: WriteOptions): Promise<MutationResult>;
   /** Settles a conflict. */
   resolveConflict(conflict: Conflict, resolution: Resolution<T>): Promise<MutationResult | null>;
 }
@@ -73,6 +88,15 @@ export function useRealtimeUpdates<T extends DocBody = DocBody>(
     () => store.getConflicts(channel),
     () => store.getConflicts(channel),
   );
+  const rejections = useSyncExternalStore(
+    store.subscribe,
+    () => store.getRejections(channel),
+    () => store.getRejections(channel),
+  );
+  const dismissRejection = useCallback(
+    (rejection: Rejection) => store.dismissRejection(rejection),
+    [store],
+  );
 
   const { sort } = options;
   const data = useMemo(() => (sort ? [...view.rows].sort(sort) : view.rows), [view, sort]);
@@ -85,12 +109,26 @@ export function useRealtimeUpdates<T extends DocBody = DocBody>(
     [store, channel],
   );
   const update = useCallback(
-    (id: string, patch: Partial<T>) =>
-      quiet(store.mutate(channel, { op: "patch", id, doc: patch as DocBody })),
+    (id: string, patch: Partial<T>, options?: WriteOptions) =>
+      quiet(
+        store.mutate(channel, {
+          op: "patch",
+          id,
+          doc: patch as DocBody,
+          ...(options?.lastWriterWins ? { baseVersion: null } : {}),
+        }),
+      ),
     [store, channel],
   );
   const remove = useCallback(
-    (id: string) => quiet(store.mutate(channel, { op: "delete", id })),
+    (id: string, options?: WriteOptions) =>
+      quiet(
+        store.mutate(channel, {
+          op: "delete",
+          id,
+          ...(options?.lastWriterWins ? { baseVersion: null } : {}),
+        }),
+      ),
     [store, channel],
   );
   const resolveConflict = useCallback(
@@ -116,6 +154,8 @@ export function useRealtimeUpdates<T extends DocBody = DocBody>(
     pending: view.pending,
     versions: view.versions,
     conflicts,
+    rejections,
+    dismissRejection,
     insert,
     update,
     remove,

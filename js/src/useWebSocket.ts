@@ -25,6 +25,9 @@ export interface WebSocketResult {
   lastError: ClientError | null;
   /** Reconnect now, skipping the backoff wait. */
   reconnect(): void;
+  /** Replace the auth token; after a refused fixed token (`status: "awaiting-token"`,
+   * `lastError.code` `AUTH_INVALID`) the client connects with it at once. */
+  setToken(token: string): void;
   /** Sends an ephemeral message to a channel's other subscribers. */
   broadcast(channel: string, payload: Json): void;
   /** Calls a server method. */
@@ -38,6 +41,12 @@ export function useWebSocket(): WebSocketResult {
   const reconnect = useCallback(() => {
     void store.whenClient().then((client) => client.reconnect());
   }, [store]);
+  const setToken = useCallback(
+    (token: string) => {
+      void store.whenClient().then((client) => client.setToken?.(token));
+    },
+    [store],
+  );
   const broadcast = useCallback(
     (channel: string, payload: Json) => {
       void store.whenClient().then((client) => client.broadcast(channel, payload));
@@ -58,10 +67,11 @@ export function useWebSocket(): WebSocketResult {
       nextRetryAt: status.nextRetryAt,
       lastError: status.lastError,
       reconnect,
+      setToken,
       broadcast,
       request,
     }),
-    [status, reconnect, broadcast, request],
+    [status, reconnect, setToken, broadcast, request],
   );
 }
 

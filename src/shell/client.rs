@@ -48,12 +48,12 @@ struct Options {
     token: Option<String>,
     storage: Option<String>,
     db_name: Option<String>,
-    #[serde(default)]
-    backoff: BackoffOptions,
-    #[serde(default)]
-    heartbeat: HeartbeatOptions,
-    #[serde(default)]
-    flush: FlushOptions,
+    // `Option` rather than `#[serde(default)]`: serde-wasm-bindgen reads a key that is present
+    // with the value `undefined` (`backoff={undefined}` in JSX) as `None`, but refuses it for a
+    // struct, which would stop the client from starting.
+    backoff: Option<BackoffOptions>,
+    heartbeat: Option<HeartbeatOptions>,
+    flush: Option<FlushOptions>,
     request_timeout_ms: Option<u64>,
     handshake_timeout_ms: Option<u64>,
 }
@@ -107,15 +107,22 @@ fn invalid(reason: impl Into<String>) -> JsValue {
 fn config(options: &Options, has_provider: bool) -> Config {
     let backoff = BackoffConfig::default();
     let defaults = Config::default();
+    let given_backoff = options.backoff.as_ref();
+    let heartbeat = options.heartbeat.as_ref();
     Config {
         backoff: BackoffConfig {
-            initial_ms: options.backoff.initial_ms.unwrap_or(backoff.initial_ms),
-            max_ms: options.backoff.max_ms.unwrap_or(backoff.max_ms),
-            factor: options.backoff.factor.unwrap_or(backoff.factor),
-            max_attempts: options.backoff.max_attempts,
-            reset_after_ms: options
-                .backoff
-                .reset_after_ms
+            initial_ms: given_backoff
+                .and_then(|b| b.initial_ms)
+                .unwrap_or(backoff.initial_ms),
+            max_ms: given_backoff
+                .and_then(|b| b.max_ms)
+                .unwrap_or(backoff.max_ms),
+            factor: given_backoff
+                .and_then(|b| b.factor)
+                .unwrap_or(backoff.factor),
+            max_attempts: given_backoff.and_then(|b| b.max_attempts),
+            reset_after_ms: given_backoff
+                .and_then(|b| b.reset_after_ms)
                 .unwrap_or(backoff.reset_after_ms),
         },
         auth: match (&options.token, has_provider) {
@@ -123,11 +130,12 @@ fn config(options: &Options, has_provider: bool) -> Config {
             (Some(token), false) => Auth::Static(token.clone()),
             (None, false) => Auth::None,
         },
-        ping_interval_ms: options.heartbeat.ping_interval_ms,
-        dead_link_timeout_ms: options.heartbeat.dead_link_timeout_ms,
+        ping_interval_ms: heartbeat.and_then(|h| h.ping_interval_ms),
+        dead_link_timeout_ms: heartbeat.and_then(|h| h.dead_link_timeout_ms),
         flush_interval_ms: options
             .flush
-            .interval_ms
+            .as_ref()
+            .and_then(|f| f.interval_ms)
             .unwrap_or(defaults.flush_interval_ms),
         request_timeout_ms: options
             .request_timeout_ms
@@ -240,6 +248,14 @@ impl TetherClient {
             Err(_) => return,
         };
         effects.run();
+    }
+
+    /// Replaces the auth token: used from the next connection on, and at once when the
+    /// client waits for one (`state: "awaiting-token"` after the server refused a fixed token
+    /// with close 4001 and `lastError.code` `AUTH_INVALID`).
+    #[wasm_bindgen(js_name = setToken)]
+    pub fn set_token(&self, token: String) {
+        self.run(|d| d.engine.set_token(now_ms(), Some(token)));
     }
 
     /// Reconnects now, skipping any backoff wait.

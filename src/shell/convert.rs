@@ -189,6 +189,7 @@ pub fn status(status: &Status, facts: &ShellFacts) -> JsValue {
         ConnectionState::Ready => "ready",
         ConnectionState::Backoff => "backoff",
         ConnectionState::Offline => "offline",
+        ConnectionState::AwaitingToken => "awaiting-token",
         _ => "closed",
     };
     to_js(&Out {

@@ -525,7 +525,8 @@ impl Driver {
 
     fn fetch_token(&mut self) {
         let Some(get_token) = self.get_token.clone() else {
-            self.engine.token_failed(now_ms());
+            // No provider: a fixed token was refused (close 4001). The engine waits, with
+            // AUTH_INVALID as its last error, for the app's `setToken`.
             return;
         };
         let weak = self.me.clone();

@@ -15,11 +15,41 @@ fn lock_name(db: &str, client_id: &str) -> String {
     format!("tether:{db}:{client_id}")
 }
 
-/// A random client id.
+/// A random client id: `c-` and 128 random bits in hex, from the Web Crypto API
+/// ([MDN: `crypto.getRandomValues`](https://developer.mozilla.org/en-US/docs/Web/API/Crypto/getRandomValues),
+/// available in insecure contexts too). The id is the exactly-once key of every write of this
+/// tab, so two tabs must never draw the same one; `Math.random` is used only where a browser
+/// has no Web Crypto at all.
 pub fn new_client_id() -> String {
-    let a = (js_sys::Math::random() * 4_294_967_296.0) as u64;
-    let b = (js_sys::Math::random() * 4_294_967_296.0) as u64;
-    format!("c-{:016x}", (a << 32) | b)
+    let bytes = crypto_random_bytes().unwrap_or_else(|| {
+        (0..16)
+            .map(|_| (js_sys::Math::random() * 256.0) as u8)
+            .collect()
+    });
+    let mut id = String::with_capacity(2 + 2 * bytes.len());
+    id.push_str("c-");
+    for byte in bytes {
+        id.push(char::from(HEX[usize::from(byte >> 4)]));
+        id.push(char::from(HEX[usize::from(byte & 0x0f)]));
+    }
+    id
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// 16 bytes from `globalThis.crypto.getRandomValues`, or `None` without Web Crypto.
+fn crypto_random_bytes() -> Option<Vec<u8>> {
+    let crypto = Reflect::get(&js_sys::global(), &JsValue::from_str("crypto")).ok()?;
+    if crypto.is_undefined() || crypto.is_null() {
+        return None;
+    }
+    let fill: Function = Reflect::get(&crypto, &JsValue::from_str("getRandomValues"))
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    let array = js_sys::Uint8Array::new_with_length(16);
+    fill.call1(&crypto, &array).ok()?;
+    Some(array.to_vec())
 }
 
 fn session_key(db: &str) -> String {

@@ -12,6 +12,7 @@ mod support;
 mod client_conflict;
 mod client_memory_fallback;
 mod client_offline_outbox;
+mod client_options_undefined;
 mod client_outbox_adoption;
 mod client_outbox_batches;
 mod client_reconnect;

@@ -99,7 +99,7 @@ pub use tether_protocol as protocol;
 pub use backoff::{Backoff, BackoffConfig};
 pub use config::{Auth, Config};
 pub use connection::ConnectionState;
-pub use engine::{Engine, Precondition};
+pub use engine::{Engine, Precondition, LATENCY_PUBLISH_MS};
 pub use error::{EngineError, Rejection, RequestError};
 pub use ingest::Counters;
 pub use outbox::PendingMutation;

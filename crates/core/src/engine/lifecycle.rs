@@ -75,7 +75,13 @@ impl Engine {
                 }
                 CloseCode::AuthFailed => {
                     self.token_stale = true;
-                    self.schedule_retry(now);
+                    if self.config.auth == Auth::Provider {
+                        self.schedule_retry(now);
+                    } else {
+                        // A fixed token was refused: sending it again cannot succeed. Wait,
+                        // with `AuthFailed` as the last error, for the app's `set_token`.
+                        self.await_new_token();
+                    }
                 }
                 _ => self.schedule_retry(now),
             }
@@ -226,7 +232,9 @@ impl Engine {
         self.finish(now);
     }
 
-    /// The token provider answered (None: connect without a token).
+    /// The token provider answered, or the app set a new token (None: connect without a
+    /// token). While the engine waits for a token (after `NeedToken`) it connects at once;
+    /// otherwise the token is used from the next connection on.
     pub fn set_token(&mut self, now: u64, token: Option<String>) {
         self.token = token;
         self.token_stale = false;
@@ -252,6 +260,8 @@ impl Engine {
         self.timers.stop(Timer::Reconnect);
         if !self.online {
             self.state = ConnectionState::Offline;
+        } else if self.token_stale && self.config.auth != Auth::Provider {
+            self.await_new_token();
         } else if self.token_stale || self.config.auth == Auth::Provider {
             self.state = ConnectionState::AwaitingToken;
             self.outputs.push_back(Output::NeedToken);
@@ -260,6 +270,14 @@ impl Engine {
         } else {
             self.open_socket(now);
         }
+    }
+
+    /// Waits, without a deadline or retries, for `set_token` (a fixed token was refused).
+    fn await_new_token(&mut self) {
+        self.timers.stop(Timer::Reconnect);
+        self.timers.stop(Timer::Handshake);
+        self.state = ConnectionState::AwaitingToken;
+        self.outputs.push_back(Output::NeedToken);
     }
 
     fn open_socket(&mut self, now: u64) {

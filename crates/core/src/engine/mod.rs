@@ -32,6 +32,9 @@ use crate::store::{ChannelStore, VisibleDoc};
 use crate::timer::TimerTable;
 use crate::view::{View, ViewId};
 
+/// A change of the measured round-trip time alone publishes a `Status` at most this often (ms).
+pub const LATENCY_PUBLISH_MS: u64 = 1_000;
+
 /// State of one channel: its optimistic store, subscription and our presence on it.
 #[derive(Debug, Clone)]
 struct Channel {
@@ -86,6 +89,8 @@ pub struct Engine {
     retry_hint: Option<u64>,
     last_error: Option<EngineError>,
     last_status: Option<Status>,
+    /// When the last `Status` output was made (engine ms), to throttle latency-only changes.
+    last_status_at: u64,
     urgent_flush: bool,
     /// When the last change-set flush happened (engine ms).
     last_flush: Option<u64>,
@@ -162,6 +167,7 @@ impl Engine {
             retry_hint: None,
             last_error: None,
             last_status: None,
+            last_status_at: 0,
             urgent_flush: false,
             last_flush: None,
             cache_dirty_since: None,
@@ -334,12 +340,19 @@ impl Engine {
         }
         self.urgent_flush = false;
         let status = self.status();
-        if self
-            .last_status
-            .as_ref()
-            .is_none_or(|last| status.differs(last))
-        {
+        let publish = match &self.last_status {
+            None => true,
+            Some(last) => {
+                status.differs(last)
+                    // A new round-trip time alone is published too, at most once per
+                    // LATENCY_PUBLISH_MS, so a quiet connection's latency does not go stale.
+                    || (status.rtt_ms != last.rtt_ms
+                        && now >= self.last_status_at.saturating_add(LATENCY_PUBLISH_MS))
+            }
+        };
+        if publish {
             self.last_status = Some(status.clone());
+            self.last_status_at = now;
             self.outputs.push_back(Output::Status(status));
         }
     }

@@ -66,12 +66,14 @@ fn going_away_reconnects_immediately() {
 }
 
 #[test]
-fn auth_failure_asks_for_a_new_token_after_a_delay() {
+fn auth_failure_with_a_provider_asks_for_a_new_token_after_a_delay() {
     let mut d = Driver::new(Config {
-        auth: Auth::Static("old".into()),
+        auth: Auth::Provider,
         ..Config::default()
     });
     d.engine.connect(0);
+    assert!(d.drain().contains(&Output::NeedToken));
+    d.engine.set_token(0, Some("old".into()));
     d.drain();
     d.engine.socket_opened(0);
     let hello = d.sent();
@@ -83,6 +85,45 @@ fn auth_failure_asks_for_a_new_token_after_a_delay() {
     let out = d.advance(at);
     assert!(out.contains(&Output::NeedToken));
     assert!(!out.contains(&Output::OpenSocket));
+    d.engine.set_token(d.now, Some("new".into()));
+    assert!(d.drain().contains(&Output::OpenSocket));
+    d.engine.socket_opened(d.now);
+    let hello = d.sent();
+    assert!(matches!(&hello[0], ClientMessage::Hello { token: Some(t), .. } if t == "new"));
+}
+
+#[test]
+fn a_refused_fixed_token_waits_for_the_app_to_set_a_new_one() {
+    let mut d = Driver::new(Config {
+        auth: Auth::Static("old".into()),
+        ..Config::default()
+    });
+    d.engine.connect(0);
+    d.drain();
+    d.engine.socket_opened(0);
+    let hello = d.sent();
+    assert!(matches!(&hello[0], ClientMessage::Hello { token: Some(t), .. } if t == "old"));
+    let out = failing_attempt(&mut d, 4001);
+    // Sending the same token again cannot succeed: no retry loop, the error stays visible.
+    assert_eq!(
+        out.iter().filter(|o| **o == Output::NeedToken).count(),
+        1,
+        "{out:?}"
+    );
+    let status = d.engine.status();
+    assert_eq!(status.state, ConnectionState::AwaitingToken);
+    assert_eq!(status.last_error, Some(EngineError::AuthFailed));
+    assert_eq!(status.next_retry_at, None);
+    let out = d.advance(3_600_000);
+    assert!(!out.contains(&Output::OpenSocket), "{out:?}");
+    assert!(!out.contains(&Output::NeedToken), "{out:?}");
+    assert_eq!(d.engine.status().last_error, Some(EngineError::AuthFailed));
+    // Going offline and online again does not resend the refused token either.
+    d.engine.went_offline(d.now);
+    d.engine.went_online(d.now);
+    let out = d.drain();
+    assert!(!out.contains(&Output::OpenSocket), "{out:?}");
+    assert_eq!(d.engine.state(), ConnectionState::AwaitingToken);
     d.engine.set_token(d.now, Some("new".into()));
     assert!(d.drain().contains(&Output::OpenSocket));
     d.engine.socket_opened(d.now);
