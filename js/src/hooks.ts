@@ -5,7 +5,7 @@
 export { TetherProvider, useTetherStore } from "./provider.js";
 export type { ClientOptions, TetherProviderProps } from "./provider.js";
 export { useRealtimeUpdates } from "./useRealtimeUpdates.js";
-export type { RealtimeOptions, RealtimeResult, Resolution, WriteOptions } from "./useRealtimeUpdates.js";
+export type { Merge, RealtimeOptions, RealtimeResult, Resolution, WriteOptions } from "./useRealtimeUpdates.js";
 export { useBroadcast } from "./useBroadcast.js";
 export { useWebSocket, useBackgroundSync } from "./useWebSocket.js";
 export type { WebSocketResult, BackgroundSyncResult } from "./useWebSocket.js";

@@ -56,6 +56,17 @@ export type ErrorCode =
   | "NOT_SUBSCRIBED"
   | "TOO_MANY_SUBSCRIPTIONS"
   | "INTERNAL"
+  | "INVALID_ARGUMENT"
+  | "CONNECTION_LOST"
+  | "CONNECTION_CLOSED"
+  | "HANDSHAKE_TIMEOUT"
+  | "DEAD_LINK"
+  | "GAVE_UP"
+  | "TOKEN_UNAVAILABLE"
+  | "HANDSHAKE_REQUIRED"
+  | "SERVER"
+  | "REQUEST_FAILED"
+  | "UNKNOWN"
   | "START_FAILED"
   | (string & {});
 
@@ -87,6 +98,25 @@ export interface Status {
   lastSyncedAt: number | null;
   /** Last error, or null. */
   lastError: ClientError | null;
+  /** Pipeline counters since the client started (for devtools and benchmarks; a change of
+   * counters alone does not publish a status). Absent before the client exists. */
+  counters?: StatusCounters;
+}
+
+/** Counters of the client's incoming pipeline. */
+export interface StatusCounters {
+  /** WebSocket messages received. */
+  framesReceived: number;
+  /** Events received. */
+  eventsReceived: number;
+  /** Events dropped as duplicates (offset already applied). */
+  eventsDeduped: number;
+  /** Events folded into a later one before a flush. */
+  coalesced: number;
+  /** Change batches delivered. */
+  flushes: number;
+  /** Gaps detected (each followed by a resubscribe). */
+  gaps: number;
 }
 
 /** A document in a view. */
@@ -127,8 +157,14 @@ export interface Conflict {
   id: string;
   /** The rejected mutation's id. */
   mutationId: number;
-  /** What this client wanted the document to be (null: it deleted it). */
+  /** What this client did: edited the document, created it, or deleted it. */
+  op: "edit" | "create" | "delete";
+  /** What this client wanted the document to be (null: it deleted it). An edit of a document
+   * someone else deleted meanwhile is the whole edited body, so keeping it re-creates it. */
   local: DocBody | null;
+  /** The document as this client showed it when it made the write (null: absent), for a
+   * three-way merge with `local` and `server`. */
+  base: DocBody | null;
   /** The server's current document (null: it no longer exists). */
   server: { version: number; doc: DocBody } | null;
 }

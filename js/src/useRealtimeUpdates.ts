@@ -21,8 +21,19 @@ export interface WriteOptions {
   lastWriterWins?: boolean;
 }
 
-/** How to settle a conflict: keep this client's version, take the server's, or write a merge. */
-export type Resolution<T extends DocBody> = "mine" | "theirs" | T;
+/** A merge of a conflict: gets the document the edit was made against (`base`), this client's
+ * intended document (`local`) and the server's (`server`; each null when absent or deleted),
+ * and returns the document to keep, or null to delete it. */
+export type Merge<T extends DocBody> = (sides: {
+  base: T | null;
+  local: T | null;
+  server: T | null;
+}) => T | null;
+
+/** How to settle a conflict: keep this client's intent (an edit of a document deleted
+ * meanwhile re-creates it with the edited body; a delete deletes), take the server's, write a
+ * merged document, or merge with a function. */
+export type Resolution<T extends DocBody> = "mine" | "theirs" | T | Merge<T>;
 
 /** What {@link useRealtimeUpdates} returns. */
 export interface RealtimeResult<T extends DocBody> {
@@ -135,7 +146,16 @@ export function useRealtimeUpdates<T extends DocBody = DocBody>(
     async (conflict: Conflict, resolution: Resolution<T>): Promise<MutationResult | null> => {
       store.dismissConflict(conflict);
       if (resolution === "theirs") return null;
-      const body = resolution === "mine" ? conflict.local : (resolution as DocBody);
+      const body: DocBody | null =
+        resolution === "mine"
+          ? conflict.local
+          : typeof resolution === "function"
+            ? (resolution as Merge<T>)({
+                base: conflict.base as T | null,
+                local: conflict.local as T | null,
+                server: (conflict.server?.doc ?? null) as T | null,
+              })
+            : (resolution as DocBody);
       const baseVersion = conflict.server?.version ?? 0;
       if (body === null) {
         if (!conflict.server) return null;

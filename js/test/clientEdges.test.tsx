@@ -191,3 +191,101 @@ describe("useRealtimeUpdates writes", () => {
     expect(latest().rejections).toEqual([]);
   });
 });
+
+describe("conflicts never lose an edit", () => {
+  function setup() {
+    const client = new FakeClient();
+    const frames = manualScheduler();
+    const results: RealtimeResult<Task>[] = [];
+    function Probe() {
+      const result = useRealtimeUpdates<Task>("tasks");
+      useEffect(() => {
+        results.push(result);
+      });
+      return null;
+    }
+    render(
+      <TetherProvider url="ws://x" client={client} scheduler={frames.schedule}>
+        <Probe />
+      </TetherProvider>,
+    );
+    return { client, latest: () => results.at(-1)! };
+  }
+
+  it('"mine" on an edit of a document deleted meanwhile re-creates it with the edit', async () => {
+    const { client, latest } = setup();
+    await act(async () => {
+      await latest().resolveConflict(
+        {
+          key: "c:1",
+          channel: "tasks",
+          id: "w",
+          mutationId: 1,
+          op: "edit",
+          local: { title: "edited offline" },
+          base: { title: "before" },
+          server: null,
+        },
+        "mine",
+      );
+    });
+    expect(client.mutations.at(-1)!.mutation).toEqual({
+      op: "put",
+      id: "w",
+      doc: { title: "edited offline" },
+      baseVersion: 0,
+    });
+  });
+
+  it('"mine" on a delete of a document edited meanwhile deletes it', async () => {
+    const { client, latest } = setup();
+    await act(async () => {
+      await latest().resolveConflict(
+        {
+          key: "c:2",
+          channel: "tasks",
+          id: "w",
+          mutationId: 2,
+          op: "delete",
+          local: null,
+          base: { title: "before" },
+          server: { version: 4, doc: { title: "their edit" } },
+        },
+        "mine",
+      );
+    });
+    expect(client.mutations.at(-1)!.mutation).toEqual({ op: "delete", id: "w", baseVersion: 4 });
+  });
+
+  it("a merge function gets base, local and server and its result is written", async () => {
+    const { client, latest } = setup();
+    const seen: unknown[] = [];
+    await act(async () => {
+      await latest().resolveConflict(
+        {
+          key: "c:3",
+          channel: "tasks",
+          id: "w",
+          mutationId: 3,
+          op: "edit",
+          local: { title: "mine" },
+          base: { title: "base" },
+          server: { version: 9, doc: { title: "theirs" } },
+        },
+        (sides) => {
+          seen.push(sides);
+          return { title: `${sides.local?.title}+${sides.server?.title}` };
+        },
+      );
+    });
+    expect(seen).toEqual([
+      { base: { title: "base" }, local: { title: "mine" }, server: { title: "theirs" } },
+    ]);
+    expect(client.mutations.at(-1)!.mutation).toEqual({
+      op: "put",
+      id: "w",
+      doc: { title: "mine+theirs" },
+      baseVersion: 9,
+    });
+  });
+});

@@ -144,7 +144,9 @@ describe("useRealtimeUpdates", () => {
       channel: "tasks",
       id: "t1",
       mutationId: n,
+      op: "edit",
       local: { title: "mine", status: "doing" },
+      base: { title: "mine", status: "todo" },
       server: { version: 7, doc: { title: "theirs", status: "done" } },
     });
     client.emit({ conflicts: [conflict(1), conflict(2), conflict(3)] });

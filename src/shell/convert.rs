@@ -4,7 +4,7 @@
 use serde::Serialize;
 use serde_json::Value;
 use tether_core::{ChangeSet, Conflict, ConnectionState, PendingMutation, Status};
-use tether_protocol::{Continuity, Document};
+use tether_protocol::{Continuity, Document, Op};
 use wasm_bindgen::JsValue;
 
 /// Any serializable value as a plain JavaScript value (objects, not `Map`s).
@@ -87,6 +87,20 @@ pub fn view_change(set: &ChangeSet, cached: bool) -> JsValue {
     })
 }
 
+/// A write's `MutationResult` (`{mutationId, version}`).
+pub fn mutation_result(mutation_id: u64, version: u64) -> JsValue {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Done {
+        mutation_id: u64,
+        version: u64,
+    }
+    to_js(&Done {
+        mutation_id,
+        version,
+    })
+}
+
 /// A `Conflict` for the app, keyed `clientId:mutationId`.
 pub fn conflict(client_id: &str, conflict: &Conflict) -> JsValue {
     #[derive(Serialize)]
@@ -102,16 +116,25 @@ pub fn conflict(client_id: &str, conflict: &Conflict) -> JsValue {
         channel: &'a str,
         id: &'a str,
         mutation_id: u64,
+        op: &'a str,
         local: Option<&'a Value>,
+        base: Option<&'a Value>,
         server: Option<Server<'a>>,
     }
     let m = &conflict.mutation;
+    let op = match m.op {
+        Op::Put if m.base_version == Some(0) => "create",
+        Op::Put | Op::Patch => "edit",
+        Op::Delete => "delete",
+    };
     to_js(&Out {
         key: format!("{client_id}:{}", m.mutation_id),
         channel: &m.channel,
         id: &m.id,
         mutation_id: m.mutation_id,
+        op,
         local: conflict.local.as_ref(),
+        base: conflict.base.as_ref(),
         server: conflict.server_current.as_ref().map(|d| Server {
             version: d.version,
             doc: &d.doc,

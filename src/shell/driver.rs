@@ -551,18 +551,16 @@ impl Driver {
         match outcome {
             MutationOutcome::Acked { version, .. } => {
                 if let Some((resolve, _)) = resolvers {
-                    #[derive(serde::Serialize)]
-                    #[serde(rename_all = "camelCase")]
-                    struct Done {
-                        mutation_id: u64,
-                        version: u64,
-                    }
+                    fx.settle
+                        .push((resolve, convert::mutation_result(id, version)));
+                }
+            }
+            MutationOutcome::Converged { server_current, .. } => {
+                // The server already holds what the write wanted: it succeeded in effect.
+                if let Some((resolve, _)) = resolvers {
                     fx.settle.push((
                         resolve,
-                        to_js(&Done {
-                            mutation_id: id,
-                            version,
-                        }),
+                        convert::mutation_result(id, server_current.map_or(0, |d| d.version)),
                     ));
                 }
             }

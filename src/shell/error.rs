@@ -68,6 +68,7 @@ impl ShellError {
                     "local",
                     conflict.local.as_ref().map_or(JsValue::NULL, to_js),
                 );
+                set("base", conflict.base.as_ref().map_or(JsValue::NULL, to_js));
                 set(
                     "server",
                     conflict

@@ -8,7 +8,7 @@ use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tether_protocol::{ClientMessage, Op};
+use tether_protocol::{apply_op, ClientMessage, Op};
 
 /// A mutation as queued, persisted and sent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -25,9 +25,29 @@ pub struct PendingMutation {
     pub base_version: Option<u64>,
     /// Body for put / patch.
     pub doc: Option<Value>,
+    /// The document as this client showed it when the mutation was made (None: absent), so a
+    /// conflict can offer a three-way merge. Absent in entries stored by older builds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<Value>,
 }
 
 impl PendingMutation {
+    /// What this mutation makes of the document: the new body (put; patch applied to `base`,
+    /// or to `fallback` when `base` is unknown), or `None` for a delete.
+    pub fn intended(&self, fallback: Option<&Value>) -> Option<Value> {
+        match self.op {
+            Op::Delete => None,
+            Op::Put => self.doc.clone(),
+            Op::Patch => {
+                let on = self.base.as_ref().or(fallback);
+                apply_op(on, Op::Patch, self.doc.as_ref())
+                    .ok()
+                    .flatten()
+                    .or_else(|| self.doc.clone())
+            }
+        }
+    }
+
     /// The `mutate` frame for this entry.
     pub fn to_message(&self) -> ClientMessage {
         ClientMessage::Mutate {
@@ -168,6 +188,7 @@ mod tests {
             id: doc.into(),
             base_version: None,
             doc: None,
+            base: None,
         }
     }
 

@@ -69,6 +69,14 @@ pub enum MutationOutcome {
     },
     /// Refused because the document changed (its `base_version` was stale); rolled back.
     Conflict(Conflict),
+    /// Refused as a conflict, but the server already holds what this mutation wanted (delete vs
+    /// delete, or an identical body): nothing to resolve, the server's state is shown.
+    Converged {
+        /// The mutation.
+        mutation: PendingMutation,
+        /// The server's current document (None: it does not exist).
+        server_current: Option<Document>,
+    },
     /// Refused for another reason; rolled back.
     Rejected {
         /// The mutation.
@@ -83,6 +91,7 @@ impl MutationOutcome {
     pub fn mutation(&self) -> &PendingMutation {
         match self {
             MutationOutcome::Acked { mutation, .. }
+            | MutationOutcome::Converged { mutation, .. }
             | MutationOutcome::Rejected { mutation, .. } => mutation,
             MutationOutcome::Conflict(c) => &c.mutation,
         }
@@ -92,10 +101,14 @@ impl MutationOutcome {
 /// A conflicting mutation, with both sides for the app to resolve.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Conflict {
-    /// The rolled-back mutation.
+    /// The rolled-back mutation: the local intent (its `op` says edit, create or delete).
     pub mutation: PendingMutation,
-    /// What the app showed for the document before the rollback (None: absent).
+    /// What this client wanted the document to be (None: it deleted it). An edit of a document
+    /// that was deleted meanwhile is the edited body, so re-applying it re-creates the document.
     pub local: Option<Value>,
+    /// The document the edit was made against, as this client showed it (None: absent, or not
+    /// known for an entry stored by an older build), for a three-way merge.
+    pub base: Option<Value>,
     /// The server's current document (None: it does not exist).
     pub server_current: Option<Document>,
 }

@@ -113,6 +113,7 @@ mod tests {
             id: "t1".into(),
             base_version: None,
             doc,
+            base: None,
         }
     }
 

@@ -106,6 +106,11 @@ impl Engine {
                 doc
             }
         };
+        let base = self
+            .channels
+            .get(channel)
+            .and_then(|c| c.store.visible.get(id))
+            .map(|v| v.doc.clone());
         let mutation = PendingMutation {
             mutation_id: self.outbox.next_id(),
             channel: channel.to_owned(),
@@ -113,6 +118,7 @@ impl Engine {
             id: id.to_owned(),
             base_version: self.base_version(channel, id, precondition),
             doc,
+            base,
         };
         let mutation_id = mutation.mutation_id;
         self.outputs.push_back(Output::Persist(Persist::OutboxPut {

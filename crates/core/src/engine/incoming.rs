@@ -279,18 +279,33 @@ impl Engine {
         self.outputs
             .push_back(Output::Persist(Persist::OutboxRemove { mutation_id }));
         let m = entry.mutation;
-        let local = self
+        let shown = self
             .channels
             .get(&m.channel)
             .and_then(|c| c.store.visible.get(&m.id))
             .map(|v| v.doc.clone());
         self.rebase(&m.channel, &m.id);
         let outcome = match reason {
-            RejectReason::Conflict => MutationOutcome::Conflict(Conflict {
-                mutation: m,
-                local,
-                server_current: current,
-            }),
+            RejectReason::Conflict => {
+                // The local intent exactly: the edited body (also when the document was deleted
+                // meanwhile, so that nothing of the edit is lost), or None for a delete.
+                let local = m.intended(shown.as_ref());
+                if local.as_ref() == current.as_ref().map(|d| &d.doc) {
+                    // Both sides agree (delete vs delete, identical bodies): not a conflict.
+                    MutationOutcome::Converged {
+                        mutation: m,
+                        server_current: current,
+                    }
+                } else {
+                    let base = m.base.clone();
+                    MutationOutcome::Conflict(Conflict {
+                        mutation: m,
+                        local,
+                        base,
+                        server_current: current,
+                    })
+                }
+            }
             other => MutationOutcome::Rejected {
                 mutation: m,
                 reason: Rejection::from_wire(other, message),

@@ -6,6 +6,7 @@ mod common;
 mod sim;
 
 mod coalescing_and_dedup;
+mod conflict_intents;
 mod conflict_rollback;
 mod frames_with_several_messages;
 mod gap_detection;

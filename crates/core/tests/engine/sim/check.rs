@@ -348,7 +348,7 @@ fn exactly_once(w: &mut World) -> Result<(), String> {
                         }),
                     ) => *version == v && *offset == o,
                     (
-                        MutationOutcome::Conflict(_),
+                        MutationOutcome::Conflict(_) | MutationOutcome::Converged { .. },
                         Ok(ServerMessage::Reject {
                             reason: RejectReason::Conflict,
                             ..

@@ -89,7 +89,9 @@ fn tally(w: &world::World) -> Tally {
             for o in outcomes {
                 match o {
                     MutationOutcome::Acked { .. } => t.acked += 1,
-                    MutationOutcome::Conflict(_) => t.conflicts += 1,
+                    MutationOutcome::Conflict(_) | MutationOutcome::Converged { .. } => {
+                        t.conflicts += 1
+                    }
                     _ => t.rejected += 1,
                 }
             }
