@@ -96,6 +96,8 @@ mod view;
 
 pub use tether_protocol as protocol;
 
+mod budget;
+
 pub use backoff::{Backoff, BackoffConfig};
 pub use config::{Auth, Config};
 pub use connection::ConnectionState;

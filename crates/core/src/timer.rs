@@ -19,10 +19,13 @@ pub(crate) enum Timer {
     SubscribeDeadline = 6,
     /// Emit the cache writes gathered since the last ones.
     CacheFlush = 7,
+    /// The send budget has a token again: send queued broadcasts and requests, and presence
+    /// states the server dropped.
+    Drain = 8,
 }
 
 impl Timer {
-    const ALL: [Timer; 8] = [
+    const ALL: [Timer; 9] = [
         Timer::Reconnect,
         Timer::Handshake,
         Timer::Ping,
@@ -31,6 +34,7 @@ impl Timer {
         Timer::Resubscribe,
         Timer::SubscribeDeadline,
         Timer::CacheFlush,
+        Timer::Drain,
     ];
 }
 

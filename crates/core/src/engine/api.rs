@@ -52,6 +52,7 @@ impl Engine {
                     store: ChannelStore::default(),
                     sub: Subscription::new(None, String::new()),
                     presence: None,
+                    presence_resend: false,
                 },
             );
             // Mutations queued before the channel had a store show in it at once.
@@ -171,7 +172,8 @@ impl Engine {
         payload: Value,
     ) -> Result<(), EngineError> {
         self.require_view(channel)?;
-        if self.state == ConnectionState::Ready {
+        if self.state == ConnectionState::Ready && self.queue.is_empty() && self.budget_allows(now)
+        {
             self.send(&ClientMessage::Broadcast {
                 channel: channel.to_owned(),
                 payload,
@@ -181,6 +183,7 @@ impl Engine {
                 channel: channel.to_owned(),
                 payload,
             })?;
+            self.drain_queue(now);
         }
         self.finish(now);
         Ok(())
@@ -190,7 +193,9 @@ impl Engine {
     /// `request_timeout_ms`) arrives as `Output::Response` with the returned id.
     pub fn request(&mut self, now: u64, method: &str, body: Value) -> Result<u64, EngineError> {
         let id = self.next_request;
-        let ready = self.state == ConnectionState::Ready;
+        let ready = self.state == ConnectionState::Ready
+            && self.queue.is_empty()
+            && self.budget_allows(now);
         if ready {
             self.send(&ClientMessage::Request {
                 id,
@@ -212,6 +217,9 @@ impl Engine {
                 sent: ready,
             },
         );
+        if !ready {
+            self.drain_queue(now);
+        }
         self.finish(now);
         Ok(id)
     }

@@ -31,10 +31,11 @@ impl Engine {
         match msg {
             ServerMessage::Welcome {
                 heartbeat_timeout_ms,
+                limits,
                 ..
             } => {
                 if self.state == ConnectionState::Handshaking {
-                    self.on_ready(now, heartbeat_timeout_ms);
+                    self.on_ready(now, heartbeat_timeout_ms, &limits);
                 }
             }
             ServerMessage::Subscribed {
@@ -367,7 +368,18 @@ impl Engine {
                             self.timers.set(Timer::Resubscribe, wait);
                         }
                     }
-                    (None, true) => {}
+                    (None, true) => {
+                        // A broadcast, presence or unsubscribe of that channel was dropped.
+                        // Presence is state: send the current one again after the hint
+                        // (broadcasts are paced by the send budget and not resent).
+                        if let Some(ch) = channel.as_deref().and_then(|n| self.channels.get_mut(n))
+                        {
+                            if ch.presence.is_some() || ch.sub.state != SubState::Inactive {
+                                ch.presence_resend = true;
+                                self.timers.set(Timer::Drain, wait);
+                            }
+                        }
+                    }
                 }
             }
             ErrorCode::InvalidFilter | ErrorCode::Forbidden | ErrorCode::TooManySubscriptions => {

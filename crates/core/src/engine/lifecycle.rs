@@ -1,8 +1,9 @@
 //! Inputs from the shell: connection lifecycle, frames, timers, network and visibility.
 
-use tether_protocol::{codec, ClientMessage, CloseCode, PROTOCOL_VERSION};
+use tether_protocol::{codec, ClientMessage, CloseCode, Limits, PROTOCOL_VERSION};
 
 use super::{Engine, Queued};
+use crate::budget::SendBudget;
 use crate::config::Auth;
 use crate::connection::ConnectionState;
 use crate::continuity::SubState;
@@ -66,6 +67,11 @@ impl Engine {
                 _ => EngineError::ConnectionClosed { code },
             });
             self.drop_connection(now);
+            if CloseCode::from_u16(code) != CloseCode::RateLimited {
+                // The `retry_after_ms` of a RATE_LIMITED only floors the delay of a
+                // reconnect caused by flooding (4008), never an unrelated one.
+                self.retry_hint = None;
+            }
             match CloseCode::from_u16(code) {
                 CloseCode::UnsupportedVersion => self.state = ConnectionState::Closed,
                 CloseCode::GoingAway => {
@@ -162,6 +168,7 @@ impl Engine {
                         self.check_subscribe_deadline(now);
                     }
                 }
+                Timer::Drain => self.drain_queue(now),
             }
         }
         let expired: Vec<u64> = self
@@ -316,6 +323,7 @@ impl Engine {
         });
         self.last_error = Some(error);
         self.drop_connection(now);
+        self.retry_hint = None;
         self.schedule_retry(now);
     }
 
@@ -349,8 +357,11 @@ impl Engine {
     }
 
     /// `welcome` arrived: resubscribe, resend the outbox in order, drain the offline queue.
-    pub(super) fn on_ready(&mut self, now: u64, server_heartbeat_ms: u64) {
+    pub(super) fn on_ready(&mut self, now: u64, server_heartbeat_ms: u64, limits: &Limits) {
         self.state = ConnectionState::Ready;
+        self.budget = Some(SendBudget::new(now, limits.rate_per_sec, limits.rate_burst));
+        // A rate-limit hint of an earlier connection says nothing about later reconnects.
+        self.retry_hint = None;
         self.timers.stop(Timer::Handshake);
         self.backoff.link_up(now);
         self.ingest.counters.connections += 1;
@@ -368,7 +379,38 @@ impl Engine {
         for m in self.outbox.take_unsent() {
             self.send(&m.to_message());
         }
-        while let Some(q) = self.queue.pop_front() {
+        self.drain_queue(now);
+    }
+
+    /// Sends queued broadcasts and requests, and presence states the server dropped, as far as
+    /// the send budget allows; arms `Timer::Drain` for the rest.
+    pub(super) fn drain_queue(&mut self, now: u64) {
+        if self.state != ConnectionState::Ready {
+            return;
+        }
+        let resend: Vec<String> = self
+            .channels
+            .iter()
+            .filter(|(_, c)| c.presence_resend)
+            .map(|(n, _)| n.clone())
+            .collect();
+        for name in resend {
+            if !self.budget_allows(now) {
+                break;
+            }
+            if let Some(ch) = self.channels.get_mut(&name) {
+                ch.presence_resend = false;
+                let msg = ClientMessage::Presence {
+                    channel: name,
+                    state: ch.presence.clone(),
+                };
+                self.send(&msg);
+            }
+        }
+        while !self.queue.is_empty() && self.budget_allows(now) {
+            let Some(q) = self.queue.pop_front() else {
+                break;
+            };
             match q {
                 Queued::Broadcast { channel, payload } => {
                     self.send(&ClientMessage::Broadcast { channel, payload });
@@ -381,6 +423,19 @@ impl Engine {
                 }
             }
         }
+        let waiting = !self.queue.is_empty() || self.channels.values().any(|c| c.presence_resend);
+        match (waiting, self.budget.as_mut()) {
+            (true, Some(budget)) => {
+                let at = budget.ready_at(now).max(now + 1);
+                self.timers.set(Timer::Drain, at);
+            }
+            _ => self.timers.stop(Timer::Drain),
+        }
+    }
+
+    /// Whether the server's rate limit (as announced) has room for one more frame now.
+    pub(super) fn budget_allows(&mut self, now: u64) -> bool {
+        self.budget.as_mut().is_none_or(|b| b.has_token(now))
     }
 
     fn send_ping(&mut self, now: u64) {

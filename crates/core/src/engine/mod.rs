@@ -19,6 +19,7 @@ use serde_json::Value;
 use tether_protocol::{codec, ClientMessage, Document, Since};
 
 use crate::backoff::Backoff;
+use crate::budget::SendBudget;
 use crate::config::{Auth, Config};
 use crate::connection::{ConnectionState, Heartbeat};
 use crate::continuity::Subscription;
@@ -41,6 +42,9 @@ struct Channel {
     store: ChannelStore,
     sub: Subscription,
     presence: Option<Value>,
+    /// The server dropped a `presence` frame of this channel (`RATE_LIMITED` naming it): send
+    /// the current state again when the send budget allows.
+    presence_resend: bool,
 }
 
 /// A broadcast or request waiting for a connection.
@@ -87,6 +91,8 @@ pub struct Engine {
     requests: BTreeMap<u64, PendingRequest>,
     next_request: u64,
     retry_hint: Option<u64>,
+    /// The server's rate limit as announced in `welcome` (None before the first one).
+    budget: Option<SendBudget>,
     last_error: Option<EngineError>,
     last_status: Option<Status>,
     /// When the last `Status` output was made (engine ms), to throttle latency-only changes.
@@ -123,6 +129,7 @@ impl Engine {
                 store: ChannelStore::from_confirmed(cached.documents),
                 sub: Subscription::new(cached.cursor, cached.filter_key),
                 presence: None,
+                presence_resend: false,
             };
             let ids: Vec<String> = engine
                 .outbox
@@ -165,6 +172,7 @@ impl Engine {
             requests: BTreeMap::new(),
             next_request: 1,
             retry_hint: None,
+            budget: None,
             last_error: None,
             last_status: None,
             last_status_at: 0,
@@ -289,6 +297,11 @@ impl Engine {
 
     fn send(&mut self, msg: &ClientMessage) {
         self.ingest.counters.frames_sent += 1;
+        if !matches!(msg, ClientMessage::Hello { .. }) {
+            if let Some(budget) = self.budget.as_mut() {
+                budget.charge();
+            }
+        }
         self.outputs
             .push_back(Output::Send(codec::encode_client(msg)));
     }

@@ -14,6 +14,7 @@ mod heartbeat_timeout;
 mod latency_status;
 mod offline_queue;
 mod optimistic_apply;
+mod rate_limit_pacing;
 mod rate_limited_subscribe;
 mod reconnect_policy;
 mod restore;
