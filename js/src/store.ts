@@ -49,6 +49,7 @@ export const DISCONNECTED_STATUS: Status = Object.freeze({
   pendingCount: 0,
   storage: "memory",
   writesAtRisk: false,
+  persisted: null,
   lastSyncedAt: null,
   lastError: null,
 }) as Status;

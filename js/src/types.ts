@@ -94,6 +94,10 @@ export interface Status {
   storage: StorageKind;
   /** True when queued writes would not survive a reload (memory storage or a failed write). */
   writesAtRisk: boolean;
+  /** Whether the browser agreed to keep this origin's storage under storage pressure
+   * (`navigator.storage.persist()`, asked once at start); null until it answers or where it is
+   * not supported. Without it the browser may evict IndexedDB, queued writes included. */
+  persisted: boolean | null;
   /** When the outbox was last empty while connected (ms since the epoch), or null. */
   lastSyncedAt: number | null;
   /** Last error, or null. */

@@ -225,7 +225,11 @@ impl TetherClient {
             },
         );
         let weak = Rc::downgrade(&driver);
-        with(&weak, |_| {});
+        with(&weak, |d| {
+            if want_db && !storage_failed {
+                d.ask_persistent_storage();
+            }
+        });
         Ok(TetherClient { driver })
     }
 

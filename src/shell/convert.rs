@@ -168,6 +168,8 @@ pub struct ShellFacts {
     pub storage: &'static str,
     /// Queued writes would not survive a reload.
     pub writes_at_risk: bool,
+    /// Whether the browser agreed to keep storage under pressure (None: not known).
+    pub persisted: Option<bool>,
     /// When the outbox was last seen empty while connected (ms since the Unix epoch).
     pub last_synced_at: Option<f64>,
     /// Converts an engine deadline (performance.now() ms) to ms since the Unix epoch.
@@ -191,6 +193,7 @@ pub fn status(status: &Status, facts: &ShellFacts) -> JsValue {
         pending_count: usize,
         storage: &'static str,
         writes_at_risk: bool,
+        persisted: Option<bool>,
         last_synced_at: Option<f64>,
         last_error: Option<LastError>,
         counters: CountersOut,
@@ -223,6 +226,7 @@ pub fn status(status: &Status, facts: &ShellFacts) -> JsValue {
         pending_count: status.pending_mutations,
         storage: facts.storage,
         writes_at_risk: facts.writes_at_risk,
+        persisted: facts.persisted,
         last_synced_at: facts.last_synced_at,
         last_error: status.last_error.as_ref().map(|e| LastError {
             code: engine_error_code(e).to_owned(),

@@ -17,7 +17,9 @@
 //! JavaScript and IndexedDB clones a string, where an object would cost a call per field and a
 //! structured clone of the tree. Rows stored as objects (by earlier builds) read as well.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use js_sys::Array;
 use rexie::{KeyRange, ObjectStore, Rexie, Transaction, TransactionMode};
@@ -77,9 +79,12 @@ struct ChannelRow {
     filter_key: String,
 }
 
-/// The open database.
+/// The database, reopened when the browser closed its connection (storage pressure, a
+/// `versionchange`, Safari dropping idle connections): a transaction that cannot start or
+/// fails is tried once more on a fresh connection before the error is reported.
 pub struct Db {
-    rexie: Rexie,
+    name: String,
+    rexie: RefCell<Option<Rc<Rexie>>>,
 }
 
 fn key(parts: &[JsValue]) -> JsValue {
@@ -108,72 +113,71 @@ fn prefix_range(prefix: &[JsValue]) -> Result<KeyRange, DbError> {
 
 /// Opens (creating or upgrading) the database.
 pub async fn open(name: &str) -> Result<Db, DbError> {
+    let rexie = connect(name).await?;
+    Ok(Db {
+        name: name.to_owned(),
+        rexie: RefCell::new(Some(Rc::new(rexie))),
+    })
+}
+
+async fn connect(name: &str) -> Result<Rexie, DbError> {
     let mut builder = Rexie::builder(name).version(VERSION);
     for store in STORES {
         builder = builder.add_object_store(ObjectStore::new(store));
     }
-    Ok(Db {
-        rexie: builder.build().await?,
-    })
+    Ok(builder.build().await?)
 }
 
 impl Db {
+    /// The current connection, opening a new one after a failure.
+    async fn connection(&self) -> Result<Rc<Rexie>, DbError> {
+        let current = self.rexie.borrow().clone();
+        if let Some(rexie) = current {
+            return Ok(rexie);
+        }
+        let rexie = Rc::new(connect(&self.name).await?);
+        *self.rexie.borrow_mut() = Some(rexie.clone());
+        Ok(rexie)
+    }
+
+    /// Runs `op` on the connection; if it fails, drops that connection (it may have been closed
+    /// by the browser) and runs `op` once more on a new one. Safe for writes: a failed
+    /// transaction was aborted, so nothing of it is stored.
+    async fn with_retry<T>(
+        &self,
+        op: impl AsyncFn(&Rexie) -> Result<T, DbError>,
+    ) -> Result<T, DbError> {
+        let first = self.connection().await?;
+        match op(&first).await {
+            Ok(value) => Ok(value),
+            Err(_) => {
+                {
+                    let mut slot = self.rexie.borrow_mut();
+                    if slot.as_ref().is_some_and(|r| Rc::ptr_eq(r, &first)) {
+                        *slot = None;
+                    }
+                }
+                drop(first);
+                let second = self.connection().await?;
+                op(&second).await
+            }
+        }
+    }
+
     /// Client ids that have a partition.
     pub async fn client_ids(&self) -> Result<Vec<String>, DbError> {
-        let tx = self
-            .rexie
-            .transaction(&["clients"], TransactionMode::ReadOnly)?;
-        let keys = tx.store("clients")?.get_all_keys(None, None).await?;
-        Ok(keys.into_iter().filter_map(|k| k.as_string()).collect())
+        self.with_retry(async |rexie: &Rexie| {
+            let tx = rexie.transaction(&["clients"], TransactionMode::ReadOnly)?;
+            let keys = tx.store("clients")?.get_all_keys(None, None).await?;
+            Ok(keys.into_iter().filter_map(|k| k.as_string()).collect())
+        })
+        .await
     }
 
     /// Everything stored for `client_id` (None when it has no partition).
     pub async fn load(&self, client_id: &str) -> Result<Option<PersistedState>, DbError> {
-        let tx = self.rexie.transaction(&STORES, TransactionMode::ReadOnly)?;
-        let Some(row) = tx.store("clients")?.get(s(client_id)).await? else {
-            return Ok(None);
-        };
-        let row: ClientRow = serde_wasm_bindgen::from_value(row)?;
-        let mut state = PersistedState {
-            client_id: row.client_id,
-            last_mutation_id: row.last_mutation_id,
-            outbox: BTreeMap::new(),
-            channels: BTreeMap::new(),
-        };
-        let prefix = [s(client_id)];
-        for value in tx
-            .store("outbox")?
-            .get_all(Some(prefix_range(&prefix)?), None)
-            .await?
-        {
-            let mutation: PendingMutation = read_row(value)?;
-            state.outbox.insert(mutation.mutation_id, mutation);
-        }
-        // Keys and values in two bulk requests (same range, same order, one transaction): a
-        // cursor would cost one round trip per record.
-        for (k, value) in scan_all(&tx.store("channels")?, &prefix).await? {
-            let channel = Array::from(&k).get(1).as_string().unwrap_or_default();
-            let row: ChannelRow = serde_wasm_bindgen::from_value(value)?;
-            state.channels.insert(
-                channel,
-                CachedChannel {
-                    documents: BTreeMap::new(),
-                    cursor: row.cursor,
-                    filter_key: row.filter_key,
-                },
-            );
-        }
-        for (k, value) in scan_all(&tx.store("docs")?, &prefix).await? {
-            let channel = Array::from(&k).get(1).as_string().unwrap_or_default();
-            let doc: Document = read_row(value)?;
-            state
-                .channels
-                .entry(channel)
-                .or_default()
-                .documents
-                .insert(doc.id.clone(), doc);
-        }
-        Ok(Some(state))
+        self.with_retry(async |rexie: &Rexie| load(rexie, client_id).await)
+            .await
     }
 
     /// Applies a flush of engine writes for `client_id` in one readwrite transaction, which
@@ -185,34 +189,85 @@ impl Db {
         last_mutation_id: u64,
         writes: &[Persist],
     ) -> Result<(), DbError> {
-        let tx = self
-            .rexie
-            .transaction(&STORES, TransactionMode::ReadWrite)?;
-        match apply(&tx, client_id, last_mutation_id, writes).await {
-            Ok(()) => {
-                tx.done().await?;
-                Ok(())
+        self.with_retry(async |rexie: &Rexie| {
+            let tx = rexie.transaction(&STORES, TransactionMode::ReadWrite)?;
+            match apply(&tx, client_id, last_mutation_id, writes).await {
+                Ok(()) => {
+                    tx.done().await?;
+                    Ok(())
+                }
+                Err(error) => {
+                    let _ = tx.abort().await;
+                    Err(error)
+                }
             }
-            Err(error) => {
-                let _ = tx.abort().await;
-                Err(error)
-            }
-        }
+        })
+        .await
     }
 
     /// Deletes everything stored for `client_id`.
     pub async fn delete_client(&self, client_id: &str) -> Result<(), DbError> {
-        let tx = self
-            .rexie
-            .transaction(&STORES, TransactionMode::ReadWrite)?;
-        let range = || prefix_range(&[s(client_id)]);
-        tx.store("outbox")?.delete(range()?.into()).await?;
-        tx.store("docs")?.delete(range()?.into()).await?;
-        tx.store("channels")?.delete(range()?.into()).await?;
-        tx.store("clients")?.delete(s(client_id)).await?;
-        tx.done().await?;
-        Ok(())
+        self.with_retry(async |rexie: &Rexie| {
+            let tx = rexie.transaction(&STORES, TransactionMode::ReadWrite)?;
+            let range = || prefix_range(&[s(client_id)]);
+            tx.store("outbox")?.delete(range()?.into()).await?;
+            tx.store("docs")?.delete(range()?.into()).await?;
+            tx.store("channels")?.delete(range()?.into()).await?;
+            tx.store("clients")?.delete(s(client_id)).await?;
+            tx.done().await?;
+            Ok(())
+        })
+        .await
     }
+}
+
+/// Everything stored for `client_id` (None when it has no partition).
+async fn load(rexie: &Rexie, client_id: &str) -> Result<Option<PersistedState>, DbError> {
+    let tx = rexie.transaction(&STORES, TransactionMode::ReadOnly)?;
+    let Some(row) = tx.store("clients")?.get(s(client_id)).await? else {
+        return Ok(None);
+    };
+    let row: ClientRow = serde_wasm_bindgen::from_value(row)?;
+    let mut state = PersistedState {
+        client_id: row.client_id,
+        last_mutation_id: row.last_mutation_id,
+        outbox: BTreeMap::new(),
+        channels: BTreeMap::new(),
+    };
+    let prefix = [s(client_id)];
+    for value in tx
+        .store("outbox")?
+        .get_all(Some(prefix_range(&prefix)?), None)
+        .await?
+    {
+        let mutation: PendingMutation = read_row(value)?;
+        state.outbox.insert(mutation.mutation_id, mutation);
+    }
+    // Keys and values in two bulk requests (same range, same order, one transaction): a
+    // cursor would cost one round trip per record.
+    for (k, value) in scan_all(&tx.store("channels")?, &prefix).await? {
+        let channel = Array::from(&k).get(1).as_string().unwrap_or_default();
+        let row: ChannelRow = serde_wasm_bindgen::from_value(value)?;
+        state.channels.insert(
+            channel,
+            CachedChannel {
+                documents: BTreeMap::new(),
+                cursor: row.cursor,
+                filter_key: row.filter_key,
+            },
+        );
+    }
+    for (k, value) in scan_all(&tx.store("docs")?, &prefix).await? {
+        let channel = Array::from(&k).get(1).as_string().unwrap_or_default();
+        let doc: Document = read_row(value)?;
+        state
+            .channels
+            .entry(channel)
+            .or_default()
+            .documents
+            .insert(doc.id.clone(), doc);
+    }
+    Ok(Some(state))
 }
 
 async fn apply(

@@ -15,7 +15,7 @@ use js_sys::{Array, Function, Object, Promise, Reflect};
 use serde_json::Value;
 use tether_core::{Engine, MutationOutcome, Output, Persist, PresenceUpdate, Rejection};
 use tether_protocol::PresenceEvent;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 
 use super::convert::{self, to_js, ShellFacts};
@@ -122,6 +122,8 @@ pub struct Driver {
     last_synced_at: Option<f64>,
     /// A fact only the shell knows changed (storage): report status on the next drain.
     force_status: bool,
+    /// The answer of `navigator.storage.persist()` (None: not asked or not answered yet).
+    persisted: Option<bool>,
     /// Set for a driver adopting another tab's outbox: it keeps itself alive until the outbox
     /// is empty, then deletes the partition and stops.
     adopting: Option<Rc<RefCell<Driver>>>,
@@ -175,6 +177,7 @@ impl Driver {
             get_token: setup.get_token,
             last_synced_at: None,
             force_status: false,
+            persisted: None,
             adopting: None,
             closed: false,
             me: Weak::new(),
@@ -233,6 +236,44 @@ impl Driver {
         self.requests.insert(request_id, resolvers);
     }
 
+    /// Asks the browser to keep this origin's storage under pressure
+    /// ([MDN: `StorageManager.persist()`](https://developer.mozilla.org/en-US/docs/Web/API/StorageManager/persist));
+    /// the answer shows as `status.persisted`.
+    pub fn ask_persistent_storage(&mut self) {
+        let storage = web_sys::window()
+            .map(|w| w.navigator())
+            .and_then(|n| Reflect::get(&n, &JsValue::from_str("storage")).ok())
+            .filter(|s| !s.is_undefined() && !s.is_null());
+        let Some(storage) = storage else {
+            return;
+        };
+        let Some(persist) = Reflect::get(&storage, &JsValue::from_str("persist"))
+            .ok()
+            .and_then(|f| f.dyn_into::<Function>().ok())
+        else {
+            return;
+        };
+        let Some(promise) = persist
+            .call0(&storage)
+            .ok()
+            .and_then(|p| p.dyn_into::<Promise>().ok())
+        else {
+            return;
+        };
+        let weak = self.me.clone();
+        spawn_local(async move {
+            let granted = JsFuture::from(promise)
+                .await
+                .ok()
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false);
+            with(&weak, |d| {
+                d.persisted = Some(granted);
+                d.force_status = true;
+            });
+        });
+    }
+
     /// Whether writes would not survive a reload.
     pub fn writes_at_risk(&self) -> bool {
         self.db.is_none() || self.storage_failed
@@ -249,6 +290,7 @@ impl Driver {
                     "memory"
                 },
                 writes_at_risk: self.writes_at_risk(),
+                persisted: self.persisted,
                 last_synced_at: self.last_synced_at,
                 to_wall,
             },

@@ -18,5 +18,6 @@ mod client_outbox_batches;
 mod client_reconnect;
 mod client_round_trip;
 mod client_storage_failure;
+mod client_storage_reopen;
 mod indexeddb_roundtrip;
 mod protocol_frames_in_browser;
