@@ -87,6 +87,8 @@ export interface BackgroundSyncResult {
   storage: StorageKind;
   /** True when queued writes would not survive a reload. */
   writesAtRisk: boolean;
+  /** Whether the browser agreed to keep storage under pressure (null: not known). */
+  persisted: boolean | null;
   /** Reconnect and send the outbox now. */
   syncNow(): void;
 }
@@ -105,6 +107,7 @@ export function useBackgroundSync(): BackgroundSyncResult {
       lastSyncedAt: status.lastSyncedAt,
       storage: status.storage,
       writesAtRisk: status.writesAtRisk,
+      persisted: status.persisted ?? null,
       syncNow,
     }),
     [status, syncNow],
