@@ -1,12 +1,15 @@
 //! `TetherClient`: the class JavaScript uses (through `js/src/loader.ts`).
 
 use std::cell::RefCell;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
 use js_sys::{Function, Promise, Reflect};
 use serde::Deserialize;
-use tether_core::{Auth, BackoffConfig, Config, Engine, Precondition, ViewId};
+use tether_core::{
+    Auth, BackoffConfig, ChannelDelta, Config, Engine, Persist, PersistedState, Precondition,
+    ViewId,
+};
 use tether_protocol::{Filter, Op};
 use wasm_bindgen::prelude::*;
 
@@ -97,6 +100,41 @@ fn precondition(base: Option<Option<u64>>) -> Precondition {
     }
 }
 
+fn client_id_of(driver: &Rc<RefCell<Driver>>) -> String {
+    driver.borrow().engine.client_id().to_owned()
+}
+
+/// A new tab (no partition of its own yet) starts from the freshest cache of this device, so
+/// that it shows what the device holds at once, also while the server is unreachable; the
+/// copy is written to its own partition first (closed tabs' partitions are deleted once
+/// adopted).
+async fn seed_new_tab(db: &db::Db, client_id: &str) -> Option<PersistedState> {
+    let channels = db.freshest_channels(client_id).await.ok()?;
+    if channels.is_empty() {
+        return None;
+    }
+    let writes: Vec<Persist> = channels
+        .iter()
+        .map(|(name, cached)| {
+            Persist::Channel(ChannelDelta {
+                channel: name.clone(),
+                replace: true,
+                upserts: cached.documents.values().cloned().collect(),
+                removes: Vec::new(),
+                cursor: cached.cursor.clone(),
+                filter_key: cached.filter_key.clone(),
+            })
+        })
+        .collect();
+    db.write(client_id, 0, &writes).await.ok()?;
+    Some(PersistedState {
+        client_id: client_id.to_owned(),
+        last_mutation_id: 0,
+        outbox: BTreeMap::new(),
+        channels,
+    })
+}
+
 fn invalid(reason: impl Into<String>) -> JsValue {
     ShellError::InvalidArgument {
         reason: reason.into(),
@@ -184,20 +222,14 @@ impl TetherClient {
         let storage_failed = want_db && db.is_none();
         let (client_id, lock) = identity::claim(&db_name).await;
         let restored = match &db {
-            Some(db) => db.load(&client_id).await.ok().flatten(),
+            Some(db) => match db.load(&client_id).await.ok().flatten() {
+                Some(state) => Some(state),
+                None => seed_new_tab(db, &client_id).await,
+            },
             None => None,
         };
         let config = config(&parsed, get_token.is_some());
-        if let Some(db) = &db {
-            adopt::adopt_orphans(
-                db.clone(),
-                db_name.clone(),
-                client_id.clone(),
-                parsed.url.clone(),
-                config.clone(),
-                get_token.clone(),
-            );
-        }
+        let adoption_config = config.clone();
         let seed = (js_sys::Math::random() * 9_007_199_254_740_991.0) as u64;
         let (engine, last_mutation_id, cached_channels) = match restored {
             Some(state) => {
@@ -212,19 +244,38 @@ impl TetherClient {
             }
             None => (Engine::new(config, client_id, seed), 0, BTreeSet::new()),
         };
+        let url = parsed.url.clone();
         let driver = Driver::start(
             engine,
             DriverSetup {
                 url: parsed.url,
-                db,
+                db: db.clone(),
                 storage_failed,
                 lock: Some(lock),
-                get_token,
+                get_token: get_token.clone(),
                 last_mutation_id,
                 cached_channels,
             },
         );
         let weak = Rc::downgrade(&driver);
+        if let Some(db) = &db {
+            let adoption = adopt::Adoption {
+                db: db.clone(),
+                db_name: db_name.clone(),
+                me: client_id_of(&driver),
+                url,
+                config: adoption_config,
+                get_token: get_token.clone(),
+                parent: weak.clone(),
+            };
+            adopt::adopt_orphans(adoption.clone());
+            // Tabs that close later are adopted by this one, within a few seconds.
+            driver
+                .borrow_mut()
+                .scan_every(adopt::SCAN_EVERY_MS, move || {
+                    adopt::adopt_orphans(adoption.clone());
+                });
+        }
         with(&weak, |d| {
             if want_db && !storage_failed {
                 d.ask_persistent_storage();

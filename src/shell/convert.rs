@@ -170,6 +170,8 @@ pub struct ShellFacts {
     pub writes_at_risk: bool,
     /// Whether the browser agreed to keep storage under pressure (None: not known).
     pub persisted: Option<bool>,
+    /// Unsent writes of closed tabs that this client is sending (counted as pending).
+    pub pending_elsewhere: usize,
     /// When the outbox was last seen empty while connected (ms since the Unix epoch).
     pub last_synced_at: Option<f64>,
     /// Converts an engine deadline (performance.now() ms) to ms since the Unix epoch.
@@ -223,7 +225,7 @@ pub fn status(status: &Status, facts: &ShellFacts) -> JsValue {
         attempt: status.attempt,
         next_retry_at: status.next_retry_at.map(facts.to_wall),
         latency_ms: status.rtt_ms,
-        pending_count: status.pending_mutations,
+        pending_count: status.pending_mutations + facts.pending_elsewhere,
         storage: facts.storage,
         writes_at_risk: facts.writes_at_risk,
         persisted: facts.persisted,

@@ -70,6 +70,10 @@ fn read_row<T: DeserializeOwned>(value: JsValue) -> Result<T, DbError> {
 struct ClientRow {
     client_id: String,
     last_mutation_id: u64,
+    /// When the partition was last written (ms since the Unix epoch; 0 in rows of earlier
+    /// builds): a new tab seeds its views from the freshest cache.
+    #[serde(default)]
+    updated_at: f64,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -172,6 +176,36 @@ impl Db {
             Ok(keys.into_iter().filter_map(|k| k.as_string()).collect())
         })
         .await
+    }
+
+    /// The cached channels of the most recently written partition other than `except`'s (for
+    /// a new tab, whose own partition is empty: it shows what the device holds at once).
+    pub async fn freshest_channels(
+        &self,
+        except: &str,
+    ) -> Result<BTreeMap<String, CachedChannel>, DbError> {
+        let rows = self
+            .with_retry(async |rexie: &Rexie| {
+                let tx = rexie.transaction(&["clients"], TransactionMode::ReadOnly)?;
+                let values = tx.store("clients")?.get_all(None, None).await?;
+                values
+                    .into_iter()
+                    .map(|v| Ok(serde_wasm_bindgen::from_value::<ClientRow>(v)?))
+                    .collect::<Result<Vec<_>, DbError>>()
+            })
+            .await?;
+        let freshest = rows
+            .into_iter()
+            .filter(|r| r.client_id != except)
+            .max_by(|a, b| a.updated_at.total_cmp(&b.updated_at));
+        let Some(row) = freshest else {
+            return Ok(BTreeMap::new());
+        };
+        Ok(self
+            .load(&row.client_id)
+            .await?
+            .map(|state| state.channels)
+            .unwrap_or_default())
     }
 
     /// Everything stored for `client_id` (None when it has no partition).
@@ -285,16 +319,14 @@ async fn apply(
     let docs = tx.store("docs")?;
     let channels = tx.store("channels")?;
     let cid = s(client_id);
-    let mut touched_client = false;
+    // The client row is written with every flush: it records when the partition was written.
     let mut i = 0;
     while i < writes.len() {
         match &writes[i] {
             Persist::ClientId { .. } => {
-                touched_client = true;
                 i += 1;
             }
             Persist::OutboxPut { .. } => {
-                touched_client = true;
                 let run = writes[i..]
                     .iter()
                     .map_while(|w| match w {
@@ -361,10 +393,11 @@ async fn apply(
             }
         }
     }
-    if touched_client {
+    {
         let row = ClientRow {
             client_id: client_id.to_owned(),
             last_mutation_id,
+            updated_at: js_sys::Date::now(),
         };
         clients.put(&to_js(&row), Some(&cid)).await?;
     }

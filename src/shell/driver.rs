@@ -15,6 +15,7 @@ use js_sys::{Array, Function, Object, Promise, Reflect};
 use serde_json::Value;
 use tether_core::{Engine, MutationOutcome, Output, Persist, PresenceUpdate, Rejection};
 use tether_protocol::PresenceEvent;
+use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 
@@ -127,6 +128,13 @@ pub struct Driver {
     /// Set for a driver adopting another tab's outbox: it keeps itself alive until the outbox
     /// is empty, then deletes the partition and stops.
     adopting: Option<Rc<RefCell<Driver>>>,
+    /// Drivers adopting closed tabs' outboxes for this client: their unsent writes count as
+    /// this client's pending ones ("0 pending" is never shown while a write is unsent).
+    adopters: Vec<Weak<RefCell<Driver>>>,
+    /// For an adopting driver: the client it works for (told when its pending count changes).
+    parent: Option<Weak<RefCell<Driver>>>,
+    /// The periodic look for closed tabs' outboxes (an interval id and its callback).
+    scan: Option<(i32, Closure<dyn FnMut()>)>,
     closed: bool,
     me: Weak<RefCell<Driver>>,
 }
@@ -179,6 +187,9 @@ impl Driver {
             force_status: false,
             persisted: None,
             adopting: None,
+            adopters: Vec::new(),
+            parent: None,
+            scan: None,
             closed: false,
             me: Weak::new(),
         }));
@@ -222,8 +233,44 @@ impl Driver {
     }
 
     /// Makes this driver an adopter of an orphaned outbox (it holds itself until done).
-    pub fn adopt(&mut self, this: Rc<RefCell<Driver>>) {
+    pub fn adopt(&mut self, this: Rc<RefCell<Driver>>, parent: Weak<RefCell<Driver>>) {
         self.adopting = Some(this);
+        self.parent = Some(parent);
+    }
+
+    /// Counts `adopter`'s unsent writes as this client's.
+    pub fn add_adopter(&mut self, adopter: Weak<RefCell<Driver>>) {
+        self.adopters.retain(|a| a.strong_count() > 0);
+        self.adopters.push(adopter);
+        self.force_status = true;
+    }
+
+    /// Writes of closed tabs that adopters of this client have not had acknowledged yet.
+    fn pending_elsewhere(&self) -> usize {
+        self.adopters
+            .iter()
+            .filter_map(Weak::upgrade)
+            .filter_map(|a| {
+                a.try_borrow()
+                    .ok()
+                    .map(|a| a.engine.status().pending_mutations)
+            })
+            .sum()
+    }
+
+    /// Looks for closed tabs' outboxes every `every_ms` (and adopts them): `scan` is called
+    /// until the client closes.
+    pub fn scan_every(&mut self, every_ms: i32, scan: impl FnMut() + 'static) {
+        let Some(window) = web_sys::window() else {
+            return;
+        };
+        let callback = Closure::<dyn FnMut()>::new(scan);
+        if let Ok(id) = window.set_interval_with_callback_and_timeout_and_arguments_0(
+            callback.as_ref().unchecked_ref(),
+            every_ms,
+        ) {
+            self.scan = Some((id, callback));
+        }
     }
 
     /// Registers the promise callbacks of a mutation.
@@ -291,6 +338,7 @@ impl Driver {
                 },
                 writes_at_risk: self.writes_at_risk(),
                 persisted: self.persisted,
+                pending_elsewhere: self.pending_elsewhere(),
                 last_synced_at: self.last_synced_at,
                 to_wall,
             },
@@ -308,6 +356,11 @@ impl Driver {
         }
         self.timer = None;
         self.signals = None;
+        if let Some((id, _)) = self.scan.take() {
+            if let Some(window) = web_sys::window() {
+                window.clear_interval_with_handle(id);
+            }
+        }
         if let Some(lock) = self.lock.as_mut() {
             lock.release();
         }
@@ -408,6 +461,7 @@ impl Driver {
         }
         let status = self.engine.status();
         let synced = status.pending_mutations == 0
+            && self.pending_elsewhere() == 0
             && status.state == tether_core::ConnectionState::Ready
             && self.batch.is_empty()
             && self.writes_started == self.writes_done;
@@ -420,6 +474,13 @@ impl Driver {
         }
         if status_changed {
             fx.status = Some(self.status_js());
+            if let Some(parent) = self.parent.clone() {
+                // This adopter's pending count changed: the client it works for says so too
+                // (later: it may be the one calling into this driver now).
+                spawn_local(async move {
+                    with(&parent, |d| d.force_status = true);
+                });
+            }
         }
         let now = now_ms();
         let deadline = self.engine.poll_timeout();
@@ -440,8 +501,15 @@ impl Driver {
             if let Some(db) = db {
                 let _ = db.delete_client(&client_id).await;
             }
-            let effects = this.borrow_mut().shut_down();
+            let (effects, parent) = {
+                let mut d = this.borrow_mut();
+                (d.shut_down(), d.parent.clone())
+            };
             effects.run();
+            drop(this);
+            if let Some(parent) = parent {
+                with(&parent, |d| d.force_status = true);
+            }
         });
     }
 

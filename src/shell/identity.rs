@@ -74,6 +74,14 @@ impl Held {
     }
 }
 
+/// Whether the browser has the Web Locks API.
+pub fn has_web_locks() -> bool {
+    web_sys::window()
+        .map(|w| w.navigator())
+        .and_then(|n| Reflect::get(&n, &JsValue::from_str("locks")).ok())
+        .is_some_and(|l| !l.is_undefined() && !l.is_null())
+}
+
 /// Tries to take the lock `name` without waiting: `Some` when taken, `None` when another tab
 /// holds it. Where the browser has no Web Locks, every lock is granted.
 pub async fn try_lock(db: &str, client_id: &str) -> Option<Held> {

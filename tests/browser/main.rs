@@ -19,5 +19,6 @@ mod client_reconnect;
 mod client_round_trip;
 mod client_storage_failure;
 mod client_storage_reopen;
+mod client_tabs_see_the_device;
 mod indexeddb_roundtrip;
 mod protocol_frames_in_browser;
