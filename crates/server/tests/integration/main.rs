@@ -20,6 +20,7 @@ mod healthz_metrics;
 mod heartbeat_timeout;
 mod lines_subprotocol;
 mod malformed_json;
+mod numbers_round_trip_bit_exact;
 mod oversized_message;
 mod per_client_order;
 mod pipelined_drain_survives_kill_9;
