@@ -21,8 +21,10 @@ pub enum SyncMode {
 
 /// Tether reference server: realtime + offline sync over WebSocket, stored in SQLite.
 ///
-/// Endpoints: `GET /ws` (WebSocket; a token may be passed as `?token=`), `GET /healthz`,
-/// `GET /metrics` (Prometheus text), and with `--static DIR` the files of DIR.
+/// Endpoints: `GET /ws` (WebSocket; a token may be passed as `?token=`), `GET /healthz` (200
+/// `ok`, or 503 with the reason while the database cannot be written: it probes with a real
+/// write at most every 500 ms), `GET /metrics` (Prometheus text), and with `--static DIR` the
+/// files of DIR.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "tether-server", version)]
 pub struct Options {

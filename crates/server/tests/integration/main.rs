@@ -17,6 +17,7 @@ mod failing_mutation_in_a_batch_spares_the_others;
 mod filtered_view_enter_leave;
 mod graceful_shutdown;
 mod healthz_metrics;
+mod healthz_reports_an_unwritable_store;
 mod heartbeat_timeout;
 mod lines_subprotocol;
 mod malformed_json;
