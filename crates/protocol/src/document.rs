@@ -7,6 +7,9 @@ use serde_json::{Map, Value};
 pub const MAX_CHANNEL_LEN: usize = 128;
 /// Longest accepted document id, in bytes.
 pub const MAX_DOC_ID_LEN: usize = 256;
+/// Largest integer magnitude a document may hold: 2^53 − 1, the largest integer JavaScript
+/// (an IEEE double) reads exactly.
+pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 
 /// A document as the server stores and sends it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -45,11 +48,24 @@ pub enum DocumentError {
     BadChannel,
     /// The document id is empty or longer than [`MAX_DOC_ID_LEN`].
     BadId,
+    /// The body holds an integer (a number without fraction or exponent) whose magnitude is
+    /// above [`MAX_SAFE_INTEGER`], which JavaScript would read as a different number.
+    UnsafeInteger {
+        /// The integer as written.
+        number: String,
+    },
 }
 
 impl std::fmt::Display for DocumentError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let text = match self {
+            DocumentError::UnsafeInteger { number } => {
+                return write!(
+                    f,
+                    "`doc` holds the integer {number}, outside ±(2^53−1) = ±{MAX_SAFE_INTEGER}: \
+                     JavaScript cannot read it exactly (send it as a string)"
+                );
+            }
             DocumentError::MissingBody => "put and patch need a `doc`",
             DocumentError::BodyNotObject => "`doc` must be a JSON object",
             DocumentError::NotFound => "the document does not exist",
@@ -87,6 +103,28 @@ pub fn validate_doc_id(id: &str) -> Result<(), DocumentError> {
     }
 }
 
+/// Checks that every integer in `value` is within ±[`MAX_SAFE_INTEGER`]. Numbers with a
+/// fraction or an exponent are doubles and always pass (they travel bit-exactly).
+pub fn validate_numbers(value: &Value) -> Result<(), DocumentError> {
+    let mut stack = vec![value];
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::Number(n) => {
+                let magnitude = n.as_u64().or_else(|| n.as_i64().map(|i| i.unsigned_abs()));
+                if magnitude.is_some_and(|m| m > MAX_SAFE_INTEGER) {
+                    return Err(DocumentError::UnsafeInteger {
+                        number: n.to_string(),
+                    });
+                }
+            }
+            Value::Array(items) => stack.extend(items),
+            Value::Object(fields) => stack.extend(fields.values()),
+            Value::Null | Value::Bool(_) | Value::String(_) => {}
+        }
+    }
+    Ok(())
+}
+
 /// Applies `op` with body `doc` to the `current` body (None = absent) and returns the new body
 /// (None = deleted). Shared by the server (authoritative) and the client (optimistic layer).
 pub fn apply_op(
@@ -100,11 +138,13 @@ pub fn apply_op(
             if !body.is_object() {
                 return Err(DocumentError::BodyNotObject);
             }
+            validate_numbers(body)?;
             Ok(Some(body.clone()))
         }
         Op::Patch => {
             let patch = doc.ok_or(DocumentError::MissingBody)?;
             let patch = patch.as_object().ok_or(DocumentError::BodyNotObject)?;
+            patch.values().try_for_each(validate_numbers)?;
             let base = current.ok_or(DocumentError::NotFound)?;
             let mut merged: Map<String, Value> = base.as_object().cloned().unwrap_or_default();
             for (key, value) in patch {
@@ -165,6 +205,28 @@ mod tests {
             apply_op(None, Op::Put, Some(&json!({"a": 1}))),
             Ok(Some(json!({"a": 1})))
         );
+    }
+
+    #[test]
+    fn integers_beyond_2_pow_53_are_refused_anywhere_in_the_body() {
+        let max = MAX_SAFE_INTEGER;
+        let ok = json!({"a": max, "b": -(max as i64), "c": [1.5e300, -0.0, 9007199254740993.0]});
+        assert_eq!(apply_op(None, Op::Put, Some(&ok)), Ok(Some(ok.clone())));
+        for bad in [
+            json!({"a": max + 1}),
+            json!({"a": -(max as i64) - 1}),
+            json!({"a": {"b": [1, u64::MAX]}}),
+            json!({"a": i64::MIN}),
+        ] {
+            let err = apply_op(None, Op::Put, Some(&bad)).unwrap_err();
+            assert!(matches!(err, DocumentError::UnsafeInteger { .. }), "{bad}");
+            let patched = apply_op(Some(&json!({})), Op::Patch, Some(&bad)).unwrap_err();
+            assert_eq!(patched, err);
+        }
+        let text = apply_op(None, Op::Put, Some(&json!({"n": max + 2})))
+            .unwrap_err()
+            .to_string();
+        assert!(text.contains("9007199254740993"), "{text}");
     }
 
     #[test]

@@ -32,8 +32,8 @@ mod messages;
 pub use codec::{split_frame, DecodeError, LINES_SUBPROTOCOL, MAX_JOINED_FRAME_BYTES};
 pub use codes::{CloseCode, ErrorCode};
 pub use document::{
-    apply_op, validate_channel, validate_doc_id, Document, DocumentError, Op, MAX_CHANNEL_LEN,
-    MAX_DOC_ID_LEN,
+    apply_op, validate_channel, validate_doc_id, validate_numbers, Document, DocumentError, Op,
+    MAX_CHANNEL_LEN, MAX_DOC_ID_LEN, MAX_SAFE_INTEGER,
 };
 pub use filter::{Filter, FilterError, MAX_FILTER_DEPTH, MAX_FILTER_NODES};
 pub use messages::{

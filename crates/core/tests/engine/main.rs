@@ -12,6 +12,7 @@ mod frames_with_several_messages;
 mod gap_detection;
 mod heartbeat_timeout;
 mod latency_status;
+mod numbers_exact;
 mod offline_queue;
 mod optimistic_apply;
 mod rate_limit_pacing;

@@ -41,6 +41,10 @@ pub(crate) enum Input {
     Disconnect { conn: ConnId },
     /// Close every connection with 1001, then stop.
     Shutdown { done: oneshot::Sender<()> },
+    /// `/healthz`: whether the store can take writes ([`Store::check_writable`]).
+    Probe {
+        reply: oneshot::Sender<Result<(), StoreError>>,
+    },
 }
 
 /// What the engine task sends to a socket's writer.
@@ -154,6 +158,9 @@ impl<S: Store> Loop<S> {
             Input::Disconnect { conn } => {
                 self.conns.remove(&conn);
                 self.engine.disconnect(now, conn);
+            }
+            Input::Probe { reply } => {
+                let _ = reply.send(self.engine.store_mut().check_writable());
             }
             Input::Shutdown { done } => {
                 self.stopping = true;

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::extract::{Query, State, WebSocketUpgrade};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
+use super::engine_task::Input;
 use super::socket::{run_socket, SocketEnv};
 use crate::engine::{AuthConfig, ConnectInfo};
 
@@ -26,6 +27,44 @@ pub(crate) struct AppState {
     pub(crate) auth: Arc<AuthConfig>,
     pub(crate) allowed_origins: Arc<Vec<String>>,
     pub(crate) max_message_bytes: usize,
+    pub(crate) health: Arc<Health>,
+}
+
+/// How long a `/healthz` probe result is reused: a flood of health checks costs the engine at
+/// most one probe (one small durable write) per interval.
+const PROBE_REUSE: Duration = Duration::from_millis(500);
+/// How long `/healthz` waits for the engine to answer the probe.
+const PROBE_WAIT: Duration = Duration::from_secs(2);
+
+/// The last store probe of `/healthz`.
+#[derive(Default)]
+pub(crate) struct Health {
+    last: tokio::sync::Mutex<Option<(Instant, Result<(), String>)>>,
+}
+
+impl Health {
+    /// Whether the store takes writes (reusing a probe younger than [`PROBE_REUSE`]); the
+    /// reason if not.
+    async fn check(&self, inputs: &tokio::sync::mpsc::Sender<Input>) -> Result<(), String> {
+        let mut last = self.last.lock().await;
+        if let Some((at, result)) = last.as_ref() {
+            if at.elapsed() < PROBE_REUSE {
+                return result.clone();
+            }
+        }
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let result = match inputs.try_send(Input::Probe { reply }) {
+            Err(_) => Err("the engine is busy or stopped".to_owned()),
+            Ok(()) => match tokio::time::timeout(PROBE_WAIT, answer).await {
+                Ok(Ok(Ok(()))) => Ok(()),
+                Ok(Ok(Err(err))) => Err(format!("the database is not writable: {err}")),
+                Ok(Err(_)) => Err("the engine stopped".to_owned()),
+                Err(_) => Err("the engine did not answer the probe in time".to_owned()),
+            },
+        };
+        *last = Some((Instant::now(), result.clone()));
+        result
+    }
 }
 
 fn origin_allowed(allowed: &[String], origin: Option<&str>) -> bool {
@@ -85,8 +124,15 @@ async fn ws(
         .on_upgrade(move |socket| run_socket(socket, info, env))
 }
 
-async fn healthz() -> &'static str {
-    "ok\n"
+/// 200 `ok` when the store takes writes, else 503 with the reason (one line of text).
+async fn healthz(State(state): State<AppState>) -> Response {
+    match state.health.check(&state.env.inputs).await {
+        Ok(()) => (StatusCode::OK, "ok\n").into_response(),
+        Err(reason) => {
+            tracing::warn!(%reason, "healthz: unhealthy");
+            (StatusCode::SERVICE_UNAVAILABLE, format!("{reason}\n")).into_response()
+        }
+    }
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {

@@ -70,6 +70,12 @@ impl Metrics {
             stats.subscriptions,
         );
         metric(
+            "tether_channels",
+            "gauge",
+            "Channels the engine holds state for (idle ones are evicted).",
+            stats.channels,
+        );
+        metric(
             "tether_messages_in_total",
             "counter",
             "Frames received from clients.",

@@ -169,6 +169,7 @@ pub async fn spawn_with_store<S: Store + Send + 'static>(
         auth,
         allowed_origins: Arc::new(options.allowed_origins.clone()),
         max_message_bytes: usize::try_from(options.max_message_bytes).unwrap_or(usize::MAX),
+        health: Arc::default(),
     };
     let app = router(state, options.static_dir.as_deref());
     let (stop_tx, stop_rx) = oneshot::channel::<()>();

@@ -21,8 +21,10 @@ pub enum SyncMode {
 
 /// Tether reference server: realtime + offline sync over WebSocket, stored in SQLite.
 ///
-/// Endpoints: `GET /ws` (WebSocket; a token may be passed as `?token=`), `GET /healthz`,
-/// `GET /metrics` (Prometheus text), and with `--static DIR` the files of DIR.
+/// Endpoints: `GET /ws` (WebSocket; a token may be passed as `?token=`), `GET /healthz` (200
+/// `ok`, or 503 with the reason while the database cannot be written: it probes with a real
+/// write at most every 500 ms), `GET /metrics` (Prometheus text), and with `--static DIR` the
+/// files of DIR.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "tether-server", version)]
 pub struct Options {
@@ -75,6 +77,11 @@ pub struct Options {
     /// Burst of messages per connection above the sustained rate.
     #[arg(long, env = "TETHER_RATE_BURST", default_value_t = 200)]
     pub rate_burst: u32,
+
+    /// Subscribes per second one connection may make to channels not in use (0 = unlimited;
+    /// burst: this plus `--max-subscriptions`); over it: `RATE_LIMITED` naming the channel.
+    #[arg(long, env = "TETHER_NEW_CHANNELS_PER_SEC", default_value_t = 20)]
+    pub new_channels_per_sec: u32,
 
     /// Rate-delayed mutations one connection may have queued; more closes it with 4008.
     #[arg(long, env = "TETHER_MAX_DELAYED_MUTATIONS", default_value_t = 1_000)]
@@ -167,6 +174,7 @@ impl Options {
             max_subscriptions: self.max_subscriptions,
             rate_per_sec: self.rate_per_sec,
             rate_burst: self.rate_burst,
+            new_channels_per_sec: self.new_channels_per_sec,
             max_delayed_mutations: self.max_delayed_mutations,
             retain_events: self.retain_events,
             retain_ms: self.retain_secs.saturating_mul(1_000),

@@ -127,6 +127,10 @@ async fn write_loop(
                     }
                     sent = send => {
                         if sent.is_err() {
+                            // E.g. the reader already took the peer's close frame, after which
+                            // the WebSocket layer sends no data: still flush its queued close
+                            // reply (the peer's code echoed) before the socket is dropped.
+                            let _ = tokio::time::timeout(CLOSE_WAIT, sink.close()).await;
                             return;
                         }
                     }
@@ -225,6 +229,8 @@ pub(crate) async fn run_socket(socket: WebSocket, info: ConnectInfo, env: Socket
                     }
                 }
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                // The WebSocket layer has queued the close reply (the peer's code echoed); the
+                // writer sends it after the frames it could still write (see `write_loop`).
                 Some(Ok(Message::Close(_))) | None => break,
                 Some(Err(err)) => {
                     if let Some(size) = is_too_large(err) {

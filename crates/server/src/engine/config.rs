@@ -16,6 +16,9 @@ pub struct ServerConfig {
     pub rate_per_sec: u32,
     /// Burst of messages per connection above the sustained rate.
     pub rate_burst: u32,
+    /// Subscribes per second one connection may make to channels the engine has not loaded
+    /// (burst: this plus `max_subscriptions`); 0 = unlimited.
+    pub new_channels_per_sec: u32,
     /// Mutations delayed by the rate limiter that one connection may have queued; one more
     /// closes the connection with 4008.
     pub max_delayed_mutations: usize,
@@ -37,6 +40,7 @@ impl Default for ServerConfig {
             max_subscriptions: 64,
             rate_per_sec: 100,
             rate_burst: 200,
+            new_channels_per_sec: 20,
             max_delayed_mutations: 1_000,
             retain_events: 10_000,
             retain_ms: 3_600_000,

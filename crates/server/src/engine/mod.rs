@@ -79,6 +79,7 @@ mod config;
 mod limits;
 mod mutations;
 mod presence;
+mod registry;
 mod requests;
 mod session;
 mod subscriptions;
@@ -168,6 +169,8 @@ pub struct Stats {
     pub bad_messages: u64,
     /// Store failures.
     pub store_errors: u64,
+    /// Channels the engine holds state for (see [`ServerEngine::channel_count`]).
+    pub channels: u64,
 }
 
 /// The server engine: see the [module docs](self) for the run loop.
@@ -178,6 +181,7 @@ pub struct ServerEngine<S> {
     next_conn: u64,
     conns: HashMap<ConnId, Conn>,
     channels: HashMap<String, ChannelState>,
+    registry: registry::Registry,
     handlers: HashMap<String, Handler>,
     outputs: VecDeque<Output>,
     timers: Timers,
@@ -198,6 +202,7 @@ impl<S: Store> ServerEngine<S> {
             next_conn: 1,
             conns: HashMap::new(),
             channels: HashMap::new(),
+            registry: registry::Registry::default(),
             handlers: HashMap::new(),
             outputs: VecDeque::new(),
             timers: Timers::default(),
@@ -396,6 +401,7 @@ impl<S: Store> ServerEngine<S> {
         ids.sort();
         self.conns.clear();
         self.channels.clear();
+        self.stats.channels = 0;
         self.timers = Timers::default();
         self.stats.connections = 0;
         self.stats.subscriptions = 0;
@@ -499,7 +505,11 @@ impl<S: Store> ServerEngine<S> {
                 channel,
                 filter,
                 since,
-            } => self.handle_subscribe(now, conn, channel, filter, since),
+            } => {
+                if self.admit_channel(now, conn, &channel) {
+                    self.handle_subscribe(now, conn, channel, filter, since);
+                }
+            }
             ClientMessage::Unsubscribe { channel } => self.handle_unsubscribe(conn, channel),
             ClientMessage::Mutate { .. } => {}
             ClientMessage::Broadcast { channel, payload } => {

@@ -36,6 +36,7 @@ impl<S: Store> ServerEngine<S> {
                 ..ChannelState::default()
             },
         );
+        self.channel_loaded(channel);
         Ok(head)
     }
 

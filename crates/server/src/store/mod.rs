@@ -243,4 +243,13 @@ pub trait Store {
     fn end_batch(&mut self) -> Result<(), StoreError> {
         Ok(())
     }
+
+    // ---- health ----
+
+    /// Whether the store can take writes now (`/healthz`): a store that may fail to write
+    /// probes with a real write. The default (for a store that cannot fail, such as
+    /// [`MemoryStore`]) says yes.
+    fn check_writable(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }

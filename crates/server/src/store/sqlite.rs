@@ -170,8 +170,7 @@ impl SqliteStore {
         };
         conn.pragma_update(None, "synchronous", sync)
             .map_err(backend)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(backend)?;
+        conn.busy_timeout(BUSY_WAIT).map_err(backend)?;
         conn.execute_batch(SCHEMA).map_err(backend)?;
         let epoch = SqliteStore::init_meta(&conn)?;
         Ok(SqliteStore {
@@ -557,6 +556,10 @@ impl Store for SqliteStore {
             }
         }
     }
+
+    fn check_writable(&mut self) -> Result<(), StoreError> {
+        self.probe_write()
+    }
 }
 
 impl SqliteStore {
@@ -609,5 +612,38 @@ impl SqliteStore {
         if !self.conn.is_autocommit() {
             let _ = self.conn.execute_batch("ROLLBACK");
         }
+    }
+}
+
+/// How long the health probe waits for another writer's lock.
+const PROBE_BUSY_WAIT: std::time::Duration = std::time::Duration::from_millis(200);
+/// The busy timeout of every other statement.
+const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+impl SqliteStore {
+    /// The health probe ([`Store::check_writable`]): outside a batch, a real write transaction
+    /// (take the write lock within [`PROBE_BUSY_WAIT`], rewrite one row of `meta` unchanged,
+    /// commit durably). Inside a batch whose transaction is open the lock is ours and the
+    /// batch's own commit will tell; an aborted batch is reported.
+    fn probe_write(&mut self) -> Result<(), StoreError> {
+        match &self.batch {
+            Batch::Open => return Ok(()),
+            Batch::Aborted(cause) => {
+                return Err(StoreError::BatchAborted {
+                    cause: cause.clone(),
+                })
+            }
+            Batch::Off | Batch::Pending => {}
+        }
+        self.conn.busy_timeout(PROBE_BUSY_WAIT).map_err(backend)?;
+        let probed = self
+            .conn
+            .execute_batch(
+                "BEGIN IMMEDIATE; UPDATE meta SET value = value WHERE key = 'epoch'; COMMIT;",
+            )
+            .map_err(backend);
+        self.rollback_all();
+        let restored = self.conn.busy_timeout(BUSY_WAIT).map_err(backend);
+        probed.and(restored)
     }
 }

@@ -6,6 +6,7 @@ mod fuzz;
 mod limits;
 mod mutations;
 mod presence;
+mod registry;
 mod requests;
 mod session;
 mod subscriptions;
