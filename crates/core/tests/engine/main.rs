@@ -10,6 +10,7 @@ mod conflict_rollback;
 mod frames_with_several_messages;
 mod gap_detection;
 mod heartbeat_timeout;
+mod malformed_mutate_rejected;
 mod offline_queue;
 mod optimistic_apply;
 mod rate_limited_subscribe;

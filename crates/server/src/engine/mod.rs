@@ -309,6 +309,9 @@ impl<S: Store> ServerEngine<S> {
         let msg = match codec::decode_client(frame) {
             Ok(msg) => msg,
             Err(err) => {
+                if self.admit_invalid_mutate(now, conn, &err) {
+                    return;
+                }
                 self.stats.bad_messages += 1;
                 self.send_error(conn, ErrorCode::BadMessage, err.to_string(), |_| {});
                 return;

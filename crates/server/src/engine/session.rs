@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use tether_protocol::{
-    validate_doc_id, ClientMessage, CloseCode, ErrorCode, Limits, ServerMessage, PROTOCOL_VERSION,
+    validate_doc_id, CloseCode, ErrorCode, Limits, ServerMessage, PROTOCOL_VERSION,
 };
 
 use super::auth::Claims;
@@ -29,7 +29,7 @@ pub(crate) struct Conn {
     pub(crate) subscriptions: BTreeMap<String, String>,
     pub(crate) bucket: TokenBucket,
     /// Mutations waiting for rate-limit tokens, in arrival order.
-    pub(crate) delayed: VecDeque<ClientMessage>,
+    pub(crate) delayed: VecDeque<super::mutations::Queued>,
     /// The deadline of this connection's live timer entry.
     pub(crate) scheduled: Option<u64>,
 }

@@ -4,6 +4,7 @@ mod auth;
 mod batch;
 mod fuzz;
 mod limits;
+mod malformed_mutate;
 mod mutations;
 mod presence;
 mod requests;
