@@ -168,6 +168,9 @@ pub struct Stats {
     pub bad_messages: u64,
     /// Store failures.
     pub store_errors: u64,
+    /// Mutations not applied (their connection closed with 1011) because an earlier mutation
+    /// of the same client had failed in the store and was not yet resent.
+    pub mutations_held_back: u64,
 }
 
 /// The server engine: see the [module docs](self) for the run loop.
@@ -186,6 +189,9 @@ pub struct ServerEngine<S> {
     held: Option<usize>,
     /// A batch failed to become durable: the engine has stopped (see the module docs).
     failed: bool,
+    /// Client id -> lowest id of its mutations that failed in the store and were not yet
+    /// processed again; later mutations of the client are held back (see `mutations.rs`).
+    held_clients: HashMap<String, u64>,
 }
 
 impl<S: Store> ServerEngine<S> {
@@ -204,6 +210,7 @@ impl<S: Store> ServerEngine<S> {
             stats: Stats::default(),
             held: None,
             failed: false,
+            held_clients: HashMap::new(),
         };
         requests::register_builtins(&mut engine);
         engine

@@ -133,7 +133,7 @@ impl<S: Store> ServerEngine<S> {
         true
     }
 
-    fn process_mutation(&mut self, _now: u64, conn: ConnId, msg: Queued) {
+    fn process_mutation(&mut self, now: u64, conn: ConnId, msg: Queued) {
         let Some(c) = self.conns.get(&conn) else {
             return;
         };
@@ -178,8 +178,21 @@ impl<S: Store> ServerEngine<S> {
             self.send_msg(conn, &reject);
             return;
         }
+        if self
+            .held_clients
+            .get(&client_id)
+            .is_some_and(|failed| mutation_id > *failed)
+        {
+            // An earlier mutation of this client failed in the store and has not been resent
+            // yet: applying this one would raise the client's highest id above it and make it
+            // unappliable. Not answered (never applied); the client resends both, in order,
+            // after reconnecting.
+            self.stats.mutations_held_back += 1;
+            self.close_at(now, conn, CloseCode::Internal);
+            return;
+        }
         let key = Key {
-            client_id,
+            client_id: client_id.clone(),
             mutation_id,
         };
         let result = match msg {
@@ -205,14 +218,38 @@ impl<S: Store> ServerEngine<S> {
             Queued::Valid(_) => Ok(()),
             Queued::Invalid { message, .. } => self.apply_invalid(conn, &key, &message),
         };
-        if let Err(err) = result {
-            self.stats.store_errors += 1;
-            self.send_error(conn, ErrorCode::Internal, err.to_string(), |e| {
-                if let ServerMessage::Error { mutation_id: m, .. } = e {
-                    *m = Some(mutation_id);
+        match result {
+            Ok(()) => {
+                if self.held_clients.get(&client_id) == Some(&mutation_id) {
+                    self.held_clients.remove(&client_id);
                 }
-            });
+            }
+            Err(err) => self.mutation_failed(now, conn, client_id, mutation_id, &err),
         }
+    }
+
+    /// A mutation failed in the store (nothing of it was committed): answer `error INTERNAL`
+    /// naming it, then close the connection with 1011 so that none of the client's later
+    /// mutations on it is applied first; until the failed one is processed, a later mutation of
+    /// the client on any connection closes that connection unanswered. The client resends
+    /// everything unanswered, in order, after reconnecting.
+    fn mutation_failed(
+        &mut self,
+        now: u64,
+        conn: ConnId,
+        client_id: String,
+        mutation_id: u64,
+        err: &StoreError,
+    ) {
+        self.stats.store_errors += 1;
+        let failed = self.held_clients.entry(client_id).or_insert(mutation_id);
+        *failed = (*failed).min(mutation_id);
+        self.send_error(conn, ErrorCode::Internal, err.to_string(), |e| {
+            if let ServerMessage::Error { mutation_id: m, .. } = e {
+                *m = Some(mutation_id);
+            }
+        });
+        self.close_at(now, conn, CloseCode::Internal);
     }
 
     /// Answers a repeat from its dedupe record, or an id not above the client's highest whose

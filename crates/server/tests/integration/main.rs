@@ -12,7 +12,7 @@ mod broadcast_and_requests;
 mod conflict_carries_current;
 mod exactly_once_resend;
 mod failed_group_commit_stops_the_server;
-mod failing_mutation_in_a_batch_spares_the_others;
+mod failed_mutation_is_resent_in_order_and_applied_once;
 mod filtered_view_enter_leave;
 mod graceful_shutdown;
 mod healthz_metrics;
