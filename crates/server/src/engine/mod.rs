@@ -75,6 +75,7 @@
 //! record was committed — or lost — together with its change.
 
 mod auth;
+mod bindings;
 mod config;
 mod limits;
 mod mutations;

@@ -9,6 +9,7 @@ use tether_protocol::{
     Document, DocumentError, ErrorCode, MutateClientId, Op, Origin, RejectReason, ServerMessage,
 };
 
+use super::bindings::{valid_client_id, MAX_CLIENT_ID_LEN};
 use super::{ConnId, ServerEngine};
 use crate::store::{Change, Commit, LogEntry, Retention, Store, StoreError};
 
@@ -51,11 +52,13 @@ struct Key {
 }
 
 impl<S: Store> ServerEngine<S> {
-    fn retention(&self) -> Retention {
+    pub(super) fn retention(&self) -> Retention {
         Retention {
             max_events: self.config.retain_events,
             max_age_ms: self.config.retain_ms,
             dedupe_per_client: self.config.dedupe_per_client,
+            dedupe_max_age_ms: self.config.dedupe_max_age_ms,
+            max_clients: self.config.max_clients,
         }
     }
 
@@ -167,13 +170,9 @@ impl<S: Store> ServerEngine<S> {
                 return;
             }
         };
-        if validate_doc_id(&client_id).is_err() {
-            let reject = reject(
-                mutation_id,
-                RejectReason::Invalid,
-                None,
-                "client_id must be 1-256 bytes",
-            );
+        if !valid_client_id(&client_id) {
+            let text = format!("client_id must be 1-{MAX_CLIENT_ID_LEN} bytes");
+            let reject = reject(mutation_id, RejectReason::Invalid, None, &text);
             self.stats.mutations_rejected += 1;
             self.send_msg(conn, &reject);
             return;
@@ -190,6 +189,23 @@ impl<S: Store> ServerEngine<S> {
             self.stats.mutations_held_back += 1;
             self.close_at(now, conn, CloseCode::Internal);
             return;
+        }
+        match self.owns_client(conn, &client_id) {
+            Ok(true) => {}
+            Ok(false) => {
+                // Not recorded: that would write into the other subject's dedupe stream.
+                let text = format!("client id {client_id} is bound to another subject");
+                self.stats.mutations_rejected += 1;
+                self.send_msg(
+                    conn,
+                    &reject(mutation_id, RejectReason::Forbidden, None, &text),
+                );
+                return;
+            }
+            Err(err) => {
+                self.mutation_failed(now, conn, client_id, mutation_id, &err);
+                return;
+            }
         }
         let key = Key {
             client_id: client_id.clone(),

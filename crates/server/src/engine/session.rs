@@ -2,11 +2,10 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use tether_protocol::{
-    validate_doc_id, CloseCode, ErrorCode, Limits, ServerMessage, PROTOCOL_VERSION,
-};
+use tether_protocol::{CloseCode, ErrorCode, Limits, ServerMessage, PROTOCOL_VERSION};
 
 use super::auth::Claims;
+use super::bindings::{valid_client_id, MAX_CLIENT_ID_LEN};
 use super::limits::TokenBucket;
 use super::{ConnId, ConnectInfo, ServerConfig, ServerEngine};
 use crate::store::Store;
@@ -72,12 +71,12 @@ impl<S: Store> ServerEngine<S> {
             self.close(conn, CloseCode::UnsupportedVersion);
             return;
         }
-        if validate_doc_id(&client_id).is_err() {
+        if !valid_client_id(&client_id) {
             self.stats.bad_messages += 1;
             self.send_error(
                 conn,
                 ErrorCode::BadMessage,
-                "client_id must be 1-256 bytes".into(),
+                format!("client_id must be 1-{MAX_CLIENT_ID_LEN} bytes"),
                 |_| {},
             );
             return;
@@ -108,6 +107,9 @@ impl<S: Store> ServerEngine<S> {
                 }
             }
         };
+        if !self.bind_session(conn, &client_id, claims.as_ref().map(|c| c.sub.as_str())) {
+            return;
+        }
         let Some(c) = self.conns.get_mut(&conn) else {
             return;
         };

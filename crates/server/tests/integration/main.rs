@@ -9,6 +9,7 @@ mod common;
 
 mod bad_origin;
 mod broadcast_and_requests;
+mod client_id_bound_to_subject;
 mod conflict_carries_current;
 mod exactly_once_resend;
 mod failed_group_commit_stops_the_server;

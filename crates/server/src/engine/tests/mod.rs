@@ -2,6 +2,7 @@
 
 mod auth;
 mod batch;
+mod bindings;
 mod fuzz;
 mod limits;
 mod malformed_mutate;
