@@ -12,6 +12,7 @@ mod broadcast_and_requests;
 mod client_id_bound_to_subject;
 mod conflict_carries_current;
 mod exactly_once_resend;
+mod expired_dedupe_record_never_applies_twice;
 mod failed_group_commit_stops_the_server;
 mod failed_mutation_is_resent_in_order_and_applied_once;
 mod filtered_view_enter_leave;

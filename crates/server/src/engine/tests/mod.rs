@@ -3,6 +3,7 @@
 mod auth;
 mod batch;
 mod bindings;
+mod dedupe_expiry;
 mod fuzz;
 mod limits;
 mod malformed_mutate;
