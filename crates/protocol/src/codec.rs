@@ -25,12 +25,46 @@ pub enum DecodeError {
         /// What serde reported.
         message: String,
     },
+    /// A `mutate` whose `mutation_id` is readable (a non-negative integer) but whose other
+    /// fields are not a valid mutation (unknown or missing `op`, mistyped `id`, `channel`,
+    /// `base_version` or `client_id`, ...). A server answers it with
+    /// `reject {mutation_id, reason: "invalid"}` so the client can correlate the answer.
+    InvalidMutate {
+        /// The frame's `mutation_id`.
+        mutation_id: u64,
+        /// The frame's `client_id` field (outbox adoption), as far as it is readable.
+        client_id: MutateClientId,
+        /// What serde reported.
+        message: String,
+    },
+}
+
+/// The `client_id` field of a malformed `mutate` ([`DecodeError::InvalidMutate`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MutateClientId {
+    /// Absent or `null`: the mutation is the session's own.
+    Absent,
+    /// A string: the client id the mutation was sent for.
+    Given(String),
+    /// Present but not a string: the mutation's client cannot be known.
+    Unreadable,
 }
 
 impl DecodeError {
     /// The error code to answer with.
+    ///
+    /// [`DecodeError::InvalidMutate`] also has this code, but a server answers it with a
+    /// `reject` naming its [`DecodeError::mutation_id`] instead of an `error`.
     pub fn code(&self) -> ErrorCode {
         ErrorCode::BadMessage
+    }
+
+    /// The `mutation_id` of a malformed `mutate` that still carries a readable one.
+    pub fn mutation_id(&self) -> Option<u64> {
+        match self {
+            DecodeError::InvalidMutate { mutation_id, .. } => Some(*mutation_id),
+            _ => None,
+        }
     }
 }
 
@@ -44,6 +78,11 @@ impl std::fmt::Display for DecodeError {
                 write!(f, "invalid JSON at line {line} column {column}")
             }
             DecodeError::Shape { message } => write!(f, "not a valid message: {message}"),
+            DecodeError::InvalidMutate {
+                mutation_id,
+                message,
+                ..
+            } => write!(f, "mutation {mutation_id} is not a valid mutate: {message}"),
         }
     }
 }
@@ -76,9 +115,38 @@ fn encode<T: serde::Serialize>(msg: &T) -> String {
     })
 }
 
-/// Decodes a frame sent by a client.
+/// Decodes a frame sent by a client. A malformed `mutate` with a readable `mutation_id` gives
+/// [`DecodeError::InvalidMutate`] (see there); a `mutate` whose `mutation_id` is missing or not
+/// a non-negative integer gives [`DecodeError::Shape`].
 pub fn decode_client(bytes: &[u8]) -> Result<ClientMessage, DecodeError> {
-    decode(bytes)
+    decode(bytes).map_err(|err| match err {
+        DecodeError::Shape { message } => invalid_mutate(bytes, message),
+        other => other,
+    })
+}
+
+/// A shape error of a frame that is a `mutate` with a readable `mutation_id` becomes
+/// [`DecodeError::InvalidMutate`] (only on this error path is the frame parsed again).
+fn invalid_mutate(bytes: &[u8], message: String) -> DecodeError {
+    let Ok(serde_json::Value::Object(fields)) = serde_json::from_slice(bytes) else {
+        return DecodeError::Shape { message };
+    };
+    let is_mutate = fields.get("type").and_then(serde_json::Value::as_str) == Some("mutate");
+    let mutation_id = fields
+        .get("mutation_id")
+        .and_then(serde_json::Value::as_u64);
+    match (is_mutate, mutation_id) {
+        (true, Some(mutation_id)) => DecodeError::InvalidMutate {
+            mutation_id,
+            client_id: match fields.get("client_id") {
+                None | Some(serde_json::Value::Null) => MutateClientId::Absent,
+                Some(serde_json::Value::String(s)) => MutateClientId::Given(s.clone()),
+                Some(_) => MutateClientId::Unreadable,
+            },
+            message,
+        },
+        _ => DecodeError::Shape { message },
+    }
 }
 
 /// Decodes a frame sent by the server.

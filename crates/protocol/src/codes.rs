@@ -31,6 +31,9 @@ pub enum ErrorCode {
     HandshakeRequired,
     /// The server failed (e.g. storage); the frame may be retried.
     Internal,
+    /// `hello.client_id` is bound to another authenticated subject (the connection is closed
+    /// with 4003); the client must use a client id of its own.
+    ClientIdTaken,
     /// A code this version of the protocol crate does not know.
     #[serde(other)]
     Unknown,
@@ -52,6 +55,7 @@ impl ErrorCode {
             ErrorCode::TooManySubscriptions => "TOO_MANY_SUBSCRIPTIONS",
             ErrorCode::HandshakeRequired => "HANDSHAKE_REQUIRED",
             ErrorCode::Internal => "INTERNAL",
+            ErrorCode::ClientIdTaken => "CLIENT_ID_TAKEN",
             ErrorCode::Unknown => "UNKNOWN",
         }
     }
@@ -81,6 +85,9 @@ pub enum CloseCode {
     AuthFailed,
     /// 4002: unsupported protocol version; do not retry with the same client.
     UnsupportedVersion,
+    /// 4003: the client id is bound to another authenticated subject; reconnect only with a
+    /// client id of this subject's own.
+    ClientIdTaken,
     /// 4008: closed for flooding; reconnect with backoff.
     RateLimited,
     /// 4009: the client read too slowly and its outbound queue overflowed.
@@ -102,6 +109,7 @@ impl CloseCode {
             CloseCode::Internal => 1011,
             CloseCode::AuthFailed => 4001,
             CloseCode::UnsupportedVersion => 4002,
+            CloseCode::ClientIdTaken => 4003,
             CloseCode::RateLimited => 4008,
             CloseCode::SlowConsumer => 4009,
             CloseCode::HeartbeatTimeout => 4010,
@@ -119,6 +127,7 @@ impl CloseCode {
             1011 => CloseCode::Internal,
             4001 => CloseCode::AuthFailed,
             4002 => CloseCode::UnsupportedVersion,
+            4003 => CloseCode::ClientIdTaken,
             4008 => CloseCode::RateLimited,
             4009 => CloseCode::SlowConsumer,
             4010 => CloseCode::HeartbeatTimeout,
@@ -136,6 +145,7 @@ impl CloseCode {
             CloseCode::Internal => "internal error",
             CloseCode::AuthFailed => "authentication failed",
             CloseCode::UnsupportedVersion => "unsupported protocol version",
+            CloseCode::ClientIdTaken => "client id belongs to another subject",
             CloseCode::RateLimited => "rate limited",
             CloseCode::SlowConsumer => "slow consumer",
             CloseCode::HeartbeatTimeout => "heartbeat timeout",

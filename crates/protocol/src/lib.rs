@@ -29,7 +29,9 @@ mod document;
 mod filter;
 mod messages;
 
-pub use codec::{split_frame, DecodeError, LINES_SUBPROTOCOL, MAX_JOINED_FRAME_BYTES};
+pub use codec::{
+    split_frame, DecodeError, MutateClientId, LINES_SUBPROTOCOL, MAX_JOINED_FRAME_BYTES,
+};
 pub use codes::{CloseCode, ErrorCode};
 pub use document::{
     apply_op, validate_channel, validate_doc_id, validate_numbers, Document, DocumentError, Op,

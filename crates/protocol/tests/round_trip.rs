@@ -117,6 +117,7 @@ fn server_message() -> impl Strategy<Value = ServerMessage> {
         Just(ErrorCode::TooManySubscriptions),
         Just(ErrorCode::HandshakeRequired),
         Just(ErrorCode::Internal),
+        Just(ErrorCode::ClientIdTaken),
     ];
     prop_oneof![
         (

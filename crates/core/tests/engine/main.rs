@@ -13,6 +13,7 @@ mod gap_detection;
 mod heartbeat_timeout;
 mod latency_status;
 mod numbers_exact;
+mod malformed_mutate_rejected;
 mod offline_queue;
 mod optimistic_apply;
 mod rate_limit_pacing;

@@ -108,6 +108,16 @@ pub struct Options {
     #[arg(long, env = "TETHER_DEDUPE_PER_CLIENT", default_value_t = 1_000)]
     pub dedupe_per_client: u64,
 
+    /// Days a client's exactly-once records are kept after its last mutation (its highest id
+    /// is kept longer: an older resend is rejected `invalid`, never applied twice).
+    #[arg(long, env = "TETHER_DEDUPE_DAYS", default_value_t = 30)]
+    pub dedupe_days: u64,
+
+    /// Most clients remembered (highest id, records, subject binding); beyond it the client
+    /// inactive longest is forgotten.
+    #[arg(long, env = "TETHER_MAX_CLIENTS", default_value_t = 1_000_000)]
+    pub max_clients: u64,
+
     /// A connection silent for this long is closed with 4010 (clients ping every third of it).
     #[arg(long, env = "TETHER_HEARTBEAT_TIMEOUT_MS", default_value_t = 30_000)]
     pub heartbeat_timeout_ms: u64,
@@ -179,6 +189,8 @@ impl Options {
             retain_events: self.retain_events,
             retain_ms: self.retain_secs.saturating_mul(1_000),
             dedupe_per_client: self.dedupe_per_client,
+            dedupe_max_age_ms: self.dedupe_days.saturating_mul(86_400_000),
+            max_clients: self.max_clients,
             auth: self.auth()?,
         })
     }

@@ -28,6 +28,11 @@ pub struct ServerConfig {
     pub retain_ms: u64,
     /// Dedupe records kept per client (its newest mutation ids).
     pub dedupe_per_client: u64,
+    /// A client that committed nothing for this long loses its dedupe records (its highest
+    /// processed id is kept).
+    pub dedupe_max_age_ms: u64,
+    /// Most clients the store remembers; beyond it the one inactive longest is forgotten.
+    pub max_clients: u64,
     /// Authentication.
     pub auth: AuthConfig,
 }
@@ -45,6 +50,8 @@ impl Default for ServerConfig {
             retain_events: 10_000,
             retain_ms: 3_600_000,
             dedupe_per_client: 1_000,
+            dedupe_max_age_ms: 30 * 24 * 3_600_000,
+            max_clients: 1_000_000,
             auth: AuthConfig::Dev,
         }
     }

@@ -75,6 +75,7 @@
 //! record was committed — or lost — together with its change.
 
 mod auth;
+mod bindings;
 mod config;
 mod limits;
 mod mutations;
@@ -171,6 +172,9 @@ pub struct Stats {
     pub store_errors: u64,
     /// Channels the engine holds state for (see [`ServerEngine::channel_count`]).
     pub channels: u64,
+    /// Mutations not applied (their connection closed with 1011) because an earlier mutation
+    /// of the same client had failed in the store and was not yet resent.
+    pub mutations_held_back: u64,
 }
 
 /// The server engine: see the [module docs](self) for the run loop.
@@ -190,6 +194,9 @@ pub struct ServerEngine<S> {
     held: Option<usize>,
     /// A batch failed to become durable: the engine has stopped (see the module docs).
     failed: bool,
+    /// Client id -> lowest id of its mutations that failed in the store and were not yet
+    /// processed again; later mutations of the client are held back (see `mutations.rs`).
+    held_clients: HashMap<String, u64>,
 }
 
 impl<S: Store> ServerEngine<S> {
@@ -209,6 +216,7 @@ impl<S: Store> ServerEngine<S> {
             stats: Stats::default(),
             held: None,
             failed: false,
+            held_clients: HashMap::new(),
         };
         requests::register_builtins(&mut engine);
         engine
@@ -314,6 +322,9 @@ impl<S: Store> ServerEngine<S> {
         let msg = match codec::decode_client(frame) {
             Ok(msg) => msg,
             Err(err) => {
+                if self.admit_invalid_mutate(now, conn, &err) {
+                    return;
+                }
                 self.stats.bad_messages += 1;
                 self.send_error(conn, ErrorCode::BadMessage, err.to_string(), |_| {});
                 return;

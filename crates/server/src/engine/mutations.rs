@@ -5,12 +5,34 @@ use std::sync::Arc;
 
 use serde_json::Value;
 use tether_protocol::{
-    apply_op, codec, validate_channel, validate_doc_id, ClientMessage, CloseCode, Document,
-    DocumentError, ErrorCode, Op, Origin, RejectReason, ServerMessage,
+    apply_op, codec, validate_channel, validate_doc_id, ClientMessage, CloseCode, DecodeError,
+    Document, DocumentError, ErrorCode, MutateClientId, Op, Origin, RejectReason, ServerMessage,
 };
 
+use super::bindings::{valid_client_id, MAX_CLIENT_ID_LEN};
 use super::{ConnId, ServerEngine};
 use crate::store::{Change, Commit, LogEntry, Retention, Store, StoreError};
+
+/// A mutation waiting for (or getting) its turn: a decoded `mutate`, or a malformed one that
+/// carries a readable `mutation_id` (answered `reject invalid` in its turn, so that it keeps
+/// its place in the client's order).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Queued {
+    /// A decoded `mutate` frame.
+    Valid(ClientMessage),
+    /// A malformed `mutate` ([`DecodeError::InvalidMutate`]).
+    Invalid {
+        mutation_id: u64,
+        client_id: MutateClientId,
+        message: String,
+    },
+}
+
+impl From<ClientMessage> for Queued {
+    fn from(msg: ClientMessage) -> Queued {
+        Queued::Valid(msg)
+    }
+}
 
 /// A `mutate` frame's fields.
 struct Mutation {
@@ -23,18 +45,27 @@ struct Mutation {
     client_id: String,
 }
 
+/// The exactly-once key of a mutation.
+struct Key {
+    client_id: String,
+    mutation_id: u64,
+}
+
 impl<S: Store> ServerEngine<S> {
-    fn retention(&self) -> Retention {
+    pub(super) fn retention(&self) -> Retention {
         Retention {
             max_events: self.config.retain_events,
             max_age_ms: self.config.retain_ms,
             dedupe_per_client: self.config.dedupe_per_client,
+            dedupe_max_age_ms: self.config.dedupe_max_age_ms,
+            max_clients: self.config.max_clients,
         }
     }
 
     /// A `mutate` arrived: process it now, or queue it behind earlier delayed mutations /
     /// until the rate limiter has a token (closing with 4008 when the queue is full).
-    pub(super) fn admit_mutation(&mut self, now: u64, conn: ConnId, msg: ClientMessage) {
+    pub(super) fn admit_mutation(&mut self, now: u64, conn: ConnId, msg: impl Into<Queued>) {
+        let msg = msg.into();
         let max = self.config.max_delayed_mutations;
         let Some(c) = self.conns.get_mut(&conn) else {
             return;
@@ -69,83 +100,223 @@ impl<S: Store> ServerEngine<S> {
         }
     }
 
-    fn process_mutation(&mut self, _now: u64, conn: ConnId, msg: ClientMessage) {
-        let ClientMessage::Mutate {
+    /// A frame that failed to decode: if it is a `mutate` with a readable `mutation_id`, it is
+    /// admitted like any mutation (and answered `reject invalid` in its turn); returns whether
+    /// it was taken. Before the handshake it is answered `HANDSHAKE_REQUIRED` like a `mutate`.
+    pub(super) fn admit_invalid_mutate(
+        &mut self,
+        now: u64,
+        conn: ConnId,
+        err: &DecodeError,
+    ) -> bool {
+        let DecodeError::InvalidMutate {
             mutation_id,
-            channel,
-            op,
-            id,
-            base_version,
-            doc,
             client_id,
-        } = msg
+            message,
+        } = err
         else {
-            return;
+            return false;
         };
+        let handshaken = self.conns.get(&conn).is_some_and(|c| c.client_id.is_some());
+        if !handshaken {
+            self.send_error(
+                conn,
+                ErrorCode::HandshakeRequired,
+                "the first frame must be hello".into(),
+                |_| {},
+            );
+            return true;
+        }
+        let queued = Queued::Invalid {
+            mutation_id: *mutation_id,
+            client_id: client_id.clone(),
+            message: message.clone(),
+        };
+        self.admit_mutation(now, conn, queued);
+        true
+    }
+
+    fn process_mutation(&mut self, now: u64, conn: ConnId, msg: Queued) {
         let Some(c) = self.conns.get(&conn) else {
             return;
         };
         let Some(session_client) = c.client_id.clone() else {
             return;
         };
-        let client_id = client_id.unwrap_or(session_client);
-        if validate_doc_id(&client_id).is_err() {
-            let reject = reject(
+        let (mutation_id, adopted) = match &msg {
+            Queued::Valid(ClientMessage::Mutate {
                 mutation_id,
-                RejectReason::Invalid,
-                None,
-                "client_id must be 1-256 bytes",
-            );
+                client_id,
+                ..
+            }) => (*mutation_id, client_id.clone().map(MutateClientId::Given)),
+            Queued::Valid(_) => return,
+            Queued::Invalid {
+                mutation_id,
+                client_id,
+                ..
+            } => (*mutation_id, Some(client_id.clone())),
+        };
+        let client_id = match adopted {
+            None | Some(MutateClientId::Absent) => session_client,
+            Some(MutateClientId::Given(id)) => id,
+            Some(MutateClientId::Unreadable) => {
+                // No client to record it under: answered, not recorded.
+                self.stats.mutations_rejected += 1;
+                let text = "client_id must be a string";
+                self.send_msg(
+                    conn,
+                    &reject(mutation_id, RejectReason::Invalid, None, text),
+                );
+                return;
+            }
+        };
+        if !valid_client_id(&client_id) {
+            let text = format!("client_id must be 1-{MAX_CLIENT_ID_LEN} bytes");
+            let reject = reject(mutation_id, RejectReason::Invalid, None, &text);
             self.stats.mutations_rejected += 1;
             self.send_msg(conn, &reject);
             return;
         }
-        let m = Mutation {
+        if self
+            .held_clients
+            .get(&client_id)
+            .is_some_and(|failed| mutation_id > *failed)
+        {
+            // An earlier mutation of this client failed in the store and has not been resent
+            // yet: applying this one would raise the client's highest id above it and make it
+            // unappliable. Not answered (never applied); the client resends both, in order,
+            // after reconnecting.
+            self.stats.mutations_held_back += 1;
+            self.close_at(now, conn, CloseCode::Internal);
+            return;
+        }
+        match self.owns_client(conn, &client_id) {
+            Ok(true) => {}
+            Ok(false) => {
+                // Not recorded: that would write into the other subject's dedupe stream.
+                let text = format!("client id {client_id} is bound to another subject");
+                self.stats.mutations_rejected += 1;
+                self.send_msg(
+                    conn,
+                    &reject(mutation_id, RejectReason::Forbidden, None, &text),
+                );
+                return;
+            }
+            Err(err) => {
+                self.mutation_failed(now, conn, client_id, mutation_id, &err);
+                return;
+            }
+        }
+        let key = Key {
+            client_id: client_id.clone(),
             mutation_id,
-            channel,
-            op,
-            id,
-            base_version,
-            doc,
-            client_id,
         };
-        if let Err(err) = self.apply_mutation(conn, m) {
-            self.stats.store_errors += 1;
-            self.send_error(conn, ErrorCode::Internal, err.to_string(), |e| {
-                if let ServerMessage::Error { mutation_id: m, .. } = e {
-                    *m = Some(mutation_id);
+        let result = match msg {
+            Queued::Valid(ClientMessage::Mutate {
+                channel,
+                op,
+                id,
+                base_version,
+                doc,
+                ..
+            }) => self.apply_mutation(
+                conn,
+                Mutation {
+                    mutation_id,
+                    channel,
+                    op,
+                    id,
+                    base_version,
+                    doc,
+                    client_id: key.client_id,
+                },
+            ),
+            Queued::Valid(_) => Ok(()),
+            Queued::Invalid { message, .. } => self.apply_invalid(conn, &key, &message),
+        };
+        match result {
+            Ok(()) => {
+                if self.held_clients.get(&client_id) == Some(&mutation_id) {
+                    self.held_clients.remove(&client_id);
                 }
-            });
+            }
+            Err(err) => self.mutation_failed(now, conn, client_id, mutation_id, &err),
         }
     }
 
-    fn apply_mutation(&mut self, conn: ConnId, m: Mutation) -> Result<(), StoreError> {
-        let dedupe = self.store.dedupe(&m.client_id, m.mutation_id)?;
+    /// A mutation failed in the store (nothing of it was committed): answer `error INTERNAL`
+    /// naming it, then close the connection with 1011 so that none of the client's later
+    /// mutations on it is applied first; until the failed one is processed, a later mutation of
+    /// the client on any connection closes that connection unanswered. The client resends
+    /// everything unanswered, in order, after reconnecting.
+    fn mutation_failed(
+        &mut self,
+        now: u64,
+        conn: ConnId,
+        client_id: String,
+        mutation_id: u64,
+        err: &StoreError,
+    ) {
+        self.stats.store_errors += 1;
+        let failed = self.held_clients.entry(client_id).or_insert(mutation_id);
+        *failed = (*failed).min(mutation_id);
+        self.send_error(conn, ErrorCode::Internal, err.to_string(), |e| {
+            if let ServerMessage::Error { mutation_id: m, .. } = e {
+                *m = Some(mutation_id);
+            }
+        });
+        self.close_at(now, conn, CloseCode::Internal);
+    }
+
+    /// Answers a repeat from its dedupe record, or an id not above the client's highest whose
+    /// record is gone with `reject invalid`; returns whether the mutation was answered so.
+    fn answered_before(&mut self, conn: ConnId, key: &Key) -> Result<bool, StoreError> {
+        let dedupe = self.store.dedupe(&key.client_id, key.mutation_id)?;
         if let Some(record) = dedupe.record {
             self.stats.mutations_deduped += 1;
             self.send_frame(conn, Arc::from(record));
-            return Ok(());
+            return Ok(true);
         }
-        if let Some(highest) = dedupe.highest.filter(|h| m.mutation_id <= *h) {
+        if let Some(highest) = dedupe.highest.filter(|h| key.mutation_id <= *h) {
             let text = format!(
                 "mutation_id {} is not above {highest}, the highest id processed for client {}, \
                  and no record of it is retained",
-                m.mutation_id, m.client_id
+                key.mutation_id, key.client_id
             );
             self.stats.mutations_rejected += 1;
             self.send_msg(
                 conn,
-                &reject(m.mutation_id, RejectReason::Invalid, None, &text),
+                &reject(key.mutation_id, RejectReason::Invalid, None, &text),
             );
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// A malformed `mutate` in its turn: recorded and answered as `reject invalid`.
+    fn apply_invalid(&mut self, conn: ConnId, key: &Key, message: &str) -> Result<(), StoreError> {
+        if self.answered_before(conn, key)? {
+            return Ok(());
+        }
+        let text = format!("not a valid mutate: {message}");
+        self.record_reject(conn, key, RejectReason::Invalid, None, &text)
+    }
+
+    fn apply_mutation(&mut self, conn: ConnId, m: Mutation) -> Result<(), StoreError> {
+        let key = Key {
+            client_id: m.client_id.clone(),
+            mutation_id: m.mutation_id,
+        };
+        if self.answered_before(conn, &key)? {
             return Ok(());
         }
         let allowed = self.conns.get(&conn).is_some_and(|c| c.allows(&m.channel));
         if !allowed {
             let text = format!("the token does not allow channel {}", m.channel);
-            return self.record_reject(conn, &m, RejectReason::Forbidden, None, &text);
+            return self.record_reject(conn, &key, RejectReason::Forbidden, None, &text);
         }
         if let Err(err) = validate_channel(&m.channel).and_then(|()| validate_doc_id(&m.id)) {
-            return self.record_reject(conn, &m, RejectReason::Invalid, None, &err.to_string());
+            return self.record_reject(conn, &key, RejectReason::Invalid, None, &err.to_string());
         }
         let head = self.channel_head(&m.channel)?;
         let current = self.store.document(&m.channel, &m.id)?;
@@ -173,7 +344,7 @@ impl<S: Store> ServerEngine<S> {
                     m.base_version.unwrap_or(0)
                 ),
             };
-            return self.record_reject(conn, &m, RejectReason::Conflict, current_doc, &text);
+            return self.record_reject(conn, &key, RejectReason::Conflict, current_doc, &text);
         }
         let body = match apply_op(live, m.op, m.doc.as_ref()) {
             Ok(body) => body,
@@ -182,7 +353,7 @@ impl<S: Store> ServerEngine<S> {
                     DocumentError::NotFound => RejectReason::NotFound,
                     _ => RejectReason::Invalid,
                 };
-                return self.record_reject(conn, &m, reason, None, &err.to_string());
+                return self.record_reject(conn, &key, reason, None, &err.to_string());
             }
         };
         let entry = LogEntry {
@@ -230,7 +401,7 @@ impl<S: Store> ServerEngine<S> {
     fn record_reject(
         &mut self,
         conn: ConnId,
-        m: &Mutation,
+        m: &Key,
         reason: RejectReason,
         current: Option<Document>,
         text: &str,

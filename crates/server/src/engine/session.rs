@@ -2,11 +2,10 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use tether_protocol::{
-    validate_doc_id, ClientMessage, CloseCode, ErrorCode, Limits, ServerMessage, PROTOCOL_VERSION,
-};
+use tether_protocol::{CloseCode, ErrorCode, Limits, ServerMessage, PROTOCOL_VERSION};
 
 use super::auth::Claims;
+use super::bindings::{valid_client_id, MAX_CLIENT_ID_LEN};
 use super::limits::TokenBucket;
 use super::{ConnId, ConnectInfo, ServerConfig, ServerEngine};
 use crate::store::Store;
@@ -29,7 +28,7 @@ pub(crate) struct Conn {
     pub(crate) subscriptions: BTreeMap<String, String>,
     pub(crate) bucket: TokenBucket,
     /// Mutations waiting for rate-limit tokens, in arrival order.
-    pub(crate) delayed: VecDeque<ClientMessage>,
+    pub(crate) delayed: VecDeque<super::mutations::Queued>,
     /// The deadline of this connection's live timer entry.
     pub(crate) scheduled: Option<u64>,
 }
@@ -72,12 +71,12 @@ impl<S: Store> ServerEngine<S> {
             self.close(conn, CloseCode::UnsupportedVersion);
             return;
         }
-        if validate_doc_id(&client_id).is_err() {
+        if !valid_client_id(&client_id) {
             self.stats.bad_messages += 1;
             self.send_error(
                 conn,
                 ErrorCode::BadMessage,
-                "client_id must be 1-256 bytes".into(),
+                format!("client_id must be 1-{MAX_CLIENT_ID_LEN} bytes"),
                 |_| {},
             );
             return;
@@ -108,6 +107,9 @@ impl<S: Store> ServerEngine<S> {
                 }
             }
         };
+        if !self.bind_session(conn, &client_id, claims.as_ref().map(|c| c.sub.as_str())) {
+            return;
+        }
         let Some(c) = self.conns.get_mut(&conn) else {
             return;
         };

@@ -1,22 +1,18 @@
 //! An in-memory [`Store`]: for tests and the deterministic simulation.
 
+mod clients;
+
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use tether_protocol::Document;
 
-use super::{ChannelHead, Commit, Dedupe, LogEntry, Store, StoreError, StoredDoc};
+use super::{ChannelHead, Commit, Dedupe, LogEntry, Retention, Store, StoreError, StoredDoc};
 
 #[derive(Debug, Default)]
 struct MemChannel {
     docs: BTreeMap<String, StoredDoc>,
     log: VecDeque<LogEntry>,
     head: ChannelHead,
-}
-
-#[derive(Debug, Default)]
-struct MemClient {
-    highest: u64,
-    records: BTreeMap<u64, String>,
 }
 
 /// A [`Store`] that keeps everything in memory. Commits are atomic (nothing can fail half
@@ -27,7 +23,7 @@ struct MemClient {
 pub struct MemoryStore {
     epoch: String,
     channels: HashMap<String, MemChannel>,
-    clients: HashMap<String, MemClient>,
+    clients: clients::MemClients,
 }
 
 impl MemoryStore {
@@ -36,13 +32,18 @@ impl MemoryStore {
         MemoryStore {
             epoch,
             channels: HashMap::new(),
-            clients: HashMap::new(),
+            clients: clients::MemClients::default(),
         }
     }
 
     /// Number of retained log entries of a channel (for tests of retention).
     pub fn log_len(&self, channel: &str) -> usize {
         self.channels.get(channel).map_or(0, |c| c.log.len())
+    }
+
+    /// Number of clients remembered (for tests of the client bound).
+    pub fn client_count(&self) -> usize {
+        self.clients.len()
     }
 }
 
@@ -122,13 +123,7 @@ impl Store for MemoryStore {
     }
 
     fn dedupe(&mut self, client_id: &str, mutation_id: u64) -> Result<Dedupe, StoreError> {
-        Ok(match self.clients.get(client_id) {
-            None => Dedupe::default(),
-            Some(c) => Dedupe {
-                record: c.records.get(&mutation_id).cloned(),
-                highest: Some(c.highest),
-            },
-        })
+        Ok(self.clients.dedupe(client_id, mutation_id))
     }
 
     fn commit(&mut self, commit: &Commit) -> Result<Option<ChannelHead>, StoreError> {
@@ -169,14 +164,21 @@ impl Store for MemoryStore {
             }
             new_head = Some(ch.head);
         }
-        let client = self.clients.entry(commit.client_id.clone()).or_default();
-        client.highest = client.highest.max(commit.mutation_id);
-        client
-            .records
-            .insert(commit.mutation_id, commit.reply.clone());
-        while client.records.len() as u64 > retention.dedupe_per_client {
-            client.records.pop_first();
-        }
+        self.clients.commit(commit);
         Ok(new_head)
+    }
+
+    fn client_subject(&mut self, client_id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.clients.subject(client_id))
+    }
+
+    fn bind_client(
+        &mut self,
+        client_id: &str,
+        subject: &str,
+        retention: &Retention,
+        unix_ms: u64,
+    ) -> Result<String, StoreError> {
+        Ok(self.clients.bind(client_id, subject, retention, unix_ms))
     }
 }

@@ -17,6 +17,8 @@
 //! disagree with the store: the caller must send nothing of the batch and stop (see
 //! [`crate::ServerEngine::end_batch`]).
 
+#[cfg(test)]
+mod clients_tests;
 mod memory;
 #[cfg(feature = "sqlite")]
 mod sqlite;
@@ -78,7 +80,17 @@ pub struct Retention {
     pub max_age_ms: u64,
     /// Most dedupe records kept per client (the newest mutation ids).
     pub dedupe_per_client: u64,
+    /// A client that has committed nothing for this long loses its dedupe records (its
+    /// highest processed id is kept). See [`Store::bind_client`] for the bounded work.
+    pub dedupe_max_age_ms: u64,
+    /// Most clients remembered (highest id, records, binding); beyond it the one inactive
+    /// longest is forgotten entirely.
+    pub max_clients: u64,
 }
+
+/// Most clients whose records expire, and most clients evicted, per store write: the
+/// housekeeping work of one commit or binding is bounded.
+pub const EXPIRE_PER_WRITE: usize = 8;
 
 /// The change part of a [`Commit`].
 #[derive(Debug, Clone, PartialEq)]
@@ -146,6 +158,11 @@ pub enum StoreError {
         /// The offset given.
         got: u64,
     },
+    /// The store does not implement this operation (e.g. client bindings of a test wrapper).
+    Unsupported {
+        /// What is missing.
+        what: &'static str,
+    },
     /// [`Store::begin_batch`] was called while a batch was open.
     BatchAlreadyOpen,
     /// An earlier failure inside the open batch undid the whole batch: every further commit of
@@ -172,6 +189,7 @@ impl std::fmt::Display for StoreError {
                 f,
                 "channel {channel}: commit offset {got}, expected {expected}"
             ),
+            StoreError::Unsupported { what } => write!(f, "the store does not support {what}"),
             StoreError::BatchAlreadyOpen => write!(f, "a batch is already open"),
             StoreError::BatchAborted { cause } => {
                 write!(
@@ -221,8 +239,40 @@ pub trait Store {
     fn dedupe(&mut self, client_id: &str, mutation_id: u64) -> Result<Dedupe, StoreError>;
 
     /// Atomically and durably applies a commit (document, log entry, head, dedupe record,
-    /// retention). Returns the changed channel's new head, or `None` without a change.
+    /// retention). Returns the changed channel's new head, or `None` without a change. The
+    /// commit is its client's activity at `unix_ms`; the bounded client housekeeping of
+    /// [`Store::bind_client`] runs with it.
     fn commit(&mut self, commit: &Commit) -> Result<Option<ChannelHead>, StoreError>;
+
+    /// The subject (token `sub`) a client id is bound to, if it is bound.
+    ///
+    /// The default fails with [`StoreError::Unsupported`], so that a store without bindings
+    /// cannot serve a server with auth on (dev mode never asks).
+    fn client_subject(&mut self, client_id: &str) -> Result<Option<String>, StoreError> {
+        let _ = client_id;
+        Err(StoreError::Unsupported {
+            what: "client bindings",
+        })
+    }
+
+    /// Binds `client_id` to `subject` unless it is bound already, and returns the subject it
+    /// is bound to afterwards (`subject`, or the one it had). Atomic, and durable like a commit
+    /// (inside a batch: at [`Store::end_batch`]). Like [`Store::commit`] it also does bounded
+    /// housekeeping ([`Retention::dedupe_max_age_ms`], [`Retention::max_clients`], at most
+    /// [`EXPIRE_PER_WRITE`] clients each), counting `unix_ms` as the client's activity when
+    /// it is new. The default fails with [`StoreError::Unsupported`].
+    fn bind_client(
+        &mut self,
+        client_id: &str,
+        subject: &str,
+        retention: &Retention,
+        unix_ms: u64,
+    ) -> Result<String, StoreError> {
+        let _ = (client_id, subject, retention, unix_ms);
+        Err(StoreError::Unsupported {
+            what: "client bindings",
+        })
+    }
 
     /// Starts a batch: the commits until [`Store::end_batch`] become durable together, at its
     /// `Ok`. Each stays atomic on its own, and reads see them at once. On `Err` no batch is

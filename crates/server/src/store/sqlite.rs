@@ -8,6 +8,7 @@
 //! * `events(channel, offset, id, version, body, prev_body, origin_client, origin_mutation,
 //!   unix_ms)`: the retained log.
 //! * `clients(client_id, highest)` and `dedupe(client_id, mutation_id, reply)`.
+//! * `client_info(...)`: bindings, activity and housekeeping of clients ([`clients`]).
 //!
 //! Mutation ids are u64 on the wire; they are stored order-preserving in SQLite's i64
 //! (`id ^ 1 << 63`).
@@ -21,13 +22,15 @@
 //! [`StoreError::BatchAborted`], so no caller can take the earlier commits of the batch for
 //! durable.
 
+mod clients;
+
 use std::path::Path;
 
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
 use tether_protocol::{Document, Origin};
 
-use super::{ChannelHead, Commit, Dedupe, LogEntry, Store, StoreError, StoredDoc};
+use super::{ChannelHead, Commit, Dedupe, LogEntry, Retention, Store, StoreError, StoredDoc};
 
 /// The schema version this build reads and writes.
 pub const SCHEMA_VERSION: i64 = 1;
@@ -173,6 +176,7 @@ impl SqliteStore {
         conn.busy_timeout(BUSY_WAIT).map_err(backend)?;
         conn.execute_batch(SCHEMA).map_err(backend)?;
         let epoch = SqliteStore::init_meta(&conn)?;
+        clients::init(&conn)?;
         Ok(SqliteStore {
             conn,
             epoch,
@@ -396,6 +400,7 @@ fn write_commit(tx: &Connection, commit: &Commit) -> Result<Option<ChannelHead>,
         .and_then(|mut s| s.execute(params![commit.client_id, keep - 1]))
         .map_err(backend)?;
     }
+    clients::after_commit(tx, commit)?;
     Ok(new_head)
 }
 
@@ -508,25 +513,21 @@ impl Store for SqliteStore {
     }
 
     fn commit(&mut self, commit: &Commit) -> Result<Option<ChannelHead>, StoreError> {
-        match &self.batch {
-            Batch::Off => {
-                let tx = self.conn.transaction().map_err(backend)?;
-                let head = write_commit(&tx, commit)?;
-                tx.commit().map_err(backend)?;
-                Ok(head)
-            }
-            Batch::Aborted(cause) => Err(StoreError::BatchAborted {
-                cause: cause.clone(),
-            }),
-            Batch::Pending => {
-                self.conn
-                    .execute_batch("BEGIN IMMEDIATE")
-                    .map_err(backend)?;
-                self.batch = Batch::Open;
-                self.commit_in_batch(commit)
-            }
-            Batch::Open => self.commit_in_batch(commit),
-        }
+        self.write(|tx| write_commit(tx, commit))
+    }
+
+    fn client_subject(&mut self, client_id: &str) -> Result<Option<String>, StoreError> {
+        clients::subject(&self.conn, client_id)
+    }
+
+    fn bind_client(
+        &mut self,
+        client_id: &str,
+        subject: &str,
+        retention: &Retention,
+        unix_ms: u64,
+    ) -> Result<String, StoreError> {
+        self.write(|tx| clients::bind(tx, client_id, subject, retention, unix_ms))
     }
 
     fn begin_batch(&mut self) -> Result<(), StoreError> {
@@ -563,8 +564,38 @@ impl Store for SqliteStore {
 }
 
 impl SqliteStore {
-    /// One commit inside the open batch transaction, in a savepoint.
-    fn commit_in_batch(&mut self, commit: &Commit) -> Result<Option<ChannelHead>, StoreError> {
+    /// One atomic write: its own transaction outside a batch, a savepoint of the batch's
+    /// transaction inside one.
+    fn write<T>(
+        &mut self,
+        write: impl Fn(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        match &self.batch {
+            Batch::Off => {
+                let tx = self.conn.transaction().map_err(backend)?;
+                let out = write(&tx)?;
+                tx.commit().map_err(backend)?;
+                Ok(out)
+            }
+            Batch::Aborted(cause) => Err(StoreError::BatchAborted {
+                cause: cause.clone(),
+            }),
+            Batch::Pending => {
+                self.conn
+                    .execute_batch("BEGIN IMMEDIATE")
+                    .map_err(backend)?;
+                self.batch = Batch::Open;
+                self.write_in_batch(write)
+            }
+            Batch::Open => self.write_in_batch(write),
+        }
+    }
+
+    /// One write inside the open batch transaction, in a savepoint.
+    fn write_in_batch<T>(
+        &mut self,
+        write: impl Fn(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         if self.conn.is_autocommit() {
             // SQLite rolled the transaction back under an earlier failing statement (a read
             // can do that too, on I/O errors): a savepoint now would start a new transaction
@@ -573,7 +604,7 @@ impl SqliteStore {
         }
         let written = self
             .exec_cached(SAVEPOINT_OPEN)
-            .and_then(|()| write_commit(&self.conn, commit))
+            .and_then(|()| write(&self.conn))
             .and_then(|head| self.exec_cached(SAVEPOINT_RELEASE).map(|()| head));
         let Err(err) = written else {
             return written;

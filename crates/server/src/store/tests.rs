@@ -9,6 +9,8 @@ const KEEP: Retention = Retention {
     max_events: 1_000,
     max_age_ms: 1_000_000,
     dedupe_per_client: 100,
+    dedupe_max_age_ms: u64::MAX,
+    max_clients: u64::MAX,
 };
 
 fn change(

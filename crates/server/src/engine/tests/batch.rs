@@ -10,10 +10,11 @@ use crate::store::{
     ChannelHead, Commit, Dedupe, LogEntry, MemoryStore, Store, StoreError, StoredDoc,
 };
 
-/// A [`MemoryStore`] with injected failures: `commit` of one mutation id, and `end_batch`.
+/// A [`MemoryStore`] with injected failures: the next `commit` of one `(client, mutation id)`
+/// (once: its resend commits), and `end_batch`.
 struct Faulty {
     inner: MemoryStore,
-    fail_commit_of: Option<u64>,
+    fail_commit_of: Option<(&'static str, u64)>,
     fail_end_batch: bool,
     batches: Vec<&'static str>,
 }
@@ -47,8 +48,11 @@ impl Store for Faulty {
         self.inner.dedupe(client_id, mutation_id)
     }
     fn commit(&mut self, commit: &Commit) -> Result<Option<ChannelHead>, StoreError> {
-        if self.fail_commit_of == Some(commit.mutation_id) {
-            return Err(injected());
+        if let Some((client, mid)) = self.fail_commit_of {
+            if client == commit.client_id && mid == commit.mutation_id {
+                self.fail_commit_of = None;
+                return Err(injected());
+            }
         }
         self.inner.commit(commit)
     }
@@ -164,14 +168,20 @@ fn outputs_of_a_batch_are_held_until_it_is_durable() {
     assert_eq!(h.e.end_batch(), Ok(()), "no batch open: nothing to do");
 }
 
+/// Replaces "a failed commit inside a batch is answered as outside one and the rest commit":
+/// the rest of the *failing client's* mutations no longer commit after the failure (that made
+/// the failed one unappliable: its resend was below the client's highest id); other clients'
+/// mutations of the batch still commit, and the resend applies once, in order.
 #[test]
-fn a_failed_commit_inside_a_batch_is_answered_as_outside_one_and_the_rest_commit() {
+fn a_failed_commit_closes_its_connection_spares_other_clients_and_the_resend_applies_once() {
     let mut e = engine();
-    e.store_mut().fail_commit_of = Some(2);
+    e.store_mut().fail_commit_of = Some(("a", 2));
     let a = subscribed(&mut e, "a");
+    let b = subscribed(&mut e, "b");
     e.begin_batch().unwrap();
     for mid in 1..=3 {
-        send(&mut e, a, put(mid, &format!("t{mid}")));
+        send(&mut e, a, put(mid, &format!("a{mid}")));
+        send(&mut e, b, put(mid, &format!("b{mid}")));
     }
     assert!(e.poll_output().is_none());
     e.end_batch().unwrap();
@@ -179,16 +189,87 @@ fn a_failed_commit_inside_a_batch_is_answered_as_outside_one_and_the_rest_commit
         kinds(&drain(&mut e)),
         [
             format!("{a} event 1"),
+            format!("{b} event 1"),
             format!("{a} ack 1"),
-            format!("{a} error INTERNAL Some(2)"),
             format!("{a} event 2"),
-            format!("{a} ack 3"),
+            format!("{b} event 2"),
+            format!("{b} ack 1"),
+            format!("{a} error INTERNAL Some(2)"),
+            format!("{a} close 1011"),
+            // a's mutation 3 was never applied; b's mutations all were.
+            format!("{b} event 3"),
+            format!("{b} ack 2"),
+            format!("{b} event 4"),
+            format!("{b} ack 3"),
         ]
     );
     assert_eq!(e.stats().store_errors, 1);
-    assert_eq!(e.store().batches, ["begin", "end"]);
     assert!(!e.has_failed());
-    assert_eq!(e.connection_count(), 1);
+    assert!(!e.is_connected(a));
+    assert!(e.store_mut().document("tasks", "a3").unwrap().is_none());
+
+    // a reconnects and resends what was not answered, in order: applied once each.
+    let a = subscribed(&mut e, "a");
+    send(&mut e, a, put(2, "a2"));
+    send(&mut e, a, put(3, "a3"));
+    send(&mut e, a, put(1, "a1"));
+    let got = kinds(&drain(&mut e));
+    let of = |conn: ConnId| -> Vec<&String> {
+        got.iter()
+            .filter(|k| k.starts_with(&format!("{conn} ")))
+            .collect()
+    };
+    assert_eq!(
+        of(a),
+        [
+            &format!("{a} event 5"),
+            &format!("{a} ack 2"),
+            &format!("{a} event 6"),
+            &format!("{a} ack 3"),
+            &format!("{a} ack 1"),
+        ]
+    );
+    assert_eq!(of(b), [&format!("{b} event 5"), &format!("{b} event 6")]);
+    assert_eq!(e.stats().mutations_held_back, 0);
+}
+
+#[test]
+fn after_a_failed_commit_later_mutations_of_that_client_on_any_connection_are_held_back() {
+    let mut e = engine();
+    e.store_mut().fail_commit_of = Some(("a", 2));
+    let a1 = subscribed(&mut e, "a");
+    let a2 = subscribed(&mut e, "a");
+    send(&mut e, a1, put(2, "x"));
+    assert_eq!(
+        kinds(&drain(&mut e)),
+        [
+            format!("{a1} error INTERNAL Some(2)"),
+            format!("{a1} close 1011")
+        ]
+    );
+    // A later id of the same client on another connection would raise its highest id above
+    // the failed one: not applied, not answered, that connection is closed too.
+    send(&mut e, a2, put(3, "y"));
+    assert_eq!(kinds(&drain(&mut e)), [format!("{a2} close 1011")]);
+    assert_eq!(e.stats().mutations_held_back, 1);
+    assert!(e.store_mut().document("tasks", "y").unwrap().is_none());
+    // An earlier id is not held back; the failed one, resent, lifts the hold.
+    let a3 = subscribed(&mut e, "a");
+    send(&mut e, a3, put(1, "w"));
+    send(&mut e, a3, put(2, "x"));
+    send(&mut e, a3, put(3, "y"));
+    let got = kinds(&drain(&mut e));
+    assert_eq!(
+        got,
+        [
+            format!("{a3} event 1"),
+            format!("{a3} ack 1"),
+            format!("{a3} event 2"),
+            format!("{a3} ack 2"),
+            format!("{a3} event 3"),
+            format!("{a3} ack 3"),
+        ]
+    );
 }
 
 #[test]

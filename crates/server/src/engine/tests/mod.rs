@@ -2,8 +2,11 @@
 
 mod auth;
 mod batch;
+mod bindings;
+mod dedupe_expiry;
 mod fuzz;
 mod limits;
+mod malformed_mutate;
 mod mutations;
 mod presence;
 mod registry;
