@@ -67,6 +67,7 @@ export type ErrorCode =
   | "SERVER"
   | "REQUEST_FAILED"
   | "UNKNOWN"
+  | "CLIENT_ID_TAKEN"
   | "START_FAILED"
   | (string & {});
 

@@ -254,6 +254,7 @@ pub fn engine_error_code(error: &tether_core::EngineError) -> &'static str {
         E::DeadLink => "DEAD_LINK",
         E::AuthFailed => "AUTH_INVALID",
         E::UnsupportedVersion => "UNSUPPORTED_VERSION",
+        E::ClientIdTaken => "CLIENT_ID_TAKEN",
         E::GaveUp { .. } => "GAVE_UP",
         E::TokenUnavailable => "TOKEN_UNAVAILABLE",
         E::Decode(_) => "BAD_MESSAGE",

@@ -55,6 +55,9 @@ pub enum EngineError {
     AuthFailed,
     /// The server does not speak this protocol version (close 4002); the engine stopped.
     UnsupportedVersion,
+    /// The client id is bound to another authenticated subject (close 4003, e.g. another user
+    /// signed in on this tab); the engine stopped: create a client with an id of its own.
+    ClientIdTaken,
     /// `max_attempts` reconnect attempts failed; the engine stopped.
     GaveUp {
         /// Attempts made.
@@ -91,6 +94,9 @@ impl std::fmt::Display for EngineError {
             EngineError::SubscribeTimeout => f.write_str("a subscribe was not answered in time"),
             EngineError::AuthFailed => f.write_str("authentication failed"),
             EngineError::UnsupportedVersion => f.write_str("unsupported protocol version"),
+            EngineError::ClientIdTaken => {
+                f.write_str("the client id belongs to another user; create a client of its own")
+            }
             EngineError::GaveUp { attempts } => {
                 write!(f, "gave up reconnecting after {attempts} attempts")
             }

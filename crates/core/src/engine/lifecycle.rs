@@ -64,6 +64,7 @@ impl Engine {
             self.last_error = Some(match CloseCode::from_u16(code) {
                 CloseCode::AuthFailed => EngineError::AuthFailed,
                 CloseCode::UnsupportedVersion => EngineError::UnsupportedVersion,
+                CloseCode::ClientIdTaken => EngineError::ClientIdTaken,
                 _ => EngineError::ConnectionClosed { code },
             });
             self.drop_connection(now);
@@ -73,7 +74,11 @@ impl Engine {
                 self.retry_hint = None;
             }
             match CloseCode::from_u16(code) {
-                CloseCode::UnsupportedVersion => self.state = ConnectionState::Closed,
+                // Retrying the same id fails again: stop, and say why (the app creates a client
+                // with an id of its own, e.g. a `dbName` per signed-in user).
+                CloseCode::UnsupportedVersion | CloseCode::ClientIdTaken => {
+                    self.state = ConnectionState::Closed;
+                }
                 CloseCode::GoingAway => {
                     // The server is restarting: come back at once (still counted).
                     self.backoff.count_immediate();

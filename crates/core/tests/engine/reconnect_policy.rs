@@ -194,3 +194,16 @@ fn handshake_timeout_closes_and_retries() {
         Some(EngineError::HandshakeTimeout)
     );
 }
+
+#[test]
+fn a_client_id_bound_to_another_user_stops_with_a_typed_error() {
+    let mut d = Driver::new(Config::default());
+    d.connect_ready();
+    failing_attempt(&mut d, 4003);
+    assert_eq!(d.engine.state(), ConnectionState::Closed);
+    assert_eq!(
+        d.engine.status().last_error,
+        Some(EngineError::ClientIdTaken)
+    );
+    assert_eq!(d.engine.poll_timeout(), None, "no retry with the same id");
+}

@@ -47,6 +47,8 @@ async fn healthz_is_503_while_the_database_cannot_be_written() {
                 max_events: 10,
                 max_age_ms: 1_000,
                 dedupe_per_client: 10,
+                dedupe_max_age_ms: 0,
+                max_clients: 0,
             },
             unix_ms: 0,
         })

@@ -9,8 +9,8 @@ mod common;
 
 mod bad_origin;
 mod broadcast_and_requests;
-mod close_reply_after_frames;
 mod client_id_bound_to_subject;
+mod close_reply_after_frames;
 mod conflict_carries_current;
 mod exactly_once_resend;
 mod expired_dedupe_record_never_applies_twice;

@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use tether_protocol::Document;
 use tether_server::{
-    ChannelHead, Commit, Dedupe, LogEntry, MemoryStore, Store, StoreError, StoredDoc,
+    ChannelHead, Commit, Dedupe, LogEntry, MemoryStore, Retention, Store, StoreError, StoredDoc,
 };
 
 /// One commit as the server made it.
@@ -60,6 +60,21 @@ impl Store for RecordingStore {
 
     fn dedupe(&mut self, client_id: &str, mutation_id: u64) -> Result<Dedupe, StoreError> {
         self.inner.dedupe(client_id, mutation_id)
+    }
+
+    fn client_subject(&mut self, client_id: &str) -> Result<Option<String>, StoreError> {
+        self.inner.client_subject(client_id)
+    }
+
+    fn bind_client(
+        &mut self,
+        client_id: &str,
+        subject: &str,
+        retention: &Retention,
+        unix_ms: u64,
+    ) -> Result<String, StoreError> {
+        self.inner
+            .bind_client(client_id, subject, retention, unix_ms)
     }
 
     fn commit(&mut self, commit: &Commit) -> Result<Option<ChannelHead>, StoreError> {
