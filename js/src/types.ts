@@ -68,6 +68,7 @@ export type ErrorCode =
   | "REQUEST_FAILED"
   | "UNKNOWN"
   | "CLIENT_ID_TAKEN"
+  | "SUBSCRIBE_TIMEOUT"
   | "START_FAILED"
   | (string & {});
 

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 
+import coreErrors from "../../crates/core/src/error.rs?raw";
 import protocolCodes from "../../crates/protocol/src/codes.rs?raw";
 import shellConvert from "../../src/shell/convert.rs?raw";
 import shellError from "../../src/shell/error.rs?raw";
@@ -14,6 +15,7 @@ const sources: Record<string, string> = {
   "src/shell/error.rs": shellError,
   "src/shell/convert.rs": shellConvert,
   "crates/protocol/src/codes.rs": protocolCodes,
+  "crates/core/src/error.rs": coreErrors,
 };
 const read = (path: string): string => {
   const text = sources[path];
@@ -61,10 +63,11 @@ function structFields(body: string, name: string): string[] {
 
 
 describe("TypeScript types against the Rust side", () => {
-  it("ErrorCode names every code the shell and the protocol emit", () => {
+  it("ErrorCode names every code the shell, the engine and the protocol emit", () => {
     const codes = new Set([
       ...matchedStrings(fnBody(read("src/shell/error.rs"), "code")),
-      ...matchedStrings(fnBody(read("src/shell/convert.rs"), "engine_error_code")),
+      // Every `code()` of the engine's errors (EngineError, Rejection, RequestError).
+      ...matchedStrings(read("crates/core/src/error.rs")).filter((c) => /^[A-Z_]+$/.test(c)),
       ...matchedStrings(fnBody(read("crates/protocol/src/codes.rs"), "as_str")).filter((c) =>
         /^[A-Z_]+$/.test(c),
       ),

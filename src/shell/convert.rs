@@ -231,7 +231,7 @@ pub fn status(status: &Status, facts: &ShellFacts) -> JsValue {
         persisted: facts.persisted,
         last_synced_at: facts.last_synced_at,
         last_error: status.last_error.as_ref().map(|e| LastError {
-            code: engine_error_code(e).to_owned(),
+            code: e.code().to_owned(),
             message: e.to_string(),
         }),
         counters: CountersOut {
@@ -243,24 +243,4 @@ pub fn status(status: &Status, facts: &ShellFacts) -> JsValue {
             gaps: status.counters.gaps,
         },
     })
-}
-
-/// The public code of a connection error.
-pub fn engine_error_code(error: &tether_core::EngineError) -> &'static str {
-    use tether_core::EngineError as E;
-    match error {
-        E::ConnectionClosed { .. } => "CONNECTION_CLOSED",
-        E::HandshakeTimeout => "HANDSHAKE_TIMEOUT",
-        E::DeadLink => "DEAD_LINK",
-        E::AuthFailed => "AUTH_INVALID",
-        E::UnsupportedVersion => "UNSUPPORTED_VERSION",
-        E::ClientIdTaken => "CLIENT_ID_TAKEN",
-        E::GaveUp { .. } => "GAVE_UP",
-        E::TokenUnavailable => "TOKEN_UNAVAILABLE",
-        E::Decode(_) => "BAD_MESSAGE",
-        E::Server { code, .. } => code.as_str(),
-        E::OfflineQueueFull { .. } => "QUEUE_FULL",
-        E::Closed => "CLOSED",
-        _ => "INVALID",
-    }
 }

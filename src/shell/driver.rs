@@ -13,7 +13,7 @@ use std::rc::{Rc, Weak};
 
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use serde_json::Value;
-use tether_core::{Engine, MutationOutcome, Output, Persist, PresenceUpdate, Rejection};
+use tether_core::{Engine, MutationOutcome, Output, Persist, PresenceUpdate};
 use tether_protocol::PresenceEvent;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
@@ -684,14 +684,7 @@ impl Driver {
             }
             MutationOutcome::Rejected { mutation, reason } => {
                 let error = ShellError::Rejected(reason.clone());
-                let message = match &reason {
-                    Rejection::Forbidden { message }
-                    | Rejection::Invalid { message }
-                    | Rejection::NotFound { message }
-                    | Rejection::Storage { message }
-                    | Rejection::Other { message } => message.clone(),
-                    _ => reason.to_string(),
-                };
+                let message = reason.message().to_owned();
                 fx.rejections
                     .push(convert::rejection(&mutation, error.code(), &message));
                 if let Some((_, reject)) = resolvers {

@@ -30,23 +30,13 @@ pub enum ShellError {
 impl ShellError {
     /// The stable code JavaScript sees (`error.code`).
     pub fn code(&self) -> &'static str {
+        // The engine's errors carry their codes (tether-core); the shell adds only its own.
         match self {
             ShellError::InvalidArgument { .. } => "INVALID_ARGUMENT",
-            ShellError::Engine(EngineError::OfflineQueueFull { .. }) => "QUEUE_FULL",
-            ShellError::Engine(EngineError::NotSubscribed { .. }) => "NOT_SUBSCRIBED",
-            ShellError::Engine(EngineError::Closed) => "CLOSED",
-            ShellError::Engine(_) => "INVALID",
+            ShellError::Engine(e) => e.code(),
             ShellError::Conflict(_) => "CONFLICT",
-            ShellError::Rejected(Rejection::Forbidden { .. }) => "FORBIDDEN",
-            ShellError::Rejected(Rejection::NotFound { .. }) => "NOT_FOUND",
-            ShellError::Rejected(Rejection::Invalid { .. }) => "INVALID",
-            ShellError::Rejected(Rejection::Storage { .. }) => "STORAGE",
-            ShellError::Rejected(_) => "REJECTED",
-            ShellError::Request(RequestError::Timeout) => "TIMEOUT",
-            ShellError::Request(RequestError::ConnectionLost) => "CONNECTION_LOST",
-            ShellError::Request(RequestError::Closed) => "CLOSED",
-            ShellError::Request(RequestError::Server { .. }) => "SERVER",
-            ShellError::Request(_) => "REQUEST_FAILED",
+            ShellError::Rejected(r) => r.code(),
+            ShellError::Request(r) => r.code(),
         }
     }
 

@@ -76,6 +76,33 @@ pub enum EngineError {
     },
 }
 
+impl EngineError {
+    /// The stable code apps see (`lastError.code`, `error.code` in JavaScript); the codes of
+    /// the server's `error` frames pass through as they are.
+    pub fn code(&self) -> &'static str {
+        match self {
+            EngineError::InvalidChannel { .. }
+            | EngineError::InvalidDocId { .. }
+            | EngineError::InvalidBody { .. }
+            | EngineError::UnknownView { .. } => "INVALID",
+            EngineError::NotSubscribed { .. } => "NOT_SUBSCRIBED",
+            EngineError::OfflineQueueFull { .. } => "QUEUE_FULL",
+            EngineError::Closed => "CLOSED",
+            EngineError::ConnectionClosed { .. } => "CONNECTION_CLOSED",
+            EngineError::HandshakeTimeout => "HANDSHAKE_TIMEOUT",
+            EngineError::DeadLink => "DEAD_LINK",
+            EngineError::SubscribeTimeout => "SUBSCRIBE_TIMEOUT",
+            EngineError::AuthFailed => "AUTH_INVALID",
+            EngineError::UnsupportedVersion => "UNSUPPORTED_VERSION",
+            EngineError::ClientIdTaken => "CLIENT_ID_TAKEN",
+            EngineError::GaveUp { .. } => "GAVE_UP",
+            EngineError::TokenUnavailable => "TOKEN_UNAVAILABLE",
+            EngineError::Decode(_) => "BAD_MESSAGE",
+            EngineError::Server { code, .. } => code.as_str(),
+        }
+    }
+}
+
 impl std::fmt::Display for EngineError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -152,6 +179,30 @@ impl Rejection {
     }
 }
 
+impl Rejection {
+    /// The stable code apps see (`error.code`, `rejections[].code` in JavaScript).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Rejection::Forbidden { .. } => "FORBIDDEN",
+            Rejection::Invalid { .. } => "INVALID",
+            Rejection::NotFound { .. } => "NOT_FOUND",
+            Rejection::Storage { .. } => "STORAGE",
+            Rejection::Other { .. } => "REJECTED",
+        }
+    }
+
+    /// The explanation (the server's, or the storage's).
+    pub fn message(&self) -> &str {
+        match self {
+            Rejection::Forbidden { message }
+            | Rejection::Invalid { message }
+            | Rejection::NotFound { message }
+            | Rejection::Storage { message }
+            | Rejection::Other { message } => message,
+        }
+    }
+}
+
 impl std::fmt::Display for Rejection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -183,6 +234,19 @@ pub enum RequestError {
         /// Explanation.
         message: String,
     },
+}
+
+impl RequestError {
+    /// The stable code apps see (`error.code` in JavaScript; the server's own code of a
+    /// `Server` error is `serverCode` there).
+    pub fn code(&self) -> &'static str {
+        match self {
+            RequestError::Timeout => "TIMEOUT",
+            RequestError::ConnectionLost => "CONNECTION_LOST",
+            RequestError::Closed => "CLOSED",
+            RequestError::Server { .. } => "SERVER",
+        }
+    }
 }
 
 impl std::fmt::Display for RequestError {
