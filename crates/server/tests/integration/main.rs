@@ -31,6 +31,7 @@ mod rate_limited_frames_name_their_target;
 mod restart_keeps_acked;
 mod resume_recovered;
 mod resume_reset;
+mod same_origin_by_default;
 mod slow_consumer;
 mod subscribe_mutate_fanout;
 mod token_auth;
