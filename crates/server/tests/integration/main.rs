@@ -33,5 +33,6 @@ mod resume_recovered;
 mod resume_reset;
 mod same_origin_by_default;
 mod slow_consumer;
+mod subscribe_edges_as_documented;
 mod subscribe_mutate_fanout;
 mod token_auth;
