@@ -19,6 +19,7 @@ mod graceful_shutdown;
 mod healthz_metrics;
 mod healthz_reports_an_unwritable_store;
 mod heartbeat_timeout;
+mod idle_channels_are_forgotten;
 mod lines_subprotocol;
 mod malformed_json;
 mod numbers_round_trip_bit_exact;
