@@ -122,3 +122,18 @@ fn numbers_beyond_the_double_range_are_bad_messages() {
     let err = codec::decode_server(event_frame("1e400").as_bytes()).unwrap_err();
     assert_eq!(err.code(), tether_protocol::ErrorCode::BadMessage);
 }
+
+#[test]
+fn digit_strings_beyond_64_bits_are_read_as_the_nearest_double() {
+    for text in [
+        "18446744073709551616",
+        "-9223372036854775809",
+        "123456789012345678901234567890",
+    ] {
+        let expected: f64 = text.parse().unwrap();
+        let msg = codec::decode_server(event_frame(text).as_bytes()).expect("decodes");
+        let x = &doc_of(&msg)["x"];
+        assert!(x.is_f64(), "{text} read as {x}");
+        assert_eq!(bits(x), expected.to_bits(), "{text}");
+    }
+}

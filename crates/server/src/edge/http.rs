@@ -25,7 +25,7 @@ const IO_BUFFER: usize = 1024;
 pub(crate) struct AppState {
     pub(crate) env: SocketEnv,
     pub(crate) auth: Arc<AuthConfig>,
-    pub(crate) allowed_origins: Arc<Vec<String>>,
+    pub(crate) origins: Arc<OriginRule>,
     pub(crate) max_message_bytes: usize,
     pub(crate) health: Arc<Health>,
 }
@@ -67,11 +67,56 @@ impl Health {
     }
 }
 
-fn origin_allowed(allowed: &[String], origin: Option<&str>) -> bool {
-    if allowed.is_empty() {
-        return true;
+/// Which `Origin` headers a WebSocket upgrade may carry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum OriginRule {
+    /// Any Origin, or none (`--dev` without `--allowed-origin`).
+    Any,
+    /// No Origin (a non-browser client), or one whose host and port are the request's `Host`
+    /// (the default outside `--dev`).
+    SameOrigin,
+    /// Exactly these origins (`*`: any); an upgrade without Origin is refused.
+    List(Vec<String>),
+}
+
+impl OriginRule {
+    /// The rule the flags select.
+    pub(crate) fn new(dev: bool, allowed: &[String]) -> OriginRule {
+        match (allowed.is_empty(), dev) {
+            (false, _) => OriginRule::List(allowed.to_vec()),
+            (true, true) => OriginRule::Any,
+            (true, false) => OriginRule::SameOrigin,
+        }
     }
-    origin.is_some_and(|o| allowed.iter().any(|a| a == "*" || a == o))
+
+    fn allows(&self, origin: Option<&str>, host: Option<&str>) -> bool {
+        match self {
+            OriginRule::Any => true,
+            OriginRule::SameOrigin => origin.is_none_or(|o| same_origin(o, host)),
+            OriginRule::List(allowed) => {
+                origin.is_some_and(|o| allowed.iter().any(|a| a == "*" || a == o))
+            }
+        }
+    }
+}
+
+/// Whether `origin` (`scheme://host[:port]`) names the host and port of the `Host` header,
+/// case-insensitively, a scheme's default port (80, 443) written or not.
+fn same_origin(origin: &str, host: Option<&str>) -> bool {
+    let (Some((scheme, authority)), Some(host)) = (origin.split_once("://"), host) else {
+        return false;
+    };
+    let default_port = match scheme.to_ascii_lowercase().as_str() {
+        "http" => ":80",
+        "https" => ":443",
+        _ => return false,
+    };
+    let bare = |a: &str| {
+        a.strip_suffix(default_port)
+            .unwrap_or(a)
+            .to_ascii_lowercase()
+    };
+    !authority.is_empty() && bare(authority) == bare(host)
 }
 
 async fn ws(
@@ -84,7 +129,8 @@ async fn ws(
         .get(header::ORIGIN)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    if !origin_allowed(&state.allowed_origins, origin.as_deref()) {
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    if !state.origins.allows(origin.as_deref(), host) {
         state
             .env
             .metrics
@@ -154,4 +200,38 @@ pub(crate) fn router(state: AppState, static_dir: Option<&std::path::Path>) -> R
         None => router,
     };
     router.with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_origin_compares_host_and_port() {
+        let rule = OriginRule::SameOrigin;
+        let host = Some("board.example:8080");
+        assert!(rule.allows(None, host));
+        assert!(rule.allows(Some("http://board.example:8080"), host));
+        assert!(rule.allows(Some("https://BOARD.example:8080"), host));
+        assert!(!rule.allows(Some("http://board.example:8081"), host));
+        assert!(!rule.allows(Some("http://evil.example:8080"), host));
+        assert!(!rule.allows(Some("null"), host));
+        assert!(!rule.allows(Some("http://board.example:8080"), None));
+        assert!(rule.allows(Some("https://board.example"), Some("board.example")));
+        assert!(rule.allows(Some("https://board.example"), Some("board.example:443")));
+        assert!(rule.allows(Some("http://board.example:80"), Some("board.example")));
+        assert!(!rule.allows(Some("https://board.example"), Some("board.example:80")));
+    }
+
+    #[test]
+    fn the_flags_select_the_rule() {
+        assert_eq!(OriginRule::new(true, &[]), OriginRule::Any);
+        assert_eq!(OriginRule::new(false, &[]), OriginRule::SameOrigin);
+        let list = vec!["https://a.example".to_owned()];
+        assert_eq!(OriginRule::new(true, &list), OriginRule::List(list.clone()));
+        let rule = OriginRule::new(false, &list);
+        assert!(rule.allows(Some("https://a.example"), None));
+        assert!(!rule.allows(None, Some("a.example")));
+        assert!(OriginRule::new(false, &["*".to_owned()]).allows(Some("http://x"), None));
+    }
 }

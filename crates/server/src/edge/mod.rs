@@ -167,7 +167,7 @@ pub async fn spawn_with_store<S: Store + Send + 'static>(
     let state = AppState {
         env,
         auth,
-        allowed_origins: Arc::new(options.allowed_origins.clone()),
+        origins: Arc::new(http::OriginRule::new(options.dev, &options.allowed_origins)),
         max_message_bytes: usize::try_from(options.max_message_bytes).unwrap_or(usize::MAX),
         health: Arc::default(),
     };

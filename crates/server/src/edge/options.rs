@@ -56,7 +56,10 @@ pub struct Options {
     pub tokens_file: Option<PathBuf>,
 
     /// Allowed `Origin` of WebSocket upgrades (repeatable, or comma-separated in the env var);
-    /// others get 403. `*` allows any. Without this flag every origin is allowed.
+    /// others, and upgrades without an Origin, get 403; `*` allows any Origin. Without this
+    /// flag: outside `--dev` only same-origin upgrades (the Origin's host and port are the
+    /// request's `Host`) and upgrades without an Origin (non-browser clients) are accepted; with
+    /// `--dev` every upgrade is. Behind a proxy that rewrites `Host`, list the app's origin.
     #[arg(
         long = "allowed-origin",
         env = "TETHER_ALLOWED_ORIGINS",

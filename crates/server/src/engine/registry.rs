@@ -2,12 +2,13 @@
 //! channel loaded since the last sweep.
 //!
 //! - **Eviction.** An entry is idle when the channel has no subscriber, no view and no presence;
-//!   its head is then only a cache of the store's and is read again on next use. When more
-//!   than `sweep_at` channels are loaded, the load sweeps: every idle entry not loaded since
-//!   the previous sweep is dropped, and `sweep_at` becomes [`SWEEP_FLOOR`] plus twice the
-//!   channels in use. So the registry never holds more than `SWEEP_FLOOR + 2 × in use + 1`
-//!   entries, and since the loads between two sweeps average at least half of that, a sweep's
-//!   O(entries) work is O(1) per load.
+//!   its head is then only a cache of the store's and is read again on next use. A load into a
+//!   registry of `sweep_at` entries or more sweeps first: every idle entry not used (subscribed
+//!   to or written) since the previous sweep is dropped, and `sweep_at` becomes
+//!   [`SWEEP_FLOOR`] plus twice the channels in use. So the registry holds at most
+//!   `SWEEP_FLOOR + 3 × in use` entries (what a sweep keeps, in use or used since the previous
+//!   one, is below that; one more load sweeps again), and since the loads between two sweeps
+//!   average about half of `sweep_at`, a sweep's O(entries) work is O(1) per load.
 //! - **Creation rate.** A `subscribe` to a channel that is not loaded costs a store read and an
 //!   entry; each connection may do that `new_channels_per_sec` times a second (burst: that
 //!   plus `max_subscriptions`, so a client can always fill its subscriptions at once). Past it the subscribe is dropped with
@@ -28,9 +29,9 @@ pub(crate) const SWEEP_FLOOR: usize = 256;
 /// Bookkeeping for the registry's bounds.
 #[derive(Debug)]
 pub(crate) struct Registry {
-    /// The next load sweeps when more channels than this are loaded.
+    /// The next load sweeps when this many channels (or more) are loaded.
     sweep_at: usize,
-    /// Channels loaded since the last sweep: the next sweep keeps them.
+    /// Channels used (subscribed to or written) since the last sweep: the next sweep keeps them.
     recent: HashSet<String>,
     /// Per connection: its budget of subscribes to channels that are not loaded.
     new_channel_buckets: HashMap<ConnId, TokenBucket>,
@@ -57,16 +58,22 @@ impl<S: Store> ServerEngine<S> {
         self.channels.len()
     }
 
-    /// Hook: `channel` was just loaded into the registry.
-    pub(super) fn channel_loaded(&mut self, channel: &str) {
-        self.registry.recent.insert(channel.to_owned());
-        if self.channels.len() > self.registry.sweep_at {
+    /// Hook at the start of `channel_head`, which every subscribe and every mutation of
+    /// `channel` goes through: marks the channel used since the last sweep and, when it is
+    /// about to be loaded into a registry of `sweep_at` entries or more, sweeps first.
+    pub(super) fn channel_used(&mut self, channel: &str) {
+        if !self.registry.recent.contains(channel) {
+            self.registry.recent.insert(channel.to_owned());
+        }
+        let loaded = self.channels.contains_key(channel);
+        if !loaded && self.channels.len() >= self.registry.sweep_at {
             self.sweep_channels();
         }
-        self.stats.channels = self.channels.len() as u64;
+        // Counting the entry `channel_head` is about to load.
+        self.stats.channels = (self.channels.len() + usize::from(!loaded)) as u64;
     }
 
-    /// Drops idle entries not loaded since the previous sweep.
+    /// Drops idle entries not used since the previous sweep.
     fn sweep_channels(&mut self) {
         let recent = std::mem::take(&mut self.registry.recent);
         let mut in_use = 0usize;

@@ -25,6 +25,7 @@ pub(crate) struct ChannelState {
 impl<S: Store> ServerEngine<S> {
     /// The channel's cached head, loading it from the store on first use.
     pub(super) fn channel_head(&mut self, channel: &str) -> Result<ChannelHead, StoreError> {
+        self.channel_used(channel);
         if let Some(state) = self.channels.get(channel) {
             return Ok(state.head);
         }
@@ -36,7 +37,6 @@ impl<S: Store> ServerEngine<S> {
                 ..ChannelState::default()
             },
         );
-        self.channel_loaded(channel);
         Ok(head)
     }
 
