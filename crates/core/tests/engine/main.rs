@@ -12,6 +12,7 @@ mod gap_detection;
 mod heartbeat_timeout;
 mod offline_queue;
 mod optimistic_apply;
+mod paged_snapshot;
 mod rate_limited_subscribe;
 mod reconnect_policy;
 mod restore;

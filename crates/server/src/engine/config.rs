@@ -25,8 +25,30 @@ pub struct ServerConfig {
     pub retain_ms: u64,
     /// Dedupe records kept per client (its newest mutation ids).
     pub dedupe_per_client: u64,
+    /// Frames one connection may have output and not yet reported written
+    /// ([`crate::ServerEngine::handle_written`]): its outbound capacity. Replays, snapshot pages
+    /// and the processing of its further inbound frames run only while fewer than half of it
+    /// are in flight; live traffic that would exceed it closes the connection with 4009 (a
+    /// reader that stopped reading). At least 2.
+    pub outbound_capacity: usize,
+    /// Inbound frames one connection may have waiting while its outbound frames are over the
+    /// low watermark; the edge stops reading the socket at this many (one more closes the
+    /// connection with 4008).
+    pub max_inbox: usize,
     /// Authentication.
     pub auth: AuthConfig,
+}
+
+impl ServerConfig {
+    /// The outbound capacity in use (at least 2).
+    pub fn capacity(&self) -> usize {
+        self.outbound_capacity.max(2)
+    }
+
+    /// Below this many frames in flight, server-produced bursts run (half the capacity).
+    pub fn low_watermark(&self) -> usize {
+        self.capacity() / 2
+    }
 }
 
 impl Default for ServerConfig {
@@ -41,6 +63,8 @@ impl Default for ServerConfig {
             retain_events: 10_000,
             retain_ms: 3_600_000,
             dedupe_per_client: 1_000,
+            outbound_capacity: 1_024,
+            max_inbox: 256,
             auth: AuthConfig::Dev,
         }
     }

@@ -75,7 +75,9 @@
 //! record was committed — or lost — together with its change.
 
 mod auth;
+mod catchup;
 mod config;
+mod flow;
 mod limits;
 mod mutations;
 mod presence;
@@ -168,6 +170,8 @@ pub struct Stats {
     pub bad_messages: u64,
     /// Store failures.
     pub store_errors: u64,
+    /// Connections closed with 4009 because live traffic overflowed their outbound capacity.
+    pub slow_consumers: u64,
 }
 
 /// The server engine: see the [module docs](self) for the run loop.
@@ -295,7 +299,10 @@ impl<S: Store> ServerEngine<S> {
         id
     }
 
-    /// A text (or binary) frame arrived on `conn`. Unknown connections are ignored.
+    /// A text (or binary) frame arrived on `conn`. Unknown connections are ignored. While the
+    /// connection is over its low watermark, or still streaming a replay or snapshot, the
+    /// frame is held (see [`ServerEngine::inbound_held`]) and processed in order as credit
+    /// returns ([`ServerEngine::handle_written`]).
     pub fn handle_frame(&mut self, now: u64, conn: ConnId, frame: &[u8]) {
         let Some(c) = self.conns.get_mut(&conn) else {
             return;
@@ -306,6 +313,16 @@ impl<S: Store> ServerEngine<S> {
             self.handle_oversized(now, conn, Some(frame.len() as u64));
             return;
         }
+        if self.must_hold(conn) {
+            self.hold(now, conn, frame);
+            return;
+        }
+        self.process_frame(now, conn, frame);
+        self.pump(now, conn);
+    }
+
+    /// Decodes and dispatches one inbound frame.
+    fn process_frame(&mut self, now: u64, conn: ConnId, frame: &[u8]) {
         let msg = match codec::decode_client(frame) {
             Ok(msg) => msg,
             Err(err) => {
@@ -523,8 +540,13 @@ impl<S: Store> ServerEngine<S> {
             .is_some_and(|c| c.bucket.try_take(now))
     }
 
-    /// Outputs a frame to one connection.
+    /// Outputs a frame to one connection, counting it against the connection's capacity
+    /// (see [`flow`]); a full connection is closed with 4009 instead. Frames to unknown
+    /// connections are dropped.
     fn send_frame(&mut self, conn: ConnId, frame: Arc<str>) {
+        if !self.take_credit(conn) {
+            return;
+        }
         self.stats.messages_out += 1;
         self.outputs.push_back(Output::Send { conn, frame });
     }

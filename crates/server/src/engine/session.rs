@@ -7,6 +7,8 @@ use tether_protocol::{
 };
 
 use super::auth::Claims;
+use super::catchup::Catchup;
+use super::flow::Flow;
 use super::limits::TokenBucket;
 use super::{ConnId, ConnectInfo, ServerConfig, ServerEngine};
 use crate::store::Store;
@@ -32,6 +34,10 @@ pub(crate) struct Conn {
     pub(crate) delayed: VecDeque<ClientMessage>,
     /// The deadline of this connection's live timer entry.
     pub(crate) scheduled: Option<u64>,
+    /// Credit and held inbound frames.
+    pub(crate) flow: Flow,
+    /// Subscriptions still streaming their replay or snapshot, by channel.
+    pub(crate) catchups: BTreeMap<String, Catchup>,
 }
 
 impl Conn {
@@ -46,6 +52,8 @@ impl Conn {
             bucket: TokenBucket::new(config.rate_per_sec, config.rate_burst, now),
             delayed: VecDeque::new(),
             scheduled: None,
+            flow: Flow::default(),
+            catchups: BTreeMap::new(),
         }
     }
 
