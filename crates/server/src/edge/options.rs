@@ -179,6 +179,7 @@ impl Options {
             dedupe_per_client: self.dedupe_per_client,
             outbound_capacity: self.outbound_queue,
             max_inbox: READ_WINDOW,
+            snapshot_page_bytes: ServerConfig::default().snapshot_page_bytes,
             auth: self.auth()?,
         })
     }

@@ -6,8 +6,8 @@
 //!   reaches the channel's head, at which point the subscription is live. Live events of the
 //!   view are not sent to the connection meanwhile: the replay reads them from the log.
 //! * A snapshot keeps the last document id read; each step reads live documents after it in
-//!   id order and sends those in the view as a `snapshot` page of at most [`PAGE_BYTES`]
-//!   (a larger document goes alone). A commit of the view to an id at or below the last one
+//!   id order and sends those in the view as a `snapshot` page of at most
+//!   `snapshot_page_bytes` (a larger document goes alone). A commit of the view to an id at or below the last one
 //!   read marks it dirty (a higher id is read by a later page anyway). Once the id range is
 //!   exhausted the dirty ids are sent with their current state (or in `removed`), and the
 //!   page that empties them is the last one (`more: false`), carrying the channel head of
@@ -22,9 +22,6 @@ use super::views::{effect, event_message};
 use super::{ConnId, ServerEngine};
 use crate::store::{Store, StoreError};
 
-/// Encoded document bytes per snapshot page (a larger document goes alone); at most a quarter
-/// of `max_message_bytes`.
-pub(crate) const PAGE_BYTES: usize = 48 * 1024;
 /// Log entries read per replay step (fewer when the connection has less room).
 const REPLAY_PAGE: usize = 256;
 /// Documents read from the store per snapshot read.
@@ -111,7 +108,7 @@ impl<S: Store> ServerEngine<S> {
     /// Page byte budget for this configuration.
     fn page_bytes(&self) -> usize {
         let quarter = usize::try_from(self.config.max_message_bytes / 4).unwrap_or(usize::MAX);
-        PAGE_BYTES.min(quarter).max(1)
+        self.config.snapshot_page_bytes.min(quarter).max(1)
     }
 
     /// Reads the first snapshot page of a view (before the subscription is committed).

@@ -35,6 +35,9 @@ pub struct ServerConfig {
     /// low watermark; the edge stops reading the socket at this many (one more closes the
     /// connection with 4008).
     pub max_inbox: usize,
+    /// Encoded document bytes per page of a streamed snapshot (a larger document goes alone);
+    /// at most a quarter of `max_message_bytes` is used.
+    pub snapshot_page_bytes: usize,
     /// Authentication.
     pub auth: AuthConfig,
 }
@@ -65,6 +68,7 @@ impl Default for ServerConfig {
             dedupe_per_client: 1_000,
             outbound_capacity: 1_024,
             max_inbox: 256,
+            snapshot_page_bytes: 48 * 1024,
             auth: AuthConfig::Dev,
         }
     }

@@ -54,6 +54,14 @@ impl<S: Store> ServerEngine<S> {
         self.conns.get(&conn).map_or(0, |c| c.flow.inbox.len())
     }
 
+    /// Channels whose replay or snapshot is still streaming to `conn`, in name order.
+    pub fn streaming(&self, conn: ConnId) -> Vec<String> {
+        self.conns
+            .get(&conn)
+            .map(|c| c.catchups.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
     /// Whether a new inbound frame of `conn` must wait in its inbox rather than run now.
     pub(super) fn must_hold(&self, conn: ConnId) -> bool {
         self.conns.get(&conn).is_some_and(|c| {

@@ -149,11 +149,17 @@ impl<S: Store> ServerEngine<S> {
             let page = self.first_page(channel, filter.as_ref(), &mut cursor)?;
             Some((page, cursor))
         };
-        let view_exists = self
+        // Whether the view is still there after the old subscription is left: resubscribing
+        // with the same filter as its only subscriber drops it, and the new one needs a fresh
+        // start (an old view's start of 0 would claim `prev: 0` on its next live event).
+        let view_survives = self
             .channels
             .get(channel)
-            .is_some_and(|s| s.views.contains_key(&key));
-        let start = if view_exists {
+            .and_then(|s| s.views.get(&key))
+            .is_some_and(|v| {
+                old_key.as_deref() != Some(key.as_str()) || v.subscribers.iter().any(|c| *c != conn)
+            });
+        let start = if view_survives {
             0
         } else {
             self.view_start(channel, filter.as_ref(), head)?

@@ -386,3 +386,23 @@ fn a_snapshot_streams_in_bounded_pages_and_ends_at_one_consistent_offset() {
     }
     assert!(got == want, "bodies equal");
 }
+
+#[test]
+fn resubscribing_alone_to_the_same_view_keeps_an_honest_prev() {
+    let mut h = H::with(config(1_024));
+    let w = h.conn("w");
+    writes(&mut h, w, 1, 5);
+    let r = h.conn("r");
+    h.subscribe(r, "tasks");
+    let since = json!({"epoch": epoch(&h), "offset": 5});
+    h.call(
+        r,
+        json!({"type": "subscribe", "channel": "tasks", "since": since}),
+    );
+    let got = h.put(w, 6, "x", json!({"n": 6}));
+    assert_eq!(
+        events(&got, r),
+        vec![(6, 5)],
+        "prev is the previous offset, not 0"
+    );
+}
