@@ -55,6 +55,7 @@ fn main() {
             offset: 0,
             continuity: Continuity::Reset,
             snapshot: Some(Vec::new()),
+            more: false,
         },
     );
     engine.handle_timeout(100);

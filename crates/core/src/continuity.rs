@@ -5,7 +5,9 @@
 //! gap (an event of the view was lost) which is repaired by resubscribing `since` the cursor.
 //! `prev` lets a filtered view tell offsets its filter skipped from lost ones.
 
-use tether_protocol::{Filter, Since};
+use std::collections::BTreeMap;
+
+use tether_protocol::{Document, Filter, Since};
 
 /// What to do with an incoming event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +74,10 @@ pub(crate) struct Subscription {
     /// Answers still to come for subscribes made obsolete by an `unsubscribe`; they are
     /// skipped so a later subscribe is not answered by an earlier one.
     pub(crate) stale_answers: u32,
+    /// A paged `reset` snapshot being received (`subscribed {more: true}`, then `snapshot`
+    /// pages): the documents so far, by id. The shown view and the cursor stay as they were
+    /// until the last page; a lost connection discards it.
+    pub(crate) pages: Option<BTreeMap<String, Document>>,
 }
 
 impl Subscription {
@@ -87,6 +93,7 @@ impl Subscription {
             resend_due: false,
             resent: false,
             stale_answers: 0,
+            pages: None,
         }
     }
 
@@ -100,6 +107,7 @@ impl Subscription {
         self.resend_due = false;
         self.resent = false;
         self.stale_answers = 0;
+        self.pages = None;
     }
 
     /// The `since` to subscribe with: only when the cursor belongs to the same filter (a

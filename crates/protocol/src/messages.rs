@@ -211,9 +211,33 @@ pub enum ServerMessage {
         offset: u64,
         /// Whether events since the client's copy follow, or a snapshot replaces it.
         continuity: Continuity,
-        /// With `reset`: every document in the view, in id order.
+        /// With `reset`: every document in the view, in id order; with `more`, only the first
+        /// page of them.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         snapshot: Option<Vec<Document>>,
+        /// With `reset`: further pages follow as `snapshot` messages; the view is complete only
+        /// at the page with `more: false`. Absent (false) when `snapshot` is the whole view.
+        #[serde(default, skip_serializing_if = "is_false")]
+        more: bool,
+    },
+    /// A further page of a `reset` snapshot announced by `subscribed {more: true}`.
+    Snapshot {
+        /// Channel name.
+        channel: String,
+        /// Channel epoch.
+        epoch: String,
+        /// With `more: false`: the offset the completed snapshot reflects (the new cursor).
+        /// On earlier pages: the channel head when the page was read (informative).
+        offset: u64,
+        /// Documents of the view (upserts into the page buffer), in id order except for
+        /// documents changed while the snapshot streamed.
+        docs: Vec<Document>,
+        /// Ids to drop from the page buffer (changed while the snapshot streamed and no longer
+        /// in the view).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        removed: Vec<String>,
+        /// Whether more pages follow.
+        more: bool,
     },
     /// Answer to `unsubscribe`.
     Unsubscribed {
@@ -328,4 +352,8 @@ pub enum ServerMessage {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         retry_after_ms: Option<u64>,
     },
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }

@@ -155,6 +155,7 @@ fn server_message() -> impl Strategy<Value = ServerMessage> {
                     offset,
                     continuity,
                     snapshot,
+                    more: false,
                 }
             }),
         name().prop_map(|channel| ServerMessage::Unsubscribed { channel }),

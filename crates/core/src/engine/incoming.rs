@@ -26,6 +26,14 @@ struct Event {
     origin: Option<Origin>,
 }
 
+/// The fields of a `snapshot` page.
+struct Page {
+    at: Since,
+    docs: Vec<Document>,
+    removed: Vec<String>,
+    more: bool,
+}
+
 impl Engine {
     pub(super) fn dispatch(&mut self, now: u64, msg: ServerMessage) {
         match msg {
@@ -44,7 +52,27 @@ impl Engine {
                 offset,
                 continuity,
                 snapshot,
-            } => self.on_subscribed(now, &channel, Since { epoch, offset }, continuity, snapshot),
+                more,
+            } => {
+                let at = Since { epoch, offset };
+                self.on_subscribed(now, &channel, at, continuity, snapshot, more)
+            }
+            ServerMessage::Snapshot {
+                channel,
+                epoch,
+                offset,
+                docs,
+                removed,
+                more,
+            } => {
+                let page = Page {
+                    at: Since { epoch, offset },
+                    docs,
+                    removed,
+                    more,
+                };
+                self.on_snapshot_page(now, &channel, page)
+            }
             ServerMessage::Unsubscribed { .. } => {}
             ServerMessage::Event {
                 channel,
@@ -143,12 +171,14 @@ impl Engine {
         at: Since,
         continuity: Continuity,
         snapshot: Option<Vec<Document>>,
+        more: bool,
     ) {
         let Some(ch) = self.channels.get_mut(name) else {
             return;
         };
         if ch.sub.stale_answers > 0 {
-            // Answers a subscribe that an unsubscribe made obsolete.
+            // Answers a subscribe that an unsubscribe made obsolete (its pages, if any, find
+            // no buffer and are dropped too).
             ch.sub.stale_answers -= 1;
             return;
         }
@@ -160,17 +190,21 @@ impl Engine {
             }
             _ => return,
         }
+        self.note_progress(now);
+        let Some(ch) = self.channels.get_mut(name) else {
+            return;
+        };
         match continuity {
+            Continuity::Reset if more => {
+                // The first page of several: buffer until the last one; the shown view and
+                // the cursor stay as they are meanwhile.
+                let docs = snapshot.unwrap_or_default();
+                ch.sub.pages = Some(docs.into_iter().map(|d| (d.id.clone(), d)).collect());
+                return;
+            }
             Continuity::Reset => {
-                let touched = ch.store.replace(snapshot.unwrap_or_default());
-                ch.sub.cursor = Some(at);
-                ch.sub.cursor_key = ch.sub.sent_key.clone().unwrap_or_default();
-                ch.sub.state = SubState::Live;
-                self.ingest.replace_cache(name);
-                self.ingest.counters.resets += 1;
-                for id in touched {
-                    self.rebase(name, &id);
-                }
+                ch.sub.pages = None;
+                self.apply_reset(name, at, snapshot.unwrap_or_default());
             }
             Continuity::Recovered => {
                 if ch.sub.since().as_ref() != Some(&at) {
@@ -185,6 +219,57 @@ impl Engine {
                 self.ingest.counters.recovered += 1;
             }
         }
+        self.after_answer(now, name, continuity);
+    }
+
+    /// A further page of a paged snapshot; the last one completes the `reset`.
+    fn on_snapshot_page(&mut self, now: u64, name: &str, page: Page) {
+        let Some(buffer) = self
+            .channels
+            .get_mut(name)
+            .and_then(|ch| ch.sub.pages.as_mut())
+        else {
+            return; // not awaited (a stale answer's pages)
+        };
+        for doc in page.docs {
+            buffer.insert(doc.id.clone(), doc);
+        }
+        for id in &page.removed {
+            buffer.remove(id);
+        }
+        self.note_progress(now);
+        if page.more {
+            return;
+        }
+        let Some(buffer) = self
+            .channels
+            .get_mut(name)
+            .and_then(|ch| ch.sub.pages.take())
+        else {
+            return;
+        };
+        self.apply_reset(name, page.at, buffer.into_values().collect());
+        self.after_answer(now, name, Continuity::Reset);
+    }
+
+    /// Replaces the channel's confirmed copy with a complete snapshot at `at`.
+    fn apply_reset(&mut self, name: &str, at: Since, docs: Vec<Document>) {
+        let Some(ch) = self.channels.get_mut(name) else {
+            return;
+        };
+        let touched = ch.store.replace(docs);
+        ch.sub.cursor = Some(at);
+        ch.sub.cursor_key = ch.sub.sent_key.clone().unwrap_or_default();
+        ch.sub.state = SubState::Live;
+        self.ingest.replace_cache(name);
+        self.ingest.counters.resets += 1;
+        for id in touched {
+            self.rebase(name, &id);
+        }
+    }
+
+    /// Reports the continuity of a completed answer and sends a subscribe deferred behind it.
+    fn after_answer(&mut self, now: u64, name: &str, continuity: Continuity) {
         for view in self.views.values_mut().filter(|v| v.channel == name) {
             view.note_continuity(continuity);
         }
@@ -198,8 +283,19 @@ impl Engine {
         }
     }
 
+    /// The server is delivering answers on this connection (a page, a replayed event): the
+    /// subscribes still waiting behind them are not overdue, so their deadline restarts now.
+    fn note_progress(&mut self, now: u64) {
+        for ch in self.channels.values_mut() {
+            if let SubState::Pending { sent_at } = &mut ch.sub.state {
+                *sent_at = now.max(*sent_at);
+            }
+        }
+    }
+
     fn on_event(&mut self, now: u64, ev: Event) {
         self.ingest.counters.events_received += 1;
+        self.note_progress(now);
         let Some(ch) = self.channels.get_mut(&ev.channel) else {
             self.ingest.counters.events_superseded += 1;
             return;

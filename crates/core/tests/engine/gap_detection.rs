@@ -41,6 +41,7 @@ fn gap_triggers_resubscribe_since_cursor_and_recovers() {
         offset: 5,
         continuity: Continuity::Recovered,
         snapshot: None,
+        more: false,
     });
     for (o, id) in [(6, "x"), (7, "b"), (8, "c")] {
         d.server(upsert("tasks", o, o - 1, id, 1, json!({}), None));

@@ -17,6 +17,7 @@ mod numbers_exact;
 mod offline_queue;
 mod optimistic_apply;
 mod rate_limit_pacing;
+mod paged_snapshot;
 mod rate_limited_subscribe;
 mod reconnect_policy;
 mod restore;

@@ -8,6 +8,9 @@
 //! frames, client crash-restarts from persisted state, server crashes and graceful restarts
 //! (same store, same epoch), database resets (new epoch), short event retention (resume
 //! falls back to reset), view/filter changes, and concurrent edits of the same documents.
+//! Flow-control rows (a quarter of the schedules): a small server outbound capacity, so
+//! long offline periods and bursts of writes make replays far longer than it; small snapshot
+//! pages, so resets are paged; and cuts in the middle of a paged snapshot.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -94,4 +97,10 @@ fn schedules_converge_exactly_once() {
         );
     }
     assert_eq!(t.schedules, count);
+    if count >= 1_000 {
+        assert!(
+            t.long_replays > 0 && t.snapshot_pages > 0 && t.mid_snapshot_cuts > 0,
+            "the flow-control rows ran: {t:?}"
+        );
+    }
 }

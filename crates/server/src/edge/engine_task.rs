@@ -1,7 +1,12 @@
 //! The engine task: one thread owns the [`ServerEngine`] and its store (SQLite calls block
 //! only it), fed by the socket tasks through a bounded channel. It never waits on a socket:
-//! frames go to per-connection bounded queues with `try_send`, and a full queue closes that
-//! connection (4009).
+//! frames go to per-connection queues with `try_send`. Flow control is the engine's: each
+//! writer reports the frames it wrote ([`Input::Written`]), the engine paces what it produces
+//! by them and itself closes a reader that stopped reading (4009), so a queue (sized for the
+//! engine's capacity) does not fill; should it, the connection is closed 4009 all the same.
+//! Each reader takes a permit of its connection's read window per frame; the permits return
+//! as the engine consumes the frames, so a connection whose inbound frames wait for credit is
+//! not read further.
 //!
 //! Group commit: each wake-up (up to [`BATCH`] queued inputs, or the due timers) runs inside
 //! one engine batch, so its commits share one SQLite transaction and one fsync; the outputs are
@@ -9,13 +14,13 @@
 //! task fail-stops: it sends nothing of the batch, closes every connection with 1011 and
 //! reports the error, on which the server stops and the binary exits non-zero.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tether_protocol::CloseCode;
-use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::sync::{mpsc, oneshot, Notify, Semaphore};
 
 use super::metrics::Metrics;
 use crate::engine::{ConnId, ConnectInfo, Output, ServerConfig, ServerEngine};
@@ -35,6 +40,8 @@ pub(crate) enum Input {
     },
     /// A frame arrived.
     Frame { conn: ConnId, data: Vec<u8> },
+    /// The writer wrote this many engine frames to the socket.
+    Written { conn: ConnId, frames: usize },
     /// The WebSocket layer refused a frame over the size limit.
     Oversized { conn: ConnId, size: Option<u64> },
     /// The socket closed.
@@ -110,6 +117,36 @@ impl Kill {
 pub(crate) struct ConnHandle {
     pub(crate) queue: mpsc::Sender<Outbound>,
     pub(crate) kill: Arc<Kill>,
+    /// Permits for the reader, one per inbound frame handed to the engine.
+    pub(crate) read_window: Arc<Semaphore>,
+    /// Frames handed to the engine so far.
+    pub(crate) delivered: u64,
+    /// Permits returned so far.
+    pub(crate) released: u64,
+}
+
+impl ConnHandle {
+    /// A handle over the connection's queue, kill switch and read window.
+    pub(crate) fn new(
+        queue: mpsc::Sender<Outbound>,
+        kill: Arc<Kill>,
+        read_window: Arc<Semaphore>,
+    ) -> ConnHandle {
+        ConnHandle {
+            queue,
+            kill,
+            read_window,
+            delivered: 0,
+            released: 0,
+        }
+    }
+}
+
+impl Drop for ConnHandle {
+    fn drop(&mut self) {
+        // A reader waiting for a permit of a connection the engine forgot stops.
+        self.read_window.close();
+    }
 }
 
 fn unix_ms() -> u64 {
@@ -124,6 +161,8 @@ struct Loop<S> {
     start: Instant,
     metrics: Arc<Metrics>,
     stopping: bool,
+    /// Connections with inbound frames whose read-window permits are not all back.
+    reading: HashSet<ConnId>,
 }
 
 impl<S: Store> Loop<S> {
@@ -150,7 +189,14 @@ impl<S: Store> Loop<S> {
                     self.engine.disconnect(now, conn);
                 }
             }
-            Input::Frame { conn, data } => self.engine.handle_frame(now, conn, &data),
+            Input::Frame { conn, data } => {
+                if let Some(handle) = self.conns.get_mut(&conn) {
+                    handle.delivered += 1;
+                    self.reading.insert(conn);
+                }
+                self.engine.handle_frame(now, conn, &data);
+            }
+            Input::Written { conn, frames } => self.engine.handle_written(now, conn, frames),
             Input::Oversized { conn, size } => {
                 self.metrics.too_large.fetch_add(1, Ordering::Relaxed);
                 self.engine.handle_oversized(now, conn, size);
@@ -171,10 +217,30 @@ impl<S: Store> Loop<S> {
         None
     }
 
+    /// Returns read-window permits for the frames the engine consumed.
+    fn settle_read_windows(&mut self) {
+        let engine = &self.engine;
+        let conns = &mut self.conns;
+        self.reading.retain(|conn| {
+            let Some(handle) = conns.get_mut(conn) else {
+                return false;
+            };
+            let held = engine.inbound_held(*conn) as u64;
+            let consumed = handle.delivered.saturating_sub(held);
+            if consumed > handle.released {
+                let permits = usize::try_from(consumed - handle.released).unwrap_or(usize::MAX);
+                handle.read_window.add_permits(permits);
+                handle.released = consumed;
+            }
+            held > 0
+        });
+    }
+
     fn flush(&mut self) {
         // Publish the stats before any frame leaves: a client that saw a frame then reads
         // /metrics that already count what produced it.
         self.publish_stats();
+        self.settle_read_windows();
         while let Some(output) = self.engine.poll_output() {
             match output {
                 Output::Send { conn, frame } => {
@@ -201,7 +267,12 @@ impl<S: Store> Loop<S> {
                 Output::Close { conn, code } => {
                     if let Some(handle) = self.conns.remove(&conn) {
                         tracing::debug!(%conn, code = code.as_u16(), "closing");
-                        if handle.queue.try_send(Outbound::Close(code)).is_err() {
+                        if code == CloseCode::SlowConsumer {
+                            // At once, without waiting for the queue the reader does not read.
+                            tracing::warn!(%conn, "outbound capacity overflowed: closing slow consumer");
+                            self.metrics.queue_closes.fetch_add(1, Ordering::Relaxed);
+                            handle.kill.fire(code);
+                        } else if handle.queue.try_send(Outbound::Close(code)).is_err() {
                             handle.kill.fire(code);
                         }
                     }
@@ -327,6 +398,7 @@ pub(crate) fn spawn_engine<S: Store + Send + 'static>(
                 start: Instant::now(),
                 metrics,
                 stopping: false,
+                reading: HashSet::new(),
             };
             let (store, result) = rt.block_on(engine_loop.run(rx));
             if let Err(err) = result {

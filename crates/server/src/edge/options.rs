@@ -9,6 +9,10 @@ use clap::{Parser, ValueEnum};
 use super::EdgeError;
 use crate::engine::{AuthConfig, Claims, ServerConfig};
 
+/// Inbound frames of one connection the edge hands to the engine before the engine consumed
+/// them: the socket is not read further meanwhile (the engine's `max_inbox`).
+pub(crate) const READ_WINDOW: usize = 256;
+
 /// SQLite durability.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SyncMode {
@@ -94,8 +98,10 @@ pub struct Options {
     #[arg(long, env = "TETHER_MAX_SUBSCRIPTIONS", default_value_t = 64)]
     pub max_subscriptions: u32,
 
-    /// Frames queued for one connection; a reader slower than that is closed with 4009 while
-    /// the others keep receiving.
+    /// Frames in flight to one connection (output by the engine, not yet written to its
+    /// socket). Replays, snapshot pages and the answers to pipelined frames are paced to half
+    /// of it; live traffic that overflows it closes a reader that stopped reading with 4009
+    /// while the others keep receiving.
     #[arg(long, env = "TETHER_OUTBOUND_QUEUE", default_value_t = 1_024)]
     pub outbound_queue: usize,
 
@@ -194,6 +200,9 @@ impl Options {
             dedupe_per_client: self.dedupe_per_client,
             dedupe_max_age_ms: self.dedupe_days.saturating_mul(86_400_000),
             max_clients: self.max_clients,
+            outbound_capacity: self.outbound_queue,
+            max_inbox: READ_WINDOW,
+            snapshot_page_bytes: ServerConfig::default().snapshot_page_bytes,
             auth: self.auth()?,
         })
     }

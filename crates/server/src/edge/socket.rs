@@ -1,7 +1,9 @@
 //! One WebSocket connection: a reader loop feeding the engine task and a writer task draining
-//! the connection's bounded outbound queue. Under the `tether-lines` subprotocol the writer
-//! joins the frames already queued into one WebSocket message (`\n` between them) and the
-//! reader splits incoming messages the same way.
+//! the connection's outbound queue. Under the `tether-lines` subprotocol the writer joins the
+//! frames already queued into one WebSocket message (`\n` between them) and the reader splits
+//! incoming messages the same way. The writer reports every write to the engine (its credit);
+//! the reader takes a read-window permit per frame, so it stops reading while the engine holds
+//! [`READ_WINDOW`] frames of the connection unprocessed.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,10 +12,13 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use tether_protocol::{split_frame, CloseCode, LINES_SUBPROTOCOL, MAX_JOINED_FRAME_BYTES};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Semaphore};
+
+use crate::engine::ConnId;
 
 use super::engine_task::{ConnHandle, Input, Kill, Outbound, Stamp};
 use super::metrics::Metrics;
+use super::options::READ_WINDOW;
 use crate::engine::ConnectInfo;
 
 /// How long a close frame may take to send, and how long to wait for the peer's close reply.
@@ -70,10 +75,12 @@ fn join_queued(
     text: &mut String,
     queue: &mut mpsc::Receiver<Outbound>,
     produced: &mut Vec<Stamp>,
+    frames: &mut usize,
 ) -> Option<CloseCode> {
     while text.len() < MAX_JOINED_FRAME_BYTES {
         match queue.try_recv() {
             Ok(Outbound::Frame(frame, at)) => {
+                *frames += 1;
                 if is_event(&frame) {
                     produced.push(at);
                 }
@@ -87,12 +94,19 @@ fn join_queued(
     None
 }
 
+/// Where the writer reports what it wrote.
+struct Report {
+    conn: ConnId,
+    inputs: mpsc::Sender<Input>,
+}
+
 async fn write_loop(
     mut sink: SplitSink<WebSocket, Message>,
     mut queue: mpsc::Receiver<Outbound>,
     kill: Arc<Kill>,
     metrics: Arc<Metrics>,
     lines: bool,
+    report: Report,
 ) {
     let mut produced = Vec::new();
     loop {
@@ -111,9 +125,10 @@ async fn write_loop(
                     produced.push(at);
                 }
                 let mut close_after = None;
+                let mut frames = 1;
                 let message = if lines && frame.len() < MAX_JOINED_FRAME_BYTES {
                     let mut text = String::from(frame.as_ref());
-                    close_after = join_queued(&mut text, &mut queue, &mut produced);
+                    close_after = join_queued(&mut text, &mut queue, &mut produced, &mut frames);
                     Message::text(text)
                 } else {
                     Message::text(frame.as_ref())
@@ -138,6 +153,13 @@ async fn write_loop(
                 for at in &produced {
                     metrics.observe_delivery(at.elapsed());
                 }
+                let written = Input::Written {
+                    conn: report.conn,
+                    frames,
+                };
+                // After the engine stopped (shutdown) there is no one to tell: the close it
+                // queued still follows.
+                let _ = report.inputs.send(written).await;
                 if let Some(code) = close_after {
                     send_close(&mut sink, code).await;
                     return;
@@ -156,6 +178,18 @@ async fn write_loop(
     }
 }
 
+/// Waits for a read-window permit (the engine consumed an earlier frame); `false` once the
+/// engine forgot the connection.
+async fn take_permit(window: &Semaphore) -> bool {
+    match window.acquire().await {
+        Ok(permit) => {
+            permit.forget();
+            true
+        }
+        Err(_) => false,
+    }
+}
+
 /// Runs one upgraded socket until it closes.
 pub(crate) async fn run_socket(socket: WebSocket, info: ConnectInfo, env: SocketEnv) {
     let Ok(_permit) = env.live.clone().acquire_owned().await else {
@@ -165,13 +199,12 @@ pub(crate) async fn run_socket(socket: WebSocket, info: ConnectInfo, env: Socket
         .protocol()
         .is_some_and(|p| p.as_bytes() == LINES_SUBPROTOCOL.as_bytes());
     let (sink, mut stream) = socket.split();
-    let (queue_tx, queue_rx) = mpsc::channel(env.outbound_queue.max(1));
+    // The engine keeps at most its capacity in flight; room for its close behind them.
+    let (queue_tx, queue_rx) = mpsc::channel(env.outbound_queue.max(2) + 8);
     let kill = Arc::new(Kill::default());
     let (reply_tx, reply_rx) = oneshot::channel();
-    let handle = ConnHandle {
-        queue: queue_tx,
-        kill: Arc::clone(&kill),
-    };
+    let window = Arc::new(Semaphore::new(READ_WINDOW));
+    let handle = ConnHandle::new(queue_tx, Arc::clone(&kill), Arc::clone(&window));
     let connect = Input::Connect {
         info,
         handle,
@@ -193,6 +226,10 @@ pub(crate) async fn run_socket(socket: WebSocket, info: ConnectInfo, env: Socket
         kill,
         Arc::clone(&env.metrics),
         lines,
+        Report {
+            conn,
+            inputs: env.inputs.clone(),
+        },
     ));
     let mut writer_done = false;
     let mut linger = false;
@@ -206,6 +243,10 @@ pub(crate) async fn run_socket(socket: WebSocket, info: ConnectInfo, env: Socket
                 Some(Ok(Message::Text(text))) if lines => {
                     let mut gone = false;
                     for message in split_frame(text.as_str().as_bytes()) {
+                        if !take_permit(&window).await {
+                            gone = true;
+                            break;
+                        }
                         let data = message.to_vec();
                         if env.inputs.send(Input::Frame { conn, data }).await.is_err() {
                             gone = true;
@@ -217,12 +258,18 @@ pub(crate) async fn run_socket(socket: WebSocket, info: ConnectInfo, env: Socket
                     }
                 }
                 Some(Ok(Message::Text(text))) => {
+                    if !take_permit(&window).await {
+                        break;
+                    }
                     let data = text.as_str().as_bytes().to_vec();
                     if env.inputs.send(Input::Frame { conn, data }).await.is_err() {
                         break;
                     }
                 }
                 Some(Ok(Message::Binary(bytes))) => {
+                    if !take_permit(&window).await {
+                        break;
+                    }
                     let data = bytes.to_vec();
                     if env.inputs.send(Input::Frame { conn, data }).await.is_err() {
                         break;

@@ -33,8 +33,33 @@ pub struct ServerConfig {
     pub dedupe_max_age_ms: u64,
     /// Most clients the store remembers; beyond it the one inactive longest is forgotten.
     pub max_clients: u64,
+    /// Frames one connection may have output and not yet reported written
+    /// ([`crate::ServerEngine::handle_written`]): its outbound capacity. Replays, snapshot pages
+    /// and the processing of its further inbound frames run only while fewer than half of it
+    /// are in flight; live traffic that would exceed it closes the connection with 4009 (a
+    /// reader that stopped reading). At least 2.
+    pub outbound_capacity: usize,
+    /// Inbound frames one connection may have waiting while its outbound frames are over the
+    /// low watermark; the edge stops reading the socket at this many (one more closes the
+    /// connection with 4008).
+    pub max_inbox: usize,
+    /// Encoded document bytes per page of a streamed snapshot (a larger document goes alone);
+    /// at most a quarter of `max_message_bytes` is used.
+    pub snapshot_page_bytes: usize,
     /// Authentication.
     pub auth: AuthConfig,
+}
+
+impl ServerConfig {
+    /// The outbound capacity in use (at least 2).
+    pub fn capacity(&self) -> usize {
+        self.outbound_capacity.max(2)
+    }
+
+    /// Below this many frames in flight, server-produced bursts run (half the capacity).
+    pub fn low_watermark(&self) -> usize {
+        self.capacity() / 2
+    }
 }
 
 impl Default for ServerConfig {
@@ -52,6 +77,9 @@ impl Default for ServerConfig {
             dedupe_per_client: 1_000,
             dedupe_max_age_ms: 30 * 24 * 3_600_000,
             max_clients: 1_000_000,
+            outbound_capacity: 1_024,
+            max_inbox: 256,
+            snapshot_page_bytes: 48 * 1024,
             auth: AuthConfig::Dev,
         }
     }

@@ -76,7 +76,9 @@
 
 mod auth;
 mod bindings;
+mod catchup;
 mod config;
+mod flow;
 mod limits;
 mod mutations;
 mod presence;
@@ -175,6 +177,8 @@ pub struct Stats {
     /// Mutations not applied (their connection closed with 1011) because an earlier mutation
     /// of the same client had failed in the store and was not yet resent.
     pub mutations_held_back: u64,
+    /// Connections closed with 4009 because live traffic overflowed their outbound capacity.
+    pub slow_consumers: u64,
 }
 
 /// The server engine: see the [module docs](self) for the run loop.
@@ -308,7 +312,10 @@ impl<S: Store> ServerEngine<S> {
         id
     }
 
-    /// A text (or binary) frame arrived on `conn`. Unknown connections are ignored.
+    /// A text (or binary) frame arrived on `conn`. Unknown connections are ignored. While the
+    /// connection is over its low watermark, or still streaming a replay or snapshot, the
+    /// frame is held (see [`ServerEngine::inbound_held`]) and processed in order as credit
+    /// returns ([`ServerEngine::handle_written`]).
     pub fn handle_frame(&mut self, now: u64, conn: ConnId, frame: &[u8]) {
         let Some(c) = self.conns.get_mut(&conn) else {
             return;
@@ -319,6 +326,16 @@ impl<S: Store> ServerEngine<S> {
             self.handle_oversized(now, conn, Some(frame.len() as u64));
             return;
         }
+        if self.must_hold(conn) {
+            self.hold(now, conn, frame);
+            return;
+        }
+        self.process_frame(now, conn, frame);
+        self.pump(now, conn);
+    }
+
+    /// Decodes and dispatches one inbound frame.
+    fn process_frame(&mut self, now: u64, conn: ConnId, frame: &[u8]) {
         let msg = match codec::decode_client(frame) {
             Ok(msg) => msg,
             Err(err) => {
@@ -544,8 +561,13 @@ impl<S: Store> ServerEngine<S> {
             .is_some_and(|c| c.bucket.try_take(now))
     }
 
-    /// Outputs a frame to one connection.
+    /// Outputs a frame to one connection, counting it against the connection's capacity
+    /// (see [`flow`]); a full connection is closed with 4009 instead. Frames to unknown
+    /// connections are dropped.
     fn send_frame(&mut self, conn: ConnId, frame: Arc<str>) {
+        if !self.take_credit(conn) {
+            return;
+        }
         self.stats.messages_out += 1;
         self.outputs.push_back(Output::Send { conn, frame });
     }

@@ -6,6 +6,8 @@ use tether_protocol::{CloseCode, ErrorCode, Limits, ServerMessage, PROTOCOL_VERS
 
 use super::auth::Claims;
 use super::bindings::{valid_client_id, MAX_CLIENT_ID_LEN};
+use super::catchup::Catchup;
+use super::flow::Flow;
 use super::limits::TokenBucket;
 use super::{ConnId, ConnectInfo, ServerConfig, ServerEngine};
 use crate::store::Store;
@@ -31,6 +33,10 @@ pub(crate) struct Conn {
     pub(crate) delayed: VecDeque<super::mutations::Queued>,
     /// The deadline of this connection's live timer entry.
     pub(crate) scheduled: Option<u64>,
+    /// Credit and held inbound frames.
+    pub(crate) flow: Flow,
+    /// Subscriptions still streaming their replay or snapshot, by channel.
+    pub(crate) catchups: BTreeMap<String, Catchup>,
 }
 
 impl Conn {
@@ -45,6 +51,8 @@ impl Conn {
             bucket: TokenBucket::new(config.rate_per_sec, config.rate_burst, now),
             delayed: VecDeque::new(),
             scheduled: None,
+            flow: Flow::default(),
+            catchups: BTreeMap::new(),
         }
     }
 

@@ -6,10 +6,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde_json::Value;
 use tether_protocol::{validate_channel, Continuity, ErrorCode, Filter, ServerMessage, Since};
 
+use super::catchup::{Catchup, SnapshotCursor};
 use super::presence::PresenceEntry;
-use super::views::{effect, event_message, View};
+use super::views::View;
 use super::{with_channel, ConnId, ServerEngine};
-use crate::store::{ChannelHead, LogEntry, Store, StoreError};
+use crate::store::{ChannelHead, Store, StoreError};
 
 /// What the engine keeps per channel it has touched.
 #[derive(Debug, Default)]
@@ -40,36 +41,29 @@ impl<S: Store> ServerEngine<S> {
         Ok(head)
     }
 
-    /// The retained entries after `since`, if they can be replayed completely.
+    /// Whether the retained log holds every entry after `since`, so it can be replayed.
     fn replayable(
         &mut self,
         channel: &str,
         head: ChannelHead,
         since: &Since,
-    ) -> Result<Option<Vec<LogEntry>>, StoreError> {
+    ) -> Result<bool, StoreError> {
         if since.epoch != self.store.epoch()
             || since.offset > head.head
             || since.offset < head.pruned_through
         {
-            return Ok(None);
+            return Ok(false);
         }
-        let missed = head.head - since.offset;
-        let limit = usize::try_from(missed).unwrap_or(usize::MAX);
-        let entries = self.store.log_after(channel, since.offset, limit)?;
-        let contiguous = entries.len() as u64 == missed
-            && entries
-                .iter()
-                .zip(since.offset + 1..)
-                .all(|(e, expected)| e.offset == expected);
-        if !contiguous {
-            return Ok(None);
+        if since.offset == head.head {
+            return Ok(true);
         }
-        if let Some(first) = entries.first() {
-            if first.unix_ms.saturating_add(self.config.retain_ms) < self.unix_ms {
-                return Ok(None);
-            }
-        }
-        Ok(Some(entries))
+        // The log is gap-free between the pruning point and the head: check the first entry
+        // (present, and young enough to be replayed).
+        let first = self.store.log_after(channel, since.offset, 1)?;
+        Ok(first.first().is_some_and(|e| {
+            e.offset == since.offset + 1
+                && e.unix_ms.saturating_add(self.config.retain_ms) >= self.unix_ms
+        }))
     }
 
     pub(super) fn internal_error(&mut self, conn: ConnId, err: &StoreError) {
@@ -144,27 +138,29 @@ impl<S: Store> ServerEngine<S> {
     ) -> Result<(), StoreError> {
         let head = self.channel_head(channel)?;
         let epoch = self.store.epoch().to_owned();
-        // Read everything first: a store failure leaves the old subscription in place.
+        // Read first: a store failure leaves the old subscription in place.
         let replay = match &since {
             Some(since) => self.replayable(channel, head, since)?,
-            None => None,
+            None => false,
         };
-        let snapshot = match replay {
-            Some(_) => None,
-            None => {
-                let docs = self.store.snapshot(channel)?;
-                Some(
-                    docs.into_iter()
-                        .filter(|d| filter.as_ref().is_none_or(|f| f.matches(&d.doc)))
-                        .collect::<Vec<_>>(),
-                )
-            }
+        let first = if replay {
+            None
+        } else {
+            let mut cursor = SnapshotCursor::new(key.clone());
+            let page = self.first_page(channel, filter.as_ref(), &mut cursor)?;
+            Some((page, cursor))
         };
-        let view_exists = self
+        // Whether the view is still there after the old subscription is left: resubscribing
+        // with the same filter as its only subscriber drops it, and the new one needs a fresh
+        // start (an old view's start of 0 would claim `prev: 0` on its next live event).
+        let view_survives = self
             .channels
             .get(channel)
-            .is_some_and(|s| s.views.contains_key(&key));
-        let start = if view_exists {
+            .and_then(|s| s.views.get(&key))
+            .is_some_and(|v| {
+                old_key.as_deref() != Some(key.as_str()) || v.subscribers.iter().any(|c| *c != conn)
+            });
+        let start = if view_survives {
             0
         } else {
             self.view_start(channel, filter.as_ref(), head)?
@@ -176,7 +172,6 @@ impl<S: Store> ServerEngine<S> {
         } else {
             self.stats.subscriptions += 1;
         }
-        let replay_filter = filter.clone();
         if let Some(state) = self.channels.get_mut(channel) {
             let view = state.views.entry(key.clone()).or_insert_with(|| View {
                 filter,
@@ -187,42 +182,68 @@ impl<S: Store> ServerEngine<S> {
             state.subscribers.insert(conn);
         }
         if let Some(c) = self.conns.get_mut(&conn) {
-            c.subscriptions.insert(channel.to_owned(), key);
+            c.subscriptions.insert(channel.to_owned(), key.clone());
+            c.catchups.remove(channel);
         }
 
-        match (replay, snapshot) {
-            (Some(entries), _) => {
+        match first {
+            None => {
+                // The replay streams from the pump as credit allows; presence follows it.
                 let since_offset = since.map_or(0, |s| s.offset);
                 let subscribed = ServerMessage::Subscribed {
                     channel: channel.to_owned(),
-                    epoch: epoch.clone(),
+                    epoch,
                     offset: since_offset,
                     continuity: Continuity::Recovered,
                     snapshot: None,
+                    more: false,
                 };
                 self.send_msg(conn, &subscribed);
-                let mut prev = since_offset;
-                for entry in &entries {
-                    if let Some(op) = effect(replay_filter.as_ref(), entry) {
-                        let msg = event_message(channel, &epoch, entry, op, prev);
-                        self.send_msg(conn, &msg);
-                        prev = entry.offset;
-                    }
+                let catchup = Catchup::Replay {
+                    key,
+                    last: since_offset,
+                    prev: since_offset,
+                };
+                if let Some(c) = self.conns.get_mut(&conn) {
+                    c.catchups.insert(channel.to_owned(), catchup);
                 }
             }
-            (None, snapshot) => {
+            Some((page, cursor)) => {
+                let more = !cursor.range_done;
                 let subscribed = ServerMessage::Subscribed {
                     channel: channel.to_owned(),
                     epoch,
                     offset: head.head,
                     continuity: Continuity::Reset,
-                    snapshot: Some(snapshot.unwrap_or_default()),
+                    snapshot: Some(page.docs),
+                    more,
                 };
                 self.send_msg(conn, &subscribed);
+                if more {
+                    if let Some(c) = self.conns.get_mut(&conn) {
+                        c.catchups
+                            .insert(channel.to_owned(), Catchup::Snapshot(cursor));
+                    }
+                } else {
+                    self.send_presence_sync(conn, channel);
+                }
             }
         }
-        self.send_presence_sync(conn, channel);
         Ok(())
+    }
+
+    /// Whether `conn` is still streaming a catch-up of `channel`; if so, notes that document
+    /// `id` changed in its view (the catch-up delivers it instead of the live event).
+    pub(super) fn catching_up(&mut self, conn: ConnId, channel: &str, id: &str) -> bool {
+        let Some(catchup) = self
+            .conns
+            .get_mut(&conn)
+            .and_then(|c| c.catchups.get_mut(channel))
+        else {
+            return false;
+        };
+        catchup.note(id);
+        true
     }
 
     pub(super) fn handle_unsubscribe(&mut self, conn: ConnId, channel: String) {
@@ -230,6 +251,7 @@ impl<S: Store> ServerEngine<S> {
             return;
         };
         let client_id = c.client_id.clone().unwrap_or_default();
+        c.catchups.remove(&channel);
         if let Some(key) = c.subscriptions.remove(&channel) {
             self.detach(conn, &client_id, &channel, &key);
         }

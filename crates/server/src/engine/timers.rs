@@ -72,6 +72,7 @@ impl<S: Store> ServerEngine<S> {
             return;
         }
         self.drain_delayed(now, conn);
+        self.pump(now, conn);
         self.reschedule(now, conn);
     }
 }

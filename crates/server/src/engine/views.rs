@@ -107,6 +107,9 @@ impl<S: Store> ServerEngine<S> {
         }
         for (frame, conns) in sends {
             for conn in conns {
+                if self.catching_up(conn, channel, &entry.id) {
+                    continue;
+                }
                 self.send_frame(conn, Arc::clone(&frame));
             }
         }

@@ -85,6 +85,31 @@ impl Store for MemoryStore {
             .collect())
     }
 
+    fn snapshot_page(
+        &mut self,
+        channel: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Document>, StoreError> {
+        use std::ops::Bound;
+        let Some(ch) = self.channels.get(channel) else {
+            return Ok(Vec::new());
+        };
+        let lower = after.map_or(Bound::Unbounded, Bound::Excluded);
+        Ok(ch
+            .docs
+            .range::<str, _>((lower, Bound::Unbounded))
+            .filter_map(|(id, d)| {
+                d.body.as_ref().map(|body| Document {
+                    id: id.clone(),
+                    version: d.version,
+                    doc: body.clone(),
+                })
+            })
+            .take(limit)
+            .collect())
+    }
+
     fn log_after(
         &mut self,
         channel: &str,
@@ -94,13 +119,9 @@ impl Store for MemoryStore {
         let Some(ch) = self.channels.get(channel) else {
             return Ok(Vec::new());
         };
-        Ok(ch
-            .log
-            .iter()
-            .filter(|e| e.offset > after)
-            .take(limit)
-            .cloned()
-            .collect())
+        // Offsets ascend along the log.
+        let start = ch.log.partition_point(|e| e.offset <= after);
+        Ok(ch.log.range(start..).take(limit).cloned().collect())
     }
 
     fn log_before(

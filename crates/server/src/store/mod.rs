@@ -219,6 +219,26 @@ pub trait Store {
     /// Every live document of a channel, in id order.
     fn snapshot(&mut self, channel: &str) -> Result<Vec<Document>, StoreError>;
 
+    /// Up to `limit` live documents of a channel with an id after `after` (all when `None`),
+    /// in id order (byte order of the id): one page of a streamed snapshot.
+    ///
+    /// The default reads the whole snapshot and keeps the page: correct, but a store with an
+    /// ordered index should override it to read only the page ([`MemoryStore`] and the SQLite
+    /// store do).
+    fn snapshot_page(
+        &mut self,
+        channel: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Document>, StoreError> {
+        Ok(self
+            .snapshot(channel)?
+            .into_iter()
+            .filter(|d| after.is_none_or(|a| d.id.as_str() > a))
+            .take(limit)
+            .collect())
+    }
+
     /// Up to `limit` retained log entries with `offset > after`, ascending.
     fn log_after(
         &mut self,

@@ -464,6 +464,43 @@ impl Store for SqliteStore {
         Ok(docs)
     }
 
+    fn snapshot_page(
+        &mut self,
+        channel: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Document>, StoreError> {
+        // A range scan of the (channel, id) primary key; `''` sorts before every id (ids are
+        // never empty).
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, version, body FROM documents
+                 WHERE channel = ?1 AND id > ?2 AND body IS NOT NULL ORDER BY id LIMIT ?3",
+            )
+            .map_err(backend)?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt
+            .query_map(params![channel, after.unwrap_or(""), limit], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })
+            .map_err(backend)?;
+        let mut docs = Vec::new();
+        for row in rows {
+            let (id, version, body) = row.map_err(backend)?;
+            docs.push(Document {
+                id,
+                version: from_i64(version),
+                doc: parse_body(Some(body))?.unwrap_or(Value::Null),
+            });
+        }
+        Ok(docs)
+    }
+
     fn log_after(
         &mut self,
         channel: &str,

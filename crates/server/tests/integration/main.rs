@@ -6,6 +6,7 @@
 #![cfg(feature = "edge")]
 
 mod common;
+mod flow_support;
 
 mod bad_origin;
 mod broadcast_and_requests;
@@ -27,15 +28,20 @@ mod malformed_json;
 mod numbers_round_trip_bit_exact;
 mod oversized_message;
 mod per_client_order;
+mod pipelined_drain_of_2000_mutations_is_paced;
 mod pipelined_drain_survives_kill_9;
 mod presence_join_leave;
 mod rate_limit;
 mod rate_limited_frames_name_their_target;
+mod replay_of_100000_missed_events_with_a_large_retained_log;
+mod replay_of_10000_missed_events_recovers_on_the_first_reconnect;
+mod replay_to_a_reader_at_1_mb_per_s_completes;
 mod restart_keeps_acked;
 mod resume_recovered;
 mod resume_reset;
 mod same_origin_by_default;
 mod slow_consumer;
 mod subscribe_edges_as_documented;
+mod snapshot_of_100000_documents_streams_in_bounded_pages;
 mod subscribe_mutate_fanout;
 mod token_auth;

@@ -120,6 +120,7 @@ pub fn reset(channel: &str, offset: u64, snapshot: Vec<Document>) -> ServerMessa
         offset,
         continuity: Continuity::Reset,
         snapshot: Some(snapshot),
+        more: false,
     }
 }
 

@@ -144,8 +144,32 @@ pub fn quiescent(w: &mut World) -> bool {
 }
 
 /// Why the run did not settle (for the failure message).
-pub fn diagnose(w: &World) -> String {
+pub fn diagnose(w: &mut World) -> String {
     let mut out = String::new();
+    for i in 0..w.clients.len() {
+        if w.clients[i].engine.is_none() {
+            continue;
+        }
+        for ch in w.spec_channels(i) {
+            let expected = expected_docs(w, i, ch);
+            let Some(e) = w.clients[i].engine.as_ref() else {
+                continue;
+            };
+            let confirmed = confirmed_docs(e, ch);
+            if confirmed != expected {
+                let brief = |d: &Vec<Document>| -> Vec<(String, u64)> {
+                    d.iter().map(|d| (d.id.clone(), d.version)).collect()
+                };
+                let (mine, theirs) = (brief(&confirmed), brief(&expected));
+                let only_client: Vec<_> = mine.iter().filter(|d| !theirs.contains(d)).collect();
+                let only_server: Vec<_> = theirs.iter().filter(|d| !mine.contains(d)).collect();
+                out.push_str(&format!(
+                    "\n  client {i} {ch}: cursor {:?} differs\n    only client {only_client:?}\n    only server {only_server:?}",
+                    e.cursor(ch),
+                ));
+            }
+        }
+    }
     for (i, c) in w.clients.iter().enumerate() {
         match &c.engine {
             None => out.push_str(&format!("\n  client {i}: crashed")),
@@ -155,6 +179,14 @@ pub fn diagnose(w: &World) -> String {
                     .into_iter()
                     .map(|ch| (ch, e.is_live(ch)))
                     .collect();
+                if let (Some(server), Some(conn)) = (w.server.as_ref(), c.link.conn) {
+                    out.push_str(&format!(
+                        "\n  client {i} on the server: in flight {} held {} streaming {:?}",
+                        server.in_flight(conn),
+                        server.inbound_held(conn),
+                        server.streaming(conn)
+                    ));
+                }
                 out.push_str(&format!(
                     "\n  client {i}: {:?} outbox {:?} live {live:?} link idle {} requests {:?} status {:?}",
                     e.state(),

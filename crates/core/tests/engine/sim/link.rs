@@ -12,6 +12,8 @@ use tether_server::ConnId;
 #[derive(Debug, Clone)]
 pub enum Down {
     Frame(String),
+    /// A duplicate of a frame delivered before (not a frame the server wrote).
+    Copy(String),
     /// The server closed the connection with this code.
     Close(u16),
 }
@@ -42,6 +44,15 @@ pub struct Link {
     pub join_permille: u64,
     pub last_up: u64,
     pub last_down: u64,
+    /// Server frames delivered and not yet reported written to the server (its credit).
+    pub written: usize,
+    /// Cut the connection instead of delivering the next snapshot page that has more after it
+    /// (armed until that happens, across connections).
+    pub cut_mid_snapshot: bool,
+    /// The server is not reading this connection (its inbox is full).
+    pub up_blocked: bool,
+    /// Events of the replay being received (after `subscribed recovered`).
+    pub replayed: Option<u64>,
 }
 
 impl Link {
@@ -61,6 +72,10 @@ impl Link {
             swap_permille: 0,
             last_up: 0,
             last_down: 0,
+            written: 0,
+            cut_mid_snapshot: false,
+            up_blocked: false,
+            replayed: None,
         }
     }
 
@@ -98,11 +113,14 @@ impl Link {
         }
         let (at, d) = self.down.pop_front()?;
         if let Down::Frame(f) = &d {
+            self.written += 1;
             if is_event(f) {
                 if self.rng.below(1000) < self.swap_permille {
                     if let Some((_, Down::Frame(next))) = self.down.front() {
                         if is_event(next) {
                             let (next_at, next) = self.down.pop_front()?;
+                            // `next` is delivered in its place (counted once); `d` is
+                            // counted when it is popped again.
                             self.down.push_front((next_at, d));
                             return Some(next);
                         }
@@ -110,7 +128,7 @@ impl Link {
                 }
                 if self.rng.below(1000) < self.dup_permille {
                     let later = (self.down.len() as u64).min(self.rng.up_to(3)) as usize;
-                    self.down.insert(later, (at, Down::Frame(f.clone())));
+                    self.down.insert(later, (at, Down::Copy(f.clone())));
                 }
             }
             if self.join_permille > 0 && self.rng.below(1000) < self.join_permille {
@@ -122,11 +140,17 @@ impl Link {
                     joined.push('\n');
                     joined.push_str(next);
                     self.down.pop_front();
+                    self.written += 1;
                 }
                 return Some(Down::Frame(joined));
             }
         }
         Some(d)
+    }
+
+    /// Server frames delivered since the last call (what the edge reports written).
+    pub fn take_written(&mut self) -> usize {
+        std::mem::take(&mut self.written)
     }
 
     pub fn pop_up(&mut self, now: u64) -> Option<String> {
@@ -143,12 +167,18 @@ impl Link {
         self.up.clear();
         self.down.clear();
         self.blackhole = false;
+        self.written = 0;
+        self.up_blocked = false;
+        self.replayed = None;
     }
 
     pub fn next_time(&self) -> Option<u64> {
         [
             self.opening_at,
-            self.up.front().map(|(at, _)| *at),
+            self.up
+                .front()
+                .filter(|_| !self.up_blocked)
+                .map(|(at, _)| *at),
             self.down.front().map(|(at, _)| *at),
         ]
         .into_iter()

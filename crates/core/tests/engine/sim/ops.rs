@@ -102,6 +102,34 @@ impl World {
         }
     }
 
+    /// `n` puts of new documents at once (ids `b0`…), each a conditional create or an
+    /// unconditional write.
+    pub fn burst(&mut self, i: usize, n: u64) {
+        let now = self.now;
+        let Some(engine) = self.clients[i].engine.as_mut() else {
+            return;
+        };
+        self.tally.bursts += 1;
+        for k in 0..n {
+            let id = format!("b{k}");
+            let doc = json!({"status": STATUSES[(k % 3) as usize], "n": k % 10, "by": i});
+            match engine.mutate(
+                now,
+                "tasks",
+                Op::Put,
+                &id,
+                Some(doc),
+                Precondition::Unconditional,
+            ) {
+                Ok(_) => self.tally.mutations += 1,
+                Err(EngineError::OfflineQueueFull { .. }) => break,
+                Err(e) => panic!("mutate of valid input failed: {e:?}"),
+            }
+        }
+        self.log(|| format!("c{i} burst of {n} puts"));
+        self.drain_client(i);
+    }
+
     /// Opens or closes an extra view: a second filtered view on `tasks` (changes the
     /// subscription's filter) or the `notes` channel.
     fn toggle_view(&mut self, i: usize) {

@@ -41,6 +41,10 @@ pub enum Action {
     },
     /// The token provider answers (valid, expired, or failing).
     TokenReply(usize),
+    /// A client writes `n` new documents at once (large replays and snapshots for the others).
+    Burst(usize, u64),
+    /// The client's connection is cut when the next snapshot page with more after it arrives.
+    CutMidSnapshot(usize),
     /// End of the fault phase: everything recovers; the run must reach quiescence.
     Heal,
 }
@@ -172,6 +176,28 @@ pub fn build(seed: u64, trace: bool) -> World {
         reset_db: r.below(6) == 0,
         down: r.below(15_000),
     });
+    // Flow-control rows, drawn from their own generator so the other schedules stay as they
+    // were: a small outbound capacity and small snapshot pages, bursts of writes that make
+    // the others' replays and snapshots far longer than it, and cuts in the middle of a paged
+    // snapshot.
+    let mut frng = Rng::new(seed ^ 0x00F1_0C0D_E5EE_D000);
+    let flow = frng.below(4) == 0;
+    if flow {
+        server_config.outbound_capacity = 2 + frng.below(12) as usize;
+        server_config.snapshot_page_bytes = 64 + frng.below(512) as usize;
+        if frng.below(2) == 0 {
+            // Most resumes become paged snapshots.
+            server_config.retain_events = 3 + frng.below(10);
+        }
+        if !tight_rate {
+            let c = frng.below(n) as usize;
+            plan.push((frng.below(duration), Action::Burst(c, 10 + frng.below(40))));
+        }
+        for _ in 0..1 + frng.below(3) {
+            let c = frng.below(n) as usize;
+            plan.push((frng.below(duration), Action::CutMidSnapshot(c)));
+        }
+    }
     plan.sort_by_key(|(at, _)| *at);
     plan.push((duration, Action::Heal));
 
@@ -196,6 +222,7 @@ pub fn build(seed: u64, trace: bool) -> World {
     };
     world.tally.auth_schedules = u64::from(auth);
     world.tally.tight_rate_schedules = u64::from(tight_rate);
+    world.tally.flow_schedules = u64::from(flow);
     let store = world.new_store();
     world.start_server(store);
     world
@@ -273,6 +300,14 @@ impl World {
                 reset_db,
                 down,
             } => self.server_down(graceful, reset_db, down),
+            Action::Burst(i, n) => self.burst(i, n),
+            Action::CutMidSnapshot(i) => {
+                self.clients[i].link.cut_mid_snapshot = true;
+                // The next subscribe answers with a snapshot: make one happen.
+                if self.rng.below(2) == 0 {
+                    self.cut(i);
+                }
+            }
             Action::TokenReply(i) => {
                 self.tally.token_replies += 1;
                 let roll = self.rng.below(10);
@@ -316,7 +351,7 @@ impl World {
         }
     }
 
-    fn cut(&mut self, i: usize) {
+    pub fn cut(&mut self, i: usize) {
         if self.clients[i].link.conn.is_none() {
             return;
         }

@@ -40,6 +40,15 @@ impl Store for RecordingStore {
         self.inner.snapshot(channel)
     }
 
+    fn snapshot_page(
+        &mut self,
+        channel: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Document>, StoreError> {
+        self.inner.snapshot_page(channel, after, limit)
+    }
+
     fn log_after(
         &mut self,
         channel: &str,

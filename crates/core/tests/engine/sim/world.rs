@@ -32,6 +32,12 @@ pub struct Tally {
     pub tight_rate_schedules: u64,
     pub token_replies: u64,
     pub mid_drain_crashes: u64,
+    pub flow_schedules: u64,
+    pub bursts: u64,
+    pub snapshot_pages: u64,
+    pub mid_snapshot_cuts: u64,
+    pub slow_consumer_closes: u64,
+    pub long_replays: u64,
     pub frames: u64,
     pub gaps: u64,
     pub resets: u64,
@@ -60,6 +66,12 @@ impl Tally {
             (&mut self.tight_rate_schedules, o.tight_rate_schedules),
             (&mut self.token_replies, o.token_replies),
             (&mut self.mid_drain_crashes, o.mid_drain_crashes),
+            (&mut self.flow_schedules, o.flow_schedules),
+            (&mut self.bursts, o.bursts),
+            (&mut self.snapshot_pages, o.snapshot_pages),
+            (&mut self.mid_snapshot_cuts, o.mid_snapshot_cuts),
+            (&mut self.slow_consumer_closes, o.slow_consumer_closes),
+            (&mut self.long_replays, o.long_replays),
             (&mut self.frames, o.frames),
             (&mut self.gaps, o.gaps),
             (&mut self.resets, o.resets),
@@ -316,6 +328,9 @@ impl World {
                     }
                 }
                 tether_server::Output::Close { conn, code } => {
+                    if code == tether_protocol::CloseCode::SlowConsumer {
+                        self.tally.slow_consumer_closes += 1;
+                    }
                     if let Some(i) = self.conn_owner.remove(&conn) {
                         self.log(|| format!("c{i} <- close {}", code.as_u16()));
                         let link = &mut self.clients[i].link;
@@ -324,6 +339,26 @@ impl World {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// Counts replays longer than the server's outbound capacity (`subscribed recovered`,
+    /// then events until `presence_sync`).
+    fn note_replay(&mut self, i: usize, frame: &str) {
+        let capacity = self.server_config.capacity() as u64;
+        for part in frame.split('\n') {
+            let link = &mut self.clients[i].link;
+            if part.starts_with(r#"{"type":"subscribed""#) {
+                link.replayed = part.contains(r#""recovered""#).then_some(0);
+            } else if part.starts_with(r#"{"type":"event""#) {
+                if let Some(n) = link.replayed.as_mut() {
+                    *n += 1;
+                }
+            } else if part.starts_with(r#"{"type":"presence_sync""#)
+                && link.replayed.take().is_some_and(|n| n > capacity)
+            {
+                self.tally.long_replays += 1;
             }
         }
     }
@@ -378,8 +413,23 @@ impl World {
             }
         }
         for i in 0..self.clients.len() {
-            while let Some(frame) = self.clients[i].link.pop_up(now) {
+            loop {
+                // The edge's read window: the socket is not read while the engine holds a
+                // full inbox of this connection's frames.
                 let conn = self.clients[i].link.conn;
+                let full = match (self.server.as_ref(), conn) {
+                    (Some(server), Some(conn)) => {
+                        server.inbound_held(conn) >= server.config().max_inbox
+                    }
+                    _ => false,
+                };
+                self.clients[i].link.up_blocked = full;
+                if full {
+                    break;
+                }
+                let Some(frame) = self.clients[i].link.pop_up(now) else {
+                    break;
+                };
                 if let (Some(server), Some(conn)) = (self.server.as_mut(), conn) {
                     server.set_unix_time_ms(now);
                     server.handle_frame(now, conn, frame.as_bytes());
@@ -389,12 +439,25 @@ impl World {
         }
         for i in 0..self.clients.len() {
             while let Some(d) = self.clients[i].link.pop_down(now) {
+                if let super::link::Down::Frame(frame) = &d {
+                    let pages = frame.matches(r#"{"type":"snapshot""#).count() as u64;
+                    self.tally.snapshot_pages += pages;
+                    self.note_replay(i, frame);
+                    let more_follows = frame.contains(r#""more":true"#);
+                    if more_follows && self.clients[i].link.cut_mid_snapshot {
+                        self.clients[i].link.cut_mid_snapshot = false;
+                        self.tally.mid_snapshot_cuts += 1;
+                        self.log(|| format!("c{i}: cut in the middle of a paged snapshot"));
+                        self.cut(i);
+                        break;
+                    }
+                }
                 let c = &mut self.clients[i];
                 let Some(engine) = c.engine.as_mut() else {
                     break;
                 };
                 match d {
-                    super::link::Down::Frame(frame) => {
+                    super::link::Down::Frame(frame) | super::link::Down::Copy(frame) => {
                         let own = own_event(&frame, &c.id);
                         let before = own
                             .as_ref()
@@ -416,6 +479,15 @@ impl World {
                     }
                 }
                 self.drain_client(i);
+                // The frames reached the client: the server's credit for them returns.
+                let written = self.clients[i].link.take_written();
+                let conn = self.clients[i].link.conn;
+                if let (Some(server), Some(conn), true) = (self.server.as_mut(), conn, written > 0)
+                {
+                    server.set_unix_time_ms(now);
+                    server.handle_written(now, conn, written);
+                    self.drain_server();
+                }
             }
         }
         if let Some(server) = self.server.as_mut() {

@@ -4,6 +4,7 @@ mod auth;
 mod batch;
 mod bindings;
 mod dedupe_expiry;
+mod flow;
 mod fuzz;
 mod limits;
 mod malformed_mutate;
@@ -78,6 +79,8 @@ impl H {
         while let Some(out) = self.e.poll_output() {
             got.push(match out {
                 Output::Send { conn, frame } => {
+                    // A prompt reader: every frame is written at once.
+                    self.e.handle_written(self.now, conn, 1);
                     let msg = codec::decode_server(frame.as_bytes())
                         .unwrap_or_else(|e| panic!("engine sent undecodable {frame}: {e}"));
                     Got::Msg(conn, msg)
