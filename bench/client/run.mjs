@@ -6,17 +6,23 @@
 //     beside plain IndexedDB in the same page (one transaction per put, and one batch).
 //   - optimistic apply: mutate -> the page's own change batch shows the pending write.
 //   - cold start: reload a page that cached 1,000 documents; instantiate + IndexedDB + restore.
+//   - catch-up: a client that missed 10,000 events reconnects (its cursor restored from
+//     IndexedDB): time until its view is current again, and its continuity (`recovered`);
+//   - large snapshots: a new client subscribes to channels of 10,000 and 100,000 documents
+//     (~500 bytes each, paged by the server): time until the view holds all of them, and the
+//     server's RSS growth meanwhile (sampled from /proc);
 //   - hook render (React): update() from useRealtimeUpdates -> the commit that shows it;
 //   - ingest (React): a burst of events released at once by a stalling proxy (with duplicates,
 //     repeated updates of the same documents) -> the final snapshot's commit, the commits on the
 //     way, beside JSON.parse + Map over the same frames in the same page.
 //
 // usage: node run.mjs --out FILE [--samples 1000] [--outbox 1000] [--hook-samples 200]
-//                     [--ingest-docs 1000] [--ingest-rounds 10]
+//                     [--ingest-docs 1000] [--ingest-rounds 10] [--catchup 10000]
+//                     [--snapshots 10000,100000]
 // env:   TETHER_SERVER_BIN (tether-server), TETHER_NPM_STAGE (target/npm/tether-sync),
 //        TETHER_CHROMIUM (default /usr/bin/chromium)
 import { spawn } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -46,6 +52,8 @@ const DUPLICATE_EVERY = 10;
 let burstFrames = []; // the burst's messages as delivered
 let burstWsFrames = 0; // the WebSocket frames that carried them
 const samples = Number(arg("--samples", "1000"));
+const catchupN = Number(arg("--catchup", "10000"));
+const snapshotSizes = String(arg("--snapshots", "10000,100000")).split(",").map(Number).filter((n) => n > 0);
 const outboxN = Number(arg("--outbox", "1000"));
 const serverBin = process.env.TETHER_SERVER_BIN;
 const stage = process.env.TETHER_NPM_STAGE;
@@ -127,6 +135,65 @@ async function publishBurst({ port, docs, rounds }) {
       }
     });
   });
+}
+
+/** Writes documents `k0..k{n-1}` of `channel` (body `{seq, pad}`, `seq` = 1..n) over one raw
+ * protocol connection, pipelined in windows of 2,000; resolves when all are acknowledged. */
+async function publishDocs({ port, channel, n, padBytes = 0 }) {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`);
+  const pad = "x".repeat(padBytes);
+  return await new Promise((resolve, reject) => {
+    let acked = 0;
+    let sent = 0;
+    const timer = setTimeout(() => reject(new Error(`publisher: ${acked} of ${n} acked in time`)), 300_000);
+    const sendMore = () => {
+      while (sent < n && sent - acked < 2_000) {
+        sent += 1;
+        ws.send(JSON.stringify({ type: "mutate", mutation_id: sent, channel, op: "put", id: `k${sent - 1}`, doc: { seq: sent, pad } }));
+      }
+    };
+    ws.on("error", reject);
+    ws.on("open", () => ws.send(JSON.stringify({ type: "hello", protocol: 1, client_id: `bench-docs-${channel}-${Date.now()}` })));
+    ws.on("message", (data) => {
+      const m = JSON.parse(String(data));
+      if (m.type === "welcome") sendMore();
+      else if (m.type === "ack") {
+        acked += 1;
+        if (acked === n) {
+          clearTimeout(timer);
+          ws.close();
+          resolve(n);
+        } else sendMore();
+      } else if (m.type === "reject" || m.type === "error") {
+        clearTimeout(timer);
+        reject(new Error(`publisher: ${String(data)}`));
+      }
+    });
+  });
+}
+
+/** Samples the RSS of process `pid` every 10 ms until `stop()`: `{ beforeKb, peakKb }`. */
+function sampleRss(pid) {
+  const read = () => {
+    try {
+      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+      return m ? Number(m[1]) : 0;
+    } catch {
+      return 0;
+    }
+  };
+  const beforeKb = read();
+  let peakKb = beforeKb;
+  const timer = setInterval(() => {
+    peakKb = Math.max(peakKb, read());
+  }, 10);
+  return {
+    stop() {
+      clearInterval(timer);
+      peakKb = Math.max(peakKb, read());
+      return { beforeKb, peakKb };
+    },
+  };
 }
 
 // --- the server (restartable on the same port and database) -------------------------------------
@@ -268,6 +335,32 @@ try {
   raw.cold_start = cold;
   log(`cold start: ${cold.total.toFixed(1)} ms for ${cold.rows} cached documents (${cold.continuity})`);
   rows.push({ name: `cold start: instantiate + open + restore ${coldN} cached docs`, value: cold.total.toFixed(1), unit: "ms", note: `module ${cold.module.toFixed(1)} ms (fetch + compile + instantiate), client ${cold.create.toFixed(1)} ms (IndexedDB open + read), view ${cold.restore.toFixed(1)} ms (${cold.continuity}); target <= 50 ms` });
+
+  // Catch-up: a client subscribed to an empty channel closes (its cursor stays in IndexedDB),
+  // `catchupN` events are committed, a client on the same database reconnects and resumes.
+  const k = await open();
+  await k.evaluate((o) => window.bench.setup(o), { url, dbName: "bench-catchup", channel: "catchup", subscribe: true });
+  await k.evaluate(() => window.bench.closeClient());
+  await publishDocs({ port, channel: "catchup", n: catchupN });
+  const catchup = await k.evaluate((o) => window.bench.view(o), { url, dbName: "bench-catchup", channel: "catchup", rows: catchupN, lastSeq: catchupN });
+  raw.catchup = { missed: catchupN, ...catchup };
+  log(`catch-up: ${catchupN} missed events -> current in ${catchup.ms.toFixed(1)} ms (${catchup.continuity})`);
+  rows.push({ name: `catch-up: a client that missed ${catchupN} events -> view current again`, value: catchup.ms.toFixed(1), unit: "ms", note: `continuity ${catchup.continuity} on the first reconnect; paced replay; goal <= 500 ms` });
+
+  // Large snapshots: a new client subscribes to a channel of n documents (~500 bytes each).
+  raw.snapshots = [];
+  for (const n of snapshotSizes) {
+    const channel = `snap${n}`;
+    await publishDocs({ port, channel, n, padBytes: 480 });
+    const rss = sampleRss(server.pid);
+    const snap = await k.evaluate((o) => window.bench.view(o), { url, dbName: `bench-snap-${n}`, channel, rows: n });
+    const mem = rss.stop();
+    const growthMb = (mem.peakKb - mem.beforeKb) / 1024;
+    raw.snapshots.push({ n, ...snap, server_rss_before_kb: mem.beforeKb, server_rss_peak_kb: mem.peakKb });
+    log(`snapshot: ${n} documents current in ${snap.ms.toFixed(1)} ms (${snap.continuity}); server RSS +${growthMb.toFixed(1)} MB`);
+    rows.push({ name: `snapshot: subscribe to ${n} documents (~500 B each) -> view complete`, value: snap.ms.toFixed(1), unit: "ms", note: `server RSS ${(mem.beforeKb / 1024).toFixed(1)} -> peak ${(mem.peakKb / 1024).toFixed(1)} MB (+${growthMb.toFixed(1)} MB) while it streamed in pages of <= 48 KiB; goal for 100,000: <= 3 s, growth <= 2 pages` });
+  }
+  await k.close();
 
   // React: the hook render of an optimistic write, and the ingest burst, in a production React
   // page whose client connects through the stall proxy.

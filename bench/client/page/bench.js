@@ -261,6 +261,55 @@ window.bench = {
     return { module: tModule - t0, create: t1 - tModule, instantiate: t1 - t0, restore: restored.t - t1, total: restored.t - t0, rows: restored.rows, continuity: restored.continuity };
   },
 
+  /**
+   * Opens a second client on `dbName` (its own page-level client, so the first stays as it
+   * is) subscribed to `channel`; with `connect` it connects and waits until the view is
+   * current. Resolves `{ ms, rows, continuity }`: from connect() until the view has `rows`
+   * documents and shows `{seq: lastSeq}` (or, for a snapshot, has `rows` documents).
+   */
+  async view({ url, dbName, channel, rows: want, lastSeq, close }) {
+    const c = await createClient({ url, dbName, backoff: { initialMs: 20, maxMs: 100 } });
+    let rows = new Map();
+    let continuity = null;
+    let done = null;
+    const finished = new Promise((resolve) => (done = resolve));
+    const check = () => {
+      const last = lastSeq === undefined || [...rows.values()].some((seq) => seq === lastSeq);
+      if (rows.size >= want && last && continuity !== "cached") done(now());
+    };
+    c.onChange((batch) => {
+      for (const view of batch.views) {
+        if (view.channel !== channel) continue;
+        if (view.replace) rows = new Map();
+        for (const row of view.upserts) rows.set(row.id, row.doc?.seq);
+        for (const id of view.removes) rows.delete(id);
+        if (view.continuity) continuity = view.continuity;
+      }
+      check();
+    });
+    c.subscribe(channel);
+    // A restored client shows its cached copy first: start the clock at connect().
+    await new Promise((r) => setTimeout(r, 50));
+    const t0 = now();
+    c.connect();
+    const timeout = new Promise((_, reject) =>
+      setTimeout(() => reject(new Error(`view of ${channel} not current within 120 s (rows: ${rows.size}, continuity: ${continuity})`)), 120_000),
+    );
+    const t1 = await Promise.race([finished, timeout]);
+    const result = { ms: t1 - t0, rows: rows.size, continuity };
+    if (close !== false) c.close();
+    else window.__viewClient = c;
+    return result;
+  },
+
+  /** Closes the client `setup` created (its cursor and cache stay in IndexedDB). */
+  async closeClient() {
+    // The cache is written after a quiet interval: give it time, then close.
+    await new Promise((r) => setTimeout(r, 600));
+    client.close();
+    client = null;
+  },
+
   pending: () => pendingCount,
   connected: () => connected,
 };
