@@ -11,6 +11,7 @@ mod mutations;
 mod presence;
 mod requests;
 mod session;
+mod shared_client_id;
 mod subscriptions;
 
 use serde_json::{json, Value};
