@@ -21,6 +21,7 @@ mod healthz_metrics;
 mod heartbeat_timeout;
 mod lines_subprotocol;
 mod malformed_json;
+mod malformed_mutate_is_rejected_with_its_id;
 mod oversized_message;
 mod per_client_order;
 mod pipelined_drain_survives_kill_9;
