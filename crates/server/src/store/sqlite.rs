@@ -176,6 +176,8 @@ impl SqliteStore {
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(backend)?;
         conn.execute_batch(SCHEMA).map_err(backend)?;
+        // Every statement of a commit stays prepared (rusqlite's default keeps 16).
+        conn.set_prepared_statement_cache_capacity(64);
         let epoch = SqliteStore::init_meta(&conn)?;
         clients::init(&conn)?;
         Ok(SqliteStore {
