@@ -124,6 +124,12 @@ impl Metrics {
             stats.bad_messages,
         );
         metric(
+            "tether_mutations_held_back_total",
+            "counter",
+            "Mutations not applied (connection closed 1011) because an earlier mutation of the same client failed in the store and was not resent yet.",
+            stats.mutations_held_back,
+        );
+        metric(
             "tether_store_errors_total",
             "counter",
             "Storage failures.",

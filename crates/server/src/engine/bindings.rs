@@ -33,10 +33,15 @@ impl<S: Store> ServerEngine<S> {
             return true;
         };
         let retention = self.retention();
-        match self
-            .store
-            .bind_client(client_id, subject, &retention, self.unix_ms)
-        {
+        // Read first: a returning client (the common case) costs no write.
+        let owner = match self.store.client_subject(client_id) {
+            Ok(Some(owner)) => Ok(owner),
+            Ok(None) => self
+                .store
+                .bind_client(client_id, subject, &retention, self.unix_ms),
+            Err(err) => Err(err),
+        };
+        match owner {
             Ok(owner) if owner == subject => true,
             Ok(_) => {
                 let message =

@@ -74,6 +74,7 @@
 //! resend the mutations that were not acknowledged, and exactly-once holds because each dedupe
 //! record was committed — or lost — together with its change.
 
+mod admission;
 mod auth;
 mod bindings;
 mod catchup;

@@ -30,7 +30,7 @@ pub(crate) struct Conn {
     pub(crate) subscriptions: BTreeMap<String, String>,
     pub(crate) bucket: TokenBucket,
     /// Mutations waiting for rate-limit tokens, in arrival order.
-    pub(crate) delayed: VecDeque<super::mutations::Queued>,
+    pub(crate) delayed: VecDeque<super::admission::Queued>,
     /// The deadline of this connection's live timer entry.
     pub(crate) scheduled: Option<u64>,
     /// Credit and held inbound frames.

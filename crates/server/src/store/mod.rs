@@ -158,11 +158,6 @@ pub enum StoreError {
         /// The offset given.
         got: u64,
     },
-    /// The store does not implement this operation (e.g. client bindings of a test wrapper).
-    Unsupported {
-        /// What is missing.
-        what: &'static str,
-    },
     /// [`Store::begin_batch`] was called while a batch was open.
     BatchAlreadyOpen,
     /// An earlier failure inside the open batch undid the whole batch: every further commit of
@@ -189,7 +184,6 @@ impl std::fmt::Display for StoreError {
                 f,
                 "channel {channel}: commit offset {got}, expected {expected}"
             ),
-            StoreError::Unsupported { what } => write!(f, "the store does not support {what}"),
             StoreError::BatchAlreadyOpen => write!(f, "a batch is already open"),
             StoreError::BatchAborted { cause } => {
                 write!(
@@ -266,13 +260,13 @@ pub trait Store {
 
     /// The subject (token `sub`) a client id is bound to, if it is bound.
     ///
-    /// The default fails with [`StoreError::Unsupported`], so that a store without bindings
-    /// cannot serve a server with auth on (dev mode never asks).
+    /// The default knows no binding (with [`Store::bind_client`]'s default, every subject may
+    /// use every client id, as before bindings existed): a store that serves a server with
+    /// auth on must implement both, as [`MemoryStore`] and the SQLite store do, and a wrapper
+    /// must delegate both.
     fn client_subject(&mut self, client_id: &str) -> Result<Option<String>, StoreError> {
         let _ = client_id;
-        Err(StoreError::Unsupported {
-            what: "client bindings",
-        })
+        Ok(None)
     }
 
     /// Binds `client_id` to `subject` unless it is bound already, and returns the subject it
@@ -280,7 +274,8 @@ pub trait Store {
     /// (inside a batch: at [`Store::end_batch`]). Like [`Store::commit`] it also does bounded
     /// housekeeping ([`Retention::dedupe_max_age_ms`], [`Retention::max_clients`], at most
     /// [`EXPIRE_PER_WRITE`] clients each), counting `unix_ms` as the client's activity when
-    /// it is new. The default fails with [`StoreError::Unsupported`].
+    /// it is new. The default stores nothing and returns `subject` (see
+    /// [`Store::client_subject`]).
     fn bind_client(
         &mut self,
         client_id: &str,
@@ -288,10 +283,8 @@ pub trait Store {
         retention: &Retention,
         unix_ms: u64,
     ) -> Result<String, StoreError> {
-        let _ = (client_id, subject, retention, unix_ms);
-        Err(StoreError::Unsupported {
-            what: "client bindings",
-        })
+        let _ = (client_id, retention, unix_ms);
+        Ok(subject.to_owned())
     }
 
     /// Starts a batch: the commits until [`Store::end_batch`] become durable together, at its

@@ -175,6 +175,8 @@ impl SqliteStore {
             .map_err(backend)?;
         conn.busy_timeout(BUSY_WAIT).map_err(backend)?;
         conn.execute_batch(SCHEMA).map_err(backend)?;
+        // Every statement of a commit stays prepared (rusqlite's default keeps 16).
+        conn.set_prepared_statement_cache_capacity(64);
         let epoch = SqliteStore::init_meta(&conn)?;
         clients::init(&conn)?;
         Ok(SqliteStore {

@@ -13,6 +13,7 @@ mod presence;
 mod registry;
 mod requests;
 mod session;
+mod shared_client_id;
 mod subscriptions;
 
 use serde_json::{json, Value};

@@ -4,6 +4,7 @@
 //!
 //! * `client_info(client_id, subject, last_unix_ms, has_records)`: `subject` NULL = unbound;
 //!   `has_records` 1 while `dedupe` may hold records of the client.
+//!   `last_unix_ms` is kept to the minute (a commit rewrites it once it is a minute old).
 //! * `meta.client_count`: the number of `client_info` rows (kept with every insert and
 //!   eviction, so that the bound costs no count per write).
 //!
@@ -14,6 +15,9 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{backend, to_i64};
 use crate::store::{Commit, Retention, StoreError, EXPIRE_PER_WRITE};
+
+/// How stale a client's recorded activity may get before a commit rewrites it.
+const ACTIVITY_GRAIN_MS: i64 = 60_000;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS client_info (
@@ -67,17 +71,37 @@ pub(super) fn subject(conn: &Connection, client_id: &str) -> Result<Option<Strin
 /// transaction.
 pub(super) fn after_commit(tx: &Connection, commit: &Commit) -> Result<(), StoreError> {
     let unix_ms = to_i64(commit.unix_ms)?;
-    if !exists(tx, &commit.client_id)? {
-        add_count(tx, 1)?;
+    let row: Option<(i64, i64)> = tx
+        .prepare_cached("SELECT last_unix_ms, has_records FROM client_info WHERE client_id = ?1")
+        .and_then(|mut s| {
+            s.query_row([&commit.client_id], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+        })
+        .map_err(backend)?;
+    match row {
+        None => {
+            tx.prepare_cached(
+                "INSERT INTO client_info (client_id, subject, last_unix_ms, has_records)
+                 VALUES (?1, NULL, ?2, 1)",
+            )
+            .and_then(|mut s| s.execute(params![commit.client_id, unix_ms]))
+            .map_err(backend)?;
+            add_count(tx, 1)?;
+        }
+        // Activity is kept to the minute: most commits of an active client leave the row
+        // (and its two index entries) alone.
+        Some((last, has_records))
+            if has_records == 0 || last < unix_ms.saturating_sub(ACTIVITY_GRAIN_MS) =>
+        {
+            tx.prepare_cached(
+                "UPDATE client_info SET last_unix_ms = max(last_unix_ms, ?2), has_records = 1
+                 WHERE client_id = ?1",
+            )
+            .and_then(|mut s| s.execute(params![commit.client_id, unix_ms]))
+            .map_err(backend)?;
+        }
+        Some(_) => {}
     }
-    tx.prepare_cached(
-        "INSERT INTO client_info (client_id, subject, last_unix_ms, has_records)
-         VALUES (?1, NULL, ?2, 1)
-         ON CONFLICT (client_id) DO UPDATE SET
-             last_unix_ms = max(last_unix_ms, excluded.last_unix_ms), has_records = 1",
-    )
-    .and_then(|mut s| s.execute(params![commit.client_id, unix_ms]))
-    .map_err(backend)?;
     housekeeping(tx, &commit.retention, commit.unix_ms, &commit.client_id)
 }
 
