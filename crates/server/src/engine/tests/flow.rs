@@ -406,3 +406,28 @@ fn resubscribing_alone_to_the_same_view_keeps_an_honest_prev() {
         "prev is the previous offset, not 0"
     );
 }
+
+#[test]
+fn a_snapshot_keeps_only_a_few_pages_in_flight_whatever_the_capacity() {
+    let mut h = H::with(config(1_024));
+    let w = h.conn("w");
+    let body = "x".repeat(1_000);
+    for i in 0..2_000u64 {
+        h.put(w, i + 1, &format!("d{i:04}"), json!({"body": body}));
+    }
+    let r = h.conn("r");
+    h.send(r, json!({"type": "subscribe", "channel": "tasks"}));
+    let first = poll(&mut h);
+    let in_flight = h.e.in_flight(r);
+    assert!((2..=8).contains(&in_flight), "{in_flight} pages in flight");
+    let got = read_all(&mut h, r, first);
+    let docs: usize = H::to(&got, r)
+        .iter()
+        .map(|m| match m {
+            ServerMessage::Subscribed { snapshot, .. } => snapshot.as_ref().map_or(0, Vec::len),
+            ServerMessage::Snapshot { docs, .. } => docs.len(),
+            _ => 0,
+        })
+        .sum();
+    assert_eq!(docs, 2_000);
+}
