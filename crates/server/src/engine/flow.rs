@@ -45,6 +45,11 @@ impl<S: Store> ServerEngine<S> {
             return;
         };
         c.flow.in_flight = c.flow.in_flight.saturating_sub(frames);
+        if frames > 0 {
+            // The peer is taking frames: alive, even while its own frames (pings) wait behind
+            // a full inbox unread by the edge.
+            c.last_seen = c.last_seen.max(now);
+        }
         self.pump(now, conn);
     }
 
