@@ -9,6 +9,7 @@ mod mutations;
 mod presence;
 mod requests;
 mod session;
+mod snapshot_pages;
 mod subscriptions;
 
 use serde_json::{json, Value};
