@@ -11,7 +11,7 @@ import { join } from "node:path";
 const [work, resultsDir] = process.argv.slice(2);
 const smoke = process.argv.includes("--smoke");
 const partsArg = process.argv.indexOf("--parts");
-const parts = (partsArg > 0 ? process.argv[partsArg + 1] : "fanout,client,bundle").split(",");
+const parts = (partsArg > 0 ? process.argv[partsArg + 1] : "fanout,client,bundle,catchup").split(",");
 
 const readJson = (file) => JSON.parse(readFileSync(file, "utf8"));
 const median = (xs) => {
@@ -175,6 +175,28 @@ if (parts.includes("client")) {
   out();
 }
 
+// --- catch-up (server side, the load generator's raw protocol client) ----------------------------
+let catchup = null;
+if (parts.includes("catchup")) {
+  out("4. Catch-up and large snapshots, server side (raw protocol client, release server, loopback)");
+  const file = join(work, "catchup.json");
+  if (existsSync(file)) {
+    catchup = readJson(file);
+    const mb = (bytes) => (bytes / 1048576).toFixed(1);
+    out(`   ${pad(`resume after ${catchup.events} missed events -> last event received`, 60)} ${lpad(catchup.resume_ms?.toFixed(1) ?? "-", 9)} ms   ${catchup.resume_recovered ? "recovered" : "NOT recovered"}; goal <= 500 ms`);
+    if (!catchup.resume_recovered) problems.push("catch-up: the resume was not recovered");
+    for (const s of catchup.snapshots ?? []) {
+      const growth = s.peak_rss_bytes - s.rss_before_bytes;
+      out(`   ${pad(`subscribe to ${s.docs} documents -> last page`, 60)} ${lpad(s.subscribe_ms?.toFixed(1) ?? "-", 9)} ms   ${s.docs_received} docs in ${s.pages} pages (largest ${s.largest_message_bytes} B); server RSS ${mb(s.rss_before_bytes)} -> peak ${mb(s.peak_rss_bytes)} MB (+${mb(growth)} MB)`);
+      if (s.docs_received !== s.docs) problems.push(`catch-up: snapshot of ${s.docs} delivered ${s.docs_received}`);
+    }
+  } else {
+    out("   not measured: the load generator's catch-up scenario failed (see the log above).");
+    problems.push("catch-up: no figures");
+  }
+  out();
+}
+
 // --- bundle --------------------------------------------------------------------------------------
 let bundle = null;
 if (parts.includes("bundle")) {
@@ -245,6 +267,7 @@ writeFileSync(`${base}.json`, JSON.stringify({
   machine: { cores: cpus().length, memory_bytes: totalmem(), node: process.version },
   fanout: { summary: fanoutSummary, runs: fanoutRuns },
   client,
+  catchup,
   bundle,
   problems,
 }, null, 2) + "\n");

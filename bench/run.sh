@@ -5,7 +5,10 @@
 #   2. client figures in headless Chromium (bench/client/: end-to-end latency and the durable
 #      outbox beside plain IndexedDB; needs the npm package built by pkg-template/build.sh);
 #   3. bundle size: Tether's WASM + JS vs socket.io-client, centrifuge, replicache,
-#      react-use-websocket, bundled by esbuild in this run.
+#      react-use-websocket, bundled by esbuild in this run;
+#   4. catch-up (tether-server only): time for a client that missed BENCH_CATCHUP_EVENTS events
+#      to be current again, and time + server peak RSS to subscribe to BENCH_CATCHUP_DOCS
+#      documents (the load generator's `--scenario catchup`).
 # Prints a table (medians over repeats, Tether/peer ratios) and writes bench/results/*.json.
 # Loopback only, bounded in time; ends only the processes it (or its load generator) started.
 #
@@ -14,7 +17,9 @@
 #   BENCH_SECONDS      seconds of publishing per run     [10]                smoke [2]
 #   BENCH_RATE         publishes per second              [10]
 #   BENCH_REPEAT       runs per size and peer (median)   [1]
-#   BENCH_PARTS        which parts                       [fanout,client,bundle]
+#   BENCH_PARTS        which parts                       [fanout,client,bundle,catchup]
+#   BENCH_CATCHUP_EVENTS  missed events to resume from   [10000]             smoke [200]
+#   BENCH_CATCHUP_DOCS    channel sizes to subscribe to  [10000,100000]      smoke [100,1000]
 #   BENCH_THREADS      load generator worker threads     [1]
 #   BENCH_SQLITE_SYNC  tether-server --sqlite-sync       [full]
 #   BENCH_NPM_STAGE    the staged npm package            [target/npm/tether-sync]
@@ -29,15 +34,19 @@ if [[ "$smoke" == 1 ]]; then
   seconds="${BENCH_SECONDS:-2}"
   settle_ms=300
   drain_secs=3
+  catchup_events="${BENCH_CATCHUP_EVENTS:-200}"
+  catchup_docs="${BENCH_CATCHUP_DOCS:-100,1000}"
 else
   ladder="${BENCH_CONNECTIONS:-1000,5000,10000}"
   seconds="${BENCH_SECONDS:-10}"
   settle_ms=2000
   drain_secs=5
+  catchup_events="${BENCH_CATCHUP_EVENTS:-10000}"
+  catchup_docs="${BENCH_CATCHUP_DOCS:-10000,100000}"
 fi
 rate="${BENCH_RATE:-10}"
 repeat="${BENCH_REPEAT:-1}"
-parts="${BENCH_PARTS:-fanout,client,bundle}"
+parts="${BENCH_PARTS:-fanout,client,bundle,catchup}"
 threads="${BENCH_THREADS:-1}"
 sqlite_sync="${BENCH_SQLITE_SYNC:-full}"
 connect_timeout=180
@@ -142,6 +151,27 @@ if has_part fanout; then
       done
     done
   done
+fi
+
+# --- part 4: catch-up (run here, reported below) ------------------------------------------------
+if has_part catchup; then
+  tag=catchup
+  log "bench: catch-up: resume after $catchup_events missed events; subscribe to $catchup_docs documents"
+  status=0
+  timeout --signal=TERM --kill-after=10 600 "$loadgen_bin" --peer tether --scenario catchup \
+    --events "$catchup_events" --docs "$catchup_docs" --out "$work/catchup.json" \
+    --server-log "$work/$tag.log" --pid-file "$work/$tag.server.pid" -- \
+    "$server_bin" --dev --bind 127.0.0.1:0 --db "$work/$tag.sqlite3" --sqlite-sync "$sqlite_sync" \
+    --rate-per-sec 0 --retain-events "$((catchup_events > 10000 ? catchup_events : 10000))" \
+    --log warn || status=$?
+  kill_left_server "$work/$tag.server.pid"
+  if ((status != 0)) || [[ ! -f "$work/catchup.json" ]]; then
+    warn "catch-up failed (exit $status); server log tail:"
+    tail -n 20 "$work/$tag.log" >&2 || true
+  else
+    mkdir -p "$TETHER_ROOT/bench/results"
+    cp "$work/catchup.json" "$TETHER_ROOT/bench/results/catchup.json"
+  fi
 fi
 
 # --- part 2: client in headless Chromium --------------------------------------------------------

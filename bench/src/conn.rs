@@ -56,14 +56,14 @@ pub async fn open(addr: SocketAddr, peer: Peer, lines: bool) -> Result<Ws, Strin
     Ok(ws)
 }
 
-async fn send(ws: &mut Ws, text: String) -> Result<(), String> {
+pub async fn send(ws: &mut Ws, text: String) -> Result<(), String> {
     ws.send(Message::text(text))
         .await
         .map_err(|e| format!("send: {e}"))
 }
 
 /// The next text frame (WebSocket pings are answered by the library).
-async fn next_text(ws: &mut Ws) -> Result<String, String> {
+pub async fn next_text(ws: &mut Ws) -> Result<String, String> {
     let step = async {
         loop {
             match ws.next().await {
@@ -83,7 +83,7 @@ async fn next_text(ws: &mut Ws) -> Result<String, String> {
 }
 
 /// Tether: `hello` until `welcome`; returns the heartbeat timeout the server announced.
-async fn tether_hello(ws: &mut Ws, client_id: &str) -> Result<Duration, String> {
+pub async fn tether_hello(ws: &mut Ws, client_id: &str) -> Result<Duration, String> {
     send(ws, wire::tether_hello(client_id)).await?;
     loop {
         let frame = next_text(ws).await?;

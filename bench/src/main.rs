@@ -13,6 +13,7 @@
 //! Loopback only: the server command must bind to 127.0.0.1; the generator refuses any other
 //! address. Everything is bounded in time; the server is killed at the end.
 
+mod catchup;
 mod conn;
 mod server;
 mod stats;
@@ -77,9 +78,27 @@ struct Args {
     /// A label for the result (e.g. what the server was run with).
     #[arg(long, default_value = "")]
     label: String,
+    /// What to measure: `fanout` (the default) or `catchup` (see `catchup.rs`; tether only).
+    #[arg(long, value_enum, default_value_t = Scenario::Fanout)]
+    scenario: Scenario,
+    /// `catchup`: events the resuming reader missed.
+    #[arg(long, default_value_t = 10_000)]
+    events: u64,
+    /// `catchup`: channel sizes to subscribe to, comma-separated.
+    #[arg(long, value_delimiter = ',', default_values_t = [10_000u64, 100_000])]
+    docs: Vec<u64>,
     /// The server command: program and arguments (after `--`).
     #[arg(last = true, required = true)]
     server: Vec<String>,
+}
+
+/// Which measurement a run makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Scenario {
+    /// N subscribers, publish→receive latency, memory per connection.
+    Fanout,
+    /// Resume after many missed events; subscribe to large channels.
+    Catchup,
 }
 
 /// One run's result (written as JSON).
@@ -170,7 +189,7 @@ fn log(args: &Args, msg: &str) {
     );
 }
 
-async fn run(args: &Args) -> Result<FanoutResult, String> {
+async fn run(args: &Args) -> Result<serde_json::Value, String> {
     let start = Instant::now();
     let server =
         ServerProcess::start(&args.server, &args.server_log, Duration::from_secs(60)).await?;
@@ -185,7 +204,23 @@ async fn run(args: &Args) -> Result<FanoutResult, String> {
         return Err("the server must listen on a loopback address".to_owned());
     }
     let mut tasks = JoinSet::new();
-    let outcome = measure(args, &server, start, &mut tasks).await;
+    let outcome = match args.scenario {
+        Scenario::Fanout => measure(args, &server, start, &mut tasks)
+            .await
+            .and_then(|r| serde_json::to_value(r).map_err(|e| e.to_string())),
+        Scenario::Catchup if args.peer != Peer::Tether => {
+            Err("the catchup scenario measures tether-server only".to_owned())
+        }
+        Scenario::Catchup => catchup::measure(
+            &server,
+            args.events,
+            &args.docs,
+            args.label.clone(),
+            args.server.clone(),
+        )
+        .await
+        .and_then(|r| serde_json::to_value(r).map_err(|e| e.to_string())),
+    };
     // The server goes first, so its side of each connection closes first (and holds the
     // TIME_WAIT states), then the subscriber tasks are dropped.
     server.stop().await;

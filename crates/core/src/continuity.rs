@@ -110,6 +110,12 @@ impl Subscription {
         self.pages = None;
     }
 
+    /// Whether the `subscribed` answering the pending subscribe is still to come (not when
+    /// its first page arrived and the rest of a paged snapshot is awaited).
+    pub(crate) fn awaits_answer(&self) -> bool {
+        matches!(self.state, SubState::Pending { .. }) && self.pages.is_none()
+    }
+
     /// The `since` to subscribe with: only when the cursor belongs to the same filter (a
     /// different filter's replay would miss documents that only the new filter matches).
     pub(crate) fn since(&self) -> Option<Since> {

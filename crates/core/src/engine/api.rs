@@ -310,9 +310,11 @@ impl Engine {
         };
         if filters.is_empty() {
             let was_active = ch.sub.state != SubState::Inactive;
-            if matches!(ch.sub.state, SubState::Pending { .. }) {
+            if ch.sub.awaits_answer() {
                 ch.sub.stale_answers += 1;
             }
+            // The pages of a snapshot already announced find no buffer and are dropped.
+            ch.sub.pages = None;
             ch.sub.state = SubState::Inactive;
             ch.presence = None;
             if ready && was_active {

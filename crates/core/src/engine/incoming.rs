@@ -439,7 +439,7 @@ impl Engine {
         };
         let pending_sub = channel.as_deref().and_then(|name| {
             let ch = self.channels.get_mut(name)?;
-            matches!(ch.sub.state, SubState::Pending { .. }).then_some(ch)
+            ch.sub.awaits_answer().then_some(ch)
         });
         match code {
             ErrorCode::RateLimited => {
@@ -455,7 +455,7 @@ impl Engine {
                         // Some frame was dropped; if it was a subscribe, no answer will come.
                         let mut any = false;
                         for ch in self.channels.values_mut() {
-                            if matches!(ch.sub.state, SubState::Pending { .. }) {
+                            if ch.sub.awaits_answer() {
                                 ch.sub.resend_due = true;
                                 any = true;
                             }

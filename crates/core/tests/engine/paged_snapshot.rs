@@ -39,17 +39,21 @@ fn ids(d: &Driver) -> Vec<String> {
 
 /// A driver with a copy {old} at e1:3 that then reconnects and is answered in pages.
 fn with_old_copy() -> Driver {
+    with_old_copy_view().0
+}
+
+fn with_old_copy_view() -> (Driver, tether_core::ViewId) {
     let mut d = Driver::new(Config {
         flush_interval_ms: 0,
         ..Config::default()
     });
-    d.engine.subscribe(0, "tasks", None).unwrap();
+    let view = d.engine.subscribe(0, "tasks", None).unwrap();
     d.connect_ready();
     d.server(reset("tasks", 3, vec![doc("old", 1, json!({}))]));
     d.drain();
     d.engine.socket_closed(d.now, 1001);
     d.drain();
-    d
+    (d, view)
 }
 
 fn reconnect(d: &mut Driver) -> Vec<ClientMessage> {
@@ -134,4 +138,24 @@ fn a_cut_mid_snapshot_keeps_the_old_copy_and_starts_over() {
     d.server(first_page(12, vec![doc("a", 1, json!({}))]));
     d.server(page(12, vec![], &[], false));
     assert_eq!(ids(&d), vec!["a"]);
+}
+
+#[test]
+fn an_unsubscribe_mid_snapshot_drops_its_pages_and_the_next_answer_counts() {
+    let (mut d, view) = with_old_copy_view();
+    reconnect(&mut d);
+    d.server(first_page(10, vec![doc("a", 1, json!({}))]));
+    d.engine.unsubscribe(d.now, view).unwrap();
+    d.drain();
+    // The rest of the abandoned snapshot changes nothing.
+    d.server(page(11, vec![doc("c", 1, json!({}))], &[], false));
+    d.engine.subscribe(d.now, "tasks", None).unwrap();
+    let sent = d.sent();
+    assert!(sent
+        .iter()
+        .any(|m| matches!(m, ClientMessage::Subscribe { .. })));
+    // The answer to the new subscribe is taken (not skipped as a stale one).
+    d.server(reset("tasks", 12, vec![doc("n", 1, json!({}))]));
+    assert_eq!(ids(&d), vec!["n"]);
+    assert_eq!(d.engine.cursor("tasks").unwrap().offset, 12);
 }

@@ -8,7 +8,7 @@
 //! frames, client crash-restarts from persisted state, server crashes and graceful restarts
 //! (same store, same epoch), database resets (new epoch), short event retention (resume
 //! falls back to reset), view/filter changes, and concurrent edits of the same documents.
-//! Flow-control rows (a quarter of the schedules): a small server outbound capacity, so
+//! Flow-control rows (an eighth of the schedules): a small server outbound capacity, so
 //! long offline periods and bursts of writes make replays far longer than it; small snapshot
 //! pages, so resets are paged; and cuts in the middle of a paged snapshot.
 

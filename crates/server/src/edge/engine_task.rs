@@ -4,7 +4,7 @@
 //! writer reports the frames it wrote ([`Input::Written`]), the engine paces what it produces
 //! by them and itself closes a reader that stopped reading (4009), so a queue (sized for the
 //! engine's capacity) does not fill; should it, the connection is closed 4009 all the same.
-//! Each reader takes a permit of its connection's read window per frame; the permits return
+//! Each reader takes permits of its connection's read window per frame (by size); they return
 //! as the engine consumes the frames, so a connection whose inbound frames wait for credit is
 //! not read further.
 //!
@@ -14,7 +14,7 @@
 //! task fail-stops: it sends nothing of the batch, closes every connection with 1011 and
 //! reports the error, on which the server stops and the binary exits non-zero.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -23,6 +23,7 @@ use tether_protocol::CloseCode;
 use tokio::sync::{mpsc, oneshot, Notify, Semaphore};
 
 use super::metrics::Metrics;
+use super::options::read_units;
 use crate::engine::{ConnId, ConnectInfo, Output, ServerConfig, ServerEngine};
 use crate::store::{Store, StoreError};
 
@@ -121,8 +122,10 @@ pub(crate) struct ConnHandle {
     pub(crate) read_window: Arc<Semaphore>,
     /// Frames handed to the engine so far.
     pub(crate) delivered: u64,
-    /// Permits returned so far.
+    /// Frames whose permits were returned so far.
     pub(crate) released: u64,
+    /// Permits of the frames handed over and not returned yet, in order.
+    pub(crate) taken: VecDeque<u32>,
 }
 
 impl ConnHandle {
@@ -138,6 +141,7 @@ impl ConnHandle {
             read_window,
             delivered: 0,
             released: 0,
+            taken: VecDeque::new(),
         }
     }
 }
@@ -192,6 +196,7 @@ impl<S: Store> Loop<S> {
             Input::Frame { conn, data } => {
                 if let Some(handle) = self.conns.get_mut(&conn) {
                     handle.delivered += 1;
+                    handle.taken.push_back(read_units(data.len()));
                     self.reading.insert(conn);
                 }
                 self.engine.handle_frame(now, conn, &data);
@@ -225,12 +230,19 @@ impl<S: Store> Loop<S> {
             let Some(handle) = conns.get_mut(conn) else {
                 return false;
             };
+            // The engine consumes a connection's frames in order: the oldest are done.
             let held = engine.inbound_held(*conn) as u64;
             let consumed = handle.delivered.saturating_sub(held);
-            if consumed > handle.released {
-                let permits = usize::try_from(consumed - handle.released).unwrap_or(usize::MAX);
+            let mut permits = 0usize;
+            while handle.released < consumed {
+                let Some(units) = handle.taken.pop_front() else {
+                    break;
+                };
+                permits += units as usize;
+                handle.released += 1;
+            }
+            if permits > 0 {
                 handle.read_window.add_permits(permits);
-                handle.released = consumed;
             }
             held > 0
         });

@@ -9,9 +9,18 @@ use clap::{Parser, ValueEnum};
 use super::EdgeError;
 use crate::engine::{AuthConfig, Claims, ServerConfig};
 
-/// Inbound frames of one connection the edge hands to the engine before the engine consumed
-/// them: the socket is not read further meanwhile (the engine's `max_inbox`).
+/// Read-window permits of one connection (the engine's `max_inbox`): each inbound frame handed
+/// to the engine takes [`read_units`] of them until the engine consumed it, and the socket is
+/// not read while they are taken. So the engine holds at most this many unprocessed frames of
+/// a connection, and at most `READ_WINDOW * READ_UNIT` bytes (1 MiB) plus one frame.
 pub(crate) const READ_WINDOW: usize = 256;
+/// Bytes per read-window permit.
+const READ_UNIT: usize = 4_096;
+
+/// The read-window permits a frame of `len` bytes takes (at least 1, at most the window).
+pub(crate) fn read_units(len: usize) -> u32 {
+    u32::try_from(len.div_ceil(READ_UNIT).clamp(1, READ_WINDOW)).unwrap_or(1)
+}
 
 /// SQLite durability.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

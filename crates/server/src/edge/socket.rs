@@ -2,8 +2,8 @@
 //! the connection's outbound queue. Under the `tether-lines` subprotocol the writer joins the
 //! frames already queued into one WebSocket message (`\n` between them) and the reader splits
 //! incoming messages the same way. The writer reports every write to the engine (its credit);
-//! the reader takes a read-window permit per frame, so it stops reading while the engine holds
-//! [`READ_WINDOW`] frames of the connection unprocessed.
+//! the reader takes read-window permits per frame (by size, see [`read_units`]), so it stops
+//! reading while the engine holds a window's worth of the connection's frames unprocessed.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,7 +18,7 @@ use crate::engine::ConnId;
 
 use super::engine_task::{ConnHandle, Input, Kill, Outbound, Stamp};
 use super::metrics::Metrics;
-use super::options::READ_WINDOW;
+use super::options::{read_units, READ_WINDOW};
 use crate::engine::ConnectInfo;
 
 /// How long a close frame may take to send, and how long to wait for the peer's close reply.
@@ -178,10 +178,10 @@ async fn write_loop(
     }
 }
 
-/// Waits for a read-window permit (the engine consumed an earlier frame); `false` once the
-/// engine forgot the connection.
-async fn take_permit(window: &Semaphore) -> bool {
-    match window.acquire().await {
+/// Waits for the read-window permits of a frame of `len` bytes (the engine consumed earlier
+/// frames); `false` once the engine forgot the connection.
+async fn take_permit(window: &Semaphore, len: usize) -> bool {
+    match window.acquire_many(read_units(len)).await {
         Ok(permit) => {
             permit.forget();
             true
@@ -243,7 +243,7 @@ pub(crate) async fn run_socket(socket: WebSocket, info: ConnectInfo, env: Socket
                 Some(Ok(Message::Text(text))) if lines => {
                     let mut gone = false;
                     for message in split_frame(text.as_str().as_bytes()) {
-                        if !take_permit(&window).await {
+                        if !take_permit(&window, message.len()).await {
                             gone = true;
                             break;
                         }
@@ -258,7 +258,7 @@ pub(crate) async fn run_socket(socket: WebSocket, info: ConnectInfo, env: Socket
                     }
                 }
                 Some(Ok(Message::Text(text))) => {
-                    if !take_permit(&window).await {
+                    if !take_permit(&window, text.len()).await {
                         break;
                     }
                     let data = text.as_str().as_bytes().to_vec();
@@ -267,7 +267,7 @@ pub(crate) async fn run_socket(socket: WebSocket, info: ConnectInfo, env: Socket
                     }
                 }
                 Some(Ok(Message::Binary(bytes))) => {
-                    if !take_permit(&window).await {
+                    if !take_permit(&window, bytes.len()).await {
                         break;
                     }
                     let data = bytes.to_vec();

@@ -12,6 +12,7 @@ use std::collections::VecDeque;
 
 use tether_protocol::CloseCode;
 
+use super::catchup::Catchup;
 #[cfg(doc)]
 use super::ServerConfig;
 use super::{ConnId, ServerEngine};
@@ -20,6 +21,10 @@ use crate::store::Store;
 /// Store rows one pump may read before it yields to other connections (it resumes from a
 /// timer due at once).
 const PUMP_ROWS: usize = 4_096;
+
+/// Snapshot pages (each up to `snapshot_page_bytes`) in flight to one connection at most, so
+/// a large snapshot holds a bounded number of bytes in the edge whatever the capacity.
+const SNAPSHOT_PAGES_IN_FLIGHT: usize = 8;
 
 /// One connection's flow-control state.
 #[derive(Debug, Default)]
@@ -40,6 +45,11 @@ impl<S: Store> ServerEngine<S> {
             return;
         };
         c.flow.in_flight = c.flow.in_flight.saturating_sub(frames);
+        if frames > 0 {
+            // The peer is taking frames: alive, even while its own frames (pings) wait behind
+            // a full inbox unread by the edge.
+            c.last_seen = c.last_seen.max(now);
+        }
         self.pump(now, conn);
     }
 
@@ -97,11 +107,17 @@ impl<S: Store> ServerEngine<S> {
                 return;
             }
             let room = low - c.flow.in_flight;
-            if let Some(channel) = c.catchups.keys().next().cloned() {
-                if c.flow.in_flight > low / 2 {
-                    // Hysteresis: a step waits for room for a good part of a page.
+            if let Some((channel, catchup)) = c.catchups.iter().next() {
+                let resume = match catchup {
+                    // Hysteresis: a replay step waits for room for a good part of a page.
+                    Catchup::Replay { .. } => low / 2,
+                    // Snapshot pages are large: only a few in flight bound the memory.
+                    Catchup::Snapshot(_) => (low / 2).min(SNAPSHOT_PAGES_IN_FLIGHT - 1),
+                };
+                if c.flow.in_flight > resume {
                     return;
                 }
+                let channel = channel.clone();
                 if rows == 0 {
                     // Yield: other connections keep their latency; a timer resumes soon.
                     self.schedule(conn, now.saturating_add(1));

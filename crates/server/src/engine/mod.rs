@@ -24,6 +24,8 @@
 //!         Output::Close { conn, code } => { /* send close `code`, drop the socket */ }
 //!     }
 //! }
+//! // Whenever the socket of `conn` has written frames (flow control, see below):
+//! engine.handle_written(now, conn, 1);
 //! // Sleep until `poll_timeout()` (or the next frame), then:
 //! if let Some(at) = engine.poll_timeout() {
 //!     now = now.max(at);
@@ -41,6 +43,18 @@
 //!
 //! Frames shared by several subscribers (events, broadcasts, presence) are encoded once and
 //! output as clones of one `Arc<str>`.
+//!
+//! # Flow control
+//!
+//! Every `Send` counts against its connection's outbound capacity
+//! ([`ServerConfig::outbound_capacity`]) until the caller reports it written with
+//! [`ServerEngine::handle_written`]. Bursts the engine produces itself (replays, snapshot
+//! pages, the answers to pipelined frames) are paced by those reports and never overflow it;
+//! inbound frames that arrive meanwhile are held in order (see
+//! [`ServerEngine::inbound_held`]: the caller should stop reading a socket while
+//! [`ServerConfig::max_inbox`] of its frames are held). Live traffic that would exceed the
+//! capacity closes the connection with 4009. A caller that never reports writes sees every
+//! connection closed 4009 once its capacity of frames was output.
 //!
 //! # Group commit
 //!

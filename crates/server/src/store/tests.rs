@@ -188,6 +188,39 @@ fn conformance<S: Store>(s: &mut S) {
     assert_eq!(newest.as_deref(), Some("reply-18446744073709551615"));
 }
 
+/// Snapshot pages: live documents only, in id order, after a given id, at most `limit`.
+fn pages<S: Store>(s: &mut S) {
+    for (offset, id) in (1..).zip(["b", "a", "c", "d", "aa"]) {
+        let body = Some(json!({"id": id}));
+        s.commit(&commit(
+            offset,
+            Some(change("pages", offset, id, 1, body)),
+            KEEP,
+        ))
+        .unwrap();
+    }
+    s.commit(&commit(6, Some(change("pages", 6, "c", 2, None)), KEEP))
+        .unwrap();
+    let ids = |docs: Vec<tether_protocol::Document>| -> Vec<String> {
+        docs.into_iter().map(|d| d.id).collect()
+    };
+    assert_eq!(ids(s.snapshot_page("pages", None, 2).unwrap()), ["a", "aa"]);
+    assert_eq!(
+        ids(s.snapshot_page("pages", Some("aa"), 2).unwrap()),
+        ["b", "d"]
+    );
+    assert_eq!(ids(s.snapshot_page("pages", Some("b"), 9).unwrap()), ["d"]);
+    assert!(s.snapshot_page("pages", Some("d"), 9).unwrap().is_empty());
+    assert!(s.snapshot_page("other", None, 9).unwrap().is_empty());
+    let whole = s.snapshot("pages").unwrap();
+    assert_eq!(s.snapshot_page("pages", None, 100).unwrap(), whole);
+}
+
+#[test]
+fn memory_store_pages_snapshots() {
+    pages(&mut MemoryStore::new("e".into()));
+}
+
 #[test]
 fn memory_store_conforms() {
     conformance(&mut MemoryStore::new("e".into()));
@@ -207,6 +240,11 @@ fn memory_store_conforms_inside_a_batch() {
 mod sqlite {
     use super::*;
     use crate::store::SqliteStore;
+
+    #[test]
+    fn sqlite_store_pages_snapshots() {
+        pages(&mut SqliteStore::open(":memory:").unwrap());
+    }
 
     #[test]
     fn sqlite_store_conforms() {

@@ -8,6 +8,7 @@
 mod common;
 mod flow_support;
 
+mod a_cut_mid_snapshot_restarts_it_cleanly;
 mod bad_origin;
 mod broadcast_and_requests;
 mod client_id_bound_to_subject;

@@ -181,7 +181,7 @@ pub fn build(seed: u64, trace: bool) -> World {
     // the others' replays and snapshots far longer than it, and cuts in the middle of a paged
     // snapshot.
     let mut frng = Rng::new(seed ^ 0x00F1_0C0D_E5EE_D000);
-    let flow = frng.below(4) == 0;
+    let flow = frng.below(8) == 0;
     if flow {
         server_config.outbound_capacity = 2 + frng.below(12) as usize;
         server_config.snapshot_page_bytes = 64 + frng.below(512) as usize;
@@ -189,9 +189,9 @@ pub fn build(seed: u64, trace: bool) -> World {
             // Most resumes become paged snapshots.
             server_config.retain_events = 3 + frng.below(10);
         }
-        if !tight_rate {
+        if !tight_rate && frng.below(3) == 0 {
             let c = frng.below(n) as usize;
-            plan.push((frng.below(duration), Action::Burst(c, 10 + frng.below(40))));
+            plan.push((frng.below(duration), Action::Burst(c, 10 + frng.below(16))));
         }
         for _ in 0..1 + frng.below(3) {
             let c = frng.below(n) as usize;

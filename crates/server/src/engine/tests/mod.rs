@@ -14,6 +14,7 @@ mod registry;
 mod requests;
 mod session;
 mod shared_client_id;
+mod snapshot_pages;
 mod subscriptions;
 
 use serde_json::{json, Value};
