@@ -76,7 +76,6 @@ pub fn adopt_orphans(adoption: Adoption) {
                 lock.release();
                 continue;
             }
-            let last = state.last_mutation_id;
             let seed = (js_sys::Math::random() * 9_007_199_254_740_991.0) as u64;
             let engine = Engine::restore(config.clone(), state, seed);
             let driver = Driver::start(
@@ -87,7 +86,6 @@ pub fn adopt_orphans(adoption: Adoption) {
                     storage_failed: false,
                     lock: Some(lock),
                     get_token: get_token.clone(),
-                    last_mutation_id: last,
                     cached_channels: Default::default(),
                 },
             );

@@ -231,18 +231,17 @@ impl TetherClient {
         let config = config(&parsed, get_token.is_some());
         let adoption_config = config.clone();
         let seed = (js_sys::Math::random() * 9_007_199_254_740_991.0) as u64;
-        let (engine, last_mutation_id, cached_channels) = match restored {
+        let (engine, cached_channels) = match restored {
             Some(state) => {
-                let last = state.last_mutation_id;
                 let cached: BTreeSet<String> = state
                     .channels
                     .iter()
                     .filter(|(_, c)| c.cursor.is_some())
                     .map(|(name, _)| name.clone())
                     .collect();
-                (Engine::restore(config, state, seed), last, cached)
+                (Engine::restore(config, state, seed), cached)
             }
-            None => (Engine::new(config, client_id, seed), 0, BTreeSet::new()),
+            None => (Engine::new(config, client_id, seed), BTreeSet::new()),
         };
         let url = parsed.url.clone();
         let driver = Driver::start(
@@ -253,7 +252,6 @@ impl TetherClient {
                 storage_failed,
                 lock: Some(lock),
                 get_token: get_token.clone(),
-                last_mutation_id,
                 cached_channels,
             },
         );

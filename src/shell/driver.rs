@@ -8,12 +8,12 @@
 //! back into the client.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::rc::{Rc, Weak};
 
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use serde_json::Value;
-use tether_core::{Engine, MutationOutcome, Output, Persist, PresenceUpdate};
+use tether_core::{Engine, MutationOutcome, Output, PresenceUpdate};
 use tether_protocol::PresenceEvent;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
@@ -94,25 +94,15 @@ pub struct Driver {
     pub engine: Engine,
     url: String,
     db: Option<Rc<Db>>,
-    /// The last IndexedDB write failed (its mutations were withdrawn): storage is at risk.
+    /// IndexedDB could not be opened at start (the client runs in memory).
     storage_failed: bool,
     socket: Option<Socket>,
     generation: u64,
     timer: Option<Timer>,
     signals: Option<Signals>,
     lock: Option<Held>,
-    batch: Vec<Persist>,
-    /// Number of IndexedDB transactions started (at most one is in flight).
-    writes_started: u64,
-    /// Number of those that finished.
-    writes_done: u64,
-    /// The last started transaction takes its writes at the end of the current task (a
-    /// microtask), so writes emitted until then join it: a loop of `mutate` calls is one
-    /// transaction, not one for the first call and one for the rest.
-    opening: bool,
-    /// Frames waiting for the write they follow: (transaction number it needs, frame).
-    held: VecDeque<(u64, String)>,
-    last_mutation_id: u64,
+    /// A write batch is being taken at the end of the current task (`Output::WriteReady`).
+    write_scheduled: bool,
     mutations: HashMap<u64, Resolvers>,
     requests: HashMap<u64, Resolvers>,
     presence: BTreeMap<String, BTreeMap<String, Value>>,
@@ -151,8 +141,6 @@ pub struct DriverSetup {
     pub lock: Option<Held>,
     /// The token provider.
     pub get_token: Option<Function>,
-    /// Highest mutation id already stored.
-    pub last_mutation_id: u64,
     /// Channels restored from the cache (their first change-set is `cached`).
     pub cached_channels: BTreeSet<String>,
 }
@@ -170,12 +158,7 @@ impl Driver {
             timer: None,
             signals: None,
             lock: setup.lock,
-            batch: Vec::new(),
-            writes_started: 0,
-            writes_done: 0,
-            opening: false,
-            held: VecDeque::new(),
-            last_mutation_id: setup.last_mutation_id,
+            write_scheduled: false,
             mutations: HashMap::new(),
             requests: HashMap::new(),
             presence: BTreeMap::new(),
@@ -323,7 +306,7 @@ impl Driver {
 
     /// Whether writes would not survive a reload.
     pub fn writes_at_risk(&self) -> bool {
-        self.db.is_none() || self.storage_failed
+        self.db.is_none() || self.storage_failed || !self.engine.storage_ok()
     }
 
     /// The public status object.
@@ -380,36 +363,17 @@ impl Driver {
                 Output::OpenSocket => self.open_socket(),
                 Output::CloseSocket { code, reason } => {
                     self.generation += 1;
-                    self.held.clear();
                     if let Some(socket) = self.socket.take() {
                         socket.close(code, &reason);
                     }
                 }
+                // The engine holds back every frame until the writes it needs are durable.
                 Output::Send(frame) => {
-                    // The frame follows every write emitted before it: those gathered in the
-                    // batch go in the opening transaction if there is one, else in the next;
-                    // the others are in the current one.
-                    let needs = if self.opening {
-                        self.writes_started
-                    } else {
-                        self.writes_started + u64::from(!self.batch.is_empty())
-                    };
-                    if needs <= self.writes_done && self.held.is_empty() {
-                        if let Some(socket) = self.socket.as_mut() {
-                            socket.send(&frame);
-                        }
-                    } else {
-                        self.held.push_back((needs, frame));
+                    if let Some(socket) = self.socket.as_mut() {
+                        socket.send(&frame);
                     }
                 }
-                Output::Persist(write) => {
-                    if let Persist::OutboxPut { mutation } = &write {
-                        self.last_mutation_id = self.last_mutation_id.max(mutation.mutation_id);
-                    }
-                    if self.db.is_some() {
-                        self.gather(write);
-                    }
-                }
+                Output::WriteReady => self.schedule_write(),
                 Output::NeedToken => self.fetch_token(),
                 Output::Changes(sets) => {
                     for set in sets {
@@ -455,16 +419,11 @@ impl Driver {
         if let Some(socket) = self.socket.as_mut() {
             socket.flush();
         }
-        // Group commit: while a transaction is in flight, writes gather for the next one.
-        if !self.batch.is_empty() && self.writes_started == self.writes_done {
-            self.start_write();
-        }
         let status = self.engine.status();
         let synced = status.pending_mutations == 0
             && self.pending_elsewhere() == 0
             && status.state == tether_core::ConnectionState::Ready
-            && self.batch.is_empty()
-            && self.writes_started == self.writes_done;
+            && !self.engine.writes_pending();
         if synced && (self.last_synced_at.is_none() || status_changed) {
             self.last_synced_at = Some(js_sys::Date::now());
             status_changed = true;
@@ -515,7 +474,6 @@ impl Driver {
 
     fn open_socket(&mut self) {
         self.generation += 1;
-        self.held.clear();
         let generation = self.generation;
         let weak = self.me.clone();
         let opened = Socket::open(&self.url, move |event| {
@@ -530,7 +488,6 @@ impl Driver {
                     SocketEvent::Closed(code) => {
                         d.socket = None;
                         d.generation += 1;
-                        d.held.clear();
                         d.engine.socket_closed(now, code);
                     }
                 }
@@ -542,95 +499,45 @@ impl Driver {
         }
     }
 
-    /// Adds a write to the next transaction; a cache delta folds into the one already waiting
-    /// for its channel, so a burst of flushes writes each document once.
-    fn gather(&mut self, write: Persist) {
-        if let Persist::Channel(delta) = write {
-            let waiting = self.batch.iter_mut().find_map(|w| match w {
-                Persist::Channel(d) if d.channel == delta.channel => Some(d),
-                _ => None,
-            });
-            match waiting {
-                Some(earlier) => earlier.absorb(delta),
-                None => self.batch.push(Persist::Channel(delta)),
-            }
-        } else {
-            self.batch.push(write);
+    /// `WriteReady`: takes the batch at the end of the current task (a microtask), so writes
+    /// made until then join it — a loop of `mutate` calls is one transaction — and runs it as
+    /// one IndexedDB transaction; without IndexedDB (memory storage) it is durable at once.
+    fn schedule_write(&mut self) {
+        if self.write_scheduled {
+            return;
         }
-    }
-
-    fn start_write(&mut self) {
-        let (Some(db), Some(me)) = (self.db.clone(), self.me.upgrade()) else {
-            self.batch.clear();
+        let Some(db) = self.db.clone() else {
+            while let Some(batch) = self.engine.take_writes() {
+                self.engine.write_done(now_ms(), batch.id, Ok(()));
+            }
             return;
         };
-        drop(me);
-        self.writes_started += 1;
-        self.opening = true;
+        self.write_scheduled = true;
         let weak = self.me.clone();
         // `spawn_local` first polls in a microtask, after the current task's other writes.
         spawn_local(async move {
             let mut taken = None;
             with(&weak, |d| {
-                d.opening = false;
-                let writes = std::mem::take(&mut d.batch);
-                taken = Some((writes, d.engine.client_id().to_owned(), d.last_mutation_id));
+                d.write_scheduled = false;
+                taken = d
+                    .engine
+                    .take_writes()
+                    .map(|batch| (batch, d.engine.client_id().to_owned()));
             });
-            let Some((writes, client_id, last)) = taken else {
+            let Some((batch, client_id)) = taken else {
                 return;
             };
-            let result = db.write(&client_id, last, &writes).await;
-            with(&weak, |d| d.write_done(result.map_err(|e| e.0), &writes));
-        });
-    }
-
-    /// A flush finished. On failure, every mutation it was to store is withdrawn (rolled back
-    /// and rejected with `STORAGE`) and its frame, still held back, is never sent.
-    fn write_done(&mut self, result: Result<(), String>, writes: &[Persist]) {
-        self.writes_done += 1;
-        let failed = result.is_err();
-        if failed != self.storage_failed {
-            self.storage_failed = failed;
-            self.force_status = true;
-        }
-        if let Err(reason) = result {
-            let now = now_ms();
-            let mut withdrawn = BTreeSet::new();
-            for write in writes {
-                if let Persist::OutboxPut { mutation } = write {
-                    if self
-                        .engine
-                        .storage_failed(now, mutation.mutation_id, &reason)
-                    {
-                        withdrawn.insert(mutation.mutation_id);
-                    }
-                }
-            }
-            self.held.retain(|(_, frame)| {
-                !matches!(
-                    tether_protocol::codec::decode_client(frame.as_bytes()),
-                    Ok(tether_protocol::ClientMessage::Mutate { mutation_id, .. })
-                        if withdrawn.contains(&mutation_id)
-                )
+            let result = db
+                .write(&client_id, batch.last_mutation_id, &batch.writes)
+                .await
+                .map_err(|e| e.0);
+            with(&weak, |d| {
+                let was_ok = d.engine.storage_ok();
+                d.engine.write_done(now_ms(), batch.id, result);
+                // `writesAtRisk` follows the last batch.
+                d.force_status |= was_ok != d.engine.storage_ok();
             });
-        }
-        // Frames whose writes are now durable leave, in order.
-        while self
-            .held
-            .front()
-            .is_some_and(|(needs, _)| *needs <= self.writes_done)
-        {
-            if let Some((_, frame)) = self.held.pop_front() {
-                if let Some(socket) = self.socket.as_mut() {
-                    socket.send(&frame);
-                }
-            }
-        }
-        // (`with` drains after this, which flushes the socket.)
-        if !self.batch.is_empty() {
-            // Writes gathered meanwhile: the next transaction.
-            self.start_write();
-        }
+        });
     }
 
     fn fetch_token(&mut self) {

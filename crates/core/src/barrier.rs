@@ -50,6 +50,12 @@ pub(crate) struct Barrier {
     gathered_mutations: Vec<u64>,
     /// Mutations of the batch in flight.
     in_flight_mutations: Vec<u64>,
+    /// Channels whose cache the gathering batch writes.
+    gathered_channels: Vec<String>,
+    /// Channels whose cache the batch in flight writes.
+    in_flight_channels: Vec<String>,
+    /// Writes of the batch in flight to retry if it fails (outbox removals, the client id).
+    in_flight_retry: Vec<Persist>,
     held: VecDeque<HeldFrame>,
     /// `WriteReady` was output and not yet answered by `take_writes`.
     signalled: bool,
@@ -65,6 +71,9 @@ impl Barrier {
         }
         match write {
             Persist::Channel(delta) => {
+                if !self.gathered_channels.contains(&delta.channel) {
+                    self.gathered_channels.push(delta.channel.clone());
+                }
                 let earlier = self.gathering.iter_mut().rev().find_map(|w| match w {
                     Persist::Channel(d) if d.channel == delta.channel => Some(d),
                     _ => None,
@@ -96,9 +105,16 @@ impl Barrier {
         self.taken += 1;
         self.in_flight = Some(self.taken);
         self.in_flight_mutations = std::mem::take(&mut self.gathered_mutations);
+        self.in_flight_channels = std::mem::take(&mut self.gathered_channels);
+        let writes = std::mem::take(&mut self.gathering);
+        self.in_flight_retry = writes
+            .iter()
+            .filter(|w| matches!(w, Persist::OutboxRemove { .. } | Persist::ClientId { .. }))
+            .cloned()
+            .collect();
         Some(WriteBatch {
             id: self.taken,
-            writes: std::mem::take(&mut self.gathering),
+            writes,
             last_mutation_id,
         })
     }
@@ -132,10 +148,16 @@ impl Barrier {
         }
         self.in_flight = None;
         let mutations = std::mem::take(&mut self.in_flight_mutations);
+        let channels = std::mem::take(&mut self.in_flight_channels);
+        let retry = std::mem::take(&mut self.in_flight_retry);
         for m in &mutations {
             self.waiting.remove(m);
         }
-        let failed = if ok { Vec::new() } else { mutations };
+        let (failed, failed_channels, retry) = if ok {
+            (Vec::new(), Vec::new(), Vec::new())
+        } else {
+            (mutations, channels, retry)
+        };
         if !failed.is_empty() {
             self.held
                 .retain(|h| h.mutation.is_none_or(|m| !failed.contains(&m)));
@@ -153,6 +175,8 @@ impl Barrier {
         let signal = self.should_signal();
         Some(Done {
             failed,
+            failed_channels,
+            retry,
             release,
             signal,
         })
@@ -176,6 +200,11 @@ impl Barrier {
 pub(crate) struct Done {
     /// Mutations whose `OutboxPut` was not stored.
     pub(crate) failed: Vec<u64>,
+    /// Channels whose cache write was lost: the whole cache is written again, so a later delta
+    /// never lands on a cache with holes under an advanced cursor.
+    pub(crate) failed_channels: Vec<String>,
+    /// Writes of the failed batch that are tried again in the next one.
+    pub(crate) retry: Vec<Persist>,
     /// Frames that may leave now, in order.
     pub(crate) release: Vec<String>,
     /// Another batch is ready.

@@ -24,7 +24,13 @@
 //!             Output::OpenSocket => { /* open a WebSocket; later: engine.socket_opened(now) */ }
 //!             Output::CloseSocket { .. } => { /* close it; do not report socket_closed */ }
 //!             Output::Send(_frame) => { /* socket.send(frame) */ }
-//!             Output::Persist(_write) => { /* IndexedDB, durable before later sends */ }
+//!             Output::WriteReady => {
+//!                 // Later (e.g. at the end of the current task, so that more writes join):
+//!                 if let Some(batch) = engine.take_writes() {
+//!                     /* one IndexedDB transaction with batch.writes, then: */
+//!                     engine.write_done(now, batch.id, Ok(()));
+//!                 }
+//!             }
 //!             Output::NeedToken => { /* call the token provider, then engine.set_token(..) */ }
 //!             Output::Changes(_sets) => { /* hand change-sets to the app */ }
 //!             Output::Mutation(_outcome) => { /* resolve or reject the mutate() promise */ }
@@ -47,9 +53,11 @@
 //!
 //! # Guarantees the shell and the app can rely on
 //!
-//! * **Durable before sent.** `mutate` emits `Persist::OutboxPut` before the `mutate` frame;
-//!   a shell that makes each `Persist` durable before transmitting later `Send`s never lets
-//!   the server see a mutation id it could forget (see [`persist`]).
+//! * **Durable before sent.** The engine holds every `mutate` frame (and every frame behind
+//!   one) until the write batch with its `OutboxPut` is reported durable
+//!   ([`Engine::write_done`]); a batch that fails withdraws its mutations (rolled back,
+//!   `Rejection::Storage`) and their frames are never sent. So the server never sees a
+//!   mutation id the client could forget.
 //! * **Exactly once, in order.** Mutation ids grow per client across restarts; the whole
 //!   outbox is resent in order after every (re)connect and leaves it only on `ack`/`reject`;
 //!   each mutation gets one [`MutationOutcome`].
@@ -96,9 +104,11 @@ mod view;
 
 pub use tether_protocol as protocol;
 
+mod barrier;
 mod budget;
 
 pub use backoff::{Backoff, BackoffConfig};
+pub use barrier::WriteBatch;
 pub use config::{Auth, Config};
 pub use connection::ConnectionState;
 pub use engine::{Engine, Precondition, LATENCY_PUBLISH_MS};

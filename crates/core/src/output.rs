@@ -8,7 +8,6 @@ use crate::connection::ConnectionState;
 use crate::error::{EngineError, Rejection, RequestError};
 use crate::ingest::Counters;
 use crate::outbox::PendingMutation;
-use crate::persist::Persist;
 use crate::view::ChangeSet;
 
 /// One thing for the shell to do or tell the app.
@@ -25,8 +24,10 @@ pub enum Output {
     },
     /// Send this text frame on the current socket.
     Send(String),
-    /// Write this durably before transmitting any later `Send` (see [`crate::persist`]).
-    Persist(Persist),
+    /// Writes are gathered for the shell: call [`crate::Engine::take_writes`] when ready to
+    /// run a transaction (e.g. at the end of the current task, so that more writes join it),
+    /// make the batch durable, then call [`crate::Engine::write_done`]. Output once per batch.
+    WriteReady,
     /// Call the token provider, then `set_token` (or `token_failed`).
     NeedToken,
     /// Batched view changes, at most one per flush interval.

@@ -1,10 +1,12 @@
 //! What the shell must store durably (IndexedDB), as a stream of [`Persist`] writes, and the
 //! [`PersistedState`] they add up to, from which [`crate::Engine::restore`] resumes.
 //!
-//! Contract for the shell: apply `Persist` outputs in the order they are emitted, and make each
-//! one durable before transmitting any `Output::Send` that follows it. (A mutation is in the
-//! store before its `mutate` frame leaves, so an id the server has seen is never reused.)
-//! Each `Persist` value is one atomic write.
+//! Contract for the shell: on `Output::WriteReady`, take the next batch
+//! ([`crate::Engine::take_writes`]), apply its writes in order in one atomic transaction, and
+//! report the result ([`crate::Engine::write_done`]). The engine holds back every frame that
+//! needs a write of the batch (a `mutate` needs its `OutboxPut`), so a mutation is in the store
+//! before its frame leaves and an id the server has seen is never reused (the write barrier,
+//! `barrier.rs`).
 
 use std::collections::{BTreeMap, BTreeSet};
 

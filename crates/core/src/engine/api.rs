@@ -4,6 +4,7 @@ use serde_json::{Map, Value};
 use tether_protocol::{apply_op, validate_channel, validate_doc_id, ClientMessage, Filter, Op};
 
 use super::{Channel, Engine, PendingRequest, Queued};
+use crate::barrier::WriteBatch;
 use crate::connection::ConnectionState;
 use crate::continuity::{filter_key, SubState, Subscription};
 use crate::error::{EngineError, Rejection};
@@ -122,9 +123,9 @@ impl Engine {
             base,
         };
         let mutation_id = mutation.mutation_id;
-        self.outputs.push_back(Output::Persist(Persist::OutboxPut {
+        self.persist(Persist::OutboxPut {
             mutation: mutation.clone(),
-        }));
+        });
         self.outbox.push(mutation);
         self.rebase(channel, id);
         // The app's own write shows at once, not after the batch interval.
@@ -138,17 +139,71 @@ impl Engine {
         Ok(mutation_id)
     }
 
-    /// The shell could not make this mutation's `Persist::OutboxPut` durable. The mutation is
-    /// withdrawn: removed from the outbox, rolled back, and reported once as
-    /// `MutationOutcome::Rejected` with [`Rejection::Storage`]. The shell must not transmit a
-    /// `mutate` frame for it that it is still holding back (frames wait for earlier writes), so
-    /// the server never sees it. Returns false when the mutation is no longer pending.
+    /// The next batch of durable writes, after `Output::WriteReady`: make it durable in one
+    /// atomic transaction, then report [`Engine::write_done`]. `None` while a batch is in
+    /// flight or nothing is gathered. Writes made until this is called join the batch, so a
+    /// shell that calls it at the end of the current task stores a loop of `mutate` calls in
+    /// one transaction.
+    pub fn take_writes(&mut self) -> Option<WriteBatch> {
+        let last = self.outbox.next_id().saturating_sub(1);
+        self.barrier.take(last)
+    }
+
+    /// Batch `batch_id` is durable (`Ok`) or was not stored at all (`Err` with the storage's
+    /// message). On `Ok` the frames waiting for it leave (`Output::Send`); on `Err` each
+    /// mutation it was to store is withdrawn — rolled back and reported once as
+    /// `MutationOutcome::Rejected` with [`Rejection::Storage`] — and its frame is never sent.
+    /// An unknown or repeated id is ignored.
+    pub fn write_done(&mut self, now: u64, batch_id: u64, result: Result<(), String>) {
+        let message = result.as_ref().err().cloned().unwrap_or_default();
+        let Some(done) = self.barrier.done(batch_id, result.is_ok()) else {
+            return;
+        };
+        self.storage_ok = result.is_ok();
+        for mutation_id in done.failed {
+            self.withdraw(mutation_id, &message);
+        }
+        for channel in &done.failed_channels {
+            self.ingest.replace_cache(channel);
+        }
+        for write in done.retry {
+            self.persist(write);
+        }
+        for frame in done.release {
+            self.outputs.push_back(Output::Send(frame));
+        }
+        if done.signal {
+            self.outputs.push_back(Output::WriteReady);
+        }
+        self.finish(now);
+    }
+
+    /// Whether writes are gathered or in flight (not yet durable).
+    pub fn writes_pending(&self) -> bool {
+        self.barrier.busy()
+    }
+
+    /// Whether the last write batch was stored (false after a failed one, until one succeeds).
+    pub fn storage_ok(&self) -> bool {
+        self.storage_ok
+    }
+
+    /// The shell could not make this mutation's `Persist::OutboxPut` durable outside a write
+    /// batch. The mutation is withdrawn: removed from the outbox, rolled back, and reported
+    /// once as `MutationOutcome::Rejected` with [`Rejection::Storage`]; a frame of it still
+    /// held back is never sent. Returns false when the mutation is no longer pending.
     pub fn storage_failed(&mut self, now: u64, mutation_id: u64, message: &str) -> bool {
+        let withdrawn = self.withdraw(mutation_id, message);
+        self.finish(now);
+        withdrawn
+    }
+
+    fn withdraw(&mut self, mutation_id: u64, message: &str) -> bool {
+        self.barrier.forget_mutation(mutation_id);
         let Some(entry) = self.outbox.remove(mutation_id) else {
             return false;
         };
-        self.outputs
-            .push_back(Output::Persist(Persist::OutboxRemove { mutation_id }));
+        self.persist(Persist::OutboxRemove { mutation_id });
         let m = entry.mutation;
         self.rebase(&m.channel, &m.id);
         self.outputs
@@ -159,7 +214,6 @@ impl Engine {
                 },
             }));
         self.urgent_flush = true;
-        self.finish(now);
         true
     }
 

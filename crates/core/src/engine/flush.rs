@@ -63,15 +63,14 @@ impl Engine {
                     .collect();
                 (upserts, removes)
             };
-            self.outputs
-                .push_back(Output::Persist(Persist::Channel(ChannelDelta {
-                    channel: name,
-                    replace: dirty.replace,
-                    upserts,
-                    removes,
-                    cursor: ch.sub.cursor.clone(),
-                    filter_key: ch.sub.cursor_key.clone(),
-                })));
+            self.persist(Persist::Channel(ChannelDelta {
+                channel: name,
+                replace: dirty.replace,
+                upserts,
+                removes,
+                cursor: ch.sub.cursor.clone(),
+                filter_key: ch.sub.cursor_key.clone(),
+            }));
         }
     }
 }

@@ -348,8 +348,7 @@ impl Engine {
             self.ingest.counters.unmatched_results += 1;
             return;
         };
-        self.outputs
-            .push_back(Output::Persist(Persist::OutboxRemove { mutation_id }));
+        self.persist(Persist::OutboxRemove { mutation_id });
         let m = entry.mutation;
         if !entry.seen {
             self.rebase(&m.channel, &m.id);
@@ -373,8 +372,7 @@ impl Engine {
             self.ingest.counters.unmatched_results += 1;
             return;
         };
-        self.outputs
-            .push_back(Output::Persist(Persist::OutboxRemove { mutation_id }));
+        self.persist(Persist::OutboxRemove { mutation_id });
         let m = entry.mutation;
         let shown = self
             .channels

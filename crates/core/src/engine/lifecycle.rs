@@ -337,6 +337,9 @@ impl Engine {
         if self.state == ConnectionState::Ready {
             self.backoff.link_down(now);
         }
+        // Frames still held for a write belong to this socket: the outbox is resent after the
+        // next connect, so they are never sent on another.
+        self.barrier.drop_frames();
         for timer in [
             Timer::Handshake,
             Timer::Ping,

@@ -19,6 +19,7 @@ use serde_json::Value;
 use tether_protocol::{codec, ClientMessage, Document, Since};
 
 use crate::backoff::Backoff;
+use crate::barrier::Barrier;
 use crate::budget::SendBudget;
 use crate::config::{Auth, Config};
 use crate::connection::{ConnectionState, Heartbeat};
@@ -93,6 +94,10 @@ pub struct Engine {
     retry_hint: Option<u64>,
     /// The server's rate limit as announced in `welcome` (None before the first one).
     budget: Option<SendBudget>,
+    /// Writes gathered and in flight, and the frames waiting for them.
+    barrier: Barrier,
+    /// The last write batch was stored.
+    storage_ok: bool,
     last_error: Option<EngineError>,
     last_status: Option<Status>,
     /// When the last `Status` output was made (engine ms), to throttle latency-only changes.
@@ -112,9 +117,7 @@ impl Engine {
     pub fn new(config: Config, client_id: impl Into<String>, seed: u64) -> Engine {
         let mut engine = Engine::blank(config, client_id.into(), seed, Outbox::default());
         let client_id = engine.client_id.clone();
-        engine
-            .outputs
-            .push_back(Output::Persist(Persist::ClientId { client_id }));
+        engine.persist(Persist::ClientId { client_id });
         engine
     }
 
@@ -173,6 +176,8 @@ impl Engine {
             next_request: 1,
             retry_hint: None,
             budget: None,
+            barrier: Barrier::default(),
+            storage_ok: true,
             last_error: None,
             last_status: None,
             last_status_at: 0,
@@ -302,8 +307,21 @@ impl Engine {
                 budget.charge();
             }
         }
-        self.outputs
-            .push_back(Output::Send(codec::encode_client(msg)));
+        let mutation = match msg {
+            ClientMessage::Mutate { mutation_id, .. } => Some(*mutation_id),
+            _ => None,
+        };
+        // Durable before sent: a `mutate` waits for its `OutboxPut`, later frames behind it.
+        if let Some(frame) = self.barrier.send(codec::encode_client(msg), mutation) {
+            self.outputs.push_back(Output::Send(frame));
+        }
+    }
+
+    /// Adds a durable write to the next batch (telling the shell when one is ready).
+    fn persist(&mut self, write: Persist) {
+        if self.barrier.push(write) {
+            self.outputs.push_back(Output::WriteReady);
+        }
     }
 
     fn respond(&mut self, id: u64, result: Result<Value, RequestError>) {

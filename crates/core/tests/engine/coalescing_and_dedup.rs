@@ -54,15 +54,11 @@ fn updates_in_one_batch_are_coalesced_and_duplicates_dropped() {
     assert_ne!(cached_offset, Some(6));
     assert!(d.engine.cache_pending());
     // ...then carries the documents and the cursor together, each document once.
-    let out = d.advance(400);
-    let writes: Vec<_> = out
+    let before = d.writes.len();
+    d.advance(400);
+    let writes: Vec<_> = d.writes[before..]
         .iter()
-        .filter(|o| {
-            matches!(
-                o,
-                tether_core::Output::Persist(tether_core::Persist::Channel(_))
-            )
-        })
+        .filter(|w| matches!(w, tether_core::Persist::Channel(_)))
         .collect();
     assert_eq!(writes.len(), 1);
     assert!(!d.engine.cache_pending());

@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use serde_json::Value;
-use tether_core::{Config, Engine, Output, PersistedState};
+use tether_core::{Config, Engine, Output, Persist, PersistedState, WriteBatch};
 use tether_protocol::{
     codec, ClientMessage, Continuity, Document, EventOp, Limits, Origin, ServerMessage,
 };
@@ -12,6 +12,15 @@ pub struct Driver {
     pub engine: Engine,
     pub now: u64,
     pub persisted: PersistedState,
+    /// Every write made durable, in order.
+    pub writes: Vec<Persist>,
+    /// Leave write batches in flight (`take_writes` at `WriteReady`) until the test finishes
+    /// them with `finish_write`; by default each is durable at once.
+    pub manual_writes: bool,
+    /// The batch in flight (with `manual_writes`).
+    pub in_flight: Option<WriteBatch>,
+    /// Fail the next batch with this message.
+    pub fail_next_write: Option<String>,
 }
 
 impl Driver {
@@ -24,21 +33,48 @@ impl Driver {
             engine,
             now: 0,
             persisted: PersistedState::default(),
+            writes: Vec::new(),
+            manual_writes: false,
+            in_flight: None,
+            fail_next_write: None,
         };
         d.drain();
         d
     }
 
-    /// Drains outputs, applying persistence writes to `persisted`.
+    /// Drains outputs; write batches are made durable in `persisted` at once (unless
+    /// `manual_writes`), or fail once with `fail_next_write`.
     pub fn drain(&mut self) -> Vec<Output> {
         let mut out = Vec::new();
         while let Some(o) = self.engine.poll_output() {
-            if let Output::Persist(w) = &o {
-                self.persisted.apply(w);
+            if o == Output::WriteReady {
+                if let Some(batch) = self.engine.take_writes() {
+                    self.in_flight = Some(batch);
+                    if !self.manual_writes {
+                        self.finish_write();
+                    }
+                }
             }
             out.push(o);
         }
         out
+    }
+
+    /// Completes the batch in flight: durable, or failed with `fail_next_write`.
+    pub fn finish_write(&mut self) {
+        let Some(batch) = self.in_flight.take() else {
+            return;
+        };
+        match self.fail_next_write.take() {
+            Some(message) => self.engine.write_done(self.now, batch.id, Err(message)),
+            None => {
+                for w in &batch.writes {
+                    self.persisted.apply(w);
+                }
+                self.writes.extend(batch.writes);
+                self.engine.write_done(self.now, batch.id, Ok(()));
+            }
+        }
     }
 
     /// Drains outputs and returns the frames sent.

@@ -125,6 +125,7 @@ pub fn quiescent(w: &mut World) -> bool {
             || !c.link.idle()
             || e.outbox().next().is_some()
             || e.cache_pending()
+            || e.writes_pending()
             || c.requests.values().any(|n| *n == 0)
             || !w.spec_channels(i).iter().all(|ch| e.is_live(ch))
         {
@@ -318,9 +319,34 @@ fn exactly_once(w: &mut World) -> Result<(), String> {
                 ));
             }
         }
-        for id in c.outcomes.keys() {
-            if !c.persisted_mutations.contains_key(id) {
+        for (id, outcomes) in &c.outcomes {
+            if c.persisted_mutations.contains_key(id) {
+                continue;
+            }
+            // A mutation whose outbox write failed is withdrawn: reported once as a storage
+            // rejection, and the server never saw it.
+            // (An incarnation restored from before it may have used the id again, for another
+            // mutation that was withdrawn too.)
+            let withdrawn = outcomes.iter().all(|o| {
+                matches!(
+                    o,
+                    MutationOutcome::Rejected {
+                        reason: Rejection::Storage { .. },
+                        ..
+                    }
+                )
+            });
+            if !withdrawn {
                 return Err(format!("{}: outcome for unknown mutation {id}", c.id));
+            }
+            if journal
+                .iter()
+                .any(|r| r.commit.client_id == c.id && r.commit.mutation_id == *id)
+            {
+                return Err(format!(
+                    "{} mutation {id} was withdrawn (storage failed) but reached the server",
+                    c.id
+                ));
             }
         }
         for (id, m) in &c.persisted_mutations {
@@ -352,13 +378,35 @@ fn exactly_once(w: &mut World) -> Result<(), String> {
                     }
                 }
             }
-            let outcomes = c.outcomes.get(id).map_or(&[][..], Vec::as_slice);
+            // A storage rejection of another mutation with this id: that one was withdrawn and
+            // never sent, and an incarnation restored from before it used the id again.
+            let outcomes: Vec<MutationOutcome> = c
+                .outcomes
+                .get(id)
+                .map_or(&[][..], Vec::as_slice)
+                .iter()
+                .filter(|o| {
+                    !(matches!(
+                        o,
+                        MutationOutcome::Rejected {
+                            reason: Rejection::Storage { .. },
+                            ..
+                        }
+                    ) && o.mutation() != m)
+                })
+                .cloned()
+                .collect();
             if outcomes.is_empty() && c.outcome_lost_in_crash.contains(id) {
                 // Removed from the outbox durably, then the app died before reporting it:
                 // nobody was left to tell. The server's record is checked above.
                 continue;
             }
-            if outcomes.len() != 1 {
+            // Reported, then the app crashed before the outbox removal was durable: the next
+            // incarnation resends it and reports the same answer again (never another one).
+            let repeated = outcomes.len() > 1
+                && c.reported_then_restored.contains(id)
+                && outcomes.iter().all(|o| same_answer(o, &outcomes[0]));
+            if outcomes.len() != 1 && !repeated {
                 return Err(format!(
                     "{} mutation {id}: {} outcomes reported ({outcomes:?})",
                     c.id,
@@ -409,4 +457,30 @@ fn exactly_once(w: &mut World) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// The same answer of the server (the mutation as restored may differ in nothing the server
+/// saw).
+fn same_answer(a: &MutationOutcome, b: &MutationOutcome) -> bool {
+    match (a, b) {
+        (
+            MutationOutcome::Acked {
+                version: v1,
+                offset: o1,
+                ..
+            },
+            MutationOutcome::Acked {
+                version: v2,
+                offset: o2,
+                ..
+            },
+        ) => v1 == v2 && o1 == o2,
+        (MutationOutcome::Conflict(_), MutationOutcome::Conflict(_))
+        | (MutationOutcome::Converged { .. }, MutationOutcome::Converged { .. }) => true,
+        (
+            MutationOutcome::Rejected { reason: r1, .. },
+            MutationOutcome::Rejected { reason: r2, .. },
+        ) => r1 == r2,
+        _ => false,
+    }
 }

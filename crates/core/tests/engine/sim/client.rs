@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use tether_core::{
     ChangeSet, Engine, MutationOutcome, PendingMutation, PersistedState, ViewId, VisibleDoc,
+    WriteBatch,
 };
 use tether_protocol::Filter;
 
@@ -43,6 +44,15 @@ pub struct SimClient {
     pub outcome_lost_in_crash: std::collections::BTreeSet<u64>,
     /// A `Changes` output was routed in the current drain.
     pub changes_routed: bool,
+    /// The "IndexedDB" of this client: how long a write batch takes at most (0: durable at
+    /// once) and how often one fails (per mille).
+    pub write_delay: u64,
+    pub write_fail_permille: u64,
+    /// The batch in flight, with the incarnation that took it.
+    pub in_flight: Option<(u64, WriteBatch)>,
+    /// Mutations whose outcome was reported, and whose outbox removal was not durable when the
+    /// app crashed: the next incarnation resends them and reports the same outcome again.
+    pub reported_then_restored: std::collections::BTreeSet<u64>,
 }
 
 impl SimClient {
@@ -64,6 +74,10 @@ impl SimClient {
             removed_unreported: Default::default(),
             outcome_lost_in_crash: Default::default(),
             changes_routed: false,
+            write_delay: 0,
+            write_fail_permille: 0,
+            in_flight: None,
+            reported_then_restored: Default::default(),
         }
     }
 

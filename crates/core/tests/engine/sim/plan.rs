@@ -45,6 +45,8 @@ pub enum Action {
     Burst(usize, u64),
     /// The client's connection is cut when the next snapshot page with more after it arrives.
     CutMidSnapshot(usize),
+    /// A client's write batch in flight finishes (for the incarnation that took it).
+    WriteDone(usize, u64),
     /// End of the fault phase: everything recovers; the run must reach quiescence.
     Heal,
 }
@@ -142,7 +144,12 @@ pub fn build(seed: u64, trace: bool) -> World {
                 filter: None,
             });
         }
-        clients.push(SimClient::new(format!("client-{i}"), link, specs));
+        let mut client = SimClient::new(format!("client-{i}"), link, specs);
+        // Its IndexedDB: most clients' writes take a while (the write barrier holds frames),
+        // some fail now and then (the mutations of a failed batch are withdrawn).
+        client.write_delay = [0, 3, 30][rng.below(3) as usize];
+        client.write_fail_permille = if rng.below(5) == 0 { rng.below(150) } else { 0 };
+        clients.push(client);
     }
 
     let mut plan: Vec<(u64, Action)> = Vec::new();
@@ -290,6 +297,7 @@ impl World {
                 let after = self.rng.below(4) as u32;
                 self.clients[i].crash_after = Some(after);
             }
+            Action::WriteDone(i, incarnation) => self.write_done(i, incarnation),
             Action::Restart(i) => {
                 if self.clients[i].engine.is_none() {
                     self.boot_client(i);
@@ -331,7 +339,9 @@ impl World {
             }
             Action::Heal => {
                 self.healed = true;
-                self.plan.clear();
+                // Fault actions end; writes in flight still finish (and now succeed).
+                self.plan
+                    .retain(|(_, a)| matches!(a, Action::WriteDone(..)));
                 if self.server.is_none() {
                     self.server_up_at = Some(now);
                 }

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 
-use tether_core::{Config, Engine, Output, Persist, Rng};
+use tether_core::{Config, Engine, Output, Persist, Rng, WriteBatch};
 use tether_server::{ConnId, ConnectInfo, MemoryStore, ServerConfig, ServerEngine};
 
 use super::client::SimClient;
@@ -33,6 +33,7 @@ pub struct Tally {
     pub token_replies: u64,
     pub mid_drain_crashes: u64,
     pub flow_schedules: u64,
+    pub storage_failures: u64,
     pub bursts: u64,
     pub snapshot_pages: u64,
     pub mid_snapshot_cuts: u64,
@@ -67,6 +68,7 @@ impl Tally {
             (&mut self.token_replies, o.token_replies),
             (&mut self.mid_drain_crashes, o.mid_drain_crashes),
             (&mut self.flow_schedules, o.flow_schedules),
+            (&mut self.storage_failures, o.storage_failures),
             (&mut self.bursts, o.bursts),
             (&mut self.snapshot_pages, o.snapshot_pages),
             (&mut self.mid_snapshot_cuts, o.mid_snapshot_cuts),
@@ -142,7 +144,11 @@ impl World {
         let mut engine = if c.incarnation == 1 {
             Engine::new(config, c.id.clone(), seed)
         } else {
-            Engine::restore(config, c.persisted.clone(), seed)
+            // The shell knows its id without storage (the browser's sessionStorage), so a
+            // first write batch that failed does not lose it.
+            let mut state = c.persisted.clone();
+            state.client_id.clone_from(&c.id);
+            Engine::restore(config, state, seed)
         };
         c.views = c
             .specs
@@ -240,6 +246,31 @@ impl World {
             }
         }
         self.drop_link(i);
+        // A write in flight either committed before the crash (the engine never heard) or not.
+        if let Some((_, batch)) = self.clients[i].in_flight.take() {
+            if self.rng.below(2) == 0 {
+                let c = &mut self.clients[i];
+                for write in &batch.writes {
+                    Self::persist(c, write);
+                    if let Persist::OutboxRemove { mutation_id } = write {
+                        if !c.outcomes.contains_key(mutation_id) {
+                            // Removed durably, the app died before reporting it.
+                            c.outcome_lost_in_crash.insert(*mutation_id);
+                        }
+                    }
+                }
+                self.log(|| format!("c{i} crashes after its write batch committed"));
+            }
+        }
+        let c = &mut self.clients[i];
+        let restored: Vec<u64> = c
+            .persisted
+            .outbox
+            .keys()
+            .copied()
+            .filter(|id| c.outcomes.contains_key(id))
+            .collect();
+        c.reported_then_restored.extend(restored);
         self.clients[i].engine = None;
         self.tally.client_crashes += 1;
         if !self.healed {
@@ -247,6 +278,59 @@ impl World {
         } else {
             self.boot_client(i);
         }
+    }
+
+    /// The client's write batch finished: durable (applied to what it persisted) or failed.
+    pub fn finish_write(&mut self, i: usize, batch: WriteBatch, ok: bool) {
+        let now = self.now;
+        let c = &mut self.clients[i];
+        if ok {
+            for write in &batch.writes {
+                Self::persist(c, write);
+            }
+        } else {
+            self.tally.storage_failures += 1;
+        }
+        let id = batch.id;
+        self.log(|| format!("c{i} write batch {id} done (ok: {ok})"));
+        if let Some(engine) = self.clients[i].engine.as_mut() {
+            let result = if ok {
+                Ok(())
+            } else {
+                Err("injected storage failure".into())
+            };
+            engine.write_done(now, id, result);
+        }
+    }
+
+    /// A write made durable in the client's "IndexedDB".
+    fn persist(c: &mut super::client::SimClient, write: &Persist) {
+        c.persisted.apply(write);
+        match write {
+            Persist::OutboxPut { mutation } => {
+                c.persisted_mutations
+                    .insert(mutation.mutation_id, mutation.clone());
+            }
+            Persist::OutboxRemove { mutation_id } => {
+                c.removed_unreported.insert(*mutation_id);
+            }
+            _ => {}
+        }
+    }
+
+    /// `WriteDone(i, incarnation)`: the batch the incarnation took finishes now.
+    pub fn write_done(&mut self, i: usize, incarnation: u64) {
+        let c = &mut self.clients[i];
+        if c.incarnation != incarnation || c.engine.is_none() {
+            return;
+        }
+        let Some((_, batch)) = c.in_flight.take() else {
+            return;
+        };
+        // Storage faults belong to the fault phase; after healing every write succeeds.
+        let ok = self.healed || self.rng.below(1000) >= c.write_fail_permille;
+        self.finish_write(i, batch, ok);
+        self.drain_client(i);
     }
 
     fn route_client(&mut self, i: usize, out: Output) {
@@ -266,17 +350,18 @@ impl World {
                 self.tally.frames += 1;
                 self.clients[i].link.push_up(now, frame);
             }
-            Output::Persist(write) => {
+            Output::WriteReady => {
                 let c = &mut self.clients[i];
-                c.persisted.apply(&write);
-                match write {
-                    Persist::OutboxPut { mutation } => {
-                        c.persisted_mutations.insert(mutation.mutation_id, mutation);
-                    }
-                    Persist::OutboxRemove { mutation_id } => {
-                        c.removed_unreported.insert(mutation_id);
-                    }
-                    _ => {}
+                let Some(batch) = c.engine.as_mut().and_then(Engine::take_writes) else {
+                    return;
+                };
+                if c.write_delay == 0 && c.write_fail_permille == 0 {
+                    self.finish_write(i, batch, true);
+                } else {
+                    let at = now + 1 + self.rng.below(c.write_delay.max(1));
+                    let incarnation = c.incarnation;
+                    c.in_flight = Some((incarnation, batch));
+                    self.schedule(at, super::plan::Action::WriteDone(i, incarnation));
                 }
             }
             Output::Changes(sets) => {
