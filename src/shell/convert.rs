@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 use serde_json::Value;
-use tether_core::{ChangeSet, Conflict, ConnectionState, PendingMutation, Status};
+use tether_core::{ChangeSet, Conflict, ConnectionState, PendingMutation, PresenceChange, Status};
 use tether_protocol::{Continuity, Document, Op};
 use wasm_bindgen::JsValue;
 
@@ -84,6 +84,32 @@ pub fn view_change(set: &ChangeSet, cached: bool) -> JsValue {
             .collect(),
         removes: &set.removes,
         continuity,
+    })
+}
+
+/// A `PresenceChange` for the app: `{channel, members: [{clientId, state}]}`.
+pub fn presence(change: &PresenceChange) -> JsValue {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Member<'a> {
+        client_id: &'a str,
+        state: &'a Value,
+    }
+    #[derive(Serialize)]
+    struct Out<'a> {
+        channel: &'a str,
+        members: Vec<Member<'a>>,
+    }
+    to_js(&Out {
+        channel: &change.channel,
+        members: change
+            .members
+            .iter()
+            .map(|m| Member {
+                client_id: &m.client_id,
+                state: &m.state,
+            })
+            .collect(),
     })
 }
 

@@ -8,13 +8,12 @@
 //! back into the client.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::rc::{Rc, Weak};
 
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use serde_json::Value;
-use tether_core::{Engine, MutationOutcome, Output, PresenceUpdate};
-use tether_protocol::PresenceEvent;
+use tether_core::{Engine, MutationOutcome, Output};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::{spawn_local, JsFuture};
@@ -105,7 +104,6 @@ pub struct Driver {
     write_scheduled: bool,
     mutations: HashMap<u64, Resolvers>,
     requests: HashMap<u64, Resolvers>,
-    presence: BTreeMap<String, BTreeMap<String, Value>>,
     cached_channels: BTreeSet<String>,
     on_change: Option<Function>,
     on_status: Option<Function>,
@@ -161,7 +159,6 @@ impl Driver {
             write_scheduled: false,
             mutations: HashMap::new(),
             requests: HashMap::new(),
-            presence: BTreeMap::new(),
             cached_channels: setup.cached_channels,
             on_change: None,
             on_status: None,
@@ -401,10 +398,7 @@ impl Driver {
                         payload,
                     }));
                 }
-                Output::Presence(update) => {
-                    let channel = self.apply_presence(update);
-                    fx.presence.push(self.presence_js(&channel));
-                }
+                Output::Presence(change) => fx.presence.push(convert::presence(&change)),
                 Output::Response { id, result } => {
                     if let Some((resolve, reject)) = self.requests.remove(&id) {
                         match result {
@@ -599,63 +593,6 @@ impl Driver {
                 }
             }
         }
-    }
-
-    fn apply_presence(&mut self, update: PresenceUpdate) -> String {
-        let me = self.engine.client_id().to_owned();
-        match update {
-            PresenceUpdate::Change {
-                channel,
-                event,
-                client_id,
-                state,
-            } => {
-                let members = self.presence.entry(channel.clone()).or_default();
-                match (event, state) {
-                    (PresenceEvent::Leave, _) | (_, None) => {
-                        members.remove(&client_id);
-                    }
-                    (_, Some(state)) if client_id != me => {
-                        members.insert(client_id, state);
-                    }
-                    _ => {}
-                }
-                channel
-            }
-            PresenceUpdate::Sync { channel, members } => {
-                let map = members
-                    .into_iter()
-                    .filter(|m| m.client_id != me)
-                    .map(|m| (m.client_id, m.state))
-                    .collect();
-                self.presence.insert(channel.clone(), map);
-                channel
-            }
-        }
-    }
-
-    fn presence_js(&self, channel: &str) -> JsValue {
-        #[derive(serde::Serialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Member<'a> {
-            client_id: &'a str,
-            state: &'a Value,
-        }
-        #[derive(serde::Serialize)]
-        struct Change<'a> {
-            channel: &'a str,
-            members: Vec<Member<'a>>,
-        }
-        let members = self
-            .presence
-            .get(channel)
-            .map(|m| {
-                m.iter()
-                    .map(|(client_id, state)| Member { client_id, state })
-                    .collect()
-            })
-            .unwrap_or_default();
-        to_js(&Change { channel, members })
     }
 }
 

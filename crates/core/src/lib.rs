@@ -115,7 +115,7 @@ pub use engine::{Engine, Precondition, LATENCY_PUBLISH_MS};
 pub use error::{EngineError, Rejection, RequestError};
 pub use ingest::Counters;
 pub use outbox::PendingMutation;
-pub use output::{Conflict, MutationOutcome, Output, PresenceUpdate, Status};
+pub use output::{Conflict, MutationOutcome, Output, PresenceChange, Status};
 pub use persist::{CachedChannel, ChannelDelta, Persist, PersistedState};
 pub use rng::Rng;
 pub use store::{overlay, VisibleDoc};

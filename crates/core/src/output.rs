@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tether_protocol::{Document, PresenceEvent, PresenceMember};
+use tether_protocol::{Document, PresenceMember};
 
 use crate::connection::ConnectionState;
 use crate::error::{EngineError, Rejection, RequestError};
@@ -44,7 +44,7 @@ pub enum Output {
         payload: Value,
     },
     /// Presence on a channel changed.
-    Presence(PresenceUpdate),
+    Presence(PresenceChange),
     /// A request finished.
     Response {
         /// The id `Engine::request` returned.
@@ -114,28 +114,14 @@ pub struct Conflict {
     pub server_current: Option<Document>,
 }
 
-/// A presence change.
+/// Who else is present on a channel, after a change: everyone but this client (the engine
+/// folds the server's `presence` events and `presence_sync` lists into it).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum PresenceUpdate {
-    /// Someone joined, updated or left.
-    Change {
-        /// Channel.
-        channel: String,
-        /// What happened.
-        event: PresenceEvent,
-        /// Whose presence.
-        client_id: String,
-        /// New state (None with leave).
-        state: Option<Value>,
-    },
-    /// The full member list (after (re)subscribing).
-    Sync {
-        /// Channel.
-        channel: String,
-        /// Everyone present.
-        members: Vec<PresenceMember>,
-    },
+pub struct PresenceChange {
+    /// Channel.
+    pub channel: String,
+    /// Everyone else present, by client id, with their states.
+    pub members: Vec<PresenceMember>,
 }
 
 /// Connection status for the app.

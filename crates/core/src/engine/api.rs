@@ -54,6 +54,7 @@ impl Engine {
                     sub: Subscription::new(None, String::new()),
                     presence: None,
                     presence_resend: false,
+                    members: std::collections::BTreeMap::new(),
                 },
             );
             // Mutations queued before the channel had a store show in it at once.

@@ -2,14 +2,15 @@
 
 use serde_json::Value;
 use tether_protocol::{
-    Continuity, Document, ErrorCode, EventOp, Origin, RejectReason, ServerMessage, Since,
+    Continuity, Document, ErrorCode, EventOp, Origin, PresenceEvent, PresenceMember, RejectReason,
+    ServerMessage, Since,
 };
 
 use super::Engine;
 use crate::connection::ConnectionState;
 use crate::continuity::{classify, SubState, Verdict};
 use crate::error::{EngineError, Rejection, RequestError};
-use crate::output::{Conflict, MutationOutcome, Output, PresenceUpdate};
+use crate::output::{Conflict, MutationOutcome, Output, PresenceChange};
 use crate::persist::Persist;
 use crate::timer::Timer;
 
@@ -133,17 +134,10 @@ impl Engine {
                 event,
                 client_id,
                 state,
-            } => self
-                .outputs
-                .push_back(Output::Presence(PresenceUpdate::Change {
-                    channel,
-                    event,
-                    client_id,
-                    state,
-                })),
-            ServerMessage::PresenceSync { channel, members } => self
-                .outputs
-                .push_back(Output::Presence(PresenceUpdate::Sync { channel, members })),
+            } => self.on_presence(channel, event, client_id, state),
+            ServerMessage::PresenceSync { channel, members } => {
+                self.on_presence_sync(channel, members);
+            }
             ServerMessage::Pong { nonce } => self.heartbeat.pong(nonce, now),
             ServerMessage::Error {
                 code,
@@ -490,5 +484,63 @@ impl Engine {
             _ => {}
         }
         self.last_error = Some(error);
+    }
+}
+
+impl Engine {
+    /// A `presence` event: fold it into the channel's members (this client's own entry is
+    /// never listed) and report the new list.
+    fn on_presence(
+        &mut self,
+        channel: String,
+        event: PresenceEvent,
+        client_id: String,
+        state: Option<Value>,
+    ) {
+        if client_id == self.client_id {
+            return;
+        }
+        let Some(ch) = self.channels.get_mut(&channel) else {
+            return;
+        };
+        let changed = match (event, state) {
+            (PresenceEvent::Leave, _) | (_, None) => ch.members.remove(&client_id).is_some(),
+            (_, Some(state)) => ch.members.insert(client_id, state.clone()) != Some(state),
+        };
+        if changed {
+            self.report_presence(&channel);
+        }
+    }
+
+    /// A `presence_sync`: the channel's members are exactly these (less this client).
+    fn on_presence_sync(&mut self, channel: String, members: Vec<PresenceMember>) {
+        let me = self.client_id.clone();
+        let Some(ch) = self.channels.get_mut(&channel) else {
+            return;
+        };
+        ch.members = members
+            .into_iter()
+            .filter(|m| m.client_id != me)
+            .map(|m| (m.client_id, m.state))
+            .collect();
+        self.report_presence(&channel);
+    }
+
+    fn report_presence(&mut self, channel: &str) {
+        let Some(ch) = self.channels.get(channel) else {
+            return;
+        };
+        let members = ch
+            .members
+            .iter()
+            .map(|(client_id, state)| PresenceMember {
+                client_id: client_id.clone(),
+                state: state.clone(),
+            })
+            .collect();
+        self.outputs.push_back(Output::Presence(PresenceChange {
+            channel: channel.to_owned(),
+            members,
+        }));
     }
 }

@@ -46,6 +46,8 @@ struct Channel {
     /// The server dropped a `presence` frame of this channel (`RATE_LIMITED` naming it): send
     /// the current state again when the send budget allows.
     presence_resend: bool,
+    /// Everyone else present on the channel, by client id.
+    members: BTreeMap<String, Value>,
 }
 
 /// A broadcast or request waiting for a connection.
@@ -133,6 +135,7 @@ impl Engine {
                 sub: Subscription::new(cached.cursor, cached.filter_key),
                 presence: None,
                 presence_resend: false,
+                members: BTreeMap::new(),
             };
             let ids: Vec<String> = engine
                 .outbox

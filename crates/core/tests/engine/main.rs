@@ -17,6 +17,7 @@ mod numbers_exact;
 mod offline_queue;
 mod optimistic_apply;
 mod paged_snapshot;
+mod presence_members;
 mod rate_limit_pacing;
 mod rate_limited_subscribe;
 mod reconnect_policy;
