@@ -86,7 +86,6 @@ pub fn adopt_orphans(adoption: Adoption) {
                     storage_failed: false,
                     lock: Some(lock),
                     get_token: get_token.clone(),
-                    cached_channels: Default::default(),
                 },
             );
             let weak = Rc::downgrade(&driver);

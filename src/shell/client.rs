@@ -1,7 +1,7 @@
 //! `TetherClient`: the class JavaScript uses (through `js/src/loader.ts`).
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use js_sys::{Function, Promise, Reflect};
@@ -231,17 +231,9 @@ impl TetherClient {
         let config = config(&parsed, get_token.is_some());
         let adoption_config = config.clone();
         let seed = (js_sys::Math::random() * 9_007_199_254_740_991.0) as u64;
-        let (engine, cached_channels) = match restored {
-            Some(state) => {
-                let cached: BTreeSet<String> = state
-                    .channels
-                    .iter()
-                    .filter(|(_, c)| c.cursor.is_some())
-                    .map(|(name, _)| name.clone())
-                    .collect();
-                (Engine::restore(config, state, seed), cached)
-            }
-            None => (Engine::new(config, client_id, seed), BTreeSet::new()),
+        let engine = match restored {
+            Some(state) => Engine::restore(config, state, seed),
+            None => Engine::new(config, client_id, seed),
         };
         let url = parsed.url.clone();
         let driver = Driver::start(
@@ -252,7 +244,6 @@ impl TetherClient {
                 storage_failed,
                 lock: Some(lock),
                 get_token: get_token.clone(),
-                cached_channels,
             },
         );
         let weak = Rc::downgrade(&driver);

@@ -34,16 +34,15 @@ pub fn document_to_js(document: &Document) -> JsValue {
     })
 }
 
-fn continuity_name(continuity: Continuity, cached: bool) -> &'static str {
-    match (continuity, cached) {
-        (_, true) => "cached",
-        (Continuity::Recovered, _) => "recovered",
-        (Continuity::Reset, _) => "reset",
+fn continuity_name(continuity: Continuity) -> &'static str {
+    match continuity {
+        Continuity::Recovered => "recovered",
+        Continuity::Reset => "reset",
     }
 }
 
 /// A `ViewChange` for one engine change-set.
-pub fn view_change(set: &ChangeSet, cached: bool) -> JsValue {
+pub fn view_change(set: &ChangeSet) -> JsValue {
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]
     struct Row<'a> {
@@ -64,8 +63,8 @@ pub fn view_change(set: &ChangeSet, cached: bool) -> JsValue {
         continuity: Option<&'static str>,
     }
     let continuity = match set.continuity {
-        Some(c) => Some(continuity_name(c, false)),
-        None if cached && set.replace => Some("cached"),
+        Some(c) => Some(continuity_name(c)),
+        None if set.from_cache => Some("cached"),
         None => None,
     };
     to_js(&ViewChange {

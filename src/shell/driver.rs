@@ -8,7 +8,7 @@
 //! back into the client.
 
 use std::cell::RefCell;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 
 use js_sys::{Array, Function, Object, Promise, Reflect};
@@ -104,7 +104,6 @@ pub struct Driver {
     write_scheduled: bool,
     mutations: HashMap<u64, Resolvers>,
     requests: HashMap<u64, Resolvers>,
-    cached_channels: BTreeSet<String>,
     on_change: Option<Function>,
     on_status: Option<Function>,
     get_token: Option<Function>,
@@ -139,8 +138,6 @@ pub struct DriverSetup {
     pub lock: Option<Held>,
     /// The token provider.
     pub get_token: Option<Function>,
-    /// Channels restored from the cache (their first change-set is `cached`).
-    pub cached_channels: BTreeSet<String>,
 }
 
 impl Driver {
@@ -159,7 +156,6 @@ impl Driver {
             write_scheduled: false,
             mutations: HashMap::new(),
             requests: HashMap::new(),
-            cached_channels: setup.cached_channels,
             on_change: None,
             on_status: None,
             get_token: setup.get_token,
@@ -374,10 +370,7 @@ impl Driver {
                 Output::NeedToken => self.fetch_token(),
                 Output::Changes(sets) => {
                     for set in sets {
-                        let cached = set.replace
-                            && set.continuity.is_none()
-                            && self.cached_channels.remove(&set.channel);
-                        fx.views.push(convert::view_change(&set, cached));
+                        fx.views.push(convert::view_change(&set));
                     }
                 }
                 Output::Mutation(outcome) => self.settle_mutation(outcome, &mut fx),

@@ -29,6 +29,9 @@ pub struct ChangeSet {
     pub removes: Vec<String>,
     /// Set when the channel was (re)subscribed since the last change-set.
     pub continuity: Option<Continuity>,
+    /// The view's whole content comes from the local cache (restored, no server answer yet):
+    /// the app shows it as `cached`.
+    pub from_cache: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -79,6 +82,7 @@ impl View {
             upserts: Vec::new(),
             removes: Vec::new(),
             continuity: self.continuity.take(),
+            from_cache: false,
         };
         if self.full {
             self.full = false;

@@ -55,6 +55,7 @@ impl Engine {
                     presence: None,
                     presence_resend: false,
                     members: std::collections::BTreeMap::new(),
+                    cached: false,
                 },
             );
             // Mutations queued before the channel had a store show in it at once.

@@ -20,7 +20,8 @@ impl Engine {
             };
             let dirty: Option<&BTreeSet<String>> = visible.get(&view.channel);
             if dirty.is_some() || view.wants_flush() {
-                if let Some(set) = view.changes(*id, &ch.store, dirty) {
+                if let Some(mut set) = view.changes(*id, &ch.store, dirty) {
+                    set.from_cache = ch.cached && set.replace && set.continuity.is_none();
                     sets.push(set);
                 }
             }

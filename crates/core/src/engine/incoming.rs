@@ -170,6 +170,8 @@ impl Engine {
         let Some(ch) = self.channels.get_mut(name) else {
             return;
         };
+        // The server answered: the view is no longer (only) the local cache.
+        ch.cached = false;
         if ch.sub.stale_answers > 0 {
             // Answers a subscribe that an unsubscribe made obsolete (its pages, if any, find
             // no buffer and are dropped too).

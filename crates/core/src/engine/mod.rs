@@ -48,6 +48,9 @@ struct Channel {
     presence_resend: bool,
     /// Everyone else present on the channel, by client id.
     members: BTreeMap<String, Value>,
+    /// The documents come from the local cache, restored with a resume point, and no
+    /// `subscribed` has answered since: views of it are `cached`.
+    cached: bool,
 }
 
 /// A broadcast or request waiting for a connection.
@@ -130,12 +133,14 @@ impl Engine {
         let outbox = Outbox::restore(state.outbox.into_values().collect(), state.last_mutation_id);
         let mut engine = Engine::blank(config, state.client_id, seed, outbox);
         for (name, cached) in state.channels {
+            let from_cache = cached.cursor.is_some();
             let mut channel = Channel {
                 store: ChannelStore::from_confirmed(cached.documents),
                 sub: Subscription::new(cached.cursor, cached.filter_key),
                 presence: None,
                 presence_resend: false,
                 members: BTreeMap::new(),
+                cached: from_cache,
             };
             let ids: Vec<String> = engine
                 .outbox

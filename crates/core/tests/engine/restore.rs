@@ -155,3 +155,38 @@ fn ids_continue_after_an_emptied_outbox() {
         .unwrap();
     assert_eq!(next, m + 1);
 }
+
+/// The engine, not the shell, says a view shows the local cache: every view of a restored
+/// channel starts `from_cache` until the server answers, and a channel without a resume point
+/// is not `cached`.
+#[test]
+fn views_of_a_restored_channel_are_from_the_cache_until_the_server_answers() {
+    let mut d = Driver::new(Config {
+        flush_interval_ms: 0,
+        cache_interval_ms: 0,
+        ..Config::default()
+    });
+    d.engine.subscribe(0, "tasks", None).unwrap();
+    d.connect_ready();
+    d.server(reset("tasks", 3, vec![doc("t1", 2, json!({"n": 1}))]));
+    d.drain();
+    let state = d.persisted.clone();
+    assert!(state.channels["tasks"].cursor.is_some());
+
+    let mut r = Driver::from_engine(Engine::restore(Config::default(), state, 9));
+    r.engine.subscribe(r.now, "tasks", None).unwrap();
+    let f = tether_protocol::Filter::parse(&json!({"field": "n", "op": "eq", "value": 1})).unwrap();
+    r.engine.subscribe(r.now, "tasks", Some(f)).unwrap();
+    let mut out = r.drain();
+    out.extend(r.advance(100));
+    let sets = changes(&out);
+    assert_eq!(sets.len(), 2, "{sets:?}");
+    assert!(sets.iter().all(|s| s.from_cache && s.replace), "{sets:?}");
+    r.connect_ready();
+    r.server(reset("tasks", 4, vec![doc("t1", 3, json!({"n": 1}))]));
+    let mut out = r.drain();
+    out.extend(r.advance(r.now + 100));
+    let after = changes(&out);
+    assert!(!after.is_empty());
+    assert!(after.iter().all(|s| !s.from_cache), "{after:?}");
+}
