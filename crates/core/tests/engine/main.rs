@@ -1,9 +1,8 @@
-//! Tests of the client engine, one module per behaviour, plus the deterministic fault
-//! simulation against the real server engine (`simulation`). They are modules of one test
-//! binary so the suite builds and links once.
+//! Tests of the client engine, one module per behaviour. They are modules of one test binary
+//! so the suite builds and links once. The deterministic fault simulation against the real
+//! server engine is the `tether-sim` crate.
 
 mod common;
-mod sim;
 
 mod coalescing_and_dedup;
 mod conflict_intents;
@@ -23,6 +22,5 @@ mod rate_limited_subscribe;
 mod reconnect_policy;
 mod restore;
 mod resubscribe_race;
-mod simulation;
 mod storage_failure;
 mod visibility;

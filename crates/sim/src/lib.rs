@@ -1,14 +1,18 @@
-//! The deterministic simulation: real client engines against the real server engine over
-//! seeded faulty links, in virtual time. `run_schedule(seed)` is one schedule.
+//! The deterministic simulation of Tether: real client engines (`tether-core`) against the
+//! real server engine (`tether-server`, in-memory store) over seeded faulty links, in virtual
+//! time. It drives both engines, so it is a crate of its own. [`run_schedule`] runs one
+//! schedule; `tests/simulation.rs` runs thousands (`TETHER_SIM_SCHEDULES`, `TETHER_SIM_SEED`).
 
-pub mod check;
-pub mod client;
-pub mod link;
-pub mod ops;
-pub mod plan;
-pub mod recording;
-pub mod world;
+mod check;
+mod client;
+mod link;
+mod ops;
+mod pair;
+mod plan;
+mod recording;
+mod world;
 
+pub use pair::{Pair, PairClient, Server};
 use tether_core::MutationOutcome;
 pub use world::Tally;
 
@@ -17,7 +21,9 @@ const SETTLE_LIMIT_MS: u64 = 600_000;
 
 /// A failed schedule: what broke, and the trace when tracing was on.
 pub struct Failure {
+    /// The invariant that broke.
     pub message: String,
+    /// The schedule's trace (empty unless tracing was on).
     pub trace: Vec<String>,
 }
 

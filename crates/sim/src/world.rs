@@ -15,39 +15,70 @@ pub type Server = ServerEngine<RecordingStore>;
 /// Counts of what a schedule did, summed over a run for the report.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Tally {
+    /// Schedules run.
     pub schedules: u64,
+    /// Mutations the apps made.
     pub mutations: u64,
+    /// Mutations acknowledged.
     pub acked: u64,
+    /// Mutations that conflicted (or converged).
     pub conflicts: u64,
+    /// Mutations rejected for another reason.
     pub rejected: u64,
+    /// Connection cuts.
     pub cuts: u64,
+    /// Half-open links.
     pub half_opens: u64,
+    /// Offline periods.
     pub offline_periods: u64,
+    /// Client crash-restarts.
     pub client_crashes: u64,
+    /// Server crashes.
     pub server_crashes: u64,
+    /// Graceful server restarts.
     pub graceful_restarts: u64,
+    /// Database resets (new epoch).
     pub db_resets: u64,
+    /// View or filter changes.
     pub view_changes: u64,
+    /// Schedules with auth on.
     pub auth_schedules: u64,
+    /// Schedules with a tight server rate limit.
     pub tight_rate_schedules: u64,
+    /// Token provider answers.
     pub token_replies: u64,
+    /// Crashes in the middle of a drain.
     pub mid_drain_crashes: u64,
+    /// Schedules with flow-control rows.
     pub flow_schedules: u64,
+    /// Write batches that failed.
     pub storage_failures: u64,
+    /// Bursts of writes.
     pub bursts: u64,
+    /// Paged snapshots seen.
     pub snapshot_pages: u64,
+    /// Cuts in the middle of a paged snapshot.
     pub mid_snapshot_cuts: u64,
+    /// Slow-consumer closes (4009).
     pub slow_consumer_closes: u64,
+    /// Replays longer than the outbound capacity.
     pub long_replays: u64,
+    /// Frames the clients sent.
     pub frames: u64,
+    /// Gaps the clients detected.
     pub gaps: u64,
+    /// Resubscriptions answered `reset`.
     pub resets: u64,
+    /// Resubscriptions answered `recovered`.
     pub recovered: u64,
+    /// Duplicate events dropped.
     pub deduped_events: u64,
+    /// Virtual time simulated (ms).
     pub virtual_ms: u64,
 }
 
 impl Tally {
+    /// Adds another run's counts.
     pub fn add(&mut self, o: &Tally) {
         let fields = [
             (&mut self.schedules, o.schedules),

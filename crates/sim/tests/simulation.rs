@@ -16,14 +16,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use crate::sim::Tally;
+use tether_sim::Tally;
 
 fn env_u64(name: &str) -> Option<u64> {
     std::env::var(name).ok().and_then(|v| v.trim().parse().ok())
 }
 
 fn run_one(seed: u64, trace: bool) -> Result<Tally, String> {
-    match std::panic::catch_unwind(|| crate::sim::run_schedule(seed, trace)) {
+    match std::panic::catch_unwind(|| tether_sim::run_schedule(seed, trace)) {
         Ok(Ok(t)) => Ok(t),
         Ok(Err(f)) => {
             if trace {
@@ -93,7 +93,7 @@ fn schedules_converge_exactly_once() {
     failures.sort();
     if let Some((seed, msg)) = failures.first() {
         panic!(
-            "schedule with seed {seed} failed: {msg}\nreplay: TETHER_SIM_SEED={seed} TETHER_SIM_TRACE=1 cargo test -p tether-core --test simulation -- --nocapture"
+            "schedule with seed {seed} failed: {msg}\nreplay: TETHER_SIM_SEED={seed} TETHER_SIM_TRACE=1 cargo test -p tether-sim -- --nocapture"
         );
     }
     assert_eq!(t.schedules, count);
