@@ -1,9 +1,10 @@
-//! Errors of the client engine: [`EngineError`] for app calls and connection failures,
-//! [`Rejection`] for mutations the server refused, [`RequestError`] for requests.
+//! Errors of the client engine: [`EngineError`] for app calls, [`ConnectionError`] for why the
+//! connection failed (`Status::last_error`), [`Rejection`] for mutations the server refused,
+//! [`RequestError`] for requests. Each has its stable `code()`.
 
 use tether_protocol::{DecodeError, DocumentError, ErrorCode, RejectReason};
 
-/// An app call could not be accepted, or the connection failed (see `Status::last_error`).
+/// An app call could not be accepted (the `Err` of the engine's methods).
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum EngineError {
@@ -39,6 +40,12 @@ pub enum EngineError {
     },
     /// The engine was closed (by the app, or after a fatal error); call `connect` first.
     Closed,
+}
+
+/// Why the connection failed or is not up: `Status::last_error`.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum ConnectionError {
     /// The socket closed with this code.
     ConnectionClosed {
         /// WebSocket close code (1006 when the socket failed without a close frame).
@@ -77,8 +84,7 @@ pub enum EngineError {
 }
 
 impl EngineError {
-    /// The stable code apps see (`lastError.code`, `error.code` in JavaScript); the codes of
-    /// the server's `error` frames pass through as they are.
+    /// The stable code apps see (`error.code` in JavaScript).
     pub fn code(&self) -> &'static str {
         match self {
             EngineError::InvalidChannel { .. }
@@ -88,17 +94,26 @@ impl EngineError {
             EngineError::NotSubscribed { .. } => "NOT_SUBSCRIBED",
             EngineError::OfflineQueueFull { .. } => "QUEUE_FULL",
             EngineError::Closed => "CLOSED",
-            EngineError::ConnectionClosed { .. } => "CONNECTION_CLOSED",
-            EngineError::HandshakeTimeout => "HANDSHAKE_TIMEOUT",
-            EngineError::DeadLink => "DEAD_LINK",
-            EngineError::SubscribeTimeout => "SUBSCRIBE_TIMEOUT",
-            EngineError::AuthFailed => "AUTH_INVALID",
-            EngineError::UnsupportedVersion => "UNSUPPORTED_VERSION",
-            EngineError::ClientIdTaken => "CLIENT_ID_TAKEN",
-            EngineError::GaveUp { .. } => "GAVE_UP",
-            EngineError::TokenUnavailable => "TOKEN_UNAVAILABLE",
-            EngineError::Decode(_) => "BAD_MESSAGE",
-            EngineError::Server { code, .. } => code.as_str(),
+        }
+    }
+}
+
+impl ConnectionError {
+    /// The stable code apps see (`lastError.code` in JavaScript); the codes of the server's
+    /// `error` frames pass through as they are.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ConnectionError::ConnectionClosed { .. } => "CONNECTION_CLOSED",
+            ConnectionError::HandshakeTimeout => "HANDSHAKE_TIMEOUT",
+            ConnectionError::DeadLink => "DEAD_LINK",
+            ConnectionError::SubscribeTimeout => "SUBSCRIBE_TIMEOUT",
+            ConnectionError::AuthFailed => "AUTH_INVALID",
+            ConnectionError::UnsupportedVersion => "UNSUPPORTED_VERSION",
+            ConnectionError::ClientIdTaken => "CLIENT_ID_TAKEN",
+            ConnectionError::GaveUp { .. } => "GAVE_UP",
+            ConnectionError::TokenUnavailable => "TOKEN_UNAVAILABLE",
+            ConnectionError::Decode(_) => "BAD_MESSAGE",
+            ConnectionError::Server { code, .. } => code.as_str(),
         }
     }
 }
@@ -115,24 +130,37 @@ impl std::fmt::Display for EngineError {
                 write!(f, "offline queue is full ({limit} messages)")
             }
             EngineError::Closed => f.write_str("the client is closed"),
-            EngineError::ConnectionClosed { code } => write!(f, "connection closed ({code})"),
-            EngineError::HandshakeTimeout => f.write_str("handshake timed out"),
-            EngineError::DeadLink => f.write_str("no data within the dead-link timeout"),
-            EngineError::SubscribeTimeout => f.write_str("a subscribe was not answered in time"),
-            EngineError::AuthFailed => f.write_str("authentication failed"),
-            EngineError::UnsupportedVersion => f.write_str("unsupported protocol version"),
-            EngineError::ClientIdTaken => {
-                f.write_str("the client id belongs to another user; create a client of its own")
-            }
-            EngineError::GaveUp { attempts } => {
-                write!(f, "gave up reconnecting after {attempts} attempts")
-            }
-            EngineError::TokenUnavailable => f.write_str("token provider failed"),
-            EngineError::Decode(e) => write!(f, "bad frame from server: {e}"),
-            EngineError::Server { code, message } => write!(f, "server error {code}: {message}"),
         }
     }
 }
+
+impl std::fmt::Display for ConnectionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConnectionError::ConnectionClosed { code } => write!(f, "connection closed ({code})"),
+            ConnectionError::HandshakeTimeout => f.write_str("handshake timed out"),
+            ConnectionError::DeadLink => f.write_str("no data within the dead-link timeout"),
+            ConnectionError::SubscribeTimeout => {
+                f.write_str("a subscribe was not answered in time")
+            }
+            ConnectionError::AuthFailed => f.write_str("authentication failed"),
+            ConnectionError::UnsupportedVersion => f.write_str("unsupported protocol version"),
+            ConnectionError::ClientIdTaken => {
+                f.write_str("the client id belongs to another user; create a client of its own")
+            }
+            ConnectionError::GaveUp { attempts } => {
+                write!(f, "gave up reconnecting after {attempts} attempts")
+            }
+            ConnectionError::TokenUnavailable => f.write_str("token provider failed"),
+            ConnectionError::Decode(e) => write!(f, "bad frame from server: {e}"),
+            ConnectionError::Server { code, message } => {
+                write!(f, "server error {code}: {message}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ConnectionError {}
 
 impl std::error::Error for EngineError {}
 

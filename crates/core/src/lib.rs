@@ -112,7 +112,7 @@ pub use barrier::WriteBatch;
 pub use config::{Auth, Config};
 pub use connection::ConnectionState;
 pub use engine::{Engine, Precondition, LATENCY_PUBLISH_MS};
-pub use error::{EngineError, Rejection, RequestError};
+pub use error::{ConnectionError, EngineError, Rejection, RequestError};
 pub use ingest::Counters;
 pub use outbox::PendingMutation;
 pub use output::{Conflict, MutationOutcome, Output, PresenceChange, Status};

@@ -5,7 +5,7 @@ use serde_json::Value;
 use tether_protocol::{Document, PresenceMember};
 
 use crate::connection::ConnectionState;
-use crate::error::{EngineError, Rejection, RequestError};
+use crate::error::{ConnectionError, Rejection, RequestError};
 use crate::ingest::Counters;
 use crate::outbox::PendingMutation;
 use crate::view::ChangeSet;
@@ -142,7 +142,7 @@ pub struct Status {
     /// Whether the device is online, as last reported.
     pub online: bool,
     /// The last connection error.
-    pub last_error: Option<EngineError>,
+    pub last_error: Option<ConnectionError>,
     /// Pipeline counters (not a reason for a `Status` output by themselves).
     pub counters: Counters,
 }

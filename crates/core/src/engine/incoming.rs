@@ -9,7 +9,7 @@ use tether_protocol::{
 use super::Engine;
 use crate::connection::ConnectionState;
 use crate::continuity::{classify, SubState, Verdict};
-use crate::error::{EngineError, Rejection, RequestError};
+use crate::error::{ConnectionError, Rejection, RequestError};
 use crate::output::{Conflict, MutationOutcome, Output, PresenceChange};
 use crate::persist::Persist;
 use crate::timer::Timer;
@@ -427,7 +427,7 @@ impl Engine {
                 }),
             );
         }
-        let error = EngineError::Server {
+        let error = ConnectionError::Server {
             code,
             message: message.clone(),
         };

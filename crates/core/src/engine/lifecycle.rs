@@ -7,7 +7,7 @@ use crate::budget::SendBudget;
 use crate::config::Auth;
 use crate::connection::ConnectionState;
 use crate::continuity::SubState;
-use crate::error::{EngineError, RequestError};
+use crate::error::{ConnectionError, RequestError};
 use crate::output::Output;
 use crate::timer::Timer;
 
@@ -62,10 +62,10 @@ impl Engine {
     pub fn socket_closed(&mut self, now: u64, code: u16) {
         if self.state.has_socket() {
             self.last_error = Some(match CloseCode::from_u16(code) {
-                CloseCode::AuthFailed => EngineError::AuthFailed,
-                CloseCode::UnsupportedVersion => EngineError::UnsupportedVersion,
-                CloseCode::ClientIdTaken => EngineError::ClientIdTaken,
-                _ => EngineError::ConnectionClosed { code },
+                CloseCode::AuthFailed => ConnectionError::AuthFailed,
+                CloseCode::UnsupportedVersion => ConnectionError::UnsupportedVersion,
+                CloseCode::ClientIdTaken => ConnectionError::ClientIdTaken,
+                _ => ConnectionError::ConnectionClosed { code },
             });
             self.drop_connection(now);
             if CloseCode::from_u16(code) != CloseCode::RateLimited {
@@ -124,7 +124,7 @@ impl Engine {
                     Ok(msg) => self.dispatch(now, msg),
                     Err(e) => {
                         self.ingest.counters.decode_errors += 1;
-                        self.last_error = Some(EngineError::Decode(e));
+                        self.last_error = Some(ConnectionError::Decode(e));
                     }
                 }
             }
@@ -143,10 +143,14 @@ impl Engine {
                 }
                 Timer::Handshake => match self.state {
                     ConnectionState::Connecting | ConnectionState::Handshaking => {
-                        self.close_locally(now, EngineError::HandshakeTimeout, "handshake timeout");
+                        self.close_locally(
+                            now,
+                            ConnectionError::HandshakeTimeout,
+                            "handshake timeout",
+                        );
                     }
                     ConnectionState::AwaitingToken => {
-                        self.last_error = Some(EngineError::TokenUnavailable);
+                        self.last_error = Some(ConnectionError::TokenUnavailable);
                         self.schedule_retry(now);
                     }
                     _ => {}
@@ -158,7 +162,7 @@ impl Engine {
                 }
                 Timer::DeadLink => {
                     if self.state == ConnectionState::Ready {
-                        self.close_locally(now, EngineError::DeadLink, "heartbeat timeout");
+                        self.close_locally(now, ConnectionError::DeadLink, "heartbeat timeout");
                     }
                 }
                 Timer::Flush => self.flush(now),
@@ -260,7 +264,7 @@ impl Engine {
     pub fn token_failed(&mut self, now: u64) {
         if self.state == ConnectionState::AwaitingToken {
             self.timers.stop(Timer::Handshake);
-            self.last_error = Some(EngineError::TokenUnavailable);
+            self.last_error = Some(ConnectionError::TokenUnavailable);
             self.schedule_retry(now);
         }
         self.finish(now);
@@ -313,7 +317,7 @@ impl Engine {
             }
             None => {
                 self.state = ConnectionState::Closed;
-                self.last_error = Some(EngineError::GaveUp {
+                self.last_error = Some(ConnectionError::GaveUp {
                     attempts: self.backoff.attempt(),
                 });
             }
@@ -321,7 +325,7 @@ impl Engine {
     }
 
     /// Closes the socket from our side and retries with backoff.
-    pub(super) fn close_locally(&mut self, now: u64, error: EngineError, reason: &str) {
+    pub(super) fn close_locally(&mut self, now: u64, error: ConnectionError, reason: &str) {
         self.outputs.push_back(Output::CloseSocket {
             code: CloseCode::Normal.as_u16(),
             reason: reason.into(),
@@ -514,7 +518,7 @@ impl Engine {
             // An identical earlier answer may still be on its way: only a new connection
             // keeps answers unambiguous. The channel is subscribed on the next one.
             ch.sub.state = SubState::NotSent;
-            self.close_locally(now, EngineError::SubscribeTimeout, "resubscribe");
+            self.close_locally(now, ConnectionError::SubscribeTimeout, "resubscribe");
             return;
         }
         ch.sub.state = SubState::Pending { sent_at: now };
@@ -547,7 +551,7 @@ impl Engine {
             |c| matches!(c.sub.state, SubState::Pending { sent_at } if sent_at + timeout <= now),
         );
         if overdue {
-            self.close_locally(now, EngineError::SubscribeTimeout, "subscribe timeout");
+            self.close_locally(now, ConnectionError::SubscribeTimeout, "subscribe timeout");
         } else {
             self.arm_subscribe_deadline(now);
         }

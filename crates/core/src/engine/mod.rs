@@ -24,7 +24,7 @@ use crate::budget::SendBudget;
 use crate::config::{Auth, Config};
 use crate::connection::{ConnectionState, Heartbeat};
 use crate::continuity::Subscription;
-use crate::error::{EngineError, RequestError};
+use crate::error::{ConnectionError, EngineError, RequestError};
 use crate::ingest::Ingest;
 use crate::outbox::{Outbox, PendingMutation};
 use crate::output::{Output, Status};
@@ -103,7 +103,7 @@ pub struct Engine {
     barrier: Barrier,
     /// The last write batch was stored.
     storage_ok: bool,
-    last_error: Option<EngineError>,
+    last_error: Option<ConnectionError>,
     last_status: Option<Status>,
     /// When the last `Status` output was made (engine ms), to throttle latency-only changes.
     last_status_at: u64,

@@ -2,7 +2,7 @@
 //! replaced; pongs measure the round trip.
 
 use crate::common::{sent_of, Driver};
-use tether_core::{Config, ConnectionState, EngineError, Output};
+use tether_core::{Config, ConnectionError, ConnectionState, Output};
 use tether_protocol::{ClientMessage, ServerMessage};
 
 #[test]
@@ -46,7 +46,7 @@ fn silence_for_the_dead_link_timeout_closes_and_backs_off() {
     );
     let status = d.engine.status();
     assert_eq!(status.state, ConnectionState::Backoff);
-    assert_eq!(status.last_error, Some(EngineError::DeadLink));
+    assert_eq!(status.last_error, Some(ConnectionError::DeadLink));
     let retry = status.next_retry_at.unwrap();
     assert!((20_000..=20_500).contains(&retry), "{retry}");
     let out = d.advance(retry);

@@ -5,7 +5,7 @@
 
 use crate::common::{doc, reset, Driver};
 use serde_json::json;
-use tether_core::{Config, EngineError, Output};
+use tether_core::{Config, ConnectionError, Output};
 use tether_protocol::{ClientMessage, ErrorCode, Filter, ServerMessage};
 
 fn rate_limited(channel: Option<&str>) -> ServerMessage {
@@ -79,7 +79,7 @@ fn an_unanswered_subscribe_replaces_the_connection() {
     assert!(out.iter().any(|o| matches!(o, Output::CloseSocket { .. })));
     assert_eq!(
         d.engine.status().last_error,
-        Some(EngineError::SubscribeTimeout)
+        Some(ConnectionError::SubscribeTimeout)
     );
 }
 

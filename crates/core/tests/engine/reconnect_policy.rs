@@ -2,7 +2,7 @@
 //! close 1001, a new token after close 4001 instead of hammering, stop on 4002.
 
 use crate::common::Driver;
-use tether_core::{Auth, Config, ConnectionState, EngineError, Output};
+use tether_core::{Auth, Config, ConnectionError, ConnectionState, Output};
 use tether_protocol::ClientMessage;
 
 fn failing_attempt(d: &mut Driver, code: u16) -> Vec<Output> {
@@ -80,7 +80,10 @@ fn auth_failure_with_a_provider_asks_for_a_new_token_after_a_delay() {
     assert!(matches!(&hello[0], ClientMessage::Hello { token: Some(t), .. } if t == "old"));
     let out = failing_attempt(&mut d, 4001);
     assert!(!out.contains(&Output::NeedToken), "not immediately");
-    assert_eq!(d.engine.status().last_error, Some(EngineError::AuthFailed));
+    assert_eq!(
+        d.engine.status().last_error,
+        Some(ConnectionError::AuthFailed)
+    );
     let at = d.engine.status().next_retry_at.unwrap();
     let out = d.advance(at);
     assert!(out.contains(&Output::NeedToken));
@@ -112,12 +115,15 @@ fn a_refused_fixed_token_waits_for_the_app_to_set_a_new_one() {
     );
     let status = d.engine.status();
     assert_eq!(status.state, ConnectionState::AwaitingToken);
-    assert_eq!(status.last_error, Some(EngineError::AuthFailed));
+    assert_eq!(status.last_error, Some(ConnectionError::AuthFailed));
     assert_eq!(status.next_retry_at, None);
     let out = d.advance(3_600_000);
     assert!(!out.contains(&Output::OpenSocket), "{out:?}");
     assert!(!out.contains(&Output::NeedToken), "{out:?}");
-    assert_eq!(d.engine.status().last_error, Some(EngineError::AuthFailed));
+    assert_eq!(
+        d.engine.status().last_error,
+        Some(ConnectionError::AuthFailed)
+    );
     // Going offline and online again does not resend the refused token either.
     d.engine.went_offline(d.now);
     d.engine.went_online(d.now);
@@ -176,7 +182,7 @@ fn gives_up_after_max_attempts() {
     assert_eq!(d.engine.state(), ConnectionState::Closed);
     assert_eq!(
         d.engine.status().last_error,
-        Some(EngineError::GaveUp { attempts: 2 })
+        Some(ConnectionError::GaveUp { attempts: 2 })
     );
 }
 
@@ -191,7 +197,7 @@ fn handshake_timeout_closes_and_retries() {
     assert!(out.iter().any(|o| matches!(o, Output::CloseSocket { .. })));
     assert_eq!(
         d.engine.status().last_error,
-        Some(EngineError::HandshakeTimeout)
+        Some(ConnectionError::HandshakeTimeout)
     );
 }
 
@@ -203,7 +209,7 @@ fn a_client_id_bound_to_another_user_stops_with_a_typed_error() {
     assert_eq!(d.engine.state(), ConnectionState::Closed);
     assert_eq!(
         d.engine.status().last_error,
-        Some(EngineError::ClientIdTaken)
+        Some(ConnectionError::ClientIdTaken)
     );
     assert_eq!(d.engine.poll_timeout(), None, "no retry with the same id");
 }
