@@ -15,6 +15,39 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
+/** A hook view of `useRealtimeUpdates("tasks")` over a fake client, one result per commit. */
+function setupTasks() {
+  const client = new FakeClient();
+  const frames = manualScheduler();
+  const results: RealtimeResult<Task>[] = [];
+  function Probe() {
+    const result = useRealtimeUpdates<Task>("tasks");
+    useEffect(() => {
+      results.push(result);
+    });
+    return null;
+  }
+  render(
+    <TetherProvider url="ws://x" client={client} scheduler={frames.schedule}>
+      <Probe />
+    </TetherProvider>,
+  );
+  return { client, frame: () => act(() => void frames.frame()), latest: () => results.at(-1)! };
+}
+
+/** A component recording every `useWebSocket()` result it commits. */
+function webSocketProbe() {
+  const results: WebSocketResult[] = [];
+  function Probe() {
+    const ws = useWebSocket();
+    useEffect(() => {
+      results.push(ws);
+    });
+    return null;
+  }
+  return { results, Probe };
+}
+
 describe("options given as undefined", () => {
   it("are left out before the client is created, at every depth", async () => {
     let seen: ClientOptions | null = null;
@@ -45,14 +78,7 @@ describe("options given as undefined", () => {
 describe("a client that cannot start", () => {
   it("reports it in status.lastError with the error's code instead of staying idle", async () => {
     vi.spyOn(console, "error").mockImplementation(() => undefined);
-    const results: WebSocketResult[] = [];
-    function Probe() {
-      const ws = useWebSocket();
-      useEffect(() => {
-        results.push(ws);
-      });
-      return null;
-    }
+    const { results, Probe } = webSocketProbe();
     const error = Object.assign(new Error("invalid argument: url"), { code: "INVALID" });
     const createClient = vi.fn(async () => {
       throw error;
@@ -73,14 +99,7 @@ describe("a client that cannot start", () => {
 
   it("uses START_FAILED when the error has no code", async () => {
     vi.spyOn(console, "error").mockImplementation(() => undefined);
-    const results: WebSocketResult[] = [];
-    function Probe() {
-      const ws = useWebSocket();
-      useEffect(() => {
-        results.push(ws);
-      });
-      return null;
-    }
+    const { results, Probe } = webSocketProbe();
     render(
       <TetherProvider url="ws://x" createClient={() => Promise.reject(new Error("no wasm"))}>
         <Probe />
@@ -137,27 +156,9 @@ describe("useBroadcast", () => {
 });
 
 describe("useRealtimeUpdates writes", () => {
-  function setup() {
-    const client = new FakeClient();
-    const frames = manualScheduler();
-    const results: RealtimeResult<Task>[] = [];
-    function Probe() {
-      const result = useRealtimeUpdates<Task>("tasks");
-      useEffect(() => {
-        results.push(result);
-      });
-      return null;
-    }
-    render(
-      <TetherProvider url="ws://x" client={client} scheduler={frames.schedule}>
-        <Probe />
-      </TetherProvider>,
-    );
-    return { client, frame: () => act(() => void frames.frame()), latest: () => results.at(-1)! };
-  }
 
   it("checks the shown version by default and writes last-writer-wins on request", async () => {
-    const { client, latest } = setup();
+    const { client, latest } = setupTasks();
     await act(async () => {
       await latest().update("a", { title: "A" });
       await latest().update("a", { title: "B" }, { lastWriterWins: true });
@@ -172,7 +173,7 @@ describe("useRealtimeUpdates writes", () => {
   });
 
   it("lists rejections of its channel until dismissed", () => {
-    const { client, frame, latest } = setup();
+    const { client, frame, latest } = setupTasks();
     expect(latest().rejections).toEqual([]);
     const rejection: Rejection = {
       channel: "tasks",
@@ -193,27 +194,9 @@ describe("useRealtimeUpdates writes", () => {
 });
 
 describe("conflicts never lose an edit", () => {
-  function setup() {
-    const client = new FakeClient();
-    const frames = manualScheduler();
-    const results: RealtimeResult<Task>[] = [];
-    function Probe() {
-      const result = useRealtimeUpdates<Task>("tasks");
-      useEffect(() => {
-        results.push(result);
-      });
-      return null;
-    }
-    render(
-      <TetherProvider url="ws://x" client={client} scheduler={frames.schedule}>
-        <Probe />
-      </TetherProvider>,
-    );
-    return { client, latest: () => results.at(-1)! };
-  }
 
   it('"mine" on an edit of a document deleted meanwhile re-creates it with the edit', async () => {
-    const { client, latest } = setup();
+    const { client, latest } = setupTasks();
     await act(async () => {
       await latest().resolveConflict(
         {
@@ -238,7 +221,7 @@ describe("conflicts never lose an edit", () => {
   });
 
   it('"mine" on a delete of a document edited meanwhile deletes it', async () => {
-    const { client, latest } = setup();
+    const { client, latest } = setupTasks();
     await act(async () => {
       await latest().resolveConflict(
         {
@@ -258,7 +241,7 @@ describe("conflicts never lose an edit", () => {
   });
 
   it("a merge function gets base, local and server and its result is written", async () => {
-    const { client, latest } = setup();
+    const { client, latest } = setupTasks();
     const seen: unknown[] = [];
     await act(async () => {
       await latest().resolveConflict(

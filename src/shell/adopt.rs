@@ -83,7 +83,6 @@ pub fn adopt_orphans(adoption: Adoption) {
                 DriverSetup {
                     url: url.clone(),
                     db: Some(db.clone()),
-                    storage_failed: false,
                     lock: Some(lock),
                     get_token: get_token.clone(),
                 },

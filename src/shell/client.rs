@@ -219,7 +219,6 @@ impl TetherClient {
         } else {
             None
         };
-        let storage_failed = want_db && db.is_none();
         let (client_id, lock) = identity::claim(&db_name).await;
         let restored = match &db {
             Some(db) => match db.load(&client_id).await.ok().flatten() {
@@ -241,12 +240,12 @@ impl TetherClient {
             DriverSetup {
                 url: parsed.url,
                 db: db.clone(),
-                storage_failed,
                 lock: Some(lock),
                 get_token: get_token.clone(),
             },
         );
         let weak = Rc::downgrade(&driver);
+        let has_db = db.is_some();
         if let Some(db) = &db {
             let adoption = adopt::Adoption {
                 db: db.clone(),
@@ -266,7 +265,7 @@ impl TetherClient {
                 });
         }
         with(&weak, |d| {
-            if want_db && !storage_failed {
+            if has_db {
                 d.ask_persistent_storage();
             }
         });

@@ -93,8 +93,6 @@ pub struct Driver {
     pub engine: Engine,
     url: String,
     db: Option<Rc<Db>>,
-    /// IndexedDB could not be opened at start (the client runs in memory).
-    storage_failed: bool,
     socket: Option<Socket>,
     generation: u64,
     timer: Option<Timer>,
@@ -132,8 +130,6 @@ pub struct DriverSetup {
     pub url: String,
     /// The open database, or None for memory storage.
     pub db: Option<Rc<Db>>,
-    /// IndexedDB was wanted but could not be opened.
-    pub storage_failed: bool,
     /// The lock on this client id's partition.
     pub lock: Option<Held>,
     /// The token provider.
@@ -147,7 +143,6 @@ impl Driver {
             engine,
             url: setup.url,
             db: setup.db,
-            storage_failed: setup.storage_failed,
             socket: None,
             generation: 0,
             timer: None,
@@ -299,7 +294,7 @@ impl Driver {
 
     /// Whether writes would not survive a reload.
     pub fn writes_at_risk(&self) -> bool {
-        self.db.is_none() || self.storage_failed || !self.engine.storage_ok()
+        self.db.is_none() || !self.engine.storage_ok()
     }
 
     /// The public status object.

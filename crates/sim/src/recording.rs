@@ -36,10 +36,6 @@ impl Store for RecordingStore {
         self.inner.document(channel, id)
     }
 
-    fn snapshot(&mut self, channel: &str) -> Result<Vec<Document>, StoreError> {
-        self.inner.snapshot(channel)
-    }
-
     fn snapshot_page(
         &mut self,
         channel: &str,

@@ -68,23 +68,6 @@ impl Store for MemoryStore {
             .cloned())
     }
 
-    fn snapshot(&mut self, channel: &str) -> Result<Vec<Document>, StoreError> {
-        let Some(ch) = self.channels.get(channel) else {
-            return Ok(Vec::new());
-        };
-        Ok(ch
-            .docs
-            .iter()
-            .filter_map(|(id, d)| {
-                d.body.as_ref().map(|body| Document {
-                    id: id.clone(),
-                    version: d.version,
-                    doc: body.clone(),
-                })
-            })
-            .collect())
-    }
-
     fn snapshot_page(
         &mut self,
         channel: &str,

@@ -210,27 +210,30 @@ pub trait Store {
     /// A document, live or tombstone; `None` if it never existed.
     fn document(&mut self, channel: &str, id: &str) -> Result<Option<StoredDoc>, StoreError>;
 
-    /// Every live document of a channel, in id order.
-    fn snapshot(&mut self, channel: &str) -> Result<Vec<Document>, StoreError>;
-
-    /// Up to `limit` live documents of a channel with an id after `after` (all when `None`),
-    /// in id order (byte order of the id): one page of a streamed snapshot.
-    ///
-    /// The default reads the whole snapshot and keeps the page: correct, but a store with an
-    /// ordered index should override it to read only the page ([`MemoryStore`] and the SQLite
-    /// store do).
+    /// Up to `limit` live documents of a channel with an id after `after` (from the first
+    /// when `None`), in id order (byte order of the id): one page of a streamed snapshot, read
+    /// from an ordered index.
     fn snapshot_page(
         &mut self,
         channel: &str,
         after: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<Document>, StoreError> {
-        Ok(self
-            .snapshot(channel)?
-            .into_iter()
-            .filter(|d| after.is_none_or(|a| d.id.as_str() > a))
-            .take(limit)
-            .collect())
+    ) -> Result<Vec<Document>, StoreError>;
+
+    /// Every live document of a channel, in id order (page by page; for tools and tests — the
+    /// engine streams snapshots with [`Store::snapshot_page`]).
+    fn snapshot(&mut self, channel: &str) -> Result<Vec<Document>, StoreError> {
+        const PAGE: usize = 1024;
+        let mut docs: Vec<Document> = Vec::new();
+        loop {
+            let after = docs.last().map(|d| d.id.clone());
+            let page = self.snapshot_page(channel, after.as_deref(), PAGE)?;
+            let done = page.len() < PAGE;
+            docs.extend(page);
+            if done {
+                return Ok(docs);
+            }
+        }
     }
 
     /// Up to `limit` retained log entries with `offset > after`, ascending.
@@ -258,34 +261,24 @@ pub trait Store {
     /// [`Store::bind_client`] runs with it.
     fn commit(&mut self, commit: &Commit) -> Result<Option<ChannelHead>, StoreError>;
 
-    /// The subject (token `sub`) a client id is bound to, if it is bound.
-    ///
-    /// The default knows no binding (with [`Store::bind_client`]'s default, every subject may
-    /// use every client id, as before bindings existed): a store that serves a server with
-    /// auth on must implement both, as [`MemoryStore`] and the SQLite store do, and a wrapper
-    /// must delegate both.
-    fn client_subject(&mut self, client_id: &str) -> Result<Option<String>, StoreError> {
-        let _ = client_id;
-        Ok(None)
-    }
+    /// The subject (token `sub`) a client id is bound to, if it is bound. Required (no
+    /// default): a wrapper that forgot to delegate it would silently stop binding client ids
+    /// to subjects, which is what keeps one user out of another's exactly-once stream.
+    fn client_subject(&mut self, client_id: &str) -> Result<Option<String>, StoreError>;
 
     /// Binds `client_id` to `subject` unless it is bound already, and returns the subject it
     /// is bound to afterwards (`subject`, or the one it had). Atomic, and durable like a commit
     /// (inside a batch: at [`Store::end_batch`]). Like [`Store::commit`] it also does bounded
     /// housekeeping ([`Retention::dedupe_max_age_ms`], [`Retention::max_clients`], at most
     /// [`EXPIRE_PER_WRITE`] clients each), counting `unix_ms` as the client's activity when
-    /// it is new. The default stores nothing and returns `subject` (see
-    /// [`Store::client_subject`]).
+    /// it is new.
     fn bind_client(
         &mut self,
         client_id: &str,
         subject: &str,
         retention: &Retention,
         unix_ms: u64,
-    ) -> Result<String, StoreError> {
-        let _ = (client_id, retention, unix_ms);
-        Ok(subject.to_owned())
-    }
+    ) -> Result<String, StoreError>;
 
     /// Starts a batch: the commits until [`Store::end_batch`] become durable together, at its
     /// `Ok`. Each stays atomic on its own, and reads see them at once. On `Err` no batch is

@@ -436,36 +436,6 @@ impl Store for SqliteStore {
         .transpose()
     }
 
-    fn snapshot(&mut self, channel: &str) -> Result<Vec<Document>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT id, version, body FROM documents
-                 WHERE channel = ?1 AND body IS NOT NULL ORDER BY id",
-            )
-            .map_err(backend)?;
-        let rows = stmt
-            .query_map([channel], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, String>(2)?,
-                ))
-            })
-            .map_err(backend)?;
-        let mut docs = Vec::new();
-        for row in rows {
-            let (id, version, body) = row.map_err(backend)?;
-            docs.push(Document {
-                id,
-                version: from_i64(version),
-                doc: parse_body(Some(body))?.unwrap_or(Value::Null),
-            });
-        }
-        // SQLite orders TEXT by bytes (BINARY collation), like Rust's `str` ordering.
-        Ok(docs)
-    }
-
     fn snapshot_page(
         &mut self,
         channel: &str,

@@ -11,7 +11,7 @@ use serde_json::json;
 use tether_protocol::{Document, ServerMessage};
 use tether_server::edge::{spawn_with_store, EdgeError, Options};
 use tether_server::{
-    ChannelHead, Commit, Dedupe, LogEntry, SqliteStore, Store, StoreError, StoredDoc,
+    ChannelHead, Commit, Dedupe, LogEntry, Retention, SqliteStore, Store, StoreError, StoredDoc,
 };
 use tokio_tungstenite::tungstenite::Message;
 
@@ -38,8 +38,26 @@ impl Store for FailingCommits {
     fn document(&mut self, channel: &str, id: &str) -> Result<Option<StoredDoc>, StoreError> {
         self.inner.document(channel, id)
     }
-    fn snapshot(&mut self, channel: &str) -> Result<Vec<Document>, StoreError> {
-        self.inner.snapshot(channel)
+    fn client_subject(&mut self, client_id: &str) -> Result<Option<String>, StoreError> {
+        self.inner.client_subject(client_id)
+    }
+    fn bind_client(
+        &mut self,
+        client_id: &str,
+        subject: &str,
+        retention: &Retention,
+        unix_ms: u64,
+    ) -> Result<String, StoreError> {
+        self.inner
+            .bind_client(client_id, subject, retention, unix_ms)
+    }
+    fn snapshot_page(
+        &mut self,
+        c: &str,
+        after: Option<&str>,
+        n: usize,
+    ) -> Result<Vec<Document>, StoreError> {
+        self.inner.snapshot_page(c, after, n)
     }
     fn log_after(&mut self, c: &str, after: u64, n: usize) -> Result<Vec<LogEntry>, StoreError> {
         self.inner.log_after(c, after, n)

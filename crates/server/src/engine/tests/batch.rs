@@ -7,7 +7,7 @@ use tether_protocol::{codec, CloseCode, Document, ServerMessage};
 use super::{Got, H};
 use crate::engine::{ConnId, ConnectInfo, Output, ServerConfig, ServerEngine};
 use crate::store::{
-    ChannelHead, Commit, Dedupe, LogEntry, MemoryStore, Store, StoreError, StoredDoc,
+    ChannelHead, Commit, Dedupe, LogEntry, MemoryStore, Retention, Store, StoreError, StoredDoc,
 };
 
 /// A [`MemoryStore`] with injected failures: the next `commit` of one `(client, mutation id)`
@@ -35,8 +35,26 @@ impl Store for Faulty {
     fn document(&mut self, channel: &str, id: &str) -> Result<Option<StoredDoc>, StoreError> {
         self.inner.document(channel, id)
     }
-    fn snapshot(&mut self, channel: &str) -> Result<Vec<Document>, StoreError> {
-        self.inner.snapshot(channel)
+    fn client_subject(&mut self, client_id: &str) -> Result<Option<String>, StoreError> {
+        self.inner.client_subject(client_id)
+    }
+    fn bind_client(
+        &mut self,
+        client_id: &str,
+        subject: &str,
+        retention: &Retention,
+        unix_ms: u64,
+    ) -> Result<String, StoreError> {
+        self.inner
+            .bind_client(client_id, subject, retention, unix_ms)
+    }
+    fn snapshot_page(
+        &mut self,
+        c: &str,
+        after: Option<&str>,
+        n: usize,
+    ) -> Result<Vec<Document>, StoreError> {
+        self.inner.snapshot_page(c, after, n)
     }
     fn log_after(&mut self, c: &str, after: u64, n: usize) -> Result<Vec<LogEntry>, StoreError> {
         self.inner.log_after(c, after, n)
