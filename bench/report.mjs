@@ -221,7 +221,9 @@ if (parts.includes("bundle")) {
     }
     out();
     if (tether) {
-      out(`   Target: Tether <= 20 KB gzip (reported, not asserted): ${kb(tether.gzip)} KB -> ${tether.gzip <= 20 * 1024 ? "met" : "NOT met"}` +
+      const replicache = bundle.libraries.find((l) => l.name === "replicache");
+      out(`   Target (issue #13): Tether <= 60 KB gzip (must), below Replicache (aim): ${kb(tether.gzip)} KB -> must ` +
+        `${tether.gzip <= 60 * 1024 ? "met" : "NOT met"}, aim ${replicache && tether.gzip < replicache.gzip ? "met" : "NOT met"}` +
         `; the wasm is ${Math.round((100 * tether.parts[1].gzip) / tether.gzip)}% of it.`);
     }
     const breakdownFile = join(work, "wasm-breakdown.json");

@@ -103,6 +103,7 @@ server_bin="$target_dir/server/tether-server"
 loadgen_bin="$target_dir/server/loadgen"
 
 peers_dir="$TETHER_ROOT/bench/peers"
+TWIGGY_VERSION=0.8.0
 if [[ ! -f "$peers_dir/node_modules/.package-lock.json" ||
   "$peers_dir/package-lock.json" -nt "$peers_dir/node_modules/.package-lock.json" ]]; then
   log "bench: npm ci in bench/peers"
@@ -233,7 +234,13 @@ if has_part bundle; then
   node "$peers_dir/bundle.mjs" --tether-entry "$tether_entry" --tether-wasm "$tether_wasm" \
     --tether-source "$tether_source" --out "$work/bundle.json"
   # What dominates the wasm: twiggy over the release build that still has function names (before
-  # wasm-bindgen and wasm-opt), grouped by crate. Needs `cargo install twiggy`; skipped in smoke mode.
+  # wasm-bindgen and wasm-opt), grouped by crate. twiggy comes from crates.io (installed here on
+  # first use, ~3 min); skipped in smoke mode.
+  if [[ "$smoke" != 1 ]] && ! command -v twiggy >/dev/null 2>&1; then
+    log "bench: cargo install twiggy $TWIGGY_VERSION (first run only)"
+    cargo install twiggy --locked --version "$TWIGGY_VERSION" >"$work/twiggy-install.log" 2>&1 ||
+      warn "cargo install twiggy failed (log: $work/twiggy-install.log): no wasm breakdown"
+  fi
   if [[ "$smoke" != 1 ]] && command -v twiggy >/dev/null 2>&1; then
     log "bench: wasm size by crate (twiggy)"
     if cargo build --release --target wasm32-unknown-unknown -p tether >"$work/wasm-named.log" 2>&1; then

@@ -121,6 +121,10 @@ suite_package() {
   [[ -f "$wasm" && -f "$tarball" ]] || die "the npm package was not built"
   log "package: $wasm $(wc -c <"$wasm") bytes, $(gzip -9c "$wasm" | wc -c) gzipped;" \
     "$(basename "$tarball") $(wc -c <"$tarball") bytes"
+  # The size budget: what esbuild ships of the package (wasm + glue + hooks), gzip -9, against
+  # the figure recorded in pkg-template/size-budget.json. Deterministic, so it may fail CI.
+  node "$TETHER_ROOT/scripts/bundle-size.mjs" --check "$TETHER_ROOT/pkg-template/size-budget.json" \
+    "$TETHER_ROOT/target/npm/tether-sync" || die "the npm package is over its size budget"
 }
 
 # Vitest (and the type check, when defined) of the TypeScript package, once js/ exists.

@@ -10,8 +10,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { gzipSync, brotliCompressSync, constants } from "node:zlib";
-import * as esbuild from "esbuild";
+import { bundle, esbuildVersion, sizes, tetherParts, total } from "../../scripts/bundle-size.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -21,45 +20,6 @@ function arg(name, fallback) {
   if (fallback !== undefined) return fallback;
   console.error(`bundle.mjs: missing ${name}`);
   process.exit(2);
-}
-
-const EXTERNAL = ["react", "react-dom", "react/jsx-runtime", "react-dom/client"];
-
-/** Sizes of a byte buffer: raw, gzip -9, brotli quality 11. */
-function sizes(bytes) {
-  return {
-    raw: bytes.length,
-    gzip: gzipSync(bytes, { level: 9 }).length,
-    brotli: brotliCompressSync(bytes, {
-      params: {
-        [constants.BROTLI_PARAM_QUALITY]: 11,
-        [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length,
-      },
-    }).length,
-  };
-}
-
-/** esbuild --bundle --minify --format=esm of `contents` (resolved from `resolveDir`). */
-async function bundle(contents, resolveDir, loader = "js") {
-  const result = await esbuild.build({
-    stdin: { contents, resolveDir, loader, sourcefile: "entry" },
-    bundle: true,
-    minify: true,
-    format: "esm",
-    platform: "browser",
-    external: EXTERNAL,
-    write: false,
-    logLevel: "error",
-    legalComments: "none",
-  });
-  if (result.outputFiles.length !== 1) throw new Error("expected one output file");
-  return Buffer.from(result.outputFiles[0].contents);
-}
-
-function total(parts) {
-  const t = { raw: 0, gzip: 0, brotli: 0 };
-  for (const p of parts) for (const k of Object.keys(t)) t[k] += p[k];
-  return t;
 }
 
 const PEERS = [
@@ -80,21 +40,13 @@ const source = arg("--tether-source", tetherEntry);
 
 const libraries = [];
 
-const tetherJs = await bundle(
-  `export * from ${JSON.stringify(tetherEntry)};`,
-  dirname(tetherEntry),
-);
-const wasmBytes = readFileSync(tetherWasm);
-const tetherParts = [
-  { name: "js (hooks + wasm-bindgen glue, esbuild)", ...sizes(tetherJs) },
-  { name: "wasm (release, wasm-opt)", ...sizes(wasmBytes) },
-];
+const tetherPartsMeasured = await tetherParts(tetherEntry, tetherWasm);
 libraries.push({
   name: "tether-sync",
   version: "workspace",
   source,
-  parts: tetherParts,
-  ...total(tetherParts),
+  parts: tetherPartsMeasured,
+  ...total(tetherPartsMeasured),
 });
 
 for (const peer of PEERS) {
@@ -103,7 +55,7 @@ for (const peer of PEERS) {
 }
 
 const result = {
-  tool: { esbuild: esbuild.version, node: process.version, flags: "--bundle --minify --format=esm --external:react" },
+  tool: { esbuild: esbuildVersion, node: process.version, flags: "--bundle --minify --format=esm --external:react" },
   libraries,
 };
 writeFileSync(out, JSON.stringify(result, null, 2) + "\n");
