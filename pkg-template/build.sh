@@ -22,6 +22,7 @@ cp "$wasm_out"/tether.js "$wasm_out"/tether.d.ts "$wasm_out"/tether_bg.wasm js/s
 echo "== assemble $stage"
 rm -rf "$stage" && mkdir -p "$stage/dist/wasm"
 cp -r js/dist/. "$stage/dist/"
+cp js/src/ui/ui.css "$stage/dist/ui/"
 cp "$wasm_out"/tether.js "$wasm_out"/tether.d.ts "$wasm_out"/tether_bg.wasm "$stage/dist/wasm/"
 cp pkg-template/README.md "$stage/"
 sed "s/0.0.0-filled-by-build/$version/" pkg-template/package.json > "$stage/package.json"

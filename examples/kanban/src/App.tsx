@@ -1,8 +1,8 @@
 import { useMemo, useState } from "react";
 import { useRealtimeUpdates, usePresence } from "tether-sync";
+import { ConflictResolver, OfflineBanner } from "tether-sync/ui";
 
 import { Column } from "./Column";
-import { ConflictPrompt } from "./ConflictPrompt";
 import { byOrder, COLUMNS, type Presence, type Task } from "./model";
 import { StatusBar } from "./StatusBar";
 import { currentUser } from "./user";
@@ -39,7 +39,8 @@ export function App() {
         <h1>Tether Kanban</h1>
         <StatusBar user={user} others={others.map((m) => (m.state as Presence | null)?.user ?? "?")} />
       </header>
-      <ConflictPrompt conflicts={board.conflicts} resolve={board.resolveConflict} />
+      <OfflineBanner />
+      <ConflictResolver conflicts={board.conflicts} resolve={board.resolveConflict} />
       <form className="add" onSubmit={add}>
         <input
           data-testid="new-task"

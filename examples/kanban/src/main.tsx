@@ -3,6 +3,7 @@ import { createRoot } from "react-dom/client";
 import { TetherProvider } from "tether-sync";
 
 import { App } from "./App";
+import "tether-sync/ui.css";
 import "./styles.css";
 
 // Cache the app shell so the board also opens offline (see public/sw.js).
