@@ -184,7 +184,7 @@ if has_part client; then
     client_args=(--out "$work/client.json")
     if [[ "$smoke" == 1 ]]; then
       client_args+=(--samples 20 --outbox 50 --hook-samples 20 --ingest-docs 100 --ingest-rounds 3)
-      client_args+=(--catchup 300 --snapshots 500)
+      client_args+=(--catchup 300 --snapshots 500 --cold 50,200)
     fi
     TETHER_SERVER_BIN="$server_bin" TETHER_NPM_STAGE="$npm_stage" \
       timeout --signal=TERM --kill-after=10 600 node "$TETHER_ROOT/bench/client/run.mjs" \

@@ -55,6 +55,7 @@ const samples = Number(arg("--samples", "1000"));
 const catchupN = Number(arg("--catchup", "10000"));
 const snapshotSizes = String(arg("--snapshots", "10000,100000")).split(",").map(Number).filter((n) => n > 0);
 const outboxN = Number(arg("--outbox", "1000"));
+const coldSizes = String(arg("--cold", "1000,10000")).split(",").map(Number).filter((n) => n > 0);
 const serverBin = process.env.TETHER_SERVER_BIN;
 const stage = process.env.TETHER_NPM_STAGE;
 if (!out || !serverBin || !stage) {
@@ -301,7 +302,7 @@ try {
   raw.ack_ms = ackLatencies;
   const e2e50 = percentile(latencies, 0.5), e2e99 = percentile(latencies, 0.99);
   log(`end-to-end p50 ${e2e50.toFixed(2)} ms, p99 ${e2e99.toFixed(2)} ms (${samples} samples)`);
-  rows.push({ name: `end-to-end A.mutate -> B store, p50 (${samples} samples)`, value: e2e50.toFixed(2), unit: "ms", note: "target <= 2 ms; includes A's IndexedDB write before sending and the server's SQLite commit" });
+  rows.push({ name: `end-to-end A.mutate -> B store, p50 (${samples} samples)`, value: e2e50.toFixed(2), unit: "ms", note: "target p50 <= 5 ms (aim 3); includes A's IndexedDB write before sending and the server's SQLite commit (synchronous=FULL)" });
   rows.push({ name: "end-to-end A.mutate -> B store, p99", value: e2e99.toFixed(2), unit: "ms", note: "target <= 10 ms" });
   rows.push({ name: "optimistic: A.mutate -> A's change batch shows it, p50", value: percentile(optLatencies, 0.5).toFixed(2), unit: "ms", note: `p95 ${percentile(optLatencies, 0.95).toFixed(2)} ms; target 1 / 3 ms; the batch the hooks' store consumes (no React render)` });
   rows.push({ name: "A.mutate -> its promise settles (ack), p50", value: percentile(ackLatencies, 0.5).toFixed(2), unit: "ms", note: `p99 ${percentile(ackLatencies, 0.99).toFixed(2)} ms` });
@@ -317,24 +318,31 @@ try {
   log(`outbox: ${outboxN} queued in ${enq.durable.toFixed(1)} ms (durable), drained in ${drain.ms.toFixed(1)} ms`);
   const perSec = (n, ms) => Math.round((1000 * n) / ms);
   rows.push({ name: `outbox: ${outboxN} mutate() calls returned`, value: enq.called.toFixed(1), unit: "ms", note: `${perSec(outboxN, enq.called)}/s` });
-  rows.push({ name: `outbox: ${outboxN} durable in IndexedDB (offline)`, value: perSec(outboxN, enq.durable), unit: "enqueues/s", note: `${enq.durable.toFixed(1)} ms; target >= 5,000/s` });
+  rows.push({ name: `outbox: ${outboxN} durable in IndexedDB (offline)`, value: perSec(outboxN, enq.durable), unit: "enqueues/s", note: `${enq.durable.toFixed(1)} ms; target >= 80 % of plain batched IndexedDB below` });
   rows.push({ name: `outbox: drain of ${outboxN} after reconnect`, value: drain.ms.toFixed(1), unit: "ms", note: `${drain.acked} acked, ${drain.failed} failed; target <= 500 ms; server rate limit off` });
   rows.push({ name: `plain IndexedDB, same page: 1 tx per put`, value: perSec(outboxN, base.perTx), unit: "puts/s", note: `${base.perTx.toFixed(1)} ms for ${outboxN}` });
   rows.push({ name: `plain IndexedDB, same page: 1 batched tx`, value: perSec(outboxN, base.batched), unit: "puts/s", note: `${base.batched.toFixed(1)} ms for ${outboxN}` });
 
-  // Cold start: a page caches `coldN` documents, is reloaded, and restores them offline.
-  const coldN = outboxN;
-  const c = await open();
-  await c.evaluate((o) => window.bench.setup(o), { url, dbName: "bench-cold", channel: "cold", subscribe: true });
-  await c.evaluate((o) => window.bench.fill(o), { channel: "cold", dbName: "bench-cold", n: coldN });
-  // The reloaded page never connects (coldStart does not call connect()): the restore comes
-  // from IndexedDB alone.
-  await c.reload();
-  await c.waitForFunction(() => window.benchReady === true, null, { timeout: 15_000 });
-  const cold = await profiled(c, "cold-start", () => c.evaluate((o) => window.bench.coldStart(o), { url, dbName: "bench-cold", channel: "cold", n: coldN }));
-  raw.cold_start = cold;
-  log(`cold start: ${cold.total.toFixed(1)} ms for ${cold.rows} cached documents (${cold.continuity})`);
-  rows.push({ name: `cold start: instantiate + open + restore ${coldN} cached docs`, value: cold.total.toFixed(1), unit: "ms", note: `module ${cold.module.toFixed(1)} ms (fetch + compile + instantiate), client ${cold.create.toFixed(1)} ms (IndexedDB open + read), view ${cold.restore.toFixed(1)} ms (${cold.continuity}); target <= 50 ms` });
+  // Cold start: a page caches `n` documents, is reloaded, and restores them offline; after the
+  // restore the page reads the WASM linear memory beside the JSON size of the documents.
+  raw.cold_start = {};
+  for (const coldN of coldSizes) {
+    const c = await open();
+    const db = `bench-cold-${coldN}`;
+    await c.evaluate((o) => window.bench.setup(o), { url, dbName: db, channel: `cold${coldN}`, subscribe: true });
+    await c.evaluate((o) => window.bench.fill(o), { channel: `cold${coldN}`, dbName: db, n: coldN });
+    // The reloaded page never connects (coldStart does not call connect()): the restore comes
+    // from IndexedDB alone.
+    await c.reload();
+    await c.waitForFunction(() => window.benchReady === true, null, { timeout: 15_000 });
+    const cold = await profiled(c, `cold-start-${coldN}`, () => c.evaluate((o) => window.bench.coldStart(o), { url, dbName: db, channel: `cold${coldN}`, n: coldN }));
+    raw.cold_start[coldN] = cold;
+    log(`cold start: ${cold.total.toFixed(1)} ms for ${cold.rows} cached documents (${cold.continuity}); wasm memory ${cold.wasmMemoryBytes} B, documents ${cold.jsonBytes} B of JSON`);
+    const target = coldN === 1000 ? "target <= 25 ms" : "reported";
+    rows.push({ name: `cold start: instantiate + open + restore ${coldN} cached docs`, value: cold.total.toFixed(1), unit: "ms", note: `module ${cold.module.toFixed(1)} ms (fetch + compile + instantiate), client ${cold.create.toFixed(1)} ms (IndexedDB open + read), view ${cold.restore.toFixed(1)} ms (${cold.continuity}); ${target}` });
+    rows.push({ name: `WASM linear memory after restoring ${coldN} cached docs`, value: (cold.wasmMemoryBytes / 1048576).toFixed(2), unit: "MiB", note: `grew by ${((cold.wasmMemoryBytes - cold.wasmMemoryAtStart) / 1048576).toFixed(2)} MiB from ${(cold.wasmMemoryAtStart / 1048576).toFixed(2)} MiB at instantiation (stack + static data); total = ${(cold.wasmMemoryBytes / cold.jsonBytes).toFixed(2)}x, growth = ${((cold.wasmMemoryBytes - cold.wasmMemoryAtStart) / cold.jsonBytes).toFixed(2)}x the documents' JSON (${(cold.jsonBytes / 1048576).toFixed(2)} MiB); aim <= 2x` });
+    await c.close();
+  }
 
   // Catch-up: a client subscribed to an empty channel closes (its cursor stays in IndexedDB),
   // `catchupN` events are committed, a client on the same database reconnects and resumes.
@@ -396,7 +404,7 @@ try {
     if (base[0].rows !== ingestDocs) throw new Error(`baseline built ${base[0].rows} rows, expected ${ingestDocs}`);
     raw.ingest = { published, delivered_messages: burstFrames.length, event_messages: events, websocket_frames: burstWsFrames, tether: got, baseline_ms: base.map((b) => b.ms) };
     log(`ingest: ${events} events in ${burstWsFrames} frames -> final snapshot in ${got.ms.toFixed(1)} ms, ${got.commits} commit(s); baseline ${baseMs.toFixed(1)} ms`);
-    rows.push({ name: `ingest: ${events} events (${ingestDocs} docs x ${ingestRounds} updates, every ${DUPLICATE_EVERY}th twice) -> final React snapshot`, value: got.ms.toFixed(1), unit: "ms", note: `${got.commits} React commit(s) on the way; ${burstWsFrames} WebSocket frames (tether-lines); target <= 20 ms, 1 commit` });
+    rows.push({ name: `ingest: ${events} events (${ingestDocs} docs x ${ingestRounds} updates, every ${DUPLICATE_EVERY}th twice) -> final React snapshot`, value: got.ms.toFixed(1), unit: "ms", note: `${got.commits} React commit(s) on the way; ${burstWsFrames} WebSocket frames (tether-lines); target <= 1.5x plain JS below and <= 2 commits (aim 1.0x, 1 commit)` });
     rows.push({ name: "ingest: plain JS, same page: JSON.parse + Map", value: baseMs.toFixed(1), unit: "ms", note: `median of 5; Tether / plain JS = ${(got.ms / baseMs).toFixed(1)}x` });
     await r.close();
   } finally {

@@ -239,26 +239,31 @@ window.bench = {
     const t0 = now();
     // The module alone (fetch, compile, instantiate); createClient below reuses it.
     const wasm = await import("./tether/wasm/tether.js");
-    await wasm.default();
+    const instance = await wasm.default();
     const tModule = now();
+    const wasmMemoryAtStart = instance.memory.buffer.byteLength;
     client = await createClient({ url, dbName });
     const t1 = now();
     const done = new Promise((resolve, reject) => {
-      let rows = new Set();
+      let rows = new Map();
       client.onChange((batch) => {
         for (const view of batch.views) {
           if (view.channel !== channel) continue;
-          if (view.replace) rows = new Set();
-          for (const row of view.upserts) rows.add(row.id);
+          if (view.replace) rows = new Map();
+          for (const row of view.upserts) rows.set(row.id, row.doc);
           for (const id of view.removes) rows.delete(id);
-          if (rows.size >= n) resolve({ t: now(), rows: rows.size, continuity: view.continuity ?? null });
+          if (rows.size >= n) resolve({ t: now(), rows: rows.size, continuity: view.continuity ?? null, docs: rows });
         }
       });
       setTimeout(() => reject(new Error(`cached view of ${channel} not restored within 10 s (rows: ${rows.size})`)), 10_000);
     });
     client.subscribe(channel);
     const restored = await done;
-    return { module: tModule - t0, create: t1 - tModule, instantiate: t1 - t0, restore: restored.t - t1, total: restored.t - t0, rows: restored.rows, continuity: restored.continuity };
+    // The linear memory only grows, so this is its high-water mark; beside it the JSON size of
+    // the documents the view holds ({id, doc} each, as the server sends them).
+    let jsonBytes = 0;
+    for (const [id, doc] of restored.docs) jsonBytes += JSON.stringify({ id, doc }).length;
+    return { module: tModule - t0, create: t1 - tModule, instantiate: t1 - t0, restore: restored.t - t1, total: restored.t - t0, rows: restored.rows, continuity: restored.continuity, wasmMemoryBytes: instance.memory.buffer.byteLength, wasmMemoryAtStart, jsonBytes };
   },
 
   /**
