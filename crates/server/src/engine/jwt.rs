@@ -107,7 +107,13 @@ impl VerifyKey {
         let (alg, key) = match DecodingKey::from_rsa_pem(pem) {
             Ok(key) => (Algorithm::RS256, key),
             Err(rsa_err) => match DecodingKey::from_ec_pem(pem) {
-                Ok(key) => (Algorithm::ES256, key),
+                // An uncompressed P-256 point: 0x04, x and y of 32 bytes each.
+                Ok(key) if key.as_bytes().len() == 65 => (Algorithm::ES256, key),
+                Ok(_) => {
+                    return Err(KeyError::Pem {
+                        message: "an EC key of another curve than P-256".into(),
+                    })
+                }
                 Err(_) => {
                     return Err(KeyError::Pem {
                         message: rsa_err.to_string(),

@@ -108,6 +108,10 @@ fn exp_is_checked_on_the_injected_clock_with_the_leeway() {
         &hello(&mut h, Some(token(&["*"], Some(T + 3_600)))),
         ErrorCode::AuthInvalid,
     );
+    // ... and a token not valid before 2096 by the machine's clock is valid on the engine's.
+    let mut claims = Claims::new("sarah").write(&["*"]);
+    claims.nbf = Some(4_000_000_000);
+    welcomed(&hello(&mut h, Some(sign(&claims))));
 }
 
 #[test]

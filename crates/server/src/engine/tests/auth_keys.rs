@@ -103,6 +103,9 @@ fn pem_that_is_not_a_public_key_is_a_key_error() {
     assert_eq!((rsa.algorithm(), rsa.kid()), ("RS256", None));
     let ec = VerifyKey::public_pem(EC_PUBLIC.as_bytes()).unwrap();
     assert_eq!(ec.algorithm(), "ES256");
+    // A P-384 key is not an ES256 key.
+    let p384 = include_str!("../../../tests/keys/p384_public.pem");
+    assert!(VerifyKey::public_pem(p384.as_bytes()).is_err());
 }
 
 fn jwk(key: &EncodingKey, alg: Algorithm, kid: &str) -> Jwk {
