@@ -9,6 +9,7 @@ mod common;
 mod flow_support;
 
 mod a_cut_mid_snapshot_restarts_it_cleanly;
+mod bad_auth_config_stops_the_server_at_start;
 mod bad_origin;
 mod broadcast_and_requests;
 mod client_id_bound_to_subject;
