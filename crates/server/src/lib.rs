@@ -19,8 +19,9 @@ pub mod store;
 pub mod edge;
 
 pub use engine::{
-    sign_token, AuthConfig, AuthError, Claims, ConnId, ConnectInfo, Output, RequestContext,
-    ServerConfig, ServerEngine, Stats,
+    mint_hs256, Audience, AuthConfig, AuthError, ChannelGrants, Claims, ConnId, ConnectInfo,
+    KeyError, Output, RequestContext, ServerConfig, ServerEngine, Stats, TokenAuth, VerifyKey,
+    DEFAULT_LEEWAY_SECS,
 };
 #[cfg(feature = "sqlite")]
 pub use store::SqliteStore;

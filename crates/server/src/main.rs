@@ -2,11 +2,40 @@
 
 use std::io::Write as _;
 
-use clap::Parser;
-use tether_server::edge::{spawn, Options};
+use clap::{Parser, Subcommand};
+use tether_server::edge::{spawn, Options, TokenArgs};
 use tracing_subscriber::EnvFilter;
 
+/// Tether reference server: realtime + offline sync over WebSocket, stored in SQLite.
+///
+/// Endpoints: `GET /ws` (WebSocket; a token may be passed as `?token=`), `GET /healthz` (200
+/// `ok`, or 503 with the reason while the database cannot be written: it probes with a real
+/// write at most every 500 ms), `GET /metrics` (Prometheus text), and with `--static DIR` the
+/// files of DIR. `tether-server token --help` mints development tokens.
+#[derive(Debug, Parser)]
+#[command(
+    name = "tether-server",
+    version,
+    args_conflicts_with_subcommands = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    options: Options,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Mint an HS256 JWT client token with the server's secret and print it on stdout.
+    Token(TokenArgs),
+}
+
 fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    if let Some(Command::Token(args)) = cli.command {
+        return token(&args);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -17,15 +46,31 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    let code = runtime.block_on(run());
+    let code = runtime.block_on(run(cli.options));
     // Everything that matters (sockets closed, database closed) is done; do not wait for idle
     // worker threads.
     runtime.shutdown_background();
     code
 }
 
-async fn run() -> std::process::ExitCode {
-    let options = Options::parse();
+/// `tether-server token`: prints the token, or the error on stderr.
+fn token(args: &TokenArgs) -> std::process::ExitCode {
+    let unix_secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    match args.mint(unix_secs) {
+        Ok(token) => {
+            println!("{token}");
+            std::process::ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("tether-server token: {err}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(options: Options) -> std::process::ExitCode {
     let filter = EnvFilter::try_new(&options.log).unwrap_or_else(|_| EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)

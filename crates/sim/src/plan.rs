@@ -6,9 +6,9 @@ use std::collections::VecDeque;
 use serde_json::json;
 use tether_core::{Auth, Config, Rng};
 use tether_protocol::Filter;
-use tether_server::{AuthConfig, Claims, ServerConfig};
+use tether_server::{AuthConfig, Claims, ServerConfig, TokenAuth};
 
-/// HMAC secret of the simulated server when a schedule runs with auth.
+/// HS256 secret of the simulated server's JWTs when a schedule runs with auth.
 pub const SECRET: &[u8] = b"simulation-secret";
 
 use super::client::{SimClient, ViewSpec};
@@ -83,10 +83,11 @@ pub fn build(seed: u64, trace: bool) -> World {
         server_config.rate_burst = 1 + rng.below(5) as u32;
     }
     if auth {
-        server_config.auth = AuthConfig::Tokens {
-            hmac_secret: Some(SECRET.to_vec()),
-            static_tokens: Default::default(),
-        };
+        // No leeway: an `exp` of 0 is expired from the first millisecond.
+        server_config.auth = AuthConfig::Tokens(TokenAuth {
+            leeway_secs: 0,
+            ..TokenAuth::hs256(SECRET)
+        });
     }
     let client_config = Config {
         flush_interval_ms: [0, 16, 50][rng.below(3) as usize],
@@ -320,14 +321,10 @@ impl World {
                 self.tally.token_replies += 1;
                 let roll = self.rng.below(10);
                 let exp = if roll == 1 { 0 } else { now / 1000 + 3_600 };
-                let token = tether_server::sign_token(
-                    SECRET,
-                    &Claims {
-                        sub: self.clients[i].id.clone(),
-                        channels: vec!["tasks".into(), "notes".into()],
-                        exp: Some(exp),
-                    },
-                );
+                let claims = Claims::new(&self.clients[i].id)
+                    .write(&["tasks", "notes"])
+                    .expires(exp);
+                let token = tether_server::mint_hs256(SECRET, &claims).unwrap_or_default();
                 if let Some(e) = self.clients[i].engine.as_mut() {
                     if roll == 0 {
                         e.token_failed(now);

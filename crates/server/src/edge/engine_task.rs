@@ -35,7 +35,8 @@ const BATCH: usize = 256;
 pub(crate) enum Input {
     /// A socket was upgraded.
     Connect {
-        info: ConnectInfo,
+        /// Boxed: token claims make it large.
+        info: Box<ConnectInfo>,
         handle: ConnHandle,
         reply: oneshot::Sender<ConnId>,
     },
@@ -186,7 +187,7 @@ impl<S: Store> Loop<S> {
                 if self.stopping {
                     return None; // dropping `reply` refuses the socket
                 }
-                let conn = self.engine.connect(now, info);
+                let conn = self.engine.connect(now, *info);
                 self.conns.insert(conn, handle);
                 if reply.send(conn).is_err() {
                     self.conns.remove(&conn);

@@ -141,10 +141,10 @@ async fn ws(
     }
     let mut claims = None;
     if let Some(token) = query.get("token") {
-        let unix_secs = SystemTime::now()
+        let unix_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        match state.auth.verify(token, unix_secs) {
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        match state.auth.verify(token, unix_ms) {
             Ok(c) => claims = c,
             Err(err) => {
                 state

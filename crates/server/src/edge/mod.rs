@@ -16,6 +16,7 @@ mod http;
 mod metrics;
 mod options;
 mod socket;
+mod token_cmd;
 
 use std::future::IntoFuture;
 use std::net::SocketAddr;
@@ -27,6 +28,7 @@ use tokio::sync::{oneshot, watch, Semaphore};
 
 pub use metrics::Metrics;
 pub use options::{Options, SyncMode};
+pub use token_cmd::TokenArgs;
 
 use crate::store::{SqliteStore, SqliteSync, Store, StoreError};
 use engine_task::{spawn_engine, EngineThread, Input};

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::{Parser, ValueEnum};
 
 use super::EdgeError;
-use crate::engine::{AuthConfig, Claims, ServerConfig};
+use crate::engine::{AuthConfig, Claims, ServerConfig, TokenAuth, VerifyKey, DEFAULT_LEEWAY_SECS};
 
 /// Read-window permits of one connection (the engine's `max_inbox`): each inbound frame handed
 /// to the engine takes [`read_units`] of them until the engine consumed it, and the socket is
@@ -58,13 +58,47 @@ pub struct Options {
     #[arg(long, env = "TETHER_DEV")]
     pub dev: bool,
 
-    /// Secret for HMAC-SHA256 signed tokens
-    /// (`base64url(claims_json).base64url(mac)`, claims `{"sub","channels","exp"}`).
+    /// Shared secret of HS256-signed JWT client tokens (its UTF-8 bytes, as given). Also the
+    /// secret `tether-server token` mints with.
     #[arg(long, env = "TETHER_AUTH_SECRET", hide_env_values = true)]
     pub auth_secret: Option<String>,
 
-    /// JSON file mapping opaque tokens to claims: `{"token": {"sub": "u1",
-    /// "channels": ["tasks", "chat:*"], "exp": 1900000000}}`.
+    /// PEM file of a public key verifying JWT client tokens: RSA (RS256) or EC P-256 (ES256),
+    /// for any `kid` (repeatable, or comma-separated in the env var).
+    #[arg(
+        long = "jwt-public-key",
+        env = "TETHER_JWT_PUBLIC_KEYS",
+        value_delimiter = ','
+    )]
+    pub jwt_public_keys: Vec<PathBuf>,
+
+    /// JWKS file (`{"keys": [...]}`) of public keys verifying JWT client tokens by `kid`:
+    /// RSA keys verify RS256, EC P-256 keys ES256; keys for encryption or of other types are
+    /// skipped. Read at start.
+    #[arg(long, env = "TETHER_JWKS_FILE")]
+    pub jwks_file: Option<PathBuf>,
+
+    /// Accepted `aud` of JWT client tokens (repeatable, or comma-separated in the env var):
+    /// when given, a token must carry one of them. Without it `aud` is not checked.
+    #[arg(
+        long = "jwt-audience",
+        env = "TETHER_JWT_AUDIENCE",
+        value_delimiter = ','
+    )]
+    pub jwt_audiences: Vec<String>,
+
+    /// Accepted `iss` of JWT client tokens (repeatable, or comma-separated in the env var):
+    /// when given, a token must carry one of them.
+    #[arg(long = "jwt-issuer", env = "TETHER_JWT_ISSUER", value_delimiter = ',')]
+    pub jwt_issuers: Vec<String>,
+
+    /// Slack in seconds on a token's `exp`, `nbf` and `iat` (clock skew with the issuer): a
+    /// token is refused, and its connection closed with 4001, from `exp` plus this.
+    #[arg(long, env = "TETHER_TOKEN_LEEWAY_SECS", default_value_t = DEFAULT_LEEWAY_SECS)]
+    pub token_leeway_secs: u64,
+
+    /// JSON file mapping opaque static tokens to claims: `{"token": {"sub": "u1",
+    /// "channels": {"read": ["chat:*"], "write": ["tasks"]}, "exp": 1900000000}}`.
     #[arg(long, env = "TETHER_TOKENS_FILE")]
     pub tokens_file: Option<PathBuf>,
 
@@ -171,9 +205,7 @@ impl Options {
         let static_tokens = match &self.tokens_file {
             None => HashMap::new(),
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|e| EdgeError::Config {
-                    message: format!("cannot read tokens file {}: {e}", path.display()),
-                })?;
+                let text = read(path, "tokens file")?;
                 serde_json::from_str::<HashMap<String, Claims>>(&text).map_err(|e| {
                     EdgeError::Config {
                         message: format!("tokens file {} is not valid: {e}", path.display()),
@@ -181,17 +213,38 @@ impl Options {
                 })?
             }
         };
-        let hmac_secret = self.auth_secret.as_ref().map(|s| s.as_bytes().to_vec());
-        if hmac_secret.is_none() && static_tokens.is_empty() {
+        let mut keys = Vec::new();
+        if let Some(secret) = &self.auth_secret {
+            keys.push(VerifyKey::hs256(secret.as_bytes()));
+        }
+        for path in &self.jwt_public_keys {
+            let pem = read(path, "public key")?;
+            keys.push(
+                VerifyKey::public_pem(pem.as_bytes()).map_err(|e| EdgeError::Config {
+                    message: format!("public key {}: {e}", path.display()),
+                })?,
+            );
+        }
+        if let Some(path) = &self.jwks_file {
+            let json = read(path, "JWKS file")?;
+            keys.extend(VerifyKey::jwks(&json).map_err(|e| EdgeError::Config {
+                message: format!("JWKS file {}: {e}", path.display()),
+            })?);
+        }
+        if keys.is_empty() && static_tokens.is_empty() {
             return Err(EdgeError::Config {
-                message: "authentication needs --auth-secret or --tokens-file (or --dev for none)"
+                message: "authentication needs --auth-secret, --jwt-public-key, --jwks-file or \
+                          --tokens-file (or --dev for none)"
                     .into(),
             });
         }
-        Ok(AuthConfig::Tokens {
-            hmac_secret,
+        Ok(AuthConfig::Tokens(TokenAuth {
+            keys,
             static_tokens,
-        })
+            audiences: self.jwt_audiences.clone(),
+            issuers: self.jwt_issuers.clone(),
+            leeway_secs: self.token_leeway_secs,
+        }))
     }
 
     /// The engine configuration.
@@ -215,4 +268,11 @@ impl Options {
             auth: self.auth()?,
         })
     }
+}
+
+/// Reads a configuration file (`what` names it in the error).
+fn read(path: &std::path::Path, what: &str) -> Result<String, EdgeError> {
+    std::fs::read_to_string(path).map_err(|e| EdgeError::Config {
+        message: format!("cannot read {what} {}: {e}", path.display()),
+    })
 }

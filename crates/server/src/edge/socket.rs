@@ -206,7 +206,7 @@ pub(crate) async fn run_socket(socket: WebSocket, info: ConnectInfo, env: Socket
     let window = Arc::new(Semaphore::new(READ_WINDOW));
     let handle = ConnHandle::new(queue_tx, Arc::clone(&kill), Arc::clone(&window));
     let connect = Input::Connect {
-        info,
+        info: Box::new(info),
         handle,
         reply: reply_tx,
     };

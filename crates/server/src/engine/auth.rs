@@ -1,43 +1,209 @@
 //! Tokens and per-channel authorisation.
 //!
-//! A token is `base64url(claims_json) + "." + base64url(hmac_sha256(secret, first_part))`
-//! (no padding), with claims `{"sub": "...", "channels": ["tasks", "chat:*"], "exp": 1700000000}`.
-//! A channel pattern is an exact name, or a prefix followed by `*`; `"*"` allows every channel.
-//! Tokens may also be listed verbatim in a tokens file ([`AuthConfig::Tokens`]).
+//! A client token is a JWT (RFC 7519) signed HS256 with a shared secret, or RS256 / ES256 with
+//! a key pair whose public half the server holds ([`VerifyKey`], see [`super::jwt`]). Its claims
+//! ([`Claims`]) are the standard `sub`, `exp`, `nbf`, `iat` (and `aud` / `iss`, checked when the
+//! server is configured to) plus Tether's `channels`, with read and write kept apart:
+//!
+//! ```json
+//! {"sub": "sarah", "exp": 1795000000,
+//!  "channels": {"read": ["tasks", "chat:*"], "write": ["tasks"]}}
+//! ```
+//!
+//! A channel pattern is an exact name, or a prefix followed by `*`; `"*"` is every channel. A
+//! `write` pattern also grants reading (a writer is shown the current document of a conflict).
+//!
+//! Time is the caller's: the signature and the claims' shape are checked by `jsonwebtoken`,
+//! with its own clock checks off; `exp`, `nbf` and `iat` are checked here against the unix time
+//! passed in, with [`TokenAuth::leeway_secs`] of slack. Tokens may also be listed verbatim in a
+//! tokens file ([`TokenAuth::static_tokens`]).
 
 use std::collections::HashMap;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
-use hmac::{Hmac, Mac};
-use serde::{Deserialize, Serialize};
-use sha2::Sha256;
+use serde::{Deserialize, Deserializer, Serialize};
 
-type HmacSha256 = Hmac<Sha256>;
+pub use super::jwt::{mint_hs256, KeyError, VerifyKey};
 
-/// What a token grants.
+/// Default slack on `exp`, `nbf` and `iat`, seconds (clock skew between issuer and server).
+pub const DEFAULT_LEEWAY_SECS: u64 = 5;
+
+/// The channels a token grants, by access.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelGrants {
+    /// Patterns of channels the holder may subscribe to (and set presence on).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub read: Vec<String>,
+    /// Patterns of channels the holder may also write to (`mutate`, `broadcast`); writing
+    /// implies reading.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub write: Vec<String>,
+}
+
+/// The `aud` claim: one audience or several.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Audience {
+    /// `"aud": "tether"`.
+    One(String),
+    /// `"aud": ["tether", "api"]`.
+    Many(Vec<String>),
+}
+
+/// What a token grants (the JWT claims Tether reads; others are ignored).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
-    /// Subject (user id), for logs and request handlers.
+    /// Subject (user id): client ids are bound to it; absent = the empty subject.
     #[serde(default)]
     pub sub: String,
-    /// Channel patterns the holder may read and write.
+    /// Channels the holder may read and write.
     #[serde(default)]
-    pub channels: Vec<String>,
-    /// Expiry, unix seconds; absent = never.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channels: ChannelGrants,
+    /// Expiry, unix seconds; absent = never. A fraction is dropped.
+    #[serde(
+        default,
+        deserialize_with = "numeric_date",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub exp: Option<u64>,
+    /// Not valid before, unix seconds.
+    #[serde(
+        default,
+        deserialize_with = "numeric_date",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub nbf: Option<u64>,
+    /// Issued at, unix seconds (a token issued in the future is refused).
+    #[serde(
+        default,
+        deserialize_with = "numeric_date",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub iat: Option<u64>,
+    /// Issuer (checked by the JWT verifier when [`TokenAuth::issuers`] is set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    /// Audience (checked by the JWT verifier when [`TokenAuth::audiences`] is set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aud: Option<Audience>,
+}
+
+/// A JWT NumericDate: a non-negative number of seconds, possibly with a fraction (dropped).
+fn numeric_date<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    let Some(secs) = Option::<f64>::deserialize(d)? else {
+        return Ok(None);
+    };
+    if !(secs.is_finite() && (0.0..9.0e15).contains(&secs)) {
+        return Err(serde::de::Error::custom(
+            "a date must be non-negative seconds",
+        ));
+    }
+    // In range and finite: the cast only drops the fraction.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    Ok(Some(secs as u64))
+}
+
+fn matches_any(patterns: &[String], channel: &str) -> bool {
+    patterns
+        .iter()
+        .any(|pattern| match pattern.strip_suffix('*') {
+            Some(prefix) => channel.starts_with(prefix),
+            None => pattern == channel,
+        })
 }
 
 impl Claims {
-    /// Whether these claims allow the channel.
-    pub fn allows(&self, channel: &str) -> bool {
+    /// Claims for `sub` granting nothing yet.
+    pub fn new(sub: &str) -> Claims {
+        Claims {
+            sub: sub.to_owned(),
+            ..Claims::default()
+        }
+    }
+
+    /// Adds read patterns.
+    #[must_use]
+    pub fn read(mut self, patterns: &[&str]) -> Claims {
         self.channels
-            .iter()
-            .any(|pattern| match pattern.strip_suffix('*') {
-                Some(prefix) => channel.starts_with(prefix),
-                None => pattern == channel,
-            })
+            .read
+            .extend(patterns.iter().map(|p| (*p).to_owned()));
+        self
+    }
+
+    /// Adds write (and so read) patterns.
+    #[must_use]
+    pub fn write(mut self, patterns: &[&str]) -> Claims {
+        self.channels
+            .write
+            .extend(patterns.iter().map(|p| (*p).to_owned()));
+        self
+    }
+
+    /// Sets `exp` (unix seconds).
+    #[must_use]
+    pub fn expires(mut self, exp: u64) -> Claims {
+        self.exp = Some(exp);
+        self
+    }
+
+    /// Whether these claims allow reading the channel (subscribe, presence).
+    pub fn may_read(&self, channel: &str) -> bool {
+        matches_any(&self.channels.read, channel) || self.may_write(channel)
+    }
+
+    /// Whether these claims allow writing the channel (mutate, broadcast).
+    pub fn may_write(&self, channel: &str) -> bool {
+        matches_any(&self.channels.write, channel)
+    }
+
+    /// Checks `exp`, `nbf` and `iat` at `unix_ms`, with `leeway_secs` of slack.
+    pub fn check_time(&self, unix_ms: u64, leeway_secs: u64) -> Result<(), AuthError> {
+        let leeway_ms = leeway_secs.saturating_mul(1_000);
+        if let Some(exp) = self.exp {
+            if unix_ms >= exp.saturating_mul(1_000).saturating_add(leeway_ms) {
+                return Err(AuthError::Expired { exp });
+            }
+        }
+        if let Some(nbf) = self.nbf {
+            if unix_ms.saturating_add(leeway_ms) < nbf.saturating_mul(1_000) {
+                return Err(AuthError::NotYetValid { nbf });
+            }
+        }
+        if let Some(iat) = self.iat {
+            if unix_ms.saturating_add(leeway_ms) < iat.saturating_mul(1_000) {
+                return Err(AuthError::IssuedInTheFuture { iat });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How tokens are verified when auth is on.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TokenAuth {
+    /// Keys JWTs are verified with (HS256 secrets, RS256 / ES256 public keys); empty = JWTs
+    /// are refused (only static tokens work).
+    pub keys: Vec<VerifyKey>,
+    /// Opaque tokens accepted verbatim, with their claims (their `exp` / `nbf` are checked).
+    pub static_tokens: HashMap<String, Claims>,
+    /// Accepted `aud` values; when non-empty a JWT must carry one of them. Empty: `aud` is
+    /// not checked.
+    pub audiences: Vec<String>,
+    /// Accepted `iss` values; when non-empty a JWT must carry one of them.
+    pub issuers: Vec<String>,
+    /// Slack on `exp`, `nbf` and `iat`, seconds: a token is refused (and its connection
+    /// closed) from `exp + leeway_secs`.
+    pub leeway_secs: u64,
+}
+
+impl TokenAuth {
+    /// HS256 JWTs signed with `secret`, default leeway, nothing else.
+    pub fn hs256(secret: &[u8]) -> TokenAuth {
+        TokenAuth {
+            keys: vec![VerifyKey::hs256(secret)],
+            leeway_secs: DEFAULT_LEEWAY_SECS,
+            ..TokenAuth::default()
+        }
     }
 }
 
@@ -48,38 +214,74 @@ pub enum AuthConfig {
     #[default]
     Dev,
     /// Tokens are required.
-    Tokens {
-        /// Secret for HMAC-SHA256 signed tokens.
-        hmac_secret: Option<Vec<u8>>,
-        /// Opaque tokens accepted verbatim, with their claims.
-        static_tokens: HashMap<String, Claims>,
-    },
+    Tokens(TokenAuth),
 }
 
 /// Why a token was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum AuthError {
-    /// Not of the form `claims.mac`, not base64url, or claims not JSON.
+    /// Not a JWT (three base64url parts with a JSON header) nor a known static token.
     Malformed,
+    /// The claims are not of the documented shape.
+    BadClaims {
+        /// What is wrong with them.
+        message: String,
+    },
+    /// No configured key verifies tokens of this algorithm (and key id).
+    NoKey {
+        /// The header's `alg`.
+        alg: String,
+        /// The header's `kid`, if any.
+        kid: Option<String>,
+    },
     /// The signature does not match.
     BadSignature,
-    /// The token expired at `exp` (unix seconds).
+    /// `aud` is missing or not one of the accepted audiences.
+    BadAudience,
+    /// `iss` is missing or not one of the accepted issuers.
+    BadIssuer,
+    /// The token expired at `exp` (unix seconds; refused from `exp` plus the leeway).
     Expired {
         /// Expiry of the token.
         exp: u64,
     },
-    /// Not a known token and no HMAC secret is configured.
-    Unknown,
+    /// The token is not valid before `nbf` (unix seconds).
+    NotYetValid {
+        /// The token's `nbf`.
+        nbf: u64,
+    },
+    /// The token claims to be issued at `iat`, later than now plus the leeway.
+    IssuedInTheFuture {
+        /// The token's `iat`.
+        iat: u64,
+    },
+    /// A token could not be signed (`mint_hs256`).
+    Signing {
+        /// Why.
+        message: String,
+    },
 }
 
 impl std::fmt::Display for AuthError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            AuthError::Malformed => f.write_str("token is malformed"),
+            AuthError::Malformed => f.write_str("token is not a JWT nor a known token"),
+            AuthError::BadClaims { message } => write!(f, "token claims are invalid: {message}"),
+            AuthError::NoKey { alg, kid: None } => write!(f, "no key verifies {alg} tokens"),
+            AuthError::NoKey {
+                alg,
+                kid: Some(kid),
+            } => write!(f, "no key verifies {alg} tokens with kid {kid}"),
             AuthError::BadSignature => f.write_str("token signature is invalid"),
+            AuthError::BadAudience => f.write_str("token audience (aud) is not accepted"),
+            AuthError::BadIssuer => f.write_str("token issuer (iss) is not accepted"),
             AuthError::Expired { exp } => write!(f, "token expired at {exp}"),
-            AuthError::Unknown => f.write_str("token is not known"),
+            AuthError::NotYetValid { nbf } => write!(f, "token is not valid before {nbf}"),
+            AuthError::IssuedInTheFuture { iat } => {
+                write!(f, "token is issued in the future ({iat})")
+            }
+            AuthError::Signing { message } => write!(f, "cannot sign the token: {message}"),
         }
     }
 }
@@ -87,136 +289,46 @@ impl std::fmt::Display for AuthError {
 impl std::error::Error for AuthError {}
 
 impl AuthConfig {
+    /// Auth on with HS256 JWTs signed with `secret` (default leeway).
+    pub fn hs256(secret: &[u8]) -> AuthConfig {
+        AuthConfig::Tokens(TokenAuth::hs256(secret))
+    }
+
     /// Whether authentication is off.
     pub fn is_dev(&self) -> bool {
         matches!(self, AuthConfig::Dev)
     }
 
-    /// Checks a token at wall-clock time `unix_secs`. In dev mode every token is accepted and
+    /// Checks a token at wall-clock time `unix_ms`. In dev mode every token is accepted and
     /// yields `None` (no restrictions).
-    pub fn verify(&self, token: &str, unix_secs: u64) -> Result<Option<Claims>, AuthError> {
-        let AuthConfig::Tokens {
-            hmac_secret,
-            static_tokens,
-        } = self
-        else {
+    pub fn verify(&self, token: &str, unix_ms: u64) -> Result<Option<Claims>, AuthError> {
+        let AuthConfig::Tokens(auth) = self else {
             return Ok(None);
         };
-        let claims = if let Some(claims) = static_tokens.get(token) {
-            claims.clone()
-        } else if let Some(secret) = hmac_secret {
-            verify_signed(secret, token)?
-        } else {
-            return Err(AuthError::Unknown);
+        let claims = match auth.static_tokens.get(token) {
+            Some(claims) => claims.clone(),
+            None => super::jwt::verify(auth, token)?,
         };
-        match claims.exp {
-            Some(exp) if exp <= unix_secs => Err(AuthError::Expired { exp }),
-            _ => Ok(Some(claims)),
-        }
+        claims.check_time(unix_ms, auth.leeway_secs)?;
+        Ok(Some(claims))
     }
-}
 
-fn verify_signed(secret: &[u8], token: &str) -> Result<Claims, AuthError> {
-    let (payload, mac) = token.split_once('.').ok_or(AuthError::Malformed)?;
-    let mac = URL_SAFE_NO_PAD
-        .decode(mac)
-        .map_err(|_| AuthError::Malformed)?;
-    let mut hmac = HmacSha256::new_from_slice(secret).map_err(|_| AuthError::BadSignature)?;
-    hmac.update(payload.as_bytes());
-    hmac.verify_slice(&mac)
-        .map_err(|_| AuthError::BadSignature)?;
-    let json = URL_SAFE_NO_PAD
-        .decode(payload)
-        .map_err(|_| AuthError::Malformed)?;
-    serde_json::from_slice(&json).map_err(|_| AuthError::Malformed)
-}
-
-/// Signs claims into a token accepted by [`AuthConfig::Tokens`] with the same secret.
-pub fn sign_token(secret: &[u8], claims: &Claims) -> String {
-    let json = serde_json::to_vec(claims).unwrap_or_default();
-    let payload = URL_SAFE_NO_PAD.encode(json);
-    // HMAC accepts keys of any length, so this cannot fail; an empty MAC would never verify.
-    let mac = match HmacSha256::new_from_slice(secret) {
-        Ok(mut hmac) => {
-            hmac.update(payload.as_bytes());
-            hmac.finalize().into_bytes().to_vec()
-        }
-        Err(_) => Vec::new(),
-    };
-    format!("{payload}.{}", URL_SAFE_NO_PAD.encode(mac))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn hmac_config(secret: &[u8]) -> AuthConfig {
-        AuthConfig::Tokens {
-            hmac_secret: Some(secret.to_vec()),
-            static_tokens: HashMap::new(),
+    /// Checks claims verified earlier (before the upgrade) again at `unix_ms`.
+    pub fn recheck(&self, claims: &Claims, unix_ms: u64) -> Result<(), AuthError> {
+        match self {
+            AuthConfig::Dev => Ok(()),
+            AuthConfig::Tokens(auth) => claims.check_time(unix_ms, auth.leeway_secs),
         }
     }
 
-    fn claims(exp: Option<u64>) -> Claims {
-        Claims {
-            sub: "sarah".into(),
-            channels: vec!["tasks".into(), "chat:*".into()],
-            exp,
-        }
-    }
-
-    #[test]
-    fn signed_token_round_trips_and_expires() {
-        let config = hmac_config(b"secret");
-        let token = sign_token(b"secret", &claims(Some(100)));
-        assert_eq!(config.verify(&token, 99), Ok(Some(claims(Some(100)))));
-        assert_eq!(
-            config.verify(&token, 100),
-            Err(AuthError::Expired { exp: 100 })
-        );
-    }
-
-    #[test]
-    fn wrong_secret_and_garbage_are_refused() {
-        let token = sign_token(b"other", &claims(None));
-        assert_eq!(
-            hmac_config(b"secret").verify(&token, 0),
-            Err(AuthError::BadSignature)
-        );
-        assert_eq!(
-            hmac_config(b"secret").verify("no-dot", 0),
-            Err(AuthError::Malformed)
-        );
-        assert_eq!(
-            hmac_config(b"secret").verify("a.!!", 0),
-            Err(AuthError::Malformed)
-        );
-        // A tampered payload with the original MAC.
-        let (_, mac) = token.split_once('.').unwrap();
-        let forged = format!(
-            "{}.{mac}",
-            URL_SAFE_NO_PAD.encode(b"{\"channels\":[\"*\"]}")
-        );
-        assert_eq!(
-            hmac_config(b"other").verify(&forged, 0),
-            Err(AuthError::BadSignature)
-        );
-    }
-
-    #[test]
-    fn static_tokens_and_patterns() {
-        let mut static_tokens = HashMap::new();
-        static_tokens.insert("t0k".to_string(), claims(None));
-        let config = AuthConfig::Tokens {
-            hmac_secret: None,
-            static_tokens,
+    /// Unix ms from which `claims` are no longer valid (`exp` plus the leeway); `None` for no
+    /// expiry or in dev mode. A connection is closed with 4001 then.
+    pub fn expires_at_ms(&self, claims: &Claims) -> Option<u64> {
+        let AuthConfig::Tokens(auth) = self else {
+            return None;
         };
-        let got = config.verify("t0k", 0).unwrap().unwrap();
-        assert!(got.allows("tasks"));
-        assert!(got.allows("chat:room1"));
-        assert!(!got.allows("tasks2"));
-        assert!(!got.allows("chat"));
-        assert_eq!(config.verify("nope", 0), Err(AuthError::Unknown));
-        assert_eq!(AuthConfig::Dev.verify("anything", 0), Ok(None));
+        claims
+            .exp
+            .map(|exp| exp.saturating_add(auth.leeway_secs).saturating_mul(1_000))
     }
 }

@@ -94,6 +94,7 @@ mod bindings;
 mod catchup;
 mod config;
 mod flow;
+mod jwt;
 mod limits;
 mod mutations;
 mod presence;
@@ -114,7 +115,10 @@ use tether_protocol::{codec, ClientMessage, CloseCode, ErrorCode, ServerMessage}
 
 use crate::store::{Store, StoreError};
 
-pub use auth::{sign_token, AuthConfig, AuthError, Claims};
+pub use auth::{
+    mint_hs256, Audience, AuthConfig, AuthError, ChannelGrants, Claims, KeyError, TokenAuth,
+    VerifyKey, DEFAULT_LEEWAY_SECS,
+};
 pub use config::ServerConfig;
 pub use requests::RequestContext;
 
@@ -271,6 +275,13 @@ impl<S: Store> ServerEngine<S> {
     /// Whether a connection is open in the engine.
     pub fn is_connected(&self, conn: ConnId) -> bool {
         self.conns.contains_key(&conn)
+    }
+
+    /// Unix ms from which the token of `conn`'s session is no longer valid (its `exp` plus the
+    /// leeway); the engine closes the connection with 4001 then. `None`: no session, no
+    /// expiry, or dev mode. (The hook for a token refresh before expiry.)
+    pub fn token_expiry(&self, conn: ConnId) -> Option<u64> {
+        self.conns.get(&conn).and_then(|c| c.token_expires_at)
     }
 
     /// Number of open connections.

@@ -78,9 +78,12 @@ impl<S: Store> ServerEngine<S> {
         if self.answered_before(conn, &key)? {
             return Ok(());
         }
-        let allowed = self.conns.get(&conn).is_some_and(|c| c.allows(&m.channel));
+        let allowed = self
+            .conns
+            .get(&conn)
+            .is_some_and(|c| c.may_write(&m.channel));
         if !allowed {
-            let text = format!("the token does not allow channel {}", m.channel);
+            let text = format!("the token does not allow writing channel {}", m.channel);
             return self.record_reject(conn, &key, RejectReason::Forbidden, None, &text);
         }
         if let Err(err) = validate_channel(&m.channel).and_then(|()| validate_doc_id(&m.id)) {

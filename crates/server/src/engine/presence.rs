@@ -58,6 +58,11 @@ impl<S: Store> ServerEngine<S> {
         let Some(from) = self.subscribed_client(conn, &channel) else {
             return;
         };
+        if !self.conns.get(&conn).is_some_and(|c| c.may_write(&channel)) {
+            let message = format!("the token does not allow writing channel {channel}");
+            self.send_error(conn, ErrorCode::Forbidden, message, with_channel(&channel));
+            return;
+        }
         let msg = ServerMessage::Broadcast {
             channel: channel.clone(),
             payload,

@@ -21,6 +21,10 @@ pub(crate) struct Conn {
     pub(crate) claims: Option<Claims>,
     /// Claims verified by the edge before the upgrade.
     pub(crate) preauth: Option<Claims>,
+    /// Unix ms from which the session's token is no longer valid (its `exp` plus the leeway):
+    /// the connection is closed with 4001 then. `None`: no expiry (or dev mode). A token
+    /// refresh would move it.
+    pub(crate) token_expires_at: Option<u64>,
     /// The `Origin` header, for logs.
     #[allow(dead_code)]
     pub(crate) origin: Option<String>,
@@ -45,6 +49,7 @@ impl Conn {
             client_id: None,
             claims: None,
             preauth: info.claims,
+            token_expires_at: None,
             origin: info.origin,
             last_seen: now,
             subscriptions: BTreeMap::new(),
@@ -56,16 +61,21 @@ impl Conn {
         }
     }
 
-    /// Whether the connection may use `channel`.
-    pub(crate) fn allows(&self, channel: &str) -> bool {
-        self.claims.as_ref().is_none_or(|c| c.allows(channel))
+    /// Whether the connection may read `channel` (subscribe, presence).
+    pub(crate) fn may_read(&self, channel: &str) -> bool {
+        self.claims.as_ref().is_none_or(|c| c.may_read(channel))
+    }
+
+    /// Whether the connection may write `channel` (mutate, broadcast).
+    pub(crate) fn may_write(&self, channel: &str) -> bool {
+        self.claims.as_ref().is_none_or(|c| c.may_write(channel))
     }
 }
 
 impl<S: Store> ServerEngine<S> {
     pub(super) fn handle_hello(
         &mut self,
-        _now: u64,
+        now: u64,
         conn: ConnId,
         protocol: u32,
         client_id: String,
@@ -93,16 +103,14 @@ impl<S: Store> ServerEngine<S> {
             None
         } else {
             let preauth = self.conns.get(&conn).and_then(|c| c.preauth.clone());
-            match (token, preauth) {
-                (Some(token), _) => match self.config.auth.verify(&token, self.unix_ms / 1000) {
-                    Ok(claims) => claims,
-                    Err(err) => {
-                        self.send_error(conn, ErrorCode::AuthInvalid, err.to_string(), |_| {});
-                        self.close(conn, CloseCode::AuthFailed);
-                        return;
-                    }
-                },
-                (None, Some(claims)) => Some(claims),
+            let verified = match (token, preauth) {
+                (Some(token), _) => self.config.auth.verify(&token, self.unix_ms),
+                // Verified before the upgrade; it may have expired since.
+                (None, Some(claims)) => self
+                    .config
+                    .auth
+                    .recheck(&claims, self.unix_ms)
+                    .map(|()| Some(claims)),
                 (None, None) => {
                     self.send_error(
                         conn,
@@ -110,6 +118,14 @@ impl<S: Store> ServerEngine<S> {
                         "this server requires a token".into(),
                         |_| {},
                     );
+                    self.close(conn, CloseCode::AuthFailed);
+                    return;
+                }
+            };
+            match verified {
+                Ok(claims) => claims,
+                Err(err) => {
+                    self.send_error(conn, ErrorCode::AuthInvalid, err.to_string(), |_| {});
                     self.close(conn, CloseCode::AuthFailed);
                     return;
                 }
@@ -122,7 +138,16 @@ impl<S: Store> ServerEngine<S> {
             return;
         };
         c.client_id = Some(client_id.clone());
+        let expires = claims
+            .as_ref()
+            .and_then(|cl| self.config.auth.expires_at_ms(cl));
         c.claims = claims;
+        c.token_expires_at = expires;
+        if let Some(at) = expires {
+            // Wall-clock deadline onto the monotonic timers; the timer re-checks unix time.
+            let deadline = now.saturating_add(at.saturating_sub(self.unix_ms));
+            self.schedule(conn, deadline);
+        }
         let welcome = ServerMessage::Welcome {
             protocol: PROTOCOL_VERSION,
             client_id,
@@ -135,6 +160,19 @@ impl<S: Store> ServerEngine<S> {
             },
         };
         self.send_msg(conn, &welcome);
+    }
+
+    /// Closes `conn` with 4001 (after `error {code: AUTH_INVALID}`) because its token expired.
+    pub(super) fn expire_token(&mut self, now: u64, conn: ConnId) {
+        let exp = self
+            .conns
+            .get(&conn)
+            .and_then(|c| c.claims.as_ref())
+            .and_then(|cl| cl.exp)
+            .unwrap_or_default();
+        let message = format!("the token expired at {exp}");
+        self.send_error(conn, ErrorCode::AuthInvalid, message, |_| {});
+        self.close_at(now, conn, CloseCode::AuthFailed);
     }
 
     /// Forgets a connection: leaves its presence and drops its subscriptions.

@@ -92,8 +92,8 @@ impl<S: Store> ServerEngine<S> {
         let Some(c) = self.conns.get(&conn) else {
             return;
         };
-        if !c.allows(&channel) {
-            let message = format!("the token does not allow channel {channel}");
+        if !c.may_read(&channel) {
+            let message = format!("the token does not allow reading channel {channel}");
             self.send_error(conn, ErrorCode::Forbidden, message, with_channel(&channel));
             return;
         }

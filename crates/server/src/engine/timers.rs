@@ -1,5 +1,7 @@
-//! Per-connection timers: one armed deadline per connection (heartbeat, or the next token for
-//! rate-delayed mutations), kept in a min-heap; superseded entries are skipped when popped.
+//! Per-connection timers: one armed deadline per connection (heartbeat, token expiry, or the
+//! next rate-limit token for delayed mutations), kept in a min-heap; superseded entries are
+//! skipped when popped. Token expiry is a wall-clock (unix ms) deadline: the timer is armed at
+//! its monotonic estimate and re-checks the injected unix time when it fires.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -52,13 +54,16 @@ impl<S: Store> ServerEngine<S> {
             return;
         };
         let mut at = c.last_seen.saturating_add(hb);
+        if let Some(expiry) = c.token_expires_at {
+            at = at.min(now.saturating_add(expiry.saturating_sub(self.unix_ms)));
+        }
         if !c.delayed.is_empty() {
             at = at.min(now.saturating_add(c.bucket.wait_ms(now).max(1)));
         }
         self.schedule(conn, at);
     }
 
-    /// A popped timer entry: heartbeat check, then queued mutations.
+    /// A popped timer entry: token expiry, heartbeat check, then queued mutations.
     pub(super) fn run_conn_timer(&mut self, now: u64, (at, conn): (u64, ConnId)) {
         let Some(c) = self.conns.get_mut(&conn) else {
             return;
@@ -67,6 +72,10 @@ impl<S: Store> ServerEngine<S> {
             return; // superseded
         }
         c.scheduled = None;
+        if c.token_expires_at.is_some_and(|at| self.unix_ms >= at) {
+            self.expire_token(now, conn);
+            return;
+        }
         if now >= c.last_seen.saturating_add(self.config.heartbeat_timeout_ms) {
             self.close_at(now, conn, CloseCode::HeartbeatTimeout);
             return;

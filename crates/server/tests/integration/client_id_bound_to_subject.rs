@@ -3,20 +3,13 @@
 //! adoption (`reject forbidden`), so her own next mutation is applied; the binding is in the
 //! SQLite file and survives a restart; `?token=` binds the same way as `hello.token`.
 
-use crate::common::{ack, Client, Closed, TestServer};
+use crate::common::{ack, token as sign, Client, Closed, TestServer, SECRET};
 use serde_json::json;
 use tether_protocol::{ErrorCode, RejectReason, ServerMessage};
-use tether_server::{sign_token, Claims};
-
-const SECRET: &str = "test-secret";
+use tether_server::Claims;
 
 fn token(sub: &str) -> String {
-    let claims = Claims {
-        sub: sub.into(),
-        channels: vec!["tasks".into()],
-        exp: None,
-    };
-    sign_token(SECRET.as_bytes(), &claims)
+    sign(&Claims::new(sub).write(&["tasks"]))
 }
 
 async fn start(dir: tempfile::TempDir) -> TestServer {

@@ -1,29 +1,20 @@
 //! With auth on: a missing token is AUTH_REQUIRED (4001), an invalid or expired one
 //! AUTH_INVALID (4001) in `hello` or 401 before the upgrade with `?token=`; claims limit
-//! channels; a tokens file works too.
+//! channels; a tokens file of opaque tokens works too.
 
-use crate::common::{Client, Closed, TestServer};
+use crate::common::{auth_server, token, unix_secs, Client, Closed, TestServer};
 use serde_json::json;
 use tether_protocol::{ErrorCode, RejectReason, ServerMessage};
-use tether_server::{sign_token, Claims};
+use tether_server::Claims;
 
-const SECRET: &str = "test-secret";
-
-fn token(channels: &[&str], exp: Option<u64>) -> String {
-    let claims = Claims {
-        sub: "sarah".into(),
-        channels: channels.iter().map(|s| s.to_string()).collect(),
-        exp,
-    };
-    sign_token(SECRET.as_bytes(), &claims)
+fn claims(channels: &[&str], exp: Option<u64>) -> Claims {
+    let mut claims = Claims::new("sarah").write(channels);
+    claims.exp = exp;
+    claims
 }
 
 async fn server() -> TestServer {
-    TestServer::start(|o| {
-        o.dev = false;
-        o.auth_secret = Some(SECRET.into());
-    })
-    .await
+    auth_server(|_| {}).await
 }
 
 async fn hello_error(url: &str, token: Option<String>) -> (ErrorCode, Closed) {
@@ -53,7 +44,7 @@ async fn missing_invalid_and_expired_tokens_are_refused() {
         (ErrorCode::AuthInvalid, Closed::Code(4001))
     );
     assert_eq!(
-        hello_error(&url, Some(token(&["*"], Some(1_000)))).await,
+        hello_error(&url, Some(token(&claims(&["*"], Some(1_000))))).await,
         (ErrorCode::AuthInvalid, Closed::Code(4001))
     );
     // Before the upgrade: 401.
@@ -69,7 +60,7 @@ async fn missing_invalid_and_expired_tokens_are_refused() {
 async fn a_valid_token_grants_exactly_its_channels() {
     let server = server().await;
     // Token in the query string: hello needs none.
-    let t = token(&["tasks", "chat:*"], Some(4_000_000_000));
+    let t = token(&claims(&["tasks", "chat:*"], Some(unix_secs() + 3_600)));
     let mut c = Client::hello(&format!("{}?token={t}", server.url()), "c").await;
     assert!(matches!(
         c.subscribe(json!({"channel": "chat:room1"})).await[0],
@@ -96,7 +87,7 @@ async fn a_valid_token_grants_exactly_its_channels() {
     // Token in hello.
     let mut d = Client::connect(&server.url()).await;
     d.send(
-        json!({"type": "hello", "protocol": 1, "client_id": "d", "token": token(&["tasks"], None)}),
+        json!({"type": "hello", "protocol": 1, "client_id": "d", "token": token(&claims(&["tasks"], None))}),
     )
     .await;
     assert!(matches!(d.recv().await, ServerMessage::Welcome { .. }));
@@ -109,7 +100,7 @@ async fn a_tokens_file_maps_opaque_tokens_to_claims() {
     let file = dir.path().join("tokens.json");
     std::fs::write(
         &file,
-        r#"{"opaque-123": {"sub": "u1", "channels": ["tasks"]}}"#,
+        r#"{"opaque-123": {"sub": "u1", "channels": {"read": ["tasks"]}}}"#,
     )
     .unwrap();
     let server = TestServer::start(|o| {

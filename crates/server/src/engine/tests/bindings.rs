@@ -3,36 +3,24 @@
 //! without reading or writing the owner's dedupe stream; adoption works within one subject;
 //! the binding survives a restart; dev mode binds nothing.
 
-use std::collections::HashMap;
-
 use serde_json::{json, Value};
 use tether_protocol::{CloseCode, ErrorCode, RejectReason, ServerMessage};
 
 use super::{error_code, Got, H};
-use crate::engine::{sign_token, AuthConfig, Claims, ServerConfig, ServerEngine};
+use crate::engine::{mint_hs256, AuthConfig, Claims, ServerConfig, ServerEngine};
 use crate::store::{MemoryStore, Store};
 
 const SECRET: &[u8] = b"s3cret";
 
 fn config() -> ServerConfig {
     ServerConfig {
-        auth: AuthConfig::Tokens {
-            hmac_secret: Some(SECRET.to_vec()),
-            static_tokens: HashMap::new(),
-        },
+        auth: AuthConfig::hs256(SECRET),
         ..ServerConfig::default()
     }
 }
 
 fn token(sub: &str) -> String {
-    sign_token(
-        SECRET,
-        &Claims {
-            sub: sub.into(),
-            channels: vec!["*".into()],
-            exp: None,
-        },
-    )
+    mint_hs256(SECRET, &Claims::new(sub).write(&["*"])).unwrap()
 }
 
 /// A hello as `client` with `sub`'s token: what came back.

@@ -1,6 +1,7 @@
 //! Unit tests of the engine, one file per concern, over a [`MemoryStore`].
 
 mod auth;
+mod auth_keys;
 mod batch;
 mod bindings;
 mod dedupe_expiry;

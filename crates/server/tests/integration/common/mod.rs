@@ -307,3 +307,46 @@ pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
         .unwrap_or_default();
     (status, body)
 }
+
+/// HS256 secret of the auth tests' servers.
+pub const SECRET: &str = "test-secret";
+
+/// Wall-clock unix seconds.
+pub fn unix_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs()
+}
+
+/// An HS256 JWT of `claims` signed with [`SECRET`].
+pub fn token(claims: &tether_server::Claims) -> String {
+    tether_server::mint_hs256(SECRET.as_bytes(), claims).expect("token signs")
+}
+
+/// A server with auth on: HS256 with [`SECRET`] (no leeway), then `tweak`.
+pub async fn auth_server(tweak: impl FnOnce(&mut Options)) -> TestServer {
+    TestServer::start(|o| {
+        o.dev = false;
+        o.auth_secret = Some(SECRET.into());
+        o.token_leeway_secs = 0;
+        tweak(o);
+    })
+    .await
+}
+
+/// Sends `hello` with `token` on a fresh connection: the first answer.
+pub async fn hello_with(
+    url: &str,
+    client_id: &str,
+    token: Option<&str>,
+) -> (Client, ServerMessage) {
+    let mut c = Client::connect(url).await;
+    let mut hello = json!({"type": "hello", "protocol": 1, "client_id": client_id});
+    if let Some(t) = token {
+        hello["token"] = json!(t);
+    }
+    c.send(hello).await;
+    let answer = c.recv().await;
+    (c, answer)
+}
