@@ -5,7 +5,7 @@
 //!
 //! * `TetherClient` (wasm32 only): the class JavaScript uses. It runs the sans-IO engine of
 //!   `tether-core` against a real WebSocket, one `setTimeout` timer, the `online` / `offline` /
-//!   `visibilitychange` signals, and IndexedDB (through rexie) for the durable outbox and the
+//!   `visibilitychange` signals, and IndexedDB (through web-sys, `versionchange` and `close` handled) for the durable outbox and the
 //!   cache of confirmed documents, with Web Locks deciding which tab owns which outbox;
 //! * [`protocol_version`]: the wire protocol version, exported to JavaScript;
 //! * `storage` (wasm32 only): a minimal IndexedDB key/value store (browser smoke tests).

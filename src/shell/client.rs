@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use js_sys::{Function, Promise, Reflect};
-use serde::Deserialize;
 use tether_core::{
     Auth, BackoffConfig, ChannelDelta, Config, Engine, Persist, PersistedState, Precondition,
     ViewId,
@@ -14,94 +13,164 @@ use tether_protocol::{Filter, Op};
 use wasm_bindgen::prelude::*;
 
 use super::adopt;
-use super::convert::from_js;
-use super::db;
-use super::driver::{deferred, now_ms, with, Driver, DriverSetup};
+use super::args;
+use super::db::{self, Db};
+use super::driver::{deferred, now_ms, with, Driver, DriverSetup, Store};
 use super::error::ShellError;
 use super::identity;
 use super::signals;
 
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct BackoffOptions {
-    initial_ms: Option<u64>,
-    max_ms: Option<u64>,
-    factor: Option<u32>,
-    max_attempts: Option<u32>,
-    reset_after_ms: Option<u64>,
-}
+/// How long writes wait by default for a database that failed to open at start (ms).
+const STORAGE_WAIT_MS: u64 = 2_000;
 
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct HeartbeatOptions {
-    ping_interval_ms: Option<u64>,
-    dead_link_timeout_ms: Option<u64>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct FlushOptions {
-    interval_ms: Option<u64>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// The options object (`ClientOptions` in `js/src/types.ts`), read field by field.
 struct Options {
     url: String,
-    token: Option<String>,
     storage: Option<String>,
     db_name: Option<String>,
-    // `Option` rather than `#[serde(default)]`: serde-wasm-bindgen reads a key that is present
-    // with the value `undefined` (`backoff={undefined}` in JSX) as `None`, but refuses it for a
-    // struct, which would stop the client from starting.
-    backoff: Option<BackoffOptions>,
-    heartbeat: Option<HeartbeatOptions>,
-    flush: Option<FlushOptions>,
-    request_timeout_ms: Option<u64>,
-    handshake_timeout_ms: Option<u64>,
+    /// How long writes wait for a database that failed to open (ms).
+    storage_wait_ms: u64,
+    config: Config,
 }
 
-#[derive(Deserialize)]
-#[serde(tag = "op", rename_all_fields = "camelCase")]
-enum MutationArg {
-    #[serde(rename = "put")]
-    Put {
-        id: String,
-        doc: serde_json::Value,
-        #[serde(default, deserialize_with = "base_version")]
-        base_version: Option<Option<u64>>,
-    },
-    #[serde(rename = "patch")]
-    Patch {
-        id: String,
-        doc: serde_json::Value,
-        #[serde(default, deserialize_with = "base_version")]
-        base_version: Option<Option<u64>>,
-    },
-    #[serde(rename = "delete")]
-    Delete {
-        id: String,
-        #[serde(default, deserialize_with = "base_version")]
-        base_version: Option<Option<u64>>,
-    },
-}
-
-/// `baseVersion`: absent → automatic, `null` → unconditional, a number → that version.
-fn base_version<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<u64>>, D::Error> {
-    Option::<u64>::deserialize(d).map(Some)
-}
-
-fn precondition(base: Option<Option<u64>>) -> Precondition {
-    match base {
-        None => Precondition::Auto,
-        Some(None) => Precondition::Unconditional,
-        Some(Some(0)) => Precondition::MustNotExist,
-        Some(Some(v)) => Precondition::Version(v),
+impl Options {
+    fn read(options: &JsValue, has_provider: bool) -> Result<Options, JsValue> {
+        let url = args::string(options, "url", "url")?
+            .ok_or_else(|| args::invalid("url", "must be a string"))?;
+        let token = args::string(options, "token", "token")?;
+        let storage = args::string(options, "storage", "storage")?;
+        let db_name = args::string(options, "dbName", "dbName")?;
+        let u64_of = |object: &Option<JsValue>, key: &str, path: &str| match object {
+            Some(object) => args::whole(object, key, path, args::MAX_SAFE),
+            None => Ok(None),
+        };
+        let u32_of = |object: &Option<JsValue>, key: &str, path: &str| match object {
+            Some(object) => {
+                args::whole(object, key, path, f64::from(u32::MAX)).map(|v| v.map(|v| v as u32))
+            }
+            None => Ok(None),
+        };
+        let top = Some(options.clone());
+        let backoff = args::object(options, "backoff", "backoff")?;
+        let heartbeat = args::object(options, "heartbeat", "heartbeat")?;
+        let flush = args::object(options, "flush", "flush")?;
+        let defaults = Config::default();
+        let default_backoff = BackoffConfig::default();
+        let config = Config {
+            backoff: BackoffConfig {
+                initial_ms: u64_of(&backoff, "initialMs", "backoff.initialMs")?
+                    .unwrap_or(default_backoff.initial_ms),
+                max_ms: u64_of(&backoff, "maxMs", "backoff.maxMs")?
+                    .unwrap_or(default_backoff.max_ms),
+                factor: u32_of(&backoff, "factor", "backoff.factor")?
+                    .unwrap_or(default_backoff.factor),
+                max_attempts: u32_of(&backoff, "maxAttempts", "backoff.maxAttempts")?,
+                reset_after_ms: u64_of(&backoff, "resetAfterMs", "backoff.resetAfterMs")?
+                    .unwrap_or(default_backoff.reset_after_ms),
+            },
+            auth: match (&token, has_provider) {
+                (_, true) => Auth::Provider,
+                (Some(token), false) => Auth::Static(token.clone()),
+                (None, false) => Auth::None,
+            },
+            ping_interval_ms: u64_of(&heartbeat, "pingIntervalMs", "heartbeat.pingIntervalMs")?,
+            dead_link_timeout_ms: u64_of(
+                &heartbeat,
+                "deadLinkTimeoutMs",
+                "heartbeat.deadLinkTimeoutMs",
+            )?,
+            flush_interval_ms: u64_of(&flush, "intervalMs", "flush.intervalMs")?
+                .unwrap_or(defaults.flush_interval_ms),
+            request_timeout_ms: u64_of(&top, "requestTimeoutMs", "requestTimeoutMs")?
+                .unwrap_or(defaults.request_timeout_ms),
+            handshake_timeout_ms: u64_of(&top, "handshakeTimeoutMs", "handshakeTimeoutMs")?
+                .unwrap_or(defaults.handshake_timeout_ms),
+            start_online: signals::is_online(),
+            ..defaults
+        };
+        let storage_wait_ms =
+            u64_of(&top, "storageWaitMs", "storageWaitMs")?.unwrap_or(STORAGE_WAIT_MS);
+        Ok(Options {
+            storage_wait_ms,
+            url,
+            storage,
+            db_name,
+            config,
+        })
     }
 }
 
-fn client_id_of(driver: &Rc<RefCell<Driver>>) -> String {
-    driver.borrow().engine.client_id().to_owned()
+/// A mutation object (`Mutation` in `js/src/types.ts`): its op, id, body and `baseVersion`
+/// (absent or `undefined` → automatic, `null` → unconditional, a number → that version).
+fn read_mutation(
+    mutation: &JsValue,
+) -> Result<(Op, String, Option<serde_json::Value>, Precondition), JsValue> {
+    let op = match args::string(mutation, "op", "op")?.as_deref() {
+        Some("put") => Op::Put,
+        Some("patch") => Op::Patch,
+        Some("delete") => Op::Delete,
+        _ => {
+            return Err(args::invalid(
+                "op",
+                "must be \"put\", \"patch\" or \"delete\"",
+            ))
+        }
+    };
+    let id = args::string(mutation, "id", "id")?
+        .ok_or_else(|| args::invalid("id", "must be a string"))?;
+    let doc = match op {
+        Op::Delete => None,
+        _ => {
+            let doc = args::field(mutation, "doc")
+                .ok_or_else(|| args::invalid("doc", "must be a JSON object"))?;
+            Some(args::json_value(&doc, "doc")?)
+        }
+    };
+    let base =
+        Reflect::get(mutation, &JsValue::from_str("baseVersion")).unwrap_or(JsValue::UNDEFINED);
+    let precondition = if base.is_undefined() {
+        Precondition::Auto
+    } else if base.is_null() {
+        Precondition::Unconditional
+    } else {
+        match args::whole(mutation, "baseVersion", "baseVersion", args::MAX_SAFE)? {
+            Some(0) => Precondition::MustNotExist,
+            Some(v) => Precondition::Version(v),
+            None => Precondition::Auto,
+        }
+    };
+    Ok((op, id, doc, precondition))
+}
+
+/// What adopting closed tabs' outboxes needs besides the database.
+struct AdoptionPlan {
+    db_name: String,
+    url: String,
+    config: Config,
+    get_token: Option<Function>,
+}
+
+impl AdoptionPlan {
+    /// Adopts the outboxes of closed tabs now, and looks for more every few seconds until the
+    /// client closes.
+    fn start(self, driver: &Rc<RefCell<Driver>>, db: Rc<Db>) {
+        let adoption = adopt::Adoption {
+            db,
+            db_name: self.db_name,
+            me: driver.borrow().engine.client_id().to_owned(),
+            url: self.url,
+            config: self.config,
+            get_token: self.get_token,
+            parent: Rc::downgrade(driver),
+        };
+        adopt::adopt_orphans(adoption.clone());
+        // Tabs that close later are adopted by this one, within a few seconds.
+        driver
+            .borrow_mut()
+            .scan_every(adopt::SCAN_EVERY_MS, move || {
+                adopt::adopt_orphans(adoption.clone());
+            });
+    }
 }
 
 /// A new tab (no partition of its own yet) starts from the freshest cache of this device, so
@@ -142,50 +211,6 @@ fn invalid(reason: impl Into<String>) -> JsValue {
     .to_js()
 }
 
-fn config(options: &Options, has_provider: bool) -> Config {
-    let backoff = BackoffConfig::default();
-    let defaults = Config::default();
-    let given_backoff = options.backoff.as_ref();
-    let heartbeat = options.heartbeat.as_ref();
-    Config {
-        backoff: BackoffConfig {
-            initial_ms: given_backoff
-                .and_then(|b| b.initial_ms)
-                .unwrap_or(backoff.initial_ms),
-            max_ms: given_backoff
-                .and_then(|b| b.max_ms)
-                .unwrap_or(backoff.max_ms),
-            factor: given_backoff
-                .and_then(|b| b.factor)
-                .unwrap_or(backoff.factor),
-            max_attempts: given_backoff.and_then(|b| b.max_attempts),
-            reset_after_ms: given_backoff
-                .and_then(|b| b.reset_after_ms)
-                .unwrap_or(backoff.reset_after_ms),
-        },
-        auth: match (&options.token, has_provider) {
-            (_, true) => Auth::Provider,
-            (Some(token), false) => Auth::Static(token.clone()),
-            (None, false) => Auth::None,
-        },
-        ping_interval_ms: heartbeat.and_then(|h| h.ping_interval_ms),
-        dead_link_timeout_ms: heartbeat.and_then(|h| h.dead_link_timeout_ms),
-        flush_interval_ms: options
-            .flush
-            .as_ref()
-            .and_then(|f| f.interval_ms)
-            .unwrap_or(defaults.flush_interval_ms),
-        request_timeout_ms: options
-            .request_timeout_ms
-            .unwrap_or(defaults.request_timeout_ms),
-        handshake_timeout_ms: options
-            .handshake_timeout_ms
-            .unwrap_or(defaults.handshake_timeout_ms),
-        start_online: signals::is_online(),
-        ..defaults
-    }
-}
-
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &'static str = r#"
 import type { ChangeBatch, ClientOptions, Filter, Json, Mutation, MutationResult, Status } from "../types.js";
@@ -204,11 +229,9 @@ impl TetherClient {
     pub async fn create(
         #[wasm_bindgen(unchecked_param_type = "ClientOptions")] options: JsValue,
     ) -> Result<TetherClient, JsValue> {
-        let get_token = Reflect::get(&options, &"getToken".into())
-            .ok()
-            .and_then(|f| f.dyn_into::<Function>().ok());
-        let parsed: Options =
-            serde_wasm_bindgen::from_value(options).map_err(|e| invalid(e.to_string()))?;
+        let get_token =
+            args::field(&options, "getToken").and_then(|f| f.dyn_into::<Function>().ok());
+        let parsed = Options::read(&options, get_token.is_some())?;
         let db_name = parsed
             .db_name
             .clone()
@@ -219,7 +242,11 @@ impl TetherClient {
         } else {
             None
         };
-        let (client_id, lock) = identity::claim(&db_name).await;
+        // Without the database this tab's stored partition (if any) cannot be read, so the
+        // client takes a new id: its mutation ids can never collide with stored ones, and the
+        // old partition is adopted once the database opens.
+        let fresh_id = want_db && db.is_none();
+        let (client_id, lock) = identity::claim(&db_name, fresh_id).await;
         let restored = match &db {
             Some(db) => match db.load(&client_id).await.ok().flatten() {
                 Some(state) => Some(state),
@@ -227,48 +254,52 @@ impl TetherClient {
             },
             None => None,
         };
-        let config = config(&parsed, get_token.is_some());
-        let adoption_config = config.clone();
+        let config = parsed.config;
         let seed = (js_sys::Math::random() * 9_007_199_254_740_991.0) as u64;
+        let plan = AdoptionPlan {
+            db_name: db_name.clone(),
+            url: parsed.url.clone(),
+            config: config.clone(),
+            get_token: get_token.clone(),
+        };
         let engine = match restored {
             Some(state) => Engine::restore(config, state, seed),
             None => Engine::new(config, client_id, seed),
         };
-        let url = parsed.url.clone();
+        let store = match (&db, want_db) {
+            (Some(db), _) => Store::Durable(db.clone()),
+            (None, true) => Store::Opening(None),
+            (None, false) => Store::Memory,
+        };
         let driver = Driver::start(
             engine,
             DriverSetup {
                 url: parsed.url,
-                db: db.clone(),
+                store,
                 lock: Some(lock),
-                get_token: get_token.clone(),
+                get_token,
             },
         );
         let weak = Rc::downgrade(&driver);
-        let has_db = db.is_some();
-        if let Some(db) = &db {
-            let adoption = adopt::Adoption {
-                db: db.clone(),
-                db_name: db_name.clone(),
-                me: client_id_of(&driver),
-                url,
-                config: adoption_config,
-                get_token: get_token.clone(),
-                parent: weak.clone(),
-            };
-            adopt::adopt_orphans(adoption.clone());
-            // Tabs that close later are adopted by this one, within a few seconds.
-            driver
-                .borrow_mut()
-                .scan_every(adopt::SCAN_EVERY_MS, move || {
-                    adopt::adopt_orphans(adoption.clone());
-                });
-        }
-        with(&weak, |d| {
-            if has_db {
-                d.ask_persistent_storage();
+        match db {
+            Some(db) => {
+                plan.start(&driver, db);
+                with(&weak, |d| d.ask_persistent_storage());
             }
-        });
+            None if want_db => {
+                let late = weak.clone();
+                driver.borrow_mut().retry_storage(
+                    db_name,
+                    parsed.storage_wait_ms as f64,
+                    Box::new(move |db| {
+                        if let Some(driver) = late.upgrade() {
+                            plan.start(&driver, db);
+                        }
+                    }),
+                );
+            }
+            None => {}
+        }
         Ok(TetherClient { driver })
     }
 
@@ -315,7 +346,7 @@ impl TetherClient {
         let filter = if filter.is_undefined() || filter.is_null() {
             None
         } else {
-            let value = from_js(filter).map_err(invalid)?;
+            let value = args::json_value(&filter, "filter")?;
             Some(Filter::parse(&value).map_err(|e| invalid(e.to_string()))?)
         };
         let mut result = Ok(0.0);
@@ -345,27 +376,13 @@ impl TetherClient {
         channel: &str,
         #[wasm_bindgen(unchecked_param_type = "Mutation")] mutation: JsValue,
     ) -> Result<Promise, JsValue> {
-        let arg: MutationArg =
-            serde_wasm_bindgen::from_value(mutation).map_err(|e| invalid(e.to_string()))?;
-        let (op, id, doc, base) = match arg {
-            MutationArg::Put {
-                id,
-                doc,
-                base_version,
-            } => (Op::Put, id, Some(doc), base_version),
-            MutationArg::Patch {
-                id,
-                doc,
-                base_version,
-            } => (Op::Patch, id, Some(doc), base_version),
-            MutationArg::Delete { id, base_version } => (Op::Delete, id, None, base_version),
-        };
+        let (op, id, doc, precondition) = read_mutation(&mutation)?;
         let (promise, resolvers) = deferred();
         let mut result = Ok(());
         self.run(|d| {
             match d
                 .engine
-                .mutate(now_ms(), channel, op, &id, doc, precondition(base))
+                .mutate(now_ms(), channel, op, &id, doc, precondition)
             {
                 Ok(mutation_id) => d.track_mutation(mutation_id, resolvers),
                 Err(e) => result = Err(ShellError::Engine(e).to_js()),
@@ -380,7 +397,7 @@ impl TetherClient {
         channel: &str,
         #[wasm_bindgen(unchecked_param_type = "Json")] payload: JsValue,
     ) -> Result<(), JsValue> {
-        let payload = from_js(payload).map_err(invalid)?;
+        let payload = args::json_value(&payload, "payload")?;
         let mut result = Ok(());
         self.run(|d| {
             result = d
@@ -398,7 +415,7 @@ impl TetherClient {
         method: &str,
         #[wasm_bindgen(unchecked_param_type = "Json")] body: JsValue,
     ) -> Result<Promise, JsValue> {
-        let body = from_js(body).map_err(invalid)?;
+        let body = args::json_value(&body, "body")?;
         let (promise, resolvers) = deferred();
         let mut result = Ok(());
         self.run(|d| match d.engine.request(now_ms(), method, body) {
@@ -418,7 +435,7 @@ impl TetherClient {
         let state = if state.is_null() || state.is_undefined() {
             None
         } else {
-            Some(from_js(state).map_err(invalid)?)
+            Some(args::json_value(&state, "state")?)
         };
         let mut result = Ok(());
         self.run(|d| {

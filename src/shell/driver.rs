@@ -11,17 +11,17 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 
-use js_sys::{Array, Function, Object, Promise, Reflect};
-use serde_json::Value;
-use tether_core::{Engine, MutationOutcome, Output};
+use js_sys::{Function, Promise, Reflect};
+use tether_core::{ChannelDelta, Engine, MutationOutcome, Output, Persist, PersistedState};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 
-use super::convert::{self, to_js, ShellFacts};
-use super::db::Db;
+use super::convert::{self, ShellFacts};
+use super::db::{self, Db};
 use super::error::ShellError;
 use super::identity::Held;
+use super::json::{self, Writer};
 use super::signals::{self, Signal, Signals};
 use super::socket::{Socket, SocketEvent};
 use super::timer::Timer;
@@ -41,14 +41,15 @@ fn to_wall(at: u64) -> f64 {
 
 type Resolvers = (Function, Function);
 
-/// Everything one drain wants to tell JavaScript, delivered after the borrow ends.
+/// Everything one drain wants to tell JavaScript, delivered after the borrow ends. The change
+/// batch is written as JSON text and parsed into objects once, when it is delivered.
 #[derive(Default)]
 pub struct Effects {
-    views: Vec<JsValue>,
-    conflicts: Vec<JsValue>,
-    rejections: Vec<JsValue>,
-    presence: Vec<JsValue>,
-    broadcasts: Vec<JsValue>,
+    views: Writer,
+    conflicts: Writer,
+    rejections: Writer,
+    presence: Writer,
+    broadcasts: Writer,
     settle: Vec<(Function, JsValue)>,
     status: Option<JsValue>,
     listeners: Option<(Option<Function>, Option<Function>)>,
@@ -69,17 +70,15 @@ impl Effects {
             && self.presence.is_empty()
             && self.broadcasts.is_empty());
         if let (true, Some(on_change)) = (changed, on_change) {
-            let batch = Object::new();
-            let put = |key: &str, items: Vec<JsValue>| {
-                let list: Array = items.into_iter().collect();
-                let _ = Reflect::set(&batch, &key.into(), &list);
-            };
-            put("views", self.views);
-            put("conflicts", self.conflicts);
-            put("rejections", self.rejections);
-            put("presence", self.presence);
-            put("broadcasts", self.broadcasts);
-            let _ = on_change.call1(&JsValue::NULL, &batch);
+            let mut batch = Writer::new();
+            batch.begin_object();
+            batch.list("views", &self.views);
+            batch.list("conflicts", &self.conflicts);
+            batch.list("rejections", &self.rejections);
+            batch.list("presence", &self.presence);
+            batch.list("broadcasts", &self.broadcasts);
+            batch.end_object();
+            let _ = on_change.call1(&JsValue::NULL, &batch.finish());
         }
         if let (Some(status), Some(on_status)) = (self.status, on_status) {
             let _ = on_status.call1(&JsValue::NULL, &status);
@@ -87,12 +86,36 @@ impl Effects {
     }
 }
 
+/// Where the driver keeps the engine's writes.
+pub enum Store {
+    /// IndexedDB is open.
+    Durable(Rc<Db>),
+    /// IndexedDB did not open; it is being retried in the background. `None`: writes wait
+    /// (nothing is reported queued or sent); `Some`: after the app's `storageWaitMs` they are kept in
+    /// memory (at risk, and said so), mirrored here, and the mirror is stored first once the
+    /// database opens.
+    Opening(Option<Box<Mirror>>),
+    /// Memory storage, as the app asked: writes are done at once.
+    Memory,
+}
+
+/// What the writes made in memory would have stored.
+pub struct Mirror {
+    state: PersistedState,
+    last_mutation_id: u64,
+}
+
+/// The longest pause between two attempts to open the database.
+const RETRY_MAX_MS: f64 = 2_000.0;
+
 /// The engine and everything around it.
 pub struct Driver {
     /// The engine.
     pub engine: Engine,
     url: String,
-    db: Option<Rc<Db>>,
+    store: Store,
+    /// Called once when the database opened late (`Store::Opening` became `Durable`).
+    on_durable: Option<Box<dyn FnOnce(Rc<Db>)>>,
     socket: Option<Socket>,
     generation: u64,
     timer: Option<Timer>,
@@ -128,8 +151,8 @@ pub struct Driver {
 pub struct DriverSetup {
     /// Server URL.
     pub url: String,
-    /// The open database, or None for memory storage.
-    pub db: Option<Rc<Db>>,
+    /// Where the writes go.
+    pub store: Store,
     /// The lock on this client id's partition.
     pub lock: Option<Held>,
     /// The token provider.
@@ -142,7 +165,8 @@ impl Driver {
         let driver = Rc::new(RefCell::new(Driver {
             engine,
             url: setup.url,
-            db: setup.db,
+            store: setup.store,
+            on_durable: None,
             socket: None,
             generation: 0,
             timer: None,
@@ -292,9 +316,70 @@ impl Driver {
         });
     }
 
+    /// The open database, if any.
+    pub fn db(&self) -> Option<Rc<Db>> {
+        match &self.store {
+            Store::Durable(db) => Some(db.clone()),
+            _ => None,
+        }
+    }
+
     /// Whether writes would not survive a reload.
     pub fn writes_at_risk(&self) -> bool {
-        self.db.is_none() || !self.engine.storage_ok()
+        !matches!(self.store, Store::Durable(_)) || !self.engine.storage_ok()
+    }
+
+    /// Retries opening database `name` with backoff until it opens or the client closes;
+    /// writes wait `wait_ms` for it, then go ahead in memory; `on_durable` runs once it opened.
+    pub fn retry_storage(
+        &mut self,
+        name: String,
+        wait_ms: f64,
+        on_durable: Box<dyn FnOnce(Rc<Db>)>,
+    ) {
+        self.on_durable = Some(on_durable);
+        let weak = self.me.clone();
+        spawn_local(async move {
+            let started = js_sys::Date::now();
+            let mut delay: f64 = 100.0;
+            loop {
+                // Never past the end of the wait, so the writes go ahead on time.
+                let left = wait_ms - (js_sys::Date::now() - started);
+                sleep_ms(if left > 0.0 { delay.min(left) } else { delay }).await;
+                delay = (delay * 2.0).min(RETRY_MAX_MS);
+                let alive = weak
+                    .upgrade()
+                    .is_some_and(|d| d.try_borrow().map_or(true, |d| !d.closed));
+                if !alive {
+                    return;
+                }
+                match db::open(&name).await {
+                    Ok(db) => {
+                        if store_mirror(&weak, Rc::new(db)).await {
+                            return;
+                        }
+                    }
+                    Err(_) if js_sys::Date::now() - started >= wait_ms => {
+                        with(&weak, Driver::release_to_memory);
+                    }
+                    Err(_) => {}
+                }
+            }
+        });
+    }
+
+    /// The database still does not open: writes go ahead in memory (mirrored).
+    fn release_to_memory(&mut self) {
+        if let Store::Opening(None) = self.store {
+            self.store = Store::Opening(Some(Box::new(Mirror {
+                state: PersistedState {
+                    client_id: self.engine.client_id().to_owned(),
+                    ..PersistedState::default()
+                },
+                last_mutation_id: 0,
+            })));
+            self.schedule_write();
+        }
     }
 
     /// The public status object.
@@ -302,7 +387,7 @@ impl Driver {
         convert::status(
             &self.engine.status(),
             &ShellFacts {
-                storage: if self.db.is_some() {
+                storage: if matches!(self.store, Store::Durable(_)) {
                     "indexeddb"
                 } else {
                     "memory"
@@ -365,7 +450,7 @@ impl Driver {
                 Output::NeedToken => self.fetch_token(),
                 Output::Changes(sets) => {
                     for set in sets {
-                        fx.views.push(convert::view_change(&set));
+                        convert::write_view_change(&mut fx.views, &set);
                     }
                 }
                 Output::Mutation(outcome) => self.settle_mutation(outcome, &mut fx),
@@ -373,24 +458,12 @@ impl Driver {
                     channel,
                     from,
                     payload,
-                } => {
-                    #[derive(serde::Serialize)]
-                    struct Broadcast {
-                        channel: String,
-                        from: String,
-                        payload: Value,
-                    }
-                    fx.broadcasts.push(to_js(&Broadcast {
-                        channel,
-                        from,
-                        payload,
-                    }));
-                }
-                Output::Presence(change) => fx.presence.push(convert::presence(&change)),
+                } => convert::write_broadcast(&mut fx.broadcasts, &channel, &from, &payload),
+                Output::Presence(change) => convert::write_presence(&mut fx.presence, &change),
                 Output::Response { id, result } => {
                     if let Some((resolve, reject)) = self.requests.remove(&id) {
                         match result {
-                            Ok(body) => fx.settle.push((resolve, to_js(&body))),
+                            Ok(body) => fx.settle.push((resolve, json::to_js(&body))),
                             Err(e) => fx.settle.push((reject, ShellError::Request(e).to_js())),
                         }
                     }
@@ -436,7 +509,7 @@ impl Driver {
         let Some(this) = self.adopting.take() else {
             return;
         };
-        let db = self.db.clone();
+        let db = self.db();
         let client_id = self.engine.client_id().to_owned();
         spawn_local(async move {
             if let Some(db) = db {
@@ -488,11 +561,26 @@ impl Driver {
         if self.write_scheduled {
             return;
         }
-        let Some(db) = self.db.clone() else {
-            while let Some(batch) = self.engine.take_writes() {
-                self.engine.write_done(now_ms(), batch.id, Ok(()));
+        let db = match &mut self.store {
+            Store::Durable(db) => db.clone(),
+            // The writes wait for the database (the engine holds their frames).
+            Store::Opening(None) => return,
+            Store::Opening(Some(mirror)) => {
+                while let Some(batch) = self.engine.take_writes() {
+                    for write in &batch.writes {
+                        mirror.state.apply(write);
+                    }
+                    mirror.last_mutation_id = mirror.last_mutation_id.max(batch.last_mutation_id);
+                    self.engine.write_done(now_ms(), batch.id, Ok(()));
+                }
+                return;
             }
-            return;
+            Store::Memory => {
+                while let Some(batch) = self.engine.take_writes() {
+                    self.engine.write_done(now_ms(), batch.id, Ok(()));
+                }
+                return;
+            }
         };
         self.write_scheduled = true;
         let weak = self.me.clone();
@@ -564,8 +652,7 @@ impl Driver {
                 }
             }
             MutationOutcome::Conflict(conflict) => {
-                fx.conflicts
-                    .push(convert::conflict(self.engine.client_id(), &conflict));
+                convert::write_conflict(&mut fx.conflicts, self.engine.client_id(), &conflict);
                 if let Some((_, reject)) = resolvers {
                     fx.settle
                         .push((reject, ShellError::Conflict(Box::new(conflict)).to_js()));
@@ -574,8 +661,7 @@ impl Driver {
             MutationOutcome::Rejected { mutation, reason } => {
                 let error = ShellError::Rejected(reason.clone());
                 let message = reason.message().to_owned();
-                fx.rejections
-                    .push(convert::rejection(&mutation, error.code(), &message));
+                convert::write_rejection(&mut fx.rejections, &mutation, error.code(), &message);
                 if let Some((_, reject)) = resolvers {
                     fx.settle.push((reject, error.to_js()));
                 }
@@ -599,6 +685,76 @@ pub fn with(weak: &Weak<RefCell<Driver>>, f: impl FnOnce(&mut Driver)) {
         d.drain()
     };
     effects.run();
+}
+
+/// The database opened late: stores what was kept in memory meanwhile (writes made now wait),
+/// then makes it the store and lets the waiting writes go to it. Returns false when storing
+/// failed (the client stays in memory and keeps retrying).
+async fn store_mirror(weak: &Weak<RefCell<Driver>>, db: Rc<Db>) -> bool {
+    let mut mirror = None;
+    let mut client_id = String::new();
+    with(weak, |d| {
+        client_id = d.engine.client_id().to_owned();
+        if let Store::Opening(m) = &mut d.store {
+            mirror = m.take();
+        }
+    });
+    if let Some(m) = &mirror {
+        let mut writes: Vec<Persist> = m
+            .state
+            .outbox
+            .values()
+            .map(|mutation| Persist::OutboxPut {
+                mutation: mutation.clone(),
+            })
+            .collect();
+        for (channel, cached) in &m.state.channels {
+            writes.push(Persist::Channel(ChannelDelta {
+                channel: channel.clone(),
+                replace: true,
+                upserts: cached.documents.values().cloned().collect(),
+                removes: Vec::new(),
+                cursor: cached.cursor.clone(),
+                filter_key: cached.filter_key.clone(),
+            }));
+        }
+        if db
+            .write(&client_id, m.last_mutation_id, &writes)
+            .await
+            .is_err()
+        {
+            with(weak, |d| {
+                if let Store::Opening(slot) = &mut d.store {
+                    *slot = mirror;
+                }
+                d.schedule_write();
+            });
+            return false;
+        }
+    }
+    let mut on_durable = None;
+    with(weak, |d| {
+        d.store = Store::Durable(db.clone());
+        d.force_status = true;
+        on_durable = d.on_durable.take();
+        d.ask_persistent_storage();
+        d.schedule_write();
+    });
+    if let Some(on_durable) = on_durable {
+        on_durable(db);
+    }
+    true
+}
+
+/// Waits `ms` milliseconds (`setTimeout` resolving a promise).
+pub async fn sleep_ms(ms: f64) {
+    let promise = Promise::new(&mut |resolve, _| {
+        if let Some(window) = web_sys::window() {
+            let _ =
+                window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms as i32);
+        }
+    });
+    let _ = JsFuture::from(promise).await;
 }
 
 /// A pending promise and its callbacks.
