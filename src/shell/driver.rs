@@ -12,19 +12,22 @@ use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 
 use js_sys::{Function, Promise, Reflect};
-use tether_core::{ChannelDelta, Engine, MutationOutcome, Output, Persist, PersistedState};
+use tether_core::{Engine, MutationOutcome, Output};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 
 use super::convert::{self, ShellFacts};
-use super::db::{self, Db};
+use super::db::Db;
 use super::error::ShellError;
 use super::identity::Held;
 use super::json::{self, Writer};
+
+mod recover;
 use super::signals::{self, Signal, Signals};
 use super::socket::{Socket, SocketEvent};
 use super::timer::Timer;
+pub use recover::Store;
 
 /// Engine time: `performance.now()` in whole milliseconds.
 pub fn now_ms() -> u64 {
@@ -85,28 +88,6 @@ impl Effects {
         }
     }
 }
-
-/// Where the driver keeps the engine's writes.
-pub enum Store {
-    /// IndexedDB is open.
-    Durable(Rc<Db>),
-    /// IndexedDB did not open; it is being retried in the background. `None`: writes wait
-    /// (nothing is reported queued or sent); `Some`: after the app's `storageWaitMs` they are kept in
-    /// memory (at risk, and said so), mirrored here, and the mirror is stored first once the
-    /// database opens.
-    Opening(Option<Box<Mirror>>),
-    /// Memory storage, as the app asked: writes are done at once.
-    Memory,
-}
-
-/// What the writes made in memory would have stored.
-pub struct Mirror {
-    state: PersistedState,
-    last_mutation_id: u64,
-}
-
-/// The longest pause between two attempts to open the database.
-const RETRY_MAX_MS: f64 = 2_000.0;
 
 /// The engine and everything around it.
 pub struct Driver {
@@ -329,59 +310,6 @@ impl Driver {
         !matches!(self.store, Store::Durable(_)) || !self.engine.storage_ok()
     }
 
-    /// Retries opening database `name` with backoff until it opens or the client closes;
-    /// writes wait `wait_ms` for it, then go ahead in memory; `on_durable` runs once it opened.
-    pub fn retry_storage(
-        &mut self,
-        name: String,
-        wait_ms: f64,
-        on_durable: Box<dyn FnOnce(Rc<Db>)>,
-    ) {
-        self.on_durable = Some(on_durable);
-        let weak = self.me.clone();
-        spawn_local(async move {
-            let started = js_sys::Date::now();
-            let mut delay: f64 = 100.0;
-            loop {
-                // Never past the end of the wait, so the writes go ahead on time.
-                let left = wait_ms - (js_sys::Date::now() - started);
-                sleep_ms(if left > 0.0 { delay.min(left) } else { delay }).await;
-                delay = (delay * 2.0).min(RETRY_MAX_MS);
-                let alive = weak
-                    .upgrade()
-                    .is_some_and(|d| d.try_borrow().map_or(true, |d| !d.closed));
-                if !alive {
-                    return;
-                }
-                match db::open(&name).await {
-                    Ok(db) => {
-                        if store_mirror(&weak, Rc::new(db)).await {
-                            return;
-                        }
-                    }
-                    Err(_) if js_sys::Date::now() - started >= wait_ms => {
-                        with(&weak, Driver::release_to_memory);
-                    }
-                    Err(_) => {}
-                }
-            }
-        });
-    }
-
-    /// The database still does not open: writes go ahead in memory (mirrored).
-    fn release_to_memory(&mut self) {
-        if let Store::Opening(None) = self.store {
-            self.store = Store::Opening(Some(Box::new(Mirror {
-                state: PersistedState {
-                    client_id: self.engine.client_id().to_owned(),
-                    ..PersistedState::default()
-                },
-                last_mutation_id: 0,
-            })));
-            self.schedule_write();
-        }
-    }
-
     /// The public status object.
     pub fn status_js(&self) -> JsValue {
         convert::status(
@@ -567,10 +495,7 @@ impl Driver {
             Store::Opening(None) => return,
             Store::Opening(Some(mirror)) => {
                 while let Some(batch) = self.engine.take_writes() {
-                    for write in &batch.writes {
-                        mirror.state.apply(write);
-                    }
-                    mirror.last_mutation_id = mirror.last_mutation_id.max(batch.last_mutation_id);
+                    mirror.absorb(&batch);
                     self.engine.write_done(now_ms(), batch.id, Ok(()));
                 }
                 return;
@@ -685,76 +610,6 @@ pub fn with(weak: &Weak<RefCell<Driver>>, f: impl FnOnce(&mut Driver)) {
         d.drain()
     };
     effects.run();
-}
-
-/// The database opened late: stores what was kept in memory meanwhile (writes made now wait),
-/// then makes it the store and lets the waiting writes go to it. Returns false when storing
-/// failed (the client stays in memory and keeps retrying).
-async fn store_mirror(weak: &Weak<RefCell<Driver>>, db: Rc<Db>) -> bool {
-    let mut mirror = None;
-    let mut client_id = String::new();
-    with(weak, |d| {
-        client_id = d.engine.client_id().to_owned();
-        if let Store::Opening(m) = &mut d.store {
-            mirror = m.take();
-        }
-    });
-    if let Some(m) = &mirror {
-        let mut writes: Vec<Persist> = m
-            .state
-            .outbox
-            .values()
-            .map(|mutation| Persist::OutboxPut {
-                mutation: mutation.clone(),
-            })
-            .collect();
-        for (channel, cached) in &m.state.channels {
-            writes.push(Persist::Channel(ChannelDelta {
-                channel: channel.clone(),
-                replace: true,
-                upserts: cached.documents.values().cloned().collect(),
-                removes: Vec::new(),
-                cursor: cached.cursor.clone(),
-                filter_key: cached.filter_key.clone(),
-            }));
-        }
-        if db
-            .write(&client_id, m.last_mutation_id, &writes)
-            .await
-            .is_err()
-        {
-            with(weak, |d| {
-                if let Store::Opening(slot) = &mut d.store {
-                    *slot = mirror;
-                }
-                d.schedule_write();
-            });
-            return false;
-        }
-    }
-    let mut on_durable = None;
-    with(weak, |d| {
-        d.store = Store::Durable(db.clone());
-        d.force_status = true;
-        on_durable = d.on_durable.take();
-        d.ask_persistent_storage();
-        d.schedule_write();
-    });
-    if let Some(on_durable) = on_durable {
-        on_durable(db);
-    }
-    true
-}
-
-/// Waits `ms` milliseconds (`setTimeout` resolving a promise).
-pub async fn sleep_ms(ms: f64) {
-    let promise = Promise::new(&mut |resolve, _| {
-        if let Some(window) = web_sys::window() {
-            let _ =
-                window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms as i32);
-        }
-    });
-    let _ = JsFuture::from(promise).await;
 }
 
 /// A pending promise and its callbacks.
