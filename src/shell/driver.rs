@@ -8,7 +8,7 @@
 //! back into the client.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::rc::{Rc, Weak};
 
 use js_sys::{Function, Promise, Reflect};
@@ -104,8 +104,8 @@ pub struct Driver {
     lock: Option<Held>,
     /// A write batch is being taken at the end of the current task (`Output::WriteReady`).
     write_scheduled: bool,
-    mutations: HashMap<u64, Resolvers>,
-    requests: HashMap<u64, Resolvers>,
+    mutations: BTreeMap<u64, Resolvers>,
+    requests: BTreeMap<u64, Resolvers>,
     on_change: Option<Function>,
     on_status: Option<Function>,
     get_token: Option<Function>,
@@ -154,8 +154,8 @@ impl Driver {
             signals: None,
             lock: setup.lock,
             write_scheduled: false,
-            mutations: HashMap::new(),
-            requests: HashMap::new(),
+            mutations: BTreeMap::new(),
+            requests: BTreeMap::new(),
             on_change: None,
             on_status: None,
             get_token: setup.get_token,
@@ -349,7 +349,9 @@ impl Driver {
             lock.release();
         }
         let closed = ShellError::Engine(tether_core::EngineError::Closed).to_js();
-        for (_, (_, reject)) in self.mutations.drain().chain(self.requests.drain()) {
+        let mutations = std::mem::take(&mut self.mutations);
+        let requests = std::mem::take(&mut self.requests);
+        for (_, (_, reject)) in mutations.into_iter().chain(requests) {
             effects.settle.push((reject, closed.clone()));
         }
         effects
