@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest";
 import coreErrors from "../../crates/core/src/error.rs?raw";
 import protocolCodes from "../../crates/protocol/src/codes.rs?raw";
 import shellConvert from "../../src/shell/convert.rs?raw";
+import shellClient from "../../src/shell/client.rs?raw";
 import shellDriver from "../../src/shell/driver.rs?raw";
 import shellError from "../../src/shell/error.rs?raw";
 import types from "../src/types.ts?raw";
@@ -16,6 +17,7 @@ const sources: Record<string, string> = {
   "src/shell/error.rs": shellError,
   "src/shell/convert.rs": shellConvert,
   "src/shell/driver.rs": shellDriver,
+  "src/shell/client.rs": shellClient,
   "crates/protocol/src/codes.rs": protocolCodes,
   "crates/core/src/error.rs": coreErrors,
 };
@@ -109,5 +111,40 @@ describe("TypeScript types against the Rust side", () => {
     const driver = read("src/shell/driver.rs");
     const batch = new Set(setKeys(driver, /batch\.list\("(\w+)"/g));
     expect(batch).toEqual(interfaceFields(types, "ChangeBatch"));
+  });
+
+  it("ClientOptions and Mutation name exactly the fields the shell reads", () => {
+    const client = read("src/shell/client.rs");
+    const top = new Set([
+      ...setKeys(client, /args::(?:string|object|field)\(\s*&?options,\s*"(\w+)"/g),
+      ...setKeys(client, /u(?:32|64)_of\(\s*&top,\s*"(\w+)"/g),
+    ]);
+    expect(top.size).toBeGreaterThan(8);
+    expect(top).toEqual(interfaceFields(types, "ClientOptions"));
+    /** The fields of the object type declared as `NAME?: { ... }` inside ClientOptions. */
+    const nested = (name: string) => {
+      const start = types.indexOf(`${name}?: {`, types.indexOf("export interface ClientOptions"));
+      const end = types.indexOf("}", start);
+      return new Set([...types.slice(start + name.length + 4, end).matchAll(/(\w+)\?:/g)].map((m) => m[1]!));
+    };
+    for (const group of ["backoff", "heartbeat", "flush"]) {
+      const read = new Set(
+        [...client.matchAll(/u(?:32|64)_of\(\s*&(\w+),\s*"(\w+)"/g)]
+          .filter((m) => m[1] === group)
+          .map((m) => m[2]!),
+      );
+      expect(read.size).toBeGreaterThan(0);
+      expect(read).toEqual(nested(group));
+    }
+    const mutation = fnBody(client, "read_mutation");
+    const fields = new Set([
+      ...setKeys(mutation, /args::\w+\(\s*mutation,\s*"(\w+)"/g),
+      ...setKeys(mutation, /JsValue::from_str\("(\w+)"\)/g),
+    ]);
+    const start = types.indexOf("export type Mutation =");
+    const declared = new Set(
+      [...types.slice(start, types.indexOf(";\n\n", start)).matchAll(/(\w+)\??: /g)].map((m) => m[1]!),
+    );
+    expect(fields).toEqual(declared);
   });
 });
