@@ -17,9 +17,10 @@ pub enum Store {
     /// IndexedDB is open.
     Durable(Rc<Db>),
     /// IndexedDB did not open; it is being retried in the background. `None`: writes wait
-    /// (nothing is reported queued or sent); `Some`: after the app's `storageWaitMs` they are kept in
-    /// memory (at risk, and said so), mirrored here, and the mirror is stored first once the
-    /// database opens.
+    /// (nothing is reported queued or sent); `Some`: after the app's `storageWaitMs` they are
+    /// kept in memory (at risk, and said so), mirrored here, and the mirror is stored first once
+    /// the database opens. (The mirror holds what the database would: the outbox and a copy of
+    /// the cached documents.)
     Opening(Option<Box<Mirror>>),
     /// Memory storage, as the app asked: writes are done at once.
     Memory,
