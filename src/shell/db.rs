@@ -41,13 +41,29 @@ use super::idb::{self, fire, key, key_range, place, prefix_range, IdbError, Tx};
 
 const STORES: [&str; 4] = ["clients", "outbox", "docs", "channels"];
 
-/// An IndexedDB failure, as text (the `DOMException`'s name and message).
+/// Why a database call failed.
 #[derive(Debug, Clone, PartialEq)]
-pub struct DbError(pub String);
+pub enum DbError {
+    /// IndexedDB failed: the `DOMException`'s name and message.
+    Failed(String),
+    /// The client's partition, written before, is gone (the database was deleted under the
+    /// client): nothing was written; store everything the client holds again.
+    PartitionLost,
+}
+
+impl DbError {
+    /// The failure as text.
+    pub fn message(self) -> String {
+        match self {
+            DbError::Failed(message) => message,
+            DbError::PartitionLost => "the stored partition was deleted".to_owned(),
+        }
+    }
+}
 
 impl From<IdbError> for DbError {
     fn from(e: IdbError) -> DbError {
-        DbError(e.0)
+        DbError::Failed(e.0)
     }
 }
 
@@ -55,7 +71,7 @@ impl From<IdbError> for DbError {
 fn encode_row<T: Serialize>(row: &T) -> Result<JsValue, DbError> {
     serde_json::to_string(row)
         .map(|text| JsValue::from_str(&text))
-        .map_err(|_| DbError("cannot encode a row".into()))
+        .map_err(|_| DbError::Failed("cannot encode a row".into()))
 }
 
 /// A stored row of a core type: JSON text, or an object stored by an earlier build.
@@ -67,7 +83,7 @@ fn decode_row<T: DeserializeOwned>(value: JsValue) -> Result<T, DbError> {
             .and_then(|t| t.as_string())
             .unwrap_or_default(),
     };
-    serde_json::from_str(&text).map_err(|_| DbError("a stored row does not decode".into()))
+    serde_json::from_str(&text).map_err(|_| DbError::Failed("a stored row does not decode".into()))
 }
 
 fn s(text: &str) -> JsValue {
@@ -122,7 +138,7 @@ fn read_channel_row(row: &JsValue) -> Result<(Option<Since>, String), DbError> {
                 epoch,
                 offset: offset as u64,
             }),
-            _ => return Err(DbError("a stored cursor does not decode".into())),
+            _ => return Err(DbError::Failed("a stored cursor does not decode".into())),
         }
     } else {
         None
@@ -136,6 +152,8 @@ fn read_channel_row(row: &JsValue) -> Result<(Option<Since>, String), DbError> {
 /// One connection and its event handlers.
 struct Conn {
     db: IdbDatabase,
+    /// Which connection of this `Db` it is (0 for the first).
+    generation: u64,
     /// Set when the connection closed (by us on `versionchange`, or by the browser).
     closed: Rc<Cell<bool>>,
     _on_versionchange: Closure<dyn FnMut()>,
@@ -143,7 +161,7 @@ struct Conn {
 }
 
 impl Conn {
-    fn new(db: IdbDatabase) -> Conn {
+    fn new(db: IdbDatabase, generation: u64) -> Conn {
         let closed = Rc::new(Cell::new(false));
         let (flag, closing) = (closed.clone(), db.clone());
         let on_versionchange = Closure::<dyn FnMut()>::new(move || {
@@ -156,6 +174,7 @@ impl Conn {
         db.set_onclose(Some(on_close.as_ref().unchecked_ref()));
         Conn {
             db,
+            generation,
             closed,
             _on_versionchange: on_versionchange,
             _on_close: on_close,
@@ -175,6 +194,11 @@ impl Drop for Conn {
 pub struct Db {
     name: String,
     conn: RefCell<Option<Rc<Conn>>>,
+    /// Connections opened so far.
+    opened: Cell<u64>,
+    /// Per client id: the connection its last write committed on. The first write of a
+    /// partition on a newer connection checks that the partition is still there.
+    written: RefCell<BTreeMap<String, u64>>,
 }
 
 /// Opens (creating or upgrading) the database.
@@ -182,7 +206,9 @@ pub async fn open(name: &str) -> Result<Db, DbError> {
     let db = idb::open(name, &STORES).await?;
     Ok(Db {
         name: name.to_owned(),
-        conn: RefCell::new(Some(Rc::new(Conn::new(db)))),
+        conn: RefCell::new(Some(Rc::new(Conn::new(db, 0)))),
+        opened: Cell::new(1),
+        written: RefCell::new(BTreeMap::new()),
     })
 }
 
@@ -194,7 +220,9 @@ impl Db {
             return Ok(conn);
         }
         self.conn.borrow_mut().take();
-        let conn = Rc::new(Conn::new(idb::open(&self.name, &STORES).await?));
+        let generation = self.opened.get();
+        let conn = Rc::new(Conn::new(idb::open(&self.name, &STORES).await?, generation));
+        self.opened.set(generation + 1);
         *self.conn.borrow_mut() = Some(conn.clone());
         Ok(conn)
     }
@@ -204,11 +232,12 @@ impl Db {
     /// transaction was aborted, so nothing of it is stored.
     async fn with_retry<T>(
         &self,
-        op: impl AsyncFn(&IdbDatabase) -> Result<T, DbError>,
+        op: impl AsyncFn(&Conn) -> Result<T, DbError>,
     ) -> Result<T, DbError> {
         let first = self.connection().await?;
-        match op(&first.db).await {
+        match op(&first).await {
             Ok(value) => Ok(value),
+            Err(DbError::PartitionLost) => Err(DbError::PartitionLost),
             Err(_) => {
                 {
                     let mut slot = self.conn.borrow_mut();
@@ -218,15 +247,15 @@ impl Db {
                 }
                 drop(first);
                 let second = self.connection().await?;
-                op(&second.db).await
+                op(&second).await
             }
         }
     }
 
     /// Client ids that have a partition.
     pub async fn client_ids(&self) -> Result<Vec<String>, DbError> {
-        self.with_retry(async |db: &IdbDatabase| {
-            let tx = Tx::start(db, &["clients"], false)?;
+        self.with_retry(async |conn: &Conn| {
+            let tx = Tx::start(&conn.db, &["clients"], false)?;
             let keys = place(tx.store("clients")?.get_all_keys())?.result().await?;
             Ok(Array::from(&keys)
                 .iter()
@@ -243,8 +272,8 @@ impl Db {
         except: &str,
     ) -> Result<BTreeMap<String, CachedChannel>, DbError> {
         let rows = self
-            .with_retry(async |db: &IdbDatabase| {
-                let tx = Tx::start(db, &["clients"], false)?;
+            .with_retry(async |conn: &Conn| {
+                let tx = Tx::start(&conn.db, &["clients"], false)?;
                 Ok(place(tx.store("clients")?.get_all())?.result().await?)
             })
             .await?;
@@ -268,23 +297,42 @@ impl Db {
 
     /// Everything stored for `client_id` (None when it has no partition).
     pub async fn load(&self, client_id: &str) -> Result<Option<PersistedState>, DbError> {
-        self.with_retry(async |db: &IdbDatabase| load(db, client_id).await)
+        self.with_retry(async |conn: &Conn| load(&conn.db, client_id).await)
             .await
     }
 
     /// Applies a flush of engine writes for `client_id` in one readwrite transaction, which
     /// has committed when this returns `Ok`; on any failure it is aborted, so nothing of the
-    /// flush is stored.
+    /// flush is stored. [`DbError::PartitionLost`] when the partition this `Db` wrote before is
+    /// gone (checked once per new connection).
     pub async fn write(
         &self,
         client_id: &str,
         last_mutation_id: u64,
         writes: &[Persist],
     ) -> Result<(), DbError> {
-        self.with_retry(async |db: &IdbDatabase| {
-            let tx = Tx::start(db, &STORES, true)?;
+        self.with_retry(async |conn: &Conn| {
+            let tx = Tx::start(&conn.db, &STORES, true)?;
+            let check = self
+                .written
+                .borrow()
+                .get(client_id)
+                .is_some_and(|g| *g != conn.generation);
+            if check {
+                let row = place(tx.store("clients")?.get(&s(client_id)))?;
+                if row.result().await?.is_undefined() {
+                    tx.abort();
+                    return Err(DbError::PartitionLost);
+                }
+            }
             match apply(&tx, client_id, last_mutation_id, writes) {
-                Ok(()) => Ok(tx.done().await?),
+                Ok(()) => {
+                    tx.done().await?;
+                    self.written
+                        .borrow_mut()
+                        .insert(client_id.to_owned(), conn.generation);
+                    Ok(())
+                }
                 Err(error) => {
                     tx.abort();
                     Err(error)
@@ -294,10 +342,17 @@ impl Db {
         .await
     }
 
+    /// Forgets that `client_id`'s partition was written (its next write does not check that
+    /// the partition is still there: it stores everything again).
+    pub fn forget(&self, client_id: &str) {
+        self.written.borrow_mut().remove(client_id);
+    }
+
     /// Deletes everything stored for `client_id`.
     pub async fn delete_client(&self, client_id: &str) -> Result<(), DbError> {
-        self.with_retry(async |db: &IdbDatabase| {
-            let tx = Tx::start(db, &STORES, true)?;
+        self.forget(client_id);
+        self.with_retry(async |conn: &Conn| {
+            let tx = Tx::start(&conn.db, &STORES, true)?;
             let placed = (|| {
                 let range = prefix_range(&[s(client_id)])?;
                 for store in ["outbox", "docs", "channels"] {

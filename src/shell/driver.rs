@@ -18,7 +18,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 
 use super::convert::{self, ShellFacts};
-use super::db::Db;
+use super::db::{Db, DbError};
 use super::error::ShellError;
 use super::identity::Held;
 use super::json::{self, Writer};
@@ -524,10 +524,22 @@ impl Driver {
             let Some((batch, client_id)) = taken else {
                 return;
             };
-            let result = db
+            let result = match db
                 .write(&client_id, batch.last_mutation_id, &batch.writes)
                 .await
-                .map_err(|e| e.0);
+            {
+                // The database was deleted under the client: store everything it holds again,
+                // with the batch, in one transaction.
+                Err(DbError::PartitionLost) => {
+                    let mut writes = Vec::new();
+                    with(&weak, |d| writes = d.refill(batch.last_mutation_id));
+                    writes.extend(batch.writes.iter().cloned());
+                    db.forget(&client_id);
+                    db.write(&client_id, batch.last_mutation_id, &writes).await
+                }
+                other => other,
+            }
+            .map_err(DbError::message);
             with(&weak, |d| {
                 let was_ok = d.engine.storage_ok();
                 d.engine.write_done(now_ms(), batch.id, result);

@@ -18,6 +18,7 @@ mod client_outbox_batches;
 mod client_reconnect;
 mod client_round_trip;
 mod client_storage_close_event;
+mod client_storage_deleted;
 mod client_storage_failure;
 mod client_storage_late_open;
 mod client_storage_reopen;

@@ -85,6 +85,38 @@ impl Driver {
         });
     }
 
+    /// What the client's partition holds, rebuilt from the engine, for a partition deleted
+    /// under the client: the outbox up to `last_mutation_id` (later mutations belong to a batch
+    /// not taken yet, which may still fail) and each channel's confirmed documents, without a
+    /// resume point (the batch that follows stores the point its documents reflect).
+    pub fn refill(&mut self, last_mutation_id: u64) -> Vec<Persist> {
+        let mut writes: Vec<Persist> = self
+            .engine
+            .outbox()
+            .filter(|m| m.mutation_id <= last_mutation_id)
+            .map(|m| Persist::OutboxPut {
+                mutation: m.clone(),
+            })
+            .collect();
+        let channels: Vec<String> = self.engine.channels().map(str::to_owned).collect();
+        for channel in channels {
+            let upserts = self
+                .engine
+                .confirmed(&channel)
+                .map(|docs| docs.values().cloned().collect())
+                .unwrap_or_default();
+            writes.push(Persist::Channel(ChannelDelta {
+                channel,
+                replace: true,
+                upserts,
+                removes: Vec::new(),
+                cursor: None,
+                filter_key: String::new(),
+            }));
+        }
+        writes
+    }
+
     /// The database still does not open: writes go ahead in memory (mirrored).
     fn release_to_memory(&mut self) {
         if let Store::Opening(None) = self.store {
