@@ -19,6 +19,7 @@ use super::driver::{deferred, now_ms, with, Driver, DriverSetup, Store};
 use super::error::ShellError;
 use super::identity;
 use super::signals;
+use wasm_bindgen_futures::spawn_local;
 
 /// How long writes wait by default for a database that failed to open at start (ms).
 const STORAGE_WAIT_MS: u64 = 2_000;
@@ -225,82 +226,23 @@ pub struct TetherClient {
 #[wasm_bindgen]
 impl TetherClient {
     /// Creates a client: opens IndexedDB (or falls back to memory), claims this tab's client
-    /// id and restores its outbox and cached channels. Call `connect()` to go online.
-    pub async fn create(
+    /// id and restores its outbox and cached channels; resolves with the client, or rejects with
+    /// `INVALID_ARGUMENT` for a bad option. Call `connect()` to go online.
+    #[wasm_bindgen(unchecked_return_type = "Promise<TetherClient>")]
+    pub fn create(
         #[wasm_bindgen(unchecked_param_type = "ClientOptions")] options: JsValue,
-    ) -> Result<TetherClient, JsValue> {
-        let get_token =
-            args::field(&options, "getToken").and_then(|f| f.dyn_into::<Function>().ok());
-        let parsed = Options::read(&options, get_token.is_some())?;
-        let db_name = parsed
-            .db_name
-            .clone()
-            .unwrap_or_else(|| "tether".to_owned());
-        let want_db = parsed.storage.as_deref() != Some("memory");
-        let db = if want_db {
-            db::open(&db_name).await.ok().map(Rc::new)
-        } else {
-            None
-        };
-        // Without the database this tab's stored partition (if any) cannot be read, so the
-        // client takes a new id: its mutation ids can never collide with stored ones, and the
-        // old partition is adopted once the database opens.
-        let fresh_id = want_db && db.is_none();
-        let (client_id, lock) = identity::claim(&db_name, fresh_id).await;
-        let restored = match &db {
-            Some(db) => match db.load(&client_id).await.ok().flatten() {
-                Some(state) => Some(state),
-                None => seed_new_tab(db, &client_id).await,
-            },
-            None => None,
-        };
-        let config = parsed.config;
-        let seed = (js_sys::Math::random() * 9_007_199_254_740_991.0) as u64;
-        let plan = AdoptionPlan {
-            db_name: db_name.clone(),
-            url: parsed.url.clone(),
-            config: config.clone(),
-            get_token: get_token.clone(),
-        };
-        let engine = match restored {
-            Some(state) => Engine::restore(config, state, seed),
-            None => Engine::new(config, client_id, seed),
-        };
-        let store = match (&db, want_db) {
-            (Some(db), _) => Store::Durable(db.clone()),
-            (None, true) => Store::Opening(None),
-            (None, false) => Store::Memory,
-        };
-        let driver = Driver::start(
-            engine,
-            DriverSetup {
-                url: parsed.url,
-                store,
-                lock: Some(lock),
-                get_token,
-            },
-        );
-        let weak = Rc::downgrade(&driver);
-        match db {
-            Some(db) => {
-                plan.start(&driver, db);
-                with(&weak, |d| d.ask_persistent_storage());
+    ) -> Promise {
+        // One promise and a task (the pattern every async path of the shell uses), not an
+        // exported `async fn` with its own future-to-promise glue.
+        let (promise, (resolve, reject)) = deferred();
+        spawn_local(async move {
+            match TetherClient::start(options).await {
+                Ok(client) => resolve.call1(&JsValue::NULL, &client.into()),
+                Err(error) => reject.call1(&JsValue::NULL, &error),
             }
-            None if want_db => {
-                let late = weak.clone();
-                driver.borrow_mut().retry_storage(
-                    db_name,
-                    parsed.storage_wait_ms as f64,
-                    Box::new(move |db| {
-                        if let Some(driver) = late.upgrade() {
-                            plan.start(&driver, db);
-                        }
-                    }),
-                );
-            }
-            None => {}
-        }
-        Ok(TetherClient { driver })
+            .ok();
+        });
+        promise
     }
 
     /// This client's id (its outbox partition and the server's exactly-once key).
@@ -467,6 +409,84 @@ impl TetherClient {
 }
 
 impl TetherClient {
+    /// Creates a client (what `create` resolves with), for Rust callers: opens IndexedDB (or
+    /// falls back to memory), claims this tab's client id and restores its outbox and cached
+    /// channels.
+    pub async fn start(options: JsValue) -> Result<TetherClient, JsValue> {
+        let get_token =
+            args::field(&options, "getToken").and_then(|f| f.dyn_into::<Function>().ok());
+        let parsed = Options::read(&options, get_token.is_some())?;
+        let db_name = parsed
+            .db_name
+            .clone()
+            .unwrap_or_else(|| "tether".to_owned());
+        let want_db = parsed.storage.as_deref() != Some("memory");
+        let db = if want_db {
+            db::open(&db_name).await.ok().map(Rc::new)
+        } else {
+            None
+        };
+        // Without the database this tab's stored partition (if any) cannot be read, so the
+        // client takes a new id: its mutation ids can never collide with stored ones, and the
+        // old partition is adopted once the database opens.
+        let fresh_id = want_db && db.is_none();
+        let (client_id, lock) = identity::claim(&db_name, fresh_id).await;
+        let restored = match &db {
+            Some(db) => match db.load(&client_id).await.ok().flatten() {
+                Some(state) => Some(state),
+                None => seed_new_tab(db, &client_id).await,
+            },
+            None => None,
+        };
+        let config = parsed.config;
+        let seed = (js_sys::Math::random() * 9_007_199_254_740_991.0) as u64;
+        let plan = AdoptionPlan {
+            db_name: db_name.clone(),
+            url: parsed.url.clone(),
+            config: config.clone(),
+            get_token: get_token.clone(),
+        };
+        let engine = match restored {
+            Some(state) => Engine::restore(config, state, seed),
+            None => Engine::new(config, client_id, seed),
+        };
+        let store = match (&db, want_db) {
+            (Some(db), _) => Store::Durable(db.clone()),
+            (None, true) => Store::Opening(None),
+            (None, false) => Store::Memory,
+        };
+        let driver = Driver::start(
+            engine,
+            DriverSetup {
+                url: parsed.url,
+                store,
+                lock: Some(lock),
+                get_token,
+            },
+        );
+        let weak = Rc::downgrade(&driver);
+        match db {
+            Some(db) => {
+                plan.start(&driver, db);
+                with(&weak, |d| d.ask_persistent_storage());
+            }
+            None if want_db => {
+                let late = weak.clone();
+                driver.borrow_mut().retry_storage(
+                    db_name,
+                    parsed.storage_wait_ms as f64,
+                    Box::new(move |db| {
+                        if let Some(driver) = late.upgrade() {
+                            plan.start(&driver, db);
+                        }
+                    }),
+                );
+            }
+            None => {}
+        }
+        Ok(TetherClient { driver })
+    }
+
     fn run(&self, f: impl FnOnce(&mut Driver)) {
         with(&Rc::downgrade(&self.driver), f);
     }

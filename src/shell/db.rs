@@ -116,7 +116,8 @@ pub struct Db {
     opened: Cell<u64>,
     /// Per client id: the connection its last write committed on. The first write of a
     /// partition on a newer connection checks that the partition is still there.
-    written: RefCell<BTreeMap<String, u64>>,
+    /// (A list: a few client ids, this tab's and those it adopts.)
+    written: RefCell<Vec<(String, u64)>>,
 }
 
 /// Opens (creating or upgrading) the database.
@@ -126,7 +127,7 @@ pub async fn open(name: &str) -> Result<Db, DbError> {
         name: name.to_owned(),
         conn: RefCell::new(Some(Rc::new(Conn::new(db, 0)))),
         opened: Cell::new(1),
-        written: RefCell::new(BTreeMap::new()),
+        written: RefCell::new(Vec::new()),
     })
 }
 
@@ -234,8 +235,8 @@ impl Db {
             let check = self
                 .written
                 .borrow()
-                .get(client_id)
-                .is_some_and(|g| *g != conn.generation);
+                .iter()
+                .any(|(id, g)| id == client_id && *g != conn.generation);
             if check {
                 let row = place(tx.store("clients")?.get(&s(client_id)))?;
                 if row.result().await?.is_undefined() {
@@ -246,9 +247,7 @@ impl Db {
             match apply(&tx, client_id, last_mutation_id, writes) {
                 Ok(()) => {
                     tx.done().await?;
-                    self.written
-                        .borrow_mut()
-                        .insert(client_id.to_owned(), conn.generation);
+                    self.wrote(client_id, conn.generation);
                     Ok(())
                 }
                 Err(error) => {
@@ -263,7 +262,16 @@ impl Db {
     /// Forgets that `client_id`'s partition was written (its next write does not check that
     /// the partition is still there: it stores everything again).
     pub fn forget(&self, client_id: &str) {
-        self.written.borrow_mut().remove(client_id);
+        self.written.borrow_mut().retain(|(id, _)| id != client_id);
+    }
+
+    /// Records that `client_id`'s partition was written on connection `generation`.
+    fn wrote(&self, client_id: &str, generation: u64) {
+        let mut written = self.written.borrow_mut();
+        match written.iter_mut().find(|(id, _)| id == client_id) {
+            Some(entry) => entry.1 = generation,
+            None => written.push((client_id.to_owned(), generation)),
+        }
     }
 
     /// Deletes everything stored for `client_id`.

@@ -8,7 +8,6 @@
 //! back into the client.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::rc::{Rc, Weak};
 
 use js_sys::{Function, Promise, Reflect};
@@ -43,6 +42,18 @@ fn to_wall(at: u64) -> f64 {
 }
 
 type Resolvers = (Function, Function);
+
+/// Promise callbacks by id.
+#[derive(Default)]
+struct Pending(Vec<(u64, Resolvers)>);
+
+impl Pending {
+    /// Takes the callbacks of `id`.
+    fn remove(&mut self, id: &u64) -> Option<Resolvers> {
+        let at = self.0.iter().position(|(i, _)| i == id)?;
+        Some(self.0.remove(at).1)
+    }
+}
 
 /// Everything one drain wants to tell JavaScript, delivered after the borrow ends. The change
 /// batch is written as JSON text and parsed into objects once, when it is delivered.
@@ -104,8 +115,11 @@ pub struct Driver {
     lock: Option<Held>,
     /// A write batch is being taken at the end of the current task (`Output::WriteReady`).
     write_scheduled: bool,
-    mutations: BTreeMap<u64, Resolvers>,
-    requests: BTreeMap<u64, Resolvers>,
+    /// Unsettled promises by mutation id, in id order (a list: answers come mostly in order,
+    /// and a map would cost its own code in the bundle).
+    mutations: Pending,
+    /// Unsettled promises by request id.
+    requests: Pending,
     on_change: Option<Function>,
     on_status: Option<Function>,
     get_token: Option<Function>,
@@ -154,8 +168,8 @@ impl Driver {
             signals: None,
             lock: setup.lock,
             write_scheduled: false,
-            mutations: BTreeMap::new(),
-            requests: BTreeMap::new(),
+            mutations: Pending::default(),
+            requests: Pending::default(),
             on_change: None,
             on_status: None,
             get_token: setup.get_token,
@@ -251,12 +265,12 @@ impl Driver {
 
     /// Registers the promise callbacks of a mutation.
     pub fn track_mutation(&mut self, mutation_id: u64, resolvers: Resolvers) {
-        self.mutations.insert(mutation_id, resolvers);
+        self.mutations.0.push((mutation_id, resolvers));
     }
 
     /// Registers the promise callbacks of a request.
     pub fn track_request(&mut self, request_id: u64, resolvers: Resolvers) {
-        self.requests.insert(request_id, resolvers);
+        self.requests.0.push((request_id, resolvers));
     }
 
     /// Asks the browser to keep this origin's storage under pressure
@@ -349,8 +363,8 @@ impl Driver {
             lock.release();
         }
         let closed = ShellError::Engine(tether_core::EngineError::Closed).to_js();
-        let mutations = std::mem::take(&mut self.mutations);
-        let requests = std::mem::take(&mut self.requests);
+        let mutations = std::mem::take(&mut self.mutations.0);
+        let requests = std::mem::take(&mut self.requests.0);
         for (_, (_, reject)) in mutations.into_iter().chain(requests) {
             effects.settle.push((reject, closed.clone()));
         }

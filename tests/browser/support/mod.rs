@@ -105,7 +105,7 @@ pub async fn client(options: Value) -> Recorded {
         let function: JsValue = js_sys::eval(get_token).expect("getToken source");
         Reflect::set(&js_options, &"getToken".into(), &function).expect("set getToken");
     }
-    let client = TetherClient::create(js_options)
+    let client = TetherClient::start(js_options)
         .await
         .expect("create client");
     let views: Rc<RefCell<BTreeMap<u64, BTreeMap<String, Value>>>> = Rc::default();
