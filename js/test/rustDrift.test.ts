@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import coreErrors from "../../crates/core/src/error.rs?raw";
 import protocolCodes from "../../crates/protocol/src/codes.rs?raw";
 import shellConvert from "../../src/shell/convert.rs?raw";
-import shellClient from "../../src/shell/client.rs?raw";
+import shellOptions from "../../src/shell/options.rs?raw";
 import shellDriver from "../../src/shell/driver.rs?raw";
 import shellError from "../../src/shell/error.rs?raw";
 import types from "../src/types.ts?raw";
@@ -17,7 +17,7 @@ const sources: Record<string, string> = {
   "src/shell/error.rs": shellError,
   "src/shell/convert.rs": shellConvert,
   "src/shell/driver.rs": shellDriver,
-  "src/shell/client.rs": shellClient,
+  "src/shell/options.rs": shellOptions,
   "crates/protocol/src/codes.rs": protocolCodes,
   "crates/core/src/error.rs": coreErrors,
 };
@@ -114,7 +114,7 @@ describe("TypeScript types against the Rust side", () => {
   });
 
   it("ClientOptions and Mutation name exactly the fields the shell reads", () => {
-    const client = read("src/shell/client.rs");
+    const client = read("src/shell/options.rs");
     const top = new Set([
       ...setKeys(client, /args::(?:string|object|field)\(\s*&?options,\s*"(\w+)"/g),
       ...setKeys(client, /u(?:32|64)_of\(\s*&top,\s*"(\w+)"/g),

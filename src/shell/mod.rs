@@ -12,6 +12,7 @@ mod error;
 pub(crate) mod idb;
 mod identity;
 pub(crate) mod json;
+mod options;
 mod signals;
 mod socket;
 mod timer;
