@@ -9,14 +9,14 @@ import coreErrors from "../../crates/core/src/error.rs?raw";
 import protocolCodes from "../../crates/protocol/src/codes.rs?raw";
 import shellConvert from "../../src/shell/convert.rs?raw";
 import shellOptions from "../../src/shell/options.rs?raw";
-import shellDriver from "../../src/shell/driver.rs?raw";
+import shellEffects from "../../src/shell/driver/effects.rs?raw";
 import shellError from "../../src/shell/error.rs?raw";
 import types from "../src/types.ts?raw";
 
 const sources: Record<string, string> = {
   "src/shell/error.rs": shellError,
   "src/shell/convert.rs": shellConvert,
-  "src/shell/driver.rs": shellDriver,
+  "src/shell/driver/effects.rs": shellEffects,
   "src/shell/options.rs": shellOptions,
   "crates/protocol/src/codes.rs": protocolCodes,
   "crates/core/src/error.rs": coreErrors,
@@ -108,7 +108,7 @@ describe("TypeScript types against the Rust side", () => {
     expect(keys("write_rejection")).toEqual(interfaceFields(types, "Rejection"));
     expect(keys("write_broadcast")).toEqual(interfaceFields(types, "BroadcastMessage"));
     expect(keys("write_presence")).toEqual(new Set(["channel", "members", "clientId", "state"]));
-    const driver = read("src/shell/driver.rs");
+    const driver = read("src/shell/driver/effects.rs");
     const batch = new Set(setKeys(driver, /batch\.list\("(\w+)"/g));
     expect(batch).toEqual(interfaceFields(types, "ChangeBatch"));
   });

@@ -11,7 +11,7 @@ use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
 use js_sys::{Function, Promise, Reflect};
-use tether_core::{Engine, MutationOutcome, Output};
+use tether_core::{Engine, Output};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::{spawn_local, JsFuture};
@@ -20,12 +20,15 @@ use super::convert::{self, ShellFacts};
 use super::db::{Db, DbError};
 use super::error::ShellError;
 use super::identity::Held;
-use super::json::{self, Writer};
+use super::json;
 
+mod effects;
 mod recover;
 use super::signals::{self, Signal, Signals};
 use super::socket::{Socket, SocketEvent};
 use super::timer::Timer;
+use effects::Pending;
+pub use effects::{deferred, Effects};
 pub use recover::Store;
 
 /// Engine time: `performance.now()` in whole milliseconds.
@@ -39,65 +42,6 @@ pub fn now_ms() -> u64 {
 /// An engine deadline as ms since the Unix epoch.
 fn to_wall(at: u64) -> f64 {
     js_sys::Date::now() + (at as f64 - now_ms() as f64)
-}
-
-type Resolvers = (Function, Function);
-
-/// Promise callbacks by id.
-#[derive(Default)]
-struct Pending(Vec<(u64, Resolvers)>);
-
-impl Pending {
-    /// Takes the callbacks of `id`.
-    fn remove(&mut self, id: &u64) -> Option<Resolvers> {
-        let at = self.0.iter().position(|(i, _)| i == id)?;
-        Some(self.0.remove(at).1)
-    }
-}
-
-/// Everything one drain wants to tell JavaScript, delivered after the borrow ends. The change
-/// batch is written as JSON text and parsed into objects once, when it is delivered.
-#[derive(Default)]
-pub struct Effects {
-    views: Writer,
-    conflicts: Writer,
-    rejections: Writer,
-    presence: Writer,
-    broadcasts: Writer,
-    settle: Vec<(Function, JsValue)>,
-    status: Option<JsValue>,
-    listeners: Option<(Option<Function>, Option<Function>)>,
-}
-
-impl Effects {
-    /// Calls the app's callbacks.
-    pub fn run(self) {
-        for (callback, value) in self.settle {
-            let _ = callback.call1(&JsValue::NULL, &value);
-        }
-        let Some((on_change, on_status)) = self.listeners else {
-            return;
-        };
-        let changed = !(self.views.is_empty()
-            && self.conflicts.is_empty()
-            && self.rejections.is_empty()
-            && self.presence.is_empty()
-            && self.broadcasts.is_empty());
-        if let (true, Some(on_change)) = (changed, on_change) {
-            let mut batch = Writer::new();
-            batch.begin_object();
-            batch.list("views", &self.views);
-            batch.list("conflicts", &self.conflicts);
-            batch.list("rejections", &self.rejections);
-            batch.list("presence", &self.presence);
-            batch.list("broadcasts", &self.broadcasts);
-            batch.end_object();
-            let _ = on_change.call1(&JsValue::NULL, &batch.finish());
-        }
-        if let (Some(status), Some(on_status)) = (self.status, on_status) {
-            let _ = on_status.call1(&JsValue::NULL, &status);
-        }
-    }
 }
 
 /// The engine and everything around it.
@@ -261,16 +205,6 @@ impl Driver {
         ) {
             self.scan = Some((id, callback));
         }
-    }
-
-    /// Registers the promise callbacks of a mutation.
-    pub fn track_mutation(&mut self, mutation_id: u64, resolvers: Resolvers) {
-        self.mutations.0.push((mutation_id, resolvers));
-    }
-
-    /// Registers the promise callbacks of a request.
-    pub fn track_request(&mut self, request_id: u64, resolvers: Resolvers) {
-        self.requests.0.push((request_id, resolvers));
     }
 
     /// Asks the browser to keep this origin's storage under pressure
@@ -584,43 +518,6 @@ impl Driver {
             });
         });
     }
-
-    fn settle_mutation(&mut self, outcome: MutationOutcome, fx: &mut Effects) {
-        let id = outcome.mutation().mutation_id;
-        let resolvers = self.mutations.remove(&id);
-        match outcome {
-            MutationOutcome::Acked { version, .. } => {
-                if let Some((resolve, _)) = resolvers {
-                    fx.settle
-                        .push((resolve, convert::mutation_result(id, version)));
-                }
-            }
-            MutationOutcome::Converged { server_current, .. } => {
-                // The server already holds what the write wanted: it succeeded in effect.
-                if let Some((resolve, _)) = resolvers {
-                    fx.settle.push((
-                        resolve,
-                        convert::mutation_result(id, server_current.map_or(0, |d| d.version)),
-                    ));
-                }
-            }
-            MutationOutcome::Conflict(conflict) => {
-                convert::write_conflict(&mut fx.conflicts, self.engine.client_id(), &conflict);
-                if let Some((_, reject)) = resolvers {
-                    fx.settle
-                        .push((reject, ShellError::Conflict(Box::new(conflict)).to_js()));
-                }
-            }
-            MutationOutcome::Rejected { mutation, reason } => {
-                let error = ShellError::Rejected(reason.clone());
-                let message = reason.message().to_owned();
-                convert::write_rejection(&mut fx.rejections, &mutation, error.code(), &message);
-                if let Some((_, reject)) = resolvers {
-                    fx.settle.push((reject, error.to_js()));
-                }
-            }
-        }
-    }
 }
 
 /// Runs `f` on the driver (if it is still alive and open), then drains it and runs the
@@ -638,15 +535,6 @@ pub fn with(weak: &Weak<RefCell<Driver>>, f: impl FnOnce(&mut Driver)) {
         d.drain()
     };
     effects.run();
-}
-
-/// A pending promise and its callbacks.
-pub fn deferred() -> (Promise, Resolvers) {
-    let mut callbacks = None;
-    let promise = Promise::new(&mut |resolve, reject| callbacks = Some((resolve, reject)));
-    let callbacks =
-        callbacks.unwrap_or_else(|| (Function::new_no_args(""), Function::new_no_args("")));
-    (promise, callbacks)
 }
 
 trait IntoPromise {
