@@ -3,10 +3,11 @@
 //! requests and transactions as futures, and opening a database with the object stores it
 //! needs.
 //!
-//! One pattern serves every request: the promise's own `resolve` / `reject` functions are set
-//! as the request's `onsuccess` / `onerror` handlers (a transaction's `oncomplete` /
-//! `onabort`), and the handlers are attached when the request is placed, so no event is
-//! missed and no Rust closure is created per request.
+//! One pattern serves every request: the promise's own `resolve` function is set as the
+//! request's `onsuccess` and `onerror` handlers (a transaction's `oncomplete` and `onabort`),
+//! and the event's type says which happened. The handlers are attached when the request is
+//! placed, so no event is missed, no Rust closure is created per request, and a promise nobody
+//! waits for (a transaction given up) never becomes an unhandled rejection.
 
 use js_sys::{Array, Promise, Reflect};
 use wasm_bindgen::closure::Closure;
@@ -57,20 +58,30 @@ pub struct Req {
 impl Req {
     /// Attaches the handlers to a request just placed.
     pub fn new(request: IdbRequest) -> Req {
-        let done = Promise::new(&mut |resolve, reject| {
+        let done = Promise::new(&mut |resolve, _| {
             request.set_onsuccess(Some(&resolve));
-            request.set_onerror(Some(&reject));
+            request.set_onerror(Some(&resolve));
         });
         Req { request, done }
     }
 
     /// The request's result, once it succeeded.
     pub async fn result(self) -> Result<JsValue, IdbError> {
-        match JsFuture::from(self.done).await {
-            Ok(_) => self.request.result().map_err(|e| IdbError::from_js(&e)),
-            Err(_) => Err(request_error(&self.request)),
+        if event_was(JsFuture::from(self.done).await, "success") {
+            self.request.result().map_err(|e| IdbError::from_js(&e))
+        } else {
+            Err(request_error(&self.request))
         }
     }
+}
+
+/// Whether the event a handler promise resolved with is of type `kind`.
+fn event_was(event: Result<JsValue, JsValue>, kind: &str) -> bool {
+    event
+        .ok()
+        .and_then(|e| Reflect::get(&e, &JsValue::from_str("type")).ok())
+        .and_then(|t| t.as_string())
+        .is_some_and(|t| t == kind)
 }
 
 fn request_error(request: &IdbRequest) -> IdbError {
@@ -109,9 +120,9 @@ impl Tx {
         let tx = db
             .transaction_with_str_sequence_and_mode(&names, mode)
             .map_err(|e| IdbError::from_js(&e))?;
-        let done = Promise::new(&mut |resolve, reject| {
+        let done = Promise::new(&mut |resolve, _| {
             tx.set_oncomplete(Some(&resolve));
-            tx.set_onabort(Some(&reject));
+            tx.set_onabort(Some(&resolve));
         });
         Ok(Tx { tx, done })
     }
@@ -125,13 +136,13 @@ impl Tx {
 
     /// Waits until the transaction committed (`complete`); an aborted one is an error.
     pub async fn done(self) -> Result<(), IdbError> {
-        match JsFuture::from(self.done).await {
-            Ok(_) => Ok(()),
-            Err(_) => Err(match self.tx.error() {
-                Some(error) => IdbError::from_js(error.as_ref()),
-                None => IdbError::text("AbortError: the transaction was aborted"),
-            }),
+        if event_was(JsFuture::from(self.done).await, "complete") {
+            return Ok(());
         }
+        Err(match self.tx.error() {
+            Some(error) => IdbError::from_js(error.as_ref()),
+            None => IdbError::text("AbortError: the transaction was aborted"),
+        })
     }
 
     /// Aborts the transaction: nothing of it is stored.
