@@ -1,18 +1,18 @@
-//! IndexedDB key/value storage through rexie (see MDN: IndexedDB API).
+//! IndexedDB key/value storage (see MDN: IndexedDB API), on the shell's own IndexedDB wrapper.
 //!
-//! One database with one object store; values are JSON documents. Every write runs in its
-//! own readwrite transaction and resolves only after the transaction completed, so a value
-//! reported written is durable in the browser's storage.
+//! One database with one object store; values are JSON documents, stored as JSON text. Every
+//! write runs in its own readwrite transaction and resolves only after the transaction
+//! completed, so a value reported written is durable in the browser's storage.
 
-use rexie::{ObjectStore, Rexie, TransactionMode};
 use serde_json::Value;
 use wasm_bindgen::JsValue;
+use web_sys::IdbDatabase;
+
+use crate::shell::idb::{self, place, IdbError, Tx};
+use crate::shell::json;
 
 /// Name of the single object store.
 pub const STORE: &str = "kv";
-
-/// Schema version of the database.
-pub const SCHEMA_VERSION: u32 = 1;
 
 /// Why a storage operation failed.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,19 +20,16 @@ pub const SCHEMA_VERSION: u32 = 1;
 pub enum StorageError {
     /// IndexedDB refused to open the database (unavailable, blocked, or denied).
     Open {
-        /// What rexie reported.
+        /// What IndexedDB reported.
         message: String,
     },
     /// A transaction or request failed or was aborted.
     Transaction {
-        /// What rexie reported.
+        /// What IndexedDB reported.
         message: String,
     },
-    /// A value could not be converted between JSON and a JavaScript value.
-    Codec {
-        /// What the converter reported.
-        message: String,
-    },
+    /// A stored value is not JSON.
+    Codec,
 }
 
 impl std::fmt::Display for StorageError {
@@ -42,81 +39,74 @@ impl std::fmt::Display for StorageError {
             StorageError::Transaction { message } => {
                 write!(f, "IndexedDB transaction failed: {message}")
             }
-            StorageError::Codec { message } => write!(f, "cannot convert value: {message}"),
+            StorageError::Codec => write!(f, "a stored value is not JSON"),
         }
     }
 }
 
 impl std::error::Error for StorageError {}
 
-fn tx_error(err: rexie::Error) -> StorageError {
-    StorageError::Transaction {
-        message: format!("{err:?}"),
-    }
+fn tx_error(err: IdbError) -> StorageError {
+    StorageError::Transaction { message: err.0 }
 }
 
 /// A key/value store of JSON documents in one IndexedDB database.
 #[derive(Debug)]
 pub struct Storage {
-    db: Rexie,
+    db: IdbDatabase,
 }
 
 impl Storage {
     /// Open (creating on first use) the database `name`.
     pub async fn open(name: &str) -> Result<Storage, StorageError> {
-        let db = Rexie::builder(name)
-            .version(SCHEMA_VERSION)
-            .add_object_store(ObjectStore::new(STORE))
-            .build()
+        let db = idb::open(name, &[STORE])
             .await
-            .map_err(|err| StorageError::Open {
-                message: format!("{err:?}"),
-            })?;
+            .map_err(|err| StorageError::Open { message: err.0 })?;
         Ok(Storage { db })
     }
 
     /// Write `value` under `key` and wait until the transaction has completed.
     pub async fn put(&self, key: &str, value: &Value) -> Result<(), StorageError> {
-        let js = to_js(value)?;
-        let tx = self
-            .db
-            .transaction(&[STORE], TransactionMode::ReadWrite)
-            .map_err(tx_error)?;
+        let mut text = Vec::new();
+        json::write_value(&mut text, value);
+        let text = String::from_utf8(text).map_err(|_| StorageError::Codec)?;
+        let tx = Tx::start(&self.db, &[STORE], true).map_err(tx_error)?;
         let store = tx.store(STORE).map_err(tx_error)?;
-        store
-            .put(&js, Some(&JsValue::from_str(key)))
-            .await
+        idb::fire(store.put_with_key(&JsValue::from_str(&text), &JsValue::from_str(key)))
             .map_err(tx_error)?;
-        tx.done().await.map_err(tx_error)?;
-        Ok(())
+        tx.done().await.map_err(tx_error)
     }
 
     /// Read the value under `key`, `None` when there is none.
     pub async fn get(&self, key: &str) -> Result<Option<Value>, StorageError> {
-        let tx = self
-            .db
-            .transaction(&[STORE], TransactionMode::ReadOnly)
-            .map_err(tx_error)?;
+        let tx = Tx::start(&self.db, &[STORE], false).map_err(tx_error)?;
         let store = tx.store(STORE).map_err(tx_error)?;
-        let found = store.get(JsValue::from_str(key)).await.map_err(tx_error)?;
+        let found = place(store.get(&JsValue::from_str(key)))
+            .map_err(tx_error)?
+            .result()
+            .await
+            .map_err(tx_error)?;
         tx.done().await.map_err(tx_error)?;
-        match found {
-            None => Ok(None),
-            Some(js) if js.is_undefined() => Ok(None),
-            Some(js) => from_js(js).map(Some),
+        if found.is_undefined() {
+            return Ok(None);
         }
+        let text = found.as_string().ok_or(StorageError::Codec)?;
+        json::parse_value(&text)
+            .map(Some)
+            .ok_or(StorageError::Codec)
     }
 
     /// Number of records in the store.
     pub async fn count(&self) -> Result<u32, StorageError> {
-        let tx = self
-            .db
-            .transaction(&[STORE], TransactionMode::ReadOnly)
-            .map_err(tx_error)?;
+        let tx = Tx::start(&self.db, &[STORE], false).map_err(tx_error)?;
         let store = tx.store(STORE).map_err(tx_error)?;
-        let n = store.count(None).await.map_err(tx_error)?;
+        let n = place(store.count())
+            .map_err(tx_error)?
+            .result()
+            .await
+            .map_err(tx_error)?;
         tx.done().await.map_err(tx_error)?;
-        Ok(n)
+        Ok(n.as_f64().unwrap_or(0.0) as u32)
     }
 
     /// Close the connection to the database.
@@ -126,20 +116,6 @@ impl Storage {
 
     /// Delete the database `name` (all its stores).
     pub async fn delete(name: &str) -> Result<(), StorageError> {
-        Rexie::delete(name).await.map_err(tx_error)
+        idb::delete(name).await.map_err(tx_error)
     }
-}
-
-fn to_js(value: &Value) -> Result<JsValue, StorageError> {
-    // Plain objects (not `Map`s), so what is stored is readable from JavaScript as-is.
-    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
-    serde::Serialize::serialize(value, &serializer).map_err(|err| StorageError::Codec {
-        message: err.to_string(),
-    })
-}
-
-fn from_js(js: JsValue) -> Result<Value, StorageError> {
-    serde_wasm_bindgen::from_value(js).map_err(|err| StorageError::Codec {
-        message: err.to_string(),
-    })
 }

@@ -233,6 +233,9 @@ export interface ClientOptions {
   storage?: StorageKind;
   /** IndexedDB database name (default `tether`). */
   dbName?: string;
+  /** When IndexedDB fails to open at start, writes wait this long for it (unsent) before they
+   * go ahead from memory (default 2 000 ms); the client keeps trying to open it meanwhile. */
+  storageWaitMs?: number;
   /** Reconnect backoff (full jitter): first ceiling, largest ceiling, growth, give-up count. */
   backoff?: {
     initialMs?: number;

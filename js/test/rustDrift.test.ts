@@ -8,12 +8,16 @@ import { describe, expect, it } from "vitest";
 import coreErrors from "../../crates/core/src/error.rs?raw";
 import protocolCodes from "../../crates/protocol/src/codes.rs?raw";
 import shellConvert from "../../src/shell/convert.rs?raw";
+import shellOptions from "../../src/shell/options.rs?raw";
+import shellEffects from "../../src/shell/driver/effects.rs?raw";
 import shellError from "../../src/shell/error.rs?raw";
 import types from "../src/types.ts?raw";
 
 const sources: Record<string, string> = {
   "src/shell/error.rs": shellError,
   "src/shell/convert.rs": shellConvert,
+  "src/shell/driver/effects.rs": shellEffects,
+  "src/shell/options.rs": shellOptions,
   "crates/protocol/src/codes.rs": protocolCodes,
   "crates/core/src/error.rs": coreErrors,
 };
@@ -52,13 +56,10 @@ function interfaceFields(source: string, name: string): Set<string> {
   return new Set([...source.slice(start, end).matchAll(/^\s{2}(\w+)\??:/gm)].map((m) => m[1]!));
 }
 
-const camel = (s: string) => s.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
-
-/** Fields of a Rust struct `struct NAME { a: T, b: T }` inside `body`, camelCased. */
-function structFields(body: string, name: string): string[] {
-  const start = body.indexOf(`struct ${name} {`);
-  const end = body.indexOf("}", start);
-  return [...body.slice(start, end).matchAll(/^\s*(\w+):/gm)].map((m) => camel(m[1]!));
+/** The keys a Rust function sets on the object it builds: `put(&out, "key", ...)` or, with
+ * a local setter, `NAME("key", ...)`. */
+function setKeys(body: string, setter: RegExp): string[] {
+  return [...body.matchAll(setter)].map((m) => m[1]!);
 }
 
 
@@ -86,11 +87,64 @@ describe("TypeScript types against the Rust side", () => {
     expect([...states, fallback].filter((s) => s && !declared.has(s))).toEqual([]);
   });
 
-  it("Status and its counters have exactly the fields the shell serializes", () => {
-    const body = fnBody(read("src/shell/convert.rs"), "status");
-    expect(new Set(structFields(body, "Out"))).toEqual(interfaceFields(types, "Status"));
-    expect(new Set(structFields(body, "CountersOut"))).toEqual(
-      interfaceFields(types, "StatusCounters"),
+  it("Status and its counters have exactly the fields the shell sets", () => {
+    const source = read("src/shell/convert.rs");
+    const status = setKeys(fnBody(source, "status"), /put\(\s*&out,\s*"(\w+)"/g);
+    expect(status.length).toBeGreaterThan(8);
+    expect(new Set(status)).toEqual(interfaceFields(types, "Status"));
+    const counters = setKeys(fnBody(source, "counters"), /count\("(\w+)"/g);
+    expect(counters.length).toBeGreaterThan(3);
+    expect(new Set(counters)).toEqual(interfaceFields(types, "StatusCounters"));
+  });
+
+  it("the change batch and what it holds have exactly the fields the shell writes", () => {
+    const source = read("src/shell/convert.rs");
+    const keys = (name: string) => new Set(setKeys(fnBody(source, name), /\.key\("(\w+)"\)/g));
+    expect(keys("write_view_change")).toEqual(
+      new Set([...interfaceFields(types, "ViewChange"), ...interfaceFields(types, "DocRow")]),
     );
+    expect(keys("write_conflict")).toEqual(interfaceFields(types, "Conflict"));
+    expect(keys("write_document")).toEqual(new Set(["version", "doc"]));
+    expect(keys("write_rejection")).toEqual(interfaceFields(types, "Rejection"));
+    expect(keys("write_broadcast")).toEqual(interfaceFields(types, "BroadcastMessage"));
+    expect(keys("write_presence")).toEqual(new Set(["channel", "members", "clientId", "state"]));
+    const driver = read("src/shell/driver/effects.rs");
+    const batch = new Set(setKeys(driver, /batch\.list\("(\w+)"/g));
+    expect(batch).toEqual(interfaceFields(types, "ChangeBatch"));
+  });
+
+  it("ClientOptions and Mutation name exactly the fields the shell reads", () => {
+    const client = read("src/shell/options.rs");
+    const top = new Set([
+      ...setKeys(client, /args::(?:string|object|field)\(\s*&?options,\s*"(\w+)"/g),
+      ...setKeys(client, /u(?:32|64)_of\(\s*&top,\s*"(\w+)"/g),
+    ]);
+    expect(top.size).toBeGreaterThan(8);
+    expect(top).toEqual(interfaceFields(types, "ClientOptions"));
+    /** The fields of the object type declared as `NAME?: { ... }` inside ClientOptions. */
+    const nested = (name: string) => {
+      const start = types.indexOf(`${name}?: {`, types.indexOf("export interface ClientOptions"));
+      const end = types.indexOf("}", start);
+      return new Set([...types.slice(start + name.length + 4, end).matchAll(/(\w+)\?:/g)].map((m) => m[1]!));
+    };
+    for (const group of ["backoff", "heartbeat", "flush"]) {
+      const read = new Set(
+        [...client.matchAll(/u(?:32|64)_of\(\s*&(\w+),\s*"(\w+)"/g)]
+          .filter((m) => m[1] === group)
+          .map((m) => m[2]!),
+      );
+      expect(read.size).toBeGreaterThan(0);
+      expect(read).toEqual(nested(group));
+    }
+    const mutation = fnBody(client, "read_mutation");
+    const fields = new Set([
+      ...setKeys(mutation, /args::\w+\(\s*mutation,\s*"(\w+)"/g),
+      ...setKeys(mutation, /JsValue::from_str\("(\w+)"\)/g),
+    ]);
+    const start = types.indexOf("export type Mutation =");
+    const declared = new Set(
+      [...types.slice(start, types.indexOf(";\n\n", start)).matchAll(/(\w+)\??: /g)].map((m) => m[1]!),
+    );
+    expect(fields).toEqual(declared);
   });
 });

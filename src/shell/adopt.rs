@@ -17,7 +17,7 @@ use tether_core::{Config, Engine};
 use wasm_bindgen_futures::spawn_local;
 
 use super::db::Db;
-use super::driver::{now_ms, with, Driver, DriverSetup};
+use super::driver::{now_ms, with, Driver, DriverSetup, Store};
 use super::identity;
 
 /// How often an open tab looks for outboxes of tabs that closed (ms).
@@ -82,7 +82,7 @@ pub fn adopt_orphans(adoption: Adoption) {
                 engine,
                 DriverSetup {
                     url: url.clone(),
-                    db: Some(db.clone()),
+                    store: Store::Durable(db.clone()),
                     lock: Some(lock),
                     get_token: get_token.clone(),
                 },

@@ -4,104 +4,49 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use js_sys::{Function, Promise, Reflect};
-use serde::Deserialize;
-use tether_core::{
-    Auth, BackoffConfig, ChannelDelta, Config, Engine, Persist, PersistedState, Precondition,
-    ViewId,
-};
-use tether_protocol::{Filter, Op};
+use js_sys::{Function, Promise};
+use tether_core::{ChannelDelta, Config, Engine, Persist, PersistedState, ViewId};
+use tether_protocol::Filter;
 use wasm_bindgen::prelude::*;
 
 use super::adopt;
-use super::convert::from_js;
-use super::db;
-use super::driver::{deferred, now_ms, with, Driver, DriverSetup};
+use super::args;
+use super::db::{self, Db};
+use super::driver::{deferred, now_ms, with, Driver, DriverSetup, Store};
 use super::error::ShellError;
 use super::identity;
-use super::signals;
+use super::options::{read_mutation, Options};
+use wasm_bindgen_futures::spawn_local;
 
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct BackoffOptions {
-    initial_ms: Option<u64>,
-    max_ms: Option<u64>,
-    factor: Option<u32>,
-    max_attempts: Option<u32>,
-    reset_after_ms: Option<u64>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct HeartbeatOptions {
-    ping_interval_ms: Option<u64>,
-    dead_link_timeout_ms: Option<u64>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct FlushOptions {
-    interval_ms: Option<u64>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Options {
+/// What adopting closed tabs' outboxes needs besides the database.
+struct AdoptionPlan {
+    db_name: String,
     url: String,
-    token: Option<String>,
-    storage: Option<String>,
-    db_name: Option<String>,
-    // `Option` rather than `#[serde(default)]`: serde-wasm-bindgen reads a key that is present
-    // with the value `undefined` (`backoff={undefined}` in JSX) as `None`, but refuses it for a
-    // struct, which would stop the client from starting.
-    backoff: Option<BackoffOptions>,
-    heartbeat: Option<HeartbeatOptions>,
-    flush: Option<FlushOptions>,
-    request_timeout_ms: Option<u64>,
-    handshake_timeout_ms: Option<u64>,
+    config: Config,
+    get_token: Option<Function>,
 }
 
-#[derive(Deserialize)]
-#[serde(tag = "op", rename_all_fields = "camelCase")]
-enum MutationArg {
-    #[serde(rename = "put")]
-    Put {
-        id: String,
-        doc: serde_json::Value,
-        #[serde(default, deserialize_with = "base_version")]
-        base_version: Option<Option<u64>>,
-    },
-    #[serde(rename = "patch")]
-    Patch {
-        id: String,
-        doc: serde_json::Value,
-        #[serde(default, deserialize_with = "base_version")]
-        base_version: Option<Option<u64>>,
-    },
-    #[serde(rename = "delete")]
-    Delete {
-        id: String,
-        #[serde(default, deserialize_with = "base_version")]
-        base_version: Option<Option<u64>>,
-    },
-}
-
-/// `baseVersion`: absent → automatic, `null` → unconditional, a number → that version.
-fn base_version<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<u64>>, D::Error> {
-    Option::<u64>::deserialize(d).map(Some)
-}
-
-fn precondition(base: Option<Option<u64>>) -> Precondition {
-    match base {
-        None => Precondition::Auto,
-        Some(None) => Precondition::Unconditional,
-        Some(Some(0)) => Precondition::MustNotExist,
-        Some(Some(v)) => Precondition::Version(v),
+impl AdoptionPlan {
+    /// Adopts the outboxes of closed tabs now, and looks for more every few seconds until the
+    /// client closes.
+    fn start(self, driver: &Rc<RefCell<Driver>>, db: Rc<Db>) {
+        let adoption = adopt::Adoption {
+            db,
+            db_name: self.db_name,
+            me: driver.borrow().engine.client_id().to_owned(),
+            url: self.url,
+            config: self.config,
+            get_token: self.get_token,
+            parent: Rc::downgrade(driver),
+        };
+        adopt::adopt_orphans(adoption.clone());
+        // Tabs that close later are adopted by this one, within a few seconds.
+        driver
+            .borrow_mut()
+            .scan_every(adopt::SCAN_EVERY_MS, move || {
+                adopt::adopt_orphans(adoption.clone());
+            });
     }
-}
-
-fn client_id_of(driver: &Rc<RefCell<Driver>>) -> String {
-    driver.borrow().engine.client_id().to_owned()
 }
 
 /// A new tab (no partition of its own yet) starts from the freshest cache of this device, so
@@ -142,50 +87,6 @@ fn invalid(reason: impl Into<String>) -> JsValue {
     .to_js()
 }
 
-fn config(options: &Options, has_provider: bool) -> Config {
-    let backoff = BackoffConfig::default();
-    let defaults = Config::default();
-    let given_backoff = options.backoff.as_ref();
-    let heartbeat = options.heartbeat.as_ref();
-    Config {
-        backoff: BackoffConfig {
-            initial_ms: given_backoff
-                .and_then(|b| b.initial_ms)
-                .unwrap_or(backoff.initial_ms),
-            max_ms: given_backoff
-                .and_then(|b| b.max_ms)
-                .unwrap_or(backoff.max_ms),
-            factor: given_backoff
-                .and_then(|b| b.factor)
-                .unwrap_or(backoff.factor),
-            max_attempts: given_backoff.and_then(|b| b.max_attempts),
-            reset_after_ms: given_backoff
-                .and_then(|b| b.reset_after_ms)
-                .unwrap_or(backoff.reset_after_ms),
-        },
-        auth: match (&options.token, has_provider) {
-            (_, true) => Auth::Provider,
-            (Some(token), false) => Auth::Static(token.clone()),
-            (None, false) => Auth::None,
-        },
-        ping_interval_ms: heartbeat.and_then(|h| h.ping_interval_ms),
-        dead_link_timeout_ms: heartbeat.and_then(|h| h.dead_link_timeout_ms),
-        flush_interval_ms: options
-            .flush
-            .as_ref()
-            .and_then(|f| f.interval_ms)
-            .unwrap_or(defaults.flush_interval_ms),
-        request_timeout_ms: options
-            .request_timeout_ms
-            .unwrap_or(defaults.request_timeout_ms),
-        handshake_timeout_ms: options
-            .handshake_timeout_ms
-            .unwrap_or(defaults.handshake_timeout_ms),
-        start_online: signals::is_online(),
-        ..defaults
-    }
-}
-
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &'static str = r#"
 import type { ChangeBatch, ClientOptions, Filter, Json, Mutation, MutationResult, Status } from "../types.js";
@@ -200,76 +101,23 @@ pub struct TetherClient {
 #[wasm_bindgen]
 impl TetherClient {
     /// Creates a client: opens IndexedDB (or falls back to memory), claims this tab's client
-    /// id and restores its outbox and cached channels. Call `connect()` to go online.
-    pub async fn create(
+    /// id and restores its outbox and cached channels; resolves with the client, or rejects with
+    /// `INVALID_ARGUMENT` for a bad option. Call `connect()` to go online.
+    #[wasm_bindgen(unchecked_return_type = "Promise<TetherClient>")]
+    pub fn create(
         #[wasm_bindgen(unchecked_param_type = "ClientOptions")] options: JsValue,
-    ) -> Result<TetherClient, JsValue> {
-        let get_token = Reflect::get(&options, &"getToken".into())
-            .ok()
-            .and_then(|f| f.dyn_into::<Function>().ok());
-        let parsed: Options =
-            serde_wasm_bindgen::from_value(options).map_err(|e| invalid(e.to_string()))?;
-        let db_name = parsed
-            .db_name
-            .clone()
-            .unwrap_or_else(|| "tether".to_owned());
-        let want_db = parsed.storage.as_deref() != Some("memory");
-        let db = if want_db {
-            db::open(&db_name).await.ok().map(Rc::new)
-        } else {
-            None
-        };
-        let (client_id, lock) = identity::claim(&db_name).await;
-        let restored = match &db {
-            Some(db) => match db.load(&client_id).await.ok().flatten() {
-                Some(state) => Some(state),
-                None => seed_new_tab(db, &client_id).await,
-            },
-            None => None,
-        };
-        let config = config(&parsed, get_token.is_some());
-        let adoption_config = config.clone();
-        let seed = (js_sys::Math::random() * 9_007_199_254_740_991.0) as u64;
-        let engine = match restored {
-            Some(state) => Engine::restore(config, state, seed),
-            None => Engine::new(config, client_id, seed),
-        };
-        let url = parsed.url.clone();
-        let driver = Driver::start(
-            engine,
-            DriverSetup {
-                url: parsed.url,
-                db: db.clone(),
-                lock: Some(lock),
-                get_token: get_token.clone(),
-            },
-        );
-        let weak = Rc::downgrade(&driver);
-        let has_db = db.is_some();
-        if let Some(db) = &db {
-            let adoption = adopt::Adoption {
-                db: db.clone(),
-                db_name: db_name.clone(),
-                me: client_id_of(&driver),
-                url,
-                config: adoption_config,
-                get_token: get_token.clone(),
-                parent: weak.clone(),
-            };
-            adopt::adopt_orphans(adoption.clone());
-            // Tabs that close later are adopted by this one, within a few seconds.
-            driver
-                .borrow_mut()
-                .scan_every(adopt::SCAN_EVERY_MS, move || {
-                    adopt::adopt_orphans(adoption.clone());
-                });
-        }
-        with(&weak, |d| {
-            if has_db {
-                d.ask_persistent_storage();
+    ) -> Promise {
+        // One promise and a task (the pattern every async path of the shell uses), not an
+        // exported `async fn` with its own future-to-promise glue.
+        let (promise, (resolve, reject)) = deferred();
+        spawn_local(async move {
+            match TetherClient::start(options).await {
+                Ok(client) => resolve.call1(&JsValue::NULL, &client.into()),
+                Err(error) => reject.call1(&JsValue::NULL, &error),
             }
+            .ok();
         });
-        Ok(TetherClient { driver })
+        promise
     }
 
     /// This client's id (its outbox partition and the server's exactly-once key).
@@ -315,7 +163,7 @@ impl TetherClient {
         let filter = if filter.is_undefined() || filter.is_null() {
             None
         } else {
-            let value = from_js(filter).map_err(invalid)?;
+            let value = args::json_value(&filter, "filter")?;
             Some(Filter::parse(&value).map_err(|e| invalid(e.to_string()))?)
         };
         let mut result = Ok(0.0);
@@ -345,27 +193,13 @@ impl TetherClient {
         channel: &str,
         #[wasm_bindgen(unchecked_param_type = "Mutation")] mutation: JsValue,
     ) -> Result<Promise, JsValue> {
-        let arg: MutationArg =
-            serde_wasm_bindgen::from_value(mutation).map_err(|e| invalid(e.to_string()))?;
-        let (op, id, doc, base) = match arg {
-            MutationArg::Put {
-                id,
-                doc,
-                base_version,
-            } => (Op::Put, id, Some(doc), base_version),
-            MutationArg::Patch {
-                id,
-                doc,
-                base_version,
-            } => (Op::Patch, id, Some(doc), base_version),
-            MutationArg::Delete { id, base_version } => (Op::Delete, id, None, base_version),
-        };
+        let (op, id, doc, precondition) = read_mutation(&mutation)?;
         let (promise, resolvers) = deferred();
         let mut result = Ok(());
         self.run(|d| {
             match d
                 .engine
-                .mutate(now_ms(), channel, op, &id, doc, precondition(base))
+                .mutate(now_ms(), channel, op, &id, doc, precondition)
             {
                 Ok(mutation_id) => d.track_mutation(mutation_id, resolvers),
                 Err(e) => result = Err(ShellError::Engine(e).to_js()),
@@ -380,7 +214,7 @@ impl TetherClient {
         channel: &str,
         #[wasm_bindgen(unchecked_param_type = "Json")] payload: JsValue,
     ) -> Result<(), JsValue> {
-        let payload = from_js(payload).map_err(invalid)?;
+        let payload = args::json_value(&payload, "payload")?;
         let mut result = Ok(());
         self.run(|d| {
             result = d
@@ -398,7 +232,7 @@ impl TetherClient {
         method: &str,
         #[wasm_bindgen(unchecked_param_type = "Json")] body: JsValue,
     ) -> Result<Promise, JsValue> {
-        let body = from_js(body).map_err(invalid)?;
+        let body = args::json_value(&body, "body")?;
         let (promise, resolvers) = deferred();
         let mut result = Ok(());
         self.run(|d| match d.engine.request(now_ms(), method, body) {
@@ -418,7 +252,7 @@ impl TetherClient {
         let state = if state.is_null() || state.is_undefined() {
             None
         } else {
-            Some(from_js(state).map_err(invalid)?)
+            Some(args::json_value(&state, "state")?)
         };
         let mut result = Ok(());
         self.run(|d| {
@@ -450,6 +284,83 @@ impl TetherClient {
 }
 
 impl TetherClient {
+    /// Creates a client (what `create` resolves with), for Rust callers: opens IndexedDB (or
+    /// falls back to memory), claims this tab's client id and restores its outbox and cached
+    /// channels.
+    pub async fn start(options: JsValue) -> Result<TetherClient, JsValue> {
+        let parsed = Options::read(&options)?;
+        let get_token = parsed.get_token.clone();
+        let db_name = parsed
+            .db_name
+            .clone()
+            .unwrap_or_else(|| "tether".to_owned());
+        let want_db = parsed.storage.as_deref() != Some("memory");
+        let db = if want_db {
+            db::open(&db_name).await.ok().map(Rc::new)
+        } else {
+            None
+        };
+        // Without the database this tab's stored partition (if any) cannot be read, so the
+        // client takes a new id: its mutation ids can never collide with stored ones, and the
+        // old partition is adopted once the database opens.
+        let fresh_id = want_db && db.is_none();
+        let (client_id, lock) = identity::claim(&db_name, fresh_id).await;
+        let restored = match &db {
+            Some(db) => match db.load(&client_id).await.ok().flatten() {
+                Some(state) => Some(state),
+                None => seed_new_tab(db, &client_id).await,
+            },
+            None => None,
+        };
+        let config = parsed.config;
+        let seed = (js_sys::Math::random() * 9_007_199_254_740_991.0) as u64;
+        let plan = AdoptionPlan {
+            db_name: db_name.clone(),
+            url: parsed.url.clone(),
+            config: config.clone(),
+            get_token: get_token.clone(),
+        };
+        let engine = match restored {
+            Some(state) => Engine::restore(config, state, seed),
+            None => Engine::new(config, client_id, seed),
+        };
+        let store = match (&db, want_db) {
+            (Some(db), _) => Store::Durable(db.clone()),
+            (None, true) => Store::Opening(None),
+            (None, false) => Store::Memory,
+        };
+        let driver = Driver::start(
+            engine,
+            DriverSetup {
+                url: parsed.url,
+                store,
+                lock: Some(lock),
+                get_token,
+            },
+        );
+        let weak = Rc::downgrade(&driver);
+        match db {
+            Some(db) => {
+                plan.start(&driver, db);
+                with(&weak, |d| d.ask_persistent_storage());
+            }
+            None if want_db => {
+                let late = weak.clone();
+                driver.borrow_mut().retry_storage(
+                    db_name,
+                    parsed.storage_wait_ms as f64,
+                    Box::new(move |db| {
+                        if let Some(driver) = late.upgrade() {
+                            plan.start(&driver, db);
+                        }
+                    }),
+                );
+            }
+            None => {}
+        }
+        Ok(TetherClient { driver })
+    }
+
     fn run(&self, f: impl FnOnce(&mut Driver)) {
         with(&Rc::downgrade(&self.driver), f);
     }

@@ -1,37 +1,28 @@
 //! Conversions between the engine's Rust values and the JavaScript objects of the public API
-//! (`js/src/types.ts` names their shapes).
+//! (`js/src/types.ts` names their shapes). Objects that carry documents are written as JSON
+//! text and parsed once ([`Writer`]); the status, which carries fractional numbers, is built
+//! with `Reflect`.
 
-use serde::Serialize;
-use serde_json::Value;
+use js_sys::{Object, Reflect};
 use tether_core::{ChangeSet, Conflict, ConnectionState, PendingMutation, PresenceChange, Status};
 use tether_protocol::{Continuity, Document, Op};
 use wasm_bindgen::JsValue;
 
-/// Any serializable value as a plain JavaScript value (objects, not `Map`s).
-pub fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
-    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
-    value.serialize(&serializer).unwrap_or(JsValue::NULL)
-}
-
-/// A JavaScript value as JSON (`undefined` reads as `null`).
-pub fn from_js(value: JsValue) -> Result<Value, String> {
-    if value.is_undefined() {
-        return Ok(Value::Null);
-    }
-    serde_wasm_bindgen::from_value(value).map_err(|e| e.to_string())
-}
+use super::json::{decimal, Writer};
 
 /// A server document as `{version, doc}`.
+pub fn write_document(w: &mut Writer, document: &Document) {
+    w.begin_object();
+    w.key("version").u64(document.version);
+    w.key("doc").value(&document.doc);
+    w.end_object();
+}
+
+/// A server document as a JavaScript `{version, doc}`.
 pub fn document_to_js(document: &Document) -> JsValue {
-    #[derive(Serialize)]
-    struct Server<'a> {
-        version: u64,
-        doc: &'a Value,
-    }
-    to_js(&Server {
-        version: document.version,
-        doc: &document.doc,
-    })
+    let mut w = Writer::new();
+    write_document(&mut w, document);
+    w.finish()
 }
 
 fn continuity_name(continuity: Continuity) -> &'static str {
@@ -41,150 +32,113 @@ fn continuity_name(continuity: Continuity) -> &'static str {
     }
 }
 
-/// A `ViewChange` for one engine change-set.
-pub fn view_change(set: &ChangeSet) -> JsValue {
-    #[derive(Serialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Row<'a> {
-        id: &'a str,
-        version: u64,
-        doc: &'a Value,
-        pending: bool,
+/// A `ViewChange` for one engine change-set, written into the batch's `views` array.
+pub fn write_view_change(w: &mut Writer, set: &ChangeSet) {
+    w.begin_object();
+    w.key("sub").u64(set.view.0);
+    w.key("channel").str(&set.channel);
+    w.key("replace").bool(set.replace);
+    w.key("upserts").begin_array();
+    for d in &set.upserts {
+        w.begin_object();
+        w.key("id").str(&d.id);
+        w.key("version").u64(d.version);
+        w.key("doc").value(&d.doc);
+        w.key("pending").bool(d.pending);
+        w.end_object();
     }
-    #[derive(Serialize)]
-    #[serde(rename_all = "camelCase")]
-    struct ViewChange<'a> {
-        sub: u64,
-        channel: &'a str,
-        replace: bool,
-        upserts: Vec<Row<'a>>,
-        removes: &'a [String],
-        #[serde(skip_serializing_if = "Option::is_none")]
-        continuity: Option<&'static str>,
-    }
+    w.end_array();
+    w.key("removes").strs(&set.removes);
     let continuity = match set.continuity {
         Some(c) => Some(continuity_name(c)),
         None if set.from_cache => Some("cached"),
         None => None,
     };
-    to_js(&ViewChange {
-        sub: set.view.0,
-        channel: &set.channel,
-        replace: set.replace,
-        upserts: set
-            .upserts
-            .iter()
-            .map(|d| Row {
-                id: &d.id,
-                version: d.version,
-                doc: &d.doc,
-                pending: d.pending,
-            })
-            .collect(),
-        removes: &set.removes,
-        continuity,
-    })
+    if let Some(continuity) = continuity {
+        w.key("continuity").str(continuity);
+    }
+    w.end_object();
 }
 
 /// A `PresenceChange` for the app: `{channel, members: [{clientId, state}]}`.
-pub fn presence(change: &PresenceChange) -> JsValue {
-    #[derive(Serialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Member<'a> {
-        client_id: &'a str,
-        state: &'a Value,
+pub fn write_presence(w: &mut Writer, change: &PresenceChange) {
+    w.begin_object();
+    w.key("channel").str(&change.channel);
+    w.key("members").begin_array();
+    for m in &change.members {
+        w.begin_object();
+        w.key("clientId").str(&m.client_id);
+        w.key("state").value(&m.state);
+        w.end_object();
     }
-    #[derive(Serialize)]
-    struct Out<'a> {
-        channel: &'a str,
-        members: Vec<Member<'a>>,
-    }
-    to_js(&Out {
-        channel: &change.channel,
-        members: change
-            .members
-            .iter()
-            .map(|m| Member {
-                client_id: &m.client_id,
-                state: &m.state,
-            })
-            .collect(),
-    })
+    w.end_array();
+    w.end_object();
+}
+
+/// A `Broadcast` for the app: `{channel, from, payload}`.
+pub fn write_broadcast(w: &mut Writer, channel: &str, from: &str, payload: &serde_json::Value) {
+    w.begin_object();
+    w.key("channel").str(channel);
+    w.key("from").str(from);
+    w.key("payload").value(payload);
+    w.end_object();
 }
 
 /// A write's `MutationResult` (`{mutationId, version}`).
 pub fn mutation_result(mutation_id: u64, version: u64) -> JsValue {
-    #[derive(Serialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Done {
-        mutation_id: u64,
-        version: u64,
-    }
-    to_js(&Done {
-        mutation_id,
-        version,
-    })
+    let out = Object::new();
+    put(&out, "mutationId", JsValue::from_f64(mutation_id as f64));
+    put(&out, "version", JsValue::from_f64(version as f64));
+    out.into()
 }
 
 /// A `Conflict` for the app, keyed `clientId:mutationId`.
-pub fn conflict(client_id: &str, conflict: &Conflict) -> JsValue {
-    #[derive(Serialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Server<'a> {
-        version: u64,
-        doc: &'a Value,
-    }
-    #[derive(Serialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Out<'a> {
-        key: String,
-        channel: &'a str,
-        id: &'a str,
-        mutation_id: u64,
-        op: &'a str,
-        local: Option<&'a Value>,
-        base: Option<&'a Value>,
-        server: Option<Server<'a>>,
-    }
+pub fn write_conflict(w: &mut Writer, client_id: &str, conflict: &Conflict) {
     let m = &conflict.mutation;
     let op = match m.op {
         Op::Put if m.base_version == Some(0) => "create",
         Op::Put | Op::Patch => "edit",
         Op::Delete => "delete",
     };
-    to_js(&Out {
-        key: format!("{client_id}:{}", m.mutation_id),
-        channel: &m.channel,
-        id: &m.id,
-        mutation_id: m.mutation_id,
-        op,
-        local: conflict.local.as_ref(),
-        base: conflict.base.as_ref(),
-        server: conflict.server_current.as_ref().map(|d| Server {
-            version: d.version,
-            doc: &d.doc,
-        }),
-    })
+    w.begin_object();
+    w.key("key").str(&conflict_key(client_id, m.mutation_id));
+    w.key("channel").str(&m.channel);
+    w.key("id").str(&m.id);
+    w.key("mutationId").u64(m.mutation_id);
+    w.key("op").str(op);
+    w.key("local").opt_value(conflict.local.as_ref());
+    w.key("base").opt_value(conflict.base.as_ref());
+    w.key("server");
+    match &conflict.server_current {
+        Some(d) => write_document(w, d),
+        None => {
+            w.null();
+        }
+    }
+    w.end_object();
+}
+
+/// `clientId:mutationId`.
+fn conflict_key(client_id: &str, mutation_id: u64) -> String {
+    let mut key = String::with_capacity(client_id.len() + 21);
+    key.push_str(client_id);
+    key.push(':');
+    let mut digits = [0u8; 20];
+    for &d in decimal(mutation_id, &mut digits) {
+        key.push(char::from(d));
+    }
+    key
 }
 
 /// A `Rejection` for the app.
-pub fn rejection(mutation: &PendingMutation, code: &str, message: &str) -> JsValue {
-    #[derive(Serialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Out<'a> {
-        channel: &'a str,
-        id: &'a str,
-        mutation_id: u64,
-        code: &'a str,
-        message: &'a str,
-    }
-    to_js(&Out {
-        channel: &mutation.channel,
-        id: &mutation.id,
-        mutation_id: mutation.mutation_id,
-        code,
-        message,
-    })
+pub fn write_rejection(w: &mut Writer, mutation: &PendingMutation, code: &str, message: &str) {
+    w.begin_object();
+    w.key("channel").str(&mutation.channel);
+    w.key("id").str(&mutation.id);
+    w.key("mutationId").u64(mutation.mutation_id);
+    w.key("code").str(code);
+    w.key("message").str(message);
+    w.end_object();
 }
 
 /// Extra facts only the shell knows, added to the engine's status.
@@ -203,38 +157,16 @@ pub struct ShellFacts {
     pub to_wall: fn(u64) -> f64,
 }
 
+fn put(target: &Object, key: &str, value: JsValue) {
+    let _ = Reflect::set(target, &JsValue::from_str(key), &value);
+}
+
+fn number_or_null(value: Option<f64>) -> JsValue {
+    value.map_or(JsValue::NULL, JsValue::from_f64)
+}
+
 /// The `Status` object of the public API.
 pub fn status(status: &Status, facts: &ShellFacts) -> JsValue {
-    #[derive(Serialize)]
-    struct LastError {
-        code: String,
-        message: String,
-    }
-    #[derive(Serialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Out {
-        state: &'static str,
-        attempt: u32,
-        next_retry_at: Option<f64>,
-        latency_ms: Option<u64>,
-        pending_count: usize,
-        storage: &'static str,
-        writes_at_risk: bool,
-        persisted: Option<bool>,
-        last_synced_at: Option<f64>,
-        last_error: Option<LastError>,
-        counters: CountersOut,
-    }
-    #[derive(Serialize)]
-    #[serde(rename_all = "camelCase")]
-    struct CountersOut {
-        frames_received: u64,
-        events_received: u64,
-        events_deduped: u64,
-        coalesced: u64,
-        flushes: u64,
-        gaps: u64,
-    }
     let state = match status.state {
         ConnectionState::Idle => "idle",
         ConnectionState::Connecting => "connecting",
@@ -245,27 +177,64 @@ pub fn status(status: &Status, facts: &ShellFacts) -> JsValue {
         ConnectionState::AwaitingToken => "awaiting-token",
         _ => "closed",
     };
-    to_js(&Out {
-        state,
-        attempt: status.attempt,
-        next_retry_at: status.next_retry_at.map(facts.to_wall),
-        latency_ms: status.rtt_ms,
-        pending_count: status.pending_mutations + facts.pending_elsewhere,
-        storage: facts.storage,
-        writes_at_risk: facts.writes_at_risk,
-        persisted: facts.persisted,
-        last_synced_at: facts.last_synced_at,
-        last_error: status.last_error.as_ref().map(|e| LastError {
-            code: e.code().to_owned(),
-            message: e.to_string(),
-        }),
-        counters: CountersOut {
-            frames_received: status.counters.frames_received,
-            events_received: status.counters.events_received,
-            events_deduped: status.counters.events_deduped,
-            coalesced: status.counters.coalesced,
-            flushes: status.counters.flushes,
-            gaps: status.counters.gaps,
-        },
-    })
+    let out = Object::new();
+    put(&out, "state", JsValue::from_str(state));
+    put(
+        &out,
+        "attempt",
+        JsValue::from_f64(f64::from(status.attempt)),
+    );
+    put(
+        &out,
+        "nextRetryAt",
+        number_or_null(status.next_retry_at.map(facts.to_wall)),
+    );
+    put(
+        &out,
+        "latencyMs",
+        number_or_null(status.rtt_ms.map(|ms| ms as f64)),
+    );
+    put(
+        &out,
+        "pendingCount",
+        JsValue::from_f64((status.pending_mutations + facts.pending_elsewhere) as f64),
+    );
+    put(&out, "storage", JsValue::from_str(facts.storage));
+    put(
+        &out,
+        "writesAtRisk",
+        JsValue::from_bool(facts.writes_at_risk),
+    );
+    put(
+        &out,
+        "persisted",
+        facts.persisted.map_or(JsValue::NULL, JsValue::from_bool),
+    );
+    put(&out, "lastSyncedAt", number_or_null(facts.last_synced_at));
+    let last_error = match &status.last_error {
+        Some(e) => {
+            let error = Object::new();
+            put(&error, "code", JsValue::from_str(e.code()));
+            put(&error, "message", JsValue::from_str(&e.to_string()));
+            error.into()
+        }
+        None => JsValue::NULL,
+    };
+    put(&out, "lastError", last_error);
+    put(&out, "counters", counters(status));
+    out.into()
+}
+
+/// The `StatusCounters` object.
+fn counters(status: &Status) -> JsValue {
+    let c = &status.counters;
+    let out = Object::new();
+    let count = |key: &str, n: u64| put(&out, key, JsValue::from_f64(n as f64));
+    count("framesReceived", c.frames_received);
+    count("eventsReceived", c.events_received);
+    count("eventsDeduped", c.events_deduped);
+    count("coalesced", c.coalesced);
+    count("flushes", c.flushes);
+    count("gaps", c.gaps);
+    out.into()
 }

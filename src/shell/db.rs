@@ -1,147 +1,149 @@
-//! The durable side of the client: an IndexedDB database (through rexie) holding, per client
-//! id, the outbox, the cached confirmed documents and each channel's resume point.
+//! The durable side of the client: an IndexedDB database holding, per client id, the outbox,
+//! the cached confirmed documents and each channel's resume point.
 //!
-//! Schema (version 1; a later version adds stores or indexes in [`open`]):
+//! Schema (the object stores below; [`idb::open`] adds missing ones with a version upgrade,
+//! and opens a database that a newer build upgraded at its version):
 //!
 //! | store | key | value |
 //! |---|---|---|
-//! | `clients` | client id | `{ clientId, lastMutationId }` |
+//! | `clients` | client id | `{ clientId, lastMutationId, updatedAt }` |
 //! | `outbox` | `[clientId, mutationId]` | a pending mutation, as JSON text |
 //! | `docs` | `[clientId, channel, docId]` | a confirmed document, as JSON text |
-//! | `channels` | `[clientId, channel]` | `{ cursor, filterKey }` |
+//! | `channels` | `[clientId, channel]` | `{ cursor: {epoch, offset} \| null, filterKey }` |
 //!
 //! Each browser tab is one client id, so two tabs never write the same keys. Every flush of
 //! the engine's `Persist` outputs is one readwrite transaction.
 //!
 //! Outbox entries and documents are stored as JSON text: one string crosses from WASM to
 //! JavaScript and IndexedDB clones a string, where an object would cost a call per field and a
-//! structured clone of the tree. Rows stored as objects (by earlier builds) read as well.
+//! structured clone of the tree. Rows stored as objects (by earlier builds) read as well. Their
+//! encoding is `rows::encode_row` / `rows::decode_row`, and nothing else.
+//!
+//! The connection: when another connection wants to upgrade the database (`versionchange`)
+//! this one closes at once so the upgrade can proceed; when the browser closes it (`close`:
+//! storage pressure, Safari dropping idle connections) it is dropped. Either way the next use
+//! opens a new one, and a transaction that fails is tried once more on a fresh connection.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use js_sys::Array;
-use rexie::{KeyRange, ObjectStore, Rexie, Transaction, TransactionMode};
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
-use tether_core::{CachedChannel, PendingMutation, Persist, PersistedState};
-use tether_protocol::{Document, Since};
-use wasm_bindgen::JsValue;
+use tether_core::{CachedChannel, Persist, PersistedState};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
+use web_sys::IdbDatabase;
 
-use super::convert::to_js;
+use super::idb::{self, fire, place, prefix_range, IdbError, Tx};
 
-const VERSION: u32 = 1;
+mod rows;
+use rows::{apply, get, load, s};
+
 const STORES: [&str; 4] = ["clients", "outbox", "docs", "channels"];
 
-/// An IndexedDB failure, as text (rexie's errors carry no more than that).
+/// Why a database call failed.
 #[derive(Debug, Clone, PartialEq)]
-pub struct DbError(pub String);
+pub enum DbError {
+    /// IndexedDB failed: the `DOMException`'s name and message.
+    Failed(String),
+    /// The client's partition, written before, is gone (the database was deleted under the
+    /// client): nothing was written; store everything the client holds again.
+    PartitionLost,
+}
 
-impl From<rexie::Error> for DbError {
-    fn from(e: rexie::Error) -> DbError {
-        DbError(format!("{e:?}"))
+impl DbError {
+    /// The failure as text.
+    pub fn message(self) -> String {
+        match self {
+            DbError::Failed(message) => message,
+            DbError::PartitionLost => "the stored partition was deleted".to_owned(),
+        }
     }
 }
 
-impl From<serde_wasm_bindgen::Error> for DbError {
-    fn from(e: serde_wasm_bindgen::Error) -> DbError {
-        DbError(e.to_string())
+impl From<IdbError> for DbError {
+    fn from(e: IdbError) -> DbError {
+        DbError::Failed(e.0)
     }
 }
 
-/// A row as JSON text.
-fn text_row<T: Serialize>(value: &T) -> Result<JsValue, DbError> {
-    serde_json::to_string(value)
-        .map(|text| JsValue::from_str(&text))
-        .map_err(|e| DbError(e.to_string()))
+/// One connection and its event handlers.
+struct Conn {
+    db: IdbDatabase,
+    /// Which connection of this `Db` it is (0 for the first).
+    generation: u64,
+    /// Set when the connection closed (by us on `versionchange`, or by the browser).
+    closed: Rc<Cell<bool>>,
+    _on_versionchange: Closure<dyn FnMut()>,
+    _on_close: Closure<dyn FnMut()>,
 }
 
-/// A row stored as JSON text, or as an object by an earlier build.
-fn read_row<T: DeserializeOwned>(value: JsValue) -> Result<T, DbError> {
-    match value.as_string() {
-        Some(text) => serde_json::from_str(&text).map_err(|e| DbError(e.to_string())),
-        None => Ok(serde_wasm_bindgen::from_value(value)?),
+impl Conn {
+    fn new(db: IdbDatabase, generation: u64) -> Conn {
+        let closed = Rc::new(Cell::new(false));
+        let (flag, closing) = (closed.clone(), db.clone());
+        let on_versionchange = Closure::<dyn FnMut()>::new(move || {
+            closing.close();
+            flag.set(true);
+        });
+        let flag = closed.clone();
+        let on_close = Closure::<dyn FnMut()>::new(move || flag.set(true));
+        db.set_onversionchange(Some(on_versionchange.as_ref().unchecked_ref()));
+        db.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        Conn {
+            db,
+            generation,
+            closed,
+            _on_versionchange: on_versionchange,
+            _on_close: on_close,
+        }
     }
 }
 
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ClientRow {
-    client_id: String,
-    last_mutation_id: u64,
-    /// When the partition was last written (ms since the Unix epoch; 0 in rows of earlier
-    /// builds): a new tab seeds its views from the freshest cache.
-    #[serde(default)]
-    updated_at: f64,
+impl Drop for Conn {
+    fn drop(&mut self) {
+        self.db.set_onversionchange(None);
+        self.db.set_onclose(None);
+        self.db.close();
+    }
 }
 
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ChannelRow {
-    cursor: Option<Since>,
-    filter_key: String,
-}
-
-/// The database, reopened when the browser closed its connection (storage pressure, a
-/// `versionchange`, Safari dropping idle connections): a transaction that cannot start or
-/// fails is tried once more on a fresh connection before the error is reported.
+/// The database, reopened when its connection closed or a transaction on it failed.
 pub struct Db {
     name: String,
-    rexie: RefCell<Option<Rc<Rexie>>>,
-}
-
-fn key(parts: &[JsValue]) -> JsValue {
-    parts.iter().collect::<Array>().into()
-}
-
-fn s(text: &str) -> JsValue {
-    JsValue::from_str(text)
-}
-
-fn n(number: u64) -> JsValue {
-    JsValue::from_f64(number as f64)
-}
-
-/// Every key from `lower` to `upper`, both included.
-fn key_range(lower: &JsValue, upper: &JsValue) -> Result<KeyRange, DbError> {
-    KeyRange::bound(lower, upper, Some(false), Some(false)).map_err(|e| DbError(format!("{e:?}")))
-}
-
-/// Every key that starts with `prefix` (arrays sort above strings and numbers in IndexedDB).
-fn prefix_range(prefix: &[JsValue]) -> Result<KeyRange, DbError> {
-    let mut upper: Vec<JsValue> = prefix.to_vec();
-    upper.push(Array::new().into());
-    key_range(&key(prefix), &key(&upper))
+    conn: RefCell<Option<Rc<Conn>>>,
+    /// Connections opened so far.
+    opened: Cell<u64>,
+    /// Per client id: the connection its last write committed on. The first write of a
+    /// partition on a newer connection checks that the partition is still there.
+    /// (A list: a few client ids, this tab's and those it adopts.)
+    written: RefCell<Vec<(String, u64)>>,
 }
 
 /// Opens (creating or upgrading) the database.
 pub async fn open(name: &str) -> Result<Db, DbError> {
-    let rexie = connect(name).await?;
+    let db = idb::open(name, &STORES).await?;
     Ok(Db {
         name: name.to_owned(),
-        rexie: RefCell::new(Some(Rc::new(rexie))),
+        conn: RefCell::new(Some(Rc::new(Conn::new(db, 0)))),
+        opened: Cell::new(1),
+        written: RefCell::new(Vec::new()),
     })
 }
 
-async fn connect(name: &str) -> Result<Rexie, DbError> {
-    let mut builder = Rexie::builder(name).version(VERSION);
-    for store in STORES {
-        builder = builder.add_object_store(ObjectStore::new(store));
-    }
-    Ok(builder.build().await?)
-}
-
 impl Db {
-    /// The current connection, opening a new one after a failure.
-    async fn connection(&self) -> Result<Rc<Rexie>, DbError> {
-        let current = self.rexie.borrow().clone();
-        if let Some(rexie) = current {
-            return Ok(rexie);
+    /// The current connection, opening a new one when it closed.
+    async fn connection(&self) -> Result<Rc<Conn>, DbError> {
+        let current = self.conn.borrow().clone();
+        if let Some(conn) = current.filter(|c| !c.closed.get()) {
+            return Ok(conn);
         }
-        let rexie = Rc::new(connect(&self.name).await?);
-        *self.rexie.borrow_mut() = Some(rexie.clone());
-        Ok(rexie)
+        self.conn.borrow_mut().take();
+        let generation = self.opened.get();
+        let conn = Rc::new(Conn::new(idb::open(&self.name, &STORES).await?, generation));
+        self.opened.set(generation + 1);
+        *self.conn.borrow_mut() = Some(conn.clone());
+        Ok(conn)
     }
 
     /// Runs `op` on the connection; if it fails, drops that connection (it may have been closed
@@ -149,15 +151,16 @@ impl Db {
     /// transaction was aborted, so nothing of it is stored.
     async fn with_retry<T>(
         &self,
-        op: impl AsyncFn(&Rexie) -> Result<T, DbError>,
+        op: impl AsyncFn(&Conn) -> Result<T, DbError>,
     ) -> Result<T, DbError> {
         let first = self.connection().await?;
         match op(&first).await {
             Ok(value) => Ok(value),
+            Err(DbError::PartitionLost) => Err(DbError::PartitionLost),
             Err(_) => {
                 {
-                    let mut slot = self.rexie.borrow_mut();
-                    if slot.as_ref().is_some_and(|r| Rc::ptr_eq(r, &first)) {
+                    let mut slot = self.conn.borrow_mut();
+                    if slot.as_ref().is_some_and(|c| Rc::ptr_eq(c, &first)) {
                         *slot = None;
                     }
                 }
@@ -170,10 +173,13 @@ impl Db {
 
     /// Client ids that have a partition.
     pub async fn client_ids(&self) -> Result<Vec<String>, DbError> {
-        self.with_retry(async |rexie: &Rexie| {
-            let tx = rexie.transaction(&["clients"], TransactionMode::ReadOnly)?;
-            let keys = tx.store("clients")?.get_all_keys(None, None).await?;
-            Ok(keys.into_iter().filter_map(|k| k.as_string()).collect())
+        self.with_retry(async |conn: &Conn| {
+            let tx = Tx::start(&conn.db, &["clients"], false)?;
+            let keys = place(tx.store("clients")?.get_all_keys())?.result().await?;
+            Ok(Array::from(&keys)
+                .iter()
+                .filter_map(|k| k.as_string())
+                .collect())
         })
         .await
     }
@@ -185,24 +191,24 @@ impl Db {
         except: &str,
     ) -> Result<BTreeMap<String, CachedChannel>, DbError> {
         let rows = self
-            .with_retry(async |rexie: &Rexie| {
-                let tx = rexie.transaction(&["clients"], TransactionMode::ReadOnly)?;
-                let values = tx.store("clients")?.get_all(None, None).await?;
-                values
-                    .into_iter()
-                    .map(|v| Ok(serde_wasm_bindgen::from_value::<ClientRow>(v)?))
-                    .collect::<Result<Vec<_>, DbError>>()
+            .with_retry(async |conn: &Conn| {
+                let tx = Tx::start(&conn.db, &["clients"], false)?;
+                Ok(place(tx.store("clients")?.get_all())?.result().await?)
             })
             .await?;
-        let freshest = rows
-            .into_iter()
-            .filter(|r| r.client_id != except)
-            .max_by(|a, b| a.updated_at.total_cmp(&b.updated_at));
-        let Some(row) = freshest else {
+        let freshest = Array::from(&rows)
+            .iter()
+            .filter_map(|row| {
+                let id = get(&row, "clientId").as_string()?;
+                let at = get(&row, "updatedAt").as_f64().unwrap_or(0.0);
+                (id != except).then_some((id, at))
+            })
+            .max_by(|a, b| a.1.total_cmp(&b.1));
+        let Some((client_id, _)) = freshest else {
             return Ok(BTreeMap::new());
         };
         Ok(self
-            .load(&row.client_id)
+            .load(&client_id)
             .await?
             .map(|state| state.channels)
             .unwrap_or_default())
@@ -210,28 +216,42 @@ impl Db {
 
     /// Everything stored for `client_id` (None when it has no partition).
     pub async fn load(&self, client_id: &str) -> Result<Option<PersistedState>, DbError> {
-        self.with_retry(async |rexie: &Rexie| load(rexie, client_id).await)
+        self.with_retry(async |conn: &Conn| load(&conn.db, client_id).await)
             .await
     }
 
     /// Applies a flush of engine writes for `client_id` in one readwrite transaction, which
     /// has committed when this returns `Ok`; on any failure it is aborted, so nothing of the
-    /// flush is stored.
+    /// flush is stored. [`DbError::PartitionLost`] when the partition this `Db` wrote before is
+    /// gone (checked once per new connection).
     pub async fn write(
         &self,
         client_id: &str,
         last_mutation_id: u64,
         writes: &[Persist],
     ) -> Result<(), DbError> {
-        self.with_retry(async |rexie: &Rexie| {
-            let tx = rexie.transaction(&STORES, TransactionMode::ReadWrite)?;
-            match apply(&tx, client_id, last_mutation_id, writes).await {
+        self.with_retry(async |conn: &Conn| {
+            let tx = Tx::start(&conn.db, &STORES, true)?;
+            let check = self
+                .written
+                .borrow()
+                .iter()
+                .any(|(id, g)| id == client_id && *g != conn.generation);
+            if check {
+                let row = place(tx.store("clients")?.get(&s(client_id)))?;
+                if row.result().await?.is_undefined() {
+                    tx.abort();
+                    return Err(DbError::PartitionLost);
+                }
+            }
+            match apply(&tx, client_id, last_mutation_id, writes) {
                 Ok(()) => {
                     tx.done().await?;
+                    self.wrote(client_id, conn.generation);
                     Ok(())
                 }
                 Err(error) => {
-                    let _ = tx.abort().await;
+                    tx.abort();
                     Err(error)
                 }
             }
@@ -239,191 +259,42 @@ impl Db {
         .await
     }
 
+    /// Forgets that `client_id`'s partition was written (its next write does not check that
+    /// the partition is still there: it stores everything again).
+    pub fn forget(&self, client_id: &str) {
+        self.written.borrow_mut().retain(|(id, _)| id != client_id);
+    }
+
+    /// Records that `client_id`'s partition was written on connection `generation`.
+    fn wrote(&self, client_id: &str, generation: u64) {
+        let mut written = self.written.borrow_mut();
+        match written.iter_mut().find(|(id, _)| id == client_id) {
+            Some(entry) => entry.1 = generation,
+            None => written.push((client_id.to_owned(), generation)),
+        }
+    }
+
     /// Deletes everything stored for `client_id`.
     pub async fn delete_client(&self, client_id: &str) -> Result<(), DbError> {
-        self.with_retry(async |rexie: &Rexie| {
-            let tx = rexie.transaction(&STORES, TransactionMode::ReadWrite)?;
-            let range = || prefix_range(&[s(client_id)]);
-            tx.store("outbox")?.delete(range()?.into()).await?;
-            tx.store("docs")?.delete(range()?.into()).await?;
-            tx.store("channels")?.delete(range()?.into()).await?;
-            tx.store("clients")?.delete(s(client_id)).await?;
-            tx.done().await?;
-            Ok(())
+        self.forget(client_id);
+        self.with_retry(async |conn: &Conn| {
+            let tx = Tx::start(&conn.db, &STORES, true)?;
+            let placed = (|| {
+                let range = prefix_range(&[s(client_id)])?;
+                for store in ["outbox", "docs", "channels"] {
+                    fire(tx.store(store)?.delete(&range))?;
+                }
+                fire(tx.store("clients")?.delete(&s(client_id)))?;
+                Ok::<(), IdbError>(())
+            })();
+            match placed {
+                Ok(()) => Ok(tx.done().await?),
+                Err(error) => {
+                    tx.abort();
+                    Err(error.into())
+                }
+            }
         })
         .await
     }
-}
-
-/// Everything stored for `client_id` (None when it has no partition).
-async fn load(rexie: &Rexie, client_id: &str) -> Result<Option<PersistedState>, DbError> {
-    let tx = rexie.transaction(&STORES, TransactionMode::ReadOnly)?;
-    let Some(row) = tx.store("clients")?.get(s(client_id)).await? else {
-        return Ok(None);
-    };
-    let row: ClientRow = serde_wasm_bindgen::from_value(row)?;
-    let mut state = PersistedState {
-        client_id: row.client_id,
-        last_mutation_id: row.last_mutation_id,
-        outbox: BTreeMap::new(),
-        channels: BTreeMap::new(),
-    };
-    let prefix = [s(client_id)];
-    for value in tx
-        .store("outbox")?
-        .get_all(Some(prefix_range(&prefix)?), None)
-        .await?
-    {
-        let mutation: PendingMutation = read_row(value)?;
-        state.outbox.insert(mutation.mutation_id, mutation);
-    }
-    // Keys and values in two bulk requests (same range, same order, one transaction): a
-    // cursor would cost one round trip per record.
-    for (k, value) in scan_all(&tx.store("channels")?, &prefix).await? {
-        let channel = Array::from(&k).get(1).as_string().unwrap_or_default();
-        let row: ChannelRow = serde_wasm_bindgen::from_value(value)?;
-        state.channels.insert(
-            channel,
-            CachedChannel {
-                documents: BTreeMap::new(),
-                cursor: row.cursor,
-                filter_key: row.filter_key,
-            },
-        );
-    }
-    for (k, value) in scan_all(&tx.store("docs")?, &prefix).await? {
-        let channel = Array::from(&k).get(1).as_string().unwrap_or_default();
-        let doc: Document = read_row(value)?;
-        state
-            .channels
-            .entry(channel)
-            .or_default()
-            .documents
-            .insert(doc.id.clone(), doc);
-    }
-    Ok(Some(state))
-}
-
-async fn apply(
-    tx: &Transaction,
-    client_id: &str,
-    last_mutation_id: u64,
-    writes: &[Persist],
-) -> Result<(), DbError> {
-    // IndexedDB runs a transaction's requests in the order they were placed, and a failed one
-    // aborts the transaction (reported by `done`). So runs of puts are placed together and only
-    // the last is awaited (`put_all`), and runs of consecutive outbox ids are deleted as one
-    // key range: a flush of 1,000 writes costs a few round trips instead of 1,000.
-    let clients = tx.store("clients")?;
-    let outbox = tx.store("outbox")?;
-    let docs = tx.store("docs")?;
-    let channels = tx.store("channels")?;
-    let cid = s(client_id);
-    // The client row is written with every flush: it records when the partition was written.
-    let mut i = 0;
-    while i < writes.len() {
-        match &writes[i] {
-            Persist::ClientId { .. } => {
-                i += 1;
-            }
-            Persist::OutboxPut { .. } => {
-                let run = writes[i..]
-                    .iter()
-                    .map_while(|w| match w {
-                        Persist::OutboxPut { mutation } => Some(mutation),
-                        _ => None,
-                    })
-                    .collect::<Vec<_>>();
-                i += run.len();
-                let rows = run
-                    .into_iter()
-                    .map(|mutation| {
-                        let k = key(&[cid.clone(), n(mutation.mutation_id)]);
-                        Ok((text_row(mutation)?, Some(k)))
-                    })
-                    .collect::<Result<Vec<_>, DbError>>()?;
-                outbox.put_all(rows.into_iter()).await?;
-            }
-            Persist::OutboxRemove { .. } => {
-                let ids = writes[i..]
-                    .iter()
-                    .map_while(|w| match w {
-                        Persist::OutboxRemove { mutation_id } => Some(*mutation_id),
-                        _ => None,
-                    })
-                    .collect::<Vec<_>>();
-                i += ids.len();
-                for (first, last) in consecutive_runs(&ids) {
-                    let lower = key(&[cid.clone(), n(first)]);
-                    if first == last {
-                        outbox.delete(lower).await?;
-                    } else {
-                        let upper = key(&[cid.clone(), n(last)]);
-                        outbox.delete(key_range(&lower, &upper)?.into()).await?;
-                    }
-                }
-            }
-            Persist::Channel(delta) => {
-                i += 1;
-                let channel = s(&delta.channel);
-                if delta.replace {
-                    let range = prefix_range(&[cid.clone(), channel.clone()])?;
-                    docs.delete(range.into()).await?;
-                }
-                for id in &delta.removes {
-                    docs.delete(key(&[cid.clone(), channel.clone(), s(id)]))
-                        .await?;
-                }
-                let rows = delta
-                    .upserts
-                    .iter()
-                    .map(|doc| {
-                        let k = key(&[cid.clone(), channel.clone(), s(&doc.id)]);
-                        Ok((text_row(doc)?, Some(k)))
-                    })
-                    .collect::<Result<Vec<_>, DbError>>()?;
-                docs.put_all(rows.into_iter()).await?;
-                let row = ChannelRow {
-                    cursor: delta.cursor.clone(),
-                    filter_key: delta.filter_key.clone(),
-                };
-                channels
-                    .put(&to_js(&row), Some(&key(&[cid.clone(), channel])))
-                    .await?;
-            }
-        }
-    }
-    {
-        let row = ClientRow {
-            client_id: client_id.to_owned(),
-            last_mutation_id,
-            updated_at: js_sys::Date::now(),
-        };
-        clients.put(&to_js(&row), Some(&cid)).await?;
-    }
-    Ok(())
-}
-
-/// `ids` as maximal runs of consecutive integers `(first, last)`, in the given order.
-fn consecutive_runs(ids: &[u64]) -> Vec<(u64, u64)> {
-    let mut runs: Vec<(u64, u64)> = Vec::new();
-    for &id in ids {
-        match runs.last_mut() {
-            Some((_, last)) if last.checked_add(1) == Some(id) => *last = id,
-            _ => runs.push((id, id)),
-        }
-    }
-    runs
-}
-
-/// Every `(key, value)` of `store` under `prefix`, in key order.
-async fn scan_all(
-    store: &rexie::Store,
-    prefix: &[JsValue],
-) -> Result<Vec<(JsValue, JsValue)>, DbError> {
-    let keys = store
-        .get_all_keys(Some(prefix_range(prefix)?), None)
-        .await?;
-    let values = store.get_all(Some(prefix_range(prefix)?), None).await?;
-    Ok(keys.into_iter().zip(values).collect())
 }

@@ -8,23 +8,28 @@
 //! back into the client.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 
-use js_sys::{Array, Function, Object, Promise, Reflect};
-use serde_json::Value;
-use tether_core::{Engine, MutationOutcome, Output};
+use js_sys::{Function, Promise, Reflect};
+use tether_core::{Engine, Output};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 
-use super::convert::{self, to_js, ShellFacts};
-use super::db::Db;
+use super::convert::{self, ShellFacts};
+use super::db::{Db, DbError};
 use super::error::ShellError;
 use super::identity::Held;
+use super::json;
+
+mod effects;
+mod recover;
 use super::signals::{self, Signal, Signals};
 use super::socket::{Socket, SocketEvent};
 use super::timer::Timer;
+use effects::Pending;
+pub use effects::{deferred, Effects};
+pub use recover::Store;
 
 /// Engine time: `performance.now()` in whole milliseconds.
 pub fn now_ms() -> u64 {
@@ -39,60 +44,14 @@ fn to_wall(at: u64) -> f64 {
     js_sys::Date::now() + (at as f64 - now_ms() as f64)
 }
 
-type Resolvers = (Function, Function);
-
-/// Everything one drain wants to tell JavaScript, delivered after the borrow ends.
-#[derive(Default)]
-pub struct Effects {
-    views: Vec<JsValue>,
-    conflicts: Vec<JsValue>,
-    rejections: Vec<JsValue>,
-    presence: Vec<JsValue>,
-    broadcasts: Vec<JsValue>,
-    settle: Vec<(Function, JsValue)>,
-    status: Option<JsValue>,
-    listeners: Option<(Option<Function>, Option<Function>)>,
-}
-
-impl Effects {
-    /// Calls the app's callbacks.
-    pub fn run(self) {
-        for (callback, value) in self.settle {
-            let _ = callback.call1(&JsValue::NULL, &value);
-        }
-        let Some((on_change, on_status)) = self.listeners else {
-            return;
-        };
-        let changed = !(self.views.is_empty()
-            && self.conflicts.is_empty()
-            && self.rejections.is_empty()
-            && self.presence.is_empty()
-            && self.broadcasts.is_empty());
-        if let (true, Some(on_change)) = (changed, on_change) {
-            let batch = Object::new();
-            let put = |key: &str, items: Vec<JsValue>| {
-                let list: Array = items.into_iter().collect();
-                let _ = Reflect::set(&batch, &key.into(), &list);
-            };
-            put("views", self.views);
-            put("conflicts", self.conflicts);
-            put("rejections", self.rejections);
-            put("presence", self.presence);
-            put("broadcasts", self.broadcasts);
-            let _ = on_change.call1(&JsValue::NULL, &batch);
-        }
-        if let (Some(status), Some(on_status)) = (self.status, on_status) {
-            let _ = on_status.call1(&JsValue::NULL, &status);
-        }
-    }
-}
-
 /// The engine and everything around it.
 pub struct Driver {
     /// The engine.
     pub engine: Engine,
     url: String,
-    db: Option<Rc<Db>>,
+    store: Store,
+    /// Called once when the database opened late (`Store::Opening` became `Durable`).
+    on_durable: Option<Box<dyn FnOnce(Rc<Db>)>>,
     socket: Option<Socket>,
     generation: u64,
     timer: Option<Timer>,
@@ -100,8 +59,11 @@ pub struct Driver {
     lock: Option<Held>,
     /// A write batch is being taken at the end of the current task (`Output::WriteReady`).
     write_scheduled: bool,
-    mutations: HashMap<u64, Resolvers>,
-    requests: HashMap<u64, Resolvers>,
+    /// Unsettled promises by mutation id, in id order (a list: answers come mostly in order,
+    /// and a map would cost its own code in the bundle).
+    mutations: Pending,
+    /// Unsettled promises by request id.
+    requests: Pending,
     on_change: Option<Function>,
     on_status: Option<Function>,
     get_token: Option<Function>,
@@ -128,8 +90,8 @@ pub struct Driver {
 pub struct DriverSetup {
     /// Server URL.
     pub url: String,
-    /// The open database, or None for memory storage.
-    pub db: Option<Rc<Db>>,
+    /// Where the writes go.
+    pub store: Store,
     /// The lock on this client id's partition.
     pub lock: Option<Held>,
     /// The token provider.
@@ -142,15 +104,16 @@ impl Driver {
         let driver = Rc::new(RefCell::new(Driver {
             engine,
             url: setup.url,
-            db: setup.db,
+            store: setup.store,
+            on_durable: None,
             socket: None,
             generation: 0,
             timer: None,
             signals: None,
             lock: setup.lock,
             write_scheduled: false,
-            mutations: HashMap::new(),
-            requests: HashMap::new(),
+            mutations: Pending::default(),
+            requests: Pending::default(),
             on_change: None,
             on_status: None,
             get_token: setup.get_token,
@@ -244,16 +207,6 @@ impl Driver {
         }
     }
 
-    /// Registers the promise callbacks of a mutation.
-    pub fn track_mutation(&mut self, mutation_id: u64, resolvers: Resolvers) {
-        self.mutations.insert(mutation_id, resolvers);
-    }
-
-    /// Registers the promise callbacks of a request.
-    pub fn track_request(&mut self, request_id: u64, resolvers: Resolvers) {
-        self.requests.insert(request_id, resolvers);
-    }
-
     /// Asks the browser to keep this origin's storage under pressure
     /// ([MDN: `StorageManager.persist()`](https://developer.mozilla.org/en-US/docs/Web/API/StorageManager/persist));
     /// the answer shows as `status.persisted`.
@@ -292,9 +245,17 @@ impl Driver {
         });
     }
 
+    /// The open database, if any.
+    pub fn db(&self) -> Option<Rc<Db>> {
+        match &self.store {
+            Store::Durable(db) => Some(db.clone()),
+            _ => None,
+        }
+    }
+
     /// Whether writes would not survive a reload.
     pub fn writes_at_risk(&self) -> bool {
-        self.db.is_none() || !self.engine.storage_ok()
+        !matches!(self.store, Store::Durable(_)) || !self.engine.storage_ok()
     }
 
     /// The public status object.
@@ -302,7 +263,7 @@ impl Driver {
         convert::status(
             &self.engine.status(),
             &ShellFacts {
-                storage: if self.db.is_some() {
+                storage: if matches!(self.store, Store::Durable(_)) {
                     "indexeddb"
                 } else {
                     "memory"
@@ -336,7 +297,9 @@ impl Driver {
             lock.release();
         }
         let closed = ShellError::Engine(tether_core::EngineError::Closed).to_js();
-        for (_, (_, reject)) in self.mutations.drain().chain(self.requests.drain()) {
+        let mutations = std::mem::take(&mut self.mutations.0);
+        let requests = std::mem::take(&mut self.requests.0);
+        for (_, (_, reject)) in mutations.into_iter().chain(requests) {
             effects.settle.push((reject, closed.clone()));
         }
         effects
@@ -365,7 +328,7 @@ impl Driver {
                 Output::NeedToken => self.fetch_token(),
                 Output::Changes(sets) => {
                     for set in sets {
-                        fx.views.push(convert::view_change(&set));
+                        convert::write_view_change(&mut fx.views, &set);
                     }
                 }
                 Output::Mutation(outcome) => self.settle_mutation(outcome, &mut fx),
@@ -373,24 +336,12 @@ impl Driver {
                     channel,
                     from,
                     payload,
-                } => {
-                    #[derive(serde::Serialize)]
-                    struct Broadcast {
-                        channel: String,
-                        from: String,
-                        payload: Value,
-                    }
-                    fx.broadcasts.push(to_js(&Broadcast {
-                        channel,
-                        from,
-                        payload,
-                    }));
-                }
-                Output::Presence(change) => fx.presence.push(convert::presence(&change)),
+                } => convert::write_broadcast(&mut fx.broadcasts, &channel, &from, &payload),
+                Output::Presence(change) => convert::write_presence(&mut fx.presence, &change),
                 Output::Response { id, result } => {
                     if let Some((resolve, reject)) = self.requests.remove(&id) {
                         match result {
-                            Ok(body) => fx.settle.push((resolve, to_js(&body))),
+                            Ok(body) => fx.settle.push((resolve, json::to_js(&body))),
                             Err(e) => fx.settle.push((reject, ShellError::Request(e).to_js())),
                         }
                     }
@@ -436,7 +387,7 @@ impl Driver {
         let Some(this) = self.adopting.take() else {
             return;
         };
-        let db = self.db.clone();
+        let db = self.db();
         let client_id = self.engine.client_id().to_owned();
         spawn_local(async move {
             if let Some(db) = db {
@@ -488,11 +439,23 @@ impl Driver {
         if self.write_scheduled {
             return;
         }
-        let Some(db) = self.db.clone() else {
-            while let Some(batch) = self.engine.take_writes() {
-                self.engine.write_done(now_ms(), batch.id, Ok(()));
+        let db = match &mut self.store {
+            Store::Durable(db) => db.clone(),
+            // The writes wait for the database (the engine holds their frames).
+            Store::Opening(None) => return,
+            Store::Opening(Some(mirror)) => {
+                while let Some(batch) = self.engine.take_writes() {
+                    mirror.absorb(&batch);
+                    self.engine.write_done(now_ms(), batch.id, Ok(()));
+                }
+                return;
             }
-            return;
+            Store::Memory => {
+                while let Some(batch) = self.engine.take_writes() {
+                    self.engine.write_done(now_ms(), batch.id, Ok(()));
+                }
+                return;
+            }
         };
         self.write_scheduled = true;
         let weak = self.me.clone();
@@ -509,10 +472,22 @@ impl Driver {
             let Some((batch, client_id)) = taken else {
                 return;
             };
-            let result = db
+            let result = match db
                 .write(&client_id, batch.last_mutation_id, &batch.writes)
                 .await
-                .map_err(|e| e.0);
+            {
+                // The database was deleted under the client: store everything it holds again,
+                // with the batch, in one transaction.
+                Err(DbError::PartitionLost) => {
+                    let mut writes = Vec::new();
+                    with(&weak, |d| writes = d.refill(batch.last_mutation_id));
+                    writes.extend(batch.writes.iter().cloned());
+                    db.forget(&client_id);
+                    db.write(&client_id, batch.last_mutation_id, &writes).await
+                }
+                other => other,
+            }
+            .map_err(DbError::message);
             with(&weak, |d| {
                 let was_ok = d.engine.storage_ok();
                 d.engine.write_done(now_ms(), batch.id, result);
@@ -543,45 +518,6 @@ impl Driver {
             });
         });
     }
-
-    fn settle_mutation(&mut self, outcome: MutationOutcome, fx: &mut Effects) {
-        let id = outcome.mutation().mutation_id;
-        let resolvers = self.mutations.remove(&id);
-        match outcome {
-            MutationOutcome::Acked { version, .. } => {
-                if let Some((resolve, _)) = resolvers {
-                    fx.settle
-                        .push((resolve, convert::mutation_result(id, version)));
-                }
-            }
-            MutationOutcome::Converged { server_current, .. } => {
-                // The server already holds what the write wanted: it succeeded in effect.
-                if let Some((resolve, _)) = resolvers {
-                    fx.settle.push((
-                        resolve,
-                        convert::mutation_result(id, server_current.map_or(0, |d| d.version)),
-                    ));
-                }
-            }
-            MutationOutcome::Conflict(conflict) => {
-                fx.conflicts
-                    .push(convert::conflict(self.engine.client_id(), &conflict));
-                if let Some((_, reject)) = resolvers {
-                    fx.settle
-                        .push((reject, ShellError::Conflict(Box::new(conflict)).to_js()));
-                }
-            }
-            MutationOutcome::Rejected { mutation, reason } => {
-                let error = ShellError::Rejected(reason.clone());
-                let message = reason.message().to_owned();
-                fx.rejections
-                    .push(convert::rejection(&mutation, error.code(), &message));
-                if let Some((_, reject)) = resolvers {
-                    fx.settle.push((reject, error.to_js()));
-                }
-            }
-        }
-    }
 }
 
 /// Runs `f` on the driver (if it is still alive and open), then drains it and runs the
@@ -599,15 +535,6 @@ pub fn with(weak: &Weak<RefCell<Driver>>, f: impl FnOnce(&mut Driver)) {
         d.drain()
     };
     effects.run();
-}
-
-/// A pending promise and its callbacks.
-pub fn deferred() -> (Promise, Resolvers) {
-    let mut callbacks = None;
-    let promise = Promise::new(&mut |resolve, reject| callbacks = Some((resolve, reject)));
-    let callbacks =
-        callbacks.unwrap_or_else(|| (Function::new_no_args(""), Function::new_no_args("")));
-    (promise, callbacks)
 }
 
 trait IntoPromise {

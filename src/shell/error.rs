@@ -5,7 +5,8 @@ use std::fmt;
 use tether_core::{Conflict, EngineError, Rejection, RequestError};
 use wasm_bindgen::JsValue;
 
-use super::convert::{document_to_js, to_js};
+use super::convert::document_to_js;
+use super::json;
 
 /// Why a call of the browser client failed. Crosses into JavaScript as an `Error` whose `code`
 /// is [`ShellError::code`].
@@ -56,9 +57,12 @@ impl ShellError {
                 );
                 set(
                     "local",
-                    conflict.local.as_ref().map_or(JsValue::NULL, to_js),
+                    conflict.local.as_ref().map_or(JsValue::NULL, json::to_js),
                 );
-                set("base", conflict.base.as_ref().map_or(JsValue::NULL, to_js));
+                set(
+                    "base",
+                    conflict.base.as_ref().map_or(JsValue::NULL, json::to_js),
+                );
                 set(
                     "server",
                     conflict

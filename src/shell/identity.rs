@@ -12,7 +12,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 fn lock_name(db: &str, client_id: &str) -> String {
-    format!("tether:{db}:{client_id}")
+    ["tether:", db, ":", client_id].concat()
 }
 
 /// A random client id: `c-` and 128 random bits in hex, from the Web Crypto API
@@ -53,7 +53,7 @@ fn crypto_random_bytes() -> Option<Vec<u8>> {
 }
 
 fn session_key(db: &str) -> String {
-    format!("tether:{db}:clientId")
+    ["tether:", db, ":clientId"].concat()
 }
 
 fn session_storage() -> Option<web_sys::Storage> {
@@ -139,12 +139,13 @@ fn futures_oneshot() -> (impl FnOnce(JsValue), Promise) {
     (resolve, promise)
 }
 
-/// This tab's client id and its lock: the id saved for this tab if its lock is free, else a
-/// new id (saved for the tab's reloads).
-pub async fn claim(db: &str) -> (String, Held) {
+/// This tab's client id and its lock: the id saved for this tab if its lock is free (and
+/// `fresh` is false), else a new id (saved for the tab's reloads).
+pub async fn claim(db: &str, fresh: bool) -> (String, Held) {
     let storage = session_storage();
     let saved = storage
         .as_ref()
+        .filter(|_| !fresh)
         .and_then(|s| s.get_item(&session_key(db)).ok().flatten());
     if let Some(id) = saved {
         if let Some(held) = try_lock(db, &id).await {

@@ -3,12 +3,16 @@
 //! class JavaScript uses.
 
 mod adopt;
+mod args;
 mod client;
 mod convert;
 mod db;
 mod driver;
 mod error;
+pub(crate) mod idb;
 mod identity;
+pub(crate) mod json;
+mod options;
 mod signals;
 mod socket;
 mod timer;

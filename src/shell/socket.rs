@@ -25,9 +25,10 @@ pub struct Socket {
     out: String,
     /// Whether the server selected `tether-lines` (read once, at the first send).
     lines: Option<bool>,
+    // One closure type for the three handlers (each type costs its own glue in the bundle).
     _on_open: Closure<dyn FnMut(JsValue)>,
-    _on_message: Closure<dyn FnMut(MessageEvent)>,
-    _on_close: Closure<dyn FnMut(CloseEvent)>,
+    _on_message: Closure<dyn FnMut(JsValue)>,
+    _on_close: Closure<dyn FnMut(JsValue)>,
 }
 
 impl Socket {
@@ -41,14 +42,16 @@ impl Socket {
         let opened = on_event.clone();
         let on_open = Closure::<dyn FnMut(JsValue)>::new(move |_| opened(SocketEvent::Opened));
         let received = on_event.clone();
-        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-            if let Some(text) = event.data().as_string() {
+        let on_message = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+            if let Some(text) = event.unchecked_into::<MessageEvent>().data().as_string() {
                 received(SocketEvent::Message(text));
             }
         });
         let closed = on_event;
-        let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |event: CloseEvent| {
-            closed(SocketEvent::Closed(event.code()));
+        let on_close = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+            closed(SocketEvent::Closed(
+                event.unchecked_into::<CloseEvent>().code(),
+            ));
         });
         ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
         ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));

@@ -31,7 +31,7 @@ async fn undefined_options_are_absent_and_the_client_connects() {
     set(&nested, "initialMs", &JsValue::UNDEFINED);
     set(&nested, "maxMs", &JsValue::from_f64(2000.0));
     set(&options, "backoff", &nested);
-    let client = TetherClient::create(options)
+    let client = TetherClient::start(options)
         .await
         .expect("a client with undefined options starts");
     client.connect();
@@ -53,7 +53,7 @@ async fn client_ids_are_128_random_bits() {
         let options: JsValue = Object::new().into();
         set(&options, "url", &server_url().into());
         set(&options, "dbName", &unique("db").into());
-        let client = TetherClient::create(options).await.expect("client");
+        let client = TetherClient::start(options).await.expect("client");
         let id = client.client_id();
         assert_eq!(id.len(), 2 + 32, "c- and 32 hex digits: {id}");
         assert!(id.starts_with("c-"));

@@ -72,22 +72,10 @@ async fn next_tab_sends_a_closed_tabs_outbox_once() {
 }
 
 async fn has_partition(db: &str, client_id: &str) -> bool {
-    let mut builder = rexie::Rexie::builder(db).version(1);
-    for store in ["clients", "outbox", "docs", "channels"] {
-        builder = builder.add_object_store(rexie::ObjectStore::new(store));
-    }
-    let rexie = builder.build().await.expect("open");
-    let tx = rexie
-        .transaction(&["clients"], rexie::TransactionMode::ReadOnly)
-        .expect("tx");
-    let found = tx
-        .store("clients")
-        .expect("store")
-        .get(client_id.into())
-        .await
-        .expect("get")
-        .is_some();
-    drop(tx);
-    rexie.close();
-    found
+    let keys = crate::support::read_store(db, "clients").await;
+    keys["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .any(|k| k == client_id)
 }

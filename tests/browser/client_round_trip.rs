@@ -19,7 +19,7 @@ async fn subscribe_mutate_and_see_it_confirmed() {
     // Optimistic: visible and pending before the server answers.
     wait_for("optimistic row", 2000, || a.row(view, "t1").is_some()).await;
     let result = put.await.expect("acknowledged");
-    let result: Value = serde_wasm_bindgen::from_value(result).expect("result");
+    let result: Value = crate::support::to_value(&result);
     assert_eq!(result["version"], 1);
     wait_for("confirmed row", 2000, || {
         a.row(view, "t1")

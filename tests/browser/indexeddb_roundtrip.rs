@@ -1,5 +1,6 @@
-//! In headless Chromium: a record written through IndexedDB (rexie) in a readwrite transaction
-//! reads back identical, also from a second connection to the same database.
+//! In headless Chromium: a record written through IndexedDB (the shell's web-sys wrapper) in a
+//! readwrite transaction reads back identical, also from a second connection to the same
+//! database.
 use serde_json::json;
 use tether::storage::Storage;
 use wasm_bindgen_test::wasm_bindgen_test;

@@ -87,7 +87,8 @@ pub struct Recorded {
     _listeners: (Listener, Listener),
 }
 
-fn to_value(value: &JsValue) -> Value {
+/// A JS value as JSON (via `JSON.stringify`; `undefined` reads as `null`).
+pub fn to_value(value: &JsValue) -> Value {
     if value.is_undefined() || value.is_null() {
         return Value::Null;
     }
@@ -104,7 +105,7 @@ pub async fn client(options: Value) -> Recorded {
         let function: JsValue = js_sys::eval(get_token).expect("getToken source");
         Reflect::set(&js_options, &"getToken".into(), &function).expect("set getToken");
     }
-    let client = TetherClient::create(js_options)
+    let client = TetherClient::start(js_options)
         .await
         .expect("create client");
     let views: Rc<RefCell<BTreeMap<u64, BTreeMap<String, Value>>>> = Rc::default();
@@ -188,4 +189,35 @@ pub fn error_json(error: &JsValue) -> Value {
         "local": to_value(&get("local")),
         "server": to_value(&get("server")),
     })
+}
+
+/// Evaluates JavaScript source whose value is a promise and waits for it.
+pub async fn eval_promise(source: &str) -> Result<JsValue, JsValue> {
+    let promise: Promise = js_sys::eval(source)?.dyn_into()?;
+    JsFuture::from(promise).await
+}
+
+/// Quotes `text` as a JavaScript string literal.
+pub fn js_str(text: &str) -> String {
+    Value::String(text.to_owned()).to_string()
+}
+
+/// Reads a store of database `db` straight through IndexedDB (not through the client):
+/// `{ count, keys }` of store `store`. Opens at the current version and closes again.
+pub async fn read_store(db: &str, store: &str) -> Value {
+    let source = format!(
+        "new Promise((resolve, reject) => {{ \
+           const r = indexedDB.open({db}); \
+           r.onerror = () => reject(r.error); \
+           r.onsuccess = () => {{ \
+             const d = r.result; \
+             if (!d.objectStoreNames.contains({store})) {{ d.close(); resolve({{count: 0, keys: []}}); return; }} \
+             const k = d.transaction({store}).objectStore({store}).getAllKeys(); \
+             k.onerror = () => {{ d.close(); reject(k.error); }}; \
+             k.onsuccess = () => {{ d.close(); resolve({{count: k.result.length, keys: k.result}}); }}; \
+           }}; }})",
+        db = js_str(db),
+        store = js_str(store),
+    );
+    to_value(&eval_promise(&source).await.expect("read the store"))
 }
