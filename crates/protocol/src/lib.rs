@@ -27,6 +27,7 @@ pub mod codec;
 mod codes;
 mod document;
 mod filter;
+pub mod json;
 mod messages;
 
 pub use codec::{
@@ -38,6 +39,7 @@ pub use document::{
     MAX_CHANNEL_LEN, MAX_DOC_ID_LEN, MAX_SAFE_INTEGER,
 };
 pub use filter::{Filter, FilterError, MAX_FILTER_DEPTH, MAX_FILTER_NODES};
+pub use json::{Json, Number, Object};
 pub use messages::{
     ClientMessage, Continuity, EventOp, Limits, Origin, PresenceEvent, PresenceMember,
     RejectReason, ResponseError, ServerMessage, Since,
