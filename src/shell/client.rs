@@ -67,14 +67,14 @@ enum MutationArg {
     #[serde(rename = "put")]
     Put {
         id: String,
-        doc: serde_json::Value,
+        doc: tether_protocol::Json,
         #[serde(default, deserialize_with = "base_version")]
         base_version: Option<Option<u64>>,
     },
     #[serde(rename = "patch")]
     Patch {
         id: String,
-        doc: serde_json::Value,
+        doc: tether_protocol::Json,
         #[serde(default, deserialize_with = "base_version")]
         base_version: Option<Option<u64>>,
     },

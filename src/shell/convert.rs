@@ -2,8 +2,8 @@
 //! (`js/src/types.ts` names their shapes).
 
 use serde::Serialize;
-use serde_json::Value;
 use tether_core::{ChangeSet, Conflict, ConnectionState, PendingMutation, PresenceChange, Status};
+use tether_protocol::Json as Value;
 use tether_protocol::{Continuity, Document, Op};
 use wasm_bindgen::JsValue;
 

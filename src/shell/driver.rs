@@ -12,8 +12,8 @@ use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 
 use js_sys::{Array, Function, Object, Promise, Reflect};
-use serde_json::Value;
 use tether_core::{Engine, MutationOutcome, Output};
+use tether_protocol::Json as Value;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::{spawn_local, JsFuture};

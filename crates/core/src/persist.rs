@@ -141,7 +141,11 @@ impl ChannelDelta {
 #[cfg(test)]
 mod absorb_tests {
     use super::*;
-    use serde_json::json;
+    macro_rules! json {
+        ($($t:tt)+) => {
+            tether_protocol::Json::from(serde_json::json!($($t)+))
+        };
+    }
 
     fn doc(id: &str, v: u64) -> Document {
         Document {

@@ -116,7 +116,11 @@ impl View {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    macro_rules! json {
+        ($($t:tt)+) => {
+            tether_protocol::Json::from(serde_json::json!($($t)+))
+        };
+    }
     use tether_protocol::Document;
 
     #[test]

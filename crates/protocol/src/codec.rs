@@ -174,7 +174,7 @@ struct EventFields {
     id: String,
     version: u64,
     #[serde(default)]
-    doc: Option<serde_json::Value>,
+    doc: Option<crate::json::Json>,
     #[serde(default)]
     origin: Option<crate::messages::Origin>,
 }

@@ -1,10 +1,12 @@
 //! Stable error codes (in `error` frames) and WebSocket close codes.
 
+#[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
 
 /// The `code` of an `error` frame. Wire strings are stable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "SCREAMING_SNAKE_CASE"))]
 #[non_exhaustive]
 pub enum ErrorCode {
     /// The server requires a token and `hello` carried none.
@@ -35,7 +37,7 @@ pub enum ErrorCode {
     /// with 4003); the client must use a client id of its own.
     ClientIdTaken,
     /// A code this version of the protocol crate does not know.
-    #[serde(other)]
+    #[cfg_attr(feature = "serde", serde(other))]
     Unknown,
 }
 

@@ -47,3 +47,17 @@ pub use messages::{
 
 /// The protocol version this crate speaks, sent in `hello` and `welcome`.
 pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Test convenience (feature `serde`): `serde_json::json!` converted to a [`Json`].
+#[cfg(feature = "serde")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! json {
+    ($($t:tt)+) => {
+        $crate::Json::from($crate::__serde_json::json!($($t)+))
+    };
+}
+
+#[cfg(feature = "serde")]
+#[doc(hidden)]
+pub use serde_json as __serde_json;

@@ -33,6 +33,7 @@ fn check(bytes: &[u8]) {
         }
     }
     if let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) {
+        let value = tether_protocol::Json::from(value);
         if let Ok(filter) = Filter::parse(&value) {
             let _ = filter.matches(&value);
         }

@@ -6,7 +6,7 @@
 //! (`codec::decode_server`) and the server decodes client frames on (`codec::decode_client`).
 
 use proptest::prelude::*;
-use serde_json::Value;
+use tether_protocol::Json as Value;
 use tether_protocol::{codec, ClientMessage, ServerMessage, MAX_SAFE_INTEGER};
 
 /// A finite double and a JSON text of it.

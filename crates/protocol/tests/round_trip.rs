@@ -3,11 +3,15 @@
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use tether_protocol::{
-    codec, ClientMessage, Continuity, Document, ErrorCode, EventOp, Limits, Op, Origin,
+    codec, ClientMessage, Continuity, Document, ErrorCode, EventOp, Json, Limits, Op, Origin,
     PresenceEvent, PresenceMember, RejectReason, ResponseError, ServerMessage, Since,
 };
 
-fn json_value() -> impl Strategy<Value = Value> {
+fn json_value() -> impl Strategy<Value = Json> {
+    value_tree().prop_map(Json::from)
+}
+
+fn value_tree() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
@@ -24,9 +28,9 @@ fn json_value() -> impl Strategy<Value = Value> {
     })
 }
 
-fn object() -> impl Strategy<Value = Value> {
-    prop::collection::btree_map("[a-z]{1,6}", json_value(), 0..4)
-        .prop_map(|m| Value::Object(m.into_iter().collect()))
+fn object() -> impl Strategy<Value = Json> {
+    prop::collection::btree_map("[a-z]{1,6}", value_tree(), 0..4)
+        .prop_map(|m| Json::from(Value::Object(m.into_iter().collect())))
 }
 
 fn name() -> impl Strategy<Value = String> {

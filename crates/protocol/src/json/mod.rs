@@ -172,6 +172,14 @@ impl std::ops::Index<&str> for Json {
     }
 }
 
+impl std::ops::Index<&String> for Json {
+    type Output = Json;
+    /// The field, or `null` when missing or not an object.
+    fn index(&self, key: &String) -> &Json {
+        &self[key.as_str()]
+    }
+}
+
 impl std::ops::Index<usize> for Json {
     type Output = Json;
     /// The element, or `null` when out of range or not an array.
@@ -184,6 +192,18 @@ impl std::fmt::Display for Json {
     /// The compact text ([`Json::to_text`]).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.to_text())
+    }
+}
+
+impl PartialEq<str> for Json {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == Some(other)
+    }
+}
+
+impl PartialEq<&str> for Json {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == Some(*other)
     }
 }
 

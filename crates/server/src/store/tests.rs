@@ -26,7 +26,7 @@ fn change(
             offset,
             id: id.into(),
             version,
-            body,
+            body: body.map(tether_protocol::Json::from),
             prev_body: None,
             origin: Some(Origin {
                 client_id: "c".into(),
