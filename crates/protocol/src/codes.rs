@@ -63,6 +63,30 @@ impl ErrorCode {
     }
 }
 
+impl ErrorCode {
+    /// The code of a wire string; [`ErrorCode::Unknown`] for one this crate does not know.
+    pub fn from_wire(text: &str) -> ErrorCode {
+        [
+            ErrorCode::AuthRequired,
+            ErrorCode::AuthInvalid,
+            ErrorCode::Forbidden,
+            ErrorCode::InvalidFilter,
+            ErrorCode::RateLimited,
+            ErrorCode::TooLarge,
+            ErrorCode::BadMessage,
+            ErrorCode::UnsupportedVersion,
+            ErrorCode::NotSubscribed,
+            ErrorCode::TooManySubscriptions,
+            ErrorCode::HandshakeRequired,
+            ErrorCode::Internal,
+            ErrorCode::ClientIdTaken,
+        ]
+        .into_iter()
+        .find(|code| code.as_str() == text)
+        .unwrap_or(ErrorCode::Unknown)
+    }
+}
+
 impl std::fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())

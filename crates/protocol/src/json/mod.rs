@@ -16,9 +16,11 @@ mod parse;
 mod serde_impl;
 mod write;
 
+pub(crate) use number::push_u64;
 pub use number::Number;
 pub use object::Object;
 pub use parse::{ParseError, ParseErrorKind, MAX_DEPTH};
+pub(crate) use write::write_str;
 
 /// A JSON value.
 ///

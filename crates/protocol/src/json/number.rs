@@ -137,6 +137,11 @@ macro_rules! from_signed {
 from_unsigned!(u8, u16, u32, u64, usize);
 from_signed!(i8, i16, i32, i64, isize);
 
+/// Appends the decimal digits of `n`.
+pub(crate) fn push_u64(n: u64, out: &mut String) {
+    out.push_str(&write_u64(n, false));
+}
+
 /// Decimal digits of `n`, with a leading `-` when `negative` (no formatting machinery).
 pub(crate) fn write_u64(mut n: u64, negative: bool) -> String {
     let mut buf = [0u8; 21];

@@ -4,12 +4,13 @@ use super::Json;
 
 /// A JSON object: entries kept sorted by key (byte order, as a `BTreeMap<String, _>` iterates),
 /// one entry per key. Built from text, a repeated key keeps its last value (as serde_json's
-/// `Map` does); [`Object::had_duplicate_keys`] tells whether that happened (message decoding
-/// rejects repeated fields). Writing iterates in key order.
+/// `Map` does); [`Object::is_duplicate_key`] tells which keys were repeated (message decoding
+/// rejects a repeated field it reads). Writing iterates in key order.
 #[derive(Debug, Clone, Default)]
 pub struct Object {
     entries: Vec<(String, Json)>,
-    duplicates: bool,
+    /// Keys the source text repeated (`None`: none).
+    duplicates: Option<Box<[String]>>,
 }
 
 impl PartialEq for Object {
@@ -28,23 +29,35 @@ impl Object {
     pub fn from_entries(mut entries: Vec<(String, Json)>) -> Object {
         // Stable: equal keys stay in source order, so the last one wins below.
         entries.sort_by(|a, b| a.0.cmp(&b.0));
-        let before = entries.len();
-        let mut out: Vec<(String, Json)> = Vec::with_capacity(before);
+        let mut out: Vec<(String, Json)> = Vec::with_capacity(entries.len());
+        let mut duplicates: Vec<String> = Vec::new();
         for entry in entries {
             match out.last_mut() {
-                Some(last) if last.0 == entry.0 => *last = entry,
+                Some(last) if last.0 == entry.0 => {
+                    if duplicates.last() != Some(&entry.0) {
+                        duplicates.push(entry.0.clone());
+                    }
+                    *last = entry;
+                }
                 _ => out.push(entry),
             }
         }
         Object {
-            duplicates: out.len() != before,
             entries: out,
+            duplicates: (!duplicates.is_empty()).then(|| duplicates.into_boxed_slice()),
         }
     }
 
-    /// Whether the text this object was parsed from repeated a key.
+    /// Whether the text this object was parsed from repeated any key.
     pub fn had_duplicate_keys(&self) -> bool {
+        self.duplicates.is_some()
+    }
+
+    /// Whether the text this object was parsed from repeated `key`.
+    pub fn is_duplicate_key(&self, key: &str) -> bool {
         self.duplicates
+            .as_ref()
+            .is_some_and(|keys| keys.iter().any(|k| k == key))
     }
 
     fn find(&self, key: &str) -> Result<usize, usize> {
@@ -112,7 +125,7 @@ impl Object {
 impl FromIterator<(String, Json)> for Object {
     fn from_iter<I: IntoIterator<Item = (String, Json)>>(iter: I) -> Object {
         let mut object = Object::from_entries(iter.into_iter().collect());
-        object.duplicates = false;
+        object.duplicates = None;
         object
     }
 }

@@ -92,3 +92,11 @@ fn numbers_compare_numerically() {
     assert_ne!(n("1"), n("2"));
     assert_eq!(n("-0"), n("0"));
 }
+
+#[test]
+fn repeated_keys_are_named() {
+    let v = Json::parse(r#"{"b":1,"a":2,"b":3,"c":0,"b":4}"#).unwrap();
+    let o = v.as_object().unwrap();
+    assert!(o.is_duplicate_key("b") && !o.is_duplicate_key("a"));
+    assert_eq!(o.get("b").and_then(Json::as_u64), Some(4));
+}
