@@ -6,12 +6,14 @@
 
 use std::collections::VecDeque;
 
+#[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
 use tether_protocol::Json;
 use tether_protocol::{apply_op, ClientMessage, Op};
 
 /// A mutation as queued, persisted and sent.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct PendingMutation {
     /// Per-client, strictly increasing id.
     pub mutation_id: u64,
@@ -27,7 +29,10 @@ pub struct PendingMutation {
     pub doc: Option<Json>,
     /// The document as this client showed it when the mutation was made (None: absent), so a
     /// conflict can offer a three-way merge. Absent in entries stored by older builds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub base: Option<Json>,
 }
 

@@ -1,5 +1,6 @@
 //! What the engine asks of its shell: [`Output`], drained with `Engine::poll_output`.
 
+#[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
 use tether_protocol::Json;
 use tether_protocol::{Document, PresenceMember};
@@ -100,7 +101,8 @@ impl MutationOutcome {
 }
 
 /// A conflicting mutation, with both sides for the app to resolve.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct Conflict {
     /// The rolled-back mutation: the local intent (its `op` says edit, create or delete).
     pub mutation: PendingMutation,
@@ -116,7 +118,8 @@ pub struct Conflict {
 
 /// Who else is present on a channel, after a change: everyone but this client (the engine
 /// folds the server's `presence` events and `presence_sync` lists into it).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct PresenceChange {
     /// Channel.
     pub channel: String,

@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+#[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
 use tether_protocol::Json;
 use tether_protocol::{apply_op, Document};
@@ -15,7 +16,8 @@ use tether_protocol::{apply_op, Document};
 use crate::outbox::PendingMutation;
 
 /// A document as the app sees it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct VisibleDoc {
     /// Document id.
     pub id: String,

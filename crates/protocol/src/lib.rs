@@ -3,8 +3,14 @@
 //! Everything here is pure data and pure functions: no IO, no clock, no randomness.
 //!
 //! * [`ClientMessage`] / [`ServerMessage`]: every frame of the protocol, tagged by `type`.
-//! * [`codec`]: JSON text frames in and out; decoding any byte sequence returns a typed
-//!   [`DecodeError`], never a panic.
+//! * [`Json`] ([`json`](mod@json)): the protocol's JSON value, with its own parser and writer; numbers
+//!   keep the text they were written as.
+//! * [`codec`]: JSON text frames in and out, hand-written over [`Json`] (no serde); decoding
+//!   any byte sequence returns a typed [`DecodeError`], never a panic.
+//!
+//! Feature `serde` (off by default) adds serde derives to the message types (the reference
+//! the codec is tested against), `Serialize`/`Deserialize` for [`Json`] and conversions from
+//! and to `serde_json::Value`.
 //! * [`Filter`]: field predicates evaluated identically on both sides, so an optimistic insert
 //!   shows in exactly the views the server will put it in.
 //! * [`ErrorCode`] and [`CloseCode`]: the stable codes a peer answers with.
