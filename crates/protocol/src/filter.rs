@@ -9,9 +9,10 @@
 //! {"and": [ ... ]}   {"or": [ ... ]}   {"not": { ... }}
 //! ```
 //!
-//! A missing field reads as `null`. `eq`/`ne`/`in` compare JSON values (numbers by value, so
-//! `1` equals `1.0`). `lt`/`lte`/`gt`/`gte` hold only when both sides are numbers or both are
-//! strings (strings compare by Unicode code points); otherwise they are false.
+//! A missing field reads as `null`. `eq`/`ne`/`in` compare JSON values (numbers by their exact
+//! decimal value, so `1` equals `1.0`; see [`crate::Number`]). `lt`/`lte`/`gt`/`gte` hold only
+//! when both sides are numbers or both are strings (strings compare by Unicode code points);
+//! otherwise they are false.
 
 use std::cmp::Ordering;
 
@@ -256,7 +257,7 @@ fn json_eq(a: &Json, b: &Json) -> bool {
 
 fn order(a: &Json, b: &Json) -> Option<Ordering> {
     match (a, b) {
-        (Json::Number(x), Json::Number(y)) => x.cmp_numeric(y),
+        (Json::Number(x), Json::Number(y)) => Some(x.cmp_numeric(y)),
         (Json::String(x), Json::String(y)) => Some(x.cmp(y)),
         _ => None,
     }

@@ -79,8 +79,12 @@ fn agree(text: &str) -> Result<(), TestCaseError> {
     let theirs = serde_json::from_str::<Value>(text);
     match (ours, theirs) {
         (Ok(ours), Ok(theirs)) => {
+            // The same value as serde_json reads (numbers as the doubles they round to). `Json`
+            // equality itself compares the exact decimal values of the texts.
             prop_assert_eq!(Value::from(ours.clone()), theirs.clone(), "{:?}", text);
-            prop_assert_eq!(ours, Json::from(theirs));
+            // serde_json's text of its value reads back to the same value here.
+            let rewritten = Json::parse(&serde_json::to_string(&theirs).unwrap()).unwrap();
+            prop_assert_eq!(Value::from(rewritten), theirs);
         }
         (Err(_), Err(_)) => {}
         (ours, theirs) => {
@@ -128,6 +132,30 @@ proptest! {
     fn number_texts_are_accepted_alike(text in "-?[0-9]{0,4}(\\.[0-9]{0,3})?([eE][+-]?[0-9]{0,4})?") {
         agree(&text)?;
         agree(&format!("[{text}]"))?;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(4000))]
+
+    /// Exact decimal order agrees with the order of doubles for numbers written in shortest
+    /// round-trip form (as serde_json and `JSON.stringify` write them).
+    #[test]
+    fn decimal_order_is_double_order_for_shortest_texts(
+        x in any::<f64>().prop_filter("finite", |x| x.is_finite()),
+        y in any::<f64>().prop_filter("finite", |y| y.is_finite()),
+        small in -1000i64..1000,
+    ) {
+        for (a, b) in [(x, y), (x, x), (x, small as f64), (small as f64, y)] {
+            let na = Json::from(serde_json::json!(a));
+            let nb = Json::from(serde_json::json!(b));
+            let (na, nb) = (na.as_number().unwrap(), nb.as_number().unwrap());
+            prop_assert_eq!(Some(na.cmp_numeric(nb)), a.partial_cmp(&b), "{} vs {}", a, b);
+            prop_assert_eq!(na == nb, a == b);
+        }
+        let int = Json::from(small);
+        let float = Json::from(serde_json::json!(small as f64));
+        prop_assert_eq!(int, float);
     }
 }
 

@@ -9,6 +9,7 @@
 //! * Objects ([`Object`]) keep their keys sorted, so output order matches serde_json's
 //!   `BTreeMap`-backed `Map`.
 
+mod decimal;
 mod number;
 mod object;
 mod parse;

@@ -7,8 +7,8 @@ use std::cmp::Ordering;
 /// float formatting. Negative zero (`-0`, `-0e0`, ...) is normalised to `-0.0` when parsed, so
 /// a peer whose parser reads `-0` as the integer 0 still gets negative zero.
 ///
-/// Equality is numeric: two integers (no fraction, no exponent) are equal when they are the same
-/// integer (any size); otherwise both are read as doubles and compared (`1 == 1.0`, `-0.0 == 0`).
+/// Equality and order are numeric and exact: the decimal values the texts write are compared
+/// (`1 == 1.0 == 1e0`, `-0.0 == 0`), without parsing floats.
 #[derive(Debug, Clone)]
 pub struct Number {
     text: Box<str>,
@@ -24,7 +24,7 @@ impl Number {
     /// `None` when the text is not a JSON number or lies beyond the double range.
     pub fn from_text(text: &str) -> Option<Number> {
         let end = scan_number(text.as_bytes(), 0).ok()?;
-        if end != text.len() || overflows(text) {
+        if end != text.len() || super::decimal::overflows(text) {
             return None;
         }
         Some(Number::from_validated(text))
@@ -85,34 +85,17 @@ impl Number {
         self.text.parse().unwrap_or(0.0)
     }
 
-    /// Numeric order: integers of `i64` range exactly, anything else as doubles.
-    pub fn cmp_numeric(&self, other: &Number) -> Option<Ordering> {
-        if let (Some(a), Some(b)) = (self.as_i64(), other.as_i64()) {
-            return Some(a.cmp(&b));
-        }
-        self.as_f64().partial_cmp(&other.as_f64())
+    /// Numeric order, exact: the decimal values of the two texts are compared (no float is
+    /// parsed; `-0` equals `0`).
+    pub fn cmp_numeric(&self, other: &Number) -> Ordering {
+        super::decimal::cmp(&self.text, &other.text)
     }
 }
 
 impl PartialEq for Number {
+    /// Equal decimal values (`1 == 1.0 == 1e0`, `-0 == 0`), compared exactly.
     fn eq(&self, other: &Number) -> bool {
-        if self.text == other.text {
-            return true;
-        }
-        if self.is_integer() && other.is_integer() {
-            let (a, b) = (integer_parts(&self.text), integer_parts(&other.text));
-            return a == b;
-        }
-        self.as_f64() == other.as_f64()
-    }
-}
-
-/// Sign and digits of an integer text, zero unsigned.
-fn integer_parts(text: &str) -> (bool, &str) {
-    match text.strip_prefix('-') {
-        Some("0") => (false, "0"),
-        Some(digits) => (true, digits),
-        None => (false, text),
+        self.text == other.text || self.cmp_numeric(other) == Ordering::Equal
     }
 }
 
@@ -211,53 +194,6 @@ fn is_zero(text: &str) -> bool {
     text.bytes()
         .take_while(|b| !matches!(b, b'e' | b'E'))
         .all(|b| matches!(b, b'-' | b'0' | b'.'))
-}
-
-/// Whether a valid JSON number text lies beyond the double range (reads as infinity). Only
-/// texts whose decimal magnitude is near 10^308 are parsed.
-pub(crate) fn overflows(text: &str) -> bool {
-    let bytes = text.as_bytes();
-    let unsigned = bytes.strip_prefix(b"-").unwrap_or(bytes);
-    let mant_end = unsigned
-        .iter()
-        .position(|b| matches!(b, b'e' | b'E'))
-        .unwrap_or(unsigned.len());
-    let mantissa = &unsigned[..mant_end];
-    let int_len = mantissa
-        .iter()
-        .position(|&b| b == b'.')
-        .unwrap_or(mantissa.len());
-    // Position of the first non-zero digit among the mantissa's digits.
-    let Some(first) = mantissa
-        .iter()
-        .filter(|&&b| b != b'.')
-        .position(|&b| b != b'0')
-    else {
-        return false; // zero
-    };
-    let mut exp: i64 = 0;
-    if mant_end < unsigned.len() {
-        let rest = &unsigned[mant_end + 1..];
-        let (negative, digits) = match rest.first() {
-            Some(b'-') => (true, &rest[1..]),
-            Some(b'+') => (false, &rest[1..]),
-            _ => (false, rest),
-        };
-        for &b in digits {
-            exp = exp.saturating_mul(10).saturating_add(i64::from(b - b'0'));
-        }
-        if negative {
-            exp = -exp;
-        }
-    }
-    let magnitude = (int_len as i64 - 1 - first as i64).saturating_add(exp);
-    if magnitude <= 307 {
-        false
-    } else if magnitude >= 309 {
-        true
-    } else {
-        text.parse::<f64>().map_or(true, |x| x.is_infinite())
-    }
 }
 
 #[cfg(test)]

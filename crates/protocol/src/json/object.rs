@@ -26,9 +26,16 @@ impl Object {
     }
 
     /// From entries in any order; a repeated key keeps its last value.
-    pub fn from_entries(mut entries: Vec<(String, Json)>) -> Object {
+    pub fn from_entries(entries: Vec<(String, Json)>) -> Object {
+        if entries.windows(2).all(|w| w[0].0 < w[1].0) {
+            // Already in order (as this crate writes objects): nothing to sort or merge.
+            return Object {
+                entries,
+                duplicates: None,
+            };
+        }
         // Stable: equal keys stay in source order, so the last one wins below.
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        let entries = stable_sorted(entries);
         let mut out: Vec<(String, Json)> = Vec::with_capacity(entries.len());
         let mut duplicates: Vec<String> = Vec::new();
         for entry in entries {
@@ -120,6 +127,38 @@ impl Object {
     pub fn values(&self) -> impl Iterator<Item = &Json> {
         self.entries.iter().map(|(_, v)| v)
     }
+}
+
+/// The entries sorted by key, stably (a small merge sort of positions: one instantiation, no
+/// generic sort machinery in the WASM build).
+fn stable_sorted(entries: Vec<(String, Json)>) -> Vec<(String, Json)> {
+    let n = entries.len();
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut merged = order.clone();
+    let mut width = 1;
+    while width < n {
+        let mut start = 0;
+        while start < n {
+            let mid = (start + width).min(n);
+            let end = (start + 2 * width).min(n);
+            let (mut l, mut r) = (start, mid);
+            for slot in &mut merged[start..end] {
+                let take_right = r < end && (l >= mid || entries[order[r]].0 < entries[order[l]].0);
+                if take_right {
+                    *slot = order[r];
+                    r += 1;
+                } else {
+                    *slot = order[l];
+                    l += 1;
+                }
+            }
+            start = end;
+        }
+        std::mem::swap(&mut order, &mut merged);
+        width *= 2;
+    }
+    let mut slots: Vec<Option<(String, Json)>> = entries.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|i| slots[i].take()).collect()
 }
 
 impl FromIterator<(String, Json)> for Object {

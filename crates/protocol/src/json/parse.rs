@@ -1,6 +1,7 @@
 //! The JSON parser: recursive descent over bytes, never panics, nesting limited.
 
-use super::number::{overflows, scan_number};
+use super::decimal::overflows;
+use super::number::scan_number;
 use super::{Json, Number, Object};
 
 /// Deepest nesting of arrays and objects accepted (serde_json's limit: its 128-level recursion

@@ -100,3 +100,33 @@ fn repeated_keys_are_named() {
     assert!(o.is_duplicate_key("b") && !o.is_duplicate_key("a"));
     assert_eq!(o.get("b").and_then(Json::as_u64), Some(4));
 }
+
+#[test]
+fn objects_from_unordered_entries_sort_stably() {
+    let keys = ["m", "b", "z", "b", "a", "m", "", "é", "B", "b"];
+    let entries: Vec<(String, Json)> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| ((*k).to_owned(), Json::from(i)))
+        .collect();
+    let o = Object::from_entries(entries);
+    let got: Vec<(&str, u64)> = o
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("", 6),
+            ("B", 8),
+            ("a", 4),
+            ("b", 9),
+            ("m", 5),
+            ("z", 2),
+            ("é", 7)
+        ]
+    );
+    assert!(o.is_duplicate_key("b") && o.is_duplicate_key("m") && !o.is_duplicate_key("z"));
+    let sorted = Object::from_entries(vec![("a".into(), Json::Null), ("b".into(), Json::Null)]);
+    assert!(!sorted.had_duplicate_keys() && sorted.len() == 2);
+}
