@@ -3,6 +3,7 @@
 mod client;
 mod read;
 mod server;
+mod server_write;
 
 use crate::codes::ErrorCode;
 use crate::json::Json;
@@ -126,7 +127,7 @@ pub fn encode_client(msg: &ClientMessage) -> String {
 
 /// Encodes a server frame (compact JSON, `type` first; absent optional fields are left out).
 pub fn encode_server(msg: &ServerMessage) -> String {
-    server::write(msg)
+    server_write::write(msg)
 }
 
 /// The WebSocket subprotocol under which a text frame may carry several messages, each

@@ -1,6 +1,9 @@
 //! Generators of every protocol message, shared by the codec tests.
 
 #![allow(dead_code)]
+
+pub mod reference;
+
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use tether_protocol::{
