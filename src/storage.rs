@@ -4,7 +4,7 @@
 //! write runs in its own readwrite transaction and resolves only after the transaction
 //! completed, so a value reported written is durable in the browser's storage.
 
-use serde_json::Value;
+use tether_protocol::Json as Value;
 use wasm_bindgen::JsValue;
 use web_sys::IdbDatabase;
 

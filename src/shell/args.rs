@@ -3,7 +3,7 @@
 //! wrong type is an `INVALID_ARGUMENT` error naming it.
 
 use js_sys::Reflect;
-use serde_json::Value;
+use tether_protocol::Json as Value;
 use wasm_bindgen::JsValue;
 
 use super::error::ShellError;

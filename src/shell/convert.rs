@@ -76,7 +76,7 @@ pub fn write_presence(w: &mut Writer, change: &PresenceChange) {
 }
 
 /// A `Broadcast` for the app: `{channel, from, payload}`.
-pub fn write_broadcast(w: &mut Writer, channel: &str, from: &str, payload: &serde_json::Value) {
+pub fn write_broadcast(w: &mut Writer, channel: &str, from: &str, payload: &tether_protocol::Json) {
     w.begin_object();
     w.key("channel").str(channel);
     w.key("from").str(from);

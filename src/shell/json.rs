@@ -8,17 +8,19 @@
 //! The document bodies (`Value`) are encoded and decoded in exactly two functions,
 //! [`write_value`] and [`parse_value`]; everything else here is the shell's own writer.
 
-use serde_json::Value;
+use tether_protocol::Json as Value;
 use wasm_bindgen::JsValue;
 
-/// Appends `value` as JSON text (the one encoder of document bodies in the shell).
+/// Appends `value` as JSON text (the one encoder of document bodies in the shell: the
+/// protocol's writer, which copies numbers as written).
 pub fn write_value(out: &mut Vec<u8>, value: &Value) {
-    let _ = serde_json::to_writer(out, value);
+    out.extend_from_slice(value.to_text().as_bytes());
 }
 
-/// Parses JSON text into a value (the one decoder of document bodies in the shell).
+/// Parses JSON text into a value (the one decoder of document bodies in the shell: the
+/// protocol's parser).
 pub fn parse_value(text: &str) -> Option<Value> {
-    serde_json::from_str(text).ok()
+    Value::parse(text).ok()
 }
 
 /// A JavaScript value as JSON (`undefined` reads as `null`); `None` for what JSON cannot hold

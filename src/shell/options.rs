@@ -100,7 +100,7 @@ impl Options {
 /// (absent or `undefined` → automatic, `null` → unconditional, a number → that version).
 pub fn read_mutation(
     mutation: &JsValue,
-) -> Result<(Op, String, Option<serde_json::Value>, Precondition), JsValue> {
+) -> Result<(Op, String, Option<tether_protocol::Json>, Precondition), JsValue> {
     let op = match args::string(mutation, "op", "op")?.as_deref() {
         Some("put") => Op::Put,
         Some("patch") => Op::Patch,

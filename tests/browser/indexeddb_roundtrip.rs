@@ -2,6 +2,7 @@
 //! readwrite transaction reads back identical, also from a second connection to the same
 //! database.
 use serde_json::json;
+use tether::protocol::Json;
 use tether::storage::Storage;
 use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -15,13 +16,13 @@ async fn record_written_in_readwrite_transaction_reads_back() {
     assert_eq!(storage.get("task-1").await.expect("get"), None);
     assert_eq!(storage.count().await.expect("count"), 0);
 
-    let task = json!({
+    let task = Json::from(json!({
         "title": "Move card to In Progress ✓",
         "column": "doing",
         "order": 3,
         "tags": ["ui", "sync"],
         "assignee": null,
-    });
+    }));
     storage.put("task-1", &task).await.expect("put");
     assert_eq!(
         storage.get("task-1").await.expect("get"),
@@ -30,7 +31,7 @@ async fn record_written_in_readwrite_transaction_reads_back() {
     assert_eq!(storage.count().await.expect("count"), 1);
 
     // Overwrite under the same key: still one record, new body.
-    let moved = json!({ "title": "Move card to In Progress ✓", "column": "done" });
+    let moved = Json::from(json!({ "title": "Move card to In Progress ✓", "column": "done" }));
     storage.put("task-1", &moved).await.expect("put again");
     assert_eq!(storage.count().await.expect("count"), 1);
 

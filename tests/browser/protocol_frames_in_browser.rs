@@ -21,7 +21,9 @@ fn client_frame_round_trips_through_a_js_string() {
         op: Op::Put,
         id: "task-ü-1".into(),
         base_version: Some(0),
-        doc: Some(json!({ "title": "Tunnel 🚆 edit", "column": "doing" })),
+        doc: Some(tether_protocol::Json::from(
+            json!({ "title": "Tunnel 🚆 edit", "column": "doing" }),
+        )),
         client_id: None,
     };
     let frame = codec::encode_client(&mutate);

@@ -7,8 +7,8 @@
 
 use std::time::Instant;
 
-use serde_json::json;
 use tether_core::{Config, Engine, Output};
+use tether_protocol::json;
 use tether_protocol::{codec, Continuity, EventOp, Limits, ServerMessage};
 
 fn main() {

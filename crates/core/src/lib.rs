@@ -99,6 +99,7 @@ mod output;
 pub mod persist;
 pub mod rng;
 pub mod store;
+pub mod stored;
 mod timer;
 mod view;
 
@@ -119,4 +120,5 @@ pub use output::{Conflict, MutationOutcome, Output, PresenceChange, Status};
 pub use persist::{CachedChannel, ChannelDelta, Persist, PersistedState};
 pub use rng::Rng;
 pub use store::{overlay, VisibleDoc};
+pub use stored::StoredError;
 pub use view::{ChangeSet, ViewId};

@@ -6,12 +6,14 @@
 
 use std::collections::VecDeque;
 
+#[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use tether_protocol::Json;
 use tether_protocol::{apply_op, ClientMessage, Op};
 
 /// A mutation as queued, persisted and sent.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct PendingMutation {
     /// Per-client, strictly increasing id.
     pub mutation_id: u64,
@@ -24,17 +26,20 @@ pub struct PendingMutation {
     /// Required current version (None = unconditional, 0 = must not exist).
     pub base_version: Option<u64>,
     /// Body for put / patch.
-    pub doc: Option<Value>,
+    pub doc: Option<Json>,
     /// The document as this client showed it when the mutation was made (None: absent), so a
     /// conflict can offer a three-way merge. Absent in entries stored by older builds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub base: Option<Value>,
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub base: Option<Json>,
 }
 
 impl PendingMutation {
     /// What this mutation makes of the document: the new body (put; patch applied to `base`,
     /// or to `fallback` when `base` is unknown), or `None` for a delete.
-    pub fn intended(&self, fallback: Option<&Value>) -> Option<Value> {
+    pub fn intended(&self, fallback: Option<&Json>) -> Option<Json> {
         match self.op {
             Op::Delete => None,
             Op::Put => self.doc.clone(),

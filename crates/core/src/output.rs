@@ -1,7 +1,8 @@
 //! What the engine asks of its shell: [`Output`], drained with `Engine::poll_output`.
 
+#[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use tether_protocol::Json;
 use tether_protocol::{Document, PresenceMember};
 
 use crate::connection::ConnectionState;
@@ -41,7 +42,7 @@ pub enum Output {
         /// Sender.
         from: String,
         /// Payload.
-        payload: Value,
+        payload: Json,
     },
     /// Presence on a channel changed.
     Presence(PresenceChange),
@@ -50,7 +51,7 @@ pub enum Output {
         /// The id `Engine::request` returned.
         id: u64,
         /// The response body or why it failed.
-        result: Result<Value, RequestError>,
+        result: Result<Json, RequestError>,
     },
     /// The connection status changed.
     Status(Status),
@@ -100,23 +101,25 @@ impl MutationOutcome {
 }
 
 /// A conflicting mutation, with both sides for the app to resolve.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct Conflict {
     /// The rolled-back mutation: the local intent (its `op` says edit, create or delete).
     pub mutation: PendingMutation,
     /// What this client wanted the document to be (None: it deleted it). An edit of a document
     /// that was deleted meanwhile is the edited body, so re-applying it re-creates the document.
-    pub local: Option<Value>,
+    pub local: Option<Json>,
     /// The document the edit was made against, as this client showed it (None: absent, or not
     /// known for an entry stored by an older build), for a three-way merge.
-    pub base: Option<Value>,
+    pub base: Option<Json>,
     /// The server's current document (None: it does not exist).
     pub server_current: Option<Document>,
 }
 
 /// Who else is present on a channel, after a change: everyone but this client (the engine
 /// folds the server's `presence` events and `presence_sync` lists into it).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct PresenceChange {
     /// Channel.
     pub channel: String,

@@ -10,14 +10,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+#[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
 use tether_protocol::{Document, Since};
 
 use crate::outbox::PendingMutation;
 
 /// One durable write.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "serde", serde(tag = "type", rename_all = "snake_case"))]
 pub enum Persist {
     /// Store this client's id (emitted once by `Engine::new`).
     ClientId {
@@ -40,7 +42,8 @@ pub enum Persist {
 
 /// A change to one channel's cache: apply `replace` (clear), then `removes`, then `upserts`,
 /// then store `cursor` and `filter_key`, all in one transaction.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct ChannelDelta {
     /// Channel name.
     pub channel: String,
@@ -57,7 +60,8 @@ pub struct ChannelDelta {
 }
 
 /// One channel's cache as stored.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct CachedChannel {
     /// Confirmed documents by id.
     pub documents: BTreeMap<String, Document>,
@@ -68,7 +72,8 @@ pub struct CachedChannel {
 }
 
 /// Everything the engine persisted: the input of [`crate::Engine::restore`].
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct PersistedState {
     /// This client's stable id.
     pub client_id: String,
@@ -141,7 +146,11 @@ impl ChannelDelta {
 #[cfg(test)]
 mod absorb_tests {
     use super::*;
-    use serde_json::json;
+    macro_rules! json {
+        ($($t:tt)+) => {
+            tether_protocol::Json::from(serde_json::json!($($t)+))
+        };
+    }
 
     fn doc(id: &str, v: u64) -> Document {
         Document {

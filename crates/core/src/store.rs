@@ -8,21 +8,23 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+#[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use tether_protocol::Json;
 use tether_protocol::{apply_op, Document};
 
 use crate::outbox::PendingMutation;
 
 /// A document as the app sees it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct VisibleDoc {
     /// Document id.
     pub id: String,
     /// Version of the confirmed document underneath (0 when it exists only optimistically).
     pub version: u64,
     /// Body including this client's pending changes.
-    pub doc: Value,
+    pub doc: Json,
     /// Whether pending changes are folded in.
     pub pending: bool,
 }
@@ -102,10 +104,14 @@ impl ChannelStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    macro_rules! json {
+        ($($t:tt)+) => {
+            tether_protocol::Json::from(serde_json::json!($($t)+))
+        };
+    }
     use tether_protocol::Op;
 
-    fn pm(id: u64, op: Op, doc: Option<Value>) -> PendingMutation {
+    fn pm(id: u64, op: Op, doc: Option<Json>) -> PendingMutation {
         PendingMutation {
             mutation_id: id,
             channel: "tasks".into(),

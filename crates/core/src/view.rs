@@ -5,17 +5,20 @@
 
 use std::collections::BTreeSet;
 
+#[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
 use tether_protocol::{Continuity, Filter};
 
 use crate::store::{ChannelStore, VisibleDoc};
 
 /// Identifies a view (returned by `Engine::subscribe`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct ViewId(pub u64);
 
 /// What changed in one view since the last change-set.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct ChangeSet {
     /// The view.
     pub view: ViewId,
@@ -116,7 +119,11 @@ impl View {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    macro_rules! json {
+        ($($t:tt)+) => {
+            tether_protocol::Json::from(serde_json::json!($($t)+))
+        };
+    }
     use tether_protocol::Document;
 
     #[test]

@@ -1,10 +1,12 @@
 //! Stable error codes (in `error` frames) and WebSocket close codes.
 
+#[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
 
 /// The `code` of an `error` frame. Wire strings are stable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "SCREAMING_SNAKE_CASE"))]
 #[non_exhaustive]
 pub enum ErrorCode {
     /// The server requires a token and `hello` carried none.
@@ -35,7 +37,7 @@ pub enum ErrorCode {
     /// with 4003); the client must use a client id of its own.
     ClientIdTaken,
     /// A code this version of the protocol crate does not know.
-    #[serde(other)]
+    #[cfg_attr(feature = "serde", serde(other))]
     Unknown,
 }
 
@@ -58,6 +60,30 @@ impl ErrorCode {
             ErrorCode::ClientIdTaken => "CLIENT_ID_TAKEN",
             ErrorCode::Unknown => "UNKNOWN",
         }
+    }
+}
+
+impl ErrorCode {
+    /// The code of a wire string; [`ErrorCode::Unknown`] for one this crate does not know.
+    pub fn from_wire(text: &str) -> ErrorCode {
+        [
+            ErrorCode::AuthRequired,
+            ErrorCode::AuthInvalid,
+            ErrorCode::Forbidden,
+            ErrorCode::InvalidFilter,
+            ErrorCode::RateLimited,
+            ErrorCode::TooLarge,
+            ErrorCode::BadMessage,
+            ErrorCode::UnsupportedVersion,
+            ErrorCode::NotSubscribed,
+            ErrorCode::TooManySubscriptions,
+            ErrorCode::HandshakeRequired,
+            ErrorCode::Internal,
+            ErrorCode::ClientIdTaken,
+        ]
+        .into_iter()
+        .find(|code| code.as_str() == text)
+        .unwrap_or(ErrorCode::Unknown)
     }
 }
 

@@ -1,7 +1,9 @@
 //! Documents, mutation ops and the one implementation of applying an op to a document body.
 
+#[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+
+use crate::json::{Json, Object};
 
 /// Longest accepted channel name, in bytes.
 pub const MAX_CHANNEL_LEN: usize = 128;
@@ -12,19 +14,21 @@ pub const MAX_DOC_ID_LEN: usize = 256;
 pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 
 /// A document as the server stores and sends it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct Document {
     /// Document id, unique within its channel.
     pub id: String,
     /// Starts at 1 and grows by exactly 1 with every applied mutation of the document.
     pub version: u64,
     /// The body: always a JSON object.
-    pub doc: Value,
+    pub doc: Json,
 }
 
 /// A mutation's operation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum Op {
     /// Create or replace the whole body.
     Put,
@@ -105,21 +109,21 @@ pub fn validate_doc_id(id: &str) -> Result<(), DocumentError> {
 
 /// Checks that every integer in `value` is within ±[`MAX_SAFE_INTEGER`]. Numbers with a
 /// fraction or an exponent are doubles and always pass (they travel bit-exactly).
-pub fn validate_numbers(value: &Value) -> Result<(), DocumentError> {
+pub fn validate_numbers(value: &Json) -> Result<(), DocumentError> {
     let mut stack = vec![value];
     while let Some(v) = stack.pop() {
         match v {
-            Value::Number(n) => {
+            Json::Number(n) => {
                 let magnitude = n.as_u64().or_else(|| n.as_i64().map(|i| i.unsigned_abs()));
                 if magnitude.is_some_and(|m| m > MAX_SAFE_INTEGER) {
                     return Err(DocumentError::UnsafeInteger {
-                        number: n.to_string(),
+                        number: n.as_str().to_owned(),
                     });
                 }
             }
-            Value::Array(items) => stack.extend(items),
-            Value::Object(fields) => stack.extend(fields.values()),
-            Value::Null | Value::Bool(_) | Value::String(_) => {}
+            Json::Array(items) => stack.extend(items),
+            Json::Object(fields) => stack.extend(fields.values()),
+            Json::Null | Json::Bool(_) | Json::String(_) => {}
         }
     }
     Ok(())
@@ -128,10 +132,10 @@ pub fn validate_numbers(value: &Value) -> Result<(), DocumentError> {
 /// Applies `op` with body `doc` to the `current` body (None = absent) and returns the new body
 /// (None = deleted). Shared by the server (authoritative) and the client (optimistic layer).
 pub fn apply_op(
-    current: Option<&Value>,
+    current: Option<&Json>,
     op: Op,
-    doc: Option<&Value>,
-) -> Result<Option<Value>, DocumentError> {
+    doc: Option<&Json>,
+) -> Result<Option<Json>, DocumentError> {
     match op {
         Op::Put => {
             let body = doc.ok_or(DocumentError::MissingBody)?;
@@ -146,7 +150,7 @@ pub fn apply_op(
             let patch = patch.as_object().ok_or(DocumentError::BodyNotObject)?;
             patch.values().try_for_each(validate_numbers)?;
             let base = current.ok_or(DocumentError::NotFound)?;
-            let mut merged: Map<String, Value> = base.as_object().cloned().unwrap_or_default();
+            let mut merged: Object = base.as_object().cloned().unwrap_or_default();
             for (key, value) in patch {
                 if value.is_null() {
                     merged.remove(key);
@@ -154,7 +158,7 @@ pub fn apply_op(
                     merged.insert(key.clone(), value.clone());
                 }
             }
-            Ok(Some(Value::Object(merged)))
+            Ok(Some(Json::Object(merged)))
         }
         Op::Delete => {
             current.ok_or(DocumentError::NotFound)?;
@@ -163,10 +167,19 @@ pub fn apply_op(
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "serde"))]
 mod tests {
     use super::*;
-    use serde_json::json;
+
+    fn json(v: serde_json::Value) -> Json {
+        Json::from(v)
+    }
+
+    macro_rules! json {
+        ($($t:tt)+) => {
+            json(serde_json::json!($($t)+))
+        };
+    }
 
     #[test]
     fn patch_merges_top_level_and_null_removes() {

@@ -9,14 +9,17 @@
 //! {"and": [ ... ]}   {"or": [ ... ]}   {"not": { ... }}
 //! ```
 //!
-//! A missing field reads as `null`. `eq`/`ne`/`in` compare JSON values (numbers by value, so
-//! `1` equals `1.0`). `lt`/`lte`/`gt`/`gte` hold only when both sides are numbers or both are
-//! strings (strings compare by Unicode code points); otherwise they are false.
+//! A missing field reads as `null`. `eq`/`ne`/`in` compare JSON values (numbers by their exact
+//! decimal value, so `1` equals `1.0`; see [`crate::Number`]). `lt`/`lte`/`gt`/`gte` hold only
+//! when both sides are numbers or both are strings (strings compare by Unicode code points);
+//! otherwise they are false.
 
 use std::cmp::Ordering;
 
+#[cfg(feature = "serde")]
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use serde_json::{Map, Value};
+
+use crate::json::{Json, Object};
 
 /// Deepest accepted nesting of `and` / `or` / `not`.
 pub const MAX_FILTER_DEPTH: usize = 16;
@@ -27,19 +30,19 @@ pub const MAX_FILTER_NODES: usize = 256;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Filter {
     /// Field equals value.
-    Eq(String, Value),
+    Eq(String, Json),
     /// Field does not equal value.
-    Ne(String, Value),
+    Ne(String, Json),
     /// Field equals one of the values.
-    In(String, Vec<Value>),
+    In(String, Vec<Json>),
     /// Field is less than value.
-    Lt(String, Value),
+    Lt(String, Json),
     /// Field is less than or equal to value.
-    Lte(String, Value),
+    Lte(String, Json),
     /// Field is greater than value.
-    Gt(String, Value),
+    Gt(String, Json),
     /// Field is greater than or equal to value.
-    Gte(String, Value),
+    Gte(String, Json),
     /// All hold (true when empty).
     And(Vec<Filter>),
     /// Any holds (false when empty).
@@ -100,28 +103,28 @@ impl std::error::Error for FilterError {}
 
 impl Filter {
     /// Parses and validates the wire form.
-    pub fn parse(value: &Value) -> Result<Filter, FilterError> {
+    pub fn parse(value: &Json) -> Result<Filter, FilterError> {
         let mut nodes = 0;
         parse_node(value, 0, &mut nodes)
     }
 
     /// The wire form; `Filter::parse(&f.to_value()) == Ok(f)`.
-    pub fn to_value(&self) -> Value {
+    pub fn to_value(&self) -> Json {
         let combinator = |name: &str, items: &[Filter]| {
             let list = items.iter().map(Filter::to_value).collect();
-            single(name, Value::Array(list))
+            single(name, Json::Array(list))
         };
-        let predicate = |field: &str, op: &str, value: Value| {
-            let mut map = Map::new();
-            map.insert("field".into(), Value::String(field.into()));
-            map.insert("op".into(), Value::String(op.into()));
-            map.insert("value".into(), value);
-            Value::Object(map)
+        let predicate = |field: &str, op: &str, value: Json| {
+            let mut map = Object::new();
+            map.insert("field", Json::String(field.into()));
+            map.insert("op", Json::String(op.into()));
+            map.insert("value", value);
+            Json::Object(map)
         };
         match self {
             Filter::Eq(f, v) => predicate(f, "eq", v.clone()),
             Filter::Ne(f, v) => predicate(f, "ne", v.clone()),
-            Filter::In(f, vs) => predicate(f, "in", Value::Array(vs.clone())),
+            Filter::In(f, vs) => predicate(f, "in", Json::Array(vs.clone())),
             Filter::Lt(f, v) => predicate(f, "lt", v.clone()),
             Filter::Lte(f, v) => predicate(f, "lte", v.clone()),
             Filter::Gt(f, v) => predicate(f, "gt", v.clone()),
@@ -134,12 +137,12 @@ impl Filter {
 
     /// A canonical string for the filter, equal for equal filters (used to share views).
     pub fn canonical_key(&self) -> String {
-        self.to_value().to_string()
+        self.to_value().to_text()
     }
 
     /// Whether the document body matches.
-    pub fn matches(&self, doc: &Value) -> bool {
-        let field = |name: &str| doc.get(name).unwrap_or(&Value::Null);
+    pub fn matches(&self, doc: &Json) -> bool {
+        let field = |name: &str| doc.get(name).unwrap_or(&Json::Null);
         match self {
             Filter::Eq(f, v) => json_eq(field(f), v),
             Filter::Ne(f, v) => !json_eq(field(f), v),
@@ -163,13 +166,13 @@ impl Filter {
 }
 
 /// A JSON object with one key.
-pub(crate) fn single(key: &str, value: Value) -> Value {
-    let mut map = Map::new();
-    map.insert(key.into(), value);
-    Value::Object(map)
+pub(crate) fn single(key: &str, value: Json) -> Json {
+    let mut map = Object::new();
+    map.insert(key, value);
+    Json::Object(map)
 }
 
-fn parse_node(value: &Value, depth: usize, nodes: &mut usize) -> Result<Filter, FilterError> {
+fn parse_node(value: &Json, depth: usize, nodes: &mut usize) -> Result<Filter, FilterError> {
     if depth >= MAX_FILTER_DEPTH {
         return Err(FilterError::TooDeep);
     }
@@ -184,9 +187,11 @@ fn parse_node(value: &Value, depth: usize, nodes: &mut usize) -> Result<Filter, 
     for name in ["and", "or", "not"] {
         if let Some(inner) = map.get(name) {
             if map.len() != 1 {
-                return Err(malformed(&format!(
-                    "{name:?} must be the only key of its object"
-                )));
+                return Err(malformed(match name {
+                    "and" => "\"and\" must be the only key of its object",
+                    "or" => "\"or\" must be the only key of its object",
+                    _ => "\"not\" must be the only key of its object",
+                }));
             }
             if name == "not" {
                 return Ok(Filter::Not(Box::new(parse_node(inner, depth + 1, nodes)?)));
@@ -212,14 +217,14 @@ fn parse_node(value: &Value, depth: usize, nodes: &mut usize) -> Result<Filter, 
     }
     let field = map
         .get("field")
-        .and_then(Value::as_str)
+        .and_then(Json::as_str)
         .ok_or_else(|| malformed("\"field\" must be a string"))?;
     if field.is_empty() {
         return Err(FilterError::EmptyField);
     }
     let op = map
         .get("op")
-        .and_then(Value::as_str)
+        .and_then(Json::as_str)
         .ok_or_else(|| malformed("\"op\" must be a string"))?;
     let value = map
         .get("value")
@@ -230,7 +235,7 @@ fn parse_node(value: &Value, depth: usize, nodes: &mut usize) -> Result<Filter, 
         "eq" => Filter::Eq(field, value),
         "ne" => Filter::Ne(field, value),
         "in" => match value {
-            Value::Array(values) => Filter::In(field, values),
+            Json::Array(values) => Filter::In(field, values),
             _ => return Err(FilterError::ExpectedArray { op: "in".into() }),
         },
         "lt" => Filter::Lt(field, value),
@@ -245,51 +250,49 @@ fn parse_node(value: &Value, depth: usize, nodes: &mut usize) -> Result<Filter, 
     })
 }
 
-fn json_eq(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => match (x.as_i64(), y.as_i64()) {
-            (Some(x), Some(y)) => x == y,
-            _ => match (x.as_u64(), y.as_u64()) {
-                (Some(x), Some(y)) => x == y,
-                _ => x.as_f64() == y.as_f64(),
-            },
-        },
-        _ => a == b,
-    }
+/// Equality of JSON values, numbers by value (`1` equals `1.0`; see [`crate::Number`]).
+fn json_eq(a: &Json, b: &Json) -> bool {
+    a == b
 }
 
-fn order(a: &Value, b: &Value) -> Option<Ordering> {
+fn order(a: &Json, b: &Json) -> Option<Ordering> {
     match (a, b) {
-        (Value::Number(x), Value::Number(y)) => {
-            if let (Some(x), Some(y)) = (x.as_i64(), y.as_i64()) {
-                return Some(x.cmp(&y));
-            }
-            x.as_f64()?.partial_cmp(&y.as_f64()?)
-        }
-        (Value::String(x), Value::String(y)) => Some(x.cmp(y)),
+        (Json::Number(x), Json::Number(y)) => Some(x.cmp_numeric(y)),
+        (Json::String(x), Json::String(y)) => Some(x.cmp(y)),
         _ => None,
     }
 }
 
+#[cfg(feature = "serde")]
 impl Serialize for Filter {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         self.to_value().serialize(serializer)
     }
 }
 
+#[cfg(feature = "serde")]
 impl<'de> Deserialize<'de> for Filter {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let value = Value::deserialize(deserializer)?;
+        let value = Json::deserialize(deserializer)?;
         Filter::parse(&value).map_err(serde::de::Error::custom)
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "serde"))]
 mod tests {
     use super::*;
-    use serde_json::json;
 
-    fn f(v: Value) -> Filter {
+    fn json(v: serde_json::Value) -> Json {
+        Json::from(v)
+    }
+
+    macro_rules! json {
+        ($($t:tt)+) => {
+            json(serde_json::json!($($t)+))
+        };
+    }
+
+    fn f(v: Json) -> Filter {
         Filter::parse(&v).unwrap()
     }
 
@@ -324,7 +327,7 @@ mod tests {
 
     #[test]
     fn invalid_filters_are_typed() {
-        let err = |v: Value| Filter::parse(&v).unwrap_err();
+        let err = |v: Json| Filter::parse(&v).unwrap_err();
         assert_eq!(err(json!(3)), FilterError::NotAnObject);
         assert_eq!(
             err(json!({"field": "a", "op": "like", "value": 1})),
@@ -351,7 +354,7 @@ mod tests {
             deep = json!({ "not": deep });
         }
         assert_eq!(err(deep), FilterError::TooDeep);
-        let wide: Vec<Value> = (0..MAX_FILTER_NODES)
+        let wide: Vec<Json> = (0..MAX_FILTER_NODES)
             .map(|_| json!({"field": "a", "op": "eq", "value": 1}))
             .collect();
         assert_eq!(err(json!({ "or": wide })), FilterError::TooLarge);

@@ -3,8 +3,14 @@
 //! Everything here is pure data and pure functions: no IO, no clock, no randomness.
 //!
 //! * [`ClientMessage`] / [`ServerMessage`]: every frame of the protocol, tagged by `type`.
-//! * [`codec`]: JSON text frames in and out; decoding any byte sequence returns a typed
-//!   [`DecodeError`], never a panic.
+//! * [`Json`] ([`json`](mod@json)): the protocol's JSON value, with its own parser and writer; numbers
+//!   keep the text they were written as.
+//! * [`codec`]: JSON text frames in and out, hand-written over [`Json`] (no serde); decoding
+//!   any byte sequence returns a typed [`DecodeError`], never a panic.
+//!
+//! Feature `serde` (off by default) adds serde derives to the message types (the reference
+//! the codec is tested against), `Serialize`/`Deserialize` for [`Json`] and conversions from
+//! and to `serde_json::Value`.
 //! * [`Filter`]: field predicates evaluated identically on both sides, so an optimistic insert
 //!   shows in exactly the views the server will put it in.
 //! * [`ErrorCode`] and [`CloseCode`]: the stable codes a peer answers with.
@@ -27,6 +33,7 @@ pub mod codec;
 mod codes;
 mod document;
 mod filter;
+pub mod json;
 mod messages;
 
 pub use codec::{
@@ -38,6 +45,7 @@ pub use document::{
     MAX_CHANNEL_LEN, MAX_DOC_ID_LEN, MAX_SAFE_INTEGER,
 };
 pub use filter::{Filter, FilterError, MAX_FILTER_DEPTH, MAX_FILTER_NODES};
+pub use json::{Json, Number, Object};
 pub use messages::{
     ClientMessage, Continuity, EventOp, Limits, Origin, PresenceEvent, PresenceMember,
     RejectReason, ResponseError, ServerMessage, Since,
@@ -45,3 +53,17 @@ pub use messages::{
 
 /// The protocol version this crate speaks, sent in `hello` and `welcome`.
 pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Test convenience (feature `serde`): `serde_json::json!` converted to a [`Json`].
+#[cfg(feature = "serde")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! json {
+    ($($t:tt)+) => {
+        $crate::Json::from($crate::__serde_json::json!($($t)+))
+    };
+}
+
+#[cfg(feature = "serde")]
+#[doc(hidden)]
+pub use serde_json as __serde_json;

@@ -1,13 +1,16 @@
 //! Every frame of the protocol as a serde type, tagged by `type` in `snake_case`.
 
+#[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+
+use crate::json::Json;
 
 use crate::codes::ErrorCode;
 use crate::document::{Document, Op};
 
 /// Where a client's copy of a channel stands: resume point sent in `subscribe.since`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct Since {
     /// The channel epoch the client's copy belongs to.
     pub epoch: String,
@@ -16,7 +19,8 @@ pub struct Since {
 }
 
 /// Which mutation caused an event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct Origin {
     /// Client that sent the mutation.
     pub client_id: String,
@@ -25,8 +29,9 @@ pub struct Origin {
 }
 
 /// How a (re)subscription relates to the client's previous copy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum Continuity {
     /// The server replays every event after `since`, in order, as ordinary `event` frames.
     Recovered,
@@ -35,8 +40,9 @@ pub enum Continuity {
 }
 
 /// What an event does to the subscriber's view.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum EventOp {
     /// The document is in the view with this body and version (inserted or changed).
     Upsert,
@@ -45,8 +51,9 @@ pub enum EventOp {
 }
 
 /// Why a mutation was rejected. A rejection is final for that mutation id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum RejectReason {
     /// `base_version` did not match; `current` carries the server's document.
     Conflict,
@@ -57,13 +64,14 @@ pub enum RejectReason {
     /// `patch` or `delete` of a document that does not exist.
     NotFound,
     /// A reason this version of the protocol crate does not know.
-    #[serde(other)]
+    #[cfg_attr(feature = "serde", serde(other))]
     Unknown,
 }
 
 /// A presence change on a channel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum PresenceEvent {
     /// A client set presence for the first time on this channel.
     Join,
@@ -74,16 +82,18 @@ pub enum PresenceEvent {
 }
 
 /// One present client, as listed in `presence_sync`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct PresenceMember {
     /// The present client.
     pub client_id: String,
     /// Its application-defined state, e.g. `{"user":"Sarah","editing":"t1"}`.
-    pub state: Value,
+    pub state: Json,
 }
 
 /// The error half of a `response`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct ResponseError {
     /// Stable machine-readable code (`UNKNOWN_METHOD`, `INVALID`, or handler-defined).
     pub code: String,
@@ -92,7 +102,8 @@ pub struct ResponseError {
 }
 
 /// Limits the server enforces on this connection, announced in `welcome`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct Limits {
     /// Largest accepted frame, in bytes (larger: close 1009).
     pub max_message_bytes: u64,
@@ -105,8 +116,9 @@ pub struct Limits {
 }
 
 /// A frame sent by a client.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "serde", serde(tag = "type", rename_all = "snake_case"))]
 pub enum ClientMessage {
     /// First frame of every connection.
     Hello {
@@ -115,7 +127,10 @@ pub enum ClientMessage {
         /// Stable id of this client (one per tab / outbox partition).
         client_id: String,
         /// Auth token, when the server requires one.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "serde",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         token: Option<String>,
     },
     /// Subscribe to a channel (replaces this connection's previous subscription to it).
@@ -123,10 +138,16 @@ pub enum ClientMessage {
         /// Channel (collection) name.
         channel: String,
         /// Optional filter (see [`crate::Filter`]); invalid → `INVALID_FILTER`.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        filter: Option<Value>,
+        #[cfg_attr(
+            feature = "serde",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
+        filter: Option<Json>,
         /// Resume point of the client's cached copy.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "serde",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         since: Option<Since>,
     },
     /// Stop receiving events (and presence) of a channel.
@@ -145,13 +166,22 @@ pub enum ClientMessage {
         /// Document id.
         id: String,
         /// Version the change is based on: absent = unconditional, 0 = must not exist.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "serde",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         base_version: Option<u64>,
         /// Body for `put` (whole document) and `patch` (top-level fields; `null` removes).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        doc: Option<Value>,
+        #[cfg_attr(
+            feature = "serde",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
+        doc: Option<Json>,
         /// Send on behalf of another client id of the same app (outbox adoption).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "serde",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         client_id: Option<String>,
     },
     /// Ephemeral message to the channel's other subscribers; never stored.
@@ -159,7 +189,7 @@ pub enum ClientMessage {
         /// Channel name (the sender must be subscribed).
         channel: String,
         /// Any JSON value.
-        payload: Value,
+        payload: Json,
     },
     /// Call a server method; answered by a `response` with the same id.
     Request {
@@ -168,16 +198,16 @@ pub enum ClientMessage {
         /// Method name, e.g. `time`.
         method: String,
         /// Method argument.
-        #[serde(default)]
-        body: Value,
+        #[cfg_attr(feature = "serde", serde(default))]
+        body: Json,
     },
     /// Set (or with `null`, clear) this client's presence state on a channel.
     Presence {
         /// Channel name (the sender must be subscribed).
         channel: String,
         /// New state, or `null` to leave.
-        #[serde(default)]
-        state: Option<Value>,
+        #[cfg_attr(feature = "serde", serde(default))]
+        state: Option<Json>,
     },
     /// Heartbeat; answered by `pong` with the same nonce.
     Ping {
@@ -187,8 +217,9 @@ pub enum ClientMessage {
 }
 
 /// A frame sent by the server.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "serde", serde(tag = "type", rename_all = "snake_case"))]
 pub enum ServerMessage {
     /// Answer to a valid `hello`.
     Welcome {
@@ -213,11 +244,14 @@ pub enum ServerMessage {
         continuity: Continuity,
         /// With `reset`: every document in the view, in id order; with `more`, only the first
         /// page of them.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "serde",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         snapshot: Option<Vec<Document>>,
         /// With `reset`: further pages follow as `snapshot` messages; the view is complete only
         /// at the page with `more: false`. Absent (false) when `snapshot` is the whole view.
-        #[serde(default, skip_serializing_if = "is_false")]
+        #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "is_false"))]
         more: bool,
     },
     /// A further page of a `reset` snapshot announced by `subscribed {more: true}`.
@@ -234,7 +268,10 @@ pub enum ServerMessage {
         docs: Vec<Document>,
         /// Ids to drop from the page buffer (changed while the snapshot streamed and no longer
         /// in the view).
-        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        #[cfg_attr(
+            feature = "serde",
+            serde(default, skip_serializing_if = "Vec::is_empty")
+        )]
         removed: Vec<String>,
         /// Whether more pages follow.
         more: bool,
@@ -261,10 +298,16 @@ pub enum ServerMessage {
         /// Document version after the change.
         version: u64,
         /// Document body with `upsert`; absent with `remove`.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        doc: Option<Value>,
+        #[cfg_attr(
+            feature = "serde",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
+        doc: Option<Json>,
         /// The mutation that caused the change.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "serde",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         origin: Option<Origin>,
     },
     /// The mutation is committed.
@@ -283,10 +326,13 @@ pub enum ServerMessage {
         /// Why.
         reason: RejectReason,
         /// With `conflict`: the server's current document (absent when it does not exist).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "serde",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         current: Option<Document>,
         /// Human-readable explanation.
-        #[serde(default)]
+        #[cfg_attr(feature = "serde", serde(default))]
         message: String,
     },
     /// An ephemeral message from another subscriber.
@@ -294,7 +340,7 @@ pub enum ServerMessage {
         /// Channel name.
         channel: String,
         /// Payload as sent.
-        payload: Value,
+        payload: Json,
         /// Sender's client id.
         from: String,
     },
@@ -303,10 +349,16 @@ pub enum ServerMessage {
         /// The request's correlation id.
         id: u64,
         /// Result on success.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        body: Option<Value>,
+        #[cfg_attr(
+            feature = "serde",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
+        body: Option<Json>,
         /// Failure.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "serde",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         error: Option<ResponseError>,
     },
     /// A presence change on a subscribed channel.
@@ -318,8 +370,11 @@ pub enum ServerMessage {
         /// Whose presence changed.
         client_id: String,
         /// New state (absent with `leave`).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        state: Option<Value>,
+        #[cfg_attr(
+            feature = "serde",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
+        state: Option<Json>,
     },
     /// Everyone present on a channel, sent right after `subscribed`.
     PresenceSync {
@@ -340,20 +395,33 @@ pub enum ServerMessage {
         /// Human-readable explanation.
         message: String,
         /// Channel the error concerns, if any.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "serde",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         channel: Option<String>,
         /// Mutation the error concerns (e.g. dropped by the rate limiter), if any.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "serde",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         mutation_id: Option<u64>,
         /// Request the error concerns, if any.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "serde",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         request_id: Option<u64>,
         /// With `RATE_LIMITED`: when to retry.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "serde",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         retry_after_ms: Option<u64>,
     },
 }
 
+#[cfg(feature = "serde")]
 fn is_false(b: &bool) -> bool {
     !*b
 }

@@ -1,5 +1,6 @@
 //! Bounded fuzzing of the decoders: arbitrary bytes, and valid frames with mutated bytes, must
-//! decode to a message or a typed `DecodeError` and never panic. Runs in every `cargo test`;
+//! decode to a message or a typed `DecodeError` and never panic (the hand-written decoders and
+//! the `Json` parser under them). Runs in every `cargo test`;
 //! `TETHER_FUZZ_CASES` raises the case count for long runs.
 
 use proptest::prelude::*;
@@ -13,6 +14,13 @@ const SEEDS: &[&str] = &[
     r#"{"type":"event","channel":"tasks","epoch":"e","offset":5,"prev":4,"op":"upsert","id":"t1","version":2,"doc":{"a":1},"origin":{"client_id":"c","mutation_id":1}}"#,
     r#"{"type":"presence_sync","channel":"tasks","members":[{"client_id":"c","state":{"user":"Sarah"}}]}"#,
     r#"{"type":"reject","mutation_id":3,"reason":"conflict","current":{"id":"t1","version":4,"doc":{}},"message":"stale"}"#,
+    r#"{"type":"welcome","protocol":1,"client_id":"c","heartbeat_timeout_ms":30000,"limits":{"max_message_bytes":1,"max_subscriptions":2,"rate_per_sec":3,"rate_burst":4}}"#,
+    r#"{"type":"subscribed","channel":"t","epoch":"e","offset":3,"continuity":"reset","snapshot":[{"id":"a","version":1,"doc":{"s":"\u00e9\ud83d\ude00"}}],"more":true}"#,
+    r#"{"type":"snapshot","channel":"t","epoch":"e","offset":3,"docs":[],"removed":["a"],"more":false}"#,
+    r#"{"type":"response","id":1,"body":[1.5e-3,-0,true],"error":{"code":"X","message":"m"}}"#,
+    r#"{"type":"error","code":"RATE_LIMITED","message":"m","channel":"t","mutation_id":1,"request_id":2,"retry_after_ms":3}"#,
+    r#"{"type":"presence","channel":"t","state":null}"#,
+    r#"{"type":"request","id":7,"method":"echo","body":{"x":"\"\\\/\b\f\n\r\t"}}"#,
 ];
 
 fn cases() -> u32 {
@@ -32,7 +40,13 @@ fn check(bytes: &[u8]) {
             assert!(!err.to_string().is_empty());
         }
     }
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        if let Ok(value) = tether_protocol::Json::parse(text) {
+            assert_eq!(tether_protocol::Json::parse(&value.to_text()), Ok(value));
+        }
+    }
     if let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) {
+        let value = tether_protocol::Json::from(value);
         if let Ok(filter) = Filter::parse(&value) {
             let _ = filter.matches(&value);
         }

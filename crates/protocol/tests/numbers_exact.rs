@@ -6,7 +6,7 @@
 //! (`codec::decode_server`) and the server decodes client frames on (`codec::decode_client`).
 
 use proptest::prelude::*;
-use serde_json::Value;
+use tether_protocol::Json as Value;
 use tether_protocol::{codec, ClientMessage, ServerMessage, MAX_SAFE_INTEGER};
 
 /// A finite double and a JSON text of it.
@@ -135,5 +135,31 @@ fn digit_strings_beyond_64_bits_are_read_as_the_nearest_double() {
         let x = &doc_of(&msg)["x"];
         assert!(x.is_f64(), "{text} read as {x}");
         assert_eq!(bits(x), expected.to_bits(), "{text}");
+    }
+}
+
+#[test]
+fn numbers_are_sent_as_written() {
+    for text in [
+        "1e2",
+        "1.50",
+        "0.1000000000000000055511151231257827",
+        "12345678901234567890123",
+        "-4.9e-324",
+        "2E+10",
+        "0e0",
+    ] {
+        let msg = codec::decode_server(event_frame(text).as_bytes()).expect("decodes");
+        let again = codec::encode_server(&msg);
+        assert!(
+            again.contains(&format!("\"x\":{text}}}")),
+            "{text}: {again}"
+        );
+        assert_eq!(doc_of(&msg)["x"].as_number().unwrap().as_str(), text);
+        let frame = format!(
+            r#"{{"type":"mutate","mutation_id":1,"channel":"c","op":"put","id":"d","doc":{{"x":{text}}}}}"#
+        );
+        let mutate = codec::decode_client(frame.as_bytes()).expect("decodes");
+        assert_eq!(codec::encode_client(&mutate), frame);
     }
 }

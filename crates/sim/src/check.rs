@@ -16,7 +16,7 @@ fn fold(
     confirmed: &BTreeMap<String, Document>,
     pending: &[&PendingMutation],
     channel: &str,
-) -> BTreeMap<String, (u64, serde_json::Value, bool)> {
+) -> BTreeMap<String, (u64, tether_protocol::Json, bool)> {
     let mut out = BTreeMap::new();
     let mut ids: Vec<&String> = confirmed.keys().collect();
     ids.extend(
@@ -215,7 +215,7 @@ pub fn final_checks(w: &mut World) -> Result<(), String> {
                     "client {i} channel {ch}: confirmed != server\n  client {confirmed:?}\n  server {expected:?}"
                 ));
             }
-            let visible: Vec<(String, u64, serde_json::Value, bool)> = e
+            let visible: Vec<(String, u64, tether_protocol::Json, bool)> = e
                 .visible(ch)
                 .map(|m| {
                     m.values()
@@ -223,7 +223,7 @@ pub fn final_checks(w: &mut World) -> Result<(), String> {
                         .collect()
                 })
                 .unwrap_or_default();
-            let from_confirmed: Vec<(String, u64, serde_json::Value, bool)> = confirmed
+            let from_confirmed: Vec<(String, u64, tether_protocol::Json, bool)> = confirmed
                 .iter()
                 .map(|d| (d.id.clone(), d.version, d.doc.clone(), false))
                 .collect();

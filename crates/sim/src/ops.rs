@@ -1,9 +1,9 @@
 //! Random app calls: mutations (concurrent edits of a few shared documents), broadcasts,
 //! requests, presence, and views opened and closed.
 
-use serde_json::{json, Value};
 use tether_core::{EngineError, Precondition};
 use tether_protocol::Op;
+use tether_protocol::{json, Json};
 
 use super::client::ViewSpec;
 use super::plan::high_filter;
@@ -70,7 +70,7 @@ impl World {
         };
         let id = format!("d{}", rng.below(6));
         let status = STATUSES[rng.below(3) as usize];
-        let (op, doc): (Op, Option<Value>) = match rng.below(10) {
+        let (op, doc): (Op, Option<Json>) = match rng.below(10) {
             0..=4 => (
                 Op::Put,
                 Some(json!({"status": status, "n": rng.below(10), "by": i})),

@@ -3,8 +3,8 @@
 
 use std::collections::VecDeque;
 
-use serde_json::json;
 use tether_core::{Auth, Config, Rng};
+use tether_protocol::json;
 use tether_protocol::Filter;
 use tether_server::{AuthConfig, Claims, ServerConfig, TokenAuth};
 

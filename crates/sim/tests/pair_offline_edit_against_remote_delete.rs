@@ -2,13 +2,13 @@
 //! edits a document offline, B deletes it, A comes back. The conflict carries A's whole edited
 //! body and its base, and re-applying A's intent re-creates the document for both.
 
-use serde_json::json;
 use tether_core::{Config, MutationOutcome, Output, Precondition};
+use tether_protocol::json;
 use tether_protocol::Op;
 use tether_server::ServerConfig;
 use tether_sim::Pair;
 
-fn shown(p: &mut Pair, i: usize, id: &str) -> Option<serde_json::Value> {
+fn shown(p: &mut Pair, i: usize, id: &str) -> Option<tether_protocol::Json> {
     p.client(i)
         .confirmed("tasks")
         .and_then(|docs| docs.get(id).map(|d| d.doc.clone()))

@@ -4,8 +4,7 @@
 use std::collections::BTreeMap;
 
 use js_sys::{Array, Object, Reflect};
-use serde::de::DeserializeOwned;
-use serde::Serialize;
+use tether_core::stored::{document_from_json_text, document_to_json_text};
 use tether_core::{CachedChannel, PendingMutation, Persist, PersistedState};
 use tether_protocol::{Document, Since};
 use wasm_bindgen::JsValue;
@@ -14,23 +13,37 @@ use web_sys::IdbDatabase;
 use super::{DbError, STORES};
 use crate::shell::idb::{fire, key, key_range, place, prefix_range, Tx};
 
-/// A persisted row of a core type as a stored value (JSON text).
-fn encode_row<T: Serialize>(row: &T) -> Result<JsValue, DbError> {
-    serde_json::to_string(row)
-        .map(|text| JsValue::from_str(&text))
-        .map_err(|_| DbError::Failed("cannot encode a row".into()))
-}
-
-/// A stored row of a core type: JSON text, or an object stored by an earlier build.
-fn decode_row<T: DeserializeOwned>(value: JsValue) -> Result<T, DbError> {
-    let text = match value.as_string() {
+/// The text of a stored row: JSON text, or (stored by an earlier build) an object.
+fn row_text(value: &JsValue) -> String {
+    match value.as_string() {
         Some(text) => text,
-        None => js_sys::JSON::stringify(&value)
+        None => js_sys::JSON::stringify(value)
             .ok()
             .and_then(|t| t.as_string())
             .unwrap_or_default(),
-    };
-    serde_json::from_str(&text).map_err(|_| DbError::Failed("a stored row does not decode".into()))
+    }
+}
+
+/// An outbox row: the mutation's stored text (`tether_core::stored`).
+fn encode_mutation(mutation: &PendingMutation) -> JsValue {
+    JsValue::from_str(&mutation.to_json_text())
+}
+
+/// A stored outbox row.
+fn decode_mutation(value: &JsValue) -> Result<PendingMutation, DbError> {
+    PendingMutation::from_json_text(&row_text(value))
+        .map_err(|_| DbError::Failed("a stored mutation does not decode".into()))
+}
+
+/// A document row: the document's stored text (`tether_core::stored`).
+fn encode_doc(doc: &Document) -> JsValue {
+    JsValue::from_str(&document_to_json_text(doc))
+}
+
+/// A stored document row.
+fn decode_doc(value: &JsValue) -> Result<Document, DbError> {
+    document_from_json_text(&row_text(value))
+        .map_err(|_| DbError::Failed("a stored document does not decode".into()))
 }
 
 pub fn s(text: &str) -> JsValue {
@@ -128,7 +141,7 @@ pub async fn load(db: &IdbDatabase, client_id: &str) -> Result<Option<PersistedS
         channels: BTreeMap::new(),
     };
     for value in Array::from(&outbox).iter() {
-        let mutation: PendingMutation = decode_row(value)?;
+        let mutation = decode_mutation(&value)?;
         state.outbox.insert(mutation.mutation_id, mutation);
     }
     let channel_of = |k: &JsValue| Array::from(k).get(1).as_string().unwrap_or_default();
@@ -150,7 +163,7 @@ pub async fn load(db: &IdbDatabase, client_id: &str) -> Result<Option<PersistedS
         .iter()
         .zip(Array::from(&doc_rows).iter())
     {
-        let doc: Document = decode_row(value)?;
+        let doc = decode_doc(&value)?;
         state
             .channels
             .entry(channel_of(&k))
@@ -183,7 +196,7 @@ pub fn apply(
             Persist::OutboxPut { mutation } => {
                 i += 1;
                 let k = key(&[cid.clone(), n(mutation.mutation_id)]);
-                fire(outbox.put_with_key(&encode_row(mutation)?, &k))?;
+                fire(outbox.put_with_key(&encode_mutation(mutation), &k))?;
             }
             Persist::OutboxRemove { .. } => {
                 let ids = writes[i..]
@@ -216,7 +229,7 @@ pub fn apply(
                 }
                 for doc in &delta.upserts {
                     let k = key(&[cid.clone(), channel.clone(), s(&doc.id)]);
-                    fire(docs.put_with_key(&encode_row(doc)?, &k))?;
+                    fire(docs.put_with_key(&encode_doc(doc), &k))?;
                 }
                 let row = channel_row(delta.cursor.as_ref(), &delta.filter_key);
                 fire(channels.put_with_key(&row, &key(&[cid.clone(), channel])))?;

@@ -1,7 +1,7 @@
 //! App calls: views, mutations, broadcasts, requests, presence.
 
-use serde_json::{Map, Value};
 use tether_protocol::{apply_op, validate_channel, validate_doc_id, ClientMessage, Filter, Op};
+use tether_protocol::{Json, Object};
 
 use super::{Channel, Engine, PendingRequest, Queued};
 use crate::barrier::WriteBatch;
@@ -94,7 +94,7 @@ impl Engine {
         channel: &str,
         op: Op,
         id: &str,
-        doc: Option<Value>,
+        doc: Option<Json>,
         precondition: Precondition,
     ) -> Result<u64, EngineError> {
         validate_channel(channel).map_err(|_| EngineError::InvalidChannel {
@@ -104,7 +104,7 @@ impl Engine {
         let doc = match op {
             Op::Delete => None,
             Op::Put | Op::Patch => {
-                let empty = Value::Object(Map::new());
+                let empty = Json::Object(Object::new());
                 apply_op(Some(&empty), op, doc.as_ref())
                     .map_err(|reason| EngineError::InvalidBody { reason })?;
                 doc
@@ -221,12 +221,7 @@ impl Engine {
 
     /// Sends an ephemeral message to the channel's other subscribers (queued while
     /// disconnected, up to `offline_queue_limit`).
-    pub fn broadcast(
-        &mut self,
-        now: u64,
-        channel: &str,
-        payload: Value,
-    ) -> Result<(), EngineError> {
+    pub fn broadcast(&mut self, now: u64, channel: &str, payload: Json) -> Result<(), EngineError> {
         self.require_view(channel)?;
         if self.state == ConnectionState::Ready && self.queue.is_empty() && self.budget_allows(now)
         {
@@ -247,7 +242,7 @@ impl Engine {
 
     /// Calls a server method; the answer (or `RequestError::Timeout` after
     /// `request_timeout_ms`) arrives as `Output::Response` with the returned id.
-    pub fn request(&mut self, now: u64, method: &str, body: Value) -> Result<u64, EngineError> {
+    pub fn request(&mut self, now: u64, method: &str, body: Json) -> Result<u64, EngineError> {
         let id = self.next_request;
         let ready = self.state == ConnectionState::Ready
             && self.queue.is_empty()
@@ -286,7 +281,7 @@ impl Engine {
         &mut self,
         now: u64,
         channel: &str,
-        state: Option<Value>,
+        state: Option<Json>,
     ) -> Result<(), EngineError> {
         self.require_view(channel)?;
         let ready = self.state == ConnectionState::Ready;

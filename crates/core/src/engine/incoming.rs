@@ -1,6 +1,6 @@
 //! Frames from the server.
 
-use serde_json::Value;
+use tether_protocol::Json;
 use tether_protocol::{
     Continuity, Document, ErrorCode, EventOp, Origin, PresenceEvent, PresenceMember, RejectReason,
     ServerMessage, Since,
@@ -23,7 +23,7 @@ struct Event {
     op: EventOp,
     id: String,
     version: u64,
-    doc: Option<Value>,
+    doc: Option<Json>,
     origin: Option<Origin>,
 }
 
@@ -125,7 +125,7 @@ impl Engine {
                         code: e.code,
                         message: e.message,
                     }),
-                    None => Ok(body.unwrap_or(Value::Null)),
+                    None => Ok(body.unwrap_or(Json::Null)),
                 };
                 self.respond(id, result);
             }
@@ -320,7 +320,7 @@ impl Engine {
                         let doc = Document {
                             id: ev.id.clone(),
                             version: ev.version,
-                            doc: ev.doc.unwrap_or_else(|| Value::Object(Default::default())),
+                            doc: ev.doc.unwrap_or_else(|| Json::Object(Default::default())),
                         };
                         ch.store.confirmed.insert(ev.id.clone(), doc);
                     }
@@ -497,7 +497,7 @@ impl Engine {
         channel: String,
         event: PresenceEvent,
         client_id: String,
-        state: Option<Value>,
+        state: Option<Json>,
     ) {
         if client_id == self.client_id {
             return;

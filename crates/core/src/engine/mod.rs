@@ -15,7 +15,7 @@ mod lifecycle;
 
 use std::collections::{BTreeMap, VecDeque};
 
-use serde_json::Value;
+use tether_protocol::Json;
 use tether_protocol::{codec, ClientMessage, Document, Since};
 
 use crate::backoff::Backoff;
@@ -42,12 +42,12 @@ pub const LATENCY_PUBLISH_MS: u64 = 1_000;
 struct Channel {
     store: ChannelStore,
     sub: Subscription,
-    presence: Option<Value>,
+    presence: Option<Json>,
     /// The server dropped a `presence` frame of this channel (`RATE_LIMITED` naming it): send
     /// the current state again when the send budget allows.
     presence_resend: bool,
     /// Everyone else present on the channel, by client id.
-    members: BTreeMap<String, Value>,
+    members: BTreeMap<String, Json>,
     /// The documents come from the local cache, restored with a resume point, and no
     /// `subscribed` has answered since: views of it are `cached`.
     cached: bool,
@@ -56,15 +56,8 @@ struct Channel {
 /// A broadcast or request waiting for a connection.
 #[derive(Debug, Clone)]
 enum Queued {
-    Broadcast {
-        channel: String,
-        payload: Value,
-    },
-    Request {
-        id: u64,
-        method: String,
-        body: Value,
-    },
+    Broadcast { channel: String, payload: Json },
+    Request { id: u64, method: String, body: Json },
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -332,7 +325,7 @@ impl Engine {
         }
     }
 
-    fn respond(&mut self, id: u64, result: Result<Value, RequestError>) {
+    fn respond(&mut self, id: u64, result: Result<Json, RequestError>) {
         if self.requests.remove(&id).is_some() {
             self.queue
                 .retain(|q| !matches!(q, Queued::Request { id: qid, .. } if *qid == id));

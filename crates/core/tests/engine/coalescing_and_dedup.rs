@@ -3,8 +3,8 @@
 //! double show.
 
 use crate::common::{changes, doc, reset, upsert, Driver};
-use serde_json::json;
 use tether_core::{Config, Output, Precondition};
+use tether_protocol::json;
 use tether_protocol::{Op, ServerMessage};
 
 #[test]
@@ -30,7 +30,7 @@ fn updates_in_one_batch_are_coalesced_and_duplicates_dropped() {
     let out = d.advance(116);
     let sets = changes(&out);
     assert_eq!(sets.len(), 1);
-    let ids: Vec<(&str, &serde_json::Value)> = sets[0]
+    let ids: Vec<(&str, &tether_protocol::Json)> = sets[0]
         .upserts
         .iter()
         .map(|u| (u.id.as_str(), &u.doc))

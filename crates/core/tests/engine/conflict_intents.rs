@@ -4,8 +4,8 @@
 //! sides agree on (delete vs delete, identical bodies) are not conflicts.
 
 use crate::common::{doc, reset, upsert, Driver};
-use serde_json::{json, Value};
 use tether_core::{Config, Conflict, MutationOutcome, Output, Precondition};
+use tether_protocol::{json, Json};
 use tether_protocol::{Document, EventOp, Op, RejectReason, ServerMessage};
 
 #[derive(Clone, Copy, Debug)]
@@ -23,7 +23,7 @@ enum Remote {
     Create,
 }
 
-const BASE: fn() -> Value = || json!({"title": "before", "n": 1});
+const BASE: fn() -> Json = || json!({"title": "before", "n": 1});
 
 fn remove(offset: u64, id: &str, version: u64) -> ServerMessage {
     ServerMessage::Event {
@@ -41,7 +41,7 @@ fn remove(offset: u64, id: &str, version: u64) -> ServerMessage {
 
 /// Runs one pair: this client's intent, then the other writer's change reaches the server
 /// first; returns what the engine reported for the rejected mutation.
-fn run(local: Local, remote: Remote, remote_body: Value) -> MutationOutcome {
+fn run(local: Local, remote: Remote, remote_body: Json) -> MutationOutcome {
     let mut d = Driver::new(Config::default());
     d.engine.subscribe(0, "tasks", None).unwrap();
     d.connect_ready();
@@ -127,7 +127,7 @@ fn conflict(outcome: MutationOutcome) -> Conflict {
     }
 }
 
-fn theirs() -> Value {
+fn theirs() -> Json {
     json!({"title": "theirs", "n": 2})
 }
 
@@ -143,7 +143,7 @@ fn edit_against_edit_carries_the_edit_the_base_and_the_server() {
 #[test]
 fn edit_against_delete_keeps_the_edited_body() {
     // The edit of a document someone deleted: "mine" must be able to re-create it.
-    let c = conflict(run(Local::Edit, Remote::Delete, Value::Null));
+    let c = conflict(run(Local::Edit, Remote::Delete, Json::Null));
     assert_eq!(c.local, Some(json!({"title": "mine", "n": 1})));
     assert_eq!(c.base, Some(BASE()));
     assert_eq!(c.server_current, None);
@@ -167,7 +167,7 @@ fn delete_against_edit_is_a_conflict_with_the_delete_as_intent() {
 
 #[test]
 fn delete_against_delete_is_no_conflict() {
-    let outcome = run(Local::Delete, Remote::Delete, Value::Null);
+    let outcome = run(Local::Delete, Remote::Delete, Json::Null);
     assert!(
         matches!(
             &outcome,

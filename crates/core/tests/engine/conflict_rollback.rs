@@ -2,8 +2,8 @@
 //! typed conflict with both sides.
 
 use crate::common::{changes, doc, reset, Driver};
-use serde_json::json;
 use tether_core::{Config, MutationOutcome, Output, Precondition, Rejection};
+use tether_protocol::json;
 use tether_protocol::{ClientMessage, Op, RejectReason, ServerMessage};
 
 #[test]

@@ -3,9 +3,9 @@
 //! skipped without losing its neighbours, and the whole frame makes one change-set.
 
 use crate::common::{changes, reset, upsert, Driver};
-use serde_json::json;
 use tether_core::Config;
 use tether_protocol::codec;
+use tether_protocol::json;
 
 #[test]
 fn every_message_of_a_joined_frame_is_applied_once() {

@@ -2,8 +2,8 @@
 //! offsets a filtered view skipped are not gaps.
 
 use crate::common::{changes, reset, sent_of, upsert, Driver};
-use serde_json::json;
 use tether_core::Config;
+use tether_protocol::json;
 use tether_protocol::{ClientMessage, Continuity, Filter, ServerMessage, Since};
 
 #[test]

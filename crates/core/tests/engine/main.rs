@@ -23,4 +23,5 @@ mod reconnect_policy;
 mod restore;
 mod resubscribe_race;
 mod storage_failure;
+mod stored_text_round_trips;
 mod visibility;

@@ -3,8 +3,8 @@
 //! from its outbox (memory and persisted) and reports a typed rejection; the others stay queued.
 
 use crate::common::{reset, welcome, Driver};
-use serde_json::json;
 use tether_core::{Config, MutationOutcome, Output, Precondition, Rejection};
+use tether_protocol::json;
 use tether_protocol::{ClientMessage, Op, RejectReason, ServerMessage};
 
 #[test]

@@ -6,8 +6,8 @@
 //! same bits; and an integer JavaScript cannot hold exactly is refused by `mutate`.
 
 use crate::common::Driver;
-use serde_json::{json, Value};
 use tether_core::{Config, EngineError, Output, PersistedState, Precondition};
+use tether_protocol::{json, Json};
 use tether_protocol::{ClientMessage, DocumentError, Op, MAX_SAFE_INTEGER};
 
 /// Deterministic xorshift, so a failure replays.
@@ -42,7 +42,7 @@ fn numbers(count: usize) -> Vec<String> {
     out
 }
 
-fn bits(v: &Value) -> u64 {
+fn bits(v: &Json) -> u64 {
     v.as_f64().expect("a number").to_bits()
 }
 
@@ -108,7 +108,7 @@ fn floats_keep_their_bits_through_views_cache_and_writes() {
     }
 
     // An optimistic write of the same numbers sends the same bits.
-    let body: serde_json::Map<String, Value> = seen
+    let body: tether_protocol::Object = seen
         .iter()
         .map(|doc| (doc.id.clone(), doc.doc["x"].clone()))
         .collect();
@@ -118,7 +118,7 @@ fn floats_keep_their_bits_through_views_cache_and_writes() {
             "nums",
             Op::Put,
             "all",
-            Some(Value::Object(body.clone())),
+            Some(Json::Object(body.clone())),
             Precondition::Auto,
         )
         .unwrap();

@@ -2,8 +2,8 @@
 //! request timeouts are typed errors.
 
 use crate::common::Driver;
-use serde_json::json;
 use tether_core::{Config, EngineError, Output, RequestError};
+use tether_protocol::json;
 use tether_protocol::{ClientMessage, ServerMessage};
 
 #[test]

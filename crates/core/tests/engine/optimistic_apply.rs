@@ -2,8 +2,8 @@
 //! interval; server events still wait for it (and are coalesced).
 
 use crate::common::{doc, reset, Driver};
-use serde_json::json;
 use tether_core::{Config, Output, Precondition};
+use tether_protocol::json;
 use tether_protocol::Op;
 
 #[test]

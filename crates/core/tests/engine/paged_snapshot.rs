@@ -2,8 +2,8 @@
 //! the cursor; a connection lost mid-snapshot keeps the old copy and cursor and starts over.
 
 use crate::common::{changes, doc, reset, upsert, Driver};
-use serde_json::json;
 use tether_core::{Config, Output};
+use tether_protocol::json;
 use tether_protocol::{ClientMessage, Continuity, Document, ServerMessage, Since};
 
 fn first_page(offset: u64, docs: Vec<Document>) -> ServerMessage {

@@ -3,8 +3,8 @@
 //! never listed.
 
 use crate::common::{reset, Driver};
-use serde_json::json;
 use tether_core::{Config, Output, PresenceChange};
+use tether_protocol::json;
 use tether_protocol::{PresenceEvent, PresenceMember, ServerMessage};
 
 fn members(out: &[Output]) -> Vec<PresenceChange> {
@@ -16,7 +16,11 @@ fn members(out: &[Output]) -> Vec<PresenceChange> {
         .collect()
 }
 
-fn event(event: PresenceEvent, client_id: &str, state: Option<serde_json::Value>) -> ServerMessage {
+fn event(
+    event: PresenceEvent,
+    client_id: &str,
+    state: Option<tether_protocol::Json>,
+) -> ServerMessage {
     ServerMessage::Presence {
         channel: "tasks".into(),
         event,

@@ -4,8 +4,8 @@
 //! hint affects only what it was for, never an unrelated reconnect.
 
 use crate::common::{doc, reset, sent_of, welcome, Driver};
-use serde_json::json;
 use tether_core::{Config, Output};
+use tether_protocol::json;
 use tether_protocol::{ClientMessage, ErrorCode, Limits, ServerMessage};
 
 fn welcome_with(rate_per_sec: u32, rate_burst: u32) -> ServerMessage {

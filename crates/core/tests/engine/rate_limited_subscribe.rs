@@ -4,8 +4,8 @@
 //! unanswered.
 
 use crate::common::{doc, reset, Driver};
-use serde_json::json;
 use tether_core::{Config, ConnectionError, Output};
+use tether_protocol::json;
 use tether_protocol::{ClientMessage, ErrorCode, Filter, ServerMessage};
 
 fn rate_limited(channel: Option<&str>) -> ServerMessage {

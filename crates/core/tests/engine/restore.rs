@@ -2,8 +2,8 @@
 //! `since`, the outbox is resent in order under the same ids, and new ids continue above them.
 
 use crate::common::{changes, doc, reset, upsert, Driver};
-use serde_json::json;
 use tether_core::{Config, Engine, Precondition};
+use tether_protocol::json;
 use tether_protocol::{ClientMessage, Op, ServerMessage, Since};
 
 #[test]

@@ -2,8 +2,8 @@
 //! filter: the first answer is not mistaken for the second.
 
 use crate::common::{doc, reset, Driver};
-use serde_json::json;
 use tether_core::Config;
+use tether_protocol::json;
 use tether_protocol::{ClientMessage, Filter, ServerMessage};
 
 #[test]

@@ -4,8 +4,8 @@
 //! sent, now or after a reconnect.
 
 use crate::common::{doc, reset, sent_of, Driver};
-use serde_json::json;
 use tether_core::{Config, MutationOutcome, Output, Precondition, Rejection};
+use tether_protocol::json;
 use tether_protocol::{ClientMessage, Op};
 
 fn ready(manual: bool) -> (Driver, tether_core::ViewId) {

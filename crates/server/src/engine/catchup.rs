@@ -101,7 +101,7 @@ impl Page {
 
 /// About the encoded size of a document in a page.
 fn doc_bytes(doc: &Document) -> usize {
-    serde_json::to_string(&doc.doc).map_or(0, |s| s.len()) + doc.id.len() + 40
+    doc.doc.to_text().len() + doc.id.len() + 40
 }
 
 impl<S: Store> ServerEngine<S> {

@@ -110,7 +110,7 @@ mod views;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
-use serde_json::Value;
+use tether_protocol::Json;
 use tether_protocol::{codec, ClientMessage, CloseCode, ErrorCode, ServerMessage};
 
 use crate::store::{Store, StoreError};
@@ -311,7 +311,7 @@ impl<S: Store> ServerEngine<S> {
     /// Registers a handler for `request {method}` (replacing a built-in of the same name).
     pub fn register_handler<F>(&mut self, method: &str, handler: F)
     where
-        F: FnMut(&RequestContext<'_>, Value) -> Result<Value, tether_protocol::ResponseError>
+        F: FnMut(&RequestContext<'_>, Json) -> Result<Json, tether_protocol::ResponseError>
             + Send
             + 'static,
     {

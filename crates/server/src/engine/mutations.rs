@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use serde_json::Value;
+use tether_protocol::Json;
 use tether_protocol::{
     apply_op, codec, validate_channel, validate_doc_id, Document, DocumentError, Op, Origin,
     RejectReason, ServerMessage,
@@ -20,7 +20,7 @@ pub(super) struct Mutation {
     pub(super) op: Op,
     pub(super) id: String,
     pub(super) base_version: Option<u64>,
-    pub(super) doc: Option<Value>,
+    pub(super) doc: Option<Json>,
     pub(super) client_id: String,
 }
 

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use serde_json::Value;
+use tether_protocol::Json;
 use tether_protocol::{codec, ErrorCode, PresenceEvent, PresenceMember, ServerMessage};
 
 use super::{with_channel, ConnId, ServerEngine};
@@ -11,7 +11,7 @@ use crate::store::Store;
 /// One present client on a channel.
 #[derive(Debug, Clone)]
 pub(crate) struct PresenceEntry {
-    pub(crate) state: Value,
+    pub(crate) state: Json,
     /// The connection that set it; its departure is the client's leave.
     pub(crate) conn: ConnId,
 }
@@ -54,7 +54,7 @@ impl<S: Store> ServerEngine<S> {
         }
     }
 
-    pub(super) fn handle_broadcast(&mut self, conn: ConnId, channel: String, payload: Value) {
+    pub(super) fn handle_broadcast(&mut self, conn: ConnId, channel: String, payload: Json) {
         let Some(from) = self.subscribed_client(conn, &channel) else {
             return;
         };
@@ -71,7 +71,7 @@ impl<S: Store> ServerEngine<S> {
         self.send_to_channel(&channel, conn, &msg);
     }
 
-    pub(super) fn handle_presence(&mut self, conn: ConnId, channel: String, state: Option<Value>) {
+    pub(super) fn handle_presence(&mut self, conn: ConnId, channel: String, state: Option<Json>) {
         let Some(client_id) = self.subscribed_client(conn, &channel) else {
             return;
         };

@@ -1,7 +1,7 @@
 //! `request` / `response`: built-in methods (`time`, `echo`) and handlers registered by the
 //! embedding code.
 
-use serde_json::{json, Value};
+use tether_protocol::{Json, Object};
 use tether_protocol::{ResponseError, ServerMessage};
 
 use super::{ConnId, ServerEngine};
@@ -22,11 +22,15 @@ pub struct RequestContext<'a> {
 
 /// A registered request handler.
 pub(crate) type Handler =
-    Box<dyn FnMut(&RequestContext<'_>, Value) -> Result<Value, ResponseError> + Send>;
+    Box<dyn FnMut(&RequestContext<'_>, Json) -> Result<Json, ResponseError> + Send>;
 
 /// Registers `time` (`{"unix_ms": ...}`) and `echo` (returns its body).
 pub(crate) fn register_builtins<S: Store>(engine: &mut ServerEngine<S>) {
-    engine.register_handler("time", |ctx, _body| Ok(json!({ "unix_ms": ctx.unix_ms })));
+    engine.register_handler("time", |ctx, _body| {
+        let mut body = Object::new();
+        body.insert("unix_ms", Json::from(ctx.unix_ms));
+        Ok(Json::Object(body))
+    });
     engine.register_handler("echo", |_ctx, body| Ok(body));
 }
 
@@ -37,7 +41,7 @@ impl<S: Store> ServerEngine<S> {
         conn: ConnId,
         id: u64,
         method: String,
-        body: Value,
+        body: Json,
     ) {
         let Some(c) = self.conns.get(&conn) else {
             return;

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use serde_json::Value;
+use tether_protocol::Json;
 use tether_protocol::{validate_channel, Continuity, ErrorCode, Filter, ServerMessage, Since};
 
 use super::catchup::{Catchup, SnapshotCursor};
@@ -76,7 +76,7 @@ impl<S: Store> ServerEngine<S> {
         _now: u64,
         conn: ConnId,
         channel: String,
-        filter: Option<Value>,
+        filter: Option<Json>,
         since: Option<Since>,
     ) {
         if let Err(err) = validate_channel(&channel) {
@@ -108,7 +108,7 @@ impl<S: Store> ServerEngine<S> {
             return;
         }
         let filter = match filter {
-            None | Some(Value::Null) => None,
+            None | Some(Json::Null) => None,
             Some(value) => match Filter::parse(&value) {
                 Ok(f) => Some(f),
                 Err(err) => {

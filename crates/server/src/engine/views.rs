@@ -21,7 +21,7 @@ pub(crate) struct View {
     pub(crate) subscribers: BTreeSet<ConnId>,
 }
 
-fn in_view(filter: Option<&Filter>, body: Option<&serde_json::Value>) -> bool {
+fn in_view(filter: Option<&Filter>, body: Option<&tether_protocol::Json>) -> bool {
     body.is_some_and(|b| filter.is_none_or(|f| f.matches(b)))
 }
 

@@ -29,7 +29,7 @@ pub use memory::MemoryStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteStore, Sync as SqliteSync, SCHEMA_VERSION};
 
-use serde_json::Value;
+use tether_protocol::Json;
 use tether_protocol::{Document, Origin};
 
 /// A document as stored: live (`body` is `Some`) or a tombstone (`body` is `None`), which keeps
@@ -39,7 +39,7 @@ pub struct StoredDoc {
     /// Version after the last applied mutation (a delete counts).
     pub version: u64,
     /// The body, or `None` when deleted.
-    pub body: Option<Value>,
+    pub body: Option<Json>,
 }
 
 /// One committed change in a channel's event log.
@@ -52,10 +52,10 @@ pub struct LogEntry {
     /// Document version after the change.
     pub version: u64,
     /// Body after the change (`None` = deleted).
-    pub body: Option<Value>,
+    pub body: Option<Json>,
     /// Body before the change (`None` = did not exist), so a filtered replay can tell that a
     /// document left a view.
-    pub prev_body: Option<Value>,
+    pub prev_body: Option<Json>,
     /// The mutation that caused the change.
     pub origin: Option<Origin>,
     /// Wall-clock unix time of the commit, in milliseconds (for age-based retention).

@@ -27,7 +27,7 @@ mod clients;
 use std::path::Path;
 
 use rusqlite::{params, Connection, OptionalExtension};
-use serde_json::Value;
+use tether_protocol::Json;
 use tether_protocol::{Document, Origin};
 
 use super::{ChannelHead, Commit, Dedupe, LogEntry, Retention, Store, StoreError, StoredDoc};
@@ -132,9 +132,9 @@ fn mid_from_sql(v: i64) -> u64 {
     (v as u64) ^ (1 << 63)
 }
 
-fn parse_body(text: Option<String>) -> Result<Option<Value>, StoreError> {
+fn parse_body(text: Option<String>) -> Result<Option<Json>, StoreError> {
     text.map(|t| {
-        serde_json::from_str(&t).map_err(|e| StoreError::Corrupt {
+        Json::parse(&t).map_err(|e| StoreError::Corrupt {
             message: format!("stored body is not JSON: {e}"),
         })
     })
@@ -304,8 +304,8 @@ fn write_commit(tx: &Connection, commit: &Commit) -> Result<Option<ChannelHead>,
                 got: entry.offset,
             });
         }
-        let body = entry.body.as_ref().map(Value::to_string);
-        let prev = entry.prev_body.as_ref().map(Value::to_string);
+        let body = entry.body.as_ref().map(Json::to_text);
+        let prev = entry.prev_body.as_ref().map(Json::to_text);
         tx.prepare_cached(
             "INSERT INTO documents (channel, id, version, body) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (channel, id) DO UPDATE SET version = excluded.version, body = excluded.body",
@@ -467,7 +467,7 @@ impl Store for SqliteStore {
             docs.push(Document {
                 id,
                 version: from_i64(version),
-                doc: parse_body(Some(body))?.unwrap_or(Value::Null),
+                doc: parse_body(Some(body))?.unwrap_or(Json::Null),
             });
         }
         Ok(docs)

@@ -26,7 +26,7 @@ fn change(
             offset,
             id: id.into(),
             version,
-            body,
+            body: body.map(tether_protocol::Json::from),
             prev_body: None,
             origin: Some(Origin {
                 client_id: "c".into(),
@@ -240,6 +240,24 @@ fn memory_store_conforms_inside_a_batch() {
 mod sqlite {
     use super::*;
     use crate::store::SqliteStore;
+
+    #[test]
+    fn sqlite_store_keeps_number_texts_as_written() {
+        let text = r#"{"a":1.50,"b":1e2,"c":[0.1000000000000000055511151231257827,-0.0],"d":12345678901234567890123}"#;
+        let body = tether_protocol::Json::parse(text).unwrap();
+        let mut s = SqliteStore::open(":memory:").unwrap();
+        let mut c = change("nums", 1, "n", 1, None);
+        c.entry.body = Some(body);
+        s.commit(&commit(1, Some(c), KEEP)).unwrap();
+        let stored = s.document("nums", "n").unwrap().unwrap().body.unwrap();
+        assert_eq!(stored.to_text(), text);
+        assert_eq!(s.snapshot("nums").unwrap()[0].doc.to_text(), text);
+        let logged = s.log_after("nums", 0, 10).unwrap();
+        assert_eq!(
+            logged[0].body.as_ref().map(|b| b.to_text()).as_deref(),
+            Some(text)
+        );
+    }
 
     #[test]
     fn sqlite_store_pages_snapshots() {

@@ -18,7 +18,7 @@ async fn broadcast_and_request_response() {
         b.recv().await,
         ServerMessage::Broadcast {
             channel: "chat:1".into(),
-            payload: json!({"typing": true}),
+            payload: tether_protocol::Json::from(json!({"typing": true})),
             from: "a".into()
         }
     );
@@ -41,7 +41,7 @@ async fn broadcast_and_request_response() {
         a.recv().await,
         ServerMessage::Response {
             id: 10,
-            body: Some(json!({"x": [1]})),
+            body: Some(tether_protocol::Json::from(json!({"x": [1]}))),
             error: None
         }
     );

@@ -43,7 +43,7 @@ async fn stale_base_version_is_a_conflict_with_the_current_document() {
                 Some(Document {
                     id: "t1".into(),
                     version: 2,
-                    doc: json!({"status": "doing"})
+                    doc: tether_protocol::Json::from(json!({"status": "doing"}))
                 })
             );
             assert!(!message.is_empty());

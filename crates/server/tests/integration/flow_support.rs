@@ -49,7 +49,7 @@ pub fn seed(
                     offset,
                     id,
                     version: prev.as_ref().map_or(1, |p| p.version + 1),
-                    body: Some(json!({"n": i, "body": filler})),
+                    body: Some(tether_protocol::Json::from(json!({"n": i, "body": filler}))),
                     prev_body: prev.and_then(|p| p.body),
                     origin: None,
                     unix_ms,

@@ -33,6 +33,7 @@ mod jwt_rs256_public_key;
 mod lines_subprotocol;
 mod malformed_json;
 mod malformed_mutate_is_rejected_with_its_id;
+mod numbers_are_sent_and_stored_as_written;
 mod numbers_round_trip_bit_exact;
 mod oversized_message;
 mod per_client_order;

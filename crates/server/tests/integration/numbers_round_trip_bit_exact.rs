@@ -108,7 +108,7 @@ fn doc_of(msg: &ServerMessage) -> (String, Value) {
     match msg {
         ServerMessage::Event {
             id, doc: Some(doc), ..
-        } => (id.clone(), doc.clone()),
+        } => (id.clone(), Value::from(doc.clone())),
         other => panic!("expected an upsert event, got {other:?}"),
     }
 }
@@ -170,7 +170,7 @@ async fn random_documents_come_back_bit_exactly_live_and_after_restart() {
     assert_eq!(snapshot.len(), DOCS);
     for (doc, (want, text)) in snapshot.iter().zip(expected.iter().zip(&texts)) {
         assert!(
-            same(&doc.doc, want),
+            same(&Value::from(doc.doc.clone()), want),
             "stored: wrote {text}, got {}",
             doc.doc
         );

@@ -27,7 +27,7 @@ async fn mutations_apply_in_order_and_events_precede_acks() {
         match ev {
             ServerMessage::Event { version, doc, .. } => {
                 assert_eq!(version, mid);
-                assert_eq!(doc, Some(json!({"n": mid})));
+                assert_eq!(doc, Some(tether_protocol::Json::from(json!({"n": mid}))));
             }
             _ => unreachable!(),
         }

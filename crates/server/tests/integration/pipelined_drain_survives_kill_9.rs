@@ -49,7 +49,12 @@ async fn every_pipelined_mutation_is_acked_in_order_and_survives_kill_9() {
             for d in docs {
                 let k: u64 = d.id[1..].parse().unwrap();
                 let last = (1..=n).rev().find(|m| m % 300 == k).unwrap();
-                assert_eq!(d.doc, json!({"n": last}), "{}", d.id);
+                assert_eq!(
+                    d.doc,
+                    tether_protocol::Json::from(json!({"n": last})),
+                    "{}",
+                    d.id
+                );
                 assert_eq!(d.version, (last - 1) / 300 + 1, "{}", d.id);
             }
         }

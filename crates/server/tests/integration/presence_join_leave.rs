@@ -12,7 +12,11 @@ fn presence(msg: &ServerMessage) -> (PresenceEvent, String, Option<serde_json::V
             client_id,
             state,
             ..
-        } => (*event, client_id.clone(), state.clone()),
+        } => (
+            *event,
+            client_id.clone(),
+            state.clone().map(serde_json::Value::from),
+        ),
         other => panic!("expected presence, got {other:?}"),
     }
 }
@@ -47,7 +51,10 @@ async fn presence_join_update_leave_and_leave_on_disconnect() {
         Some(ServerMessage::PresenceSync { members, .. }) => {
             assert_eq!(members.len(), 1);
             assert_eq!(members[0].client_id, "sarah");
-            assert_eq!(members[0].state, json!({"editing": "t2"}));
+            assert_eq!(
+                members[0].state,
+                tether_protocol::Json::from(json!({"editing": "t2"}))
+            );
         }
         other => panic!("{other:?}"),
     }

@@ -44,7 +44,7 @@ async fn acked_mutations_survive_kill_9_and_resends_are_answered_from_the_record
             assert_eq!(docs.len(), 20);
             assert!(docs
                 .iter()
-                .any(|d| d.id == "t20" && d.doc == json!({"n": 20})));
+                .any(|d| d.id == "t20" && d.doc == tether_protocol::Json::from(json!({"n": 20}))));
         }
         other => panic!("{other:?}"),
     }

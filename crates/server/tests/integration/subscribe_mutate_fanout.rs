@@ -45,7 +45,12 @@ async fn every_subscriber_gets_the_event_and_the_mutator_sees_it_before_the_ack(
                 version,
                 ..
             } => {
-                assert_eq!(doc, Some(json!({"title": "Write docs", "status": "todo"})));
+                assert_eq!(
+                    doc,
+                    Some(tether_protocol::Json::from(
+                        json!({"title": "Write docs", "status": "todo"})
+                    ))
+                );
                 assert_eq!(version, 1);
                 assert_eq!(
                     origin.map(|o| (o.client_id, o.mutation_id)),

@@ -2,8 +2,8 @@
 //! by the test itself; the simulation (`simulation.rs`) uses the real server engine.
 #![allow(dead_code)]
 
-use serde_json::Value;
 use tether_core::{Config, Engine, Output, Persist, PersistedState, WriteBatch};
+use tether_protocol::Json;
 use tether_protocol::{
     codec, ClientMessage, Continuity, Document, EventOp, Limits, Origin, ServerMessage,
 };
@@ -141,7 +141,7 @@ pub fn welcome() -> ServerMessage {
     }
 }
 
-pub fn doc(id: &str, version: u64, body: Value) -> Document {
+pub fn doc(id: &str, version: u64, body: Json) -> Document {
     Document {
         id: id.into(),
         version,
@@ -166,7 +166,7 @@ pub fn upsert(
     prev: u64,
     id: &str,
     version: u64,
-    body: Value,
+    body: Json,
     origin: Option<(&str, u64)>,
 ) -> ServerMessage {
     ServerMessage::Event {

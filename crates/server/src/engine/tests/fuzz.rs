@@ -133,7 +133,7 @@ fn run(seed: u64) {
                 .map(|(ch, copy)| {
                     (
                         ch.clone(),
-                        copy.filter.as_ref().map(Filter::to_value),
+                        copy.filter.as_ref().map(|f| Value::from(f.to_value())),
                         copy.cursor,
                     )
                 })
@@ -162,7 +162,9 @@ fn run(seed: u64) {
             }
             5 | 6 => {
                 let filter = rng.pick(&filters).clone();
-                let parsed = filter.as_ref().and_then(|f| Filter::parse(f).ok());
+                let parsed = filter
+                    .as_ref()
+                    .and_then(|f| Filter::parse(&f.clone().into()).ok());
                 let copy = clients[who].copies.entry(channel.clone()).or_default();
                 // A client resumes only a copy of the same view (else it resubscribes fresh).
                 let resumable = copy.pending.is_none() && copy.filter == parsed && copy.cursor > 0;
@@ -211,7 +213,7 @@ fn run(seed: u64) {
                     .unwrap()
                     .into_iter()
                     .filter(|d| copy.filter.as_ref().is_none_or(|f| f.matches(&d.doc)))
-                    .map(|d| (d.id, (d.version, d.doc)))
+                    .map(|d| (d.id, (d.version, Value::from(d.doc))))
                     .collect();
             assert_eq!(
                 copy.docs, expected,
@@ -235,7 +237,7 @@ fn apply(copies: &mut HashMap<String, Copy>, msg: ServerMessage, seed: u64) {
             if let Some(docs) = snapshot {
                 copy.docs = docs
                     .into_iter()
-                    .map(|d| (d.id, (d.version, d.doc)))
+                    .map(|d| (d.id, (d.version, Value::from(d.doc))))
                     .collect();
             }
         }
@@ -263,7 +265,8 @@ fn apply(copies: &mut HashMap<String, Copy>, msg: ServerMessage, seed: u64) {
             copy.cursor = offset;
             match op {
                 EventOp::Upsert => {
-                    copy.docs.insert(id, (version, doc.unwrap_or(Value::Null)));
+                    copy.docs
+                        .insert(id, (version, doc.map_or(Value::Null, Value::from)));
                 }
                 EventOp::Remove => {
                     copy.docs.remove(&id);

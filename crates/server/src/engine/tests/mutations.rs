@@ -51,7 +51,7 @@ fn versions_start_at_one_and_grow_by_one_through_delete_and_recreate() {
     let r = h.call(c, mutate(4, "put", "t1", Some(0), Some(json!({"c": 3}))));
     assert_eq!(ack(&r[0]), (4, 4, 4));
     let doc = h.e.store_mut().document("tasks", "t1").unwrap().unwrap();
-    assert_eq!(doc.body, Some(json!({"c": 3})));
+    assert_eq!(doc.body, Some(tether_protocol::Json::from(json!({"c": 3}))));
 }
 
 #[test]
@@ -67,7 +67,10 @@ fn patch_merges_and_null_removes_fields() {
         mutate(2, "patch", "t1", None, Some(json!({"b": null, "c": 3}))),
     );
     let doc = h.e.store_mut().document("tasks", "t1").unwrap().unwrap();
-    assert_eq!(doc.body, Some(json!({"a": 1, "c": 3})));
+    assert_eq!(
+        doc.body,
+        Some(tether_protocol::Json::from(json!({"a": 1, "c": 3})))
+    );
 }
 
 #[test]
@@ -84,7 +87,7 @@ fn stale_base_version_is_a_conflict_carrying_the_current_document() {
         Some(Document {
             id: "t1".into(),
             version: 2,
-            doc: json!({"a": 2})
+            doc: tether_protocol::Json::from(json!({"a": 2}))
         })
     );
     // Must-not-exist on an existing doc; version on a missing doc (current absent).
@@ -189,7 +192,7 @@ fn per_client_order_is_kept_and_events_precede_the_ack() {
             } => {
                 assert_eq!((*offset, *version), (mid, mid));
                 assert_eq!(origin.as_ref().map(|o| o.mutation_id), Some(mid));
-                assert_eq!(doc, &Some(json!({"n": mid})));
+                assert_eq!(doc, &Some(tether_protocol::Json::from(json!({"n": mid}))));
             }
             other => panic!("{other:?}"),
         }

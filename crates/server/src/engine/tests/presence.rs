@@ -67,7 +67,7 @@ fn late_subscriber_gets_presence_sync() {
             channel: "tasks".into(),
             members: vec![PresenceMember {
                 client_id: "a".into(),
-                state: json!({"user": "Sarah"})
+                state: tether_protocol::Json::from(json!({"user": "Sarah"}))
             }]
         })
     );
@@ -141,7 +141,7 @@ fn broadcast_reaches_other_subscribers_only() {
         H::to(&got, b),
         vec![ServerMessage::Broadcast {
             channel: "chat".into(),
-            payload: json!({"typing": true}),
+            payload: tether_protocol::Json::from(json!({"typing": true})),
             from: "a".into()
         }]
     );

@@ -12,7 +12,9 @@ fn builtin_time_and_echo() {
         got,
         vec![ServerMessage::Response {
             id: 1,
-            body: Some(json!({"unix_ms": 1_700_000_000_000u64})),
+            body: Some(tether_protocol::Json::from(
+                json!({"unix_ms": 1_700_000_000_000u64})
+            )),
             error: None
         }]
     );
@@ -24,7 +26,7 @@ fn builtin_time_and_echo() {
         got,
         vec![ServerMessage::Response {
             id: 2,
-            body: Some(json!([1, "x"])),
+            body: Some(tether_protocol::Json::from(json!([1, "x"]))),
             error: None
         }]
     );
@@ -33,7 +35,9 @@ fn builtin_time_and_echo() {
 #[test]
 fn registered_handlers_and_unknown_methods() {
     let mut h = H::new();
-    h.e.register_handler("whoami", |ctx, _| Ok(json!(ctx.client_id)));
+    h.e.register_handler("whoami", |ctx, _| {
+        Ok(tether_protocol::Json::from(json!(ctx.client_id)))
+    });
     h.e.register_handler("fail", |_, _| {
         Err(ResponseError {
             code: "NOPE".into(),

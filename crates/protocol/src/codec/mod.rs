@@ -1,6 +1,12 @@
 //! JSON text frames: encode and decode every message; decoding never panics.
 
+mod client;
+mod read;
+mod server;
+mod server_write;
+
 use crate::codes::ErrorCode;
+use crate::json::Json;
 use crate::messages::{ClientMessage, ServerMessage};
 
 /// Why a frame could not be decoded. Answered on the wire as `BAD_MESSAGE`.
@@ -22,7 +28,7 @@ pub enum DecodeError {
     /// The JSON is well-formed but not a message this protocol knows (unknown `type`,
     /// missing or mistyped field).
     Shape {
-        /// What serde reported.
+        /// What is wrong (short).
         message: String,
     },
     /// A `mutate` whose `mutation_id` is readable (a non-negative integer) but whose other
@@ -34,7 +40,7 @@ pub enum DecodeError {
         mutation_id: u64,
         /// The frame's `client_id` field (outbox adoption), as far as it is readable.
         client_id: MutateClientId,
-        /// What serde reported.
+        /// What is wrong with it (short).
         message: String,
     },
 }
@@ -89,29 +95,15 @@ impl std::fmt::Display for DecodeError {
 
 impl std::error::Error for DecodeError {}
 
-fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
+/// Parses a frame: UTF-8, then JSON (a frame that is not well-formed JSON is a
+/// [`DecodeError::Syntax`], whatever it holds).
+fn parse(bytes: &[u8]) -> Result<Json, DecodeError> {
     let text = std::str::from_utf8(bytes).map_err(|e| DecodeError::NotUtf8 {
         valid_up_to: e.valid_up_to(),
     })?;
-    serde_json::from_str(text).map_err(|e| {
-        if e.is_data() {
-            DecodeError::Shape {
-                message: e.to_string(),
-            }
-        } else {
-            DecodeError::Syntax {
-                line: e.line(),
-                column: e.column(),
-            }
-        }
-    })
-}
-
-fn encode<T: serde::Serialize>(msg: &T) -> String {
-    // Serializing these types cannot fail: every map key is a string and `Value` holds no
-    // non-finite floats. Should it ever fail, send a well-formed INTERNAL error instead.
-    serde_json::to_string(msg).unwrap_or_else(|_| {
-        String::from(r#"{"type":"error","code":"INTERNAL","message":"encoding failed"}"#)
+    Json::parse(text).map_err(|e| DecodeError::Syntax {
+        line: e.line,
+        column: e.column,
     })
 }
 
@@ -119,90 +111,23 @@ fn encode<T: serde::Serialize>(msg: &T) -> String {
 /// [`DecodeError::InvalidMutate`] (see there); a `mutate` whose `mutation_id` is missing or not
 /// a non-negative integer gives [`DecodeError::Shape`].
 pub fn decode_client(bytes: &[u8]) -> Result<ClientMessage, DecodeError> {
-    decode(bytes).map_err(|err| match err {
-        DecodeError::Shape { message } => invalid_mutate(bytes, message),
-        other => other,
-    })
-}
-
-/// A shape error of a frame that is a `mutate` with a readable `mutation_id` becomes
-/// [`DecodeError::InvalidMutate`] (only on this error path is the frame parsed again).
-fn invalid_mutate(bytes: &[u8], message: String) -> DecodeError {
-    let Ok(serde_json::Value::Object(fields)) = serde_json::from_slice(bytes) else {
-        return DecodeError::Shape { message };
-    };
-    let is_mutate = fields.get("type").and_then(serde_json::Value::as_str) == Some("mutate");
-    let mutation_id = fields
-        .get("mutation_id")
-        .and_then(serde_json::Value::as_u64);
-    match (is_mutate, mutation_id) {
-        (true, Some(mutation_id)) => DecodeError::InvalidMutate {
-            mutation_id,
-            client_id: match fields.get("client_id") {
-                None | Some(serde_json::Value::Null) => MutateClientId::Absent,
-                Some(serde_json::Value::String(s)) => MutateClientId::Given(s.clone()),
-                Some(_) => MutateClientId::Unreadable,
-            },
-            message,
-        },
-        _ => DecodeError::Shape { message },
-    }
+    client::read(&parse(bytes)?)
 }
 
 /// Decodes a frame sent by the server.
 pub fn decode_server(bytes: &[u8]) -> Result<ServerMessage, DecodeError> {
-    // Events are most of what a client decodes. Encoded with `type` first (as this crate and
-    // the reference server do), they decode straight into their fields, without the buffering
-    // an internally tagged enum needs; anything else, or an event this path refuses, takes
-    // the general path (which also gives the error).
-    if bytes.starts_with(br#"{"type":"event","#) {
-        if let Ok(event) = serde_json::from_slice::<EventFields>(bytes) {
-            return Ok(event.into());
-        }
-    }
-    decode(bytes)
+    server::read(&parse(bytes)?).map_err(|message| DecodeError::Shape { message })
 }
 
-/// The fields of an `event` message (its `type` is ignored as an unknown field).
-#[derive(serde::Deserialize)]
-struct EventFields {
-    channel: String,
-    epoch: String,
-    offset: u64,
-    prev: u64,
-    op: crate::messages::EventOp,
-    id: String,
-    version: u64,
-    #[serde(default)]
-    doc: Option<serde_json::Value>,
-    #[serde(default)]
-    origin: Option<crate::messages::Origin>,
-}
-
-impl From<EventFields> for ServerMessage {
-    fn from(e: EventFields) -> ServerMessage {
-        ServerMessage::Event {
-            channel: e.channel,
-            epoch: e.epoch,
-            offset: e.offset,
-            prev: e.prev,
-            op: e.op,
-            id: e.id,
-            version: e.version,
-            doc: e.doc,
-            origin: e.origin,
-        }
-    }
-}
-
-/// Encodes a client frame.
+/// Encodes a client frame (compact JSON, `type` first, then the fields in the order
+/// PROTOCOL.md lists them; absent optional fields are left out).
 pub fn encode_client(msg: &ClientMessage) -> String {
-    encode(msg)
+    client::write(msg)
 }
 
-/// Encodes a server frame.
+/// Encodes a server frame (compact JSON, `type` first; absent optional fields are left out).
 pub fn encode_server(msg: &ServerMessage) -> String {
-    encode(msg)
+    server_write::write(msg)
 }
 
 /// The WebSocket subprotocol under which a text frame may carry several messages, each
@@ -227,22 +152,6 @@ pub fn split_frame(frame: &[u8]) -> impl Iterator<Item = &[u8]> {
 #[cfg(test)]
 mod framing_tests {
     use super::*;
-
-    #[test]
-    fn the_event_fast_path_agrees_with_the_general_decoder() {
-        let frames = [
-            r#"{"type":"event","channel":"t","epoch":"e","offset":2,"prev":1,"op":"upsert","id":"a","version":3,"doc":{"x":[1,2.5,"s"]},"origin":{"client_id":"c","mutation_id":9}}"#,
-            r#"{"type":"event","channel":"t","epoch":"e","offset":2,"prev":1,"op":"remove","id":"a","version":4}"#,
-            r#"{"type":"event","channel":"t","epoch":"e","offset":2,"prev":1,"op":"upsert","id":"a","version":3,"doc":null,"extra":true}"#,
-            r#"{"type":"event","channel":"t","epoch":"e","offset":2,"prev":1,"op":"nope","id":"a","version":3}"#,
-            r#"{"type":"event","channel":"t","offset":2}"#,
-            r#"{"type":"event","channel":"t","epoch":"e","offset":-1,"prev":1,"op":"remove","id":"a","version":4}"#,
-        ];
-        for frame in frames {
-            let general: Result<ServerMessage, DecodeError> = decode(frame.as_bytes());
-            assert_eq!(decode_server(frame.as_bytes()), general, "{frame}");
-        }
-    }
 
     #[test]
     fn split_frame_yields_each_message_once() {

@@ -1,0 +1,189 @@
+//! [`Object`]: a JSON object as a key-sorted vector.
+
+use super::Json;
+
+/// A JSON object: entries kept sorted by key (byte order, as a `BTreeMap<String, _>` iterates),
+/// one entry per key. Built from text, a repeated key keeps its last value (as serde_json's
+/// `Map` does); [`Object::is_duplicate_key`] tells which keys were repeated (message decoding
+/// rejects a repeated field it reads). Writing iterates in key order.
+#[derive(Debug, Clone, Default)]
+pub struct Object {
+    entries: Vec<(String, Json)>,
+    /// Keys the source text repeated (`None`: none).
+    duplicates: Option<Box<[String]>>,
+}
+
+impl PartialEq for Object {
+    fn eq(&self, other: &Object) -> bool {
+        self.entries == other.entries
+    }
+}
+
+impl Object {
+    /// An empty object.
+    pub fn new() -> Object {
+        Object::default()
+    }
+
+    /// From entries in any order; a repeated key keeps its last value.
+    pub fn from_entries(entries: Vec<(String, Json)>) -> Object {
+        if entries.windows(2).all(|w| w[0].0 < w[1].0) {
+            // Already in order (as this crate writes objects): nothing to sort or merge.
+            return Object {
+                entries,
+                duplicates: None,
+            };
+        }
+        // Stable: equal keys stay in source order, so the last one wins below.
+        let entries = stable_sorted(entries);
+        let mut out: Vec<(String, Json)> = Vec::with_capacity(entries.len());
+        let mut duplicates: Vec<String> = Vec::new();
+        for entry in entries {
+            match out.last_mut() {
+                Some(last) if last.0 == entry.0 => {
+                    if duplicates.last() != Some(&entry.0) {
+                        duplicates.push(entry.0.clone());
+                    }
+                    *last = entry;
+                }
+                _ => out.push(entry),
+            }
+        }
+        Object {
+            entries: out,
+            duplicates: (!duplicates.is_empty()).then(|| duplicates.into_boxed_slice()),
+        }
+    }
+
+    /// Whether the text this object was parsed from repeated any key.
+    pub fn had_duplicate_keys(&self) -> bool {
+        self.duplicates.is_some()
+    }
+
+    /// Whether the text this object was parsed from repeated `key`.
+    pub fn is_duplicate_key(&self, key: &str) -> bool {
+        self.duplicates
+            .as_ref()
+            .is_some_and(|keys| keys.iter().any(|k| k == key))
+    }
+
+    fn find(&self, key: &str) -> Result<usize, usize> {
+        self.entries.binary_search_by(|(k, _)| k.as_str().cmp(key))
+    }
+
+    /// The value of `key`.
+    pub fn get(&self, key: &str) -> Option<&Json> {
+        self.find(key).ok().map(|i| &self.entries[i].1)
+    }
+
+    /// The value of `key`, mutably.
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Json> {
+        self.find(key).ok().map(|i| &mut self.entries[i].1)
+    }
+
+    /// Whether `key` is present.
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.find(key).is_ok()
+    }
+
+    /// Sets `key`; the previous value, if any.
+    pub fn insert(&mut self, key: impl Into<String>, value: Json) -> Option<Json> {
+        let key = key.into();
+        match self.find(&key) {
+            Ok(i) => Some(std::mem::replace(&mut self.entries[i].1, value)),
+            Err(i) => {
+                self.entries.insert(i, (key, value));
+                None
+            }
+        }
+    }
+
+    /// Removes `key`; its value, if any.
+    pub fn remove(&mut self, key: &str) -> Option<Json> {
+        self.find(key).ok().map(|i| self.entries.remove(i).1)
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether there are no entries.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Entries in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &Json)> {
+        self.entries.iter().map(|(k, v)| (k, v))
+    }
+
+    /// Keys in order.
+    pub fn keys(&self) -> impl Iterator<Item = &String> {
+        self.entries.iter().map(|(k, _)| k)
+    }
+
+    /// Values in key order.
+    pub fn values(&self) -> impl Iterator<Item = &Json> {
+        self.entries.iter().map(|(_, v)| v)
+    }
+}
+
+/// The entries sorted by key, stably (a small merge sort of positions: one instantiation, no
+/// generic sort machinery in the WASM build).
+fn stable_sorted(entries: Vec<(String, Json)>) -> Vec<(String, Json)> {
+    let n = entries.len();
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut merged = order.clone();
+    let mut width = 1;
+    while width < n {
+        let mut start = 0;
+        while start < n {
+            let mid = (start + width).min(n);
+            let end = (start + 2 * width).min(n);
+            let (mut l, mut r) = (start, mid);
+            for slot in &mut merged[start..end] {
+                let take_right = r < end && (l >= mid || entries[order[r]].0 < entries[order[l]].0);
+                if take_right {
+                    *slot = order[r];
+                    r += 1;
+                } else {
+                    *slot = order[l];
+                    l += 1;
+                }
+            }
+            start = end;
+        }
+        std::mem::swap(&mut order, &mut merged);
+        width *= 2;
+    }
+    let mut slots: Vec<Option<(String, Json)>> = entries.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|i| slots[i].take()).collect()
+}
+
+impl FromIterator<(String, Json)> for Object {
+    fn from_iter<I: IntoIterator<Item = (String, Json)>>(iter: I) -> Object {
+        let mut object = Object::from_entries(iter.into_iter().collect());
+        object.duplicates = None;
+        object
+    }
+}
+
+impl IntoIterator for Object {
+    type Item = (String, Json);
+    type IntoIter = std::vec::IntoIter<(String, Json)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.entries.into_iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a Object {
+    type Item = (&'a String, &'a Json);
+    type IntoIter = std::iter::Map<
+        std::slice::Iter<'a, (String, Json)>,
+        fn(&'a (String, Json)) -> (&'a String, &'a Json),
+    >;
+    fn into_iter(self) -> Self::IntoIter {
+        self.entries.iter().map(|(k, v)| (k, v))
+    }
+}

@@ -1,0 +1,353 @@
+//! The JSON parser: recursive descent over bytes, never panics, nesting limited.
+
+use super::decimal::overflows;
+use super::number::scan_number;
+use super::{Json, Number, Object};
+
+/// Deepest nesting of arrays and objects accepted (serde_json's limit: its 128-level recursion
+/// budget admits 127 nested containers).
+pub const MAX_DEPTH: usize = 127;
+
+/// What is wrong with a JSON text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ParseErrorKind {
+    /// The text ends inside a value (or is empty).
+    UnexpectedEnd,
+    /// A byte that cannot start or continue a value here (includes trailing commas).
+    UnexpectedCharacter,
+    /// A malformed number (leading zero, missing digits, ...).
+    InvalidNumber,
+    /// A number beyond the double range (reads as infinity).
+    NumberOutOfRange,
+    /// An unknown escape or a malformed `\u` escape.
+    InvalidEscape,
+    /// A `\u` escape of a lone UTF-16 surrogate.
+    LoneSurrogate,
+    /// A raw control character (below U+0020) inside a string.
+    ControlCharacter,
+    /// An object key that is not a string.
+    KeyMustBeString,
+    /// Non-whitespace after the value.
+    TrailingCharacters,
+    /// Arrays and objects nested deeper than [`MAX_DEPTH`].
+    TooDeep,
+}
+
+impl ParseErrorKind {
+    /// A short static description.
+    pub fn description(self) -> &'static str {
+        match self {
+            ParseErrorKind::UnexpectedEnd => "unexpected end of JSON",
+            ParseErrorKind::UnexpectedCharacter => "unexpected character",
+            ParseErrorKind::InvalidNumber => "invalid number",
+            ParseErrorKind::NumberOutOfRange => "number out of range",
+            ParseErrorKind::InvalidEscape => "invalid escape",
+            ParseErrorKind::LoneSurrogate => "lone surrogate in escape",
+            ParseErrorKind::ControlCharacter => "control character in string",
+            ParseErrorKind::KeyMustBeString => "key must be a string",
+            ParseErrorKind::TrailingCharacters => "trailing characters",
+            ParseErrorKind::TooDeep => "nesting too deep",
+        }
+    }
+}
+
+/// Why a text is not JSON, and where.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParseError {
+    /// What is wrong.
+    pub kind: ParseErrorKind,
+    /// Byte offset of the error.
+    pub offset: usize,
+    /// 1-based line of the error.
+    pub line: usize,
+    /// 1-based column (in bytes) of the error.
+    pub column: usize,
+}
+
+impl ParseError {
+    fn at(text: &str, offset: usize, kind: ParseErrorKind) -> ParseError {
+        let offset = offset.min(text.len());
+        let before = &text.as_bytes()[..offset];
+        let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
+        let line_start = before
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        ParseError {
+            kind,
+            offset,
+            line,
+            column: offset - line_start + 1,
+        }
+    }
+}
+
+impl std::fmt::Display for ParseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} at line {} column {}",
+            self.kind.description(),
+            self.line,
+            self.column
+        )
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+type Fail = (usize, ParseErrorKind);
+
+struct Parser<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    at: usize,
+    depth: usize,
+}
+
+pub(crate) fn parse(text: &str) -> Result<Json, ParseError> {
+    let mut p = Parser {
+        text,
+        bytes: text.as_bytes(),
+        at: 0,
+        depth: 0,
+    };
+    let result = p.value().and_then(|v| {
+        p.skip_ws();
+        if p.at < p.bytes.len() {
+            Err((p.at, ParseErrorKind::TrailingCharacters))
+        } else {
+            Ok(v)
+        }
+    });
+    result.map_err(|(offset, kind)| ParseError::at(text, offset, kind))
+}
+
+impl Parser<'_> {
+    fn skip_ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.bytes.get(self.at) {
+            self.at += 1;
+        }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.at).copied()
+    }
+
+    fn end_or(&self, kind: ParseErrorKind) -> Fail {
+        if self.at >= self.bytes.len() {
+            (self.at, ParseErrorKind::UnexpectedEnd)
+        } else {
+            (self.at, kind)
+        }
+    }
+
+    fn value(&mut self) -> Result<Json, Fail> {
+        self.skip_ws();
+        match self.peek() {
+            None => Err((self.at, ParseErrorKind::UnexpectedEnd)),
+            Some(b'n') => self.literal(b"null", Json::Null),
+            Some(b't') => self.literal(b"true", Json::Bool(true)),
+            Some(b'f') => self.literal(b"false", Json::Bool(false)),
+            Some(b'"') => {
+                self.at += 1;
+                self.string().map(Json::String)
+            }
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            Some(b'[') => self.array(),
+            Some(b'{') => self.object(),
+            Some(_) => Err((self.at, ParseErrorKind::UnexpectedCharacter)),
+        }
+    }
+
+    fn literal(&mut self, word: &[u8], value: Json) -> Result<Json, Fail> {
+        for &expected in word {
+            match self.peek() {
+                Some(b) if b == expected => self.at += 1,
+                _ => return Err(self.end_or(ParseErrorKind::UnexpectedCharacter)),
+            }
+        }
+        Ok(value)
+    }
+
+    fn number(&mut self) -> Result<Json, Fail> {
+        let start = self.at;
+        let end = scan_number(self.bytes, start).map_err(|at| {
+            if at >= self.bytes.len() {
+                (at, ParseErrorKind::UnexpectedEnd)
+            } else {
+                (at, ParseErrorKind::InvalidNumber)
+            }
+        })?;
+        let text = &self.text[start..end];
+        if overflows(text) {
+            return Err((start, ParseErrorKind::NumberOutOfRange));
+        }
+        self.at = end;
+        Ok(Json::Number(Number::from_validated(text)))
+    }
+
+    fn enter(&mut self) -> Result<(), Fail> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err((self.at, ParseErrorKind::TooDeep));
+        }
+        self.at += 1;
+        Ok(())
+    }
+
+    fn array(&mut self) -> Result<Json, Fail> {
+        self.enter()?;
+        let mut items = Vec::new();
+        self.skip_ws();
+        if self.peek() == Some(b']') {
+            self.at += 1;
+            self.depth -= 1;
+            return Ok(Json::Array(items));
+        }
+        loop {
+            items.push(self.value()?);
+            self.skip_ws();
+            match self.peek() {
+                Some(b',') => self.at += 1,
+                Some(b']') => {
+                    self.at += 1;
+                    self.depth -= 1;
+                    return Ok(Json::Array(items));
+                }
+                _ => return Err(self.end_or(ParseErrorKind::UnexpectedCharacter)),
+            }
+        }
+    }
+
+    fn object(&mut self) -> Result<Json, Fail> {
+        self.enter()?;
+        let mut entries = Vec::new();
+        self.skip_ws();
+        if self.peek() == Some(b'}') {
+            self.at += 1;
+            self.depth -= 1;
+            return Ok(Json::Object(Object::new()));
+        }
+        loop {
+            self.skip_ws();
+            match self.peek() {
+                Some(b'"') => self.at += 1,
+                _ => return Err(self.end_or(ParseErrorKind::KeyMustBeString)),
+            }
+            let key = self.string()?;
+            self.skip_ws();
+            match self.peek() {
+                Some(b':') => self.at += 1,
+                _ => return Err(self.end_or(ParseErrorKind::UnexpectedCharacter)),
+            }
+            let value = self.value()?;
+            entries.push((key, value));
+            self.skip_ws();
+            match self.peek() {
+                Some(b',') => self.at += 1,
+                Some(b'}') => {
+                    self.at += 1;
+                    self.depth -= 1;
+                    return Ok(Json::Object(Object::from_entries(entries)));
+                }
+                _ => return Err(self.end_or(ParseErrorKind::UnexpectedCharacter)),
+            }
+        }
+    }
+
+    /// A string's contents; `self.at` is just past the opening quote.
+    fn string(&mut self) -> Result<String, Fail> {
+        let mut out = String::new();
+        let mut run = self.at;
+        loop {
+            let Some(b) = self.peek() else {
+                return Err((self.at, ParseErrorKind::UnexpectedEnd));
+            };
+            match b {
+                b'"' => {
+                    out.push_str(&self.text[run..self.at]);
+                    self.at += 1;
+                    return Ok(out);
+                }
+                b'\\' => {
+                    out.push_str(&self.text[run..self.at]);
+                    self.at += 1;
+                    self.escape(&mut out)?;
+                    run = self.at;
+                }
+                0x00..=0x1f => return Err((self.at, ParseErrorKind::ControlCharacter)),
+                _ => self.at += 1,
+            }
+        }
+    }
+
+    /// One escape; `self.at` is just past the backslash.
+    fn escape(&mut self, out: &mut String) -> Result<(), Fail> {
+        let Some(b) = self.peek() else {
+            return Err((self.at, ParseErrorKind::UnexpectedEnd));
+        };
+        self.at += 1;
+        let c = match b {
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            b'u' => return self.unicode(out),
+            _ => return Err((self.at - 1, ParseErrorKind::InvalidEscape)),
+        };
+        out.push(c);
+        Ok(())
+    }
+
+    fn hex4(&mut self) -> Result<u32, Fail> {
+        let mut n = 0;
+        for _ in 0..4 {
+            let Some(b) = self.peek() else {
+                return Err((self.at, ParseErrorKind::UnexpectedEnd));
+            };
+            let digit = match b {
+                b'0'..=b'9' => b - b'0',
+                b'a'..=b'f' => b - b'a' + 10,
+                b'A'..=b'F' => b - b'A' + 10,
+                _ => return Err((self.at, ParseErrorKind::InvalidEscape)),
+            };
+            n = n * 16 + u32::from(digit);
+            self.at += 1;
+        }
+        Ok(n)
+    }
+
+    /// A `\u` escape (and its low surrogate); `self.at` is just past the `u`.
+    fn unicode(&mut self, out: &mut String) -> Result<(), Fail> {
+        let start = self.at;
+        let first = self.hex4()?;
+        let code = match first {
+            0xDC00..=0xDFFF => return Err((start, ParseErrorKind::LoneSurrogate)),
+            0xD800..=0xDBFF => {
+                if self.bytes.get(self.at..self.at + 2) != Some(b"\\u") {
+                    return Err(self.end_or(ParseErrorKind::LoneSurrogate));
+                }
+                self.at += 2;
+                let second = self.hex4()?;
+                if !(0xDC00..=0xDFFF).contains(&second) {
+                    return Err((self.at, ParseErrorKind::LoneSurrogate));
+                }
+                0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00)
+            }
+            other => other,
+        };
+        match char::from_u32(code) {
+            Some(c) => {
+                out.push(c);
+                Ok(())
+            }
+            None => Err((start, ParseErrorKind::LoneSurrogate)),
+        }
+    }
+}
