@@ -9,9 +9,9 @@ use crate::persist::{ChannelDelta, Persist};
 use crate::timer::Timer;
 
 impl Engine {
-    pub(super) fn flush(&mut self, now: u64) {
+    pub(super) fn flush(&mut self) {
         self.timers.stop(Timer::Flush);
-        self.last_flush = Some(now);
+        self.unflushed_since = None;
         let visible = std::mem::take(&mut self.ingest.visible);
         let mut sets = Vec::new();
         for (id, view) in self.views.iter_mut() {

@@ -109,6 +109,7 @@ impl Engine {
             ConnectionState::Handshaking | ConnectionState::Ready
         ) {
             self.ingest.counters.frames_received += 1;
+            self.burst_continues = bytes.len() >= tether_protocol::MAX_JOINED_FRAME_BYTES;
             if self.state == ConnectionState::Ready {
                 self.timers
                     .set(Timer::DeadLink, now + self.heartbeat.dead_after_ms);
@@ -165,7 +166,7 @@ impl Engine {
                         self.close_locally(now, ConnectionError::DeadLink, "heartbeat timeout");
                     }
                 }
-                Timer::Flush => self.flush(now),
+                Timer::Flush => self.flush(),
                 Timer::CacheFlush => self.flush_cache(),
                 Timer::Resubscribe => {
                     if self.state == ConnectionState::Ready {

@@ -101,8 +101,11 @@ pub struct Engine {
     /// When the last `Status` output was made (engine ms), to throttle latency-only changes.
     last_status_at: u64,
     urgent_flush: bool,
-    /// When the last change-set flush happened (engine ms).
-    last_flush: Option<u64>,
+    /// When the oldest change not yet flushed arrived (engine ms).
+    unflushed_since: Option<u64>,
+    /// The last frame was full ([`tether_protocol::MAX_JOINED_FRAME_BYTES`] or more): the
+    /// server stopped joining at its cap, so more of a burst is queued behind it.
+    burst_continues: bool,
     /// Since when cache writes have been waiting (engine ms).
     cache_dirty_since: Option<u64>,
     outputs: VecDeque<Output>,
@@ -183,7 +186,8 @@ impl Engine {
             last_status: None,
             last_status_at: 0,
             urgent_flush: false,
-            last_flush: None,
+            unflushed_since: None,
+            burst_continues: false,
             cache_dirty_since: None,
             outputs: VecDeque::new(),
             config,
@@ -359,15 +363,22 @@ impl Engine {
         let dirty = !self.ingest.visible.is_empty() || !cache_later && self.ingest.is_dirty();
         if dirty || views_waiting {
             if self.urgent_flush || self.config.flush_interval_ms == 0 {
-                self.flush(now);
-            } else if self.timers.get(crate::timer::Timer::Flush).is_none() {
-                // Throttled, not delayed: after a quiet period the flush is due at once (the
-                // shell's zero-delay timer still lets frames already queued join the batch);
-                // within an interval of the last flush it waits for the interval's end.
-                let due = self
-                    .last_flush
-                    .map_or(now, |last| now.max(last + self.config.flush_interval_ms));
-                self.timers.set(crate::timer::Timer::Flush, due);
+                self.flush();
+            } else {
+                // Due at once (the shell's zero-delay timer still lets input already queued
+                // join the batch), unless the last frame was full: then the server has more of
+                // a burst queued behind it, and the changes wait for the frame that ends the
+                // burst, but never longer than the interval after the oldest of them.
+                let since = *self.unflushed_since.get_or_insert(now);
+                let due = if self.burst_continues {
+                    since + self.config.flush_interval_ms
+                } else {
+                    now
+                };
+                match self.timers.get(crate::timer::Timer::Flush) {
+                    Some(set) if set <= due => {}
+                    _ => self.timers.set(crate::timer::Timer::Flush, due),
+                }
             }
         }
         self.urgent_flush = false;

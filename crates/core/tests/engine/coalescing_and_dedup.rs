@@ -1,4 +1,4 @@
-//! Events within one flush interval become one change-set, several updates of one document
+//! Events handled before the flush timer fires become one change-set, several updates of one document
 //! one change, duplicates are dropped, and the own event replaces the pending entry without a
 //! double show.
 
@@ -26,7 +26,7 @@ fn updates_in_one_batch_are_coalesced_and_duplicates_dropped() {
     d.server(upsert("tasks", 3, 2, "t1", 3, json!({"n": 3}), None));
     d.server(upsert("tasks", 6, 5, "t2", 1, json!({"n": 0}), None));
     let before = d.drain();
-    assert!(changes(&before).is_empty(), "flush waits for the interval");
+    assert!(changes(&before).is_empty(), "flush waits for its timer");
     let out = d.advance(116);
     let sets = changes(&out);
     assert_eq!(sets.len(), 1);

@@ -7,6 +7,7 @@ mod common;
 mod coalescing_and_dedup;
 mod conflict_intents;
 mod conflict_rollback;
+mod flush_waits_only_for_a_burst;
 mod frames_with_several_messages;
 mod gap_detection;
 mod heartbeat_timeout;
