@@ -40,6 +40,15 @@ fn check(bytes: &[u8]) {
             assert!(!err.to_string().is_empty());
         }
     }
+    // What decodes, encodes to a frame that decodes to the same message.
+    if let Ok(msg) = codec::decode_client(bytes) {
+        let frame = codec::encode_client(&msg);
+        assert_eq!(codec::decode_client(frame.as_bytes()), Ok(msg));
+    }
+    if let Ok(msg) = codec::decode_server(bytes) {
+        let frame = codec::encode_server(&msg);
+        assert_eq!(codec::decode_server(frame.as_bytes()), Ok(msg));
+    }
     if let Ok(text) = std::str::from_utf8(bytes) {
         if let Ok(value) = tether_protocol::Json::parse(text) {
             assert_eq!(tether_protocol::Json::parse(&value.to_text()), Ok(value));

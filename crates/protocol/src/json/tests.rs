@@ -130,3 +130,14 @@ fn objects_from_unordered_entries_sort_stably() {
     let sorted = Object::from_entries(vec![("a".into(), Json::Null), ("b".into(), Json::Null)]);
     assert!(!sorted.had_duplicate_keys() && sorted.len() == 2);
 }
+
+#[test]
+fn a_value_is_small() {
+    // Documents hold many values: 40 bytes on 64-bit targets (serde_json::Value: 32).
+    assert!(
+        std::mem::size_of::<Json>() <= 40,
+        "{}",
+        std::mem::size_of::<Json>()
+    );
+    assert!(std::mem::size_of::<Number>() <= 16);
+}
