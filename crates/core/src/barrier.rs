@@ -11,9 +11,10 @@
 //! `Rejection::Storage`), and the held frames of those mutations are dropped: the server never
 //! sees an id the client could forget. The shell never decodes its own frames.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 use crate::persist::Persist;
+use crate::small_map::SmallMap;
 
 /// A batch of writes for the shell to make durable in one transaction.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,7 +46,7 @@ pub(crate) struct Barrier {
     /// Batches handed out so far (the next one gets `taken + 1`).
     taken: u64,
     /// Mutation id → the batch number that stores its `OutboxPut` (until durable).
-    waiting: BTreeMap<u64, u64>,
+    waiting: SmallMap<u64, u64>,
     /// Mutations whose `OutboxPut` sits in the gathering batch.
     gathered_mutations: Vec<u64>,
     /// Mutations of the batch in flight.

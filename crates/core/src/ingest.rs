@@ -2,10 +2,12 @@
 //! several updates of one document within a batch become one change), what the cache must
 //! write, and the counters shown in status.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 #[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
+
+use crate::small_map::SmallMap;
 
 /// Counters of the ingest pipeline and the connection, reported in `Status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -52,16 +54,16 @@ pub(crate) struct CacheDirty {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Ingest {
     /// Visible documents changed, per channel.
-    pub(crate) visible: BTreeMap<String, BTreeSet<String>>,
+    pub(crate) visible: SmallMap<String, BTreeSet<String>>,
     /// Cache writes, per channel.
-    pub(crate) cache: BTreeMap<String, CacheDirty>,
+    pub(crate) cache: SmallMap<String, CacheDirty>,
     pub(crate) counters: Counters,
 }
 
 impl Ingest {
     /// A visible document changed.
     pub(crate) fn touch(&mut self, channel: &str, id: &str) {
-        let set = self.visible.entry(channel.to_owned()).or_default();
+        let set = self.visible.or_default(channel);
         if !set.insert(id.to_owned()) {
             self.counters.coalesced += 1;
         }
@@ -69,14 +71,14 @@ impl Ingest {
 
     /// A confirmed document changed (to be written to the cache).
     pub(crate) fn touch_cache(&mut self, channel: &str, id: &str) {
-        let dirty = self.cache.entry(channel.to_owned()).or_default();
+        let dirty = self.cache.or_default(channel);
         dirty.ids.insert(id.to_owned());
         dirty.cursor = true;
     }
 
     /// The whole cached channel must be rewritten.
     pub(crate) fn replace_cache(&mut self, channel: &str) {
-        let dirty = self.cache.entry(channel.to_owned()).or_default();
+        let dirty = self.cache.or_default(channel);
         dirty.replace = true;
         dirty.ids.clear();
         dirty.cursor = true;
@@ -84,7 +86,7 @@ impl Ingest {
 
     /// The resume point changed without document changes.
     pub(crate) fn touch_cursor(&mut self, channel: &str) {
-        self.cache.entry(channel.to_owned()).or_default().cursor = true;
+        self.cache.or_default(channel).cursor = true;
     }
 
     pub(crate) fn is_dirty(&self) -> bool {
@@ -104,7 +106,7 @@ mod tests {
         i.touch("tasks", "b");
         i.touch("chat", "a");
         assert_eq!(i.counters.coalesced, 1);
-        assert_eq!(i.visible["tasks"].len(), 2);
+        assert_eq!(i.visible.get("tasks").map(BTreeSet::len), Some(2));
         assert!(i.is_dirty());
     }
 }

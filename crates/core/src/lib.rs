@@ -107,6 +107,7 @@ pub use tether_protocol as protocol;
 
 mod barrier;
 mod budget;
+mod small_map;
 
 pub use backoff::{Backoff, BackoffConfig};
 pub use barrier::WriteBatch;

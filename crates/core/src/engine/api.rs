@@ -54,7 +54,7 @@ impl Engine {
                     sub: Subscription::new(None, String::new()),
                     presence: None,
                     presence_resend: false,
-                    members: std::collections::BTreeMap::new(),
+                    members: crate::small_map::SmallMap::new(),
                     cached: false,
                 },
             );

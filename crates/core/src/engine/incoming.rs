@@ -12,6 +12,7 @@ use crate::continuity::{classify, SubState, Verdict};
 use crate::error::{ConnectionError, Rejection, RequestError};
 use crate::output::{Conflict, MutationOutcome, Output, PresenceChange};
 use crate::persist::Persist;
+use crate::small_map::SmallMap;
 use crate::timer::Timer;
 
 /// The fields of an `event` frame.
@@ -520,11 +521,10 @@ impl Engine {
         let Some(ch) = self.channels.get_mut(&channel) else {
             return;
         };
-        ch.members = members
-            .into_iter()
-            .filter(|m| m.client_id != me)
-            .map(|m| (m.client_id, m.state))
-            .collect();
+        ch.members = SmallMap::new();
+        for m in members.into_iter().filter(|m| m.client_id != me) {
+            ch.members.insert(m.client_id, m.state);
+        }
         self.report_presence(&channel);
     }
 

@@ -15,6 +15,8 @@ mod lifecycle;
 
 use std::collections::{BTreeMap, VecDeque};
 
+use crate::small_map::SmallMap;
+
 use tether_protocol::Json;
 use tether_protocol::{codec, ClientMessage, Document, Since};
 
@@ -47,7 +49,7 @@ struct Channel {
     /// the current state again when the send budget allows.
     presence_resend: bool,
     /// Everyone else present on the channel, by client id.
-    members: BTreeMap<String, Json>,
+    members: SmallMap<String, Json>,
     /// The documents come from the local cache, restored with a resume point, and no
     /// `subscribed` has answered since: views of it are `cached`.
     cached: bool,
@@ -82,12 +84,12 @@ pub struct Engine {
     heartbeat: Heartbeat,
     timers: TimerTable,
     outbox: Outbox,
-    channels: BTreeMap<String, Channel>,
-    views: BTreeMap<ViewId, View>,
+    channels: SmallMap<String, Channel>,
+    views: SmallMap<ViewId, View>,
     next_view: u64,
     ingest: Ingest,
     queue: VecDeque<Queued>,
-    requests: BTreeMap<u64, PendingRequest>,
+    requests: SmallMap<u64, PendingRequest>,
     next_request: u64,
     retry_hint: Option<u64>,
     /// The server's rate limit as announced in `welcome` (None before the first one).
@@ -135,7 +137,7 @@ impl Engine {
                 sub: Subscription::new(cached.cursor, cached.filter_key),
                 presence: None,
                 presence_resend: false,
-                members: BTreeMap::new(),
+                members: SmallMap::new(),
                 cached: from_cache,
             };
             let ids: Vec<String> = engine
@@ -171,12 +173,12 @@ impl Engine {
             heartbeat: Heartbeat::default(),
             timers: TimerTable::default(),
             outbox,
-            channels: BTreeMap::new(),
-            views: BTreeMap::new(),
+            channels: SmallMap::new(),
+            views: SmallMap::new(),
             next_view: 1,
             ingest: Ingest::default(),
             queue: VecDeque::new(),
-            requests: BTreeMap::new(),
+            requests: SmallMap::new(),
             next_request: 1,
             retry_hint: None,
             budget: None,
