@@ -4,7 +4,7 @@
 //! on the server's `ack` or `reject`. After every (re)connect all entries are sent again, in
 //! order, with their original ids, so the server's dedupe answers repeats.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 
 #[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
@@ -87,8 +87,18 @@ pub(crate) struct Outbox {
 impl Outbox {
     /// Restores entries (sorted by id) and the highest id ever issued.
     pub(crate) fn restore(mut mutations: Vec<PendingMutation>, last_id: u64) -> Outbox {
-        mutations.sort_by_key(|m| m.mutation_id);
-        mutations.dedup_by_key(|m| m.mutation_id);
+        let in_order = mutations
+            .windows(2)
+            .all(|w| matches!(w, [a, b] if a.mutation_id < b.mutation_id));
+        if !in_order {
+            // Ordered through the map type the persisted outbox already is (no sort
+            // instantiation in the WASM build); the first entry of a repeated id is kept.
+            let mut by_id = BTreeMap::new();
+            for m in mutations {
+                by_id.entry(m.mutation_id).or_insert(m);
+            }
+            mutations = by_id.into_values().collect();
+        }
         let last_id = mutations
             .last()
             .map_or(last_id, |m| m.mutation_id.max(last_id));
@@ -215,6 +225,14 @@ mod tests {
         assert!(o.mark_seen(2).is_none());
         assert_eq!(o.pending_for("tasks", "a").count(), 1);
         assert_eq!(o.len(), 2);
+    }
+
+    #[test]
+    fn restore_orders_by_id_and_keeps_the_first_of_a_repeated_id() {
+        let o = Outbox::restore(vec![m(2, "a"), m(1, "x"), m(2, "b")], 0);
+        let kept: Vec<(u64, &str)> = o.all().map(|m| (m.mutation_id, m.id.as_str())).collect();
+        assert_eq!(kept, vec![(1, "x"), (2, "a")]);
+        assert_eq!(o.next_id(), 3);
     }
 
     #[test]

@@ -125,12 +125,14 @@ impl ChannelDelta {
             *self = later;
             return;
         }
-        let upserted: BTreeSet<&str> = later.upserts.iter().map(|d| d.id.as_str()).collect();
-        let removed: BTreeSet<&str> = later.removes.iter().map(String::as_str).collect();
+        // Sets of owned ids filled one at a time: the same set type the engine uses elsewhere,
+        // and no sort (one less pair of instantiations in the WASM build).
+        let upserted = id_set(later.upserts.iter().map(|d| &d.id));
+        let removed = id_set(&later.removes);
         self.upserts
             .retain(|d| !upserted.contains(d.id.as_str()) && !removed.contains(d.id.as_str()));
         self.removes.retain(|id| !upserted.contains(id.as_str()));
-        let known: BTreeSet<String> = self.removes.iter().cloned().collect();
+        let known = id_set(&self.removes);
         self.removes.extend(
             later
                 .removes
@@ -141,6 +143,15 @@ impl ChannelDelta {
         self.cursor = later.cursor;
         self.filter_key = later.filter_key;
     }
+}
+
+/// The ids, as a set.
+fn id_set<'a>(ids: impl IntoIterator<Item = &'a String>) -> BTreeSet<String> {
+    let mut set = BTreeSet::new();
+    for id in ids {
+        set.insert(id.clone());
+    }
+    set
 }
 
 #[cfg(test)]

@@ -67,10 +67,14 @@ pub(crate) struct ChannelStore {
 
 impl ChannelStore {
     pub(crate) fn from_confirmed(confirmed: BTreeMap<String, Document>) -> ChannelStore {
-        let visible = confirmed
-            .iter()
-            .filter_map(|(id, d)| Some((id.clone(), overlay(Some(d), [])?)))
-            .collect();
+        // Inserted one by one: collecting into a map sorts, which costs a sort per type in
+        // the WASM build.
+        let mut visible = BTreeMap::new();
+        for (id, d) in &confirmed {
+            if let Some(doc) = overlay(Some(d), []) {
+                visible.insert(id.clone(), doc);
+            }
+        }
         ChannelStore { confirmed, visible }
     }
 
@@ -89,14 +93,16 @@ impl ChannelStore {
     /// Replaces the confirmed documents with a snapshot; returns every id whose confirmed
     /// document may have changed (old ∪ new).
     pub(crate) fn replace(&mut self, snapshot: Vec<Document>) -> BTreeSet<String> {
-        let mut touched: BTreeSet<String> = self.confirmed.keys().cloned().collect();
-        self.confirmed = snapshot
-            .into_iter()
-            .map(|d| {
-                touched.insert(d.id.clone());
-                (d.id.clone(), d)
-            })
-            .collect();
+        let mut touched = BTreeSet::new();
+        for id in self.confirmed.keys() {
+            touched.insert(id.clone());
+        }
+        let mut confirmed = BTreeMap::new();
+        for d in snapshot {
+            touched.insert(d.id.clone());
+            confirmed.insert(d.id.clone(), d);
+        }
+        self.confirmed = confirmed;
         touched
     }
 }

@@ -246,19 +246,31 @@ impl PersistedState {
                 let d = document_from_json(d)?;
                 Ok((d.id.clone(), d))
             })?;
+            let mut by_id = BTreeMap::new();
+            for (id, d) in documents {
+                by_id.insert(id, d);
+            }
             let cached = CachedChannel {
-                documents: documents.into_iter().collect::<BTreeMap<_, _>>(),
+                documents: by_id,
                 cursor: optional(c, "cursor").map(since_from_json).transpose()?,
                 filter_key: string(c, "filter_key")?,
             };
             Ok((name.to_owned(), cached))
         })?;
-        Ok(PersistedState {
+        // Maps filled one entry at a time (collecting into one sorts: a sort per type in WASM).
+        let mut state = PersistedState {
             client_id: string(o, "client_id")?,
             last_mutation_id: u64_field(o, "last_mutation_id")?,
-            outbox: outbox.into_iter().collect(),
-            channels: channels.into_iter().collect(),
-        })
+            outbox: BTreeMap::new(),
+            channels: BTreeMap::new(),
+        };
+        for (id, m) in outbox {
+            state.outbox.insert(id, m);
+        }
+        for (name, c) in channels {
+            state.channels.insert(name, c);
+        }
+        Ok(state)
     }
 
     /// The stored text of the whole state.

@@ -1,5 +1,7 @@
 //! Frames from the server.
 
+use std::collections::BTreeMap;
+
 use tether_protocol::Json;
 use tether_protocol::{
     Continuity, Document, ErrorCode, EventOp, Origin, PresenceEvent, PresenceMember, RejectReason,
@@ -195,8 +197,11 @@ impl Engine {
             Continuity::Reset if more => {
                 // The first page of several: buffer until the last one; the shown view and
                 // the cursor stay as they are meanwhile.
-                let docs = snapshot.unwrap_or_default();
-                ch.sub.pages = Some(docs.into_iter().map(|d| (d.id.clone(), d)).collect());
+                let mut pages = BTreeMap::new();
+                for d in snapshot.unwrap_or_default() {
+                    pages.insert(d.id.clone(), d);
+                }
+                ch.sub.pages = Some(pages);
                 return;
             }
             Continuity::Reset => {
