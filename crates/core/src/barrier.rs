@@ -108,11 +108,12 @@ impl Barrier {
         self.in_flight_mutations = std::mem::take(&mut self.gathered_mutations);
         self.in_flight_channels = std::mem::take(&mut self.gathered_channels);
         let writes = std::mem::take(&mut self.gathering);
-        self.in_flight_retry = writes
-            .iter()
-            .filter(|w| matches!(w, Persist::OutboxRemove { .. } | Persist::ClientId { .. }))
-            .cloned()
-            .collect();
+        self.in_flight_retry.clear();
+        for w in &writes {
+            if matches!(w, Persist::OutboxRemove { .. } | Persist::ClientId { .. }) {
+                self.in_flight_retry.push(w.clone());
+            }
+        }
         Some(WriteBatch {
             id: self.taken,
             writes,

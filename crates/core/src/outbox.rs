@@ -102,17 +102,15 @@ impl Outbox {
         let last_id = mutations
             .last()
             .map_or(last_id, |m| m.mutation_id.max(last_id));
-        Outbox {
-            entries: mutations
-                .into_iter()
-                .map(|mutation| Entry {
-                    mutation,
-                    seen: false,
-                    sent: false,
-                })
-                .collect(),
-            last_id,
+        let mut entries = VecDeque::with_capacity(mutations.len());
+        for mutation in mutations {
+            entries.push_back(Entry {
+                mutation,
+                seen: false,
+                sent: false,
+            });
         }
+        Outbox { entries, last_id }
     }
 
     pub(crate) fn next_id(&self) -> u64 {
@@ -160,14 +158,12 @@ impl Outbox {
 
     /// Entries not yet sent on this connection, in order; marks them sent.
     pub(crate) fn take_unsent(&mut self) -> Vec<PendingMutation> {
-        self.entries
-            .iter_mut()
-            .filter(|e| !e.sent)
-            .map(|e| {
-                e.sent = true;
-                e.mutation.clone()
-            })
-            .collect()
+        let mut unsent = Vec::new();
+        for e in self.entries.iter_mut().filter(|e| !e.sent) {
+            e.sent = true;
+            unsent.push(e.mutation.clone());
+        }
+        unsent
     }
 
     /// The pending layer (entries whose own event has not arrived), in order.
@@ -183,6 +179,17 @@ impl Outbox {
     ) -> impl Iterator<Item = &'a PendingMutation> + 'a {
         self.pending()
             .filter(move |m| m.channel == channel && m.id == id)
+    }
+
+    /// The document ids of the pending layer of one channel, in order (repeats included).
+    pub(crate) fn pending_ids(&self, channel: &str) -> Vec<String> {
+        let mut ids = Vec::new();
+        for m in self.pending() {
+            if m.channel == channel {
+                ids.push(m.id.clone());
+            }
+        }
+        ids
     }
 
     /// Every entry (seen or not), in order.

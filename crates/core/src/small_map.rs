@@ -154,6 +154,21 @@ impl<K, V> SmallMap<K, V> {
     pub(crate) fn values_mut(&mut self) -> impl Iterator<Item = &mut V> {
         self.entries.iter_mut().map(|(_, v)| v)
     }
+
+    /// The keys (in order) of the values `keep` accepts. The predicate is taken as `dyn`, so
+    /// the callers' closures share one instantiation per map type.
+    pub(crate) fn keys_where(&self, keep: &dyn Fn(&V) -> bool) -> Vec<K>
+    where
+        K: Clone,
+    {
+        let mut keys = Vec::new();
+        for (k, v) in &self.entries {
+            if keep(v) {
+                keys.push(k.clone());
+            }
+        }
+        keys
+    }
 }
 
 impl<K, V> IntoIterator for SmallMap<K, V> {
@@ -188,6 +203,7 @@ mod tests {
         assert_eq!(m.remove("a"), Some(3));
         assert_eq!(m.remove("a"), None);
         assert_eq!(m.len(), 3);
+        assert_eq!(m.keys_where(&|v| *v > 3), ["b", "d"]);
         assert_eq!(format!("{m:?}"), r#"{"b": 4, "c": 3, "d": 5}"#);
         let owned: Vec<(String, u32)> = m.into_iter().collect();
         assert_eq!(owned[0], ("b".to_string(), 4));

@@ -90,11 +90,11 @@ impl View {
         if self.full {
             self.full = false;
             self.present.clear();
-            let docs: Vec<&VisibleDoc> =
-                store.visible.values().filter(|d| self.matches(d)).collect();
-            for doc in docs {
-                self.present.insert(doc.id.clone());
-                set.upserts.push(doc.clone());
+            for doc in store.visible.values() {
+                if self.matches(doc) {
+                    self.present.insert(doc.id.clone());
+                    set.upserts.push(doc.clone());
+                }
             }
             return Some(set);
         }

@@ -59,12 +59,7 @@ impl Engine {
                 },
             );
             // Mutations queued before the channel had a store show in it at once.
-            let ids: Vec<String> = self
-                .outbox
-                .pending()
-                .filter(|m| m.channel == channel)
-                .map(|m| m.id.clone())
-                .collect();
+            let ids = self.outbox.pending_ids(channel);
             for id in ids {
                 self.rebase(channel, &id);
             }
@@ -349,12 +344,12 @@ impl Engine {
     /// Re-derives the channel's subscription filter (the `or` of its views' filters) and
     /// (re)subscribes or unsubscribes as needed.
     fn update_subscription(&mut self, now: u64, name: &str) {
-        let filters: Vec<Option<Filter>> = self
-            .views
-            .values()
-            .filter(|v| v.channel == name)
-            .map(|v| v.filter.clone())
-            .collect();
+        let mut filters: Vec<Option<Filter>> = Vec::new();
+        for v in self.views.values() {
+            if v.channel == name {
+                filters.push(v.filter.clone());
+            }
+        }
         let ready = self.state == ConnectionState::Ready;
         let Some(ch) = self.channels.get_mut(name) else {
             return;

@@ -250,7 +250,11 @@ impl Engine {
         else {
             return;
         };
-        self.apply_reset(name, page.at, buffer.into_values().collect());
+        let mut snapshot = Vec::with_capacity(buffer.len());
+        for (_, doc) in buffer {
+            snapshot.push(doc);
+        }
+        self.apply_reset(name, page.at, snapshot);
         self.after_answer(now, name, Continuity::Reset);
     }
 
@@ -537,14 +541,13 @@ impl Engine {
         let Some(ch) = self.channels.get(channel) else {
             return;
         };
-        let members = ch
-            .members
-            .iter()
-            .map(|(client_id, state)| PresenceMember {
+        let mut members = Vec::new();
+        for (client_id, state) in ch.members.iter() {
+            members.push(PresenceMember {
                 client_id: client_id.clone(),
                 state: state.clone(),
-            })
-            .collect();
+            });
+        }
         self.outputs.push_back(Output::Presence(PresenceChange {
             channel: channel.to_owned(),
             members,

@@ -35,7 +35,7 @@ impl Engine {
             self.timers.stop(timer);
         }
         self.queue.clear();
-        let ids: Vec<u64> = self.requests.keys().copied().collect();
+        let ids = self.requests.keys_where(&|_| true);
         for id in ids {
             self.respond(id, Err(RequestError::Closed));
         }
@@ -181,12 +181,7 @@ impl Engine {
                 Timer::Drain => self.drain_queue(now),
             }
         }
-        let expired: Vec<u64> = self
-            .requests
-            .iter()
-            .filter(|(_, r)| r.deadline <= now)
-            .map(|(id, _)| *id)
-            .collect();
+        let expired = self.requests.keys_where(&|r| r.deadline <= now);
         for id in expired {
             self.respond(id, Err(RequestError::Timeout));
         }
@@ -358,12 +353,7 @@ impl Engine {
         for ch in self.channels.values_mut() {
             ch.sub.connection_lost();
         }
-        let in_flight: Vec<u64> = self
-            .requests
-            .iter()
-            .filter(|(_, r)| r.sent)
-            .map(|(id, _)| *id)
-            .collect();
+        let in_flight = self.requests.keys_where(&|r| r.sent);
         for id in in_flight {
             self.respond(id, Err(RequestError::ConnectionLost));
         }
@@ -401,12 +391,7 @@ impl Engine {
         if self.state != ConnectionState::Ready {
             return;
         }
-        let resend: Vec<String> = self
-            .channels
-            .iter()
-            .filter(|(_, c)| c.presence_resend)
-            .map(|(n, _)| n.clone())
-            .collect();
+        let resend = self.channels.keys_where(&|c| c.presence_resend);
         for name in resend {
             if !self.budget_allows(now) {
                 break;
@@ -461,12 +446,9 @@ impl Engine {
     /// Sends `subscribe` (and our presence) for every channel not yet subscribed on this
     /// connection.
     pub(super) fn send_subscriptions(&mut self, now: u64) {
-        let names: Vec<String> = self
+        let names = self
             .channels
-            .iter()
-            .filter(|(_, c)| c.sub.state == SubState::NotSent)
-            .map(|(n, _)| n.clone())
-            .collect();
+            .keys_where(&|c| c.sub.state == SubState::NotSent);
         for name in names {
             self.resubscribe(now, &name);
             if let Some(state) = self.channels.get(&name).and_then(|c| c.presence.clone()) {
@@ -482,12 +464,9 @@ impl Engine {
     /// and sends again (identically) those that may have been dropped silently.
     fn resend_subscriptions(&mut self, now: u64) {
         self.send_subscriptions(now);
-        let names: Vec<String> = self
+        let names = self
             .channels
-            .iter()
-            .filter(|(_, c)| c.sub.resend_due && matches!(c.sub.state, SubState::Pending { .. }))
-            .map(|(n, _)| n.clone())
-            .collect();
+            .keys_where(&|c| c.sub.resend_due && matches!(c.sub.state, SubState::Pending { .. }));
         for name in names {
             if let Some(ch) = self.channels.get_mut(&name) {
                 ch.sub.resend_due = false;

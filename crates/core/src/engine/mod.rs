@@ -140,12 +140,7 @@ impl Engine {
                 members: SmallMap::new(),
                 cached: from_cache,
             };
-            let ids: Vec<String> = engine
-                .outbox
-                .pending()
-                .filter(|m| m.channel == name)
-                .map(|m| m.id.clone())
-                .collect();
+            let ids = engine.outbox.pending_ids(&name);
             for id in ids {
                 channel
                     .store
