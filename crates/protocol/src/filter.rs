@@ -111,7 +111,10 @@ impl Filter {
     /// The wire form; `Filter::parse(&f.to_value()) == Ok(f)`.
     pub fn to_value(&self) -> Json {
         let combinator = |name: &str, items: &[Filter]| {
-            let list = items.iter().map(Filter::to_value).collect();
+            let mut list = Vec::with_capacity(items.len());
+            for item in items {
+                list.push(item.to_value());
+            }
             single(name, Json::Array(list))
         };
         let predicate = |field: &str, op: &str, value: Json| {
@@ -199,10 +202,10 @@ fn parse_node(value: &Json, depth: usize, nodes: &mut usize) -> Result<Filter, F
             let list = inner
                 .as_array()
                 .ok_or(FilterError::ExpectedArray { op: name.into() })?;
-            let items = list
-                .iter()
-                .map(|item| parse_node(item, depth + 1, nodes))
-                .collect::<Result<Vec<_>, _>>()?;
+            let mut items = Vec::with_capacity(list.len());
+            for item in list {
+                items.push(parse_node(item, depth + 1, nodes)?);
+            }
             return Ok(if name == "and" {
                 Filter::And(items)
             } else {

@@ -152,11 +152,16 @@ pub(crate) fn as_array<'a, T>(
     field: &str,
     item: impl Fn(&'a Json) -> Result<T, Shape>,
 ) -> Result<Vec<T>, Shape> {
-    v.as_array()
-        .ok_or_else(|| shape("expected an array for", field))?
-        .iter()
-        .map(item)
-        .collect()
+    let items = v
+        .as_array()
+        .ok_or_else(|| shape("expected an array for", field))?;
+    // A loop, not `collect::<Result<Vec<_>, _>>()`: that costs a shunt adapter per item type
+    // in the WASM build.
+    let mut out = Vec::with_capacity(items.len());
+    for v in items {
+        out.push(item(v)?);
+    }
+    Ok(out)
 }
 
 /// Writes a JSON object field by field, in the order the fields are given.

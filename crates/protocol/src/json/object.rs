@@ -133,7 +133,10 @@ impl Object {
 /// generic sort machinery in the WASM build).
 fn stable_sorted(entries: Vec<(String, Json)>) -> Vec<(String, Json)> {
     let n = entries.len();
-    let mut order: Vec<usize> = (0..n).collect();
+    let mut order: Vec<usize> = Vec::with_capacity(n);
+    for i in 0..n {
+        order.push(i);
+    }
     let mut merged = order.clone();
     let mut width = 1;
     while width < n {
@@ -157,8 +160,17 @@ fn stable_sorted(entries: Vec<(String, Json)>) -> Vec<(String, Json)> {
         std::mem::swap(&mut order, &mut merged);
         width *= 2;
     }
-    let mut slots: Vec<Option<(String, Json)>> = entries.into_iter().map(Some).collect();
-    order.into_iter().filter_map(|i| slots[i].take()).collect()
+    let mut slots: Vec<Option<(String, Json)>> = Vec::with_capacity(n);
+    for entry in entries {
+        slots.push(Some(entry));
+    }
+    let mut sorted = Vec::with_capacity(n);
+    for i in order {
+        if let Some(entry) = slots.get_mut(i).and_then(Option::take) {
+            sorted.push(entry);
+        }
+    }
+    sorted
 }
 
 impl FromIterator<(String, Json)> for Object {
