@@ -321,12 +321,15 @@ impl Engine {
             Precondition::MustNotExist => Some(0),
             Precondition::Version(v) => Some(v),
             Precondition::Auto => {
-                let pending: Vec<&PendingMutation> = self.outbox.pending_for(channel, id).collect();
+                // Counted in one pass (no vector of the pending entries).
+                let (mut pending, mut deletes) = (0u64, false);
+                for m in self.outbox.pending_for(channel, id) {
+                    pending += 1;
+                    deletes |= m.op == Op::Delete;
+                }
                 let ch = self.channels.get(channel);
                 match ch.and_then(|c| c.store.confirmed.get(id)) {
-                    Some(doc) if pending.iter().all(|m| m.op != Op::Delete) => {
-                        Some(doc.version + pending.len() as u64)
-                    }
+                    Some(doc) if !deletes => Some(doc.version + pending),
                     Some(_) => None,
                     None => {
                         let authoritative = ch.is_some_and(|c| {
@@ -334,7 +337,7 @@ impl Engine {
                                 && c.sub.cursor_key.is_empty()
                                 && c.sub.cursor.is_some()
                         });
-                        (pending.is_empty() && authoritative).then_some(0)
+                        (pending == 0 && authoritative).then_some(0)
                     }
                 }
             }

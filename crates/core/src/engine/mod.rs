@@ -229,11 +229,15 @@ impl Engine {
             .views
             .get(&view)
             .ok_or(EngineError::UnknownView { view: view.0 })?;
-        Ok(self
-            .channels
-            .get(&v.channel)
-            .map(|c| c.store.visible.values().filter(|d| v.matches(d)).collect())
-            .unwrap_or_default())
+        let mut docs = Vec::new();
+        if let Some(c) = self.channels.get(&v.channel) {
+            for d in c.store.visible.values() {
+                if v.matches(d) {
+                    docs.push(d);
+                }
+            }
+        }
+        Ok(docs)
     }
 
     /// A channel's confirmed documents (the server's state as far as events told us).
