@@ -3,6 +3,8 @@
 //! `TETHER_TEST_POSTGRES_URL` (`scripts/services.sh` starts one), a fresh database per test,
 //! dropped afterwards.
 
+mod support;
+
 use std::sync::{Arc, Barrier};
 
 use serde_json::json;
@@ -10,96 +12,7 @@ use serde_json::json;
 use super::clients_tests::{bindings, bounded_clients, expiry, retention, DAY};
 use super::tests::{change, commit, conformance, pages, KEEP};
 use super::{Commit, PgStore, Store, StoreError};
-
-/// How to get a server when the variable is missing: the tests fail, never pass silently.
-const HOW: &str = "TETHER_TEST_POSTGRES_URL is not set, but the `postgres` feature's tests need \
-    a PostgreSQL server: run them as `scripts/services.sh cargo test -p tether-server --features \
-    postgres` (it starts a throw-away PostgreSQL on loopback and sets the variable), or \
-    `make test-postgres`, or set TETHER_TEST_POSTGRES_URL=postgres://USER@127.0.0.1:PORT/postgres \
-    (a role that may create databases)";
-
-fn server_url() -> String {
-    std::env::var("TETHER_TEST_POSTGRES_URL").unwrap_or_else(|_| panic!("{HOW}"))
-}
-
-fn admin() -> postgres::Client {
-    postgres::Client::connect(&server_url(), postgres::NoTls)
-        .unwrap_or_else(|e| panic!("cannot connect to TETHER_TEST_POSTGRES_URL: {e}"))
-}
-
-/// A fresh database on the test server, dropped (with its connections) when this is dropped.
-struct TestDb {
-    name: String,
-}
-
-impl TestDb {
-    fn new() -> TestDb {
-        use std::sync::atomic::{AtomicU32, Ordering};
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let name = format!(
-            "tether_store_{}_{}_{nanos}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
-        admin()
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .expect("create a test database");
-        TestDb { name }
-    }
-
-    fn config(&self) -> postgres::Config {
-        let mut config = super::postgres::parse_url(&server_url()).expect("a valid URL");
-        config.dbname(&self.name);
-        config
-    }
-
-    fn store(&self) -> PgStore {
-        PgStore::connect(self.config()).expect("the store opens")
-    }
-
-    /// Another connection to the database, as another process would have.
-    fn client(&self) -> postgres::Client {
-        self.config().connect(postgres::NoTls).expect("connects")
-    }
-
-    /// What another connection reads: the head of `tasks` (0 if none).
-    fn durable_head(&self) -> i64 {
-        self.client()
-            .query_one(
-                "SELECT coalesce(max(head), 0) FROM channels WHERE channel = 'tasks'",
-                &[],
-            )
-            .unwrap()
-            .get(0)
-    }
-
-    /// Ends the connections of every other client of the database (as a PostgreSQL restart
-    /// does to the store's).
-    fn terminate_others(&self) {
-        let n: i64 = self
-            .client()
-            .query_one(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-                 WHERE datname = current_database() AND pid <> pg_backend_pid()",
-                &[],
-            )
-            .unwrap()
-            .get(0);
-        assert!(n >= 1, "the store's connection was terminated");
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let _ = admin().batch_execute(&format!(
-            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-            self.name
-        ));
-    }
-}
+use support::{Outage, TestDb};
 
 fn put(mid: u64, offset: u64, id: &str) -> Commit {
     commit(
@@ -357,12 +270,6 @@ fn postgres_refuses_another_schema_version() {
     );
 }
 
-impl TestDb {
-    fn store_err(&self) -> StoreError {
-        PgStore::connect(self.config()).expect_err("the store refuses to open")
-    }
-}
-
 /// Two stores (as two nodes would have) commit to one channel from two threads: every offset
 /// is taken exactly once, none is skipped, and a writer that lost the race gets
 /// `OffsetMismatch` and retries with the next offset.
@@ -431,4 +338,47 @@ fn two_stores_on_one_database_commit_gap_free_offsets_to_one_channel() {
     );
     assert_eq!(s.channel_head("tasks").unwrap().head, 2 * PER_WRITER);
     assert_eq!(s.snapshot("tasks").unwrap().len(), 2 * PER_WRITER as usize);
+}
+
+#[test]
+fn postgres_down_makes_the_store_unwritable_until_it_is_back() {
+    let db = TestDb::new();
+    let direct = db.config();
+    let host = match direct.get_hosts().first() {
+        Some(postgres::config::Host::Tcp(h)) => h.clone(),
+        other => panic!("TETHER_TEST_POSTGRES_URL must name a TCP host, got {other:?}"),
+    };
+    let port = direct.get_ports().first().copied().unwrap_or(5432);
+    let target = std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), port))
+        .unwrap()
+        .next()
+        .unwrap();
+    let mut outage = Outage::new(target);
+    let mut config = postgres::Config::new();
+    config
+        .host("127.0.0.1")
+        .port(outage.port)
+        .user(direct.get_user().unwrap_or("postgres"))
+        .dbname(&db.name);
+    let mut s = PgStore::connect(config).expect("the store opens through the forwarder");
+    s.commit(&put(1, 1, "t1")).unwrap();
+    s.check_writable().unwrap();
+
+    outage.down();
+    let probed = s.check_writable();
+    assert!(
+        matches!(probed, Err(StoreError::Backend { .. })),
+        "{probed:?}"
+    );
+    // Still down: every write is refused with a typed error, and nothing is half-written.
+    assert!(matches!(
+        s.commit(&put(2, 2, "t2")),
+        Err(StoreError::Backend { .. })
+    ));
+    assert!(s.check_writable().is_err());
+
+    outage.start();
+    s.check_writable().unwrap();
+    s.commit(&put(2, 2, "t2")).unwrap();
+    assert_eq!(db.durable_head(), 2);
 }
