@@ -88,16 +88,6 @@ fn add_count(s: &mut Session, delta: i64) -> Result<(), StoreError> {
     .map(drop)
 }
 
-fn count(s: &mut Session) -> Result<u64, StoreError> {
-    let n: Option<i64> = s
-        .row(
-            "SELECT CAST(value AS BIGINT) FROM meta WHERE key = 'client_count'",
-            &[],
-        )?
-        .map(|r| r.get(0));
-    Ok(u64::try_from(n.unwrap_or(0)).unwrap_or(0))
-}
-
 /// Drops the records of up to [`EXPIRE_PER_WRITE`] clients inactive for longer than the dedupe
 /// age (keeping their highest id), and evicts up to as many of the longest-inactive clients
 /// beyond the bound (never `keep`).
@@ -109,23 +99,24 @@ fn housekeeping(
 ) -> Result<(), StoreError> {
     let per = i64::try_from(EXPIRE_PER_WRITE).unwrap_or(8);
     let cutoff = to_i64(unix_ms.saturating_sub(retention.dedupe_max_age_ms))?;
-    let expired: Vec<String> = s
-        .rows(
-            "SELECT client_id FROM client_info WHERE has_records = 1 AND last_unix_ms < $1
-             ORDER BY last_unix_ms, client_id LIMIT $2",
-            &[&cutoff, &per],
-        )?
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
-    for id in &expired {
-        s.exec("DELETE FROM dedupe WHERE client_id = $1", &[id])?;
+    // The clients whose records expire, and the client count (which only `add_count`
+    // changes), in one round trip.
+    let row = s.row(
+        "SELECT CAST((SELECT value FROM meta WHERE key = 'client_count') AS BIGINT),
+             ARRAY(SELECT client_id FROM client_info WHERE has_records = 1 AND last_unix_ms < $1
+                   ORDER BY last_unix_ms, client_id LIMIT $2)",
+        &[&cutoff, &per],
+    )?;
+    let (total, expired): (Option<i64>, Vec<String>) =
+        row.map_or((None, Vec::new()), |r| (r.get(0), r.get(1)));
+    if !expired.is_empty() {
+        s.exec("DELETE FROM dedupe WHERE client_id = ANY($1)", &[&expired])?;
         s.exec(
-            "UPDATE client_info SET has_records = 0 WHERE client_id = $1",
-            &[id],
+            "UPDATE client_info SET has_records = 0 WHERE client_id = ANY($1)",
+            &[&expired],
         )?;
     }
-    let total = count(s)?;
+    let total = u64::try_from(total.unwrap_or(0)).unwrap_or(0);
     let over = total.saturating_sub(retention.max_clients.max(1));
     if over == 0 {
         return Ok(());

@@ -56,16 +56,15 @@ pub(super) fn write(s: &mut Session, commit: &Commit) -> Result<Option<ChannelHe
         let prev = entry.prev_body.as_ref().map(Value::to_string);
         let version = to_i64(entry.version)?;
         let offset = to_i64(entry.offset)?;
-        s.exec(
-            "INSERT INTO documents (channel, id, version, body) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (channel, id) DO UPDATE SET version = excluded.version,
-                 body = excluded.body",
-            &[&channel, &entry.id, &version, &body],
-        )?;
         let origin_client = entry.origin.as_ref().map(|o| o.client_id.as_str());
         let origin_mutation = entry.origin.as_ref().map(|o| mid_to_sql(o.mutation_id));
+        // The document and the log entry in one statement (one round trip).
         s.exec(
-            "INSERT INTO events (channel, log_offset, id, version, body, prev_body,
+            "WITH doc AS (
+                 INSERT INTO documents (channel, id, version, body) VALUES ($1, $3, $4, $5)
+                 ON CONFLICT (channel, id) DO UPDATE SET version = excluded.version,
+                     body = excluded.body)
+             INSERT INTO events (channel, log_offset, id, version, body, prev_body,
                  origin_client, origin_mutation, unix_ms)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             &[
@@ -114,16 +113,16 @@ pub(super) fn write(s: &mut Session, commit: &Commit) -> Result<Option<ChannelHe
         new_head = Some(head);
     }
     let mid = mid_to_sql(commit.mutation_id);
+    // The dedupe record and the client's highest id in one statement; the trim after it sees
+    // both.
     s.exec(
-        "INSERT INTO dedupe (client_id, mutation_id, reply) VALUES ($1, $2, $3)
-         ON CONFLICT (client_id, mutation_id) DO UPDATE SET reply = excluded.reply",
-        &[&commit.client_id, &mid, &commit.reply],
-    )?;
-    s.exec(
-        "INSERT INTO clients (client_id, highest) VALUES ($1, $2)
+        "WITH record AS (
+             INSERT INTO dedupe (client_id, mutation_id, reply) VALUES ($1, $2, $3)
+             ON CONFLICT (client_id, mutation_id) DO UPDATE SET reply = excluded.reply)
+         INSERT INTO clients (client_id, highest) VALUES ($1, $2)
          ON CONFLICT (client_id) DO UPDATE SET
              highest = GREATEST(clients.highest, excluded.highest)",
-        &[&commit.client_id, &mid],
+        &[&commit.client_id, &mid, &commit.reply],
     )?;
     let keep = i64::try_from(retention.dedupe_per_client).unwrap_or(i64::MAX);
     if keep == 0 {
