@@ -177,8 +177,21 @@ fi
 
 # --- part 2: client in headless Chromium --------------------------------------------------------
 if has_part client; then
+  # The staged package counts only if no source of it changed after it was built; otherwise
+  # it is built again here, so the page never measures an older SDK than the tree's.
+  newer=""
+  if [[ -f "$npm_stage/dist/wasm/tether_bg.wasm" ]]; then
+    newer="$(find "$TETHER_ROOT/src" "$TETHER_ROOT/crates/core/src" "$TETHER_ROOT/crates/protocol/src" \
+      "$TETHER_ROOT/js/src" "$TETHER_ROOT/Cargo.toml" "$TETHER_ROOT/Cargo.lock" \
+      -newer "$npm_stage/dist/wasm/tether_bg.wasm" -type f -not -path '*/wasm/*' 2>/dev/null | head -n 1)"
+  fi
+  if [[ ! -f "$npm_stage/dist/loader.js" || -n "$newer" ]]; then
+    log "bench: building the npm package for the client benchmarks (pkg-template/build.sh)"
+    "$TETHER_ROOT/pkg-template/build.sh" >"$work/package-build.log" 2>&1 ||
+      { tail -n 30 "$work/package-build.log" >&2; die "pkg-template/build.sh failed"; }
+  fi
   if [[ ! -f "$npm_stage/dist/loader.js" ]]; then
-    log "bench: client benchmarks skipped: no npm package (run pkg-template/build.sh first)"
+    log "bench: client benchmarks skipped: no npm package"
   else
     log "bench: client benchmarks in headless Chromium"
     client_args=(--out "$work/client.json")

@@ -48,6 +48,11 @@ need_cmd node nodejs
 need_cmd npm npm
 [[ -x "$TETHER_CHROMIUM" ]] || command -v chromium >/dev/null 2>&1 || apt_missing+=(chromium)
 [[ -n "${CHROMEDRIVER:-}" && -x "${CHROMEDRIVER:-}" ]] || apt_missing+=(chromium-driver)
+# PostgreSQL's server programs (initdb, pg_ctl) for the postgres suite (scripts/services.sh
+# runs a throw-away cluster; no system service is used). Debian keeps them in
+# /usr/lib/postgresql/N/bin, off PATH.
+command -v initdb >/dev/null 2>&1 || compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null ||
+  apt_missing+=(postgresql)
 
 if ((${#apt_missing[@]})); then
   if [[ $is_root == 1 ]] && command -v apt-get >/dev/null 2>&1; then

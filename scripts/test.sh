@@ -2,15 +2,17 @@
 # Run the test suites. `scripts/test.sh all` (what `make test` runs after the bootstrap) runs
 # every suite in order and stops at the first failure; `scripts/test.sh SUITE...` runs some.
 #
-# Suites: fmt clippy clippy-wasm native browser package js e2e bench
+# Suites: fmt clippy clippy-wasm native postgres browser package js e2e bench
 # A suite whose code does not exist yet (js/, examples/kanban/ not in git) is skipped with a
 # message; it is never faked. Once the code is committed the suite runs and must pass.
 set -euo pipefail
 # shellcheck source=scripts/env.sh
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+# shellcheck source=scripts/services.sh
+source "$(dirname "${BASH_SOURCE[0]}")/services.sh"
 cd "$TETHER_ROOT"
 
-ALL_SUITES=(fmt clippy clippy-wasm native browser package js e2e bench)
+ALL_SUITES=(fmt clippy clippy-wasm native postgres browser package js e2e bench)
 ran=()
 skipped=()
 
@@ -28,7 +30,11 @@ stop_reference_server() {
     server_pid=""
   fi
 }
-trap stop_reference_server EXIT
+stop_services() {
+  stop_reference_server
+  stop_postgres
+}
+trap stop_services EXIT
 
 # Start tether-server (dev mode, a fresh SQLite file) on a free 127.0.0.1 port and export
 #   TETHER_TEST_SERVER_URL   ws://127.0.0.1:PORT/ws
@@ -84,6 +90,18 @@ suite_clippy-wasm() {
 }
 
 suite_native() { cargo test --workspace; }
+
+# The PostgreSQL store (feature `postgres` of tether-server): a throw-away PostgreSQL on a free
+# loopback port (scripts/services.sh, stopped again by PID when the suite ends, also on failure),
+# then clippy with the feature, the server crate's tests with it (the store conformance suite on
+# memory, SQLite and PostgreSQL) and the integration suite a second time, on PostgreSQL
+# (TETHER_TEST_STORE=postgres: a fresh database per test).
+suite_postgres() {
+  cargo clippy -p tether-server --all-targets --features postgres -- -D warnings
+  start_postgres
+  TETHER_TEST_STORE=postgres cargo test -p tether-server --features postgres
+  stop_postgres
+}
 
 # The benchmark harness in smoke mode (tiny sizes, see bench/run.sh): fails unless every part
 # produced numbers; how fast they are is never checked here.

@@ -30,12 +30,12 @@ pub struct Config {
     /// The link is dead when nothing arrived for this long (ms); default: two ping
     /// intervals.
     pub dead_link_timeout_ms: Option<u64>,
-    /// Longest a change waits for the rest of a burst (ms, default 16: one frame). A change is
-    /// due at once (a timer at `now`, so input already queued in the shell joins it), unless
-    /// the frame that brought it was full (`MAX_JOINED_FRAME_BYTES` or more: the server stops
-    /// joining queued messages at that size, so more of the burst is behind it); then the
-    /// changes wait for the frame that ends the burst, at most this long after the oldest.
-    /// 0 flushes after every input.
+    /// The flush interval of bursts (ms, default 16: one frame). A change is due at once (a
+    /// timer at `now`, so input already queued in the shell joins it) unless its frame says a
+    /// burst is on: a frame of several messages (the server had a backlog) is flushed at most
+    /// once per interval; a full frame (`MAX_JOINED_FRAME_BYTES` or more: the server stopped
+    /// joining there, so more is queued behind it) waits for the frame that ends the burst, at
+    /// most this long after its oldest change. 0 flushes after every input.
     pub flush_interval_ms: u64,
     /// Cache writes (confirmed documents and resume points, read back after a reload) wait
     /// until input has been quiet for this long (ms, default 250), but no longer than 8 times

@@ -5,7 +5,9 @@
 //!   presence, broadcast, request/response, auth and limits. No IO, no clock, no randomness:
 //!   time is passed in, outputs are drained with [`ServerEngine::poll_output`].
 //! * [`store`]: the [`Store`] trait the engine persists through, with [`MemoryStore`] (tests,
-//!   simulation) and, with the `sqlite` feature, [`SqliteStore`] (production).
+//!   simulation), with the `sqlite` feature [`SqliteStore`] (production, embedded), and with
+//!   the `postgres` feature `PgStore` (PostgreSQL, the source of truth of the coming cluster
+//!   mode; `--database-url`).
 //! * `edge` (feature `edge`, on by default): the axum/tokio WebSocket server that moves frames
 //!   between sockets and the engine, and the `tether-server` binary.
 //!

@@ -9,9 +9,10 @@ use crate::persist::{ChannelDelta, Persist};
 use crate::timer::Timer;
 
 impl Engine {
-    pub(super) fn flush(&mut self) {
+    pub(super) fn flush(&mut self, now: u64) {
         self.timers.stop(Timer::Flush);
         self.unflushed_since = None;
+        self.last_flush = Some(now);
         let visible = std::mem::take(&mut self.ingest.visible);
         let mut sets = Vec::new();
         for (id, view) in self.views.iter_mut() {

@@ -2,7 +2,7 @@
 
 use tether_protocol::{codec, ClientMessage, CloseCode, Limits, PROTOCOL_VERSION};
 
-use super::{Engine, Queued};
+use super::{Burst, Engine, Queued};
 use crate::budget::SendBudget;
 use crate::config::Auth;
 use crate::connection::ConnectionState;
@@ -109,7 +109,13 @@ impl Engine {
             ConnectionState::Handshaking | ConnectionState::Ready
         ) {
             self.ingest.counters.frames_received += 1;
-            self.burst_continues = bytes.len() >= tether_protocol::MAX_JOINED_FRAME_BYTES;
+            self.burst = if bytes.len() >= tether_protocol::MAX_JOINED_FRAME_BYTES {
+                Burst::Continues
+            } else if codec::split_frame(bytes).nth(1).is_some() {
+                Burst::Backlog
+            } else {
+                Burst::None
+            };
             if self.state == ConnectionState::Ready {
                 self.timers
                     .set(Timer::DeadLink, now + self.heartbeat.dead_after_ms);
@@ -166,7 +172,7 @@ impl Engine {
                         self.close_locally(now, ConnectionError::DeadLink, "heartbeat timeout");
                     }
                 }
-                Timer::Flush => self.flush(),
+                Timer::Flush => self.flush(now),
                 Timer::CacheFlush => self.flush_cache(),
                 Timer::Resubscribe => {
                     if self.state == ConnectionState::Ready {

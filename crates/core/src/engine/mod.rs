@@ -105,9 +105,10 @@ pub struct Engine {
     urgent_flush: bool,
     /// When the oldest change not yet flushed arrived (engine ms).
     unflushed_since: Option<u64>,
-    /// The last frame was full ([`tether_protocol::MAX_JOINED_FRAME_BYTES`] or more): the
-    /// server stopped joining at its cap, so more of a burst is queued behind it.
-    burst_continues: bool,
+    /// When the last change-set flush happened (engine ms).
+    last_flush: Option<u64>,
+    /// What the last frame says of a burst (see [`Burst`]).
+    burst: Burst,
     /// Since when cache writes have been waiting (engine ms).
     cache_dirty_since: Option<u64>,
     outputs: VecDeque<Output>,
@@ -184,7 +185,8 @@ impl Engine {
             last_status_at: 0,
             urgent_flush: false,
             unflushed_since: None,
-            burst_continues: false,
+            last_flush: None,
+            burst: Burst::None,
             cache_dirty_since: None,
             outputs: VecDeque::new(),
             config,
@@ -364,17 +366,16 @@ impl Engine {
         let dirty = !self.ingest.visible.is_empty() || !cache_later && self.ingest.is_dirty();
         if dirty || views_waiting {
             if self.urgent_flush || self.config.flush_interval_ms == 0 {
-                self.flush();
+                self.flush(now);
             } else {
                 // Due at once (the shell's zero-delay timer still lets input already queued
-                // join the batch), unless the last frame was full: then the server has more of
-                // a burst queued behind it, and the changes wait for the frame that ends the
-                // burst, but never longer than the interval after the oldest of them.
+                // join the batch), unless the last frame says a burst is on (see `Burst`).
+                let interval = self.config.flush_interval_ms;
                 let since = *self.unflushed_since.get_or_insert(now);
-                let due = if self.burst_continues {
-                    since + self.config.flush_interval_ms
-                } else {
-                    now
+                let due = match self.burst {
+                    Burst::None => now,
+                    Burst::Backlog => self.last_flush.map_or(now, |last| now.max(last + interval)),
+                    Burst::Continues => since + interval,
                 };
                 match self.timers.get(crate::timer::Timer::Flush) {
                     Some(set) if set <= due => {}
@@ -400,4 +401,19 @@ impl Engine {
             self.outputs.push_back(Output::Status(status));
         }
     }
+}
+
+/// What the last frame received says of a burst, for the flush decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Burst {
+    /// One message (or other input): live traffic, flushed at once.
+    None,
+    /// Several messages joined into one frame: the server had a backlog for this client, so
+    /// change sets are throttled to one per flush interval (the first after a quiet interval
+    /// at once).
+    Backlog,
+    /// A full frame ([`tether_protocol::MAX_JOINED_FRAME_BYTES`] or more): the server stopped
+    /// joining at its cap, so more is queued behind it; the change set waits for the frame
+    /// that ends the burst, at most one flush interval after its oldest change.
+    Continues,
 }

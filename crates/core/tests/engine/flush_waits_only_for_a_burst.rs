@@ -1,7 +1,8 @@
-//! A change is flushed at once, however recently the last flush was (a live event must not
-//! wait for the interval: it is the end-to-end latency), while a full frame — the server
-//! stopped joining at `MAX_JOINED_FRAME_BYTES`, so more of a burst is queued behind it — holds
-//! the changes for the frame that ends the burst, never longer than the flush interval.
+//! A live change (a frame of one message) is flushed at once, however recently the last flush
+//! was: waiting for the interval was most of the end-to-end latency. A frame of several
+//! messages (the server had a backlog) is throttled to one flush per interval, and a full
+//! frame — the server stopped joining at `MAX_JOINED_FRAME_BYTES`, so more is queued behind it
+//! — holds the changes for the frame that ends the burst, never longer than the interval.
 
 use crate::common::{changes, reset, upsert, Driver};
 use tether_core::Config;
@@ -96,4 +97,35 @@ fn a_burst_that_does_not_end_is_flushed_after_the_interval() {
     assert!(changes(&d.advance(115)).is_empty());
     // 16 ms after the oldest held change (at 100), whatever else is still coming.
     assert_eq!(changes(&d.advance(116)).len(), 1);
+}
+
+#[test]
+fn frames_of_several_messages_are_throttled_and_a_single_message_flushes_at_once() {
+    let mut d = ready();
+    let (backlog, next) = joined(1, 2_000);
+    assert!(backlog.len() < MAX_JOINED_FRAME_BYTES && backlog.contains('\n'));
+    // The first joined frame after a quiet interval: at once.
+    d.engine.handle_message(d.now, backlog.as_bytes());
+    assert_eq!(changes(&d.advance(100)).len(), 1);
+    // The next one within the interval of that flush waits for the interval's end...
+    d.advance(104);
+    let (more, next) = joined(next, 2_000);
+    d.engine.handle_message(d.now, more.as_bytes());
+    assert!(
+        changes(&d.advance(115)).is_empty(),
+        "a backlog is throttled"
+    );
+    assert_eq!(changes(&d.advance(116)).len(), 1);
+    // ...while a live event (one message) right after a flush goes at once.
+    d.advance(118);
+    d.server(upsert(
+        "tasks",
+        next,
+        next - 1,
+        "live",
+        1,
+        json!({"n": 1}),
+        None,
+    ));
+    assert_eq!(changes(&d.advance(118)).len(), 1);
 }

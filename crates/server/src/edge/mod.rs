@@ -124,14 +124,38 @@ impl RunningServer {
     }
 }
 
-/// Opens the configured database and starts the server.
+/// Opens the configured database (PostgreSQL with `--database-url`, else the SQLite file) and
+/// starts the server.
 pub async fn spawn(options: Options) -> Result<RunningServer, EdgeError> {
+    if let Some(url) = options.database_url.clone() {
+        return spawn_on_postgres(options, &url).await;
+    }
     let sync = match options.sqlite_sync {
         SyncMode::Full => SqliteSync::Full,
         SyncMode::Normal => SqliteSync::Normal,
     };
     let store = SqliteStore::open_with(&options.db, sync).map_err(EdgeError::Store)?;
     spawn_with_store(options, store).await
+}
+
+/// Starts the server over the PostgreSQL store at `url`.
+#[cfg(feature = "postgres")]
+async fn spawn_on_postgres(options: Options, url: &str) -> Result<RunningServer, EdgeError> {
+    crate::store::postgres::parse_url(url).map_err(|e| EdgeError::Config {
+        message: format!("--database-url: {e}"),
+    })?;
+    let store = crate::store::PgStore::open(url).map_err(EdgeError::Store)?;
+    spawn_with_store(options, store).await
+}
+
+/// Without the `postgres` feature `--database-url` is refused.
+#[cfg(not(feature = "postgres"))]
+async fn spawn_on_postgres(_options: Options, _url: &str) -> Result<RunningServer, EdgeError> {
+    Err(EdgeError::Config {
+        message: "--database-url (TETHER_DATABASE_URL) needs a tether-server built with the \
+                  `postgres` feature: cargo build -p tether-server --features postgres"
+            .into(),
+    })
 }
 
 /// Starts the server over a given store.
@@ -182,7 +206,11 @@ pub async fn spawn_with_store<S: Store + Send + 'static>(
         })
         .into_future();
     let grace = Duration::from_millis(options.shutdown_grace_ms);
-    tracing::info!(%addr, %epoch, db = %options.db.display(), dev = options.dev, "tether-server listening");
+    let db = match options.database_url {
+        Some(_) => "postgres (--database-url)".to_owned(),
+        None => options.db.display().to_string(),
+    };
+    tracing::info!(%addr, %epoch, %db, dev = options.dev, "tether-server listening");
     let task = tokio::spawn(async move {
         let serve_task = tokio::spawn(serve);
         // Runs until asked to stop (or every stop handle is dropped), or until the engine

@@ -50,6 +50,12 @@ pub struct Options {
     #[arg(long, env = "TETHER_DB", default_value = "tether.sqlite3")]
     pub db: PathBuf,
 
+    /// Store in PostgreSQL instead of the SQLite file `--db`: a connection URL such as
+    /// `postgres://user@127.0.0.1:5432/tether` (the schema is created if missing). Only in a
+    /// build with the `postgres` feature; the source of truth of the coming cluster mode.
+    #[arg(long, env = "TETHER_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
     /// SQLite durability of each commit.
     #[arg(long, env = "TETHER_SQLITE_SYNC", value_enum, default_value = "full")]
     pub sqlite_sync: SyncMode,
@@ -193,6 +199,7 @@ impl Options {
     pub fn for_tests(db: PathBuf) -> Options {
         let mut options = Options::parse_from(["tether-server", "--dev", "--bind", "127.0.0.1:0"]);
         options.db = db;
+        options.database_url = None;
         options.shutdown_grace_ms = 100;
         options
     }

@@ -5,9 +5,9 @@
 
 use super::{Commit, MemoryStore, Retention, Store};
 
-const DAY: u64 = 86_400_000;
+pub(super) const DAY: u64 = 86_400_000;
 
-fn retention(max_age_days: u64, max_clients: u64) -> Retention {
+pub(super) fn retention(max_age_days: u64, max_clients: u64) -> Retention {
     Retention {
         max_events: 1_000,
         max_age_ms: u64::MAX,
@@ -17,7 +17,7 @@ fn retention(max_age_days: u64, max_clients: u64) -> Retention {
     }
 }
 
-fn commit(client: &str, mid: u64, unix_ms: u64, retention: Retention) -> Commit {
+pub(super) fn commit(client: &str, mid: u64, unix_ms: u64, retention: Retention) -> Commit {
     Commit {
         client_id: client.into(),
         mutation_id: mid,
@@ -28,7 +28,7 @@ fn commit(client: &str, mid: u64, unix_ms: u64, retention: Retention) -> Commit 
     }
 }
 
-fn bindings<S: Store>(s: &mut S) {
+pub(super) fn bindings<S: Store>(s: &mut S) {
     let r = retention(30, 1_000);
     assert_eq!(s.client_subject("c1").unwrap(), None);
     assert_eq!(s.bind_client("c1", "alice", &r, DAY).unwrap(), "alice");
@@ -45,7 +45,7 @@ fn bindings<S: Store>(s: &mut S) {
     assert_eq!(s.dedupe("c1", 1).unwrap().highest, None);
 }
 
-fn expiry<S: Store>(s: &mut S) {
+pub(super) fn expiry<S: Store>(s: &mut S) {
     let r = retention(30, 1_000);
     s.commit(&commit("old", 7, DAY, r)).unwrap();
     s.commit(&commit("new", 3, 20 * DAY, r)).unwrap();
@@ -65,7 +65,7 @@ fn expiry<S: Store>(s: &mut S) {
     assert_eq!(s.dedupe("old", 8).unwrap().record.as_deref(), Some("old-8"));
 }
 
-fn bounded_clients<S: Store>(s: &mut S) {
+pub(super) fn bounded_clients<S: Store>(s: &mut S) {
     let r = retention(30, 3);
     for (i, client) in ["a", "b", "c"].iter().enumerate() {
         s.commit(&commit(client, 1, DAY + i as u64, r)).unwrap();

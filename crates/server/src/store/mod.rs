@@ -20,12 +20,18 @@
 #[cfg(test)]
 mod clients_tests;
 mod memory;
+#[cfg(feature = "postgres")]
+pub mod postgres;
+#[cfg(all(test, feature = "postgres"))]
+mod postgres_tests;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 #[cfg(test)]
 mod tests;
 
 pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
+pub use postgres::PgStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteStore, Sync as SqliteSync, SCHEMA_VERSION};
 

@@ -5,7 +5,7 @@ use tether_protocol::Origin;
 
 use super::{Change, ChannelHead, Commit, LogEntry, MemoryStore, Retention, Store, StoreError};
 
-const KEEP: Retention = Retention {
+pub(super) const KEEP: Retention = Retention {
     max_events: 1_000,
     max_age_ms: 1_000_000,
     dedupe_per_client: 100,
@@ -13,7 +13,7 @@ const KEEP: Retention = Retention {
     max_clients: u64::MAX,
 };
 
-fn change(
+pub(super) fn change(
     channel: &str,
     offset: u64,
     id: &str,
@@ -37,7 +37,7 @@ fn change(
     }
 }
 
-fn commit(mid: u64, change: Option<Change>, retention: Retention) -> Commit {
+pub(super) fn commit(mid: u64, change: Option<Change>, retention: Retention) -> Commit {
     let unix_ms = change.as_ref().map_or(0, |c| c.entry.unix_ms);
     Commit {
         client_id: "c".into(),
@@ -49,7 +49,7 @@ fn commit(mid: u64, change: Option<Change>, retention: Retention) -> Commit {
     }
 }
 
-fn conformance<S: Store>(s: &mut S) {
+pub(super) fn conformance<S: Store>(s: &mut S) {
     assert_eq!(s.channel_head("tasks"), Ok(ChannelHead::default()));
     assert_eq!(s.document("tasks", "t1"), Ok(None));
     assert_eq!(s.dedupe("c", 1).map(|d| d.highest), Ok(None));
@@ -189,7 +189,7 @@ fn conformance<S: Store>(s: &mut S) {
 }
 
 /// Snapshot pages: live documents only, in id order, after a given id, at most `limit`.
-fn pages<S: Store>(s: &mut S) {
+pub(super) fn pages<S: Store>(s: &mut S) {
     for (offset, id) in (1..).zip(["b", "a", "c", "d", "aa"]) {
         let body = Some(json!({"id": id}));
         s.commit(&commit(

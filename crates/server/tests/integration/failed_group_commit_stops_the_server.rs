@@ -11,14 +11,15 @@ use serde_json::json;
 use tether_protocol::{Document, ServerMessage};
 use tether_server::edge::{spawn_with_store, EdgeError, Options};
 use tether_server::{
-    ChannelHead, Commit, Dedupe, LogEntry, Retention, SqliteStore, Store, StoreError, StoredDoc,
+    ChannelHead, Commit, Dedupe, LogEntry, Retention, Store, StoreError, StoredDoc,
 };
 use tokio_tungstenite::tungstenite::Message;
 
-/// The real SQLite store, whose batches fail to commit while `fail` is set (as on a full disk):
-/// the batch's transaction is then left to roll back when the store is dropped.
+/// The real store (SQLite, or PostgreSQL with `TETHER_TEST_STORE=postgres`), whose batches
+/// fail to commit while `fail` is set (as on a full disk): the batch's transaction is then left
+/// to roll back when the store is dropped.
 struct FailingCommits {
-    inner: SqliteStore,
+    inner: Box<dyn Store + Send>,
     fail: Arc<AtomicBool>,
 }
 
@@ -101,7 +102,7 @@ async fn nothing_of_a_failed_batch_is_sent_every_connection_gets_1011_and_resend
     let db = dir.path().join("tether.sqlite3");
     let fail = Arc::new(AtomicBool::new(false));
     let store = FailingCommits {
-        inner: SqliteStore::open(&db).unwrap(),
+        inner: crate::common::open_store(&db),
         fail: Arc::clone(&fail),
     };
     let mut options = Options::for_tests(db.clone());

@@ -68,17 +68,36 @@ fn check(mid: u64, reply: &ServerMessage) {
 async fn the_failed_mutation_blocks_only_its_client_and_its_resend_applies_once_in_order() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("tether.sqlite3");
-    drop(tether_server::SqliteStore::open(&db).unwrap());
-    let conn = rusqlite::Connection::open(&db).unwrap();
+    drop(crate::common::open_store(&db));
     let stored_id = (DOOMED ^ (1 << 63)) as i64; // mutation ids are stored order-preserving
-    conn.execute_batch(&format!(
-        "CREATE TRIGGER doom BEFORE INSERT ON dedupe
-         WHEN NEW.client_id = 'c' AND NEW.mutation_id = {stored_id}
-              AND NOT EXISTS (SELECT 1 FROM documents WHERE id = 'unlock')
-         BEGIN SELECT RAISE(ABORT, 'injected failure'); END;"
-    ))
-    .unwrap();
-    drop(conn);
+    if crate::common::on_postgres() {
+        // The same trigger in PL/pgSQL.
+        #[cfg(feature = "postgres")]
+        crate::common::store_choice::postgres_exec(
+            dir.path(),
+            &format!(
+                "CREATE FUNCTION doom() RETURNS trigger LANGUAGE plpgsql AS $$
+                 BEGIN
+                     IF NOT EXISTS (SELECT 1 FROM documents WHERE id = 'unlock') THEN
+                         RAISE EXCEPTION 'injected failure';
+                     END IF;
+                     RETURN NEW;
+                 END $$;
+                 CREATE TRIGGER doom BEFORE INSERT ON dedupe FOR EACH ROW
+                 WHEN (NEW.client_id = 'c' AND NEW.mutation_id = {stored_id})
+                 EXECUTE FUNCTION doom();"
+            ),
+        );
+    } else {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute_batch(&format!(
+            "CREATE TRIGGER doom BEFORE INSERT ON dedupe
+             WHEN NEW.client_id = 'c' AND NEW.mutation_id = {stored_id}
+                  AND NOT EXISTS (SELECT 1 FROM documents WHERE id = 'unlock')
+             BEGIN SELECT RAISE(ABORT, 'injected failure'); END;"
+        ))
+        .unwrap();
+    }
 
     let server = TestServer::start_in(dir, |o| o.rate_per_sec = 0).await;
     let mut c = server.client("c").await;

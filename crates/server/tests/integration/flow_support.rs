@@ -1,4 +1,4 @@
-//! Helpers for the flow-control tests: seeding a large SQLite file directly through the
+//! Helpers for the flow-control tests: seeding a large database directly through the
 //! store (fast, one transaction), and a reader that understands both framings and can be
 //! throttled to a byte rate.
 #![allow(dead_code)]
@@ -10,7 +10,7 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tether_protocol::{codec, split_frame, ServerMessage, LINES_SUBPROTOCOL};
 use tether_server::store::Change;
-use tether_server::{Commit, LogEntry, Retention, SqliteStore, Store};
+use tether_server::{Commit, LogEntry, Retention, Store};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
@@ -27,7 +27,32 @@ pub fn seed(
     body_bytes: usize,
     retain: u64,
 ) -> String {
-    let mut store = SqliteStore::open(db).expect("open the store");
+    if crate::common::on_postgres() {
+        // Into a SQLite file through the store (one transaction), then copied as it is into
+        // the PostgreSQL database of the dir (see `load_from_sqlite`).
+        #[cfg(feature = "postgres")]
+        {
+            let scratch = tempfile::tempdir().expect("temp dir");
+            let file = scratch.path().join("seed.sqlite3");
+            let epoch = seed_sqlite(&file, channel, n, distinct, body_bytes, retain);
+            let dir = db.parent().expect("the database's dir");
+            crate::common::store_choice::load_from_sqlite(dir, &file);
+            return epoch;
+        }
+    }
+    seed_sqlite(db, channel, n, distinct, body_bytes, retain)
+}
+
+/// [`seed`] into the SQLite file `db`.
+fn seed_sqlite(
+    db: &Path,
+    channel: &str,
+    n: u64,
+    distinct: u64,
+    body_bytes: usize,
+    retain: u64,
+) -> String {
+    let mut store = tether_server::SqliteStore::open(db).expect("open the store");
     let unix_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(0));

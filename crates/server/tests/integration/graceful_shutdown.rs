@@ -19,7 +19,8 @@ async fn sigterm_closes_every_socket_with_1001_and_exits_cleanly() {
     assert_eq!(b.closed().await, Closed::Code(1001));
     let status = status.await.unwrap();
     assert!(status.success(), "{status:?}");
-    // A clean close leaves no WAL behind to recover.
+    // A clean close leaves no WAL behind to recover (SQLite's write-ahead log; PostgreSQL's
+    // is the PostgreSQL server's own business).
     let wal = dir.path().join("t.sqlite3-wal");
     assert!(!wal.exists() || std::fs::metadata(&wal).unwrap().len() == 0);
 }

@@ -2,7 +2,8 @@
 //! with the reason while it does not, 200 again once it does. The database is made unwritable
 //! by a real mechanism that holds for root too (file permissions do not): a second SQLite
 //! connection to the same file holds its write lock in an open transaction, as another process
-//! would.
+//! would. On PostgreSQL (`TETHER_TEST_STORE=postgres`) another connection holds the lock of
+//! the row the probe rewrites, and the probe's lock timeout runs out.
 
 use std::time::Duration;
 
@@ -33,6 +34,23 @@ async fn healthz_is_503_while_the_database_cannot_be_written() {
         http_get(server.addr(), "/healthz").await,
         (200, "ok\n".into())
     );
+
+    if crate::common::on_postgres() {
+        #[cfg(feature = "postgres")]
+        {
+            let lock = crate::common::store_choice::RowLock::take(
+                server.dir.path(),
+                "SELECT 1 FROM meta WHERE key = 'epoch' FOR UPDATE",
+            );
+            let body = healthz_becomes(&server, 503).await;
+            assert!(body.contains("not writable"), "{body}");
+            assert!(body.contains("lock timeout"), "{body}");
+            drop(lock);
+            assert_eq!(healthz_becomes(&server, 200).await, "ok\n");
+        }
+        server.stop().await;
+        return;
+    }
 
     // Another writer takes the database's write lock and keeps its transaction open.
     let mut other = SqliteStore::open(server.db()).expect("second connection");

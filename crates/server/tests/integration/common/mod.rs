@@ -1,6 +1,15 @@
 //! Helpers shared by the integration tests: an in-process server on an ephemeral loopback
 //! port over a real SQLite file in a temp dir, the real binary, and a WebSocket client.
+//!
+//! With `TETHER_TEST_STORE=postgres` (a build with the `postgres` feature, and
+//! `TETHER_TEST_POSTGRES_URL` naming a PostgreSQL server, as `scripts/services.sh` sets it) the
+//! same tests run on PostgreSQL: each test dir gets a fresh database of its own (named in the
+//! file `postgres-database` of the dir), which a restart on the same dir finds again.
 #![allow(dead_code)]
+
+pub mod store_choice;
+
+pub use store_choice::{database_url, on_postgres, open_store};
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -35,6 +44,7 @@ impl TestServer {
     /// A server on `dir/tether.sqlite3`.
     pub async fn start_in(dir: tempfile::TempDir, tweak: impl FnOnce(&mut Options)) -> TestServer {
         let mut options = Options::for_tests(dir.path().join("tether.sqlite3"));
+        options.database_url = database_url(dir.path());
         options.log = "warn".into();
         tweak(&mut options);
         let server = spawn(options).await.expect("server starts");
@@ -77,8 +87,20 @@ impl BinaryServer {
     /// it prints.
     pub fn start(args: &[&str]) -> BinaryServer {
         use std::io::BufRead;
+        // On PostgreSQL: the database of the SQLite file's dir.
+        let database = args
+            .iter()
+            .position(|a| *a == "--db")
+            .and_then(|i| args.get(i + 1))
+            .and_then(|db| std::path::Path::new(db).parent())
+            .and_then(database_url);
         let mut child = Command::new(env!("CARGO_BIN_EXE_tether-server"))
             .args(args)
+            .args(
+                database
+                    .iter()
+                    .flat_map(|url| ["--database-url", url.as_str()]),
+            )
             .args(["--bind", "127.0.0.1:0", "--log", "warn"])
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
