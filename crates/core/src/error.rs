@@ -121,10 +121,10 @@ impl ConnectionError {
 impl std::fmt::Display for EngineError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            EngineError::InvalidChannel { channel } => write!(f, "invalid channel {channel:?}"),
-            EngineError::InvalidDocId { id } => write!(f, "invalid document id {id:?}"),
+            EngineError::InvalidChannel { channel } => write!(f, "invalid channel \"{channel}\""),
+            EngineError::InvalidDocId { id } => write!(f, "invalid document id \"{id}\""),
             EngineError::InvalidBody { reason } => write!(f, "invalid body: {reason}"),
-            EngineError::NotSubscribed { channel } => write!(f, "not subscribed to {channel:?}"),
+            EngineError::NotSubscribed { channel } => write!(f, "not subscribed to \"{channel}\""),
             EngineError::UnknownView { view } => write!(f, "unknown view {view}"),
             EngineError::OfflineQueueFull { limit } => {
                 write!(f, "offline queue is full ({limit} messages)")

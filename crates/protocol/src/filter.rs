@@ -87,10 +87,10 @@ impl std::fmt::Display for FilterError {
             FilterError::Malformed { reason } => write!(f, "malformed filter: {reason}"),
             FilterError::UnknownOperator { op } => write!(
                 f,
-                "unknown operator {op:?} (expected eq, ne, in, lt, lte, gt, gte)"
+                "unknown operator \"{op}\" (expected eq, ne, in, lt, lte, gt, gte)"
             ),
             FilterError::EmptyField => f.write_str("filter field must not be empty"),
-            FilterError::ExpectedArray { op } => write!(f, "{op:?} needs an array"),
+            FilterError::ExpectedArray { op } => write!(f, "\"{op}\" needs an array"),
             FilterError::TooDeep => {
                 write!(f, "filter nests deeper than {MAX_FILTER_DEPTH} levels")
             }
