@@ -59,6 +59,17 @@ pub(super) struct Session {
     epoch: String,
     statements: HashMap<&'static str, Statement>,
     batch: Batch,
+    /// PostgreSQL said the connection is going away (an administrator's or a shutdown's
+    /// termination) before the client noticed the socket closing: reconnect on next use.
+    lost: bool,
+}
+
+/// Whether PostgreSQL's answer means the connection is gone: class 57P (operator
+/// intervention: terminated, shutting down) or class 08 (connection exception). The error can
+/// arrive before the client sees the socket close, so `is_closed()` alone would miss it.
+fn connection_lost(err: &postgres::Error) -> bool {
+    err.code()
+        .is_some_and(|c| c.code().starts_with("57P") || c.code().starts_with("08"))
 }
 
 impl Session {
@@ -72,6 +83,7 @@ impl Session {
             epoch: String::new(),
             statements: HashMap::new(),
             batch: Batch::Off,
+            lost: false,
         })
     }
 
@@ -83,9 +95,10 @@ impl Session {
     /// The client, reconnected first if the connection was lost (never inside an open
     /// batch transaction: that is lost with the connection, and the batch is aborted).
     fn client(&mut self) -> Result<&mut Client, StoreError> {
-        if self.client.is_closed() && self.batch != Batch::Open {
+        if (self.client.is_closed() || self.lost) && self.batch != Batch::Open {
             let client = self.config.connect(NoTls).map_err(backend)?;
             self.client = client;
+            self.lost = false;
             self.statements.clear();
             let epoch = self
                 .client
@@ -268,12 +281,16 @@ impl Session {
             }
             Batch::Off | Batch::Pending => {}
         }
-        let mut probed = self.simple(PROBE);
-        if probed.is_err() && self.client.is_closed() {
-            // The connection had gone (a PostgreSQL restart): the answer is whether a new one
-            // can write.
-            probed = self.simple(PROBE);
-        }
+        let probed = match self.client()?.batch_execute(PROBE) {
+            Ok(()) => Ok(()),
+            Err(err) if self.client.is_closed() || connection_lost(&err) => {
+                // The connection had gone (a PostgreSQL restart, a terminated backend): the
+                // answer is whether a new one can write.
+                self.lost = true;
+                self.simple(PROBE)
+            }
+            Err(err) => Err(backend(err)),
+        };
         if probed.is_err() {
             self.rollback_all();
         }
