@@ -120,6 +120,18 @@ pub struct Options {
     )]
     pub allowed_origins: Vec<String>,
 
+    /// API key of the HTTP API for app backends (API.md), as `name:secret` or `secret` (named
+    /// `default`); repeatable, or comma-separated in the env var. Sent as `Authorization: Bearer
+    /// <secret>`. A name is 1-32 bytes of `[A-Za-z0-9_.-]`, a secret at least 16 bytes. Without
+    /// any key the API is off (404), except with `--dev`, where it needs no key.
+    #[arg(
+        long = "api-key",
+        env = "TETHER_API_KEYS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub api_keys: Vec<String>,
+
     /// Largest accepted WebSocket message in bytes; larger: `TOO_LARGE` and close 1009,
     /// nothing past the limit is buffered.
     #[arg(long, env = "TETHER_MAX_MESSAGE_BYTES", default_value_t = 256 * 1024)]

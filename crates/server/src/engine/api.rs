@@ -22,8 +22,9 @@ use crate::store::{LogEntry, Store, StoreError};
 
 /// Longest API key name, in bytes (`[A-Za-z0-9_.-]`).
 pub const MAX_API_KEY_NAME_LEN: usize = 32;
-/// Longest `Idempotency-Key`, in bytes (visible ASCII).
-pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 64;
+/// Longest idempotency key the engine takes, in bytes (visible ASCII); the HTTP edge takes
+/// headers of up to 64 bytes and derives keys of batch items from them (`K:<index>`).
+pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 80;
 /// Most change-feed requests waiting at once; beyond it a request is answered at once.
 pub const MAX_FEED_WAITERS: usize = 1024;
 
@@ -196,7 +197,7 @@ pub fn valid_key_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
 }
 
-/// Whether an idempotency key is valid: 1-64 bytes of visible ASCII.
+/// Whether an idempotency key is valid: 1-80 bytes of visible ASCII.
 pub fn valid_idempotency_key(key: &str) -> bool {
     !key.is_empty()
         && key.len() <= MAX_IDEMPOTENCY_KEY_LEN
@@ -217,7 +218,9 @@ impl<S: Store> ServerEngine<S> {
         }
         let (client_id, mutation_id) = match &m.idempotency_key {
             Some(key) if !valid_idempotency_key(key) => {
-                let text = "Idempotency-Key must be 1-64 bytes of visible ASCII".to_owned();
+                let text = format!(
+                    "idempotency keys are 1-{MAX_IDEMPOTENCY_KEY_LEN} bytes of visible ASCII"
+                );
                 return self.api_answer(request, ApiAnswer::Invalid(text));
             }
             Some(key) => (format!("api:{}:{key}", m.key_name), 1),

@@ -142,7 +142,8 @@ fn query_pages_by_id_with_a_filter() {
         h.e.api_mutate(ApiRequestId(0), put(&id, json!({"s": status}), None, None));
     }
     replies(&mut h);
-    let filter = tether_protocol::Filter::parse(&json!({"field": "s", "op": "eq", "value": "a"})).expect("filter");
+    let filter = tether_protocol::Filter::parse(&json!({"field": "s", "op": "eq", "value": "a"}))
+        .expect("filter");
     let read = |after: Option<&str>| ApiRead::Query {
         channel: "tasks".into(),
         filter: Some(filter.clone()),
