@@ -19,7 +19,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use tether_protocol::CloseCode;
+use tether_protocol::{CloseCode, Json};
 use tokio::sync::{mpsc, oneshot, Notify, Semaphore};
 
 use super::metrics::Metrics;
@@ -62,6 +62,14 @@ pub(crate) enum Input {
     ApiRead {
         request: ApiRequestId,
         read: ApiRead,
+        reply: oneshot::Sender<Vec<ApiAnswer>>,
+    },
+    /// An HTTP API broadcast.
+    ApiBroadcast {
+        request: ApiRequestId,
+        key_name: String,
+        channel: String,
+        payload: Json,
         reply: oneshot::Sender<Vec<ApiAnswer>>,
     },
     /// A waiting change-feed read timed out: answer it with what there is.
@@ -255,6 +263,19 @@ impl<S: Store> Loop<S> {
                     return None;
                 }
                 self.engine.api_read(request, read);
+            }
+            Input::ApiBroadcast {
+                request,
+                key_name,
+                channel,
+                payload,
+                reply,
+            } => {
+                if self.stopping || !self.track_api(&[request], reply) {
+                    return None;
+                }
+                self.engine
+                    .api_broadcast(request, &key_name, channel, payload);
             }
             Input::ApiExpire { request } => self.engine.api_expire(request),
             Input::Probe { reply } => {

@@ -140,6 +140,11 @@ pub enum ApiAnswer {
         /// The channel's head offset.
         offset: u64,
     },
+    /// A broadcast was sent to this many current subscribers.
+    Broadcast {
+        /// Subscribers it was output to.
+        delivered: u64,
+    },
     /// The request is not valid (bad channel, id, key name or idempotency key).
     Invalid(String),
     /// The store failed or the engine stopped; nothing was applied. Retrying is safe.
@@ -318,6 +323,39 @@ impl<S: Store> ServerEngine<S> {
             Ok(answer) => self.api_answer(request, answer),
             Err(err) => self.api_store_failed(request, &err),
         }
+    }
+
+    /// An ephemeral broadcast from the API key `key_name` to the channel's current subscribers
+    /// (`from` is `api:<key name>`), never stored; answered [`ApiAnswer::Broadcast`].
+    pub fn api_broadcast(
+        &mut self,
+        request: ApiRequestId,
+        key_name: &str,
+        channel: String,
+        payload: Json,
+    ) {
+        if self.failed {
+            return self.api_answer(request, ApiAnswer::Unavailable("the engine stopped".into()));
+        }
+        if !valid_key_name(key_name) {
+            let text = "API key names are 1-32 bytes of [A-Za-z0-9_.-]".to_owned();
+            return self.api_answer(request, ApiAnswer::Invalid(text));
+        }
+        if let Err(err) = tether_protocol::validate_channel(&channel) {
+            return self.api_answer(request, ApiAnswer::Invalid(err.to_string()));
+        }
+        let delivered = self
+            .channels
+            .get(&channel)
+            .map_or(0, |s| s.subscribers.len() as u64);
+        let msg = ServerMessage::Broadcast {
+            channel: channel.clone(),
+            payload,
+            from: format!("api:{key_name}"),
+        };
+        // No connection has id 0: every subscriber gets it.
+        self.send_to_channel(&channel, ConnId(0), &msg);
+        self.api_answer(request, ApiAnswer::Broadcast { delivered });
     }
 
     /// A waiting change-feed request timed out: answers it with what is there (usually no

@@ -9,6 +9,7 @@ mod common;
 mod flow_support;
 
 mod a_cut_mid_snapshot_restarts_it_cleanly;
+mod api_broadcast_reaches_subscribers;
 mod api_change_feed_resume_and_reset;
 mod api_conflict_answers_the_current_document;
 mod api_idempotent_retry_across_restart;

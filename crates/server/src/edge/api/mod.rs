@@ -86,6 +86,26 @@ impl ApiState {
             .await
     }
 
+    async fn broadcast(
+        &self,
+        key_name: String,
+        channel: String,
+        payload: Json,
+    ) -> Result<ApiAnswer, ApiError> {
+        let [request] = self.ids(1)[..] else {
+            return Err(ApiError::new(Code::Unavailable, "no request id"));
+        };
+        let (reply, answer) = oneshot::channel();
+        let input = Input::ApiBroadcast {
+            request,
+            key_name,
+            channel,
+            payload,
+            reply,
+        };
+        first(Some(self.call(input, answer, ENGINE_WAIT).await?))
+    }
+
     async fn read(&self, read: ApiRead, wait: Option<Duration>) -> Result<ApiAnswer, ApiError> {
         let [request] = self.ids(1)[..] else {
             return Err(ApiError::new(Code::Unavailable, "no request id"));
@@ -134,6 +154,7 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>(state: ApiState) -> Route
         )
         .route("/channels/{channel}/batch", post(batch))
         .route("/channels/{channel}/events", get(events))
+        .route("/channels/{channel}/broadcast", post(broadcast))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
@@ -508,4 +529,26 @@ async fn batch(
         .collect();
     let body = object(vec![("results", Json::Array(results))]);
     Ok(respond(StatusCode::OK, &body))
+}
+
+async fn broadcast(
+    State(state): State<ApiState>,
+    key: KeyName,
+    channel: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let channel = path(channel)?;
+    let body = read_body(&headers, body, state.max_body).await?;
+    let payload = body
+        .get("payload")
+        .cloned()
+        .ok_or_else(|| ApiError::new(Code::BadRequest, "the body must be {\"payload\": ...}"))?;
+    match state.broadcast(key.0, channel, payload).await? {
+        ApiAnswer::Broadcast { delivered } => {
+            let body = object(vec![("delivered", Json::from(delivered))]);
+            Ok(respond(StatusCode::OK, &body))
+        }
+        other => Err(unexpected(&other)),
+    }
 }

@@ -254,3 +254,39 @@ fn websocket_clients_cannot_use_api_client_ids() {
         "{got:?}"
     );
 }
+
+#[test]
+fn an_api_broadcast_reaches_every_subscriber_and_is_not_stored() {
+    let mut h = H::new();
+    let a = h.conn("a");
+    let b = h.conn("b");
+    h.subscribe(a, "tasks");
+    h.subscribe(b, "tasks");
+    h.e.api_broadcast(
+        ApiRequestId(1),
+        "backend",
+        "tasks".into(),
+        json!({"ping": 1}),
+    );
+    let got = h.drain();
+    assert_eq!(got.len(), 2, "{got:?}");
+    for g in &got {
+        let Got::Msg(_, ServerMessage::Broadcast { from, payload, .. }) = g else {
+            panic!("{got:?}");
+        };
+        assert_eq!(
+            (from.as_str(), payload),
+            ("api:backend", &json!({"ping": 1}))
+        );
+    }
+    assert_eq!(one(&mut h, 1), ApiAnswer::Broadcast { delivered: 2 });
+    h.e.api_read(
+        ApiRequestId(2),
+        ApiRead::Head {
+            channel: "tasks".into(),
+        },
+    );
+    assert!(matches!(one(&mut h, 2), ApiAnswer::Head { offset: 0, .. }));
+    h.e.api_broadcast(ApiRequestId(3), "backend", "bad channel!".into(), json!(1));
+    assert!(matches!(one(&mut h, 3), ApiAnswer::Invalid(_)));
+}
