@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use tether_protocol::{codec, Document, Filter, Json, Op, Origin, ServerMessage};
 
+use super::feed::Waiter;
 use super::mutations::Mutation;
 use super::{ConnId, ServerEngine};
 use crate::store::{LogEntry, Store, StoreError};
@@ -160,23 +161,14 @@ pub struct ApiReply {
     pub answer: ApiAnswer,
 }
 
-/// A change-feed request waiting for a commit.
-#[derive(Debug, Clone)]
-struct Waiter {
-    request: ApiRequestId,
-    epoch: Option<String>,
-    since: u64,
-    limit: usize,
-}
-
 /// The engine's API state.
 #[derive(Debug, Default)]
 pub(crate) struct ApiState {
     replies: VecDeque<ApiReply>,
     /// While a batch is open: how many replies from before it may still be polled.
     held: Option<usize>,
-    waiters: HashMap<String, Vec<Waiter>>,
-    waiting: usize,
+    pub(super) waiters: HashMap<String, Vec<Waiter>>,
+    pub(super) waiting: usize,
 }
 
 impl ApiState {
@@ -358,39 +350,6 @@ impl<S: Store> ServerEngine<S> {
         self.api_answer(request, ApiAnswer::Broadcast { delivered });
     }
 
-    /// A waiting change-feed request timed out: answers it with what is there (usually no
-    /// changes). A request that is not waiting is ignored.
-    pub fn api_expire(&mut self, request: ApiRequestId) {
-        let mut found = None;
-        for (channel, list) in &mut self.api.waiters {
-            if let Some(i) = list.iter().position(|w| w.request == request) {
-                found = Some((channel.clone(), list.swap_remove(i)));
-                break;
-            }
-        }
-        let Some((channel, waiter)) = found else {
-            return;
-        };
-        self.api.waiting -= 1;
-        if self.api.waiters.get(&channel).is_some_and(Vec::is_empty) {
-            self.api.waiters.remove(&channel);
-        }
-        let answer = match self.feed(&channel, &waiter) {
-            Ok(Some(answer)) => Ok(answer),
-            Ok(None) => self.empty_feed(&channel),
-            Err(err) => Err(err),
-        };
-        match answer {
-            Ok(answer) => self.api_answer(request, answer),
-            Err(err) => self.api_store_failed(request, &err),
-        }
-    }
-
-    /// Number of change-feed requests waiting.
-    pub fn api_waiting(&self) -> usize {
-        self.api.waiting
-    }
-
     /// The next API reply, in order; `None` when drained or while a batch is open and only
     /// replies of the batch are left.
     #[must_use]
@@ -402,28 +361,6 @@ impl<S: Store> ServerEngine<S> {
             *ready -= 1;
         }
         self.api.replies.pop_front()
-    }
-
-    /// Answers the change-feed requests waiting on `channel` after a commit to it.
-    pub(super) fn wake_feeds(&mut self, channel: &str) {
-        let Some(waiters) = self.api.waiters.remove(channel) else {
-            return;
-        };
-        self.api.waiting -= waiters.len();
-        for waiter in waiters {
-            match self.feed(channel, &waiter) {
-                Ok(Some(answer)) => self.api_answer(waiter.request, answer),
-                Ok(None) => {
-                    self.api.waiting += 1;
-                    self.api
-                        .waiters
-                        .entry(channel.to_owned())
-                        .or_default()
-                        .push(waiter);
-                }
-                Err(err) => self.api_store_failed(waiter.request, &err),
-            }
-        }
     }
 
     /// Sends a mutation's answer frame to a connection or an API request.
@@ -440,11 +377,11 @@ impl<S: Store> ServerEngine<S> {
         }
     }
 
-    fn api_answer(&mut self, request: ApiRequestId, answer: ApiAnswer) {
+    pub(super) fn api_answer(&mut self, request: ApiRequestId, answer: ApiAnswer) {
         self.api.replies.push_back(ApiReply { request, answer });
     }
 
-    fn api_store_failed(&mut self, request: ApiRequestId, err: &StoreError) {
+    pub(super) fn api_store_failed(&mut self, request: ApiRequestId, err: &StoreError) {
         self.stats.store_errors += 1;
         self.api_answer(
             request,
@@ -487,44 +424,6 @@ impl<S: Store> ServerEngine<S> {
                 return Ok(ApiAnswer::Page { docs, next: after });
             }
         }
-    }
-
-    /// The feed from a waiter's position: `None` when there is nothing after it yet.
-    fn feed(&mut self, channel: &str, w: &Waiter) -> Result<Option<ApiAnswer>, StoreError> {
-        let head = self.channel_head(channel)?;
-        let epoch = self.store.epoch().to_owned();
-        let reset = ApiAnswer::Reset {
-            epoch: epoch.clone(),
-            offset: head.head,
-        };
-        let wrong_epoch = match &w.epoch {
-            Some(e) => *e != epoch,
-            None => w.since > 0,
-        };
-        if wrong_epoch || w.since > head.head || w.since < head.pruned_through {
-            return Ok(Some(reset));
-        }
-        if w.since == head.head {
-            return Ok(None);
-        }
-        let events = self.store.log_after(channel, w.since, w.limit)?;
-        if events.first().map(|e| e.offset) != Some(w.since + 1) {
-            return Ok(Some(reset));
-        }
-        Ok(Some(ApiAnswer::Events {
-            epoch,
-            events,
-            head: head.head,
-        }))
-    }
-
-    fn empty_feed(&mut self, channel: &str) -> Result<ApiAnswer, StoreError> {
-        let head = self.channel_head(channel)?;
-        Ok(ApiAnswer::Events {
-            epoch: self.store.epoch().to_owned(),
-            events: Vec::new(),
-            head: head.head,
-        })
     }
 }
 

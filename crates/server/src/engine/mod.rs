@@ -94,6 +94,7 @@ mod auth;
 mod bindings;
 mod catchup;
 mod config;
+mod feed;
 mod flow;
 mod jwt;
 mod limits;

@@ -6,6 +6,8 @@
 mod answers;
 mod error;
 mod keys;
+mod reads;
+mod writes;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,17 +16,16 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::extract::{Path, Query};
+use axum::http::{header, HeaderMap};
 use axum::routing::{get, post};
 use axum::Router;
-use tether_protocol::{Filter, Json, Object, Op};
+use tether_protocol::Json;
 use tokio::sync::{mpsc, oneshot};
 
 use super::engine_task::Input;
-use crate::engine::{api_origin, ApiAnswer, ApiMutation, ApiRead, ApiRequestId};
-use answers::{change, document, failure, mutation, object, respond};
+use crate::engine::{ApiAnswer, ApiMutation, ApiRead, ApiRequestId};
+use answers::failure;
 use error::{ApiError, Code};
 pub(crate) use keys::ApiKeys;
 use keys::KeyName;
@@ -122,14 +123,38 @@ impl ApiState {
             .map_err(|_| unavailable("the server is busy: retry"))?
             .map_err(|_| unavailable("the server is stopping: retry"))?;
         if let Some(wait) = wait {
+            // Also when the client goes away meanwhile (this future is dropped): the engine
+            // forgets the waiting request.
+            let mut guard = ExpireOnDrop {
+                inputs: Some(self.inputs.clone()),
+                request,
+            };
             if let Ok(got) = tokio::time::timeout(wait, &mut answer).await {
+                guard.inputs = None;
                 return first(got.ok());
             }
+            guard.inputs = None;
             let _ = self.inputs.send(Input::ApiExpire { request }).await;
         }
         match tokio::time::timeout(ENGINE_WAIT, answer).await {
             Ok(got) => first(got.ok()),
             Err(_) => Err(unavailable("no answer in time: retry")),
+        }
+    }
+}
+
+/// Expires a waiting change-feed request when dropped while armed (`inputs` is `Some`).
+struct ExpireOnDrop {
+    inputs: Option<mpsc::Sender<Input>>,
+    request: ApiRequestId,
+}
+
+impl Drop for ExpireOnDrop {
+    fn drop(&mut self) {
+        if let Some(inputs) = self.inputs.take() {
+            let _ = inputs.try_send(Input::ApiExpire {
+                request: self.request,
+            });
         }
     }
 }
@@ -143,18 +168,18 @@ fn first(answers: Option<Vec<ApiAnswer>>) -> Result<ApiAnswer, ApiError> {
 /// The `/api/v1` router.
 pub(crate) fn router<S: Clone + Send + Sync + 'static>(state: ApiState) -> Router<S> {
     Router::new()
-        .route("/channels/{channel}", get(head))
-        .route("/channels/{channel}/documents", get(list))
+        .route("/channels/{channel}", get(reads::head))
+        .route("/channels/{channel}/documents", get(reads::list))
         .route(
             "/channels/{channel}/documents/{id}",
-            get(get_document)
-                .put(put_document)
-                .patch(patch_document)
-                .delete(delete_document),
+            get(reads::get_document)
+                .put(writes::put_document)
+                .patch(writes::patch_document)
+                .delete(writes::delete_document),
         )
-        .route("/channels/{channel}/batch", post(batch))
-        .route("/channels/{channel}/events", get(events))
-        .route("/channels/{channel}/broadcast", post(broadcast))
+        .route("/channels/{channel}/batch", post(writes::batch))
+        .route("/channels/{channel}/events", get(reads::events))
+        .route("/channels/{channel}/broadcast", post(writes::broadcast))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
@@ -246,309 +271,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
         )),
     }
 }
-
-async fn head(
-    State(state): State<ApiState>,
-    _key: KeyName,
-    channel: Result<Path<String>, PathRejection>,
-) -> Result<Response, ApiError> {
-    let channel = path(channel)?;
-    let answer = state
-        .read(
-            ApiRead::Head {
-                channel: channel.clone(),
-            },
-            None,
-        )
-        .await?;
-    match answer {
-        ApiAnswer::Head { epoch, offset } => {
-            let body = object(vec![
-                ("channel", Json::from(channel.as_str())),
-                ("epoch", Json::from(epoch.as_str())),
-                ("offset", Json::from(offset)),
-            ]);
-            Ok(respond(StatusCode::OK, &body))
-        }
-        other => Err(unexpected(&other)),
-    }
-}
-
 fn unexpected(answer: &ApiAnswer) -> ApiError {
     failure(answer)
         .unwrap_or_else(|| ApiError::new(Code::Unavailable, "unexpected answer from the engine"))
-}
-
-async fn get_document(
-    State(state): State<ApiState>,
-    _key: KeyName,
-    ids: Result<Path<(String, String)>, PathRejection>,
-) -> Result<Response, ApiError> {
-    let (channel, id) = path(ids)?;
-    match state.read(ApiRead::Document { channel, id }, None).await? {
-        ApiAnswer::Document(Some(d)) => Ok(respond(StatusCode::OK, &document(&d))),
-        ApiAnswer::Document(None) => Err(ApiError::new(Code::NotFound, "no such document")),
-        other => Err(unexpected(&other)),
-    }
-}
-
-async fn list(
-    State(state): State<ApiState>,
-    _key: KeyName,
-    channel: Result<Path<String>, PathRejection>,
-    query: Params,
-) -> Result<Response, ApiError> {
-    let channel = path(channel)?;
-    let q = params(query)?;
-    let filter = match q.get("filter") {
-        None => None,
-        Some(text) => {
-            let value = Json::parse(text).map_err(|e| {
-                ApiError::new(Code::InvalidFilter, format!("filter is not JSON: {e}"))
-            })?;
-            Some(
-                Filter::parse(&value)
-                    .map_err(|e| ApiError::new(Code::InvalidFilter, e.to_string()))?,
-            )
-        }
-    };
-    let read = ApiRead::Query {
-        channel,
-        filter,
-        after: q.get("after").cloned(),
-        limit: limit(&q)?,
-    };
-    match state.read(read, None).await? {
-        ApiAnswer::Page { docs, next } => {
-            let body = object(vec![
-                (
-                    "documents",
-                    Json::Array(docs.iter().map(document).collect()),
-                ),
-                ("next", next.map_or(Json::Null, Json::from)),
-            ]);
-            Ok(respond(StatusCode::OK, &body))
-        }
-        other => Err(unexpected(&other)),
-    }
-}
-
-async fn events(
-    State(state): State<ApiState>,
-    _key: KeyName,
-    channel: Result<Path<String>, PathRejection>,
-    query: Params,
-) -> Result<Response, ApiError> {
-    let channel = path(channel)?;
-    let q = params(query)?;
-    let since = number(&q, "since")?.unwrap_or(0);
-    let wait = number(&q, "wait")?.unwrap_or(0);
-    if wait > MAX_WAIT_SECS {
-        return Err(ApiError::new(
-            Code::BadRequest,
-            format!("wait must be 0-{MAX_WAIT_SECS} seconds"),
-        ));
-    }
-    let read = ApiRead::Events {
-        channel,
-        epoch: q.get("epoch").cloned(),
-        since,
-        limit: limit(&q)?,
-        wait: wait > 0,
-    };
-    let wait = (wait > 0).then(|| Duration::from_secs(wait));
-    match state.read(read, wait).await? {
-        ApiAnswer::Events {
-            epoch,
-            events,
-            head,
-        } => {
-            let next = events.last().map_or(since, |e| e.offset);
-            let body = object(vec![
-                ("epoch", Json::from(epoch.as_str())),
-                ("events", Json::Array(events.iter().map(change).collect())),
-                ("next", Json::from(next)),
-                ("head", Json::from(head)),
-            ]);
-            Ok(respond(StatusCode::OK, &body))
-        }
-        other => Err(unexpected(&other)),
-    }
-}
-
-/// One write of a single document.
-#[allow(clippy::too_many_arguments)]
-async fn write_one(
-    state: ApiState,
-    key: KeyName,
-    ids: Result<Path<(String, String)>, PathRejection>,
-    query: Params,
-    headers: HeaderMap,
-    body: Option<Body>,
-    op: Op,
-) -> Result<Response, ApiError> {
-    let (channel, id) = path(ids)?;
-    let q = params(query)?;
-    let idempotency_key = idempotency_key(&headers)?;
-    let doc = match body {
-        Some(body) => Some(read_body(&headers, body, state.max_body).await?),
-        None => None,
-    };
-    let m = ApiMutation {
-        key_name: key.0.clone(),
-        idempotency_key: idempotency_key.clone(),
-        channel,
-        id: id.clone(),
-        op,
-        doc,
-        base_version: number(&q, "base_version")?,
-    };
-    let answers = state.write(vec![m]).await?;
-    let answer = first(Some(answers))?;
-    let origin_of = |mid| api_origin(&key.0, idempotency_key.as_deref(), mid);
-    let (status, body) = mutation(&answer, &id, &origin_of);
-    Ok(respond(status, &body))
-}
-
-async fn put_document(
-    State(state): State<ApiState>,
-    key: KeyName,
-    ids: Result<Path<(String, String)>, PathRejection>,
-    query: Params,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Response, ApiError> {
-    write_one(state, key, ids, query, headers, Some(body), Op::Put).await
-}
-
-async fn patch_document(
-    State(state): State<ApiState>,
-    key: KeyName,
-    ids: Result<Path<(String, String)>, PathRejection>,
-    query: Params,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Response, ApiError> {
-    write_one(state, key, ids, query, headers, Some(body), Op::Patch).await
-}
-
-async fn delete_document(
-    State(state): State<ApiState>,
-    key: KeyName,
-    ids: Result<Path<(String, String)>, PathRejection>,
-    query: Params,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    write_one(state, key, ids, query, headers, None, Op::Delete).await
-}
-
-/// Parses one item of a batch.
-fn batch_item(
-    item: &Json,
-    index: usize,
-) -> Result<(Op, String, Option<Json>, Option<u64>), ApiError> {
-    let bad = |m: &str| ApiError::new(Code::BadRequest, format!("mutations[{index}]: {m}"));
-    let fields = item.as_object().ok_or_else(|| bad("not an object"))?;
-    let op = match fields.get("op").and_then(Json::as_str) {
-        Some("put") => Op::Put,
-        Some("patch") => Op::Patch,
-        Some("delete") => Op::Delete,
-        _ => return Err(bad("op must be \"put\", \"patch\" or \"delete\"")),
-    };
-    let id = fields
-        .get("id")
-        .and_then(Json::as_str)
-        .ok_or_else(|| bad("id must be a string"))?
-        .to_owned();
-    let base_version = match fields.get("base_version") {
-        None | Some(Json::Null) => None,
-        Some(v) => Some(
-            v.as_u64()
-                .ok_or_else(|| bad("base_version must be an unsigned integer"))?,
-        ),
-    };
-    let doc = fields.get("doc").filter(|d| !d.is_null()).cloned();
-    Ok((op, id, doc, base_version))
-}
-
-async fn batch(
-    State(state): State<ApiState>,
-    key: KeyName,
-    channel: Result<Path<String>, PathRejection>,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Response, ApiError> {
-    let channel = path(channel)?;
-    let idempotency_key = idempotency_key(&headers)?;
-    let body = read_body(&headers, body, state.max_body).await?;
-    let items = body
-        .get("mutations")
-        .and_then(Json::as_array)
-        .ok_or_else(|| {
-            ApiError::new(Code::BadRequest, "the body must be {\"mutations\": [...]}")
-        })?;
-    if items.is_empty() || items.len() > MAX_BATCH {
-        return Err(ApiError::new(
-            Code::BadRequest,
-            format!("a batch has 1-{MAX_BATCH} mutations"),
-        ));
-    }
-    let mut mutations = Vec::with_capacity(items.len());
-    for (index, item) in items.iter().enumerate() {
-        let (op, id, doc, base_version) = batch_item(item, index)?;
-        mutations.push(ApiMutation {
-            key_name: key.0.clone(),
-            idempotency_key: idempotency_key.as_ref().map(|k| format!("{k}:{index}")),
-            channel: channel.clone(),
-            id,
-            op,
-            doc,
-            base_version,
-        });
-    }
-    let ids: Vec<(String, Option<String>)> = mutations
-        .iter()
-        .map(|m| (m.id.clone(), m.idempotency_key.clone()))
-        .collect();
-    let answers = state.write(mutations).await?;
-    let results = answers
-        .iter()
-        .zip(&ids)
-        .map(|(answer, (id, item_key))| {
-            let origin_of = |mid| api_origin(&key.0, item_key.as_deref(), mid);
-            let (status, body) = mutation(answer, id, &origin_of);
-            let mut fields = Object::new();
-            fields.insert("status", Json::from(u64::from(status.as_u16())));
-            if let Json::Object(o) = body {
-                for (k, v) in o {
-                    fields.insert(k, v);
-                }
-            }
-            Json::Object(fields)
-        })
-        .collect();
-    let body = object(vec![("results", Json::Array(results))]);
-    Ok(respond(StatusCode::OK, &body))
-}
-
-async fn broadcast(
-    State(state): State<ApiState>,
-    key: KeyName,
-    channel: Result<Path<String>, PathRejection>,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Response, ApiError> {
-    let channel = path(channel)?;
-    let body = read_body(&headers, body, state.max_body).await?;
-    let payload = body
-        .get("payload")
-        .cloned()
-        .ok_or_else(|| ApiError::new(Code::BadRequest, "the body must be {\"payload\": ...}"))?;
-    match state.broadcast(key.0, channel, payload).await? {
-        ApiAnswer::Broadcast { delivered } => {
-            let body = object(vec![("delivered", Json::from(delivered))]);
-            Ok(respond(StatusCode::OK, &body))
-        }
-        other => Err(unexpected(&other)),
-    }
 }
