@@ -1,6 +1,7 @@
 //! The backend API needs an API key: none → 401 `API_KEY_REQUIRED`, an unknown one → 403
 //! `API_KEY_INVALID`, a configured one → the answer; without configured keys (outside `--dev`)
-//! the API is off: 404 `API_DISABLED`. A client token is not an API key.
+//! the API is off: 404 `API_DISABLED` (with `--dev` it is open without a key). A client token
+//! is not an API key.
 
 use crate::common::api_client::{error_code, Req, API_KEY_ARG};
 use crate::common::{auth_server, token};
@@ -61,4 +62,17 @@ async fn a_too_short_secret_stops_the_server_at_start() {
         .err()
         .expect("refused");
     assert!(err.to_string().contains("at least 16 bytes"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dev_mode_without_keys_needs_none() {
+    let server = crate::common::TestServer::start(|_| {}).await;
+    let (status, body) = Req::new("PUT", "/api/v1/channels/tasks/documents/t1")
+        .key(None)
+        .json(serde_json::json!({"a": 1}))
+        .send(server.addr())
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["origin"]["client_id"], "api:dev");
+    server.stop().await;
 }
