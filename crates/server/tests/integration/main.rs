@@ -10,6 +10,7 @@ mod flow_support;
 
 mod a_cut_mid_snapshot_restarts_it_cleanly;
 mod api_broadcast_reaches_subscribers;
+mod api_change_feed_as_server_sent_events;
 mod api_change_feed_resume_and_reset;
 mod api_conflict_answers_the_current_document;
 mod api_idempotent_retry_across_restart;

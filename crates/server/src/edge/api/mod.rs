@@ -7,6 +7,7 @@ mod answers;
 mod error;
 mod keys;
 mod reads;
+mod stream;
 mod writes;
 
 use std::collections::HashMap;

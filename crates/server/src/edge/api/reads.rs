@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
 use tether_protocol::{Filter, Json};
 
@@ -100,9 +100,27 @@ pub(super) async fn events(
     _key: KeyName,
     channel: Result<Path<String>, PathRejection>,
     query: Params,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let channel = path(channel)?;
     let q = params(query)?;
+    let wants_stream = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/event-stream"));
+    if wants_stream {
+        let (epoch, since) = match last_event_id(&headers) {
+            Some((epoch, offset)) => (Some(epoch), offset),
+            None => (q.get("epoch").cloned(), number(&q, "since")?.unwrap_or(0)),
+        };
+        return Ok(super::stream::events(
+            state,
+            channel,
+            epoch,
+            since,
+            limit(&q)?,
+        ));
+    }
     let since = number(&q, "since")?.unwrap_or(0);
     let wait = number(&q, "wait")?.unwrap_or(0);
     if wait > MAX_WAIT_SECS {
@@ -136,4 +154,11 @@ pub(super) async fn events(
         }
         other => Err(unexpected(&other)),
     }
+}
+
+/// `Last-Event-ID: <epoch>:<offset>` of a reconnecting event stream.
+fn last_event_id(headers: &HeaderMap) -> Option<(String, u64)> {
+    let value = headers.get("last-event-id")?.to_str().ok()?;
+    let (epoch, offset) = value.rsplit_once(':')?;
+    Some((epoch.to_owned(), offset.parse().ok()?))
 }
