@@ -36,8 +36,8 @@ pub enum SyncMode {
 ///
 /// Endpoints: `GET /ws` (WebSocket; a token may be passed as `?token=`), `GET /healthz` (200
 /// `ok`, or 503 with the reason while the database cannot be written: it probes with a real
-/// write at most every 500 ms), `GET /metrics` (Prometheus text), and with `--static DIR` the
-/// files of DIR.
+/// write at most every 500 ms), `GET /metrics` (Prometheus text), the HTTP API for app
+/// backends under `/api/v1` (with `--api-key`; API.md), and with `--static DIR` the files of DIR.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "tether-server", version)]
 pub struct Options {
