@@ -21,6 +21,10 @@ pub mod store;
 pub mod edge;
 
 pub use engine::{
+    api_origin, valid_idempotency_key, valid_key_name, ApiAnswer, ApiMutation, ApiRead, ApiReply,
+    ApiRequestId, MAX_API_KEY_NAME_LEN, MAX_FEED_WAITERS, MAX_IDEMPOTENCY_KEY_LEN,
+};
+pub use engine::{
     mint_hs256, Audience, AuthConfig, AuthError, ChannelGrants, Claims, ConnId, ConnectInfo,
     KeyError, Output, RequestContext, ServerConfig, ServerEngine, Stats, TokenAuth, VerifyKey,
     DEFAULT_LEEWAY_SECS,

@@ -19,12 +19,15 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use tether_protocol::CloseCode;
+use tether_protocol::{CloseCode, Json};
 use tokio::sync::{mpsc, oneshot, Notify, Semaphore};
 
 use super::metrics::Metrics;
 use super::options::read_units;
-use crate::engine::{ConnId, ConnectInfo, Output, ServerConfig, ServerEngine};
+use crate::engine::{
+    ApiAnswer, ApiMutation, ApiRead, ApiRequestId, ConnId, ConnectInfo, Output, ServerConfig,
+    ServerEngine,
+};
 use crate::store::{Store, StoreError};
 
 /// Inputs processed per wake-up before outputs are flushed and stats published.
@@ -50,6 +53,27 @@ pub(crate) enum Input {
     Disconnect { conn: ConnId },
     /// Close every connection with 1001, then stop.
     Shutdown { done: oneshot::Sender<()> },
+    /// HTTP API writes, applied in order; answered together, in order, once all are durable.
+    ApiMutate {
+        items: Vec<(ApiRequestId, ApiMutation)>,
+        reply: oneshot::Sender<Vec<ApiAnswer>>,
+    },
+    /// An HTTP API read (a waiting change-feed read is answered later).
+    ApiRead {
+        request: ApiRequestId,
+        read: ApiRead,
+        reply: oneshot::Sender<Vec<ApiAnswer>>,
+    },
+    /// An HTTP API broadcast.
+    ApiBroadcast {
+        request: ApiRequestId,
+        key_name: String,
+        channel: String,
+        payload: Json,
+        reply: oneshot::Sender<Vec<ApiAnswer>>,
+    },
+    /// A waiting change-feed read timed out: answer it with what there is.
+    ApiExpire { request: ApiRequestId },
     /// `/healthz`: whether the store can take writes ([`Store::check_writable`]).
     Probe {
         reply: oneshot::Sender<Result<(), StoreError>>,
@@ -168,6 +192,16 @@ struct Loop<S> {
     stopping: bool,
     /// Connections with inbound frames whose read-window permits are not all back.
     reading: HashSet<ConnId>,
+    /// HTTP API requests in flight: their group and place in it.
+    api_requests: HashMap<ApiRequestId, (ApiRequestId, usize)>,
+    /// HTTP API answers being collected, by the group's first request.
+    api_groups: HashMap<ApiRequestId, ApiGroup>,
+}
+
+/// The answers of one HTTP API call (one per request of the call).
+struct ApiGroup {
+    answers: Vec<Option<ApiAnswer>>,
+    reply: oneshot::Sender<Vec<ApiAnswer>>,
 }
 
 impl<S: Store> Loop<S> {
@@ -211,6 +245,39 @@ impl<S: Store> Loop<S> {
                 self.conns.remove(&conn);
                 self.engine.disconnect(now, conn);
             }
+            Input::ApiMutate { items, reply } => {
+                let ids: Vec<ApiRequestId> = items.iter().map(|(id, _)| *id).collect();
+                if self.stopping || !self.track_api(&ids, reply) {
+                    return None;
+                }
+                for (id, mutation) in items {
+                    self.engine.api_mutate(id, mutation);
+                }
+            }
+            Input::ApiRead {
+                request,
+                read,
+                reply,
+            } => {
+                if self.stopping || !self.track_api(&[request], reply) {
+                    return None;
+                }
+                self.engine.api_read(request, read);
+            }
+            Input::ApiBroadcast {
+                request,
+                key_name,
+                channel,
+                payload,
+                reply,
+            } => {
+                if self.stopping || !self.track_api(&[request], reply) {
+                    return None;
+                }
+                self.engine
+                    .api_broadcast(request, &key_name, channel, payload);
+            }
+            Input::ApiExpire { request } => self.engine.api_expire(request),
             Input::Probe { reply } => {
                 let _ = reply.send(self.engine.store_mut().check_writable());
             }
@@ -221,6 +288,47 @@ impl<S: Store> Loop<S> {
             }
         }
         None
+    }
+
+    /// Registers the requests of one API call; `false` (nothing registered) for an empty call
+    /// or an id already in flight.
+    fn track_api(&mut self, ids: &[ApiRequestId], reply: oneshot::Sender<Vec<ApiAnswer>>) -> bool {
+        let Some(first) = ids.first().copied() else {
+            let _ = reply.send(Vec::new());
+            return false;
+        };
+        if ids.iter().any(|id| self.api_requests.contains_key(id))
+            || self.api_groups.contains_key(&first)
+        {
+            return false;
+        }
+        for (i, id) in ids.iter().enumerate() {
+            self.api_requests.insert(*id, (first, i));
+        }
+        let answers = vec![None; ids.len()];
+        self.api_groups.insert(first, ApiGroup { answers, reply });
+        true
+    }
+
+    /// Hands the engine's API replies to the waiting HTTP handlers.
+    fn flush_api(&mut self) {
+        while let Some(reply) = self.engine.poll_api_reply() {
+            let Some((first, i)) = self.api_requests.remove(&reply.request) else {
+                continue;
+            };
+            let Some(group) = self.api_groups.get_mut(&first) else {
+                continue;
+            };
+            if let Some(slot) = group.answers.get_mut(i) {
+                *slot = Some(reply.answer);
+            }
+            if group.answers.iter().all(Option::is_some) {
+                if let Some(group) = self.api_groups.remove(&first) {
+                    let answers = group.answers.into_iter().flatten().collect();
+                    let _ = group.reply.send(answers);
+                }
+            }
+        }
     }
 
     /// Returns read-window permits for the frames the engine consumed.
@@ -292,6 +400,7 @@ impl<S: Store> Loop<S> {
                 }
             }
         }
+        self.flush_api();
         // Disconnects of slow consumers above changed the stats again.
         self.publish_stats();
     }
@@ -412,6 +521,8 @@ pub(crate) fn spawn_engine<S: Store + Send + 'static>(
                 metrics,
                 stopping: false,
                 reading: HashSet::new(),
+                api_requests: HashMap::new(),
+                api_groups: HashMap::new(),
             };
             let (store, result) = rt.block_on(engine_loop.run(rx));
             if let Err(err) = result {

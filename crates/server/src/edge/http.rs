@@ -1,5 +1,5 @@
 //! HTTP routes: `/ws` (Origin and token checked before the upgrade), `/healthz`, `/metrics`,
-//! and optionally static files.
+//! the backend API under `/api/v1` (see `api/`), and optionally static files.
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -190,8 +190,13 @@ async fn metrics(State(state): State<AppState>) -> Response {
 }
 
 /// The router.
-pub(crate) fn router(state: AppState, static_dir: Option<&std::path::Path>) -> Router {
+pub(crate) fn router(
+    state: AppState,
+    api: super::api::ApiState,
+    static_dir: Option<&std::path::Path>,
+) -> Router {
     let router = Router::new()
+        .nest("/api/v1", super::api::router(api))
         .route("/ws", get(ws))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics));

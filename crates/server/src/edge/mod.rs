@@ -11,6 +11,7 @@
 //! # Ok(()) }
 //! ```
 
+mod api;
 mod engine_task;
 mod http;
 mod metrics;
@@ -164,6 +165,7 @@ pub async fn spawn_with_store<S: Store + Send + 'static>(
     store: S,
 ) -> Result<RunningServer, EdgeError> {
     let config = options.engine_config()?;
+    let api_keys = Arc::new(api::ApiKeys::parse(&options.api_keys, options.dev)?);
     let auth = Arc::new(config.auth.clone());
     let listener = tokio::net::TcpListener::bind(options.bind)
         .await
@@ -197,7 +199,13 @@ pub async fn spawn_with_store<S: Store + Send + 'static>(
         max_message_bytes: usize::try_from(options.max_message_bytes).unwrap_or(usize::MAX),
         health: Arc::default(),
     };
-    let app = router(state, options.static_dir.as_deref());
+    let api = api::ApiState {
+        inputs: inputs.clone(),
+        keys: api_keys,
+        max_body: usize::try_from(options.max_message_bytes).unwrap_or(usize::MAX),
+        next_id: Arc::default(),
+    };
+    let app = router(state, api, options.static_dir.as_deref());
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let (accepting_tx, mut accepting_rx) = watch::channel(true);
     let serve = axum::serve(listener, app)

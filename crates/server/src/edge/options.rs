@@ -36,8 +36,8 @@ pub enum SyncMode {
 ///
 /// Endpoints: `GET /ws` (WebSocket; a token may be passed as `?token=`), `GET /healthz` (200
 /// `ok`, or 503 with the reason while the database cannot be written: it probes with a real
-/// write at most every 500 ms), `GET /metrics` (Prometheus text), and with `--static DIR` the
-/// files of DIR.
+/// write at most every 500 ms), `GET /metrics` (Prometheus text), the HTTP API for app
+/// backends under `/api/v1` (with `--api-key`; API.md), and with `--static DIR` the files of DIR.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "tether-server", version)]
 pub struct Options {
@@ -119,6 +119,18 @@ pub struct Options {
         value_delimiter = ','
     )]
     pub allowed_origins: Vec<String>,
+
+    /// API key of the HTTP API for app backends (API.md), as `name:secret` or `secret` (named
+    /// `default`); repeatable, or comma-separated in the env var. Sent as `Authorization: Bearer
+    /// <secret>`. A name is 1-32 bytes of `[A-Za-z0-9_.-]`, a secret at least 16 bytes. Without
+    /// any key the API is off (404), except with `--dev`, where it needs no key.
+    #[arg(
+        long = "api-key",
+        env = "TETHER_API_KEYS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub api_keys: Vec<String>,
 
     /// Largest accepted WebSocket message in bytes; larger: `TOO_LARGE` and close 1009,
     /// nothing past the limit is buffered.

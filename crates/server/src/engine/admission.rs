@@ -152,7 +152,8 @@ impl<S: Store> ServerEngine<S> {
             }
         };
         if !valid_client_id(&client_id) {
-            let text = format!("client_id must be 1-{MAX_CLIENT_ID_LEN} bytes");
+            let text =
+                format!("client_id must be 1-{MAX_CLIENT_ID_LEN} bytes, not starting with api:");
             let reject = reject(mutation_id, RejectReason::Invalid, None, &text);
             self.stats.mutations_rejected += 1;
             self.send_msg(conn, &reject);
@@ -201,7 +202,7 @@ impl<S: Store> ServerEngine<S> {
                 doc,
                 ..
             }) => self.apply_mutation(
-                conn,
+                super::api::ReplyTo::Conn(conn),
                 Mutation {
                     mutation_id,
                     channel,

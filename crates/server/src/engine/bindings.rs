@@ -14,9 +14,10 @@ use crate::store::{Store, StoreError};
 /// Longest accepted client id, in bytes.
 pub(crate) const MAX_CLIENT_ID_LEN: usize = 128;
 
-/// Whether a client id has an accepted length (1..=128 bytes).
+/// Whether a client id has an accepted length (1..=128 bytes) and is not reserved for the
+/// HTTP API (`api:` prefix: those dedupe streams belong to API keys).
 pub(crate) fn valid_client_id(client_id: &str) -> bool {
-    !client_id.is_empty() && client_id.len() <= MAX_CLIENT_ID_LEN
+    !client_id.is_empty() && client_id.len() <= MAX_CLIENT_ID_LEN && !client_id.starts_with("api:")
 }
 
 impl<S: Store> ServerEngine<S> {

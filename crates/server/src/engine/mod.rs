@@ -89,10 +89,12 @@
 //! record was committed — or lost — together with its change.
 
 mod admission;
+mod api;
 mod auth;
 mod bindings;
 mod catchup;
 mod config;
+mod feed;
 mod flow;
 mod jwt;
 mod limits;
@@ -115,6 +117,10 @@ use tether_protocol::{codec, ClientMessage, CloseCode, ErrorCode, ServerMessage}
 
 use crate::store::{Store, StoreError};
 
+pub use api::{
+    api_origin, valid_idempotency_key, valid_key_name, ApiAnswer, ApiMutation, ApiRead, ApiReply,
+    ApiRequestId, MAX_API_KEY_NAME_LEN, MAX_FEED_WAITERS, MAX_IDEMPOTENCY_KEY_LEN,
+};
 pub use auth::{
     mint_hs256, Audience, AuthConfig, AuthError, ChannelGrants, Claims, KeyError, TokenAuth,
     VerifyKey, DEFAULT_LEEWAY_SECS,
@@ -220,6 +226,8 @@ pub struct ServerEngine<S> {
     /// Client id -> lowest id of its mutations that failed in the store and were not yet
     /// processed again; later mutations of the client are held back (see `mutations.rs`).
     held_clients: HashMap<String, u64>,
+    /// Replies and waiting change-feed requests of the HTTP API (`api.rs`).
+    api: api::ApiState,
 }
 
 impl<S: Store> ServerEngine<S> {
@@ -240,6 +248,7 @@ impl<S: Store> ServerEngine<S> {
             held: None,
             failed: false,
             held_clients: HashMap::new(),
+            api: api::ApiState::default(),
         };
         requests::register_builtins(&mut engine);
         engine
@@ -425,6 +434,7 @@ impl<S: Store> ServerEngine<S> {
         }
         self.store.begin_batch()?;
         self.held = Some(self.outputs.len());
+        self.api.begin_batch();
         Ok(())
     }
 
@@ -440,6 +450,7 @@ impl<S: Store> ServerEngine<S> {
             return Ok(());
         };
         let result = self.store.end_batch();
+        self.api.end_batch(result.is_err());
         if result.is_err() {
             self.stats.store_errors += 1;
             self.outputs.truncate(ready);

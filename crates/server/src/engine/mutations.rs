@@ -10,6 +10,7 @@ use tether_protocol::{
     RejectReason, ServerMessage,
 };
 
+use super::api::ReplyTo;
 use super::{ConnId, ServerEngine};
 use crate::store::{Change, Commit, LogEntry, Store, StoreError};
 
@@ -33,11 +34,11 @@ pub(super) struct Key {
 impl<S: Store> ServerEngine<S> {
     /// Answers a repeat from its dedupe record, or an id not above the client's highest whose
     /// record is gone with `reject invalid`; returns whether the mutation was answered so.
-    fn answered_before(&mut self, conn: ConnId, key: &Key) -> Result<bool, StoreError> {
+    fn answered_before(&mut self, to: ReplyTo, key: &Key) -> Result<bool, StoreError> {
         let dedupe = self.store.dedupe(&key.client_id, key.mutation_id)?;
         if let Some(record) = dedupe.record {
             self.stats.mutations_deduped += 1;
-            self.send_frame(conn, Arc::from(record));
+            self.reply(to, Arc::from(record));
             return Ok(true);
         }
         if let Some(highest) = dedupe.highest.filter(|h| key.mutation_id <= *h) {
@@ -47,10 +48,9 @@ impl<S: Store> ServerEngine<S> {
                 key.mutation_id, key.client_id
             );
             self.stats.mutations_rejected += 1;
-            self.send_msg(
-                conn,
-                &reject(key.mutation_id, RejectReason::Invalid, None, &text),
-            );
+            let frame =
+                codec::encode_server(&reject(key.mutation_id, RejectReason::Invalid, None, &text));
+            self.reply(to, Arc::from(frame));
             return Ok(true);
         }
         Ok(false)
@@ -63,31 +63,37 @@ impl<S: Store> ServerEngine<S> {
         key: &Key,
         message: &str,
     ) -> Result<(), StoreError> {
-        if self.answered_before(conn, key)? {
+        let to = ReplyTo::Conn(conn);
+        if self.answered_before(to, key)? {
             return Ok(());
         }
         let text = format!("not a valid mutate: {message}");
-        self.record_reject(conn, key, RejectReason::Invalid, None, &text)
+        self.record_reject(to, key, RejectReason::Invalid, None, &text)
     }
 
-    pub(super) fn apply_mutation(&mut self, conn: ConnId, m: Mutation) -> Result<(), StoreError> {
+    /// Applies a mutation in its turn and answers `to` (a connection, or an API request,
+    /// which may write every channel).
+    pub(super) fn apply_mutation(&mut self, to: ReplyTo, m: Mutation) -> Result<(), StoreError> {
         let key = Key {
             client_id: m.client_id.clone(),
             mutation_id: m.mutation_id,
         };
-        if self.answered_before(conn, &key)? {
+        if self.answered_before(to, &key)? {
             return Ok(());
         }
-        let allowed = self
-            .conns
-            .get(&conn)
-            .is_some_and(|c| c.may_write(&m.channel));
+        let allowed = match to {
+            ReplyTo::Conn(conn) => self
+                .conns
+                .get(&conn)
+                .is_some_and(|c| c.may_write(&m.channel)),
+            ReplyTo::Api(_) => true,
+        };
         if !allowed {
             let text = format!("the token does not allow writing channel {}", m.channel);
-            return self.record_reject(conn, &key, RejectReason::Forbidden, None, &text);
+            return self.record_reject(to, &key, RejectReason::Forbidden, None, &text);
         }
         if let Err(err) = validate_channel(&m.channel).and_then(|()| validate_doc_id(&m.id)) {
-            return self.record_reject(conn, &key, RejectReason::Invalid, None, &err.to_string());
+            return self.record_reject(to, &key, RejectReason::Invalid, None, &err.to_string());
         }
         let head = self.channel_head(&m.channel)?;
         let current = self.store.document(&m.channel, &m.id)?;
@@ -115,7 +121,7 @@ impl<S: Store> ServerEngine<S> {
                     m.base_version.unwrap_or(0)
                 ),
             };
-            return self.record_reject(conn, &key, RejectReason::Conflict, current_doc, &text);
+            return self.record_reject(to, &key, RejectReason::Conflict, current_doc, &text);
         }
         let body = match apply_op(live, m.op, m.doc.as_ref()) {
             Ok(body) => body,
@@ -124,7 +130,7 @@ impl<S: Store> ServerEngine<S> {
                     DocumentError::NotFound => RejectReason::NotFound,
                     _ => RejectReason::Invalid,
                 };
-                return self.record_reject(conn, &key, reason, None, &err.to_string());
+                return self.record_reject(to, &key, reason, None, &err.to_string());
             }
         };
         let entry = LogEntry {
@@ -164,14 +170,15 @@ impl<S: Store> ServerEngine<S> {
         if let Some(change) = &commit.change {
             self.fan_out(&m.channel, &change.entry);
         }
-        self.send_frame(conn, Arc::from(reply));
+        self.wake_feeds(&m.channel);
+        self.reply(to, Arc::from(reply));
         Ok(())
     }
 
     /// Commits a rejection as the mutation's dedupe record, then sends it.
     fn record_reject(
         &mut self,
-        conn: ConnId,
+        to: ReplyTo,
         m: &Key,
         reason: RejectReason,
         current: Option<Document>,
@@ -192,7 +199,7 @@ impl<S: Store> ServerEngine<S> {
         } else {
             self.stats.mutations_rejected += 1;
         }
-        self.send_frame(conn, Arc::from(reply));
+        self.reply(to, Arc::from(reply));
         Ok(())
     }
 }

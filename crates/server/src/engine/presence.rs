@@ -35,7 +35,7 @@ impl<S: Store> ServerEngine<S> {
     }
 
     /// Sends `frame` to every subscriber of `channel` except `except`.
-    fn send_to_channel(&mut self, channel: &str, except: ConnId, msg: &ServerMessage) {
+    pub(super) fn send_to_channel(&mut self, channel: &str, except: ConnId, msg: &ServerMessage) {
         let Some(state) = self.channels.get(channel) else {
             return;
         };

@@ -94,7 +94,7 @@ impl<S: Store> ServerEngine<S> {
             self.send_error(
                 conn,
                 ErrorCode::BadMessage,
-                format!("client_id must be 1-{MAX_CLIENT_ID_LEN} bytes"),
+                format!("client_id must be 1-{MAX_CLIENT_ID_LEN} bytes, not starting with api:"),
                 |_| {},
             );
             return;

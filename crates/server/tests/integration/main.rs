@@ -9,6 +9,14 @@ mod common;
 mod flow_support;
 
 mod a_cut_mid_snapshot_restarts_it_cleanly;
+mod api_broadcast_reaches_subscribers;
+mod api_change_feed_as_server_sent_events;
+mod api_change_feed_resume_and_reset;
+mod api_conflict_answers_the_current_document;
+mod api_idempotent_retry_across_restart;
+mod api_key_auth;
+mod api_read_with_filter_and_paging;
+mod api_write_reaches_websocket_subscribers;
 mod bad_auth_config_stops_the_server_at_start;
 mod bad_origin;
 mod broadcast_and_requests;

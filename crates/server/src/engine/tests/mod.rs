@@ -1,5 +1,6 @@
 //! Unit tests of the engine, one file per concern, over a [`MemoryStore`].
 
+mod api;
 mod auth;
 mod auth_keys;
 mod batch;

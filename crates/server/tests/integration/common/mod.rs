@@ -7,6 +7,7 @@
 //! file `postgres-database` of the dir), which a restart on the same dir finds again.
 #![allow(dead_code)]
 
+pub mod api_client;
 pub mod store_choice;
 
 pub use store_choice::{database_url, on_postgres, open_store};
