@@ -109,18 +109,13 @@ impl Engine {
             ConnectionState::Handshaking | ConnectionState::Ready
         ) {
             self.ingest.counters.frames_received += 1;
-            self.burst = if bytes.len() >= tether_protocol::MAX_JOINED_FRAME_BYTES {
-                Burst::Continues
-            } else if codec::split_frame(bytes).nth(1).is_some() {
-                Burst::Backlog
-            } else {
-                Burst::None
-            };
             if self.state == ConnectionState::Ready {
                 self.timers
                     .set(Timer::DeadLink, now + self.heartbeat.dead_after_ms);
             }
+            let mut messages = 0usize;
             for message in codec::split_frame(bytes) {
+                messages += 1;
                 if !matches!(
                     self.state,
                     ConnectionState::Handshaking | ConnectionState::Ready
@@ -135,6 +130,14 @@ impl Engine {
                     }
                 }
             }
+            // What the frame says of a burst, counted in the same pass (see `Burst`).
+            self.burst = if bytes.len() >= tether_protocol::MAX_JOINED_FRAME_BYTES {
+                Burst::Continues
+            } else if messages > 1 {
+                Burst::Backlog
+            } else {
+                Burst::None
+            };
         }
         self.finish(now);
     }
