@@ -175,16 +175,20 @@ if has_part catchup; then
   fi
 fi
 
+# A source file of the npm package newer than the staged package's wasm (empty: the stage is
+# current), so no part measures an older SDK than the tree's.
+source_newer_than_stage() {
+  find "$TETHER_ROOT/src" "$TETHER_ROOT/crates/core/src" "$TETHER_ROOT/crates/protocol/src" \
+    "$TETHER_ROOT/js/src" "$TETHER_ROOT/Cargo.toml" "$TETHER_ROOT/Cargo.lock" \
+    -newer "$npm_stage/dist/wasm/tether_bg.wasm" -type f -not -path '*/wasm/*' 2>/dev/null | head -n 1 || true
+}
+
 # --- part 2: client in headless Chromium --------------------------------------------------------
 if has_part client; then
   # The staged package counts only if no source of it changed after it was built; otherwise
   # it is built again here, so the page never measures an older SDK than the tree's.
   newer=""
-  if [[ -f "$npm_stage/dist/wasm/tether_bg.wasm" ]]; then
-    newer="$(find "$TETHER_ROOT/src" "$TETHER_ROOT/crates/core/src" "$TETHER_ROOT/crates/protocol/src" \
-      "$TETHER_ROOT/js/src" "$TETHER_ROOT/Cargo.toml" "$TETHER_ROOT/Cargo.lock" \
-      -newer "$npm_stage/dist/wasm/tether_bg.wasm" -type f -not -path '*/wasm/*' 2>/dev/null | head -n 1)"
-  fi
+  [[ -f "$npm_stage/dist/wasm/tether_bg.wasm" ]] && newer="$(source_newer_than_stage)"
   if [[ ! -f "$npm_stage/dist/loader.js" || -n "$newer" ]]; then
     log "bench: building the npm package for the client benchmarks (pkg-template/build.sh)"
     "$TETHER_ROOT/pkg-template/build.sh" >"$work/package-build.log" 2>&1 ||
@@ -210,9 +214,7 @@ if has_part bundle; then
   # The staged package counts only if no source of it changed after it was built.
   stage_fresh=0
   if [[ -f "$npm_stage/dist/index.js" && -f "$npm_stage/dist/wasm/tether_bg.wasm" ]]; then
-    newer="$(find "$TETHER_ROOT/src" "$TETHER_ROOT/crates/core/src" "$TETHER_ROOT/crates/protocol/src" \
-      "$TETHER_ROOT/js/src" "$TETHER_ROOT/Cargo.toml" "$TETHER_ROOT/Cargo.lock" \
-      -newer "$npm_stage/dist/wasm/tether_bg.wasm" -type f -not -path '*/wasm/*' 2>/dev/null | head -n 1)"
+    newer="$(source_newer_than_stage)"
     if [[ -z "$newer" ]]; then
       stage_fresh=1
     else
