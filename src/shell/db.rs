@@ -26,18 +26,20 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 
 use js_sys::Array;
 use tether_core::{CachedChannel, Persist, PersistedState};
 use wasm_bindgen::closure::Closure;
-use wasm_bindgen::JsCast;
+use wasm_bindgen::{JsCast, JsValue};
 use web_sys::IdbDatabase;
 
-use super::idb::{self, fire, place, prefix_range, IdbError, Tx};
+use super::idb::{self, fire, place, prefix_range, request, result_of, IdbError, Tx};
 
 mod rows;
-use rows::{apply, get, load, s};
+use rows::{apply, decode_partition, get, read_partition, s};
 
 const STORES: [&str; 4] = ["clients", "outbox", "docs", "channels"];
 
@@ -65,6 +67,22 @@ impl From<IdbError> for DbError {
     fn from(e: IdbError) -> DbError {
         DbError::Failed(e.0)
     }
+}
+
+/// A database operation run by [`Db::with_retry`].
+type Op<'a> = Pin<Box<dyn Future<Output = Result<JsValue, DbError>> + 'a>>;
+
+/// The `clients` store's keys (`keys`) or rows.
+async fn read_clients(conn: Rc<Conn>, keys: bool) -> Result<JsValue, DbError> {
+    let tx = Tx::start(&conn.db, &["clients"], false)?;
+    let store = tx.store("clients")?;
+    let all = request(if keys {
+        store.get_all_keys()
+    } else {
+        store.get_all()
+    })?;
+    tx.done().await?;
+    Ok(result_of(&all)?)
 }
 
 /// One connection and its event handlers.
@@ -149,12 +167,13 @@ impl Db {
     /// Runs `op` on the connection; if it fails, drops that connection (it may have been closed
     /// by the browser) and runs `op` once more on a new one. Safe for writes: a failed
     /// transaction was aborted, so nothing of it is stored.
-    async fn with_retry<T>(
-        &self,
-        op: impl AsyncFn(&Conn) -> Result<T, DbError>,
-    ) -> Result<T, DbError> {
+    ///
+    /// One function for every operation (not generic: each instance cost its own copy of the
+    /// connection and retry logic in the bundle); an operation yields the raw `JsValue` its
+    /// caller decodes.
+    async fn with_retry<'a>(&self, op: &dyn Fn(Rc<Conn>) -> Op<'a>) -> Result<JsValue, DbError> {
         let first = self.connection().await?;
-        match op(&first).await {
+        match op(first.clone()).await {
             Ok(value) => Ok(value),
             Err(DbError::PartitionLost) => Err(DbError::PartitionLost),
             Err(_) => {
@@ -166,22 +185,20 @@ impl Db {
                 }
                 drop(first);
                 let second = self.connection().await?;
-                op(&second).await
+                op(second).await
             }
         }
     }
 
     /// Client ids that have a partition.
     pub async fn client_ids(&self) -> Result<Vec<String>, DbError> {
-        self.with_retry(async |conn: &Conn| {
-            let tx = Tx::start(&conn.db, &["clients"], false)?;
-            let keys = place(tx.store("clients")?.get_all_keys())?.result().await?;
-            Ok(Array::from(&keys)
-                .iter()
-                .filter_map(|k| k.as_string())
-                .collect())
-        })
-        .await
+        let keys = self
+            .with_retry(&|conn| Box::pin(read_clients(conn, true)))
+            .await?;
+        Ok(Array::from(&keys)
+            .iter()
+            .filter_map(|k| k.as_string())
+            .collect())
     }
 
     /// The cached channels of the most recently written partition other than `except`'s (for
@@ -191,10 +208,7 @@ impl Db {
         except: &str,
     ) -> Result<BTreeMap<String, CachedChannel>, DbError> {
         let rows = self
-            .with_retry(async |conn: &Conn| {
-                let tx = Tx::start(&conn.db, &["clients"], false)?;
-                Ok(place(tx.store("clients")?.get_all())?.result().await?)
-            })
+            .with_retry(&|conn| Box::pin(read_clients(conn, false)))
             .await?;
         let freshest = Array::from(&rows)
             .iter()
@@ -216,8 +230,10 @@ impl Db {
 
     /// Everything stored for `client_id` (None when it has no partition).
     pub async fn load(&self, client_id: &str) -> Result<Option<PersistedState>, DbError> {
-        self.with_retry(async |conn: &Conn| load(&conn.db, client_id).await)
-            .await
+        let raw = self
+            .with_retry(&|conn| Box::pin(async move { read_partition(&conn.db, client_id).await }))
+            .await?;
+        decode_partition(client_id, &raw)
     }
 
     /// Applies a flush of engine writes for `client_id` in one readwrite transaction, which
@@ -230,33 +246,36 @@ impl Db {
         last_mutation_id: u64,
         writes: &[Persist],
     ) -> Result<(), DbError> {
-        self.with_retry(async |conn: &Conn| {
-            let tx = Tx::start(&conn.db, &STORES, true)?;
-            let check = self
-                .written
-                .borrow()
-                .iter()
-                .any(|(id, g)| id == client_id && *g != conn.generation);
-            if check {
-                let row = place(tx.store("clients")?.get(&s(client_id)))?;
-                if row.result().await?.is_undefined() {
-                    tx.abort();
-                    return Err(DbError::PartitionLost);
+        self.with_retry(&|conn| {
+            Box::pin(async move {
+                let tx = Tx::start(&conn.db, &STORES, true)?;
+                let check = self
+                    .written
+                    .borrow()
+                    .iter()
+                    .any(|(id, g)| id == client_id && *g != conn.generation);
+                if check {
+                    let row = place(tx.store("clients")?.get(&s(client_id)))?;
+                    if row.result().await?.is_undefined() {
+                        tx.abort();
+                        return Err(DbError::PartitionLost);
+                    }
                 }
-            }
-            match apply(&tx, client_id, last_mutation_id, writes) {
-                Ok(()) => {
-                    tx.done().await?;
-                    self.wrote(client_id, conn.generation);
-                    Ok(())
+                match apply(&tx, client_id, last_mutation_id, writes) {
+                    Ok(()) => {
+                        tx.done().await?;
+                        self.wrote(client_id, conn.generation);
+                        Ok(JsValue::UNDEFINED)
+                    }
+                    Err(error) => {
+                        tx.abort();
+                        Err(error)
+                    }
                 }
-                Err(error) => {
-                    tx.abort();
-                    Err(error)
-                }
-            }
+            })
         })
         .await
+        .map(drop)
     }
 
     /// Forgets that `client_id`'s partition was written (its next write does not check that
@@ -277,24 +296,30 @@ impl Db {
     /// Deletes everything stored for `client_id`.
     pub async fn delete_client(&self, client_id: &str) -> Result<(), DbError> {
         self.forget(client_id);
-        self.with_retry(async |conn: &Conn| {
-            let tx = Tx::start(&conn.db, &STORES, true)?;
-            let placed = (|| {
-                let range = prefix_range(&[s(client_id)])?;
-                for store in ["outbox", "docs", "channels"] {
-                    fire(tx.store(store)?.delete(&range))?;
+        self.with_retry(&|conn| {
+            Box::pin(async move {
+                let tx = Tx::start(&conn.db, &STORES, true)?;
+                let placed = (|| {
+                    let range = prefix_range(&[s(client_id)])?;
+                    for store in ["outbox", "docs", "channels"] {
+                        fire(tx.store(store)?.delete(&range))?;
+                    }
+                    fire(tx.store("clients")?.delete(&s(client_id)))?;
+                    Ok::<(), IdbError>(())
+                })();
+                match placed {
+                    Ok(()) => {
+                        tx.done().await?;
+                        Ok(JsValue::UNDEFINED)
+                    }
+                    Err(error) => {
+                        tx.abort();
+                        Err(error.into())
+                    }
                 }
-                fire(tx.store("clients")?.delete(&s(client_id)))?;
-                Ok::<(), IdbError>(())
-            })();
-            match placed {
-                Ok(()) => Ok(tx.done().await?),
-                Err(error) => {
-                    tx.abort();
-                    Err(error.into())
-                }
-            }
+            })
         })
         .await
+        .map(drop)
     }
 }

@@ -506,9 +506,9 @@ impl Driver {
         let weak = self.me.clone();
         spawn_local(async move {
             let token = match get_token.call0(&JsValue::NULL) {
-                Ok(value) => match value.clone().dyn_into_promise() {
-                    Some(promise) => JsFuture::from(promise).await.ok(),
-                    None => Some(value),
+                Ok(value) => match value.dyn_into::<Promise>() {
+                    Ok(promise) => JsFuture::from(promise).await.ok(),
+                    Err(value) => Some(value),
                 },
                 Err(_) => None,
             };
@@ -535,19 +535,4 @@ pub fn with(weak: &Weak<RefCell<Driver>>, f: impl FnOnce(&mut Driver)) {
         d.drain()
     };
     effects.run();
-}
-
-trait IntoPromise {
-    fn dyn_into_promise(self) -> Option<Promise>;
-}
-
-impl IntoPromise for JsValue {
-    fn dyn_into_promise(self) -> Option<Promise> {
-        use wasm_bindgen::JsCast;
-        if self.has_type::<Promise>() {
-            self.dyn_into().ok()
-        } else {
-            None
-        }
-    }
 }

@@ -44,7 +44,7 @@ impl ShellError {
     /// The JavaScript `Error` for this failure, with `code` (and for a conflict `local`,
     /// `server` and `mutationId`; for a server request error `serverCode`).
     pub fn to_js(&self) -> JsValue {
-        let error = js_sys::Error::new(&self.to_string());
+        let error = js_sys::Error::new(&self.message());
         let set = |key: &str, value: JsValue| {
             let _ = js_sys::Reflect::set(&error, &JsValue::from_str(key), &value);
         };
@@ -80,19 +80,30 @@ impl ShellError {
     }
 }
 
+impl ShellError {
+    /// The message of the JavaScript `Error` (built without `core::fmt`; the engine's errors
+    /// bring their own text).
+    pub fn message(&self) -> String {
+        match self {
+            ShellError::InvalidArgument { reason } => ["invalid argument: ", reason].concat(),
+            ShellError::Engine(e) => e.to_string(),
+            ShellError::Conflict(c) => [
+                "conflict: ",
+                &c.mutation.id,
+                " in ",
+                &c.mutation.channel,
+                " changed on the server",
+            ]
+            .concat(),
+            ShellError::Rejected(r) => r.to_string(),
+            ShellError::Request(e) => e.to_string(),
+        }
+    }
+}
+
 impl fmt::Display for ShellError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ShellError::InvalidArgument { reason } => write!(f, "invalid argument: {reason}"),
-            ShellError::Engine(e) => write!(f, "{e}"),
-            ShellError::Conflict(c) => write!(
-                f,
-                "conflict: {} in {} changed on the server",
-                c.mutation.id, c.mutation.channel
-            ),
-            ShellError::Rejected(r) => write!(f, "{r}"),
-            ShellError::Request(e) => write!(f, "{e}"),
-        }
+        f.write_str(&self.message())
     }
 }
 

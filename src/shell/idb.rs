@@ -10,6 +10,8 @@
 //! waits for (a transaction given up) never becomes an unhandled rejection.
 
 use js_sys::{Array, Promise, Reflect};
+
+use super::driver::deferred;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -58,10 +60,9 @@ pub struct Req {
 impl Req {
     /// Attaches the handlers to a request just placed.
     pub fn new(request: IdbRequest) -> Req {
-        let done = Promise::new(&mut |resolve, _| {
-            request.set_onsuccess(Some(&resolve));
-            request.set_onerror(Some(&resolve));
-        });
+        let (done, (resolve, _)) = deferred();
+        request.set_onsuccess(Some(&resolve));
+        request.set_onerror(Some(&resolve));
         Req { request, done }
     }
 
@@ -96,6 +97,17 @@ pub fn place(request: Result<IdbRequest, JsValue>) -> Result<Req, IdbError> {
     request.map(Req::new).map_err(|e| IdbError::from_js(&e))
 }
 
+/// Places a request to be read once its transaction completed ([`result_of`]): one wait for
+/// the transaction instead of one per request.
+pub fn request(request: Result<IdbRequest, JsValue>) -> Result<IdbRequest, IdbError> {
+    request.map_err(|e| IdbError::from_js(&e))
+}
+
+/// The result of a request of a transaction that completed.
+pub fn result_of(request: &IdbRequest) -> Result<JsValue, IdbError> {
+    request.result().map_err(|e| IdbError::from_js(&e))
+}
+
 /// Places a request whose outcome only the transaction reports (a failed one aborts it).
 pub fn fire(request: Result<IdbRequest, JsValue>) -> Result<(), IdbError> {
     request.map(|_| ()).map_err(|e| IdbError::from_js(&e))
@@ -120,10 +132,9 @@ impl Tx {
         let tx = db
             .transaction_with_str_sequence_and_mode(&names, mode)
             .map_err(|e| IdbError::from_js(&e))?;
-        let done = Promise::new(&mut |resolve, _| {
-            tx.set_oncomplete(Some(&resolve));
-            tx.set_onabort(Some(&resolve));
-        });
+        let (done, (resolve, _)) = deferred();
+        tx.set_oncomplete(Some(&resolve));
+        tx.set_onabort(Some(&resolve));
         Ok(Tx { tx, done })
     }
 
@@ -200,12 +211,11 @@ async fn open_at(
         }
     });
     request.set_onupgradeneeded(Some(on_upgrade.as_ref().unchecked_ref()));
-    let done = Promise::new(&mut |resolve, reject| {
-        request.set_onsuccess(Some(&resolve));
-        request.set_onerror(Some(&reject));
-        // Another connection does not close for the upgrade: fail now, retry later.
-        request.set_onblocked(Some(&reject));
-    });
+    let (done, (resolve, reject)) = deferred();
+    request.set_onsuccess(Some(&resolve));
+    request.set_onerror(Some(&reject));
+    // Another connection does not close for the upgrade: fail now, retry later.
+    request.set_onblocked(Some(&reject));
     let outcome = JsFuture::from(done).await;
     request.set_onupgradeneeded(None);
     drop(on_upgrade);

@@ -11,6 +11,8 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
+use super::driver::deferred;
+
 fn lock_name(db: &str, client_id: &str) -> String {
     ["tether:", db, ":", client_id].concat()
 }
@@ -104,9 +106,8 @@ pub async fn try_lock(db: &str, client_id: &str) -> Option<Held> {
             granted_tx(JsValue::NULL);
             return JsValue::UNDEFINED;
         }
-        let mut release_fn = None;
-        let held = Promise::new(&mut |resolve, _| release_fn = Some(resolve));
-        granted_tx(release_fn.map_or(JsValue::NULL, Into::into));
+        let (held, (release, _)) = deferred();
+        granted_tx(release.into());
         held.into()
     });
     let options = Object::new();
@@ -129,12 +130,9 @@ pub async fn try_lock(db: &str, client_id: &str) -> Option<Held> {
 
 /// A promise and the function that resolves it.
 fn futures_oneshot() -> (impl FnOnce(JsValue), Promise) {
-    let mut resolve_fn: Option<Function> = None;
-    let promise = Promise::new(&mut |resolve, _| resolve_fn = Some(resolve));
+    let (promise, (resolve, _)) = deferred();
     let resolve = move |value: JsValue| {
-        if let Some(resolve) = resolve_fn {
-            let _ = resolve.call1(&JsValue::NULL, &value);
-        }
+        let _ = resolve.call1(&JsValue::NULL, &value);
     };
     (resolve, promise)
 }

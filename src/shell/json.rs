@@ -71,7 +71,7 @@ impl Writer {
     /// An empty writer.
     pub fn new() -> Writer {
         Writer {
-            buf: Vec::with_capacity(256),
+            buf: Vec::new(),
             comma: false,
         }
     }

@@ -11,7 +11,7 @@ use wasm_bindgen::JsValue;
 use web_sys::IdbDatabase;
 
 use super::{DbError, STORES};
-use crate::shell::idb::{fire, key, key_range, place, prefix_range, Tx};
+use crate::shell::idb::{fire, key, key_range, prefix_range, request, result_of, Tx};
 
 /// The text of a stored row: JSON text, or (stored by an earlier build) an object.
 fn row_text(value: &JsValue) -> String {
@@ -109,26 +109,39 @@ fn read_channel_row(row: &JsValue) -> Result<(Option<Since>, String), DbError> {
     ))
 }
 
-/// Everything stored for `client_id` (None when it has no partition).
-pub async fn load(db: &IdbDatabase, client_id: &str) -> Result<Option<PersistedState>, DbError> {
+/// What is stored for `client_id`, as read: `[client row, outbox rows, channel keys, channel
+/// rows, document keys, document rows]` (decoded by [`decode_partition`]).
+pub async fn read_partition(db: &IdbDatabase, client_id: &str) -> Result<JsValue, DbError> {
     let tx = Tx::start(db, &STORES, false)?;
     let prefix = [s(client_id)];
     let range = prefix_range(&prefix)?;
     // Every request placed at once (they run in order in one transaction); keys and values
     // in bulk requests of the same range, where a cursor would cost a round trip per record.
-    let row = place(tx.store("clients")?.get(&s(client_id)))?;
-    let outbox = place(tx.store("outbox")?.get_all_with_key(&range))?;
+    // One wait, for the transaction; the results are read once it completed.
+    let row = request(tx.store("clients")?.get(&s(client_id)))?;
+    let outbox = request(tx.store("outbox")?.get_all_with_key(&range))?;
     let channels = tx.store("channels")?;
-    let channel_keys = place(channels.get_all_keys_with_key(&range))?;
-    let channel_rows = place(channels.get_all_with_key(&range))?;
+    let channel_keys = request(channels.get_all_keys_with_key(&range))?;
+    let channel_rows = request(channels.get_all_with_key(&range))?;
     let docs = tx.store("docs")?;
-    let doc_keys = place(docs.get_all_keys_with_key(&range))?;
-    let doc_rows = place(docs.get_all_with_key(&range))?;
+    let doc_keys = request(docs.get_all_keys_with_key(&range))?;
+    let doc_rows = request(docs.get_all_with_key(&range))?;
+    tx.done().await?;
+    let raw = Array::new();
+    for request in [row, outbox, channel_keys, channel_rows, doc_keys, doc_rows] {
+        raw.push(&result_of(&request)?);
+    }
+    Ok(raw.into())
+}
 
-    let row = row.result().await?;
-    let outbox = outbox.result().await?;
-    let (channel_keys, channel_rows) = (channel_keys.result().await?, channel_rows.result().await?);
-    let (doc_keys, doc_rows) = (doc_keys.result().await?, doc_rows.result().await?);
+/// Everything stored for `client_id` (None when it has no partition), from what
+/// [`read_partition`] read.
+pub fn decode_partition(client_id: &str, raw: &JsValue) -> Result<Option<PersistedState>, DbError> {
+    let raw = Array::from(raw);
+    let row = raw.get(0);
+    let outbox = raw.get(1);
+    let (channel_keys, channel_rows) = (raw.get(2), raw.get(3));
+    let (doc_keys, doc_rows) = (raw.get(4), raw.get(5));
     if row.is_undefined() || row.is_null() {
         return Ok(None);
     }
