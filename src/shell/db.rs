@@ -1,8 +1,8 @@
 //! The durable side of the client: an IndexedDB database holding, per client id, the outbox,
 //! the cached confirmed documents and each channel's resume point.
 //!
-//! Schema (the object stores below; [`idb::open`] adds missing ones with a version upgrade,
-//! and opens a database that a newer build upgraded at its version):
+//! Schema (the object stores below; opening adds missing ones with a version upgrade, and opens
+//! a database that a newer build upgraded at its version):
 //!
 //! | store | key | value |
 //! |---|---|---|
@@ -16,32 +16,48 @@
 //!
 //! Outbox entries and documents are stored as JSON text: one string crosses from WASM to
 //! JavaScript and IndexedDB clones a string, where an object would cost a call per field and a
-//! structured clone of the tree. Rows stored as objects (by earlier builds) read as well. Their
-//! encoding is `rows::encode_row` / `rows::decode_row`, and nothing else.
+//! structured clone of the tree. Rows stored as objects (by earlier builds) read as well. What
+//! a flush writes and what a read row means is decided here and in `rows`.
 //!
-//! The connection: when another connection wants to upgrade the database (`versionchange`)
-//! this one closes at once so the upgrade can proceed; when the browser closes it (`close`:
-//! storage pressure, Safari dropping idle connections) it is dropped. Either way the next use
-//! opens a new one, and a transaction that fails is tried once more on a fresh connection.
+//! The IndexedDB calls themselves are in `db/store.js` (loaded by wasm-bindgen beside the
+//! module: each of them is a browser call, which costs an import shim and a future state in
+//! WASM and nothing in a script), which keeps the rules of the connection: when another
+//! connection wants to upgrade the database (`versionchange`) this one closes at once so the
+//! upgrade can proceed; when the browser closes it (`close`: storage pressure, Safari dropping
+//! idle connections) it is dropped. Either way the next use opens a new one, and a transaction
+//! that fails is tried once more on a fresh connection. A partition this `Db` wrote before is
+//! checked once per new connection to still be there ([`DbError::PartitionLost`]).
 
-use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
-use std::future::Future;
-use std::pin::Pin;
-use std::rc::Rc;
 
-use js_sys::Array;
+use js_sys::{Array, Promise};
 use tether_core::{CachedChannel, Persist, PersistedState};
-use wasm_bindgen::closure::Closure;
-use wasm_bindgen::{JsCast, JsValue};
-use web_sys::IdbDatabase;
-
-use super::idb::{self, fire, place, prefix_range, request, result_of, IdbError, Tx};
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::JsFuture;
 
 mod rows;
-use rows::{apply, decode_partition, get, read_partition, s};
+use rows::{decode_partition, flush_ops};
 
-const STORES: [&str; 4] = ["clients", "outbox", "docs", "channels"];
+#[wasm_bindgen(module = "/src/shell/db/store.js")]
+extern "C" {
+    /// The database as `db/store.js` holds it (its class `Db`).
+    type Store;
+    #[wasm_bindgen(js_name = openDb)]
+    fn open_db(name: &str) -> Promise;
+    #[wasm_bindgen(method)]
+    fn load(this: &Store, client_id: &str) -> Promise;
+    #[wasm_bindgen(method)]
+    fn write(this: &Store, client_id: &str, last_mutation_id: f64, ops: &str) -> Promise;
+    #[wasm_bindgen(method, js_name = clientIds)]
+    fn client_ids(this: &Store) -> Promise;
+    #[wasm_bindgen(method)]
+    fn freshest(this: &Store, except: &str) -> Promise;
+    #[wasm_bindgen(method, js_name = deleteClient)]
+    fn delete_client(this: &Store, client_id: &str) -> Promise;
+    #[wasm_bindgen(method)]
+    fn forget(this: &Store, client_id: &str);
+}
 
 /// Why a database call failed.
 #[derive(Debug, Clone, PartialEq)]
@@ -63,138 +79,37 @@ impl DbError {
     }
 }
 
-impl From<IdbError> for DbError {
-    fn from(e: IdbError) -> DbError {
-        DbError::Failed(e.0)
-    }
-}
-
-/// A database operation run by [`Db::with_retry`].
-type Op<'a> = Pin<Box<dyn Future<Output = Result<JsValue, DbError>> + 'a>>;
-
-/// The `clients` store's keys (`keys`) or rows.
-async fn read_clients(conn: Rc<Conn>, keys: bool) -> Result<JsValue, DbError> {
-    let tx = Tx::start(&conn.db, &["clients"], false)?;
-    let store = tx.store("clients")?;
-    let all = request(if keys {
-        store.get_all_keys()
-    } else {
-        store.get_all()
-    })?;
-    tx.done().await?;
-    Ok(result_of(&all)?)
-}
-
-/// One connection and its event handlers.
-struct Conn {
-    db: IdbDatabase,
-    /// Which connection of this `Db` it is (0 for the first).
-    generation: u64,
-    /// Set when the connection closed (by us on `versionchange`, or by the browser).
-    closed: Rc<Cell<bool>>,
-    _on_versionchange: Closure<dyn FnMut()>,
-    _on_close: Closure<dyn FnMut()>,
-}
-
-impl Conn {
-    fn new(db: IdbDatabase, generation: u64) -> Conn {
-        let closed = Rc::new(Cell::new(false));
-        let (flag, closing) = (closed.clone(), db.clone());
-        let on_versionchange = Closure::<dyn FnMut()>::new(move || {
-            closing.close();
-            flag.set(true);
-        });
-        let flag = closed.clone();
-        let on_close = Closure::<dyn FnMut()>::new(move || flag.set(true));
-        db.set_onversionchange(Some(on_versionchange.as_ref().unchecked_ref()));
-        db.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-        Conn {
-            db,
-            generation,
-            closed,
-            _on_versionchange: on_versionchange,
-            _on_close: on_close,
+/// Waits for a promise of `db/store.js`: its rejection is text, or 0 for a lost partition.
+async fn settled(promise: Promise) -> Result<JsValue, DbError> {
+    JsFuture::from(promise).await.map_err(|e| {
+        if e.as_f64() == Some(0.0) {
+            DbError::PartitionLost
+        } else {
+            DbError::Failed(
+                e.as_string()
+                    .unwrap_or_else(|| "IndexedDB failed".to_owned()),
+            )
         }
-    }
-}
-
-impl Drop for Conn {
-    fn drop(&mut self) {
-        self.db.set_onversionchange(None);
-        self.db.set_onclose(None);
-        self.db.close();
-    }
+    })
 }
 
 /// The database, reopened when its connection closed or a transaction on it failed.
 pub struct Db {
-    name: String,
-    conn: RefCell<Option<Rc<Conn>>>,
-    /// Connections opened so far.
-    opened: Cell<u64>,
-    /// Per client id: the connection its last write committed on. The first write of a
-    /// partition on a newer connection checks that the partition is still there.
-    /// (A list: a few client ids, this tab's and those it adopts.)
-    written: RefCell<Vec<(String, u64)>>,
+    store: Store,
 }
 
 /// Opens (creating or upgrading) the database.
 pub async fn open(name: &str) -> Result<Db, DbError> {
-    let db = idb::open(name, &STORES).await?;
+    let store = settled(open_db(name)).await?;
     Ok(Db {
-        name: name.to_owned(),
-        conn: RefCell::new(Some(Rc::new(Conn::new(db, 0)))),
-        opened: Cell::new(1),
-        written: RefCell::new(Vec::new()),
+        store: store.into(),
     })
 }
 
 impl Db {
-    /// The current connection, opening a new one when it closed.
-    async fn connection(&self) -> Result<Rc<Conn>, DbError> {
-        let current = self.conn.borrow().clone();
-        if let Some(conn) = current.filter(|c| !c.closed.get()) {
-            return Ok(conn);
-        }
-        self.conn.borrow_mut().take();
-        let generation = self.opened.get();
-        let conn = Rc::new(Conn::new(idb::open(&self.name, &STORES).await?, generation));
-        self.opened.set(generation + 1);
-        *self.conn.borrow_mut() = Some(conn.clone());
-        Ok(conn)
-    }
-
-    /// Runs `op` on the connection; if it fails, drops that connection (it may have been closed
-    /// by the browser) and runs `op` once more on a new one. Safe for writes: a failed
-    /// transaction was aborted, so nothing of it is stored.
-    ///
-    /// One function for every operation (not generic: each instance cost its own copy of the
-    /// connection and retry logic in the bundle); an operation yields the raw `JsValue` its
-    /// caller decodes.
-    async fn with_retry<'a>(&self, op: &dyn Fn(Rc<Conn>) -> Op<'a>) -> Result<JsValue, DbError> {
-        let first = self.connection().await?;
-        match op(first.clone()).await {
-            Ok(value) => Ok(value),
-            Err(DbError::PartitionLost) => Err(DbError::PartitionLost),
-            Err(_) => {
-                {
-                    let mut slot = self.conn.borrow_mut();
-                    if slot.as_ref().is_some_and(|c| Rc::ptr_eq(c, &first)) {
-                        *slot = None;
-                    }
-                }
-                drop(first);
-                let second = self.connection().await?;
-                op(second).await
-            }
-        }
-    }
-
     /// Client ids that have a partition.
     pub async fn client_ids(&self) -> Result<Vec<String>, DbError> {
-        let keys = self
-            .with_retry(&|conn| Box::pin(read_clients(conn, true)))
-            .await?;
+        let keys = settled(self.store.client_ids()).await?;
         Ok(Array::from(&keys)
             .iter()
             .filter_map(|k| k.as_string())
@@ -207,18 +122,7 @@ impl Db {
         &self,
         except: &str,
     ) -> Result<BTreeMap<String, CachedChannel>, DbError> {
-        let rows = self
-            .with_retry(&|conn| Box::pin(read_clients(conn, false)))
-            .await?;
-        let freshest = Array::from(&rows)
-            .iter()
-            .filter_map(|row| {
-                let id = get(&row, "clientId").as_string()?;
-                let at = get(&row, "updatedAt").as_f64().unwrap_or(0.0);
-                (id != except).then_some((id, at))
-            })
-            .max_by(|a, b| a.1.total_cmp(&b.1));
-        let Some((client_id, _)) = freshest else {
+        let Some(client_id) = settled(self.store.freshest(except)).await?.as_string() else {
             return Ok(BTreeMap::new());
         };
         Ok(self
@@ -230,9 +134,7 @@ impl Db {
 
     /// Everything stored for `client_id` (None when it has no partition).
     pub async fn load(&self, client_id: &str) -> Result<Option<PersistedState>, DbError> {
-        let raw = self
-            .with_retry(&|conn| Box::pin(async move { read_partition(&conn.db, client_id).await }))
-            .await?;
+        let raw = settled(self.store.load(client_id)).await?;
         decode_partition(client_id, &raw)
     }
 
@@ -246,80 +148,20 @@ impl Db {
         last_mutation_id: u64,
         writes: &[Persist],
     ) -> Result<(), DbError> {
-        self.with_retry(&|conn| {
-            Box::pin(async move {
-                let tx = Tx::start(&conn.db, &STORES, true)?;
-                let check = self
-                    .written
-                    .borrow()
-                    .iter()
-                    .any(|(id, g)| id == client_id && *g != conn.generation);
-                if check {
-                    let row = place(tx.store("clients")?.get(&s(client_id)))?;
-                    if row.result().await?.is_undefined() {
-                        tx.abort();
-                        return Err(DbError::PartitionLost);
-                    }
-                }
-                match apply(&tx, client_id, last_mutation_id, writes) {
-                    Ok(()) => {
-                        tx.done().await?;
-                        self.wrote(client_id, conn.generation);
-                        Ok(JsValue::UNDEFINED)
-                    }
-                    Err(error) => {
-                        tx.abort();
-                        Err(error)
-                    }
-                }
-            })
-        })
-        .await
-        .map(drop)
+        let ops = flush_ops(writes);
+        settled(self.store.write(client_id, last_mutation_id as f64, &ops))
+            .await
+            .map(drop)
     }
 
     /// Forgets that `client_id`'s partition was written (its next write does not check that
     /// the partition is still there: it stores everything again).
     pub fn forget(&self, client_id: &str) {
-        self.written.borrow_mut().retain(|(id, _)| id != client_id);
-    }
-
-    /// Records that `client_id`'s partition was written on connection `generation`.
-    fn wrote(&self, client_id: &str, generation: u64) {
-        let mut written = self.written.borrow_mut();
-        match written.iter_mut().find(|(id, _)| id == client_id) {
-            Some(entry) => entry.1 = generation,
-            None => written.push((client_id.to_owned(), generation)),
-        }
+        self.store.forget(client_id);
     }
 
     /// Deletes everything stored for `client_id`.
     pub async fn delete_client(&self, client_id: &str) -> Result<(), DbError> {
-        self.forget(client_id);
-        self.with_retry(&|conn| {
-            Box::pin(async move {
-                let tx = Tx::start(&conn.db, &STORES, true)?;
-                let placed = (|| {
-                    let range = prefix_range(&[s(client_id)])?;
-                    for store in ["outbox", "docs", "channels"] {
-                        fire(tx.store(store)?.delete(&range))?;
-                    }
-                    fire(tx.store("clients")?.delete(&s(client_id)))?;
-                    Ok::<(), IdbError>(())
-                })();
-                match placed {
-                    Ok(()) => {
-                        tx.done().await?;
-                        Ok(JsValue::UNDEFINED)
-                    }
-                    Err(error) => {
-                        tx.abort();
-                        Err(error.into())
-                    }
-                }
-            })
-        })
-        .await
-        .map(drop)
+        settled(self.store.delete_client(client_id)).await.map(drop)
     }
 }

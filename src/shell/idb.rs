@@ -1,4 +1,5 @@
-//! A small wrapper of IndexedDB through web-sys
+//! A small wrapper of IndexedDB through web-sys, for the key/value [`crate::storage`] (the
+//! client's own database is `db/store.js`)
 //! ([MDN: IndexedDB API](https://developer.mozilla.org/en-US/docs/Web/API/IndexedDB_API)):
 //! requests and transactions as futures, and opening a database with the object stores it
 //! needs.
@@ -16,8 +17,8 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
-    IdbDatabase, IdbFactory, IdbKeyRange, IdbObjectStore, IdbOpenDbRequest, IdbRequest,
-    IdbTransaction, IdbTransactionMode,
+    IdbDatabase, IdbFactory, IdbObjectStore, IdbOpenDbRequest, IdbRequest, IdbTransaction,
+    IdbTransactionMode,
 };
 
 /// An IndexedDB failure: the `DOMException`'s name and message (`"VersionError: ..."`).
@@ -97,17 +98,6 @@ pub fn place(request: Result<IdbRequest, JsValue>) -> Result<Req, IdbError> {
     request.map(Req::new).map_err(|e| IdbError::from_js(&e))
 }
 
-/// Places a request to be read once its transaction completed ([`result_of`]): one wait for
-/// the transaction instead of one per request.
-pub fn request(request: Result<IdbRequest, JsValue>) -> Result<IdbRequest, IdbError> {
-    request.map_err(|e| IdbError::from_js(&e))
-}
-
-/// The result of a request of a transaction that completed.
-pub fn result_of(request: &IdbRequest) -> Result<JsValue, IdbError> {
-    request.result().map_err(|e| IdbError::from_js(&e))
-}
-
 /// Places a request whose outcome only the transaction reports (a failed one aborts it).
 pub fn fire(request: Result<IdbRequest, JsValue>) -> Result<(), IdbError> {
     request.map(|_| ()).map_err(|e| IdbError::from_js(&e))
@@ -154,11 +144,6 @@ impl Tx {
             Some(error) => IdbError::from_js(error.as_ref()),
             None => IdbError::text("AbortError: the transaction was aborted"),
         })
-    }
-
-    /// Aborts the transaction: nothing of it is stored.
-    pub fn abort(self) {
-        let _ = self.tx.abort();
     }
 }
 
@@ -238,23 +223,4 @@ pub async fn delete(name: &str) -> Result<(), IdbError> {
         .delete_database(name)
         .map_err(|e| IdbError::from_js(&e))?;
     place(Ok(request.into()))?.result().await.map(|_| ())
-}
-
-/// An array key.
-pub fn key(parts: &[JsValue]) -> JsValue {
-    parts.iter().collect::<Array>().into()
-}
-
-/// Every key from `lower` to `upper`, both included.
-pub fn key_range(lower: &JsValue, upper: &JsValue) -> Result<JsValue, IdbError> {
-    IdbKeyRange::bound(lower, upper)
-        .map(Into::into)
-        .map_err(|e| IdbError::from_js(&e))
-}
-
-/// Every array key that starts with `prefix` (arrays sort above strings and numbers).
-pub fn prefix_range(prefix: &[JsValue]) -> Result<JsValue, IdbError> {
-    let mut upper: Vec<JsValue> = prefix.to_vec();
-    upper.push(Array::new().into());
-    key_range(&key(prefix), &key(&upper))
 }

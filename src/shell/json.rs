@@ -221,6 +221,11 @@ impl Writer {
         self.buf.is_empty()
     }
 
+    /// The text written so far.
+    pub fn into_text(self) -> String {
+        String::from_utf8(self.buf).unwrap_or_default()
+    }
+
     /// The text written so far, as JavaScript objects (one `JSON.parse`).
     pub fn finish(self) -> JsValue {
         let text = String::from_utf8(self.buf).unwrap_or_default();
