@@ -18,13 +18,6 @@ pub fn write_document(w: &mut Writer, document: &Document) {
     w.end_object();
 }
 
-/// A server document as a JavaScript `{version, doc}`.
-pub fn document_to_js(document: &Document) -> JsValue {
-    let mut w = Writer::new();
-    write_document(&mut w, document);
-    w.finish()
-}
-
 fn continuity_name(continuity: Continuity) -> &'static str {
     match continuity {
         Continuity::Recovered => "recovered",

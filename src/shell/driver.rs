@@ -10,7 +10,7 @@
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
-use js_sys::{Function, Promise, Reflect};
+use js_sys::{Function, Promise};
 use tether_core::{Engine, Output};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
@@ -211,37 +211,16 @@ impl Driver {
     /// ([MDN: `StorageManager.persist()`](https://developer.mozilla.org/en-US/docs/Web/API/StorageManager/persist));
     /// the answer shows as `status.persisted`.
     pub fn ask_persistent_storage(&mut self) {
-        let storage = web_sys::window()
-            .map(|w| w.navigator())
-            .and_then(|n| Reflect::get(&n, &JsValue::from_str("storage")).ok())
-            .filter(|s| !s.is_undefined() && !s.is_null());
-        let Some(storage) = storage else {
-            return;
-        };
-        let Some(persist) = Reflect::get(&storage, &JsValue::from_str("persist"))
-            .ok()
-            .and_then(|f| f.dyn_into::<Function>().ok())
-        else {
-            return;
-        };
-        let Some(promise) = persist
-            .call0(&storage)
-            .ok()
-            .and_then(|p| p.dyn_into::<Promise>().ok())
-        else {
-            return;
-        };
+        let answer = super::page::persist();
         let weak = self.me.clone();
         spawn_local(async move {
-            let granted = JsFuture::from(promise)
-                .await
-                .ok()
-                .and_then(|v| v.as_bool())
-                .unwrap_or(false);
-            with(&weak, |d| {
-                d.persisted = Some(granted);
-                d.force_status = true;
-            });
+            // null: the browser cannot be asked (nothing is reported).
+            if let Some(granted) = JsFuture::from(answer).await.ok().and_then(|v| v.as_bool()) {
+                with(&weak, |d| {
+                    d.persisted = Some(granted);
+                    d.force_status = true;
+                });
+            }
         });
     }
 
