@@ -216,6 +216,17 @@ impl Writer {
         self
     }
 
+    /// Writes an object whose fields were written into `fields` (a writer of `key` and
+    /// value pairs, no braces).
+    pub fn object_of(&mut self, fields: &Writer) -> &mut Writer {
+        self.sep();
+        self.buf.push(b'{');
+        self.buf.extend_from_slice(&fields.buf);
+        self.buf.push(b'}');
+        self.comma = true;
+        self
+    }
+
     /// Whether nothing was written.
     pub fn is_empty(&self) -> bool {
         self.buf.is_empty()
