@@ -1,13 +1,10 @@
 //! `TetherClient`: the class JavaScript uses (through `js/src/loader.ts`).
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use js_sys::{Function, Promise};
-use tether_core::{
-    ChannelDelta, Config, Engine, EngineError, Persist, PersistedState, Precondition, ViewId,
-};
+use tether_core::{Config, Engine, EngineError, Precondition, ViewId};
 use tether_protocol::{Filter, Json, Op};
 use wasm_bindgen::prelude::*;
 
@@ -16,7 +13,7 @@ use super::args;
 use super::db::{self, Db};
 use super::driver::{deferred, now_ms, with, Driver, DriverSetup, Store};
 use super::error::ShellError;
-use super::identity;
+use super::identity::Held;
 use super::options::{read_mutation, Options};
 use wasm_bindgen_futures::spawn_local;
 
@@ -49,37 +46,6 @@ impl AdoptionPlan {
                 adopt::adopt_orphans(adoption.clone());
             });
     }
-}
-
-/// A new tab (no partition of its own yet) starts from the freshest cache of this device, so
-/// that it shows what the device holds at once, also while the server is unreachable; the
-/// copy is written to its own partition first (closed tabs' partitions are deleted once
-/// adopted).
-async fn seed_new_tab(db: &db::Db, client_id: &str) -> Option<PersistedState> {
-    let channels = db.freshest_channels(client_id).await.ok()?;
-    if channels.is_empty() {
-        return None;
-    }
-    let writes: Vec<Persist> = channels
-        .iter()
-        .map(|(name, cached)| {
-            Persist::Channel(ChannelDelta {
-                channel: name.clone(),
-                replace: true,
-                upserts: cached.documents.values().cloned().collect(),
-                removes: Vec::new(),
-                cursor: cached.cursor.clone(),
-                filter_key: cached.filter_key.clone(),
-            })
-        })
-        .collect();
-    db.write(client_id, 0, &writes).await.ok()?;
-    Some(PersistedState {
-        client_id: client_id.to_owned(),
-        last_mutation_id: 0,
-        outbox: BTreeMap::new(),
-        channels,
-    })
 }
 
 fn invalid(reason: impl Into<String>) -> JsValue {
@@ -209,23 +175,10 @@ impl TetherClient {
             .clone()
             .unwrap_or_else(|| "tether".to_owned());
         let want_db = parsed.storage.as_deref() != Some("memory");
-        let db = if want_db {
-            db::open(&db_name).await.ok().map(Rc::new)
-        } else {
-            None
-        };
-        // Without the database this tab's stored partition (if any) cannot be read, so the
-        // client takes a new id: its mutation ids can never collide with stored ones, and the
-        // old partition is adopted once the database opens.
-        let fresh_id = want_db && db.is_none();
-        let (client_id, lock) = identity::claim(&db_name, fresh_id).await;
-        let restored = match &db {
-            Some(db) => match db.load(&client_id).await.ok().flatten() {
-                Some(state) => Some(state),
-                None => seed_new_tab(db, &client_id).await,
-            },
-            None => None,
-        };
+        let booted = db::start(&db_name, want_db).await;
+        let db = booted.db.map(Rc::new);
+        let (client_id, lock, restored) =
+            (booted.client_id, Held::new(booted.release), booted.restored);
         let config = parsed.config;
         let seed = (js_sys::Math::random() * 9_007_199_254_740_991.0) as u64;
         let plan = AdoptionPlan {

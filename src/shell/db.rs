@@ -28,12 +28,10 @@
 //! that fails is tried once more on a fresh connection. A partition this `Db` wrote before is
 //! checked once per new connection to still be there ([`DbError::PartitionLost`]).
 
-use std::collections::BTreeMap;
-
-use js_sys::{Array, Promise};
-use tether_core::{CachedChannel, Persist, PersistedState};
+use js_sys::{Array, Function, Promise};
+use tether_core::{Persist, PersistedState};
 use wasm_bindgen::prelude::wasm_bindgen;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 mod rows;
@@ -45,14 +43,11 @@ extern "C" {
     type Store;
     #[wasm_bindgen(js_name = openDb)]
     fn open_db(name: &str) -> Promise;
-    #[wasm_bindgen(method)]
-    fn load(this: &Store, client_id: &str) -> Promise;
+    fn boot(name: &str, want_db: bool) -> Promise;
     #[wasm_bindgen(method)]
     fn write(this: &Store, client_id: &str, last_mutation_id: f64, ops: &str) -> Promise;
-    #[wasm_bindgen(method, js_name = clientIds)]
-    fn client_ids(this: &Store) -> Promise;
     #[wasm_bindgen(method)]
-    fn freshest(this: &Store, except: &str) -> Promise;
+    fn orphans(this: &Store, db_name: &str, me: &str) -> Promise;
     #[wasm_bindgen(method, js_name = deleteClient)]
     fn delete_client(this: &Store, client_id: &str) -> Promise;
     #[wasm_bindgen(method)]
@@ -98,44 +93,76 @@ pub struct Db {
     store: Store,
 }
 
+/// A partition to adopt: its client id, the release of its lock, and what it holds.
+pub type Orphan = (
+    String,
+    Option<Function>,
+    Result<Option<PersistedState>, DbError>,
+);
+
+/// What a client starts from ([`start`]).
+pub struct Booted {
+    /// The database (None when it did not open, or memory storage was asked for).
+    pub db: Option<Db>,
+    /// This tab's client id.
+    pub client_id: String,
+    /// The release of the client id's lock.
+    pub release: Option<Function>,
+    /// What the partition holds (a new tab's is seeded from the device's freshest).
+    pub restored: Option<PersistedState>,
+}
+
+/// A client's start: opens database `name` (when `want_db`), claims this tab's client id (a
+/// new one when the database does not open: the stored partition cannot be read, so the new
+/// id's mutation ids never collide with stored ones, and the old partition is adopted once the
+/// database opens) and reads its partition; a new tab (no partition of its own yet) starts
+/// from the freshest cache of this device, copied to its own partition first, so that it shows
+/// what the device holds at once, also while the server is unreachable.
+pub async fn start(name: &str, want_db: bool) -> Booted {
+    let booted = JsFuture::from(boot(name, want_db))
+        .await
+        .map(|b| Array::from(&b))
+        .unwrap_or_default();
+    let db = booted.get(0);
+    let client_id = booted.get(1).as_string().unwrap_or_default();
+    let db = (!db.is_null() && !db.is_undefined()).then(|| Db {
+        store: db.unchecked_into(),
+    });
+    let restored = match &db {
+        Some(_) => decode_partition(&client_id, &booted.get(3)).ok().flatten(),
+        None => None,
+    };
+    Booted {
+        db,
+        release: booted.get(2).dyn_into().ok(),
+        client_id,
+        restored,
+    }
+}
+
 /// Opens (creating or upgrading) the database.
 pub async fn open(name: &str) -> Result<Db, DbError> {
     let store = settled(open_db(name)).await?;
     Ok(Db {
-        store: store.into(),
+        store: store.unchecked_into(),
     })
 }
 
 impl Db {
-    /// Client ids that have a partition.
-    pub async fn client_ids(&self) -> Result<Vec<String>, DbError> {
-        let keys = settled(self.store.client_ids()).await?;
-        Ok(Array::from(&keys)
+    /// Partitions other than `me`'s that no open tab holds and that have writes to send
+    /// (partitions without writes are deleted on the way), each locked for this tab: its id,
+    /// the release of its lock, and what it holds. Only with Web Locks.
+    pub async fn orphans(&self, db_name: &str, me: &str) -> Result<Vec<Orphan>, DbError> {
+        let found = settled(self.store.orphans(db_name, me)).await?;
+        Ok(Array::from(&found)
             .iter()
-            .filter_map(|k| k.as_string())
+            .map(|entry| {
+                let entry = Array::from(&entry);
+                let id = entry.get(0).as_string().unwrap_or_default();
+                let state = decode_partition(&id, &entry.get(2));
+                (id, entry.get(1).dyn_into().ok(), state)
+            })
             .collect())
-    }
-
-    /// The cached channels of the most recently written partition other than `except`'s (for
-    /// a new tab, whose own partition is empty: it shows what the device holds at once).
-    pub async fn freshest_channels(
-        &self,
-        except: &str,
-    ) -> Result<BTreeMap<String, CachedChannel>, DbError> {
-        let Some(client_id) = settled(self.store.freshest(except)).await?.as_string() else {
-            return Ok(BTreeMap::new());
-        };
-        Ok(self
-            .load(&client_id)
-            .await?
-            .map(|state| state.channels)
-            .unwrap_or_default())
-    }
-
-    /// Everything stored for `client_id` (None when it has no partition).
-    pub async fn load(&self, client_id: &str) -> Result<Option<PersistedState>, DbError> {
-        let raw = settled(self.store.load(client_id)).await?;
-        decode_partition(client_id, &raw)
     }
 
     /// Applies a flush of engine writes for `client_id` in one readwrite transaction, which

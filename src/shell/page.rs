@@ -1,5 +1,6 @@
 //! The page's side of the shell that is written in JavaScript (`page.js`, loaded by
-//! wasm-bindgen beside the module): client-id locks, signals, persistent storage, errors.
+//! wasm-bindgen beside the module): signals, persistent storage, errors, and whether the
+//! browser has Web Locks (the client-id locks themselves are taken by `db/store.js`).
 
 use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -10,12 +11,6 @@ extern "C" {
     /// Whether the browser has the Web Locks API.
     #[wasm_bindgen(js_name = hasWebLocks)]
     pub fn has_web_locks() -> bool;
-    /// Resolves with the release function of the lock of `client_id`'s partition, or null
-    /// when another tab holds it.
-    #[wasm_bindgen(js_name = tryLock)]
-    pub fn try_lock(db: &str, client_id: &str) -> Promise;
-    /// Resolves with `[client id, release]` for this tab.
-    pub fn claim(db: &str, fresh: bool) -> Promise;
     /// Listens for the page's signals (see `signals`); returns the function that stops.
     pub fn listen(report: &Function) -> Function;
     /// Resolves with the answer of `navigator.storage.persist()`, or null.
