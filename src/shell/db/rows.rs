@@ -1,8 +1,6 @@
 //! The stored rows: what a flush writes (the operations `store.js` places) and what a read
 //! partition means.
 
-use std::collections::BTreeMap;
-
 use js_sys::Array;
 use tether_core::stored::{document_from_json_text, document_to_json_text};
 use tether_core::{CachedChannel, PendingMutation, Persist, PersistedState};
@@ -35,8 +33,8 @@ pub fn decode_partition(client_id: &str, raw: &JsValue) -> Result<Option<Persist
             .as_string()
             .unwrap_or_else(|| client_id.to_owned()),
         last_mutation_id: raw.get(0).as_f64().unwrap_or(0.0) as u64,
-        outbox: BTreeMap::new(),
-        channels: BTreeMap::new(),
+        // The maps by `Default`: whichever map type the engine's state uses.
+        ..PersistedState::default()
     };
     for text in lines(&raw.get(2).as_string().unwrap_or_default()) {
         let mutation = PendingMutation::from_json_text(text)
@@ -55,9 +53,9 @@ pub fn decode_partition(client_id: &str, raw: &JsValue) -> Result<Option<Persist
         state.channels.insert(
             name,
             CachedChannel {
-                documents: BTreeMap::new(),
                 cursor,
                 filter_key,
+                ..CachedChannel::default()
             },
         );
         i += 4;
