@@ -59,20 +59,25 @@ function sessionStore() {
   }
 }
 
-/** This tab's client id and the release of its lock, `[id, release]`: the id saved for this
- * tab if its lock is free (and `fresh` is false), else a new id (saved for the tab's reloads). */
-export async function claim(db, fresh) {
+function sessionKey(db) {
+  return "tether:" + db + ":clientId";
+}
+
+/** The client id saved for this tab (null: none). The first use of `sessionStorage` in a page
+ * can take milliseconds: `boot` reads it while the database opens. */
+export function savedClientId(db) {
   const storage = sessionStore();
-  const key = "tether:" + db + ":clientId";
-  let saved = null;
-  if (!fresh && storage) {
-    try {
-      saved = storage.getItem(key);
-    } catch {
-      saved = null;
-    }
+  try {
+    return storage ? storage.getItem(sessionKey(db)) : null;
+  } catch {
+    return null;
   }
-  if (saved !== null) {
+}
+
+/** This tab's client id and the release of its lock, `[id, release]`: the id `saved` for this
+ * tab if its lock is free (and `fresh` is false), else a new id (saved for the tab's reloads). */
+export async function claim(db, fresh, saved) {
+  if (!fresh && saved !== null) {
     const release = await tryLock(db, saved);
     if (release) return [saved, release];
   }
@@ -81,7 +86,8 @@ export async function claim(db, fresh) {
     const release = await tryLock(db, id);
     if (release) {
       try {
-        if (storage) storage.setItem(key, id);
+        const storage = sessionStore();
+        if (storage) storage.setItem(sessionKey(db), id);
       } catch {
         // Not saved: a reload takes a new id, and adopts this one's outbox.
       }

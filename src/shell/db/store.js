@@ -7,7 +7,7 @@
 // Every function returns a promise. A failure rejects with text ("Name: message" of the
 // DOMException) or with LOST, when the partition written before is gone.
 
-import { claim, hasWebLocks, tryLock } from "../page.js";
+import { claim, hasWebLocks, savedClientId, tryLock } from "../page.js";
 
 const STORES = ["clients", "outbox", "docs", "channels"];
 const LOST = 0;
@@ -377,15 +377,11 @@ function partition(client, clientId, outbox, channelKeys, channelRows, docKeys, 
  * database opens) and reads its partition, seeding a new tab's. Resolves with `[Db | null,
  * clientId, release of its lock, what load reads | null]`. */
 export async function boot(name, wantDb) {
-  let db = null;
-  if (wantDb) {
-    try {
-      db = await openDb(name);
-    } catch {
-      db = null;
-    }
-  }
-  const [clientId, release] = await claim(name, wantDb && db === null);
+  const opening = wantDb ? openDb(name).catch(() => null) : Promise.resolve(null);
+  // Read while the database opens (the first use of sessionStorage in a page may be slow).
+  const saved = savedClientId(name);
+  const db = await opening;
+  const [clientId, release] = await claim(name, wantDb && db === null, saved);
   let raw = null;
   if (db !== null) {
     try {
