@@ -52,6 +52,8 @@ extern "C" {
     fn delete_client(this: &Store, client_id: &str) -> Promise;
     #[wasm_bindgen(method)]
     fn forget(this: &Store, client_id: &str);
+    #[wasm_bindgen(method)]
+    fn close(this: &Store);
 }
 
 /// Why a database call failed.
@@ -88,9 +90,16 @@ async fn settled(promise: Promise) -> Result<JsValue, DbError> {
     })
 }
 
-/// The database, reopened when its connection closed or a transaction on it failed.
+/// The database, reopened when its connection closed or a transaction on it failed; its
+/// connection is closed when the last user lets go of it.
 pub struct Db {
     store: Store,
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        self.store.close();
+    }
 }
 
 /// A partition to adopt: its client id, the release of its lock, and what it holds.

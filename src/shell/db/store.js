@@ -322,6 +322,12 @@ export class Db {
     this.written.delete(clientId);
   }
 
+  /** Closes the connection (the client let go of the database; a later use reopens it). */
+  close() {
+    if (this.conn) release(this.conn);
+    this.conn = null;
+  }
+
   /** Deletes everything stored for `clientId`. */
   deleteClient(clientId) {
     this.forget(clientId);
