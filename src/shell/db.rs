@@ -19,7 +19,7 @@
 //! structured clone of the tree. Rows stored as objects (by earlier builds) read as well. What
 //! a flush writes and what a read row means is decided here and in `rows`.
 //!
-//! The IndexedDB calls themselves are in `db/store.js` (loaded by wasm-bindgen beside the
+//! The IndexedDB calls themselves are in `db/store.js` and `db/start.js` (loaded by wasm-bindgen beside the
 //! module: each of them is a browser call, which costs an import shim and a future state in
 //! WASM and nothing in a script), which keeps the rules of the connection: when another
 //! connection wants to upgrade the database (`versionchange`) this one closes at once so the
@@ -43,17 +43,20 @@ extern "C" {
     type Store;
     #[wasm_bindgen(js_name = openDb)]
     fn open_db(name: &str) -> Promise;
-    fn boot(name: &str, want_db: bool) -> Promise;
     #[wasm_bindgen(method)]
     fn write(this: &Store, client_id: &str, last_mutation_id: f64, ops: &str) -> Promise;
-    #[wasm_bindgen(method)]
-    fn orphans(this: &Store, db_name: &str, me: &str) -> Promise;
     #[wasm_bindgen(method, js_name = deleteClient)]
     fn delete_client(this: &Store, client_id: &str) -> Promise;
     #[wasm_bindgen(method)]
     fn forget(this: &Store, client_id: &str);
     #[wasm_bindgen(method)]
     fn close(this: &Store);
+}
+
+#[wasm_bindgen(module = "/src/shell/db/start.js")]
+extern "C" {
+    fn boot(name: &str, want_db: bool) -> Promise;
+    fn orphans(db: &Store, db_name: &str, me: &str) -> Promise;
 }
 
 /// Why a database call failed.
@@ -162,7 +165,7 @@ impl Db {
     /// (partitions without writes are deleted on the way), each locked for this tab: its id,
     /// the release of its lock, and what it holds. Only with Web Locks.
     pub async fn orphans(&self, db_name: &str, me: &str) -> Result<Vec<Orphan>, DbError> {
-        let found = settled(self.store.orphans(db_name, me)).await?;
+        let found = settled(orphans(&self.store, db_name, me)).await?;
         Ok(Array::from(&found)
             .iter()
             .map(|entry| {

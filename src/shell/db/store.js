@@ -4,12 +4,12 @@
 // an import shim and a future state in the WASM module and nothing in a script. The WASM
 // module keeps the decisions (what to write, what a row means); this file moves the rows.
 //
+// A client's start and the look for closed tabs' outboxes are in start.js.
+//
 // Every function returns a promise. A failure rejects with text ("Name: message" of the
 // DOMException) or with LOST, when the partition written before is gone.
 
-import { claim, hasWebLocks, savedClientId, tryLock } from "../page.js";
-
-const STORES = ["clients", "outbox", "docs", "channels"];
+export const STORES = ["clients", "outbox", "docs", "channels"];
 const LOST = 0;
 
 /** "Name: message" of what IndexedDB threw or reported. */
@@ -22,26 +22,26 @@ function why(e) {
 }
 
 /** Every array key that starts with `prefix` (arrays sort above strings and numbers). */
-function prefix(parts) {
+export function prefix(parts) {
   return IDBKeyRange.bound(parts, [...parts, []]);
 }
 
 /** A transaction's end: resolves with null once it committed, with the error once it aborted
  * (resolves either way, so a transaction given up is never an unhandled rejection). */
-function ended(tx) {
+export function ended(tx) {
   return new Promise((resolve) => {
     tx.oncomplete = () => resolve(null);
     tx.onabort = () => resolve(tx.error ? why(tx.error) : "AbortError: the transaction was aborted");
   });
 }
 
-async function committed(finished) {
+export async function committed(finished) {
   const error = await finished;
   if (error !== null) throw error;
 }
 
 /** A request's result. */
-function result(request) {
+export function result(request) {
   return new Promise((resolve, reject) => {
     request.onsuccess = () => resolve(request.result);
     request.onerror = () => reject(why(request.error));
@@ -216,74 +216,6 @@ export class Db {
     });
   }
 
-  /** A new tab's partition (it has none yet), copied from the cached channels of the most
-   * recently written other one (its outbox stays there), so the tab shows what the device holds
-   * at once: resolves with what `load` would read, or null when there is nothing to copy. */
-  async seed(clientId) {
-    const from = await this.freshest(clientId);
-    if (from === null) return null;
-    return this.retry(async (conn) => {
-      const tx = conn.db.transaction(STORES, "readwrite");
-      const finished = ended(tx);
-      const range = prefix([from]);
-      const channels = tx.objectStore("channels");
-      const docs = tx.objectStore("docs");
-      const [channelKeys, channelRows, docKeys, docRows] = await Promise.all([
-        result(channels.getAllKeys(range)),
-        result(channels.getAll(range)),
-        result(docs.getAllKeys(range)),
-        result(docs.getAll(range)),
-      ]);
-      if (channelKeys.length === 0 && docKeys.length === 0) {
-        tx.abort();
-        return null;
-      }
-      const copied = new Set([...channelKeys, ...docKeys].map((key) => key[1]));
-      for (const channel of copied) docs.delete(prefix([clientId, channel]));
-      channelKeys.forEach((key, i) => channels.put(channelRows[i], [clientId, key[1]]));
-      docKeys.forEach((key, i) => docs.put(docRows[i], [clientId, key[1], key[2]]));
-      const client = { clientId, lastMutationId: 0, updatedAt: Date.now() };
-      tx.objectStore("clients").put(client, clientId);
-      await committed(finished);
-      this.written.set(clientId, conn.generation);
-      return partition(client, clientId, [], channelKeys, channelRows, docKeys, docRows);
-    });
-  }
-
-  /** Partitions other than `me`'s that no open tab holds and that have writes to send, each
-   * locked for this tab: `[clientId, release, what load reads]`. Partitions without writes are
-   * deleted on the way. Only with Web Locks: without, a closed tab cannot be told from an open
-   * one, whose partition must not be deleted. */
-  async orphans(dbName, me) {
-    const found = [];
-    if (!hasWebLocks()) return found;
-    for (const id of await this.clientIds()) {
-      if (id === me) continue;
-      const release = await tryLock(dbName, id);
-      if (!release) continue;
-      let raw = null;
-      try {
-        raw = await this.load(id);
-      } catch {
-        raw = null;
-      }
-      if (raw !== null && raw[2] === "") {
-        try {
-          await this.deleteClient(id);
-        } catch {
-          // Tried again at the next look.
-        }
-        raw = null;
-      }
-      if (raw === null) {
-        release();
-        continue;
-      }
-      found.push([id, release, raw]);
-    }
-    return found;
-  }
-
   /** Applies a flush (`ops`: JSON text, see `place`) for `clientId` in one readwrite
    * transaction, which has committed when the promise resolves; on any failure it is aborted,
    * so nothing of the flush is stored. Rejects with LOST when the partition this `Db` wrote
@@ -350,7 +282,7 @@ export class Db {
 /** What `load` resolves with, from the rows read: `[lastMutationId, clientId, outbox texts
  * joined by "\n", channels as [name, epoch | null, offset, filterKey]..., documents as
  * channel "\n" text joined by "\n"]`. */
-function partition(client, clientId, outbox, channelKeys, channelRows, docKeys, docRows) {
+export function partition(client, clientId, outbox, channelKeys, channelRows, docKeys, docRows) {
   const flat = [];
   channelRows.forEach((value, i) => {
     const cursor = value && value.cursor;
@@ -375,35 +307,6 @@ function partition(client, clientId, outbox, channelKeys, channelRows, docKeys, 
     flat,
     docLines.join("\n"),
   ];
-}
-
-/** A client's start: opens database `name` (when `wantDb`), claims this tab's client id (a
- * new one when the database does not open: the stored partition cannot be read, so the new
- * id's mutation ids never collide with stored ones, and the old partition is adopted once the
- * database opens) and reads its partition, seeding a new tab's. Resolves with `[Db | null,
- * clientId, release of its lock, what load reads | null]`. */
-export async function boot(name, wantDb) {
-  const opening = wantDb ? openDb(name).catch(() => null) : Promise.resolve(null);
-  // Read while the database opens (the first use of sessionStorage in a page may be slow).
-  const saved = savedClientId(name);
-  const db = await opening;
-  const [clientId, release] = await claim(name, wantDb && db === null, saved);
-  let raw = null;
-  if (db !== null) {
-    try {
-      raw = await db.load(clientId);
-    } catch {
-      raw = null;
-    }
-    if (raw === null) {
-      try {
-        raw = await db.seed(clientId);
-      } catch {
-        raw = null;
-      }
-    }
-  }
-  return [db, clientId, release, raw];
 }
 
 /** A stored row's text: JSON text, or (stored by an earlier build) an object. A line break can
