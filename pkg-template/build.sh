@@ -11,6 +11,8 @@ wasm_out="$root/target/wasm-pkg"
 stage="$root/target/npm/tether-sync"
 
 echo "== wasm-pack build --release --target web"
+# Snippets of an earlier build (another crate hash) must not ship with this one.
+rm -rf "$wasm_out/snippets"
 wasm-pack build --release --target web --out-dir "$wasm_out" --out-name tether --no-pack . >&2
 
 echo "== React layer (tsc)"
