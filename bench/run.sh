@@ -241,6 +241,8 @@ if has_part bundle; then
     cp "$TETHER_ROOT/js/tsconfig.json" "$stage/"
     rm -rf "$stage/src/wasm" && mkdir -p "$stage/src/wasm"
     cp "$wasm_out/tether.js" "$wasm_out/tether_bg.wasm" "$stage/src/wasm/"
+    # The shell's JavaScript modules, which the glue imports from snippets/.
+    [[ -d "$wasm_out/snippets" ]] && cp -r "$wasm_out/snippets" "$stage/src/wasm/"
     tether_entry="$stage/src/index.ts"
     tether_wasm="$wasm_out/tether_bg.wasm"
     tether_source="js/src + wasm-pack --release (built by this run)"

@@ -5,10 +5,10 @@
 //!
 //! * `TetherClient` (wasm32 only): the class JavaScript uses. It runs the sans-IO engine of
 //!   `tether-core` against a real WebSocket, one `setTimeout` timer, the `online` / `offline` /
-//!   `visibilitychange` signals, and IndexedDB (through web-sys; a connection that closes or is
-//!   asked to close for an upgrade is reopened, a database that fails to open is retried) for
-//!   the durable outbox and the cache of confirmed documents, with Web Locks deciding which tab
-//!   owns which outbox;
+//!   `visibilitychange` signals, and IndexedDB (through a small script, `shell/db/store.js`; a
+//!   connection that closes or is asked to close for an upgrade is reopened, a database that
+//!   fails to open is retried) for the durable outbox and the cache of confirmed documents, with
+//!   Web Locks deciding which tab owns which outbox;
 //! * [`protocol_version`]: the wire protocol version, exported to JavaScript;
 //! * `storage` (wasm32 only): a minimal IndexedDB key/value store (browser smoke tests).
 //!

@@ -29,17 +29,32 @@ function load(): Promise<WasmModule> {
   return ready;
 }
 
+/** The methods of the WASM client, by number (its one `call` export; src/shell/client.rs). */
+const CONNECT = 0;
+const CLOSE = 1;
+const SET_TOKEN = 2;
+const RECONNECT = 3;
+const SUBSCRIBE = 4;
+const UNSUBSCRIBE = 5;
+const MUTATE = 6;
+const BROADCAST = 7;
+const REQUEST = 8;
+const SET_PRESENCE = 9;
+const SET_LISTENERS = 10;
+const STATUS = 11;
+
 class Client implements TetherClientLike {
   private readonly changeListeners = new Set<(batch: ChangeBatch) => void>();
   private readonly statusListeners = new Set<(status: Status) => void>();
   private closed = false;
 
   constructor(private readonly raw: WasmClient) {
-    raw.setListeners(
-      (batch) => {
+    raw.call(
+      SET_LISTENERS,
+      (batch: ChangeBatch) => {
         for (const listener of [...this.changeListeners]) listener(batch);
       },
-      (status) => {
+      (status: Status) => {
         for (const listener of [...this.statusListeners]) listener(status);
       },
     );
@@ -50,44 +65,44 @@ class Client implements TetherClientLike {
     return this.raw.clientId;
   }
   connect(): void {
-    this.raw.connect();
+    this.raw.call(CONNECT, undefined, undefined);
   }
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.raw.close();
+    this.raw.call(CLOSE, undefined, undefined);
     this.changeListeners.clear();
     this.statusListeners.clear();
   }
   reconnect(): void {
-    this.raw.reconnect();
+    this.raw.call(RECONNECT, undefined, undefined);
   }
   setToken(token: string): void {
-    this.raw.setToken(token);
+    this.raw.call(SET_TOKEN, token, undefined);
   }
   subscribe(channel: string, options?: { filter?: Filter }): SubscriptionHandle {
-    const id = this.raw.subscribe(channel, options?.filter);
+    const id = this.raw.call(SUBSCRIBE, channel, options?.filter) as number;
     let active = true;
     return {
       id,
       unsubscribe: () => {
         if (!active) return;
         active = false;
-        this.raw.unsubscribe(id);
+        this.raw.call(UNSUBSCRIBE, id, undefined);
       },
     };
   }
   mutate(channel: string, mutation: Mutation): Promise<MutationResult> {
-    return this.raw.mutate(channel, mutation);
+    return this.raw.call(MUTATE, channel, mutation) as Promise<MutationResult>;
   }
   broadcast(channel: string, payload: Json): void {
-    this.raw.broadcast(channel, payload);
+    this.raw.call(BROADCAST, channel, payload);
   }
   request(method: string, body?: Json): Promise<Json> {
-    return this.raw.request(method, body ?? null);
+    return this.raw.call(REQUEST, method, body ?? null) as Promise<Json>;
   }
   setPresence(channel: string, state: Json | null): void {
-    this.raw.setPresence(channel, state);
+    this.raw.call(SET_PRESENCE, channel, state);
   }
   onChange(listener: (batch: ChangeBatch) => void): () => void {
     this.changeListeners.add(listener);
@@ -98,7 +113,7 @@ class Client implements TetherClientLike {
     return () => this.statusListeners.delete(listener);
   }
   status(): Status {
-    return this.raw.status();
+    return this.raw.call(STATUS, undefined, undefined) as Status;
   }
 }
 

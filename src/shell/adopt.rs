@@ -18,7 +18,8 @@ use wasm_bindgen_futures::spawn_local;
 
 use super::db::Db;
 use super::driver::{now_ms, with, Driver, DriverSetup, Store};
-use super::identity;
+use super::identity::Held;
+use super::page;
 
 /// How often an open tab looks for outboxes of tabs that closed (ms).
 pub const SCAN_EVERY_MS: i32 = 3_000;
@@ -44,7 +45,7 @@ pub struct Adoption {
 
 /// Looks for partitions no open tab holds and adopts each (in the background).
 pub fn adopt_orphans(adoption: Adoption) {
-    if !identity::has_web_locks() {
+    if !page::has_web_locks() {
         return;
     }
     let Adoption {
@@ -57,25 +58,15 @@ pub fn adopt_orphans(adoption: Adoption) {
         parent,
     } = adoption;
     spawn_local(async move {
-        let Ok(ids) = db.client_ids().await else {
+        let Ok(orphans) = db.orphans(&db_name, &me).await else {
             return;
         };
-        for id in ids.into_iter().filter(|id| *id != me) {
-            let Some(mut lock) = identity::try_lock(&db_name, &id).await else {
-                continue;
-            };
-            let state = match db.load(&id).await {
-                Ok(Some(state)) => state,
-                _ => {
-                    lock.release();
-                    continue;
-                }
-            };
-            if state.outbox.is_empty() {
-                let _ = db.delete_client(&id).await;
+        for (_, release, state) in orphans {
+            let mut lock = Held::new(release);
+            let Ok(Some(state)) = state else {
                 lock.release();
                 continue;
-            }
+            };
             let seed = (js_sys::Math::random() * 9_007_199_254_740_991.0) as u64;
             let engine = Engine::restore(config.clone(), state, seed);
             let driver = Driver::start(

@@ -1,12 +1,11 @@
 //! `TetherClient`: the class JavaScript uses (through `js/src/loader.ts`).
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use js_sys::{Function, Promise};
-use tether_core::{ChannelDelta, Config, Engine, Persist, PersistedState, ViewId};
-use tether_protocol::Filter;
+use tether_core::{Config, Engine, EngineError, Precondition, ViewId};
+use tether_protocol::{Filter, Json, Op};
 use wasm_bindgen::prelude::*;
 
 use super::adopt;
@@ -14,7 +13,7 @@ use super::args;
 use super::db::{self, Db};
 use super::driver::{deferred, now_ms, with, Driver, DriverSetup, Store};
 use super::error::ShellError;
-use super::identity;
+use super::identity::Held;
 use super::options::{read_mutation, Options};
 use wasm_bindgen_futures::spawn_local;
 
@@ -49,37 +48,6 @@ impl AdoptionPlan {
     }
 }
 
-/// A new tab (no partition of its own yet) starts from the freshest cache of this device, so
-/// that it shows what the device holds at once, also while the server is unreachable; the
-/// copy is written to its own partition first (closed tabs' partitions are deleted once
-/// adopted).
-async fn seed_new_tab(db: &db::Db, client_id: &str) -> Option<PersistedState> {
-    let channels = db.freshest_channels(client_id).await.ok()?;
-    if channels.is_empty() {
-        return None;
-    }
-    let writes: Vec<Persist> = channels
-        .iter()
-        .map(|(name, cached)| {
-            Persist::Channel(ChannelDelta {
-                channel: name.clone(),
-                replace: true,
-                upserts: cached.documents.values().cloned().collect(),
-                removes: Vec::new(),
-                cursor: cached.cursor.clone(),
-                filter_key: cached.filter_key.clone(),
-            })
-        })
-        .collect();
-    db.write(client_id, 0, &writes).await.ok()?;
-    Some(PersistedState {
-        client_id: client_id.to_owned(),
-        last_mutation_id: 0,
-        outbox: BTreeMap::new(),
-        channels,
-    })
-}
-
 fn invalid(reason: impl Into<String>) -> JsValue {
     ShellError::InvalidArgument {
         reason: reason.into(),
@@ -89,13 +57,48 @@ fn invalid(reason: impl Into<String>) -> JsValue {
 
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &'static str = r#"
-import type { ChangeBatch, ClientOptions, Filter, Json, Mutation, MutationResult, Status } from "../types.js";
+import type { ClientOptions } from "../types.js";
 "#;
 
 /// A Tether client: one connection, one outbox, live views of channels.
+///
+/// JavaScript reaches it through three exports: `create`, `clientId` and `call`, one entry
+/// for every other method (each export costs its own argument shims and its own copy of the
+/// drain in the bundle). The Rust methods below are what `call` does, for Rust callers.
 #[wasm_bindgen]
 pub struct TetherClient {
     driver: Rc<RefCell<Driver>>,
+}
+
+/// A call of the client, its arguments read (see [`TetherClient::call`]).
+enum Call {
+    Connect,
+    Close,
+    SetToken(String),
+    Reconnect,
+    Subscribe(String, Option<Filter>),
+    Unsubscribe(u64),
+    Mutate(String, Op, String, Option<Json>, Precondition),
+    Broadcast(String, Json),
+    Request(String, Json),
+    SetPresence(String, Option<Json>),
+    SetListeners(Option<Function>, Option<Function>),
+    Status,
+}
+
+/// A string argument of `call` (anything else reads as empty, which the engine refuses as a
+/// channel name).
+fn text(value: &JsValue) -> String {
+    value.as_string().unwrap_or_default()
+}
+
+/// An optional JSON argument: `undefined` and `null` are "not given".
+fn optional_json(value: &JsValue, path: &str) -> Result<Option<Json>, JsValue> {
+    if value.is_undefined() || value.is_null() {
+        Ok(None)
+    } else {
+        args::json_value(value, path).map(Some)
+    }
 }
 
 #[wasm_bindgen]
@@ -126,160 +129,37 @@ impl TetherClient {
         self.driver.borrow().engine.client_id().to_owned()
     }
 
-    /// Opens the connection and keeps it open (reconnecting with backoff).
-    pub fn connect(&self) {
-        self.run(|d| d.engine.connect(now_ms()));
-    }
-
-    /// Closes the connection and stops; unsettled promises reject with `CLOSED` (queued
-    /// writes stay in IndexedDB).
-    pub fn close(&self) {
-        let effects = match self.driver.try_borrow_mut() {
-            Ok(mut d) => d.shut_down(),
-            Err(_) => return,
-        };
-        effects.run();
-    }
-
-    /// Replaces the auth token: used from the next connection on, and at once when the
-    /// client waits for one (`state: "awaiting-token"` after the server refused a fixed token
-    /// with close 4001 and `lastError.code` `AUTH_INVALID`).
-    #[wasm_bindgen(js_name = setToken)]
-    pub fn set_token(&self, token: String) {
-        self.run(|d| d.engine.set_token(now_ms(), Some(token)));
-    }
-
-    /// Reconnects now, skipping any backoff wait.
-    pub fn reconnect(&self) {
-        self.run(|d| d.engine.went_online(now_ms()));
-    }
-
-    /// Opens a view of `channel` (optionally filtered); returns its id (`ViewChange.sub`).
-    pub fn subscribe(
-        &self,
-        channel: &str,
-        #[wasm_bindgen(unchecked_param_type = "Filter | undefined")] filter: JsValue,
-    ) -> Result<f64, JsValue> {
-        let filter = if filter.is_undefined() || filter.is_null() {
-            None
-        } else {
-            let value = args::json_value(&filter, "filter")?;
-            Some(Filter::parse(&value).map_err(|e| invalid(e.to_string()))?)
-        };
-        let mut result = Ok(0.0);
-        self.run(|d| {
-            result = d
-                .engine
-                .subscribe(now_ms(), channel, filter)
-                .map(|v| v.0 as f64)
-                .map_err(|e| ShellError::Engine(e).to_js());
-        });
-        result
-    }
-
-    /// Closes a view.
-    pub fn unsubscribe(&self, sub: f64) {
-        self.run(|d| {
-            let _ = d.engine.unsubscribe(now_ms(), ViewId(sub as u64));
-        });
-    }
-
-    /// Writes optimistically: shown at once, stored in IndexedDB, sent, and settled on the
-    /// server's answer (`{mutationId, version}`, or an error with `code` CONFLICT, FORBIDDEN,
-    /// NOT_FOUND, INVALID, ...).
-    #[wasm_bindgen(unchecked_return_type = "Promise<MutationResult>")]
-    pub fn mutate(
-        &self,
-        channel: &str,
-        #[wasm_bindgen(unchecked_param_type = "Mutation")] mutation: JsValue,
-    ) -> Result<Promise, JsValue> {
-        let (op, id, doc, precondition) = read_mutation(&mutation)?;
-        let (promise, resolvers) = deferred();
-        let mut result = Ok(());
-        self.run(|d| {
-            match d
-                .engine
-                .mutate(now_ms(), channel, op, &id, doc, precondition)
-            {
-                Ok(mutation_id) => d.track_mutation(mutation_id, resolvers),
-                Err(e) => result = Err(ShellError::Engine(e).to_js()),
+    /// Every other method, by number (`js/src/loader.ts` names them): 0 `connect()`,
+    /// 1 `close()`, 2 `setToken(token)`, 3 `reconnect()`, 4 `subscribe(channel, filter?)`
+    /// → view id, 5 `unsubscribe(view)`, 6 `mutate(channel, mutation)` → promise,
+    /// 7 `broadcast(channel, payload)`, 8 `request(method, body)` → promise,
+    /// 9 `setPresence(channel, state | null)`, 10 `setListeners(onChange?, onStatus?)`,
+    /// 11 `status()`. Throws `INVALID_ARGUMENT` or the engine's error.
+    pub fn call(&self, op: u32, a: JsValue, b: JsValue) -> Result<JsValue, JsValue> {
+        let call = match op {
+            0 => Call::Connect,
+            1 => Call::Close,
+            2 => Call::SetToken(text(&a)),
+            3 => Call::Reconnect,
+            4 => {
+                let filter = match optional_json(&b, "filter")? {
+                    Some(value) => Some(Filter::parse(&value).map_err(|e| invalid(e.to_string()))?),
+                    None => None,
+                };
+                Call::Subscribe(text(&a), filter)
             }
-        });
-        result.map(|()| promise)
-    }
-
-    /// Sends an ephemeral message to the channel's other subscribers.
-    pub fn broadcast(
-        &self,
-        channel: &str,
-        #[wasm_bindgen(unchecked_param_type = "Json")] payload: JsValue,
-    ) -> Result<(), JsValue> {
-        let payload = args::json_value(&payload, "payload")?;
-        let mut result = Ok(());
-        self.run(|d| {
-            result = d
-                .engine
-                .broadcast(now_ms(), channel, payload)
-                .map_err(|e| ShellError::Engine(e).to_js());
-        });
-        result
-    }
-
-    /// Calls a server method; settles with its response or an error (`TIMEOUT`, ...).
-    #[wasm_bindgen(unchecked_return_type = "Promise<Json>")]
-    pub fn request(
-        &self,
-        method: &str,
-        #[wasm_bindgen(unchecked_param_type = "Json")] body: JsValue,
-    ) -> Result<Promise, JsValue> {
-        let body = args::json_value(&body, "body")?;
-        let (promise, resolvers) = deferred();
-        let mut result = Ok(());
-        self.run(|d| match d.engine.request(now_ms(), method, body) {
-            Ok(id) => d.track_request(id, resolvers),
-            Err(e) => result = Err(ShellError::Engine(e).to_js()),
-        });
-        result.map(|()| promise)
-    }
-
-    /// Sets (or with `null`, clears) this client's presence on a channel.
-    #[wasm_bindgen(js_name = setPresence)]
-    pub fn set_presence(
-        &self,
-        channel: &str,
-        #[wasm_bindgen(unchecked_param_type = "Json | null")] state: JsValue,
-    ) -> Result<(), JsValue> {
-        let state = if state.is_null() || state.is_undefined() {
-            None
-        } else {
-            Some(args::json_value(&state, "state")?)
+            5 => Call::Unsubscribe(a.as_f64().map_or(u64::MAX, |v| v as u64)),
+            6 => {
+                let (op, id, doc, precondition) = read_mutation(&b)?;
+                Call::Mutate(text(&a), op, id, doc, precondition)
+            }
+            7 => Call::Broadcast(text(&a), args::json_value(&b, "payload")?),
+            8 => Call::Request(text(&a), args::json_value(&b, "body")?),
+            9 => Call::SetPresence(text(&a), optional_json(&b, "state")?),
+            10 => Call::SetListeners(a.dyn_into().ok(), b.dyn_into().ok()),
+            _ => Call::Status,
         };
-        let mut result = Ok(());
-        self.run(|d| {
-            result = d
-                .engine
-                .set_presence(now_ms(), channel, state)
-                .map_err(|e| ShellError::Engine(e).to_js());
-        });
-        result
-    }
-
-    /// Sets the callbacks for change batches and status changes.
-    #[wasm_bindgen(js_name = setListeners)]
-    pub fn set_listeners(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "((batch: ChangeBatch) => void) | undefined")]
-        on_change: Option<Function>,
-        #[wasm_bindgen(unchecked_param_type = "((status: Status) => void) | undefined")]
-        on_status: Option<Function>,
-    ) {
-        self.run(|d| d.set_listeners(on_change, on_status));
-    }
-
-    /// The current status.
-    #[wasm_bindgen(unchecked_return_type = "Status")]
-    pub fn status(&self) -> JsValue {
-        self.driver.borrow().status_js()
+        self.perform(call)
     }
 }
 
@@ -295,23 +175,10 @@ impl TetherClient {
             .clone()
             .unwrap_or_else(|| "tether".to_owned());
         let want_db = parsed.storage.as_deref() != Some("memory");
-        let db = if want_db {
-            db::open(&db_name).await.ok().map(Rc::new)
-        } else {
-            None
-        };
-        // Without the database this tab's stored partition (if any) cannot be read, so the
-        // client takes a new id: its mutation ids can never collide with stored ones, and the
-        // old partition is adopted once the database opens.
-        let fresh_id = want_db && db.is_none();
-        let (client_id, lock) = identity::claim(&db_name, fresh_id).await;
-        let restored = match &db {
-            Some(db) => match db.load(&client_id).await.ok().flatten() {
-                Some(state) => Some(state),
-                None => seed_new_tab(db, &client_id).await,
-            },
-            None => None,
-        };
+        let booted = db::start(&db_name, want_db).await;
+        let db = booted.db.map(Rc::new);
+        let (client_id, lock, restored) =
+            (booted.client_id, Held::new(booted.release), booted.restored);
         let config = parsed.config;
         let seed = (js_sys::Math::random() * 9_007_199_254_740_991.0) as u64;
         let plan = AdoptionPlan {
@@ -361,7 +228,146 @@ impl TetherClient {
         Ok(TetherClient { driver })
     }
 
-    fn run(&self, f: impl FnOnce(&mut Driver)) {
-        with(&Rc::downgrade(&self.driver), f);
+    /// Carries out a call (the one body of every method, for `call` and for Rust callers).
+    fn perform(&self, call: Call) -> Result<JsValue, JsValue> {
+        match call {
+            Call::Close => {
+                let effects = match self.driver.try_borrow_mut() {
+                    Ok(mut d) => d.shut_down(),
+                    Err(_) => return Ok(JsValue::UNDEFINED),
+                };
+                effects.run();
+                return Ok(JsValue::UNDEFINED);
+            }
+            Call::Status => return Ok(self.driver.borrow().status_js()),
+            _ => {}
+        }
+        let mut result = Ok(JsValue::UNDEFINED);
+        with(&Rc::downgrade(&self.driver), |d| {
+            let now = now_ms();
+            let done = |r: Result<(), EngineError>| match r {
+                Ok(()) => Ok(JsValue::UNDEFINED),
+                Err(e) => Err(ShellError::Engine(e).to_js()),
+            };
+            result = match call {
+                Call::Connect => {
+                    d.engine.connect(now);
+                    done(Ok(()))
+                }
+                Call::SetToken(token) => {
+                    d.engine.set_token(now, Some(token));
+                    done(Ok(()))
+                }
+                Call::Reconnect => {
+                    d.engine.went_online(now);
+                    done(Ok(()))
+                }
+                Call::Subscribe(channel, filter) => match d.engine.subscribe(now, &channel, filter)
+                {
+                    Ok(view) => Ok(JsValue::from_f64(view.0 as f64)),
+                    Err(e) => done(Err(e)),
+                },
+                Call::Unsubscribe(view) => {
+                    let _ = d.engine.unsubscribe(now, ViewId(view));
+                    done(Ok(()))
+                }
+                Call::Mutate(channel, op, id, doc, precondition) => {
+                    match d.engine.mutate(now, &channel, op, &id, doc, precondition) {
+                        Ok(mutation_id) => {
+                            let (promise, resolvers) = deferred();
+                            d.track_mutation(mutation_id, resolvers);
+                            Ok(promise.into())
+                        }
+                        Err(e) => done(Err(e)),
+                    }
+                }
+                Call::Broadcast(channel, payload) => {
+                    done(d.engine.broadcast(now, &channel, payload))
+                }
+                Call::Request(method, body) => match d.engine.request(now, &method, body) {
+                    Ok(id) => {
+                        let (promise, resolvers) = deferred();
+                        d.track_request(id, resolvers);
+                        Ok(promise.into())
+                    }
+                    Err(e) => done(Err(e)),
+                },
+                Call::SetPresence(channel, state) => {
+                    done(d.engine.set_presence(now, &channel, state))
+                }
+                Call::SetListeners(on_change, on_status) => {
+                    d.set_listeners(on_change, on_status);
+                    done(Ok(()))
+                }
+                Call::Close | Call::Status => done(Ok(())),
+            };
+        });
+        result
+    }
+
+    /// Opens the connection and keeps it open (reconnecting with backoff).
+    pub fn connect(&self) {
+        let _ = self.perform(Call::Connect);
+    }
+
+    /// Closes the connection and stops; unsettled promises reject with `CLOSED` (queued
+    /// writes stay in IndexedDB).
+    pub fn close(&self) {
+        let _ = self.perform(Call::Close);
+    }
+
+    /// Replaces the auth token (see `setToken` in the package README).
+    pub fn set_token(&self, token: String) {
+        let _ = self.perform(Call::SetToken(token));
+    }
+
+    /// Reconnects now, skipping any backoff wait.
+    pub fn reconnect(&self) {
+        let _ = self.perform(Call::Reconnect);
+    }
+
+    /// Opens a view of `channel` (optionally filtered: a `Filter` object or `undefined`);
+    /// returns its id (`ViewChange.sub`).
+    pub fn subscribe(&self, channel: &str, filter: JsValue) -> Result<f64, JsValue> {
+        self.call(4, JsValue::from_str(channel), filter)
+            .map(|view| view.as_f64().unwrap_or(0.0))
+    }
+
+    /// Closes a view.
+    pub fn unsubscribe(&self, sub: f64) {
+        let _ = self.perform(Call::Unsubscribe(sub as u64));
+    }
+
+    /// Writes optimistically (a `Mutation` object): shown at once, stored in IndexedDB, sent,
+    /// and settled on the server's answer (`{mutationId, version}`, or an error with `code`).
+    pub fn mutate(&self, channel: &str, mutation: JsValue) -> Result<Promise, JsValue> {
+        self.call(6, JsValue::from_str(channel), mutation)
+            .map(JsCast::unchecked_into)
+    }
+
+    /// Sends an ephemeral message to the channel's other subscribers.
+    pub fn broadcast(&self, channel: &str, payload: JsValue) -> Result<(), JsValue> {
+        self.call(7, JsValue::from_str(channel), payload).map(drop)
+    }
+
+    /// Calls a server method; settles with its response or an error (`TIMEOUT`, ...).
+    pub fn request(&self, method: &str, body: JsValue) -> Result<Promise, JsValue> {
+        self.call(8, JsValue::from_str(method), body)
+            .map(JsCast::unchecked_into)
+    }
+
+    /// Sets (or with `null`, clears) this client's presence on a channel.
+    pub fn set_presence(&self, channel: &str, state: JsValue) -> Result<(), JsValue> {
+        self.call(9, JsValue::from_str(channel), state).map(drop)
+    }
+
+    /// Sets the callbacks for change batches and status changes.
+    pub fn set_listeners(&self, on_change: Option<Function>, on_status: Option<Function>) {
+        let _ = self.perform(Call::SetListeners(on_change, on_status));
+    }
+
+    /// The current status (a `Status` object).
+    pub fn status(&self) -> JsValue {
+        self.driver.borrow().status_js()
     }
 }

@@ -3,7 +3,8 @@
 //! text and parsed once ([`Writer`]); the status, which carries fractional numbers, is built
 //! with `Reflect`.
 
-use js_sys::{Object, Reflect};
+use std::cell::RefCell;
+
 use tether_core::{ChangeSet, Conflict, ConnectionState, PendingMutation, PresenceChange, Status};
 use tether_protocol::{Continuity, Document, Op};
 use wasm_bindgen::JsValue;
@@ -16,13 +17,6 @@ pub fn write_document(w: &mut Writer, document: &Document) {
     w.key("version").u64(document.version);
     w.key("doc").value(&document.doc);
     w.end_object();
-}
-
-/// A server document as a JavaScript `{version, doc}`.
-pub fn document_to_js(document: &Document) -> JsValue {
-    let mut w = Writer::new();
-    write_document(&mut w, document);
-    w.finish()
 }
 
 fn continuity_name(continuity: Continuity) -> &'static str {
@@ -86,10 +80,12 @@ pub fn write_broadcast(w: &mut Writer, channel: &str, from: &str, payload: &teth
 
 /// A write's `MutationResult` (`{mutationId, version}`).
 pub fn mutation_result(mutation_id: u64, version: u64) -> JsValue {
-    let out = Object::new();
-    put(&out, "mutationId", JsValue::from_f64(mutation_id as f64));
-    put(&out, "version", JsValue::from_f64(version as f64));
-    out.into()
+    let mut w = Writer::new();
+    w.begin_object();
+    w.key("mutationId").u64(mutation_id);
+    w.key("version").u64(version);
+    w.end_object();
+    w.finish()
 }
 
 /// A `Conflict` for the app, keyed `clientId:mutationId`.
@@ -157,12 +153,34 @@ pub struct ShellFacts {
     pub to_wall: fn(u64) -> f64,
 }
 
-fn put(target: &Object, key: &str, value: JsValue) {
-    let _ = Reflect::set(target, &JsValue::from_str(key), &value);
+/// A JSON object being written, shared by `put` (the status is one JSON text, parsed once:
+/// a field set by `Reflect` cost a boundary call and a string each, on every status).
+type Out = RefCell<Writer>;
+
+/// A field's value.
+enum Field<'a> {
+    Str(&'a str),
+    Num(u64),
+    Bool(bool),
+    Null,
+    Object(Out),
 }
 
-fn number_or_null(value: Option<f64>) -> JsValue {
-    value.map_or(JsValue::NULL, JsValue::from_f64)
+fn put(out: &Out, key: &str, value: Field) {
+    let mut w = out.borrow_mut();
+    w.key(key);
+    match value {
+        Field::Str(text) => w.str(text),
+        Field::Num(n) => w.u64(n),
+        Field::Bool(b) => w.bool(b),
+        Field::Null => w.null(),
+        Field::Object(fields) => w.object_of(&fields.into_inner()),
+    };
+}
+
+/// A whole number of ms, or null.
+fn number_or_null(value: Option<f64>) -> Field<'static> {
+    value.map_or(Field::Null, |ms| Field::Num(ms.max(0.0) as u64))
 }
 
 /// The `Status` object of the public API.
@@ -177,13 +195,9 @@ pub fn status(status: &Status, facts: &ShellFacts) -> JsValue {
         ConnectionState::AwaitingToken => "awaiting-token",
         _ => "closed",
     };
-    let out = Object::new();
-    put(&out, "state", JsValue::from_str(state));
-    put(
-        &out,
-        "attempt",
-        JsValue::from_f64(f64::from(status.attempt)),
-    );
+    let out = Out::default();
+    put(&out, "state", Field::Str(state));
+    put(&out, "attempt", Field::Num(u64::from(status.attempt)));
     put(
         &out,
         "nextRetryAt",
@@ -197,44 +211,44 @@ pub fn status(status: &Status, facts: &ShellFacts) -> JsValue {
     put(
         &out,
         "pendingCount",
-        JsValue::from_f64((status.pending_mutations + facts.pending_elsewhere) as f64),
+        Field::Num((status.pending_mutations + facts.pending_elsewhere) as u64),
     );
-    put(&out, "storage", JsValue::from_str(facts.storage));
-    put(
-        &out,
-        "writesAtRisk",
-        JsValue::from_bool(facts.writes_at_risk),
-    );
+    put(&out, "storage", Field::Str(facts.storage));
+    put(&out, "writesAtRisk", Field::Bool(facts.writes_at_risk));
     put(
         &out,
         "persisted",
-        facts.persisted.map_or(JsValue::NULL, JsValue::from_bool),
+        facts.persisted.map_or(Field::Null, Field::Bool),
     );
     put(&out, "lastSyncedAt", number_or_null(facts.last_synced_at));
+    let message;
     let last_error = match &status.last_error {
         Some(e) => {
-            let error = Object::new();
-            put(&error, "code", JsValue::from_str(e.code()));
-            put(&error, "message", JsValue::from_str(&e.to_string()));
-            error.into()
+            let error = Out::default();
+            message = e.to_string();
+            put(&error, "code", Field::Str(e.code()));
+            put(&error, "message", Field::Str(&message));
+            Field::Object(error)
         }
-        None => JsValue::NULL,
+        None => Field::Null,
     };
     put(&out, "lastError", last_error);
     put(&out, "counters", counters(status));
-    out.into()
+    let mut w = Writer::new();
+    w.object_of(&out.into_inner());
+    w.finish()
 }
 
 /// The `StatusCounters` object.
-fn counters(status: &Status) -> JsValue {
+fn counters(status: &Status) -> Field<'static> {
     let c = &status.counters;
-    let out = Object::new();
-    let count = |key: &str, n: u64| put(&out, key, JsValue::from_f64(n as f64));
+    let out = Out::default();
+    let count = |key: &str, n: u64| put(&out, key, Field::Num(n));
     count("framesReceived", c.frames_received);
     count("eventsReceived", c.events_received);
     count("eventsDeduped", c.events_deduped);
     count("coalesced", c.coalesced);
     count("flushes", c.flushes);
     count("gaps", c.gaps);
-    out.into()
+    Field::Object(out)
 }

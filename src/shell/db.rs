@@ -1,8 +1,8 @@
 //! The durable side of the client: an IndexedDB database holding, per client id, the outbox,
 //! the cached confirmed documents and each channel's resume point.
 //!
-//! Schema (the object stores below; [`idb::open`] adds missing ones with a version upgrade,
-//! and opens a database that a newer build upgraded at its version):
+//! Schema (the object stores below; opening adds missing ones with a version upgrade, and opens
+//! a database that a newer build upgraded at its version):
 //!
 //! | store | key | value |
 //! |---|---|---|
@@ -16,30 +16,48 @@
 //!
 //! Outbox entries and documents are stored as JSON text: one string crosses from WASM to
 //! JavaScript and IndexedDB clones a string, where an object would cost a call per field and a
-//! structured clone of the tree. Rows stored as objects (by earlier builds) read as well. Their
-//! encoding is `rows::encode_row` / `rows::decode_row`, and nothing else.
+//! structured clone of the tree. Rows stored as objects (by earlier builds) read as well. What
+//! a flush writes and what a read row means is decided here and in `rows`.
 //!
-//! The connection: when another connection wants to upgrade the database (`versionchange`)
-//! this one closes at once so the upgrade can proceed; when the browser closes it (`close`:
-//! storage pressure, Safari dropping idle connections) it is dropped. Either way the next use
-//! opens a new one, and a transaction that fails is tried once more on a fresh connection.
+//! The IndexedDB calls themselves are in `db/store.js` and `db/start.js` (loaded by wasm-bindgen beside the
+//! module: each of them is a browser call, which costs an import shim and a future state in
+//! WASM and nothing in a script), which keeps the rules of the connection: when another
+//! connection wants to upgrade the database (`versionchange`) this one closes at once so the
+//! upgrade can proceed; when the browser closes it (`close`: storage pressure, Safari dropping
+//! idle connections) it is dropped. Either way the next use opens a new one, and a transaction
+//! that fails is tried once more on a fresh connection. A partition this `Db` wrote before is
+//! checked once per new connection to still be there ([`DbError::PartitionLost`]).
 
-use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
-use std::rc::Rc;
-
-use js_sys::Array;
-use tether_core::{CachedChannel, Persist, PersistedState};
-use wasm_bindgen::closure::Closure;
-use wasm_bindgen::JsCast;
-use web_sys::IdbDatabase;
-
-use super::idb::{self, fire, place, prefix_range, IdbError, Tx};
+use js_sys::{Array, Function, Promise};
+use tether_core::{Persist, PersistedState};
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
 
 mod rows;
-use rows::{apply, get, load, s};
+use rows::{decode_partition, flush_ops};
 
-const STORES: [&str; 4] = ["clients", "outbox", "docs", "channels"];
+#[wasm_bindgen(module = "/src/shell/db/store.js")]
+extern "C" {
+    /// The database as `db/store.js` holds it (its class `Db`).
+    type Store;
+    #[wasm_bindgen(js_name = openDb)]
+    fn open_db(name: &str) -> Promise;
+    #[wasm_bindgen(method)]
+    fn write(this: &Store, client_id: &str, last_mutation_id: f64, ops: &str) -> Promise;
+    #[wasm_bindgen(method, js_name = deleteClient)]
+    fn delete_client(this: &Store, client_id: &str) -> Promise;
+    #[wasm_bindgen(method)]
+    fn forget(this: &Store, client_id: &str);
+    #[wasm_bindgen(method)]
+    fn close(this: &Store);
+}
+
+#[wasm_bindgen(module = "/src/shell/db/start.js")]
+extern "C" {
+    fn boot(name: &str, want_db: bool) -> Promise;
+    fn orphans(db: &Store, db_name: &str, me: &str) -> Promise;
+}
 
 /// Why a database call failed.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,163 +79,102 @@ impl DbError {
     }
 }
 
-impl From<IdbError> for DbError {
-    fn from(e: IdbError) -> DbError {
-        DbError::Failed(e.0)
-    }
-}
-
-/// One connection and its event handlers.
-struct Conn {
-    db: IdbDatabase,
-    /// Which connection of this `Db` it is (0 for the first).
-    generation: u64,
-    /// Set when the connection closed (by us on `versionchange`, or by the browser).
-    closed: Rc<Cell<bool>>,
-    _on_versionchange: Closure<dyn FnMut()>,
-    _on_close: Closure<dyn FnMut()>,
-}
-
-impl Conn {
-    fn new(db: IdbDatabase, generation: u64) -> Conn {
-        let closed = Rc::new(Cell::new(false));
-        let (flag, closing) = (closed.clone(), db.clone());
-        let on_versionchange = Closure::<dyn FnMut()>::new(move || {
-            closing.close();
-            flag.set(true);
-        });
-        let flag = closed.clone();
-        let on_close = Closure::<dyn FnMut()>::new(move || flag.set(true));
-        db.set_onversionchange(Some(on_versionchange.as_ref().unchecked_ref()));
-        db.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-        Conn {
-            db,
-            generation,
-            closed,
-            _on_versionchange: on_versionchange,
-            _on_close: on_close,
+/// Waits for a promise of `db/store.js`: its rejection is text, or 0 for a lost partition.
+async fn settled(promise: Promise) -> Result<JsValue, DbError> {
+    JsFuture::from(promise).await.map_err(|e| {
+        if e.as_f64() == Some(0.0) {
+            DbError::PartitionLost
+        } else {
+            DbError::Failed(
+                e.as_string()
+                    .unwrap_or_else(|| "IndexedDB failed".to_owned()),
+            )
         }
-    }
+    })
 }
 
-impl Drop for Conn {
-    fn drop(&mut self) {
-        self.db.set_onversionchange(None);
-        self.db.set_onclose(None);
-        self.db.close();
-    }
-}
-
-/// The database, reopened when its connection closed or a transaction on it failed.
+/// The database, reopened when its connection closed or a transaction on it failed; its
+/// connection is closed when the last user lets go of it.
 pub struct Db {
-    name: String,
-    conn: RefCell<Option<Rc<Conn>>>,
-    /// Connections opened so far.
-    opened: Cell<u64>,
-    /// Per client id: the connection its last write committed on. The first write of a
-    /// partition on a newer connection checks that the partition is still there.
-    /// (A list: a few client ids, this tab's and those it adopts.)
-    written: RefCell<Vec<(String, u64)>>,
+    store: Store,
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        self.store.close();
+    }
+}
+
+/// A partition to adopt: its client id, the release of its lock, and what it holds.
+pub type Orphan = (
+    String,
+    Option<Function>,
+    Result<Option<PersistedState>, DbError>,
+);
+
+/// What a client starts from ([`start`]).
+pub struct Booted {
+    /// The database (None when it did not open, or memory storage was asked for).
+    pub db: Option<Db>,
+    /// This tab's client id.
+    pub client_id: String,
+    /// The release of the client id's lock.
+    pub release: Option<Function>,
+    /// What the partition holds (a new tab's is seeded from the device's freshest).
+    pub restored: Option<PersistedState>,
+}
+
+/// A client's start: opens database `name` (when `want_db`), claims this tab's client id (a
+/// new one when the database does not open: the stored partition cannot be read, so the new
+/// id's mutation ids never collide with stored ones, and the old partition is adopted once the
+/// database opens) and reads its partition; a new tab (no partition of its own yet) starts
+/// from the freshest cache of this device, copied to its own partition first, so that it shows
+/// what the device holds at once, also while the server is unreachable.
+pub async fn start(name: &str, want_db: bool) -> Booted {
+    let booted = JsFuture::from(boot(name, want_db))
+        .await
+        .map(|b| Array::from(&b))
+        .unwrap_or_default();
+    let db = booted.get(0);
+    let client_id = booted.get(1).as_string().unwrap_or_default();
+    let db = (!db.is_null() && !db.is_undefined()).then(|| Db {
+        store: db.unchecked_into(),
+    });
+    let restored = match &db {
+        Some(_) => decode_partition(&client_id, &booted.get(3)).ok().flatten(),
+        None => None,
+    };
+    Booted {
+        db,
+        release: booted.get(2).dyn_into().ok(),
+        client_id,
+        restored,
+    }
 }
 
 /// Opens (creating or upgrading) the database.
 pub async fn open(name: &str) -> Result<Db, DbError> {
-    let db = idb::open(name, &STORES).await?;
+    let store = settled(open_db(name)).await?;
     Ok(Db {
-        name: name.to_owned(),
-        conn: RefCell::new(Some(Rc::new(Conn::new(db, 0)))),
-        opened: Cell::new(1),
-        written: RefCell::new(Vec::new()),
+        store: store.unchecked_into(),
     })
 }
 
 impl Db {
-    /// The current connection, opening a new one when it closed.
-    async fn connection(&self) -> Result<Rc<Conn>, DbError> {
-        let current = self.conn.borrow().clone();
-        if let Some(conn) = current.filter(|c| !c.closed.get()) {
-            return Ok(conn);
-        }
-        self.conn.borrow_mut().take();
-        let generation = self.opened.get();
-        let conn = Rc::new(Conn::new(idb::open(&self.name, &STORES).await?, generation));
-        self.opened.set(generation + 1);
-        *self.conn.borrow_mut() = Some(conn.clone());
-        Ok(conn)
-    }
-
-    /// Runs `op` on the connection; if it fails, drops that connection (it may have been closed
-    /// by the browser) and runs `op` once more on a new one. Safe for writes: a failed
-    /// transaction was aborted, so nothing of it is stored.
-    async fn with_retry<T>(
-        &self,
-        op: impl AsyncFn(&Conn) -> Result<T, DbError>,
-    ) -> Result<T, DbError> {
-        let first = self.connection().await?;
-        match op(&first).await {
-            Ok(value) => Ok(value),
-            Err(DbError::PartitionLost) => Err(DbError::PartitionLost),
-            Err(_) => {
-                {
-                    let mut slot = self.conn.borrow_mut();
-                    if slot.as_ref().is_some_and(|c| Rc::ptr_eq(c, &first)) {
-                        *slot = None;
-                    }
-                }
-                drop(first);
-                let second = self.connection().await?;
-                op(&second).await
-            }
-        }
-    }
-
-    /// Client ids that have a partition.
-    pub async fn client_ids(&self) -> Result<Vec<String>, DbError> {
-        self.with_retry(async |conn: &Conn| {
-            let tx = Tx::start(&conn.db, &["clients"], false)?;
-            let keys = place(tx.store("clients")?.get_all_keys())?.result().await?;
-            Ok(Array::from(&keys)
-                .iter()
-                .filter_map(|k| k.as_string())
-                .collect())
-        })
-        .await
-    }
-
-    /// The cached channels of the most recently written partition other than `except`'s (for
-    /// a new tab, whose own partition is empty: it shows what the device holds at once).
-    pub async fn freshest_channels(
-        &self,
-        except: &str,
-    ) -> Result<BTreeMap<String, CachedChannel>, DbError> {
-        let rows = self
-            .with_retry(async |conn: &Conn| {
-                let tx = Tx::start(&conn.db, &["clients"], false)?;
-                Ok(place(tx.store("clients")?.get_all())?.result().await?)
-            })
-            .await?;
-        let freshest = Array::from(&rows)
+    /// Partitions other than `me`'s that no open tab holds and that have writes to send
+    /// (partitions without writes are deleted on the way), each locked for this tab: its id,
+    /// the release of its lock, and what it holds. Only with Web Locks.
+    pub async fn orphans(&self, db_name: &str, me: &str) -> Result<Vec<Orphan>, DbError> {
+        let found = settled(orphans(&self.store, db_name, me)).await?;
+        Ok(Array::from(&found)
             .iter()
-            .filter_map(|row| {
-                let id = get(&row, "clientId").as_string()?;
-                let at = get(&row, "updatedAt").as_f64().unwrap_or(0.0);
-                (id != except).then_some((id, at))
+            .map(|entry| {
+                let entry = Array::from(&entry);
+                let id = entry.get(0).as_string().unwrap_or_default();
+                let state = decode_partition(&id, &entry.get(2));
+                (id, entry.get(1).dyn_into().ok(), state)
             })
-            .max_by(|a, b| a.1.total_cmp(&b.1));
-        let Some((client_id, _)) = freshest else {
-            return Ok(BTreeMap::new());
-        };
-        Ok(self
-            .load(&client_id)
-            .await?
-            .map(|state| state.channels)
-            .unwrap_or_default())
-    }
-
-    /// Everything stored for `client_id` (None when it has no partition).
-    pub async fn load(&self, client_id: &str) -> Result<Option<PersistedState>, DbError> {
-        self.with_retry(async |conn: &Conn| load(&conn.db, client_id).await)
-            .await
+            .collect())
     }
 
     /// Applies a flush of engine writes for `client_id` in one readwrite transaction, which
@@ -230,71 +187,20 @@ impl Db {
         last_mutation_id: u64,
         writes: &[Persist],
     ) -> Result<(), DbError> {
-        self.with_retry(async |conn: &Conn| {
-            let tx = Tx::start(&conn.db, &STORES, true)?;
-            let check = self
-                .written
-                .borrow()
-                .iter()
-                .any(|(id, g)| id == client_id && *g != conn.generation);
-            if check {
-                let row = place(tx.store("clients")?.get(&s(client_id)))?;
-                if row.result().await?.is_undefined() {
-                    tx.abort();
-                    return Err(DbError::PartitionLost);
-                }
-            }
-            match apply(&tx, client_id, last_mutation_id, writes) {
-                Ok(()) => {
-                    tx.done().await?;
-                    self.wrote(client_id, conn.generation);
-                    Ok(())
-                }
-                Err(error) => {
-                    tx.abort();
-                    Err(error)
-                }
-            }
-        })
-        .await
+        let ops = flush_ops(writes);
+        settled(self.store.write(client_id, last_mutation_id as f64, &ops))
+            .await
+            .map(drop)
     }
 
     /// Forgets that `client_id`'s partition was written (its next write does not check that
     /// the partition is still there: it stores everything again).
     pub fn forget(&self, client_id: &str) {
-        self.written.borrow_mut().retain(|(id, _)| id != client_id);
-    }
-
-    /// Records that `client_id`'s partition was written on connection `generation`.
-    fn wrote(&self, client_id: &str, generation: u64) {
-        let mut written = self.written.borrow_mut();
-        match written.iter_mut().find(|(id, _)| id == client_id) {
-            Some(entry) => entry.1 = generation,
-            None => written.push((client_id.to_owned(), generation)),
-        }
+        self.store.forget(client_id);
     }
 
     /// Deletes everything stored for `client_id`.
     pub async fn delete_client(&self, client_id: &str) -> Result<(), DbError> {
-        self.forget(client_id);
-        self.with_retry(async |conn: &Conn| {
-            let tx = Tx::start(&conn.db, &STORES, true)?;
-            let placed = (|| {
-                let range = prefix_range(&[s(client_id)])?;
-                for store in ["outbox", "docs", "channels"] {
-                    fire(tx.store(store)?.delete(&range))?;
-                }
-                fire(tx.store("clients")?.delete(&s(client_id)))?;
-                Ok::<(), IdbError>(())
-            })();
-            match placed {
-                Ok(()) => Ok(tx.done().await?),
-                Err(error) => {
-                    tx.abort();
-                    Err(error.into())
-                }
-            }
-        })
-        .await
+        settled(self.store.delete_client(client_id)).await.map(drop)
     }
 }

@@ -10,7 +10,7 @@
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
-use js_sys::{Function, Promise, Reflect};
+use js_sys::{Function, Promise};
 use tether_core::{Engine, Output};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
@@ -31,12 +31,16 @@ use effects::Pending;
 pub use effects::{deferred, Effects};
 pub use recover::Store;
 
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// `performance.now()`: one call (through `window()` it was four, on every input).
+    #[wasm_bindgen(js_namespace = performance, js_name = now)]
+    fn performance_now() -> f64;
+}
+
 /// Engine time: `performance.now()` in whole milliseconds.
 pub fn now_ms() -> u64 {
-    web_sys::window()
-        .and_then(|w| w.performance())
-        .map_or(0.0, |p| p.now())
-        .max(0.0) as u64
+    performance_now().max(0.0) as u64
 }
 
 /// An engine deadline as ms since the Unix epoch.
@@ -211,37 +215,16 @@ impl Driver {
     /// ([MDN: `StorageManager.persist()`](https://developer.mozilla.org/en-US/docs/Web/API/StorageManager/persist));
     /// the answer shows as `status.persisted`.
     pub fn ask_persistent_storage(&mut self) {
-        let storage = web_sys::window()
-            .map(|w| w.navigator())
-            .and_then(|n| Reflect::get(&n, &JsValue::from_str("storage")).ok())
-            .filter(|s| !s.is_undefined() && !s.is_null());
-        let Some(storage) = storage else {
-            return;
-        };
-        let Some(persist) = Reflect::get(&storage, &JsValue::from_str("persist"))
-            .ok()
-            .and_then(|f| f.dyn_into::<Function>().ok())
-        else {
-            return;
-        };
-        let Some(promise) = persist
-            .call0(&storage)
-            .ok()
-            .and_then(|p| p.dyn_into::<Promise>().ok())
-        else {
-            return;
-        };
+        let answer = super::page::persist();
         let weak = self.me.clone();
         spawn_local(async move {
-            let granted = JsFuture::from(promise)
-                .await
-                .ok()
-                .and_then(|v| v.as_bool())
-                .unwrap_or(false);
-            with(&weak, |d| {
-                d.persisted = Some(granted);
-                d.force_status = true;
-            });
+            // null: the browser cannot be asked (nothing is reported).
+            if let Some(granted) = JsFuture::from(answer).await.ok().and_then(|v| v.as_bool()) {
+                with(&weak, |d| {
+                    d.persisted = Some(granted);
+                    d.force_status = true;
+                });
+            }
         });
     }
 
@@ -506,9 +489,9 @@ impl Driver {
         let weak = self.me.clone();
         spawn_local(async move {
             let token = match get_token.call0(&JsValue::NULL) {
-                Ok(value) => match value.clone().dyn_into_promise() {
-                    Some(promise) => JsFuture::from(promise).await.ok(),
-                    None => Some(value),
+                Ok(value) => match value.dyn_into::<Promise>() {
+                    Ok(promise) => JsFuture::from(promise).await.ok(),
+                    Err(value) => Some(value),
                 },
                 Err(_) => None,
             };
@@ -535,19 +518,4 @@ pub fn with(weak: &Weak<RefCell<Driver>>, f: impl FnOnce(&mut Driver)) {
         d.drain()
     };
     effects.run();
-}
-
-trait IntoPromise {
-    fn dyn_into_promise(self) -> Option<Promise>;
-}
-
-impl IntoPromise for JsValue {
-    fn dyn_into_promise(self) -> Option<Promise> {
-        use wasm_bindgen::JsCast;
-        if self.has_type::<Promise>() {
-            self.dyn_into().ok()
-        } else {
-            None
-        }
-    }
 }

@@ -5,8 +5,9 @@ use std::fmt;
 use tether_core::{Conflict, EngineError, Rejection, RequestError};
 use wasm_bindgen::JsValue;
 
-use super::convert::document_to_js;
-use super::json;
+use super::convert::write_document;
+use super::json::Writer;
+use super::page;
 
 /// Why a call of the browser client failed. Crosses into JavaScript as an `Error` whose `code`
 /// is [`ShellError::code`].
@@ -42,57 +43,60 @@ impl ShellError {
     }
 
     /// The JavaScript `Error` for this failure, with `code` (and for a conflict `local`,
-    /// `server` and `mutationId`; for a server request error `serverCode`).
+    /// `server` and `mutationId`; for a server request error `serverCode`): its fields are
+    /// written as JSON text and set on the `Error` in one call.
     pub fn to_js(&self) -> JsValue {
-        let error = js_sys::Error::new(&self.to_string());
-        let set = |key: &str, value: JsValue| {
-            let _ = js_sys::Reflect::set(&error, &JsValue::from_str(key), &value);
-        };
-        set("code", JsValue::from_str(self.code()));
+        let mut w = Writer::new();
+        w.begin_object();
+        w.key("message").str(&self.message());
+        w.key("code").str(self.code());
         match self {
             ShellError::Conflict(conflict) => {
-                set(
-                    "mutationId",
-                    JsValue::from_f64(conflict.mutation.mutation_id as f64),
-                );
-                set(
-                    "local",
-                    conflict.local.as_ref().map_or(JsValue::NULL, json::to_js),
-                );
-                set(
-                    "base",
-                    conflict.base.as_ref().map_or(JsValue::NULL, json::to_js),
-                );
-                set(
-                    "server",
-                    conflict
-                        .server_current
-                        .as_ref()
-                        .map_or(JsValue::NULL, document_to_js),
-                );
+                w.key("mutationId").u64(conflict.mutation.mutation_id);
+                w.key("local").opt_value(conflict.local.as_ref());
+                w.key("base").opt_value(conflict.base.as_ref());
+                w.key("server");
+                match &conflict.server_current {
+                    Some(document) => write_document(&mut w, document),
+                    None => {
+                        w.null();
+                    }
+                }
             }
             ShellError::Request(RequestError::Server { code, .. }) => {
-                set("serverCode", JsValue::from_str(code));
+                w.key("serverCode").str(code);
             }
             _ => {}
         }
-        error.into()
+        w.end_object();
+        page::error(&w.into_text())
+    }
+}
+
+impl ShellError {
+    /// The message of the JavaScript `Error` (built without `core::fmt`; the engine's errors
+    /// bring their own text).
+    pub fn message(&self) -> String {
+        match self {
+            ShellError::InvalidArgument { reason } => ["invalid argument: ", reason].concat(),
+            ShellError::Engine(e) => e.to_string(),
+            ShellError::Conflict(c) => [
+                "conflict: ",
+                &c.mutation.id,
+                " in ",
+                &c.mutation.channel,
+                " changed on the server",
+            ]
+            .concat(),
+            ShellError::Rejected(r) => r.to_string(),
+            ShellError::Request(e) => e.to_string(),
+        }
     }
 }
 
 impl fmt::Display for ShellError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ShellError::InvalidArgument { reason } => write!(f, "invalid argument: {reason}"),
-            ShellError::Engine(e) => write!(f, "{e}"),
-            ShellError::Conflict(c) => write!(
-                f,
-                "conflict: {} in {} changed on the server",
-                c.mutation.id, c.mutation.channel
-            ),
-            ShellError::Rejected(r) => write!(f, "{r}"),
-            ShellError::Request(e) => write!(f, "{e}"),
-        }
+        f.write_str(&self.message())
     }
 }
 

@@ -1,4 +1,5 @@
-//! A small wrapper of IndexedDB through web-sys
+//! A small wrapper of IndexedDB through web-sys, for the key/value [`crate::storage`] (the
+//! client's own database is `db/store.js`)
 //! ([MDN: IndexedDB API](https://developer.mozilla.org/en-US/docs/Web/API/IndexedDB_API)):
 //! requests and transactions as futures, and opening a database with the object stores it
 //! needs.
@@ -10,12 +11,14 @@
 //! waits for (a transaction given up) never becomes an unhandled rejection.
 
 use js_sys::{Array, Promise, Reflect};
+
+use super::driver::deferred;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
-    IdbDatabase, IdbFactory, IdbKeyRange, IdbObjectStore, IdbOpenDbRequest, IdbRequest,
-    IdbTransaction, IdbTransactionMode,
+    IdbDatabase, IdbFactory, IdbObjectStore, IdbOpenDbRequest, IdbRequest, IdbTransaction,
+    IdbTransactionMode,
 };
 
 /// An IndexedDB failure: the `DOMException`'s name and message (`"VersionError: ..."`).
@@ -58,10 +61,9 @@ pub struct Req {
 impl Req {
     /// Attaches the handlers to a request just placed.
     pub fn new(request: IdbRequest) -> Req {
-        let done = Promise::new(&mut |resolve, _| {
-            request.set_onsuccess(Some(&resolve));
-            request.set_onerror(Some(&resolve));
-        });
+        let (done, (resolve, _)) = deferred();
+        request.set_onsuccess(Some(&resolve));
+        request.set_onerror(Some(&resolve));
         Req { request, done }
     }
 
@@ -120,10 +122,9 @@ impl Tx {
         let tx = db
             .transaction_with_str_sequence_and_mode(&names, mode)
             .map_err(|e| IdbError::from_js(&e))?;
-        let done = Promise::new(&mut |resolve, _| {
-            tx.set_oncomplete(Some(&resolve));
-            tx.set_onabort(Some(&resolve));
-        });
+        let (done, (resolve, _)) = deferred();
+        tx.set_oncomplete(Some(&resolve));
+        tx.set_onabort(Some(&resolve));
         Ok(Tx { tx, done })
     }
 
@@ -143,11 +144,6 @@ impl Tx {
             Some(error) => IdbError::from_js(error.as_ref()),
             None => IdbError::text("AbortError: the transaction was aborted"),
         })
-    }
-
-    /// Aborts the transaction: nothing of it is stored.
-    pub fn abort(self) {
-        let _ = self.tx.abort();
     }
 }
 
@@ -200,12 +196,11 @@ async fn open_at(
         }
     });
     request.set_onupgradeneeded(Some(on_upgrade.as_ref().unchecked_ref()));
-    let done = Promise::new(&mut |resolve, reject| {
-        request.set_onsuccess(Some(&resolve));
-        request.set_onerror(Some(&reject));
-        // Another connection does not close for the upgrade: fail now, retry later.
-        request.set_onblocked(Some(&reject));
-    });
+    let (done, (resolve, reject)) = deferred();
+    request.set_onsuccess(Some(&resolve));
+    request.set_onerror(Some(&reject));
+    // Another connection does not close for the upgrade: fail now, retry later.
+    request.set_onblocked(Some(&reject));
     let outcome = JsFuture::from(done).await;
     request.set_onupgradeneeded(None);
     drop(on_upgrade);
@@ -228,23 +223,4 @@ pub async fn delete(name: &str) -> Result<(), IdbError> {
         .delete_database(name)
         .map_err(|e| IdbError::from_js(&e))?;
     place(Ok(request.into()))?.result().await.map(|_| ())
-}
-
-/// An array key.
-pub fn key(parts: &[JsValue]) -> JsValue {
-    parts.iter().collect::<Array>().into()
-}
-
-/// Every key from `lower` to `upper`, both included.
-pub fn key_range(lower: &JsValue, upper: &JsValue) -> Result<JsValue, IdbError> {
-    IdbKeyRange::bound(lower, upper)
-        .map(Into::into)
-        .map_err(|e| IdbError::from_js(&e))
-}
-
-/// Every array key that starts with `prefix` (arrays sort above strings and numbers).
-pub fn prefix_range(prefix: &[JsValue]) -> Result<JsValue, IdbError> {
-    let mut upper: Vec<JsValue> = prefix.to_vec();
-    upper.push(Array::new().into());
-    key_range(&key(prefix), &key(&upper))
 }

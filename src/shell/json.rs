@@ -71,7 +71,7 @@ impl Writer {
     /// An empty writer.
     pub fn new() -> Writer {
         Writer {
-            buf: Vec::with_capacity(256),
+            buf: Vec::new(),
             comma: false,
         }
     }
@@ -216,9 +216,25 @@ impl Writer {
         self
     }
 
+    /// Writes an object whose fields were written into `fields` (a writer of `key` and
+    /// value pairs, no braces).
+    pub fn object_of(&mut self, fields: &Writer) -> &mut Writer {
+        self.sep();
+        self.buf.push(b'{');
+        self.buf.extend_from_slice(&fields.buf);
+        self.buf.push(b'}');
+        self.comma = true;
+        self
+    }
+
     /// Whether nothing was written.
     pub fn is_empty(&self) -> bool {
         self.buf.is_empty()
+    }
+
+    /// The text written so far.
+    pub fn into_text(self) -> String {
+        String::from_utf8(self.buf).unwrap_or_default()
     }
 
     /// The text written so far, as JavaScript objects (one `JSON.parse`).

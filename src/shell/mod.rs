@@ -13,6 +13,7 @@ pub(crate) mod idb;
 mod identity;
 pub(crate) mod json;
 mod options;
+mod page;
 mod signals;
 mod socket;
 mod timer;

@@ -1,9 +1,11 @@
 //! Browser signals the engine needs: `online` / `offline`, `visibilitychange`, and
 //! `pagehide` / `pageshow` (the page leaves, or comes back from the back/forward cache).
 
+use js_sys::Function;
 use wasm_bindgen::closure::Closure;
-use wasm_bindgen::JsCast;
-use web_sys::{EventTarget, VisibilityState};
+use wasm_bindgen::{JsCast, JsValue};
+
+use super::page;
 
 /// What the browser reported.
 pub enum Signal {
@@ -19,11 +21,10 @@ pub enum Signal {
     PageShow,
 }
 
-type Listener = (EventTarget, &'static str, Closure<dyn FnMut()>);
-
-/// Registered listeners; dropping this removes them.
+/// The listeners (in `page.js`); dropping this removes them.
 pub struct Signals {
-    listeners: Vec<Listener>,
+    stop: Function,
+    _report: Closure<dyn FnMut(u32)>,
 }
 
 /// Whether the browser thinks it is online (`navigator.onLine`; true where unknown).
@@ -31,66 +32,29 @@ pub fn is_online() -> bool {
     web_sys::window().is_none_or(|w| w.navigator().on_line())
 }
 
-/// Whether the page is visible.
-pub fn is_visible() -> bool {
-    web_sys::window()
-        .and_then(|w| w.document())
-        .is_none_or(|d| d.visibility_state() == VisibilityState::Visible)
-}
-
 impl Signals {
     /// Listens for the signals and reports each to `on_signal`.
-    pub fn listen(on_signal: impl Fn(Signal) + Clone + 'static) -> Signals {
-        let mut listeners = Vec::new();
-        let Some(window) = web_sys::window() else {
-            return Signals { listeners };
-        };
-        let mut add = |target: EventTarget, name: &'static str, callback: Closure<dyn FnMut()>| {
-            let _ =
-                target.add_event_listener_with_callback(name, callback.as_ref().unchecked_ref());
-            listeners.push((target, name, callback));
-        };
-        let online = on_signal.clone();
-        add(
-            window.clone().into(),
-            "online",
-            Closure::new(move || online(Signal::Online)),
-        );
-        let offline = on_signal.clone();
-        add(
-            window.clone().into(),
-            "offline",
-            Closure::new(move || offline(Signal::Offline)),
-        );
-        let hide = on_signal.clone();
-        add(
-            window.clone().into(),
-            "pagehide",
-            Closure::new(move || hide(Signal::PageHide)),
-        );
-        let show = on_signal.clone();
-        add(
-            window.clone().into(),
-            "pageshow",
-            Closure::new(move || show(Signal::PageShow)),
-        );
-        if let Some(document) = window.document() {
-            let visible = on_signal;
-            add(
-                document.into(),
-                "visibilitychange",
-                Closure::new(move || visible(Signal::Visible(is_visible()))),
-            );
+    pub fn listen(on_signal: impl Fn(Signal) + 'static) -> Signals {
+        let report = Closure::<dyn FnMut(u32)>::new(move |kind: u32| {
+            on_signal(match kind {
+                0 => Signal::Online,
+                1 => Signal::Offline,
+                2 => Signal::Visible(true),
+                3 => Signal::Visible(false),
+                4 => Signal::PageHide,
+                _ => Signal::PageShow,
+            })
+        });
+        let stop = page::listen(report.as_ref().unchecked_ref());
+        Signals {
+            stop,
+            _report: report,
         }
-        Signals { listeners }
     }
 }
 
 impl Drop for Signals {
     fn drop(&mut self) {
-        for (target, name, callback) in &self.listeners {
-            let _ =
-                target.remove_event_listener_with_callback(name, callback.as_ref().unchecked_ref());
-        }
+        let _ = self.stop.call0(&JsValue::NULL);
     }
 }

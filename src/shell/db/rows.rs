@@ -1,172 +1,73 @@
-//! The stored rows: how each record of the schema (see the parent module) is encoded, and
-//! reading a partition and placing a flush's requests.
+//! The stored rows: what a flush writes (the operations `store.js` places) and what a read
+//! partition means.
 
-use std::collections::BTreeMap;
-
-use js_sys::{Array, Object, Reflect};
+use js_sys::Array;
 use tether_core::stored::{document_from_json_text, document_to_json_text};
 use tether_core::{CachedChannel, PendingMutation, Persist, PersistedState};
-use tether_protocol::{Document, Since};
+use tether_protocol::Since;
 use wasm_bindgen::JsValue;
-use web_sys::IdbDatabase;
 
-use super::{DbError, STORES};
-use crate::shell::idb::{fire, key, key_range, place, prefix_range, Tx};
+use super::DbError;
+use crate::shell::json::Writer;
 
-/// The text of a stored row: JSON text, or (stored by an earlier build) an object.
-fn row_text(value: &JsValue) -> String {
-    match value.as_string() {
-        Some(text) => text,
-        None => js_sys::JSON::stringify(value)
-            .ok()
-            .and_then(|t| t.as_string())
-            .unwrap_or_default(),
-    }
+fn failed(what: &str) -> DbError {
+    DbError::Failed(what.to_owned())
 }
 
-/// An outbox row: the mutation's stored text (`tether_core::stored`).
-fn encode_mutation(mutation: &PendingMutation) -> JsValue {
-    JsValue::from_str(&mutation.to_json_text())
+/// The lines of `text` (none for an empty text).
+fn lines(text: &str) -> impl Iterator<Item = &str> {
+    text.split('\n').filter(|_| !text.is_empty())
 }
 
-/// A stored outbox row.
-fn decode_mutation(value: &JsValue) -> Result<PendingMutation, DbError> {
-    PendingMutation::from_json_text(&row_text(value))
-        .map_err(|_| DbError::Failed("a stored mutation does not decode".into()))
-}
-
-/// A document row: the document's stored text (`tether_core::stored`).
-fn encode_doc(doc: &Document) -> JsValue {
-    JsValue::from_str(&document_to_json_text(doc))
-}
-
-/// A stored document row.
-fn decode_doc(value: &JsValue) -> Result<Document, DbError> {
-    document_from_json_text(&row_text(value))
-        .map_err(|_| DbError::Failed("a stored document does not decode".into()))
-}
-
-pub fn s(text: &str) -> JsValue {
-    JsValue::from_str(text)
-}
-
-fn n(number: u64) -> JsValue {
-    JsValue::from_f64(number as f64)
-}
-
-pub fn get(object: &JsValue, field: &str) -> JsValue {
-    Reflect::get(object, &s(field)).unwrap_or(JsValue::UNDEFINED)
-}
-
-fn set(object: &Object, field: &str, value: &JsValue) {
-    let _ = Reflect::set(object, &s(field), value);
-}
-
-/// The `clients` row.
-fn client_row(client_id: &str, last_mutation_id: u64, updated_at: f64) -> JsValue {
-    let row = Object::new();
-    set(&row, "clientId", &s(client_id));
-    set(&row, "lastMutationId", &n(last_mutation_id));
-    set(&row, "updatedAt", &JsValue::from_f64(updated_at));
-    row.into()
-}
-
-/// The `channels` row.
-fn channel_row(cursor: Option<&Since>, filter_key: &str) -> JsValue {
-    let row = Object::new();
-    let cursor = match cursor {
-        Some(since) => {
-            let c = Object::new();
-            set(&c, "epoch", &s(&since.epoch));
-            set(&c, "offset", &n(since.offset));
-            c.into()
-        }
-        None => JsValue::NULL,
-    };
-    set(&row, "cursor", &cursor);
-    set(&row, "filterKey", &s(filter_key));
-    row.into()
-}
-
-fn read_channel_row(row: &JsValue) -> Result<(Option<Since>, String), DbError> {
-    let cursor = get(row, "cursor");
-    let cursor = if cursor.is_object() {
-        let epoch = get(&cursor, "epoch").as_string();
-        let offset = get(&cursor, "offset").as_f64();
-        match (epoch, offset) {
-            (Some(epoch), Some(offset)) if offset >= 0.0 => Some(Since {
-                epoch,
-                offset: offset as u64,
-            }),
-            _ => return Err(DbError::Failed("a stored cursor does not decode".into())),
-        }
-    } else {
-        None
-    };
-    Ok((
-        cursor,
-        get(row, "filterKey").as_string().unwrap_or_default(),
-    ))
-}
-
-/// Everything stored for `client_id` (None when it has no partition).
-pub async fn load(db: &IdbDatabase, client_id: &str) -> Result<Option<PersistedState>, DbError> {
-    let tx = Tx::start(db, &STORES, false)?;
-    let prefix = [s(client_id)];
-    let range = prefix_range(&prefix)?;
-    // Every request placed at once (they run in order in one transaction); keys and values
-    // in bulk requests of the same range, where a cursor would cost a round trip per record.
-    let row = place(tx.store("clients")?.get(&s(client_id)))?;
-    let outbox = place(tx.store("outbox")?.get_all_with_key(&range))?;
-    let channels = tx.store("channels")?;
-    let channel_keys = place(channels.get_all_keys_with_key(&range))?;
-    let channel_rows = place(channels.get_all_with_key(&range))?;
-    let docs = tx.store("docs")?;
-    let doc_keys = place(docs.get_all_keys_with_key(&range))?;
-    let doc_rows = place(docs.get_all_with_key(&range))?;
-
-    let row = row.result().await?;
-    let outbox = outbox.result().await?;
-    let (channel_keys, channel_rows) = (channel_keys.result().await?, channel_rows.result().await?);
-    let (doc_keys, doc_rows) = (doc_keys.result().await?, doc_rows.result().await?);
-    if row.is_undefined() || row.is_null() {
+/// Everything stored for `client_id` (None when it has no partition), from what
+/// `Db.load` of `store.js` read: `[lastMutationId, clientId, outbox texts by line, channels
+/// as [name, epoch | null, offset, filterKey]..., documents as channel and text lines]`.
+pub fn decode_partition(client_id: &str, raw: &JsValue) -> Result<Option<PersistedState>, DbError> {
+    if raw.is_null() || raw.is_undefined() {
         return Ok(None);
     }
+    let raw = Array::from(raw);
     let mut state = PersistedState {
-        client_id: get(&row, "clientId")
+        client_id: raw
+            .get(1)
             .as_string()
             .unwrap_or_else(|| client_id.to_owned()),
-        last_mutation_id: get(&row, "lastMutationId").as_f64().unwrap_or(0.0) as u64,
-        outbox: BTreeMap::new(),
-        channels: BTreeMap::new(),
+        last_mutation_id: raw.get(0).as_f64().unwrap_or(0.0) as u64,
+        // The maps by `Default`: whichever map type the engine's state uses.
+        ..PersistedState::default()
     };
-    for value in Array::from(&outbox).iter() {
-        let mutation = decode_mutation(&value)?;
+    for text in lines(&raw.get(2).as_string().unwrap_or_default()) {
+        let mutation = PendingMutation::from_json_text(text)
+            .map_err(|_| failed("a stored mutation does not decode"))?;
         state.outbox.insert(mutation.mutation_id, mutation);
     }
-    let channel_of = |k: &JsValue| Array::from(k).get(1).as_string().unwrap_or_default();
-    for (k, value) in Array::from(&channel_keys)
-        .iter()
-        .zip(Array::from(&channel_rows).iter())
-    {
-        let (cursor, filter_key) = read_channel_row(&value)?;
+    let channels = Array::from(&raw.get(3));
+    let mut i = 0;
+    while i + 3 < channels.length() {
+        let name = channels.get(i).as_string().unwrap_or_default();
+        let cursor = channels.get(i + 1).as_string().map(|epoch| Since {
+            epoch,
+            offset: channels.get(i + 2).as_f64().unwrap_or(0.0) as u64,
+        });
+        let filter_key = channels.get(i + 3).as_string().unwrap_or_default();
         state.channels.insert(
-            channel_of(&k),
+            name,
             CachedChannel {
-                documents: BTreeMap::new(),
                 cursor,
                 filter_key,
+                ..CachedChannel::default()
             },
         );
+        i += 4;
     }
-    for (k, value) in Array::from(&doc_keys)
-        .iter()
-        .zip(Array::from(&doc_rows).iter())
-    {
-        let doc = decode_doc(&value)?;
+    let docs = raw.get(4).as_string().unwrap_or_default();
+    let mut docs = lines(&docs);
+    while let (Some(channel), Some(text)) = (docs.next(), docs.next()) {
+        let doc = document_from_json_text(text)
+            .map_err(|_| failed("a stored document does not decode"))?;
         state
             .channels
-            .entry(channel_of(&k))
+            .entry(channel.to_owned())
             .or_default()
             .documents
             .insert(doc.id.clone(), doc);
@@ -174,19 +75,11 @@ pub async fn load(db: &IdbDatabase, client_id: &str) -> Result<Option<PersistedS
     Ok(Some(state))
 }
 
-/// Places every request of a flush (IndexedDB runs them in order; a failed one aborts the
-/// transaction, which `Tx::done` reports). Runs of consecutive outbox ids are deleted as one
-/// key range.
-pub fn apply(
-    tx: &Tx,
-    client_id: &str,
-    last_mutation_id: u64,
-    writes: &[Persist],
-) -> Result<(), DbError> {
-    let outbox = tx.store("outbox")?;
-    let docs = tx.store("docs")?;
-    let channels = tx.store("channels")?;
-    let cid = s(client_id);
+/// A flush as the operations `Db.write` of `store.js` places, as JSON text: one array per
+/// request (see `place` there). Runs of consecutive outbox ids are deleted as one key range.
+pub fn flush_ops(writes: &[Persist]) -> String {
+    let mut w = Writer::new();
+    w.begin_array();
     let mut i = 0;
     while i < writes.len() {
         match &writes[i] {
@@ -195,8 +88,11 @@ pub fn apply(
             }
             Persist::OutboxPut { mutation } => {
                 i += 1;
-                let k = key(&[cid.clone(), n(mutation.mutation_id)]);
-                fire(outbox.put_with_key(&encode_mutation(mutation), &k))?;
+                w.begin_array()
+                    .str("o")
+                    .u64(mutation.mutation_id)
+                    .str(&mutation.to_json_text())
+                    .end_array();
             }
             Persist::OutboxRemove { .. } => {
                 let ids = writes[i..]
@@ -208,38 +104,37 @@ pub fn apply(
                     .collect::<Vec<_>>();
                 i += ids.len();
                 for (first, last) in consecutive_runs(&ids) {
-                    let lower = key(&[cid.clone(), n(first)]);
-                    if first == last {
-                        fire(outbox.delete(&lower))?;
-                    } else {
-                        let upper = key(&[cid.clone(), n(last)]);
-                        fire(outbox.delete(&key_range(&lower, &upper)?))?;
-                    }
+                    w.begin_array().str("x").u64(first).u64(last).end_array();
                 }
             }
             Persist::Channel(delta) => {
                 i += 1;
-                let channel = s(&delta.channel);
+                let channel = delta.channel.as_str();
                 if delta.replace {
-                    let range = prefix_range(&[cid.clone(), channel.clone()])?;
-                    fire(docs.delete(&range))?;
+                    w.begin_array().str("r").str(channel).end_array();
                 }
                 for id in &delta.removes {
-                    fire(docs.delete(&key(&[cid.clone(), channel.clone(), s(id)])))?;
+                    w.begin_array().str("d").str(channel).str(id).end_array();
                 }
                 for doc in &delta.upserts {
-                    let k = key(&[cid.clone(), channel.clone(), s(&doc.id)]);
-                    fire(docs.put_with_key(&encode_doc(doc), &k))?;
+                    w.begin_array()
+                        .str("D")
+                        .str(channel)
+                        .str(&doc.id)
+                        .str(&document_to_json_text(doc))
+                        .end_array();
                 }
-                let row = channel_row(delta.cursor.as_ref(), &delta.filter_key);
-                fire(channels.put_with_key(&row, &key(&[cid.clone(), channel])))?;
+                w.begin_array().str("c").str(channel);
+                match &delta.cursor {
+                    Some(since) => w.str(&since.epoch).u64(since.offset),
+                    None => w.null().u64(0),
+                };
+                w.str(&delta.filter_key).end_array();
             }
         }
     }
-    // The client row is written with every flush: it records when the partition was written.
-    let row = client_row(client_id, last_mutation_id, js_sys::Date::now());
-    fire(tx.store("clients")?.put_with_key(&row, &cid))?;
-    Ok(())
+    w.end_array();
+    w.into_text()
 }
 
 /// `ids` as maximal runs of consecutive integers `(first, last)`, in the given order.

@@ -5,7 +5,6 @@
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
-use js_sys::Promise;
 use tether_core::{ChannelDelta, Persist, PersistedState, WriteBatch};
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 
@@ -193,11 +192,9 @@ async fn store_mirror(weak: &Weak<RefCell<Driver>>, db: Rc<Db>) -> bool {
 
 /// Waits `ms` milliseconds (`setTimeout` resolving a promise).
 pub async fn sleep_ms(ms: f64) {
-    let promise = Promise::new(&mut |resolve, _| {
-        if let Some(window) = web_sys::window() {
-            let _ =
-                window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms as i32);
-        }
-    });
+    let (promise, (resolve, _)) = super::deferred();
+    if let Some(window) = web_sys::window() {
+        let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms as i32);
+    }
     let _ = JsFuture::from(promise).await;
 }
