@@ -1,6 +1,7 @@
 //! Engine configuration.
 
 use super::auth::AuthConfig;
+use super::forward::ForwardConfig;
 
 /// What the engine enforces. [`ServerConfig::default`] is a dev-mode server with generous
 /// limits.
@@ -48,6 +49,8 @@ pub struct ServerConfig {
     pub snapshot_page_bytes: usize,
     /// Authentication.
     pub auth: AuthConfig,
+    /// `request` methods forwarded to the app's backend (none by default).
+    pub forward: ForwardConfig,
 }
 
 impl ServerConfig {
@@ -81,6 +84,7 @@ impl Default for ServerConfig {
             max_inbox: 256,
             snapshot_page_bytes: 48 * 1024,
             auth: AuthConfig::Dev,
+            forward: ForwardConfig::default(),
         }
     }
 }

@@ -181,6 +181,7 @@ impl<S: Store> ServerEngine<S> {
             return;
         };
         self.stats.connections = self.stats.connections.saturating_sub(1);
+        self.forward.forget_conn(conn);
         let client_id = c.client_id.unwrap_or_default();
         for (channel, view_key) in c.subscriptions {
             self.detach(conn, &client_id, &channel, &view_key);

@@ -55,6 +55,7 @@ mod read_only_token_refused_on_write;
 mod replay_of_100000_missed_events_with_a_large_retained_log;
 mod replay_of_10000_missed_events_recovers_on_the_first_reconnect;
 mod replay_to_a_reader_at_1_mb_per_s_completes;
+mod requests_are_forwarded_to_the_app_backend;
 mod restart_keeps_acked;
 mod resume_recovered;
 mod resume_reset;

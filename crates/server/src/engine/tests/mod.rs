@@ -7,6 +7,7 @@ mod batch;
 mod bindings;
 mod dedupe_expiry;
 mod flow;
+mod forward;
 mod fuzz;
 mod limits;
 mod malformed_mutate;
