@@ -166,7 +166,10 @@ pub async fn spawn_with_store<S: Store + Send + 'static>(
     store: S,
 ) -> Result<RunningServer, EdgeError> {
     let config = options.engine_config()?;
-    let api_keys = Arc::new(api::ApiKeys::parse(&options.api_keys, options.dev)?);
+    let api_keys = Arc::new(
+        api::ApiKeys::parse(&options.api_keys, options.dev)?
+            .with_rate(options.api_rate_per_sec, options.api_rate_burst),
+    );
     let auth = Arc::new(config.auth.clone());
     let listener = tokio::net::TcpListener::bind(options.bind)
         .await

@@ -135,6 +135,15 @@ pub struct Options {
     )]
     pub api_keys: Vec<String>,
 
+    /// Requests per second one API key may make to the HTTP API (0 = unlimited); over it:
+    /// 429 `RATE_LIMITED` with `Retry-After`.
+    #[arg(long, env = "TETHER_API_RATE_PER_SEC", default_value_t = 1_000)]
+    pub api_rate_per_sec: u32,
+
+    /// Burst of HTTP API requests per key above the sustained rate.
+    #[arg(long, env = "TETHER_API_RATE_BURST", default_value_t = 2_000)]
+    pub api_rate_burst: u32,
+
     /// Forwards `request` messages of one method to the app's backend, as `METHOD=URL`
     /// (repeatable, or comma-separated in the env var): each becomes an HTTP POST to the URL
     /// and its answer the `response` (API.md, "Requests forwarded to the app"). Plain

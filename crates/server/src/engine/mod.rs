@@ -131,6 +131,7 @@ pub use forward::{
     ForwardCall, ForwardConfig, ForwardId, ForwardOutcome, TOO_MANY_REQUESTS,
     UPSTREAM_BAD_RESPONSE, UPSTREAM_STATUS, UPSTREAM_TIMEOUT, UPSTREAM_UNAVAILABLE,
 };
+pub(crate) use limits::TokenBucket;
 pub use requests::RequestContext;
 
 use requests::Handler;

@@ -33,6 +33,8 @@ pub(crate) enum Code {
     Reset,
     /// 413: the body is over the size limit.
     TooLarge,
+    /// 429: the API key's request rate is exceeded; retry after `retry_after_ms`.
+    RateLimited,
     /// 503: storage failed or the server is stopping; nothing was applied, retry.
     Unavailable,
 }
@@ -53,6 +55,7 @@ impl Code {
             Code::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             Code::Reset => "RESET",
             Code::TooLarge => "TOO_LARGE",
+            Code::RateLimited => "RATE_LIMITED",
             Code::Unavailable => "UNAVAILABLE",
         }
     }
@@ -68,6 +71,7 @@ impl Code {
             Code::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Code::Reset => StatusCode::GONE,
             Code::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Code::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Code::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -116,7 +120,20 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut body = Object::new();
         body.insert("error", self.to_json());
-        json_response(self.code.status(), &Json::Object(body))
+        let mut response = json_response(self.code.status(), &Json::Object(body));
+        let retry_ms = self
+            .extra
+            .iter()
+            .find(|(k, _)| k == "retry_after_ms")
+            .and_then(|(_, v)| v.as_u64());
+        if let Some(ms) = retry_ms {
+            // Whole seconds, rounded up, as HTTP's Retry-After wants.
+            let secs = ms.div_ceil(1_000).max(1);
+            if let Ok(value) = header::HeaderValue::from_str(&secs.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+        }
+        response
     }
 }
 
