@@ -40,6 +40,45 @@ pub(crate) enum Code {
 }
 
 impl Code {
+    /// Every code, in the order API.md lists them.
+    pub(crate) const ALL: [Code; 14] = [
+        Code::BadRequest,
+        Code::Invalid,
+        Code::InvalidFilter,
+        Code::ApiKeyRequired,
+        Code::ApiKeyInvalid,
+        Code::Forbidden,
+        Code::ApiDisabled,
+        Code::NotFound,
+        Code::MethodNotAllowed,
+        Code::Conflict,
+        Code::Reset,
+        Code::TooLarge,
+        Code::RateLimited,
+        Code::Unavailable,
+    ];
+
+    /// The code's place in [`Code::ALL`] (a new code fails to compile here until listed).
+    #[cfg(test)]
+    fn index(self) -> usize {
+        match self {
+            Code::BadRequest => 0,
+            Code::Invalid => 1,
+            Code::InvalidFilter => 2,
+            Code::ApiKeyRequired => 3,
+            Code::ApiKeyInvalid => 4,
+            Code::Forbidden => 5,
+            Code::ApiDisabled => 6,
+            Code::NotFound => 7,
+            Code::MethodNotAllowed => 8,
+            Code::Conflict => 9,
+            Code::Reset => 10,
+            Code::TooLarge => 11,
+            Code::RateLimited => 12,
+            Code::Unavailable => 13,
+        }
+    }
+
     /// The code as sent.
     pub(crate) fn as_str(self) -> &'static str {
         match self {
@@ -142,4 +181,16 @@ pub(crate) fn json_response(status: StatusCode, body: &Json) -> Response {
     let mut text = body.to_text();
     text.push('\n');
     (status, [(header::CONTENT_TYPE, "application/json")], text).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Code;
+
+    #[test]
+    fn all_lists_every_code_once() {
+        for (i, code) in Code::ALL.iter().enumerate() {
+            assert_eq!(code.index(), i, "{code:?}");
+        }
+    }
 }
