@@ -97,9 +97,17 @@ fn operation(
     op
 }
 
-fn path_param(name: &str, what: &str) -> Value {
-    json!({"name": name, "in": "path", "required": true, "description": what,
-           "schema": {"type": "string", "minLength": 1}})
+/// A channel name in a path (PROTOCOL.md §3).
+fn channel_param() -> Value {
+    json!({"name": "channel", "in": "path", "required": true,
+           "description": "channel name (PROTOCOL.md §3)",
+           "schema": {"type": "string", "pattern": "^[A-Za-z0-9_.:-]{1,128}$"}})
+}
+
+/// A document id in a path: 1-256 bytes (PROTOCOL.md §3).
+fn id_param() -> Value {
+    json!({"name": "id", "in": "path", "required": true, "description": "document id, 1-256 bytes of UTF-8 (64 characters always fit)",
+           "schema": {"type": "string", "minLength": 1, "maxLength": 64}})
 }
 
 fn query_param(name: &str, what: &str, schema: Value) -> Value {
@@ -109,15 +117,21 @@ fn query_param(name: &str, what: &str, schema: Value) -> Value {
 fn idempotency_param() -> Value {
     json!({"name": "Idempotency-Key", "in": "header", "required": false,
            "description": "retries with the same key return the identical answer and apply nothing twice (API.md §3)",
-           "schema": {"type": "string", "minLength": 1, "maxLength": MAX_IDEMPOTENCY_HEADER}})
+           "schema": {"type": "string", "pattern": format!("^[!-~]{{1,{MAX_IDEMPOTENCY_HEADER}}}$")}})
 }
 
 fn base_version_param() -> Value {
     query_param(
         "base_version",
         "the version the write expects (0: the document must not exist); a mismatch is 409 CONFLICT",
-        json!({"type": "integer", "minimum": 0}),
+        json!({"type": "integer", "minimum": 0, "maximum": 9_007_199_254_740_991u64}),
     )
+}
+
+/// A document body: any JSON object whose integers lie within ±(2^53 − 1) (PROTOCOL.md §1).
+fn doc_schema() -> Value {
+    json!({"type": "object",
+           "description": "any JSON object; integers beyond ±(2^53 − 1) are refused INVALID (send them as strings)"})
 }
 
 fn schemas() -> Value {
@@ -207,8 +221,8 @@ fn schemas() -> Value {
 
 /// The whole description.
 pub(crate) fn document() -> Value {
-    let channel = path_param("channel", "channel name (PROTOCOL.md §3)");
-    let id = path_param("id", "document id");
+    let channel = channel_param();
+    let id = id_param();
     let write_errors = [
         Code::BadRequest,
         Code::Invalid,
@@ -225,7 +239,7 @@ pub(crate) fn document() -> Value {
             base_version_param(),
             idempotency_param(),
         ],
-        Some(json!({"type": "object"})),
+        Some(doc_schema()),
         schema_ref("WriteResult"),
         &write_errors,
     );
@@ -238,7 +252,7 @@ pub(crate) fn document() -> Value {
             base_version_param(),
             idempotency_param(),
         ],
-        Some(json!({"type": "object"})),
+        Some(doc_schema()),
         schema_ref("WriteResult"),
         &write_errors,
     );
@@ -302,7 +316,11 @@ pub(crate) fn document() -> Value {
         &[
             channel.clone(),
             query_param("since", "offset to continue after (0: from the start)", json!({"type": "integer", "minimum": 0})),
-            query_param("epoch", "the database epoch (required with since > 0)", json!({"type": "string"})),
+            query_param(
+                "epoch",
+                "the database epoch (required with since > 0; another epoch than the database's is 410 RESET)",
+                json!({"type": "string", "minLength": 1}),
+            ),
             query_param(
                 "limit",
                 "most changes per answer",
