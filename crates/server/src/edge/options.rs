@@ -106,6 +106,12 @@ pub struct Options {
     #[arg(long, env = "TETHER_TOKEN_LEEWAY_SECS", default_value_t = DEFAULT_LEEWAY_SECS)]
     pub token_leeway_secs: u64,
 
+    /// Seconds before a session's token expires (its `exp` plus the leeway) that a client
+    /// which offered `refresh` in its `hello` is sent `token_expiring`, to hand a fresh token
+    /// over the open connection with `auth`.
+    #[arg(long, env = "TETHER_TOKEN_REFRESH_SECS", default_value_t = 30)]
+    pub token_refresh_secs: u64,
+
     /// JSON file mapping opaque static tokens to claims: `{"token": {"sub": "u1",
     /// "channels": {"read": ["chat:*"], "write": ["tasks"]}, "exp": 1900000000}}`.
     #[arg(long, env = "TETHER_TOKENS_FILE")]
@@ -324,6 +330,7 @@ impl Options {
             max_inbox: READ_WINDOW,
             snapshot_page_bytes: ServerConfig::default().snapshot_page_bytes,
             auth: self.auth()?,
+            token_refresh_ms: self.token_refresh_secs.saturating_mul(1_000),
             forward: self.forward()?,
         })
     }

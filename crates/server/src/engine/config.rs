@@ -49,6 +49,9 @@ pub struct ServerConfig {
     pub snapshot_page_bytes: usize,
     /// Authentication.
     pub auth: AuthConfig,
+    /// How long before its token expires a session whose client offered `refresh` is sent
+    /// `token_expiring`.
+    pub token_refresh_ms: u64,
     /// `request` methods forwarded to the app's backend (none by default).
     pub forward: ForwardConfig,
 }
@@ -84,6 +87,7 @@ impl Default for ServerConfig {
             max_inbox: 256,
             snapshot_page_bytes: 48 * 1024,
             auth: AuthConfig::Dev,
+            token_refresh_ms: 30_000,
             forward: ForwardConfig::default(),
         }
     }

@@ -101,6 +101,7 @@ mod jwt;
 mod limits;
 mod mutations;
 mod presence;
+mod refresh;
 mod registry;
 mod requests;
 mod session;
@@ -524,7 +525,8 @@ impl<S: Store> ServerEngine<S> {
                     protocol,
                     client_id,
                     token,
-                } => self.handle_hello(now, conn, protocol, client_id, token),
+                    refresh,
+                } => self.handle_hello(now, conn, protocol, client_id, token, refresh),
                 _ => self.send_error(
                     conn,
                     ErrorCode::HandshakeRequired,
@@ -603,6 +605,7 @@ impl<S: Store> ServerEngine<S> {
             ClientMessage::Ping { nonce } => {
                 self.send_msg(conn, &ServerMessage::Pong { nonce });
             }
+            ClientMessage::Auth { token } => self.handle_auth(now, conn, token),
         }
     }
 

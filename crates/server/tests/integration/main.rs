@@ -69,3 +69,4 @@ mod subscribe_mutate_fanout;
 mod token_auth;
 mod token_cli_mints_a_verifiable_token;
 mod token_expiry_closes_4001;
+mod token_refresh_keeps_the_connection;
