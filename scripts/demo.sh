@@ -48,6 +48,17 @@ if ! wait_healthy "http://$addr/healthz" "$server_pid" 60; then
   die "the reference server did not answer http://$addr/healthz (see its output above)"
 fi
 
+# The demo's backend: follows the change feed through the HTTP API, stamps tasks moved to Done
+# and broadcasts a notification (examples/kanban/backend/workflow.mjs).
+backend_state="absent"
+if in_project "$example/backend/workflow.mjs" && command -v node >/dev/null 2>&1; then
+  TETHER_API="http://$addr/api/v1" node "$example/backend/workflow.mjs" \
+    "$(dirname "$db")/workflow-state.json" &
+  backend_pid=$!
+  backend_state="running"
+  trap 'kill "$backend_pid" "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true' EXIT
+fi
+
 cat <<MSG
 
   Tether reference server is running (dev mode: no auth), data in $db
@@ -59,6 +70,12 @@ case "$example_state" in
     cat <<MSG
     Kanban demo:        http://$addr/   <- open it in two browser windows
 MSG
+    if [[ "$backend_state" == running ]]; then
+      cat <<MSG
+    Demo backend:       $example/backend/workflow.mjs (HTTP API only): move a task to Done
+                        and it stamps the task and notifies every board
+MSG
+    fi
     ;;
   broken)
     cat <<MSG

@@ -24,6 +24,7 @@
 //!     protocol: PROTOCOL_VERSION,
 //!     client_id: "c-1".into(),
 //!     token: None,
+//!     refresh: false,
 //! };
 //! let frame = codec::encode_client(&hello);
 //! assert_eq!(codec::decode_client(frame.as_bytes()).unwrap(), hello);

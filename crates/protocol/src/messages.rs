@@ -132,6 +132,13 @@ pub enum ClientMessage {
             serde(default, skip_serializing_if = "Option::is_none")
         )]
         token: Option<String>,
+        /// The client can hand a fresh token to this connection (`auth`) when the server says
+        /// its token is expiring (`token_expiring`). Absent = `false`.
+        #[cfg_attr(
+            feature = "serde",
+            serde(default, skip_serializing_if = "std::ops::Not::not")
+        )]
+        refresh: bool,
     },
     /// Subscribe to a channel (replaces this connection's previous subscription to it).
     Subscribe {
@@ -213,6 +220,12 @@ pub enum ClientMessage {
     Ping {
         /// Echoed back in `pong`.
         nonce: u64,
+    },
+    /// A fresh token for this connection's session (answered `auth_ok`, or `error
+    /// {code: AUTH_INVALID}` while the old token stays in force).
+    Auth {
+        /// The new token; its subject must be the session's.
+        token: String,
     },
 }
 
@@ -387,6 +400,22 @@ pub enum ServerMessage {
     Pong {
         /// The ping's nonce.
         nonce: u64,
+    },
+    /// The session's token expires soon: send a fresh one with `auth` (only to clients whose
+    /// `hello` said `refresh: true`).
+    TokenExpiring {
+        /// Milliseconds until the server closes the connection with 4001 unless a fresh token
+        /// arrives.
+        expires_in_ms: u64,
+    },
+    /// The token of an `auth` was accepted: the session runs on it from now on.
+    AuthOk {
+        /// Milliseconds until the new token expires (absent: it does not).
+        #[cfg_attr(
+            feature = "serde",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
+        expires_in_ms: Option<u64>,
     },
     /// Something the client sent could not be served.
     Error {

@@ -29,6 +29,10 @@ pub use engine::{
     KeyError, Output, RequestContext, ServerConfig, ServerEngine, Stats, TokenAuth, VerifyKey,
     DEFAULT_LEEWAY_SECS,
 };
+pub use engine::{
+    ForwardCall, ForwardConfig, ForwardId, ForwardOutcome, TOO_MANY_REQUESTS,
+    UPSTREAM_BAD_RESPONSE, UPSTREAM_STATUS, UPSTREAM_TIMEOUT, UPSTREAM_UNAVAILABLE,
+};
 #[cfg(feature = "sqlite")]
 pub use store::SqliteStore;
 pub use store::{

@@ -4,6 +4,7 @@ import { ConflictResolver, OfflineBanner } from "tether-sync/ui";
 
 import { Column } from "./Column";
 import { byOrder, COLUMNS, type Presence, type Task } from "./model";
+import { Notifications } from "./Notifications";
 import { StatusBar } from "./StatusBar";
 import { currentUser } from "./user";
 
@@ -40,6 +41,7 @@ export function App() {
         <StatusBar user={user} others={others.map((m) => (m.state as Presence | null)?.user ?? "?")} />
       </header>
       <OfflineBanner />
+      <Notifications />
       <ConflictResolver conflicts={board.conflicts} resolve={board.resolveConflict} />
       <form className="add" onSubmit={add}>
         <input

@@ -51,6 +51,11 @@ function Card({ task, version, pending, editors, canLeft, canRight, onMove, onEd
           }}
         />
       )}
+      {task.done_at ? (
+        <p className="done-at" data-testid="done-at" title={task.done_at}>
+          done {new Date(task.done_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}
+        </p>
+      ) : null}
       {editors?.length ? <p className="editing">{editors.join(", ")} is editing '{task.title}'</p> : null}
       <footer>
         <button aria-label="Move left" disabled={!canLeft} onClick={() => onMove(task, -1)}>

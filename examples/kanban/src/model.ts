@@ -3,6 +3,8 @@ export type Task = {
   title: string;
   status: Status;
   order: number;
+  /** When the task reached Done: stamped by the demo's backend (backend/workflow.mjs). */
+  done_at?: string | null;
 };
 
 /** The board's columns, in order. */

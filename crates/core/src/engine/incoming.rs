@@ -142,6 +142,8 @@ impl Engine {
                 self.on_presence_sync(channel, members);
             }
             ServerMessage::Pong { nonce } => self.heartbeat.pong(nonce, now),
+            // Sent only to clients whose `hello` offered `refresh`, which this one does not.
+            ServerMessage::TokenExpiring { .. } | ServerMessage::AuthOk { .. } => {}
             ServerMessage::Error {
                 code,
                 message,

@@ -51,6 +51,8 @@ impl Engine {
                 protocol: PROTOCOL_VERSION,
                 client_id: self.client_id.clone(),
                 token: self.token.clone(),
+                // Token refresh on an open connection is not taken up by this client yet.
+                refresh: false,
             };
             self.send(&hello);
         }

@@ -45,6 +45,7 @@ fn read_fields(value: &Json) -> Result<ClientMessage, Shape> {
             protocol: f.u32("protocol")?,
             client_id: f.string("client_id")?,
             token: f.opt_string("token")?,
+            refresh: f.bool_or_false("refresh")?,
         },
         "subscribe" => ClientMessage::Subscribe {
             channel: f.string("channel")?,
@@ -78,6 +79,9 @@ fn read_fields(value: &Json) -> Result<ClientMessage, Shape> {
         },
         "ping" => ClientMessage::Ping {
             nonce: f.u64("nonce")?,
+        },
+        "auth" => ClientMessage::Auth {
+            token: f.string("token")?,
         },
         _ => return Err(Shape::from("unknown message type")),
     })
@@ -114,12 +118,16 @@ pub(crate) fn write(msg: &ClientMessage) -> String {
             protocol,
             client_id,
             token,
+            refresh,
         } => {
             let mut w = Writer::message("hello");
             w.u64("protocol", u64::from(*protocol))
                 .str("client_id", client_id);
             if let Some(token) = token {
                 w.str("token", token);
+            }
+            if *refresh {
+                w.bool("refresh", true);
             }
             w.end()
         }
@@ -184,5 +192,6 @@ pub(crate) fn write(msg: &ClientMessage) -> String {
             .json("state", state.as_ref().unwrap_or(&Json::Null))
             .end(),
         ClientMessage::Ping { nonce } => Writer::message("ping").u64("nonce", *nonce).end(),
+        ClientMessage::Auth { token } => Writer::message("auth").str("token", token).end(),
     }
 }

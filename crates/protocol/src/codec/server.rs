@@ -167,6 +167,12 @@ pub(crate) fn read(value: &Json) -> Result<ServerMessage, Shape> {
                 })
             })?,
         },
+        "token_expiring" => ServerMessage::TokenExpiring {
+            expires_in_ms: f.u64("expires_in_ms")?,
+        },
+        "auth_ok" => ServerMessage::AuthOk {
+            expires_in_ms: f.opt_u64("expires_in_ms")?,
+        },
         "pong" => ServerMessage::Pong {
             nonce: f.u64("nonce")?,
         },

@@ -220,6 +220,16 @@ pub(crate) fn write(msg: &ServerMessage) -> String {
             })
             .end(),
         ServerMessage::Pong { nonce } => Writer::message("pong").u64("nonce", *nonce).end(),
+        ServerMessage::TokenExpiring { expires_in_ms } => Writer::message("token_expiring")
+            .u64("expires_in_ms", *expires_in_ms)
+            .end(),
+        ServerMessage::AuthOk { expires_in_ms } => {
+            let mut w = Writer::message("auth_ok");
+            if let Some(ms) = expires_in_ms {
+                w.u64("expires_in_ms", *ms);
+            }
+            w.end()
+        }
         ServerMessage::Error {
             code,
             message,

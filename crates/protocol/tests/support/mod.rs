@@ -48,13 +48,20 @@ pub fn document() -> impl Strategy<Value = Document> {
 pub fn client_message() -> impl Strategy<Value = ClientMessage> {
     let op = prop_oneof![Just(Op::Put), Just(Op::Patch), Just(Op::Delete)];
     prop_oneof![
-        (any::<u32>(), name(), prop::option::of(".{0,20}")).prop_map(
-            |(protocol, client_id, token)| ClientMessage::Hello {
-                protocol,
-                client_id,
-                token
-            }
-        ),
+        (
+            any::<u32>(),
+            name(),
+            prop::option::of(".{0,20}"),
+            any::<bool>()
+        )
+            .prop_map(
+                |(protocol, client_id, token, refresh)| ClientMessage::Hello {
+                    protocol,
+                    client_id,
+                    token,
+                    refresh,
+                }
+            ),
         (
             name(),
             prop::option::of(object()),
@@ -95,6 +102,7 @@ pub fn client_message() -> impl Strategy<Value = ClientMessage> {
         (name(), prop::option::of(object()))
             .prop_map(|(channel, state)| ClientMessage::Presence { channel, state }),
         any::<u64>().prop_map(|nonce| ClientMessage::Ping { nonce }),
+        ".{0,40}".prop_map(|token| ClientMessage::Auth { token }),
     ]
 }
 
@@ -263,6 +271,9 @@ pub fn server_message() -> impl Strategy<Value = ServerMessage> {
             }
         }),
         any::<u64>().prop_map(|nonce| ServerMessage::Pong { nonce }),
+        any::<u64>().prop_map(|expires_in_ms| ServerMessage::TokenExpiring { expires_in_ms }),
+        prop::option::of(any::<u64>())
+            .prop_map(|expires_in_ms| ServerMessage::AuthOk { expires_in_ms }),
         (
             code,
             ".{0,20}",

@@ -22,11 +22,13 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tether_protocol::{CloseCode, Json};
 use tokio::sync::{mpsc, oneshot, Notify, Semaphore};
 
+use super::forward::Forwarder;
 use super::metrics::Metrics;
 use super::options::read_units;
+use super::EdgeError;
 use crate::engine::{
-    ApiAnswer, ApiMutation, ApiRead, ApiRequestId, ConnId, ConnectInfo, Output, ServerConfig,
-    ServerEngine,
+    ApiAnswer, ApiMutation, ApiRead, ApiRequestId, ConnId, ConnectInfo, ForwardId, ForwardOutcome,
+    Output, ServerConfig, ServerEngine,
 };
 use crate::store::{Store, StoreError};
 
@@ -74,6 +76,11 @@ pub(crate) enum Input {
     },
     /// A waiting change-feed read timed out: answer it with what there is.
     ApiExpire { request: ApiRequestId },
+    /// The outcome of a request forwarded to the app's backend.
+    ForwardDone {
+        id: ForwardId,
+        outcome: ForwardOutcome,
+    },
     /// `/healthz`: whether the store can take writes ([`Store::check_writable`]).
     Probe {
         reply: oneshot::Sender<Result<(), StoreError>>,
@@ -196,6 +203,8 @@ struct Loop<S> {
     api_requests: HashMap<ApiRequestId, (ApiRequestId, usize)>,
     /// HTTP API answers being collected, by the group's first request.
     api_groups: HashMap<ApiRequestId, ApiGroup>,
+    /// Makes the HTTP calls of forwarded requests (`None`: nothing is forwarded).
+    forwarder: Option<Forwarder>,
 }
 
 /// The answers of one HTTP API call (one per request of the call).
@@ -278,6 +287,9 @@ impl<S: Store> Loop<S> {
                     .api_broadcast(request, &key_name, channel, payload);
             }
             Input::ApiExpire { request } => self.engine.api_expire(request),
+            Input::ForwardDone { id, outcome } => {
+                self.engine.handle_forward_result(now, id, outcome);
+            }
             Input::Probe { reply } => {
                 let _ = reply.send(self.engine.store_mut().check_writable());
             }
@@ -358,6 +370,7 @@ impl<S: Store> Loop<S> {
     }
 
     fn flush(&mut self) {
+        self.start_forwarded_calls();
         // Publish the stats before any frame leaves: a client that saw a frame then reads
         // /metrics that already count what produced it.
         self.publish_stats();
@@ -403,6 +416,24 @@ impl<S: Store> Loop<S> {
         self.flush_api();
         // Disconnects of slow consumers above changed the stats again.
         self.publish_stats();
+    }
+
+    /// Starts the HTTP calls of requests the engine forwards to the app's backend.
+    fn start_forwarded_calls(&mut self) {
+        while let Some(call) = self.engine.poll_forward() {
+            match &self.forwarder {
+                Some(forwarder) => forwarder.spawn(call),
+                None => {
+                    let now = self.now();
+                    let why = "this server has no HTTP client for forwarding".to_owned();
+                    self.engine.handle_forward_result(
+                        now,
+                        call.id,
+                        ForwardOutcome::Unavailable(why),
+                    );
+                }
+            }
+        }
     }
 
     /// Opens the group commit of one wake-up.
@@ -497,14 +528,34 @@ pub(crate) struct EngineThread<S> {
     pub(crate) failed: oneshot::Receiver<StoreError>,
 }
 
-/// Starts the engine thread.
+/// How forwarded requests are sent (see `edge/forward.rs`).
+pub(crate) struct ForwardSetup {
+    /// Sent as `Authorization: Bearer <secret>`.
+    pub(crate) secret: Option<String>,
+    /// Largest answer body read.
+    pub(crate) max_body: usize,
+}
+
+/// Starts the engine thread; forwarded requests' calls run on the caller's tokio runtime.
 pub(crate) fn spawn_engine<S: Store + Send + 'static>(
     config: ServerConfig,
     store: S,
     metrics: Arc<Metrics>,
     capacity: usize,
-) -> std::io::Result<EngineThread<S>> {
+    forward: &ForwardSetup,
+) -> Result<EngineThread<S>, EdgeError> {
     let (tx, rx) = mpsc::channel(capacity);
+    let forwarding = !config.forward.routes.is_empty() || config.forward.fallback.is_some();
+    let forwarder = if forwarding {
+        Some(Forwarder::new(
+            forward.secret.as_deref(),
+            forward.max_body,
+            tokio::runtime::Handle::current(),
+            tx.downgrade(),
+        )?)
+    } else {
+        None
+    };
     let (failed_tx, failed_rx) = oneshot::channel();
     let engine = ServerEngine::new(config, store);
     let join = std::thread::Builder::new()
@@ -523,13 +574,15 @@ pub(crate) fn spawn_engine<S: Store + Send + 'static>(
                 reading: HashSet::new(),
                 api_requests: HashMap::new(),
                 api_groups: HashMap::new(),
+                forwarder,
             };
             let (store, result) = rt.block_on(engine_loop.run(rx));
             if let Err(err) = result {
                 let _ = failed_tx.send(err);
             }
             Some(store)
-        })?;
+        })
+        .map_err(EdgeError::Io)?;
     Ok(EngineThread {
         inputs: tx,
         join,

@@ -13,6 +13,7 @@
 
 mod api;
 mod engine_task;
+mod forward;
 mod http;
 mod metrics;
 mod options;
@@ -32,7 +33,7 @@ pub use options::{Options, SyncMode};
 pub use token_cmd::TokenArgs;
 
 use crate::store::{SqliteStore, SqliteSync, Store, StoreError};
-use engine_task::{spawn_engine, EngineThread, Input};
+use engine_task::{spawn_engine, EngineThread, ForwardSetup, Input};
 use http::{router, AppState};
 use socket::SocketEnv;
 
@@ -165,7 +166,10 @@ pub async fn spawn_with_store<S: Store + Send + 'static>(
     store: S,
 ) -> Result<RunningServer, EdgeError> {
     let config = options.engine_config()?;
-    let api_keys = Arc::new(api::ApiKeys::parse(&options.api_keys, options.dev)?);
+    let api_keys = Arc::new(
+        api::ApiKeys::parse(&options.api_keys, options.dev)?
+            .with_rate(options.api_rate_per_sec, options.api_rate_burst),
+    );
     let auth = Arc::new(config.auth.clone());
     let listener = tokio::net::TcpListener::bind(options.bind)
         .await
@@ -184,7 +188,16 @@ pub async fn spawn_with_store<S: Store + Send + 'static>(
         inputs,
         join: engine_thread,
         failed: engine_failed,
-    } = spawn_engine(config, store, Arc::clone(&metrics), INPUT_QUEUE).map_err(EdgeError::Io)?;
+    } = spawn_engine(
+        config,
+        store,
+        Arc::clone(&metrics),
+        INPUT_QUEUE,
+        &ForwardSetup {
+            secret: options.forward_secret.clone(),
+            max_body: usize::try_from(options.max_message_bytes).unwrap_or(usize::MAX),
+        },
+    )?;
     let live = Arc::new(Semaphore::new(MAX_SOCKETS as usize));
     let env = SocketEnv {
         inputs: inputs.clone(),

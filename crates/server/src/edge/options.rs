@@ -3,11 +3,14 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use clap::{Parser, ValueEnum};
 
 use super::EdgeError;
-use crate::engine::{AuthConfig, Claims, ServerConfig, TokenAuth, VerifyKey, DEFAULT_LEEWAY_SECS};
+use crate::engine::{
+    AuthConfig, Claims, ForwardConfig, ServerConfig, TokenAuth, VerifyKey, DEFAULT_LEEWAY_SECS,
+};
 
 /// Read-window permits of one connection (the engine's `max_inbox`): each inbound frame handed
 /// to the engine takes [`read_units`] of them until the engine consumed it, and the socket is
@@ -103,6 +106,12 @@ pub struct Options {
     #[arg(long, env = "TETHER_TOKEN_LEEWAY_SECS", default_value_t = DEFAULT_LEEWAY_SECS)]
     pub token_leeway_secs: u64,
 
+    /// Seconds before a session's token expires (its `exp` plus the leeway) that a client
+    /// which offered `refresh` in its `hello` is sent `token_expiring`, to hand a fresh token
+    /// over the open connection with `auth`.
+    #[arg(long, env = "TETHER_TOKEN_REFRESH_SECS", default_value_t = 30)]
+    pub token_refresh_secs: u64,
+
     /// JSON file mapping opaque static tokens to claims: `{"token": {"sub": "u1",
     /// "channels": {"read": ["chat:*"], "write": ["tasks"]}, "exp": 1900000000}}`.
     #[arg(long, env = "TETHER_TOKENS_FILE")]
@@ -131,6 +140,42 @@ pub struct Options {
         hide_env_values = true
     )]
     pub api_keys: Vec<String>,
+
+    /// Requests per second one API key may make to the HTTP API (0 = unlimited); over it:
+    /// 429 `RATE_LIMITED` with `Retry-After`.
+    #[arg(long, env = "TETHER_API_RATE_PER_SEC", default_value_t = 1_000)]
+    pub api_rate_per_sec: u32,
+
+    /// Burst of HTTP API requests per key above the sustained rate.
+    #[arg(long, env = "TETHER_API_RATE_BURST", default_value_t = 2_000)]
+    pub api_rate_burst: u32,
+
+    /// Forwards `request` messages of one method to the app's backend, as `METHOD=URL`
+    /// (repeatable, or comma-separated in the env var): each becomes an HTTP POST to the URL
+    /// and its answer the `response` (API.md, "Requests forwarded to the app"). Plain
+    /// `http://` URLs only. A route overrides a built-in method of the same name.
+    #[arg(long = "forward", env = "TETHER_FORWARD", value_delimiter = ',')]
+    pub forward_routes: Vec<String>,
+
+    /// Forwards every `request` method that has no `--forward` route and no handler
+    /// (built-in: `time`, `echo`) to this URL, instead of answering `UNKNOWN_METHOD`.
+    #[arg(long, env = "TETHER_FORWARD_URL")]
+    pub forward_url: Option<String>,
+
+    /// How long a forwarded request waits for the backend's answer; then the client gets
+    /// `UPSTREAM_TIMEOUT`.
+    #[arg(long, env = "TETHER_FORWARD_TIMEOUT_MS", default_value_t = 5_000)]
+    pub forward_timeout_ms: u64,
+
+    /// Forwarded requests one connection may have waiting; one more is answered
+    /// `TOO_MANY_REQUESTS` without being sent.
+    #[arg(long, env = "TETHER_FORWARD_MAX_IN_FLIGHT", default_value_t = 32)]
+    pub forward_max_in_flight: usize,
+
+    /// Sent to the app's backend with every forwarded request as `Authorization: Bearer
+    /// <secret>`, so that it can refuse callers other than this server.
+    #[arg(long, env = "TETHER_FORWARD_SECRET", hide_env_values = true)]
+    pub forward_secret: Option<String>,
 
     /// Largest accepted WebSocket message in bytes; larger: `TOO_LARGE` and close 1009,
     /// nothing past the limit is buffered.
@@ -285,6 +330,40 @@ impl Options {
             max_inbox: READ_WINDOW,
             snapshot_page_bytes: ServerConfig::default().snapshot_page_bytes,
             auth: self.auth()?,
+            token_refresh_ms: self.token_refresh_secs.saturating_mul(1_000),
+            forward: self.forward()?,
+        })
+    }
+
+    /// The forwarding configuration, with every URL checked.
+    pub fn forward(&self) -> Result<ForwardConfig, EdgeError> {
+        let mut routes = HashMap::new();
+        for route in &self.forward_routes {
+            let Some((method, url)) = route.split_once('=') else {
+                return Err(EdgeError::Config {
+                    message: format!("--forward {route:?} must be METHOD=URL"),
+                });
+            };
+            if method.is_empty() {
+                return Err(EdgeError::Config {
+                    message: format!("--forward {route:?} names no method"),
+                });
+            }
+            super::forward::check_url(url)?;
+            routes.insert(method.to_owned(), Arc::from(url));
+        }
+        let fallback = match &self.forward_url {
+            Some(url) => {
+                super::forward::check_url(url)?;
+                Some(Arc::from(url.as_str()))
+            }
+            None => None,
+        };
+        Ok(ForwardConfig {
+            routes,
+            fallback,
+            timeout_ms: self.forward_timeout_ms.max(1),
+            max_in_flight: self.forward_max_in_flight,
         })
     }
 }

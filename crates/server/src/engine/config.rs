@@ -1,6 +1,7 @@
 //! Engine configuration.
 
 use super::auth::AuthConfig;
+use super::forward::ForwardConfig;
 
 /// What the engine enforces. [`ServerConfig::default`] is a dev-mode server with generous
 /// limits.
@@ -48,6 +49,11 @@ pub struct ServerConfig {
     pub snapshot_page_bytes: usize,
     /// Authentication.
     pub auth: AuthConfig,
+    /// How long before its token expires a session whose client offered `refresh` is sent
+    /// `token_expiring`.
+    pub token_refresh_ms: u64,
+    /// `request` methods forwarded to the app's backend (none by default).
+    pub forward: ForwardConfig,
 }
 
 impl ServerConfig {
@@ -81,6 +87,8 @@ impl Default for ServerConfig {
             max_inbox: 256,
             snapshot_page_bytes: 48 * 1024,
             auth: AuthConfig::Dev,
+            token_refresh_ms: 30_000,
+            forward: ForwardConfig::default(),
         }
     }
 }

@@ -96,10 +96,12 @@ mod catchup;
 mod config;
 mod feed;
 mod flow;
+mod forward;
 mod jwt;
 mod limits;
 mod mutations;
 mod presence;
+mod refresh;
 mod registry;
 mod requests;
 mod session;
@@ -126,6 +128,11 @@ pub use auth::{
     VerifyKey, DEFAULT_LEEWAY_SECS,
 };
 pub use config::ServerConfig;
+pub use forward::{
+    ForwardCall, ForwardConfig, ForwardId, ForwardOutcome, TOO_MANY_REQUESTS,
+    UPSTREAM_BAD_RESPONSE, UPSTREAM_STATUS, UPSTREAM_TIMEOUT, UPSTREAM_UNAVAILABLE,
+};
+pub(crate) use limits::TokenBucket;
 pub use requests::RequestContext;
 
 use requests::Handler;
@@ -228,6 +235,8 @@ pub struct ServerEngine<S> {
     held_clients: HashMap<String, u64>,
     /// Replies and waiting change-feed requests of the HTTP API (`api.rs`).
     api: api::ApiState,
+    /// Requests forwarded to the app's backend (`forward.rs`).
+    forward: forward::ForwardState,
 }
 
 impl<S: Store> ServerEngine<S> {
@@ -249,6 +258,7 @@ impl<S: Store> ServerEngine<S> {
             failed: false,
             held_clients: HashMap::new(),
             api: api::ApiState::default(),
+            forward: forward::ForwardState::default(),
         };
         requests::register_builtins(&mut engine);
         engine
@@ -411,6 +421,7 @@ impl<S: Store> ServerEngine<S> {
         while let Some(conn) = self.timers.pop_due(now) {
             self.run_conn_timer(now, conn);
         }
+        self.run_forward_deadlines(now);
     }
 
     /// Closes every connection with 1001 (server going away); for graceful shutdown.
@@ -468,6 +479,7 @@ impl<S: Store> ServerEngine<S> {
         self.channels.clear();
         self.stats.channels = 0;
         self.timers = Timers::default();
+        self.forward = forward::ForwardState::default();
         self.stats.connections = 0;
         self.stats.subscriptions = 0;
         for conn in ids {
@@ -484,7 +496,10 @@ impl<S: Store> ServerEngine<S> {
     /// earlier than needed (a spurious wake-up is harmless).
     #[must_use]
     pub fn poll_timeout(&self) -> Option<u64> {
-        self.timers.next()
+        match (self.timers.next(), self.forward.next_deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// The next output, in order; `None` when drained, or while a batch is open and only
@@ -510,7 +525,8 @@ impl<S: Store> ServerEngine<S> {
                     protocol,
                     client_id,
                     token,
-                } => self.handle_hello(now, conn, protocol, client_id, token),
+                    refresh,
+                } => self.handle_hello(now, conn, protocol, client_id, token, refresh),
                 _ => self.send_error(
                     conn,
                     ErrorCode::HandshakeRequired,
@@ -589,6 +605,7 @@ impl<S: Store> ServerEngine<S> {
             ClientMessage::Ping { nonce } => {
                 self.send_msg(conn, &ServerMessage::Pong { nonce });
             }
+            ClientMessage::Auth { token } => self.handle_auth(now, conn, token),
         }
     }
 

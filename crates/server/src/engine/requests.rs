@@ -1,8 +1,8 @@
-//! `request` / `response`: built-in methods (`time`, `echo`) and handlers registered by the
-//! embedding code.
+//! `request` / `response`: built-in methods (`time`, `echo`), handlers registered by the
+//! embedding code, and methods forwarded to the app's backend (`forward.rs`).
 
+use tether_protocol::ResponseError;
 use tether_protocol::{Json, Object};
-use tether_protocol::{ResponseError, ServerMessage};
 
 use super::{ConnId, ServerEngine};
 use crate::store::Store;
@@ -54,25 +54,25 @@ impl<S: Store> ServerEngine<S> {
             now,
             unix_ms: self.unix_ms,
         };
+        // 1. a route for exactly this method, 2. a handler (embedding code or built-in),
+        // 3. the fallback URL (see `ForwardConfig`).
+        if let Some(url) = self.forward_route(&method) {
+            self.forward_request(now, conn, id, url, &method, body);
+            return;
+        }
         let result = match self.handlers.get_mut(&method) {
             Some(handler) => handler(&ctx, body),
-            None => Err(ResponseError {
-                code: "UNKNOWN_METHOD".into(),
-                message: format!("no method named {method:?}"),
-            }),
-        };
-        let msg = match result {
-            Ok(body) => ServerMessage::Response {
-                id,
-                body: Some(body),
-                error: None,
-            },
-            Err(error) => ServerMessage::Response {
-                id,
-                body: None,
-                error: Some(error),
+            None => match self.config.forward.fallback.clone() {
+                Some(url) => {
+                    self.forward_request(now, conn, id, url, &method, body);
+                    return;
+                }
+                None => Err(ResponseError {
+                    code: "UNKNOWN_METHOD".into(),
+                    message: format!("no method named {method:?}"),
+                }),
             },
         };
-        self.send_msg(conn, &msg);
+        self.send_response(conn, id, result);
     }
 }

@@ -41,6 +41,10 @@ pub(crate) struct Conn {
     pub(crate) flow: Flow,
     /// Subscriptions still streaming their replay or snapshot, by channel.
     pub(crate) catchups: BTreeMap<String, Catchup>,
+    /// The client's `hello` said `refresh: true`: it is told before its token expires.
+    pub(crate) refresh: bool,
+    /// `token_expiring` was sent for the session's current token.
+    pub(crate) refresh_sent: bool,
 }
 
 impl Conn {
@@ -58,6 +62,8 @@ impl Conn {
             scheduled: None,
             flow: Flow::default(),
             catchups: BTreeMap::new(),
+            refresh: false,
+            refresh_sent: false,
         }
     }
 
@@ -80,6 +86,7 @@ impl<S: Store> ServerEngine<S> {
         protocol: u32,
         client_id: String,
         token: Option<String>,
+        refresh: bool,
     ) {
         if protocol != PROTOCOL_VERSION {
             let message = format!(
@@ -143,6 +150,7 @@ impl<S: Store> ServerEngine<S> {
             .and_then(|cl| self.config.auth.expires_at_ms(cl));
         c.claims = claims;
         c.token_expires_at = expires;
+        c.refresh = refresh;
         if let Some(at) = expires {
             // Wall-clock deadline onto the monotonic timers; the timer re-checks unix time.
             let deadline = now.saturating_add(at.saturating_sub(self.unix_ms));
@@ -160,6 +168,11 @@ impl<S: Store> ServerEngine<S> {
             },
         };
         self.send_msg(conn, &welcome);
+        // A token already within the refresh window is announced at once.
+        self.maybe_warn_expiry(conn);
+        if let Some(due) = self.refresh_due_at(conn) {
+            self.schedule(conn, now.saturating_add(due.saturating_sub(self.unix_ms)));
+        }
     }
 
     /// Closes `conn` with 4001 (after `error {code: AUTH_INVALID}`) because its token expired.
@@ -181,6 +194,7 @@ impl<S: Store> ServerEngine<S> {
             return;
         };
         self.stats.connections = self.stats.connections.saturating_sub(1);
+        self.forward.forget_conn(conn);
         let client_id = c.client_id.unwrap_or_default();
         for (channel, view_key) in c.subscriptions {
             self.detach(conn, &client_id, &channel, &view_key);

@@ -48,7 +48,8 @@ impl<S: Store> ServerEngine<S> {
     }
 
     /// Re-arms the connection's timer for its next deadline.
-    fn reschedule(&mut self, now: u64, conn: ConnId) {
+    pub(super) fn reschedule(&mut self, now: u64, conn: ConnId) {
+        let refresh_at = self.refresh_due_at(conn);
         let hb = self.config.heartbeat_timeout_ms;
         let Some(c) = self.conns.get_mut(&conn) else {
             return;
@@ -57,13 +58,17 @@ impl<S: Store> ServerEngine<S> {
         if let Some(expiry) = c.token_expires_at {
             at = at.min(now.saturating_add(expiry.saturating_sub(self.unix_ms)));
         }
+        if let Some(due) = refresh_at {
+            at = at.min(now.saturating_add(due.saturating_sub(self.unix_ms)));
+        }
         if !c.delayed.is_empty() {
             at = at.min(now.saturating_add(c.bucket.wait_ms(now).max(1)));
         }
         self.schedule(conn, at);
     }
 
-    /// A popped timer entry: token expiry, heartbeat check, then queued mutations.
+    /// A popped timer entry: token expiry, heartbeat check, the expiry warning, then queued
+    /// mutations.
     pub(super) fn run_conn_timer(&mut self, now: u64, (at, conn): (u64, ConnId)) {
         let Some(c) = self.conns.get_mut(&conn) else {
             return;
@@ -80,6 +85,7 @@ impl<S: Store> ServerEngine<S> {
             self.close_at(now, conn, CloseCode::HeartbeatTimeout);
             return;
         }
+        self.maybe_warn_expiry(conn);
         self.drain_delayed(now, conn);
         self.pump(now, conn);
         self.reschedule(now, conn);

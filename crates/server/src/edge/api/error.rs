@@ -33,11 +33,52 @@ pub(crate) enum Code {
     Reset,
     /// 413: the body is over the size limit.
     TooLarge,
+    /// 429: the API key's request rate is exceeded; retry after `retry_after_ms`.
+    RateLimited,
     /// 503: storage failed or the server is stopping; nothing was applied, retry.
     Unavailable,
 }
 
 impl Code {
+    /// Every code, in the order API.md lists them.
+    pub(crate) const ALL: [Code; 14] = [
+        Code::BadRequest,
+        Code::Invalid,
+        Code::InvalidFilter,
+        Code::ApiKeyRequired,
+        Code::ApiKeyInvalid,
+        Code::Forbidden,
+        Code::ApiDisabled,
+        Code::NotFound,
+        Code::MethodNotAllowed,
+        Code::Conflict,
+        Code::Reset,
+        Code::TooLarge,
+        Code::RateLimited,
+        Code::Unavailable,
+    ];
+
+    /// The code's place in [`Code::ALL`] (a new code fails to compile here until listed).
+    #[cfg(test)]
+    fn index(self) -> usize {
+        match self {
+            Code::BadRequest => 0,
+            Code::Invalid => 1,
+            Code::InvalidFilter => 2,
+            Code::ApiKeyRequired => 3,
+            Code::ApiKeyInvalid => 4,
+            Code::Forbidden => 5,
+            Code::ApiDisabled => 6,
+            Code::NotFound => 7,
+            Code::MethodNotAllowed => 8,
+            Code::Conflict => 9,
+            Code::Reset => 10,
+            Code::TooLarge => 11,
+            Code::RateLimited => 12,
+            Code::Unavailable => 13,
+        }
+    }
+
     /// The code as sent.
     pub(crate) fn as_str(self) -> &'static str {
         match self {
@@ -53,6 +94,7 @@ impl Code {
             Code::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             Code::Reset => "RESET",
             Code::TooLarge => "TOO_LARGE",
+            Code::RateLimited => "RATE_LIMITED",
             Code::Unavailable => "UNAVAILABLE",
         }
     }
@@ -68,6 +110,7 @@ impl Code {
             Code::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Code::Reset => StatusCode::GONE,
             Code::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Code::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Code::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -116,7 +159,20 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut body = Object::new();
         body.insert("error", self.to_json());
-        json_response(self.code.status(), &Json::Object(body))
+        let mut response = json_response(self.code.status(), &Json::Object(body));
+        let retry_ms = self
+            .extra
+            .iter()
+            .find(|(k, _)| k == "retry_after_ms")
+            .and_then(|(_, v)| v.as_u64());
+        if let Some(ms) = retry_ms {
+            // Whole seconds, rounded up, as HTTP's Retry-After wants.
+            let secs = ms.div_ceil(1_000).max(1);
+            if let Ok(value) = header::HeaderValue::from_str(&secs.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+        }
+        response
     }
 }
 
@@ -125,4 +181,16 @@ pub(crate) fn json_response(status: StatusCode, body: &Json) -> Response {
     let mut text = body.to_text();
     text.push('\n');
     (status, [(header::CONTENT_TYPE, "application/json")], text).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Code;
+
+    #[test]
+    fn all_lists_every_code_once() {
+        for (i, code) in Code::ALL.iter().enumerate() {
+            assert_eq!(code.index(), i, "{code:?}");
+        }
+    }
 }

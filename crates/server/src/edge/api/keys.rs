@@ -1,5 +1,9 @@
 //! API keys (`--api-key name:secret`) and the `Authorization: Bearer` check.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Instant;
+
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
@@ -7,18 +11,23 @@ use axum::http::request::Parts;
 use super::error::{ApiError, Code};
 use super::ApiState;
 use crate::edge::EdgeError;
-use crate::engine::valid_key_name;
+use crate::engine::{valid_key_name, TokenBucket};
 
 /// Shortest accepted secret, in bytes.
 pub(crate) const MIN_SECRET_LEN: usize = 16;
 
 /// The configured API keys.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub(crate) struct ApiKeys {
     /// `(name, secret)`.
     keys: Vec<(String, Vec<u8>)>,
     /// `--dev` without keys: the API needs no key (requests are named `dev`).
     open: bool,
+    /// Requests per second and burst per key (`--api-rate-per-sec`, `--api-rate-burst`).
+    rate: Option<(u32, u32)>,
+    /// One token bucket per key name, on milliseconds since `origin`.
+    buckets: Mutex<HashMap<String, TokenBucket>>,
+    origin: Option<Instant>,
 }
 
 impl ApiKeys {
@@ -50,7 +59,42 @@ impl ApiKeys {
             keys.push((name.to_owned(), secret.as_bytes().to_vec()));
         }
         let open = dev && keys.is_empty();
-        Ok(ApiKeys { keys, open })
+        Ok(ApiKeys {
+            keys,
+            open,
+            ..ApiKeys::default()
+        })
+    }
+
+    /// Limits every key to `per_sec` requests per second with bursts of `burst` (0: no
+    /// limit).
+    pub(crate) fn with_rate(mut self, per_sec: u32, burst: u32) -> ApiKeys {
+        self.rate = (per_sec > 0).then_some((per_sec, burst.max(1)));
+        self.origin = Some(Instant::now());
+        self
+    }
+
+    /// Takes one request of `name`'s rate, or says how long to wait.
+    fn admit(&self, name: &str) -> Result<(), ApiError> {
+        let (Some((per_sec, burst)), Some(origin)) = (self.rate, self.origin) else {
+            return Ok(());
+        };
+        let now = u64::try_from(origin.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let Ok(mut buckets) = self.buckets.lock() else {
+            return Ok(());
+        };
+        let bucket = buckets
+            .entry(name.to_owned())
+            .or_insert_with(|| TokenBucket::new(per_sec, burst, now));
+        if bucket.try_take(now) {
+            return Ok(());
+        }
+        let wait = bucket.wait_ms(now).max(1);
+        Err(ApiError::new(
+            Code::RateLimited,
+            format!("API key {name} is over {per_sec} requests per second"),
+        )
+        .with("retry_after_ms", tether_protocol::Json::from(wait)))
     }
 
     /// Whether the API is served at all.
@@ -115,7 +159,9 @@ impl FromRequestParts<ApiState> for KeyName {
             .headers
             .get(header::AUTHORIZATION)
             .map(|v| v.as_bytes());
-        state.keys.authorize(header).map(KeyName)
+        let name = state.keys.authorize(header)?;
+        state.keys.admit(&name)?;
+        Ok(KeyName(name))
     }
 }
 
@@ -162,6 +208,29 @@ mod tests {
         assert_eq!(dev.authorize(None), Ok("dev".into()));
         let dev_with_key = keys(&["a:0123456789abcdef"], true).expect("key");
         assert!(dev_with_key.authorize(None).is_err());
+    }
+
+    #[test]
+    fn each_key_has_its_own_rate() {
+        let k = keys(&["a:0123456789abcdef", "b:fedcba9876543210"], false)
+            .expect("keys")
+            .with_rate(1, 2);
+        assert!(k.admit("a").is_ok());
+        assert!(k.admit("a").is_ok());
+        let err = k.admit("a").expect_err("third in a burst of 2");
+        assert_eq!(err.code, Code::RateLimited);
+        let wait = err
+            .extra
+            .iter()
+            .find(|(key, _)| key == "retry_after_ms")
+            .and_then(|(_, v)| v.as_u64())
+            .expect("retry_after_ms");
+        assert!((1..=1_000).contains(&wait), "{wait}");
+        assert!(k.admit("b").is_ok(), "another key is not affected");
+        let unlimited = keys(&["a:0123456789abcdef"], false)
+            .expect("keys")
+            .with_rate(0, 0);
+        assert!((0..10_000).all(|_| unlimited.admit("a").is_ok()));
     }
 
     #[test]

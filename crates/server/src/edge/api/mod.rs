@@ -6,6 +6,7 @@
 mod answers;
 mod error;
 mod keys;
+mod openapi;
 mod reads;
 mod stream;
 mod writes;
@@ -169,6 +170,7 @@ fn first(answers: Option<Vec<ApiAnswer>>) -> Result<ApiAnswer, ApiError> {
 /// The `/api/v1` router.
 pub(crate) fn router<S: Clone + Send + Sync + 'static>(state: ApiState) -> Router<S> {
     Router::new()
+        .route("/openapi.json", get(openapi::serve))
         .route("/channels/{channel}", get(reads::head))
         .route("/channels/{channel}/documents", get(reads::list))
         .route(

@@ -7,6 +7,7 @@ mod batch;
 mod bindings;
 mod dedupe_expiry;
 mod flow;
+mod forward;
 mod fuzz;
 mod limits;
 mod malformed_mutate;
@@ -18,6 +19,7 @@ mod session;
 mod shared_client_id;
 mod snapshot_pages;
 mod subscriptions;
+mod token_refresh;
 
 use serde_json::{json, Value};
 use tether_protocol::{codec, CloseCode, ServerMessage};
