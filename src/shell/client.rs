@@ -1,8 +1,8 @@
 //! `TetherClient`: the class JavaScript uses (through `js/src/loader.ts`).
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::rc::Rc;
+use tether_core::SortedMap;
 
 use js_sys::{Function, Promise};
 use tether_core::{ChannelDelta, Config, Engine, Persist, PersistedState, ViewId};
@@ -75,7 +75,7 @@ async fn seed_new_tab(db: &db::Db, client_id: &str) -> Option<PersistedState> {
     Some(PersistedState {
         client_id: client_id.to_owned(),
         last_mutation_id: 0,
-        outbox: BTreeMap::new(),
+        outbox: SortedMap::new(),
         channels,
     })
 }

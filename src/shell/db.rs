@@ -25,8 +25,8 @@
 //! opens a new one, and a transaction that fails is tried once more on a fresh connection.
 
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
 use std::rc::Rc;
+use tether_core::SortedMap;
 
 use js_sys::Array;
 use tether_core::{CachedChannel, Persist, PersistedState};
@@ -189,7 +189,7 @@ impl Db {
     pub async fn freshest_channels(
         &self,
         except: &str,
-    ) -> Result<BTreeMap<String, CachedChannel>, DbError> {
+    ) -> Result<SortedMap<String, CachedChannel>, DbError> {
         let rows = self
             .with_retry(async |conn: &Conn| {
                 let tx = Tx::start(&conn.db, &["clients"], false)?;
@@ -205,7 +205,7 @@ impl Db {
             })
             .max_by(|a, b| a.1.total_cmp(&b.1));
         let Some((client_id, _)) = freshest else {
-            return Ok(BTreeMap::new());
+            return Ok(SortedMap::new());
         };
         Ok(self
             .load(&client_id)

@@ -1,7 +1,7 @@
 //! The stored rows: how each record of the schema (see the parent module) is encoded, and
 //! reading a partition and placing a flush's requests.
 
-use std::collections::BTreeMap;
+use tether_core::SortedMap;
 
 use js_sys::{Array, Object, Reflect};
 use tether_core::stored::{document_from_json_text, document_to_json_text};
@@ -137,8 +137,8 @@ pub async fn load(db: &IdbDatabase, client_id: &str) -> Result<Option<PersistedS
             .as_string()
             .unwrap_or_else(|| client_id.to_owned()),
         last_mutation_id: get(&row, "lastMutationId").as_f64().unwrap_or(0.0) as u64,
-        outbox: BTreeMap::new(),
-        channels: BTreeMap::new(),
+        outbox: SortedMap::new(),
+        channels: SortedMap::new(),
     };
     for value in Array::from(&outbox).iter() {
         let mutation = decode_mutation(&value)?;
@@ -153,7 +153,7 @@ pub async fn load(db: &IdbDatabase, client_id: &str) -> Result<Option<PersistedS
         state.channels.insert(
             channel_of(&k),
             CachedChannel {
-                documents: BTreeMap::new(),
+                documents: SortedMap::new(),
                 cursor,
                 filter_key,
             },

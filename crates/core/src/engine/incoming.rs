@@ -1,6 +1,6 @@
 //! Frames from the server.
 
-use std::collections::BTreeMap;
+use crate::sorted::SortedMap;
 
 use tether_protocol::Json;
 use tether_protocol::{
@@ -14,7 +14,6 @@ use crate::continuity::{classify, SubState, Verdict};
 use crate::error::{ConnectionError, Rejection, RequestError};
 use crate::output::{Conflict, MutationOutcome, Output, PresenceChange};
 use crate::persist::Persist;
-use crate::small_map::SmallMap;
 use crate::timer::Timer;
 
 /// The fields of an `event` frame.
@@ -197,7 +196,7 @@ impl Engine {
             Continuity::Reset if more => {
                 // The first page of several: buffer until the last one; the shown view and
                 // the cursor stay as they are meanwhile.
-                let mut pages = BTreeMap::new();
+                let mut pages = SortedMap::new();
                 for d in snapshot.unwrap_or_default() {
                     pages.insert(d.id.clone(), d);
                 }
@@ -530,7 +529,7 @@ impl Engine {
         let Some(ch) = self.channels.get_mut(&channel) else {
             return;
         };
-        ch.members = SmallMap::new();
+        ch.members = SortedMap::new();
         for m in members.into_iter().filter(|m| m.client_id != me) {
             ch.members.insert(m.client_id, m.state);
         }
