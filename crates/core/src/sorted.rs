@@ -52,13 +52,13 @@ impl<K: Ord, V> SortedMap<K, V> {
         if sorted {
             return SortedMap { entries };
         }
-        let order = sort_indices(
-            entries.len(),
-            &|a, b| match (entries.get(a), entries.get(b)) {
-                (Some(x), Some(y)) => x.0 < y.0,
-                _ => false,
-            },
-        );
+        let order = tether_protocol::stable_order(entries.len(), &|a, b| match (
+            entries.get(a),
+            entries.get(b),
+        ) {
+            (Some(x), Some(y)) => x.0 < y.0,
+            _ => false,
+        });
         let mut slots: Vec<Option<(K, V)>> = Vec::with_capacity(entries.len());
         for entry in entries.drain(..) {
             slots.push(Some(entry));
@@ -123,7 +123,8 @@ impl<K: Ord, V> SortedMap<K, V> {
                 .get_mut(at)
                 .map(|(_, v)| std::mem::replace(v, value)),
             Err(at) => {
-                self.entries.insert(at, (key, value));
+                self.entries
+                    .insert(at.min(self.entries.len()), (key, value));
                 None
             }
         }
@@ -142,7 +143,8 @@ impl<K: Ord, V> SortedMap<K, V> {
                 .get_mut(at)
                 .map(|(_, v)| std::mem::replace(v, value)),
             Err(at) => {
-                self.entries.insert(at, (key.to_owned(), value));
+                self.entries
+                    .insert(at.min(self.entries.len()), (key.to_owned(), value));
                 None
             }
         }
@@ -155,7 +157,8 @@ impl<K: Ord, V> SortedMap<K, V> {
         Q: Ord + ?Sized,
     {
         let at = self.find(key).ok()?;
-        Some(self.entries.remove(at).1)
+        // Checked here, so the compiler drops `remove`'s own (formatting) assertion.
+        (at < self.entries.len()).then(|| self.entries.remove(at).1)
     }
 
     /// The entry of `key`, to fill in when vacant (`BTreeMap`'s `entry(..).or_default()`).
@@ -173,6 +176,7 @@ impl<K: Ord, V> SortedMap<K, V> {
         let at = match self.find(key) {
             Ok(at) => at,
             Err(at) => {
+                let at = at.min(self.entries.len());
                 self.entries.insert(at, (key.to_owned(), V::default()));
                 at
             }
@@ -255,6 +259,7 @@ impl<'a, K: Ord, V> Entry<'a, K, V> {
         let at = match self.map.find(&self.key) {
             Ok(at) => at,
             Err(at) => {
+                let at = at.min(self.map.entries.len());
                 self.map.entries.insert(at, (self.key, value));
                 at
             }
@@ -269,52 +274,6 @@ impl<'a, K: Ord, V> Entry<'a, K, V> {
     {
         self.or_insert(V::default())
     }
-}
-
-/// The order of `n` items by `less`, stably (a bottom-up merge sort of positions: one
-/// instantiation for every item type, no generic sort machinery in the WASM build).
-pub(crate) fn sort_indices(n: usize, less: &dyn Fn(usize, usize) -> bool) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..n).collect();
-    let mut merged = order.clone();
-    let mut width = 1;
-    while width < n {
-        let mut start = 0;
-        while start < n {
-            let mid = (start + width).min(n);
-            let end = (start + 2 * width).min(n);
-            let (mut l, mut r) = (start, mid);
-            for at in start..end {
-                let (left, right) = (order.get(l).copied(), order.get(r).copied());
-                let pick = match (left, right) {
-                    (Some(a), Some(b)) if l < mid && r < end => {
-                        if less(b, a) {
-                            r += 1;
-                            b
-                        } else {
-                            l += 1;
-                            a
-                        }
-                    }
-                    (Some(a), _) if l < mid => {
-                        l += 1;
-                        a
-                    }
-                    (_, Some(b)) => {
-                        r += 1;
-                        b
-                    }
-                    _ => break,
-                };
-                if let Some(slot) = merged.get_mut(at) {
-                    *slot = pick;
-                }
-            }
-            start = end;
-        }
-        std::mem::swap(&mut order, &mut merged);
-        width *= 2;
-    }
-    order
 }
 
 impl<K, V> IntoIterator for SortedMap<K, V> {

@@ -23,17 +23,21 @@ impl<'a> Decimal<'a> {
             .iter()
             .position(|b| matches!(b, b'e' | b'E'))
             .unwrap_or(unsigned.len());
-        let mantissa = &unsigned[..mant_end];
+        let mantissa = unsigned.get(..mant_end).unwrap_or(&[]);
         let (int, frac) = match mantissa.iter().position(|&b| b == b'.') {
-            Some(dot) => (&mantissa[..dot], &mantissa[dot + 1..]),
-            None => (mantissa, &mantissa[mantissa.len()..]),
+            Some(dot) => mantissa
+                .split_at_checked(dot)
+                .map_or((mantissa, &[][..]), |(int, rest)| {
+                    (int, rest.get(1..).unwrap_or(&[]))
+                }),
+            None => (mantissa, &[][..]),
         };
         let mut exp: i64 = 0;
         if mant_end < unsigned.len() {
-            let rest = &unsigned[mant_end + 1..];
+            let rest = unsigned.get(mant_end + 1..).unwrap_or(&[]);
             let (neg, digits) = match rest.first() {
-                Some(b'-') => (true, &rest[1..]),
-                Some(b'+') => (false, &rest[1..]),
+                Some(b'-') => (true, rest.get(1..).unwrap_or(&[])),
+                Some(b'+') => (false, rest.get(1..).unwrap_or(&[])),
                 _ => (false, rest),
             };
             for &b in digits {

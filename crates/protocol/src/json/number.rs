@@ -120,28 +120,30 @@ macro_rules! from_signed {
 from_unsigned!(u8, u16, u32, u64, usize);
 from_signed!(i8, i16, i32, i64, isize);
 
-/// Appends the decimal digits of `n`.
+/// Appends the decimal digits of `n` (no formatting machinery, no bounds checks, no
+/// allocation).
 pub(crate) fn push_u64(n: u64, out: &mut String) {
-    out.push_str(&write_u64(n, false));
-}
-
-/// Decimal digits of `n`, with a leading `-` when `negative` (no formatting machinery).
-pub(crate) fn write_u64(mut n: u64, negative: bool) -> String {
-    let mut buf = [0u8; 21];
-    let mut at = buf.len();
+    let mut div = 1u64;
+    while n / div >= 10 {
+        div *= 10;
+    }
     loop {
-        at -= 1;
-        buf[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
+        out.push(char::from(b'0' + (n / div % 10) as u8));
+        if div == 1 {
             break;
         }
+        div /= 10;
     }
+}
+
+/// Decimal digits of `n`, with a leading `-` when `negative`.
+pub(crate) fn write_u64(n: u64, negative: bool) -> String {
+    let mut out = String::with_capacity(21);
     if negative {
-        at -= 1;
-        buf[at] = b'-';
+        out.push('-');
     }
-    buf[at..].iter().map(|&b| char::from(b)).collect()
+    push_u64(n, &mut out);
+    out
 }
 
 /// Scans a JSON number starting at `at`; the end offset, or the offset of the first bad byte.

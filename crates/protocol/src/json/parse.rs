@@ -68,7 +68,7 @@ pub struct ParseError {
 impl ParseError {
     fn at(text: &str, offset: usize, kind: ParseErrorKind) -> ParseError {
         let offset = offset.min(text.len());
-        let before = &text.as_bytes()[..offset];
+        let before = text.as_bytes().get(..offset).unwrap_or(&[]);
         let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
         let line_start = before
             .iter()
@@ -180,7 +180,7 @@ impl Parser<'_> {
                 (at, ParseErrorKind::InvalidNumber)
             }
         })?;
-        let text = &self.text[start..end];
+        let text = self.text.get(start..end).unwrap_or("");
         if overflows(text) {
             return Err((start, ParseErrorKind::NumberOutOfRange));
         }
@@ -267,12 +267,12 @@ impl Parser<'_> {
             };
             match b {
                 b'"' => {
-                    out.push_str(&self.text[run..self.at]);
+                    out.push_str(self.text.get(run..self.at).unwrap_or(""));
                     self.at += 1;
                     return Ok(out);
                 }
                 b'\\' => {
-                    out.push_str(&self.text[run..self.at]);
+                    out.push_str(self.text.get(run..self.at).unwrap_or(""));
                     self.at += 1;
                     self.escape(&mut out)?;
                     run = self.at;
