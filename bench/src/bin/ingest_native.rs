@@ -14,8 +14,7 @@ use std::time::Instant;
 
 use tether_core::{Config, Engine, Output};
 use tether_protocol::{
-    codec, Continuity, EventOp, Json, Limits, Object, Origin, ServerMessage,
-    MAX_JOINED_FRAME_BYTES,
+    codec, Continuity, EventOp, Json, Limits, Object, Origin, ServerMessage, MAX_JOINED_FRAME_BYTES,
 };
 
 /// Drains the outputs; the number of change-set outputs.

@@ -150,6 +150,23 @@ impl<K: Ord, V> SortedMap<K, V> {
         }
     }
 
+    /// Inserts `key` with the default value when it is absent (one search); whether it was.
+    pub(crate) fn insert_absent<Q>(&mut self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Ord + ToOwned<Owned = K> + ?Sized,
+        V: Default,
+    {
+        match self.find(key) {
+            Ok(_) => false,
+            Err(at) => {
+                let at = at.min(self.entries.len());
+                self.entries.insert(at, (key.to_owned(), V::default()));
+                true
+            }
+        }
+    }
+
     /// Removes `key`; returns its value.
     pub fn remove<Q>(&mut self, key: &Q) -> Option<V>
     where

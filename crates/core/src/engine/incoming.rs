@@ -2,9 +2,10 @@
 
 use crate::sorted::SortedMap;
 
+use tether_protocol::codec::EventRef;
 use tether_protocol::Json;
 use tether_protocol::{
-    Continuity, Document, ErrorCode, EventOp, Origin, PresenceEvent, PresenceMember, RejectReason,
+    Continuity, Document, ErrorCode, EventOp, PresenceEvent, PresenceMember, RejectReason,
     ServerMessage, Since,
 };
 
@@ -15,19 +16,6 @@ use crate::error::{ConnectionError, Rejection, RequestError};
 use crate::output::{Conflict, MutationOutcome, Output, PresenceChange};
 use crate::persist::Persist;
 use crate::timer::Timer;
-
-/// The fields of an `event` frame.
-struct Event {
-    channel: String,
-    epoch: String,
-    offset: u64,
-    prev: u64,
-    op: EventOp,
-    id: String,
-    version: u64,
-    doc: Option<Json>,
-    origin: Option<Origin>,
-}
 
 /// The fields of a `snapshot` page.
 struct Page {
@@ -89,16 +77,18 @@ impl Engine {
                 origin,
             } => self.on_event(
                 now,
-                Event {
-                    channel,
-                    epoch,
+                EventRef {
+                    channel: &channel,
+                    epoch: &epoch,
                     offset,
                     prev,
                     op,
-                    id,
+                    id: &id,
                     version,
                     doc,
-                    origin,
+                    origin: origin
+                        .as_ref()
+                        .map(|o| (o.client_id.as_str(), o.mutation_id)),
                 },
             ),
             ServerMessage::Ack {
@@ -298,10 +288,11 @@ impl Engine {
         }
     }
 
-    fn on_event(&mut self, now: u64, ev: Event) {
+    /// An `event` (from the fast path or the full decoder).
+    pub(super) fn on_event(&mut self, now: u64, ev: EventRef<'_>) {
         self.ingest.counters.events_received += 1;
         self.note_progress(now);
-        let Some(ch) = self.channels.get_mut(&ev.channel) else {
+        let Some(ch) = self.channels.get_mut(ev.channel) else {
             self.ingest.counters.events_superseded += 1;
             return;
         };
@@ -310,40 +301,40 @@ impl Engine {
             return;
         }
         let Some(cursor) = ch.sub.cursor.as_mut() else {
-            self.resubscribe(now, &ev.channel);
+            self.resubscribe(now, ev.channel);
             return;
         };
-        match classify(cursor, &ev.epoch, ev.offset, ev.prev) {
+        match classify(cursor, ev.epoch, ev.offset, ev.prev) {
             Verdict::Duplicate => self.ingest.counters.events_deduped += 1,
             Verdict::Gap => {
                 self.ingest.counters.gaps += 1;
-                if let Some(ch) = self.channels.get_mut(&ev.channel) {
+                if let Some(ch) = self.channels.get_mut(ev.channel) {
                     ch.sub.state = SubState::NotSent;
                 }
-                self.resubscribe(now, &ev.channel);
+                self.resubscribe(now, ev.channel);
             }
             Verdict::Apply => {
                 cursor.offset = ev.offset;
                 match ev.op {
                     EventOp::Upsert => {
                         let doc = Document {
-                            id: ev.id.clone(),
+                            id: ev.id.to_owned(),
                             version: ev.version,
                             doc: ev.doc.unwrap_or_else(|| Json::Object(Default::default())),
                         };
-                        ch.store.confirmed.insert(ev.id.clone(), doc);
+                        ch.store.confirmed.set(ev.id, doc);
                     }
                     EventOp::Remove => {
-                        ch.store.confirmed.remove(&ev.id);
+                        ch.store.confirmed.remove(ev.id);
                     }
                 }
-                self.ingest.touch_cache(&ev.channel, &ev.id);
-                if let Some(origin) = &ev.origin {
-                    if origin.client_id == self.client_id {
-                        self.outbox.mark_seen(origin.mutation_id);
+                self.ingest.touch_cache(ev.channel, ev.id);
+                if let Some((client_id, mutation_id)) = ev.origin {
+                    if client_id == self.client_id {
+                        self.outbox.mark_seen(mutation_id);
                     }
                 }
-                self.rebase(&ev.channel, &ev.id);
+                self.rebase(ev.channel, ev.id);
             }
         }
     }

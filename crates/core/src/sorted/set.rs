@@ -36,11 +36,7 @@ impl<T: Ord> SortedSet<T> {
         T: Borrow<Q>,
         Q: Ord + ToOwned<Owned = T> + ?Sized,
     {
-        if self.map.contains_key(item) {
-            return false;
-        }
-        self.map.set(item, ());
-        true
+        self.map.insert_absent(item)
     }
 
     /// Removes `item`; whether it was there.
