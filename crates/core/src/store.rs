@@ -78,16 +78,40 @@ impl ChannelStore {
         ChannelStore { confirmed, visible }
     }
 
-    /// Recomputes the visible document of `id`; returns the previous one.
+    /// Recomputes the visible document of `id`; whether it changed.
     pub(crate) fn rebase<'a>(
         &mut self,
         id: &str,
         pending: impl IntoIterator<Item = &'a PendingMutation>,
-    ) -> Option<VisibleDoc> {
-        match overlay(self.confirmed.get(id), pending) {
+    ) -> bool {
+        let mut pending = pending.into_iter().peekable();
+        if pending.peek().is_none() {
+            // Nothing pending (the usual case): the visible document is the confirmed one,
+            // updated in place.
+            let Some(d) = self.confirmed.get(id) else {
+                return self.visible.remove(id).is_some();
+            };
+            if let Some(v) = self.visible.get_mut(id) {
+                let changed = v.pending || v.version != d.version || v.doc != d.doc;
+                v.version = d.version;
+                v.doc.clone_from(&d.doc);
+                v.pending = false;
+                return changed;
+            }
+            let doc = VisibleDoc {
+                id: d.id.clone(),
+                version: d.version,
+                doc: d.doc.clone(),
+                pending: false,
+            };
+            self.visible.set(id, doc);
+            return true;
+        }
+        let before = match overlay(self.confirmed.get(id), pending) {
             Some(doc) => self.visible.set(id, doc),
             None => self.visible.remove(id),
-        }
+        };
+        before.as_ref() != self.visible.get(id)
     }
 
     /// Replaces the confirmed documents with a snapshot; returns every id whose confirmed

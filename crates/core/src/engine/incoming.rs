@@ -317,12 +317,22 @@ impl Engine {
                 cursor.offset = ev.offset;
                 match ev.op {
                     EventOp::Upsert => {
-                        let doc = Document {
-                            id: ev.id.to_owned(),
-                            version: ev.version,
-                            doc: ev.doc.unwrap_or_else(|| Json::Object(Default::default())),
-                        };
-                        ch.store.confirmed.set(ev.id, doc);
+                        let body = ev.doc.unwrap_or_else(|| Json::Object(Default::default()));
+                        match ch.store.confirmed.get_mut(ev.id) {
+                            // Updated in place: the id is not allocated again.
+                            Some(d) => {
+                                d.version = ev.version;
+                                d.doc = body;
+                            }
+                            None => {
+                                let doc = Document {
+                                    id: ev.id.to_owned(),
+                                    version: ev.version,
+                                    doc: body,
+                                };
+                                ch.store.confirmed.set(ev.id, doc);
+                            }
+                        }
                     }
                     EventOp::Remove => {
                         ch.store.confirmed.remove(ev.id);

@@ -344,8 +344,7 @@ impl Engine {
         let Some(ch) = self.channels.get_mut(channel) else {
             return;
         };
-        let before = ch.store.rebase(id, self.outbox.pending_for(channel, id));
-        if before.as_ref() != ch.store.visible.get(id) {
+        if ch.store.rebase(id, self.outbox.pending_for(channel, id)) {
             self.ingest.touch(channel, id);
         }
     }

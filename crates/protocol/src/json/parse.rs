@@ -99,6 +99,20 @@ impl std::error::Error for ParseError {}
 
 type Fail = (usize, ParseErrorKind);
 
+/// The bytes that end a string without escapes: `"`, `\\` and the control characters (one
+/// load per byte in the scan of [`Parser::plain_string`]).
+static STOPS_PLAIN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = true;
+        b += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
+
 pub(crate) struct Parser<'a> {
     text: &'a str,
     bytes: &'a [u8],
@@ -181,9 +195,7 @@ impl<'a> Parser<'a> {
         }
         let start = self.at;
         let rest = self.bytes.get(start..)?;
-        let len = rest
-            .iter()
-            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+        let len = rest.iter().position(|&b| STOPS_PLAIN[usize::from(b)])?;
         if rest.get(len) != Some(&b'"') {
             return None;
         }
