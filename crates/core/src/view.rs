@@ -92,7 +92,7 @@ impl View {
             self.present.clear();
             for doc in store.visible.values() {
                 if self.matches(doc) {
-                    self.present.insert(doc.id.clone());
+                    self.present.insert_ref(doc.id.as_str());
                     set.upserts.push(doc.clone());
                 }
             }
@@ -101,7 +101,7 @@ impl View {
         for doc_id in dirty.into_iter().flatten() {
             match store.visible.get(doc_id).filter(|d| self.matches(d)) {
                 Some(doc) => {
-                    self.present.insert(doc_id.clone());
+                    self.present.insert_ref(doc_id.as_str());
                     set.upserts.push(doc.clone());
                 }
                 None => {

@@ -9,7 +9,7 @@ use proptest::prelude::*;
 use serde_json::Value;
 use support::{json_value, name, reference, server_message};
 use tether_protocol::codec::{self, EventRef};
-use tether_protocol::{EventOp, Origin, ServerMessage};
+use tether_protocol::{EventOp, Json, Origin, ServerMessage};
 
 /// The message the fast path's reading stands for.
 fn as_message(ev: &EventRef<'_>) -> ServerMessage {
@@ -29,6 +29,34 @@ fn as_message(ev: &EventRef<'_>) -> ServerMessage {
     }
 }
 
+/// The message with its body, if any, replaced by `null`.
+fn envelope(msg: ServerMessage) -> ServerMessage {
+    match msg {
+        ServerMessage::Event {
+            channel,
+            epoch,
+            offset,
+            prev,
+            op,
+            id,
+            version,
+            doc,
+            origin,
+        } => ServerMessage::Event {
+            channel,
+            epoch,
+            offset,
+            prev,
+            op,
+            id,
+            version,
+            doc: doc.map(|_| Json::Null),
+            origin,
+        },
+        other => other,
+    }
+}
+
 /// If the fast path reads `frame`, the full decoder and serde read the same message.
 fn agree(frame: &[u8]) -> Result<bool, TestCaseError> {
     let Some(ev) = codec::decode_event(frame) else {
@@ -36,7 +64,10 @@ fn agree(frame: &[u8]) -> Result<bool, TestCaseError> {
     };
     let msg = as_message(&ev);
     prop_assert_eq!(codec::decode_server(frame), Ok(msg.clone()), "full decoder");
-    prop_assert_eq!(reference::decode_server(frame), Ok(msg), "serde reference");
+    // serde reads integers beyond 64 bits as the nearest double (the hand codec keeps their
+    // text, see `numbers_exact`): against it, the envelope and the body's presence count.
+    let reference = reference::decode_server(frame).map(envelope);
+    prop_assert_eq!(reference, Ok(envelope(msg)), "serde reference");
     Ok(true)
 }
 
