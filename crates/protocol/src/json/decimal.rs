@@ -107,6 +107,10 @@ const OVERFLOW_AT: &str = "17976931348623158079372897140530341507993413271003782
 
 /// Whether a valid JSON number text lies beyond the double range (reads as infinity).
 pub(crate) fn overflows(text: &str) -> bool {
+    if text.len() <= 308 && !text.bytes().any(|b| matches!(b, b'e' | b'E')) {
+        // Without an exponent, at most 308 integer digits: below 10^308, within range.
+        return false;
+    }
     let d = Decimal::of(text);
     match d.exponent {
         None => false,
@@ -154,6 +158,12 @@ mod tests {
         assert!(overflows("1.7976931348623159e308"));
         assert!(overflows("-1e309"));
         assert!(!overflows("0e999999999999999999999"));
+        // Without an exponent: 309 integer digits are needed to reach the threshold.
+        let digits = |n: usize| "9".repeat(n);
+        assert!(!overflows(&digits(308)));
+        assert!(!overflows(&format!("-{}.{}", digits(308), digits(50))));
+        assert!(overflows(&digits(309)));
+        assert!(overflows(&format!("-{}", digits(309))));
         assert_eq!("1.7976931348623158e308".parse::<f64>(), Ok(f64::MAX));
         assert_eq!(OVERFLOW_AT.parse::<f64>().map(f64::is_infinite), Ok(true));
     }
