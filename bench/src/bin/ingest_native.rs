@@ -8,7 +8,7 @@
 //!
 //! `valgrind --tool=callgrind --toggle-collect='*ingest_burst*' target/release/ingest_native`
 //!
-//! `cargo run --release -p tether-bench --bin ingest_native -- [docs] [rounds]`
+//! `cargo run --release -p tether-bench --bin ingest_native -- [docs] [rounds] [burst_hold_ms]`
 
 use std::time::Instant;
 
@@ -101,7 +101,12 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let docs: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(1000);
     let rounds: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(10);
-    let mut engine = Engine::new(Config::default(), "me", 7);
+    let burst_hold_ms: Option<u64> = args.next().and_then(|a| a.parse().ok());
+    let config = Config {
+        burst_hold_ms,
+        ..Config::default()
+    };
+    let mut engine = Engine::new(config, "me", 7);
     if engine.subscribe(0, "ingest", None).is_err() {
         eprintln!("subscribe failed");
         return;

@@ -373,7 +373,7 @@ impl Engine {
                 let due = match self.burst {
                     Burst::None => now,
                     Burst::Backlog => self.last_flush.map_or(now, |last| now.max(last + interval)),
-                    Burst::Continues => since + interval,
+                    Burst::Continues => since + self.config.burst_hold_ms.unwrap_or(interval),
                 };
                 match self.timers.get(crate::timer::Timer::Flush) {
                     Some(set) if set <= due => {}
@@ -412,6 +412,7 @@ pub(crate) enum Burst {
     Backlog,
     /// A full frame ([`tether_protocol::MAX_JOINED_FRAME_BYTES`] or more): the server stopped
     /// joining at its cap, so more is queued behind it; the change set waits for the frame
-    /// that ends the burst, at most one flush interval after its oldest change.
+    /// that ends the burst, at most `Config::burst_hold_ms` (default: one flush interval)
+    /// after its oldest change.
     Continues,
 }
