@@ -150,6 +150,23 @@ impl<K: Ord, V> SortedMap<K, V> {
         }
     }
 
+    /// The value of `key`, inserting `make()` first when there is none (one search).
+    pub(crate) fn slot<Q>(&mut self, key: &Q, make: impl FnOnce() -> V) -> &mut V
+    where
+        K: Borrow<Q>,
+        Q: Ord + ToOwned<Owned = K> + ?Sized,
+    {
+        let at = match self.find(key) {
+            Ok(at) => at,
+            Err(at) => {
+                let at = at.min(self.entries.len());
+                self.entries.insert(at, (key.to_owned(), make()));
+                at
+            }
+        };
+        &mut self.entries[at].1
+    }
+
     /// Inserts `key` with the default value when it is absent (one search); whether it was.
     pub(crate) fn insert_absent<Q>(&mut self, key: &Q) -> bool
     where

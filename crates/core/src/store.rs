@@ -84,34 +84,7 @@ impl ChannelStore {
         id: &str,
         pending: impl IntoIterator<Item = &'a PendingMutation>,
     ) -> bool {
-        let mut pending = pending.into_iter().peekable();
-        if pending.peek().is_none() {
-            // Nothing pending (the usual case): the visible document is the confirmed one,
-            // updated in place.
-            let Some(d) = self.confirmed.get(id) else {
-                return self.visible.remove(id).is_some();
-            };
-            if let Some(v) = self.visible.get_mut(id) {
-                let changed = v.pending || v.version != d.version || v.doc != d.doc;
-                v.version = d.version;
-                v.doc.clone_from(&d.doc);
-                v.pending = false;
-                return changed;
-            }
-            let doc = VisibleDoc {
-                id: d.id.clone(),
-                version: d.version,
-                doc: d.doc.clone(),
-                pending: false,
-            };
-            self.visible.set(id, doc);
-            return true;
-        }
-        let before = match overlay(self.confirmed.get(id), pending) {
-            Some(doc) => self.visible.set(id, doc),
-            None => self.visible.remove(id),
-        };
-        before.as_ref() != self.visible.get(id)
+        rebase_into(&mut self.visible, id, self.confirmed.get(id), pending)
     }
 
     /// Replaces the confirmed documents with a snapshot; returns every id whose confirmed
@@ -144,6 +117,44 @@ impl ChannelStore {
         }
         SortedSet::from_sorted_unique(ids)
     }
+}
+
+/// Recomputes the visible document of `id` from its confirmed one (`confirmed`, looked up by
+/// the caller) and the pending mutations; whether it changed.
+pub(crate) fn rebase_into<'a>(
+    visible: &mut SortedMap<String, VisibleDoc>,
+    id: &str,
+    confirmed: Option<&Document>,
+    pending: impl IntoIterator<Item = &'a PendingMutation>,
+) -> bool {
+    let mut pending = pending.into_iter().peekable();
+    if pending.peek().is_none() {
+        // Nothing pending (the usual case): the visible document is the confirmed one,
+        // updated in place.
+        let Some(d) = confirmed else {
+            return visible.remove(id).is_some();
+        };
+        if let Some(v) = visible.get_mut(id) {
+            let changed = v.pending || v.version != d.version || v.doc != d.doc;
+            v.version = d.version;
+            v.doc.clone_from(&d.doc);
+            v.pending = false;
+            return changed;
+        }
+        let doc = VisibleDoc {
+            id: d.id.clone(),
+            version: d.version,
+            doc: d.doc.clone(),
+            pending: false,
+        };
+        visible.set(id, doc);
+        return true;
+    }
+    let before = match overlay(confirmed, pending) {
+        Some(doc) => visible.set(id, doc),
+        None => visible.remove(id),
+    };
+    before.as_ref() != visible.get(id)
 }
 
 #[cfg(test)]

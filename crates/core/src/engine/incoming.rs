@@ -1,6 +1,7 @@
 //! Frames from the server.
 
 use crate::sorted::SortedMap;
+use crate::store::rebase_into;
 
 use tether_protocol::codec::EventRef;
 use tether_protocol::Json;
@@ -315,36 +316,38 @@ impl Engine {
             }
             Verdict::Apply => {
                 cursor.offset = ev.offset;
-                match ev.op {
-                    EventOp::Upsert => {
-                        let body = ev.doc.unwrap_or_else(|| Json::Object(Default::default()));
-                        match ch.store.confirmed.get_mut(ev.id) {
-                            // Updated in place: the id is not allocated again.
-                            Some(d) => {
-                                d.version = ev.version;
-                                d.doc = body;
-                            }
-                            None => {
-                                let doc = Document {
-                                    id: ev.id.to_owned(),
-                                    version: ev.version,
-                                    doc: body,
-                                };
-                                ch.store.confirmed.set(ev.id, doc);
-                            }
-                        }
-                    }
-                    EventOp::Remove => {
-                        ch.store.confirmed.remove(ev.id);
-                    }
-                }
-                self.ingest.touch_cache(ev.channel, ev.id);
                 if let Some((client_id, mutation_id)) = ev.origin {
                     if client_id == self.client_id {
                         self.outbox.mark_seen(mutation_id);
                     }
                 }
-                self.rebase(ev.channel, ev.id);
+                // The confirmed document changes, and the visible one is rebased on it at
+                // once (the rebase of `Engine::rebase`, without looking the document up again).
+                let pending = self.outbox.pending_for(ev.channel, ev.id);
+                let store = &mut ch.store;
+                let changed = match ev.op {
+                    EventOp::Upsert => {
+                        let body = ev.doc.unwrap_or_else(|| Json::Object(Default::default()));
+                        // Updated in place when present (the id is not allocated again).
+                        let d = store.confirmed.slot(ev.id, || Document {
+                            id: ev.id.to_owned(),
+                            version: 0,
+                            doc: Json::Null,
+                        });
+                        d.version = ev.version;
+                        d.doc = body;
+                        let confirmed = Some(&*d);
+                        rebase_into(&mut store.visible, ev.id, confirmed, pending)
+                    }
+                    EventOp::Remove => {
+                        store.confirmed.remove(ev.id);
+                        rebase_into(&mut store.visible, ev.id, None, pending)
+                    }
+                };
+                self.ingest.touch_cache(ev.channel, ev.id);
+                if changed {
+                    self.ingest.touch(ev.channel, ev.id);
+                }
             }
         }
     }
