@@ -14,7 +14,7 @@
 use std::collections::VecDeque;
 
 use crate::persist::Persist;
-use crate::small_map::SmallMap;
+use crate::sorted::SortedMap;
 
 /// A batch of writes for the shell to make durable in one transaction.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,7 +46,7 @@ pub(crate) struct Barrier {
     /// Batches handed out so far (the next one gets `taken + 1`).
     taken: u64,
     /// Mutation id → the batch number that stores its `OutboxPut` (until durable).
-    waiting: SmallMap<u64, u64>,
+    waiting: SortedMap<u64, u64>,
     /// Mutations whose `OutboxPut` sits in the gathering batch.
     gathered_mutations: Vec<u64>,
     /// Mutations of the batch in flight.

@@ -37,6 +37,11 @@ pub struct Config {
     /// joining there, so more is queued behind it) waits for the frame that ends the burst, at
     /// most this long after its oldest change. 0 flushes after every input.
     pub flush_interval_ms: u64,
+    /// How long, at most, a burst that continues (full frames) holds its changes after the
+    /// oldest of them (ms; `None`: [`Config::flush_interval_ms`]). A longer hold makes a long
+    /// burst (a replay, a backlog released at once) one change set, at the cost of showing
+    /// nothing of it meanwhile; a live event (a frame of one message) is never held by it.
+    pub burst_hold_ms: Option<u64>,
     /// Cache writes (confirmed documents and resume points, read back after a reload) wait
     /// until input has been quiet for this long (ms, default 250), but no longer than 8 times
     /// it, so a burst of events writes each document once, after the burst, not once per
@@ -60,6 +65,7 @@ impl Default for Config {
             ping_interval_ms: None,
             dead_link_timeout_ms: None,
             flush_interval_ms: 16,
+            burst_hold_ms: None,
             cache_interval_ms: 250,
             request_timeout_ms: 10_000,
             offline_queue_limit: 100,

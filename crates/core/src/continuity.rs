@@ -5,7 +5,7 @@
 //! gap (an event of the view was lost) which is repaired by resubscribing `since` the cursor.
 //! `prev` lets a filtered view tell offsets its filter skipped from lost ones.
 
-use std::collections::BTreeMap;
+use crate::sorted::SortedMap;
 
 use tether_protocol::{Document, Filter, Since};
 
@@ -77,7 +77,7 @@ pub(crate) struct Subscription {
     /// A paged `reset` snapshot being received (`subscribed {more: true}`, then `snapshot`
     /// pages): the documents so far, by id. The shown view and the cursor stay as they were
     /// until the last page; a lost connection discards it.
-    pub(crate) pages: Option<BTreeMap<String, Document>>,
+    pub(crate) pages: Option<SortedMap<String, Document>>,
 }
 
 impl Subscription {

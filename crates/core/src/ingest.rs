@@ -2,12 +2,12 @@
 //! several updates of one document within a batch become one change), what the cache must
 //! write, and the counters shown in status.
 
-use std::collections::BTreeSet;
+use crate::sorted::SortedSet;
 
 #[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
 
-use crate::small_map::SmallMap;
+use crate::sorted::SortedMap;
 
 /// Counters of the ingest pipeline and the connection, reported in `Status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -45,7 +45,7 @@ pub struct Counters {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct CacheDirty {
     pub(crate) replace: bool,
-    pub(crate) ids: BTreeSet<String>,
+    pub(crate) ids: SortedSet<String>,
     /// The cursor or filter key changed.
     pub(crate) cursor: bool,
 }
@@ -54,9 +54,9 @@ pub(crate) struct CacheDirty {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Ingest {
     /// Visible documents changed, per channel.
-    pub(crate) visible: SmallMap<String, BTreeSet<String>>,
+    pub(crate) visible: SortedMap<String, SortedSet<String>>,
     /// Cache writes, per channel.
-    pub(crate) cache: SmallMap<String, CacheDirty>,
+    pub(crate) cache: SortedMap<String, CacheDirty>,
     pub(crate) counters: Counters,
 }
 
@@ -64,7 +64,7 @@ impl Ingest {
     /// A visible document changed.
     pub(crate) fn touch(&mut self, channel: &str, id: &str) {
         let set = self.visible.or_default(channel);
-        if !set.insert(id.to_owned()) {
+        if !set.insert_ref(id) {
             self.counters.coalesced += 1;
         }
     }
@@ -72,7 +72,7 @@ impl Ingest {
     /// A confirmed document changed (to be written to the cache).
     pub(crate) fn touch_cache(&mut self, channel: &str, id: &str) {
         let dirty = self.cache.or_default(channel);
-        dirty.ids.insert(id.to_owned());
+        dirty.ids.insert_ref(id);
         dirty.cursor = true;
     }
 
@@ -106,7 +106,7 @@ mod tests {
         i.touch("tasks", "b");
         i.touch("chat", "a");
         assert_eq!(i.counters.coalesced, 1);
-        assert_eq!(i.visible.get("tasks").map(BTreeSet::len), Some(2));
+        assert_eq!(i.visible.get("tasks").map(SortedSet::len), Some(2));
         assert!(i.is_dirty());
     }
 }

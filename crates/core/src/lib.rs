@@ -107,7 +107,7 @@ pub use tether_protocol as protocol;
 
 mod barrier;
 mod budget;
-mod small_map;
+mod sorted;
 
 pub use backoff::{Backoff, BackoffConfig};
 pub use barrier::WriteBatch;
@@ -120,6 +120,7 @@ pub use outbox::PendingMutation;
 pub use output::{Conflict, MutationOutcome, Output, PresenceChange, Status};
 pub use persist::{CachedChannel, ChannelDelta, Persist, PersistedState};
 pub use rng::Rng;
+pub use sorted::{Entry, SortedMap, SortedSet};
 pub use store::{overlay, VisibleDoc};
 pub use stored::StoredError;
 pub use view::{ChangeSet, ViewId};

@@ -4,7 +4,8 @@
 //! on the server's `ack` or `reject`. After every (re)connect all entries are sent again, in
 //! order, with their original ids, so the server's dedupe answers repeats.
 
-use std::collections::{BTreeMap, VecDeque};
+use crate::sorted::SortedMap;
+use std::collections::VecDeque;
 
 #[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
@@ -93,9 +94,11 @@ impl Outbox {
         if !in_order {
             // Ordered through the map type the persisted outbox already is (no sort
             // instantiation in the WASM build); the first entry of a repeated id is kept.
-            let mut by_id = BTreeMap::new();
+            let mut by_id = SortedMap::new();
             for m in mutations {
-                by_id.entry(m.mutation_id).or_insert(m);
+                if !by_id.contains_key(&m.mutation_id) {
+                    by_id.insert(m.mutation_id, m);
+                }
             }
             mutations = by_id.into_values().collect();
         }

@@ -8,7 +8,7 @@
 //! before its frame leaves and an id the server has seen is never reused (the write barrier,
 //! `barrier.rs`).
 
-use std::collections::{BTreeMap, BTreeSet};
+use crate::sorted::{SortedMap, SortedSet};
 
 #[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
@@ -64,7 +64,7 @@ pub struct ChannelDelta {
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct CachedChannel {
     /// Confirmed documents by id.
-    pub documents: BTreeMap<String, Document>,
+    pub documents: SortedMap<String, Document>,
     /// Resume point.
     pub cursor: Option<Since>,
     /// Canonical filter key of the subscription ("" = unfiltered).
@@ -80,9 +80,9 @@ pub struct PersistedState {
     /// The highest mutation id ever issued (ids continue above it).
     pub last_mutation_id: u64,
     /// Unacknowledged mutations by id.
-    pub outbox: BTreeMap<u64, PendingMutation>,
+    pub outbox: SortedMap<u64, PendingMutation>,
     /// Cached channels by name.
-    pub channels: BTreeMap<String, CachedChannel>,
+    pub channels: SortedMap<String, CachedChannel>,
 }
 
 impl PersistedState {
@@ -98,7 +98,7 @@ impl PersistedState {
                 self.outbox.remove(mutation_id);
             }
             Persist::Channel(delta) => {
-                let cached = self.channels.entry(delta.channel.clone()).or_default();
+                let cached = self.channels.or_default(delta.channel.as_str());
                 if delta.replace {
                     cached.documents.clear();
                 }
@@ -106,7 +106,7 @@ impl PersistedState {
                     cached.documents.remove(id);
                 }
                 for doc in &delta.upserts {
-                    cached.documents.insert(doc.id.clone(), doc.clone());
+                    cached.documents.set(doc.id.as_str(), doc.clone());
                 }
                 cached.cursor.clone_from(&delta.cursor);
                 cached.filter_key.clone_from(&delta.filter_key);
@@ -146,8 +146,8 @@ impl ChannelDelta {
 }
 
 /// The ids, as a set.
-fn id_set<'a>(ids: impl IntoIterator<Item = &'a String>) -> BTreeSet<String> {
-    let mut set = BTreeSet::new();
+fn id_set<'a>(ids: impl IntoIterator<Item = &'a String>) -> SortedSet<String> {
+    let mut set = SortedSet::new();
     for id in ids {
         set.insert(id.clone());
     }
@@ -220,7 +220,7 @@ mod absorb_tests {
                 folded.absorb(second.clone());
                 merged.apply(&Persist::Channel(folded.clone()));
                 assert_eq!(merged, both, "{first:?} then {second:?} as {folded:?}");
-                let ids: BTreeSet<&str> = folded.upserts.iter().map(|d| d.id.as_str()).collect();
+                let ids: SortedSet<&str> = folded.upserts.iter().map(|d| d.id.as_str()).collect();
                 assert_eq!(
                     ids.len(),
                     folded.upserts.len(),

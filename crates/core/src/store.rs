@@ -6,7 +6,7 @@
 //! re-applied in order (a rebase, each time the confirmed one changes), using the protocol's
 //! [`apply_op`], so the client computes exactly what the server will.
 
-use std::collections::{BTreeMap, BTreeSet};
+use crate::sorted::{SortedMap, SortedSet};
 
 #[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
@@ -61,50 +61,100 @@ pub fn overlay<'a>(
 /// Confirmed and visible documents of one channel.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ChannelStore {
-    pub(crate) confirmed: BTreeMap<String, Document>,
-    pub(crate) visible: BTreeMap<String, VisibleDoc>,
+    pub(crate) confirmed: SortedMap<String, Document>,
+    pub(crate) visible: SortedMap<String, VisibleDoc>,
 }
 
 impl ChannelStore {
-    pub(crate) fn from_confirmed(confirmed: BTreeMap<String, Document>) -> ChannelStore {
-        // Inserted one by one: collecting into a map sorts, which costs a sort per type in
-        // the WASM build.
-        let mut visible = BTreeMap::new();
+    pub(crate) fn from_confirmed(confirmed: SortedMap<String, Document>) -> ChannelStore {
+        // Pushed in key order: no shifting, no sort.
+        let mut visible = Vec::with_capacity(confirmed.len());
         for (id, d) in &confirmed {
             if let Some(doc) = overlay(Some(d), []) {
-                visible.insert(id.clone(), doc);
+                visible.push((id.clone(), doc));
             }
         }
+        let visible = SortedMap::from_unsorted(visible);
         ChannelStore { confirmed, visible }
     }
 
-    /// Recomputes the visible document of `id`; returns the previous one.
+    /// Recomputes the visible document of `id`; whether it changed.
     pub(crate) fn rebase<'a>(
         &mut self,
         id: &str,
         pending: impl IntoIterator<Item = &'a PendingMutation>,
-    ) -> Option<VisibleDoc> {
-        match overlay(self.confirmed.get(id), pending) {
-            Some(doc) => self.visible.insert(id.to_owned(), doc),
-            None => self.visible.remove(id),
-        }
+    ) -> bool {
+        rebase_into(&mut self.visible, id, self.confirmed.get(id), pending)
     }
 
     /// Replaces the confirmed documents with a snapshot; returns every id whose confirmed
     /// document may have changed (old ∪ new).
-    pub(crate) fn replace(&mut self, snapshot: Vec<Document>) -> BTreeSet<String> {
-        let mut touched = BTreeSet::new();
-        for id in self.confirmed.keys() {
-            touched.insert(id.clone());
-        }
-        let mut confirmed = BTreeMap::new();
+    pub(crate) fn replace(&mut self, snapshot: Vec<Document>) -> SortedSet<String> {
+        let mut entries = Vec::with_capacity(snapshot.len());
         for d in snapshot {
-            touched.insert(d.id.clone());
-            confirmed.insert(d.id.clone(), d);
+            entries.push((d.id.clone(), d));
         }
-        self.confirmed = confirmed;
-        touched
+        let confirmed = SortedMap::from_unsorted(entries);
+        // Both key lists are sorted: merge them.
+        let old = std::mem::replace(&mut self.confirmed, confirmed);
+        let mut ids = Vec::with_capacity(old.len().max(self.confirmed.len()));
+        let (mut a, mut b) = (old.keys().peekable(), self.confirmed.keys().peekable());
+        loop {
+            let next = match (a.peek(), b.peek()) {
+                (Some(x), Some(y)) if x < y => a.next(),
+                (Some(x), Some(y)) if x > y => b.next(),
+                (Some(_), Some(_)) => {
+                    a.next();
+                    b.next()
+                }
+                (Some(_), None) => a.next(),
+                (None, Some(_)) => b.next(),
+                (None, None) => break,
+            };
+            if let Some(id) = next {
+                ids.push((id.clone(), ()));
+            }
+        }
+        SortedSet::from_sorted_unique(ids)
     }
+}
+
+/// Recomputes the visible document of `id` from its confirmed one (`confirmed`, looked up by
+/// the caller) and the pending mutations; whether it changed.
+pub(crate) fn rebase_into<'a>(
+    visible: &mut SortedMap<String, VisibleDoc>,
+    id: &str,
+    confirmed: Option<&Document>,
+    pending: impl IntoIterator<Item = &'a PendingMutation>,
+) -> bool {
+    let mut pending = pending.into_iter().peekable();
+    if pending.peek().is_none() {
+        // Nothing pending (the usual case): the visible document is the confirmed one,
+        // updated in place.
+        let Some(d) = confirmed else {
+            return visible.remove(id).is_some();
+        };
+        if let Some(v) = visible.get_mut(id) {
+            let changed = v.pending || v.version != d.version || v.doc != d.doc;
+            v.version = d.version;
+            v.doc.clone_from(&d.doc);
+            v.pending = false;
+            return changed;
+        }
+        let doc = VisibleDoc {
+            id: d.id.clone(),
+            version: d.version,
+            doc: d.doc.clone(),
+            pending: false,
+        };
+        visible.set(id, doc);
+        return true;
+    }
+    let before = match overlay(confirmed, pending) {
+        Some(doc) => visible.set(id, doc),
+        None => visible.remove(id),
+    };
+    before.as_ref() != visible.get(id)
 }
 
 #[cfg(test)]

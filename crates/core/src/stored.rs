@@ -12,7 +12,7 @@
 //!
 //! Reading ignores unknown fields and takes a missing or `null` optional field as absent.
 
-use std::collections::BTreeMap;
+use crate::sorted::SortedMap;
 
 use tether_protocol::{Document, Json, Object, Op, Since};
 
@@ -246,7 +246,7 @@ impl PersistedState {
                 let d = document_from_json(d)?;
                 Ok((d.id.clone(), d))
             })?;
-            let mut by_id = BTreeMap::new();
+            let mut by_id = SortedMap::new();
             for (id, d) in documents {
                 by_id.insert(id, d);
             }
@@ -261,8 +261,8 @@ impl PersistedState {
         let mut state = PersistedState {
             client_id: string(o, "client_id")?,
             last_mutation_id: u64_field(o, "last_mutation_id")?,
-            outbox: BTreeMap::new(),
-            channels: BTreeMap::new(),
+            outbox: SortedMap::new(),
+            channels: SortedMap::new(),
         };
         for (id, m) in outbox {
             state.outbox.insert(id, m);

@@ -3,7 +3,7 @@
 //! ([`Filter::matches`]), so an optimistic insert shows in exactly the views the server will
 //! put it in.
 
-use std::collections::BTreeSet;
+use crate::sorted::SortedSet;
 
 #[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
@@ -42,7 +42,7 @@ pub(crate) struct View {
     pub(crate) channel: String,
     pub(crate) filter: Option<Filter>,
     /// Ids the app was last told are in the view.
-    present: BTreeSet<String>,
+    present: SortedSet<String>,
     /// Next change-set replaces the whole view.
     full: bool,
     continuity: Option<Continuity>,
@@ -53,7 +53,7 @@ impl View {
         View {
             channel,
             filter,
-            present: BTreeSet::new(),
+            present: SortedSet::new(),
             full: true,
             continuity: None,
         }
@@ -76,7 +76,7 @@ impl View {
         &mut self,
         id: ViewId,
         store: &ChannelStore,
-        dirty: Option<&BTreeSet<String>>,
+        dirty: Option<&SortedSet<String>>,
     ) -> Option<ChangeSet> {
         let mut set = ChangeSet {
             view: id,
@@ -92,7 +92,7 @@ impl View {
             self.present.clear();
             for doc in store.visible.values() {
                 if self.matches(doc) {
-                    self.present.insert(doc.id.clone());
+                    self.present.insert_ref(doc.id.as_str());
                     set.upserts.push(doc.clone());
                 }
             }
@@ -101,7 +101,7 @@ impl View {
         for doc_id in dirty.into_iter().flatten() {
             match store.visible.get(doc_id).filter(|d| self.matches(d)) {
                 Some(doc) => {
-                    self.present.insert(doc_id.clone());
+                    self.present.insert_ref(doc_id.as_str());
                     set.upserts.push(doc.clone());
                 }
                 None => {
@@ -146,7 +146,7 @@ mod tests {
         assert_eq!(first.upserts.len(), 1);
         store.confirmed.get_mut("a").unwrap().doc = json!({"s": "done"});
         store.rebase("a", []);
-        let dirty: BTreeSet<String> = ["a".to_string(), "zz".to_string()].into();
+        let dirty: SortedSet<String> = ["a".to_string(), "zz".to_string()].into();
         let next = view.changes(ViewId(1), &store, Some(&dirty)).unwrap();
         assert_eq!(next.removes, vec!["a".to_string()]);
         assert!(next.upserts.is_empty());

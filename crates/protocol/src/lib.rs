@@ -36,6 +36,7 @@ mod document;
 mod filter;
 pub mod json;
 mod messages;
+mod order;
 
 pub use codec::{
     split_frame, DecodeError, MutateClientId, LINES_SUBPROTOCOL, MAX_JOINED_FRAME_BYTES,
@@ -51,6 +52,7 @@ pub use messages::{
     ClientMessage, Continuity, EventOp, Limits, Origin, PresenceEvent, PresenceMember,
     RejectReason, ResponseError, ServerMessage, Since,
 };
+pub use order::stable_order;
 
 /// The protocol version this crate speaks, sent in `hello` and `welcome`.
 pub const PROTOCOL_VERSION: u32 = 1;

@@ -1,6 +1,6 @@
 //! Bounded fuzzing of the decoders: arbitrary bytes, and valid frames with mutated bytes, must
-//! decode to a message or a typed `DecodeError` and never panic (the hand-written decoders and
-//! the `Json` parser under them). Runs in every `cargo test`;
+//! decode to a message or a typed `DecodeError` and never panic (the hand-written decoders, the
+//! `event` fast path and the `Json` parser under them). Runs in every `cargo test`;
 //! `TETHER_FUZZ_CASES` raises the case count for long runs.
 
 use proptest::prelude::*;
@@ -48,6 +48,16 @@ fn check(bytes: &[u8]) {
     if let Ok(msg) = codec::decode_server(bytes) {
         let frame = codec::encode_server(&msg);
         assert_eq!(codec::decode_server(frame.as_bytes()), Ok(msg));
+    }
+    // The event fast path reads only what the full decoder reads as an event.
+    if let Some(ev) = codec::decode_event(bytes) {
+        let full = codec::decode_server(bytes);
+        let read = matches!(
+            &full,
+            Ok(tether_protocol::ServerMessage::Event { channel, offset, id, doc, .. })
+                if channel == ev.channel && *offset == ev.offset && id == ev.id && *doc == ev.doc
+        );
+        assert!(read, "{full:?} vs {ev:?}");
     }
     if let Ok(text) = std::str::from_utf8(bytes) {
         if let Ok(value) = tether_protocol::Json::parse(text) {

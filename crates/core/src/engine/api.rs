@@ -54,7 +54,7 @@ impl Engine {
                     sub: Subscription::new(None, String::new()),
                     presence: None,
                     presence_resend: false,
-                    members: crate::small_map::SmallMap::new(),
+                    members: crate::sorted::SortedMap::new(),
                     cached: false,
                 },
             );

@@ -1,10 +1,12 @@
 //! Frames from the server.
 
-use std::collections::BTreeMap;
+use crate::sorted::SortedMap;
+use crate::store::rebase_into;
 
+use tether_protocol::codec::EventRef;
 use tether_protocol::Json;
 use tether_protocol::{
-    Continuity, Document, ErrorCode, EventOp, Origin, PresenceEvent, PresenceMember, RejectReason,
+    Continuity, Document, ErrorCode, EventOp, PresenceEvent, PresenceMember, RejectReason,
     ServerMessage, Since,
 };
 
@@ -14,21 +16,7 @@ use crate::continuity::{classify, SubState, Verdict};
 use crate::error::{ConnectionError, Rejection, RequestError};
 use crate::output::{Conflict, MutationOutcome, Output, PresenceChange};
 use crate::persist::Persist;
-use crate::small_map::SmallMap;
 use crate::timer::Timer;
-
-/// The fields of an `event` frame.
-struct Event {
-    channel: String,
-    epoch: String,
-    offset: u64,
-    prev: u64,
-    op: EventOp,
-    id: String,
-    version: u64,
-    doc: Option<Json>,
-    origin: Option<Origin>,
-}
 
 /// The fields of a `snapshot` page.
 struct Page {
@@ -90,16 +78,18 @@ impl Engine {
                 origin,
             } => self.on_event(
                 now,
-                Event {
-                    channel,
-                    epoch,
+                EventRef {
+                    channel: &channel,
+                    epoch: &epoch,
                     offset,
                     prev,
                     op,
-                    id,
+                    id: &id,
                     version,
                     doc,
-                    origin,
+                    origin: origin
+                        .as_ref()
+                        .map(|o| (o.client_id.as_str(), o.mutation_id)),
                 },
             ),
             ServerMessage::Ack {
@@ -199,7 +189,7 @@ impl Engine {
             Continuity::Reset if more => {
                 // The first page of several: buffer until the last one; the shown view and
                 // the cursor stay as they are meanwhile.
-                let mut pages = BTreeMap::new();
+                let mut pages = SortedMap::new();
                 for d in snapshot.unwrap_or_default() {
                     pages.insert(d.id.clone(), d);
                 }
@@ -301,10 +291,11 @@ impl Engine {
         }
     }
 
-    fn on_event(&mut self, now: u64, ev: Event) {
+    /// An `event` (from the fast path or the full decoder).
+    pub(super) fn on_event(&mut self, now: u64, ev: EventRef<'_>) {
         self.ingest.counters.events_received += 1;
         self.note_progress(now);
-        let Some(ch) = self.channels.get_mut(&ev.channel) else {
+        let Some(ch) = self.channels.get_mut(ev.channel) else {
             self.ingest.counters.events_superseded += 1;
             return;
         };
@@ -313,40 +304,52 @@ impl Engine {
             return;
         }
         let Some(cursor) = ch.sub.cursor.as_mut() else {
-            self.resubscribe(now, &ev.channel);
+            self.resubscribe(now, ev.channel);
             return;
         };
-        match classify(cursor, &ev.epoch, ev.offset, ev.prev) {
+        match classify(cursor, ev.epoch, ev.offset, ev.prev) {
             Verdict::Duplicate => self.ingest.counters.events_deduped += 1,
             Verdict::Gap => {
                 self.ingest.counters.gaps += 1;
-                if let Some(ch) = self.channels.get_mut(&ev.channel) {
+                if let Some(ch) = self.channels.get_mut(ev.channel) {
                     ch.sub.state = SubState::NotSent;
                 }
-                self.resubscribe(now, &ev.channel);
+                self.resubscribe(now, ev.channel);
             }
             Verdict::Apply => {
                 cursor.offset = ev.offset;
-                match ev.op {
+                if let Some((client_id, mutation_id)) = ev.origin {
+                    if client_id == self.client_id {
+                        self.outbox.mark_seen(mutation_id);
+                    }
+                }
+                // The confirmed document changes, and the visible one is rebased on it at
+                // once (the rebase of `Engine::rebase`, without looking the document up again).
+                let pending = self.outbox.pending_for(ev.channel, ev.id);
+                let store = &mut ch.store;
+                let changed = match ev.op {
                     EventOp::Upsert => {
-                        let doc = Document {
-                            id: ev.id.clone(),
-                            version: ev.version,
-                            doc: ev.doc.unwrap_or_else(|| Json::Object(Default::default())),
-                        };
-                        ch.store.confirmed.insert(ev.id.clone(), doc);
+                        let body = ev.doc.unwrap_or_else(|| Json::Object(Default::default()));
+                        // Updated in place when present (the id is not allocated again).
+                        let d = store.confirmed.slot(ev.id, || Document {
+                            id: ev.id.to_owned(),
+                            version: 0,
+                            doc: Json::Null,
+                        });
+                        d.version = ev.version;
+                        d.doc = body;
+                        let confirmed = Some(&*d);
+                        rebase_into(&mut store.visible, ev.id, confirmed, pending)
                     }
                     EventOp::Remove => {
-                        ch.store.confirmed.remove(&ev.id);
+                        store.confirmed.remove(ev.id);
+                        rebase_into(&mut store.visible, ev.id, None, pending)
                     }
+                };
+                self.ingest.touch_cache(ev.channel, ev.id);
+                if changed {
+                    self.ingest.touch(ev.channel, ev.id);
                 }
-                self.ingest.touch_cache(&ev.channel, &ev.id);
-                if let Some(origin) = &ev.origin {
-                    if origin.client_id == self.client_id {
-                        self.outbox.mark_seen(origin.mutation_id);
-                    }
-                }
-                self.rebase(&ev.channel, &ev.id);
             }
         }
     }
@@ -532,7 +535,7 @@ impl Engine {
         let Some(ch) = self.channels.get_mut(&channel) else {
             return;
         };
-        ch.members = SmallMap::new();
+        ch.members = SortedMap::new();
         for m in members.into_iter().filter(|m| m.client_id != me) {
             ch.members.insert(m.client_id, m.state);
         }

@@ -124,6 +124,12 @@ impl Engine {
                 ) {
                     break; // an earlier message of the frame ended the connection
                 }
+                // The frequent `event` straight from its text; anything else (or an event in
+                // a rarer form) through the full decoder.
+                if let Some(event) = codec::decode_event(message) {
+                    self.on_event(now, event);
+                    continue;
+                }
                 match codec::decode_server(message) {
                     Ok(msg) => self.dispatch(now, msg),
                     Err(e) => {

@@ -13,9 +13,8 @@ mod flush;
 mod incoming;
 mod lifecycle;
 
-use std::collections::{BTreeMap, VecDeque};
-
-use crate::small_map::SmallMap;
+use crate::sorted::SortedMap;
+use std::collections::VecDeque;
 
 use tether_protocol::Json;
 use tether_protocol::{codec, ClientMessage, Document, Since};
@@ -49,7 +48,7 @@ struct Channel {
     /// the current state again when the send budget allows.
     presence_resend: bool,
     /// Everyone else present on the channel, by client id.
-    members: SmallMap<String, Json>,
+    members: SortedMap<String, Json>,
     /// The documents come from the local cache, restored with a resume point, and no
     /// `subscribed` has answered since: views of it are `cached`.
     cached: bool,
@@ -84,12 +83,12 @@ pub struct Engine {
     heartbeat: Heartbeat,
     timers: TimerTable,
     outbox: Outbox,
-    channels: SmallMap<String, Channel>,
-    views: SmallMap<ViewId, View>,
+    channels: SortedMap<String, Channel>,
+    views: SortedMap<ViewId, View>,
     next_view: u64,
     ingest: Ingest,
     queue: VecDeque<Queued>,
-    requests: SmallMap<u64, PendingRequest>,
+    requests: SortedMap<u64, PendingRequest>,
     next_request: u64,
     retry_hint: Option<u64>,
     /// The server's rate limit as announced in `welcome` (None before the first one).
@@ -138,7 +137,7 @@ impl Engine {
                 sub: Subscription::new(cached.cursor, cached.filter_key),
                 presence: None,
                 presence_resend: false,
-                members: SmallMap::new(),
+                members: SortedMap::new(),
                 cached: from_cache,
             };
             let ids = engine.outbox.pending_ids(&name);
@@ -169,12 +168,12 @@ impl Engine {
             heartbeat: Heartbeat::default(),
             timers: TimerTable::default(),
             outbox,
-            channels: SmallMap::new(),
-            views: SmallMap::new(),
+            channels: SortedMap::new(),
+            views: SortedMap::new(),
             next_view: 1,
             ingest: Ingest::default(),
             queue: VecDeque::new(),
-            requests: SmallMap::new(),
+            requests: SortedMap::new(),
             next_request: 1,
             retry_hint: None,
             budget: None,
@@ -243,12 +242,12 @@ impl Engine {
     }
 
     /// A channel's confirmed documents (the server's state as far as events told us).
-    pub fn confirmed(&self, channel: &str) -> Option<&BTreeMap<String, Document>> {
+    pub fn confirmed(&self, channel: &str) -> Option<&SortedMap<String, Document>> {
         self.channels.get(channel).map(|c| &c.store.confirmed)
     }
 
     /// A channel's visible documents (`confirmed ⊕ pending`, unfiltered).
-    pub fn visible(&self, channel: &str) -> Option<&BTreeMap<String, VisibleDoc>> {
+    pub fn visible(&self, channel: &str) -> Option<&SortedMap<String, VisibleDoc>> {
         self.channels.get(channel).map(|c| &c.store.visible)
     }
 
@@ -345,8 +344,7 @@ impl Engine {
         let Some(ch) = self.channels.get_mut(channel) else {
             return;
         };
-        let before = ch.store.rebase(id, self.outbox.pending_for(channel, id));
-        if before.as_ref() != ch.store.visible.get(id) {
+        if ch.store.rebase(id, self.outbox.pending_for(channel, id)) {
             self.ingest.touch(channel, id);
         }
     }
@@ -375,7 +373,7 @@ impl Engine {
                 let due = match self.burst {
                     Burst::None => now,
                     Burst::Backlog => self.last_flush.map_or(now, |last| now.max(last + interval)),
-                    Burst::Continues => since + interval,
+                    Burst::Continues => since + self.config.burst_hold_ms.unwrap_or(interval),
                 };
                 match self.timers.get(crate::timer::Timer::Flush) {
                     Some(set) if set <= due => {}
@@ -414,6 +412,7 @@ pub(crate) enum Burst {
     Backlog,
     /// A full frame ([`tether_protocol::MAX_JOINED_FRAME_BYTES`] or more): the server stopped
     /// joining at its cap, so more is queued behind it; the change set waits for the frame
-    /// that ends the burst, at most one flush interval after its oldest change.
+    /// that ends the burst, at most `Config::burst_hold_ms` (default: one flush interval)
+    /// after its oldest change.
     Continues,
 }

@@ -2,7 +2,7 @@
 //! state, is the same JSON value serde wrote for these types in earlier builds, and reads the
 //! rows those builds stored.
 
-use std::collections::BTreeMap;
+use tether_core::SortedMap;
 
 use tether_core::stored::{document_from_json_text, document_to_json_text};
 use tether_core::{CachedChannel, PendingMutation, PersistedState, StoredError};
@@ -39,11 +39,11 @@ fn state() -> PersistedState {
         .into_iter()
         .map(|m| (m.mutation_id, m))
         .collect(),
-        channels: BTreeMap::from([
+        channels: SortedMap::from([
             (
                 "tasks".into(),
                 CachedChannel {
-                    documents: BTreeMap::from([("a".into(), doc)]),
+                    documents: SortedMap::from([("a".into(), doc)]),
                     cursor: Some(Since {
                         epoch: "ep".into(),
                         offset: 12,

@@ -1,9 +1,12 @@
 //! JSON text frames: encode and decode every message; decoding never panics.
 
 mod client;
+mod event;
 mod read;
 mod server;
 mod server_write;
+
+pub use event::{decode_event, EventRef};
 
 use crate::codes::ErrorCode;
 use crate::json::Json;

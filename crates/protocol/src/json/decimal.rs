@@ -23,17 +23,21 @@ impl<'a> Decimal<'a> {
             .iter()
             .position(|b| matches!(b, b'e' | b'E'))
             .unwrap_or(unsigned.len());
-        let mantissa = &unsigned[..mant_end];
+        let mantissa = unsigned.get(..mant_end).unwrap_or(&[]);
         let (int, frac) = match mantissa.iter().position(|&b| b == b'.') {
-            Some(dot) => (&mantissa[..dot], &mantissa[dot + 1..]),
-            None => (mantissa, &mantissa[mantissa.len()..]),
+            Some(dot) => mantissa
+                .split_at_checked(dot)
+                .map_or((mantissa, &[][..]), |(int, rest)| {
+                    (int, rest.get(1..).unwrap_or(&[]))
+                }),
+            None => (mantissa, &[][..]),
         };
         let mut exp: i64 = 0;
         if mant_end < unsigned.len() {
-            let rest = &unsigned[mant_end + 1..];
+            let rest = unsigned.get(mant_end + 1..).unwrap_or(&[]);
             let (neg, digits) = match rest.first() {
-                Some(b'-') => (true, &rest[1..]),
-                Some(b'+') => (false, &rest[1..]),
+                Some(b'-') => (true, rest.get(1..).unwrap_or(&[])),
+                Some(b'+') => (false, rest.get(1..).unwrap_or(&[])),
                 _ => (false, rest),
             };
             for &b in digits {
@@ -103,6 +107,10 @@ const OVERFLOW_AT: &str = "17976931348623158079372897140530341507993413271003782
 
 /// Whether a valid JSON number text lies beyond the double range (reads as infinity).
 pub(crate) fn overflows(text: &str) -> bool {
+    if text.len() <= 308 && !text.bytes().any(|b| matches!(b, b'e' | b'E')) {
+        // Without an exponent, at most 308 integer digits: below 10^308, within range.
+        return false;
+    }
     let d = Decimal::of(text);
     match d.exponent {
         None => false,
@@ -150,6 +158,12 @@ mod tests {
         assert!(overflows("1.7976931348623159e308"));
         assert!(overflows("-1e309"));
         assert!(!overflows("0e999999999999999999999"));
+        // Without an exponent: 309 integer digits are needed to reach the threshold.
+        let digits = |n: usize| "9".repeat(n);
+        assert!(!overflows(&digits(308)));
+        assert!(!overflows(&format!("-{}.{}", digits(308), digits(50))));
+        assert!(overflows(&digits(309)));
+        assert!(overflows(&format!("-{}", digits(309))));
         assert_eq!("1.7976931348623158e308".parse::<f64>(), Ok(f64::MAX));
         assert_eq!(OVERFLOW_AT.parse::<f64>().map(f64::is_infinite), Ok(true));
     }

@@ -9,15 +9,66 @@ use std::cmp::Ordering;
 ///
 /// Equality and order are numeric and exact: the decimal values the texts write are compared
 /// (`1 == 1.0 == 1e0`, `-0.0 == 0`), without parsing floats.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Number {
-    text: Box<str>,
+    text: Text,
+}
+
+/// Longest number text kept inline (no allocation): fits beside the other variants of
+/// [`super::Json`] without making it larger.
+const INLINE: usize = 14;
+
+/// A number's text: inline when short (most integers and many doubles), else on the heap
+/// behind a thin pointer (so a number stays 16 bytes on 64-bit targets).
+#[derive(Clone)]
+enum Text {
+    Inline {
+        len: u8,
+        bytes: [u8; INLINE],
+    },
+    #[allow(clippy::box_collection, clippy::redundant_allocation)]
+    Heap(Box<Box<str>>),
+}
+
+impl Text {
+    fn new(s: &str) -> Text {
+        let b = s.as_bytes();
+        if b.len() > INLINE {
+            return Text::Heap(Box::new(s.into()));
+        }
+        let mut bytes = [0u8; INLINE];
+        for (to, from) in bytes.iter_mut().zip(b) {
+            *to = *from;
+        }
+        Text::Inline {
+            len: b.len() as u8,
+            bytes,
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        match self {
+            Text::Inline { len, bytes } => bytes
+                .get(..usize::from(*len))
+                .and_then(|b| std::str::from_utf8(b).ok())
+                .unwrap_or(""),
+            Text::Heap(s) => s,
+        }
+    }
+}
+
+impl std::fmt::Debug for Number {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Number")
+            .field("text", &self.as_str())
+            .finish()
+    }
 }
 
 impl Number {
     /// The number as written.
     pub fn as_str(&self) -> &str {
-        &self.text
+        self.text.as_str()
     }
 
     /// A number from JSON number text (e.g. JavaScript's `String(x)` of a finite double);
@@ -34,24 +85,26 @@ impl Number {
     pub(crate) fn from_validated(text: &str) -> Number {
         if text.starts_with('-') && is_zero(text) {
             return Number {
-                text: "-0.0".into(),
+                text: Text::new("-0.0"),
             };
         }
-        Number { text: text.into() }
+        Number {
+            text: Text::new(text),
+        }
     }
 
     /// Whether it is written as an integer (no fraction, no exponent).
     pub fn is_integer(&self) -> bool {
-        !self.text.contains(['.', 'e', 'E'])
+        !self.as_str().contains(['.', 'e', 'E'])
     }
 
     /// The value as a `u64`, when it is written as an integer in `0..=u64::MAX`.
     pub fn as_u64(&self) -> Option<u64> {
-        if !self.is_integer() || self.text.starts_with('-') {
+        if !self.is_integer() || self.as_str().starts_with('-') {
             return None;
         }
         let mut n: u64 = 0;
-        for b in self.text.bytes() {
+        for b in self.as_str().bytes() {
             n = n.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
         }
         Some(n)
@@ -62,7 +115,7 @@ impl Number {
         if !self.is_integer() {
             return None;
         }
-        match self.text.strip_prefix('-') {
+        match self.as_str().strip_prefix('-') {
             None => self.as_u64().and_then(|n| i64::try_from(n).ok()),
             Some(digits) => {
                 let mut n: i64 = 0;
@@ -82,20 +135,20 @@ impl Number {
     /// The nearest double (correctly rounded).
     pub fn as_f64(&self) -> f64 {
         // The text is a valid finite JSON number, which Rust's float syntax accepts.
-        self.text.parse().unwrap_or(0.0)
+        self.as_str().parse().unwrap_or(0.0)
     }
 
     /// Numeric order, exact: the decimal values of the two texts are compared (no float is
     /// parsed; `-0` equals `0`).
     pub fn cmp_numeric(&self, other: &Number) -> Ordering {
-        super::decimal::cmp(&self.text, &other.text)
+        super::decimal::cmp(self.as_str(), other.as_str())
     }
 }
 
 impl PartialEq for Number {
     /// Equal decimal values (`1 == 1.0 == 1e0`, `-0 == 0`), compared exactly.
     fn eq(&self, other: &Number) -> bool {
-        self.text == other.text || self.cmp_numeric(other) == Ordering::Equal
+        self.as_str() == other.as_str() || self.cmp_numeric(other) == Ordering::Equal
     }
 }
 
@@ -103,7 +156,7 @@ macro_rules! from_unsigned {
     ($($t:ty),*) => {$(
         impl From<$t> for Number {
             fn from(n: $t) -> Number {
-                Number { text: write_u64(n as u64, false).into() }
+                Number { text: Text::new(&write_u64(n as u64, false)) }
             }
         }
     )*};
@@ -112,7 +165,7 @@ macro_rules! from_signed {
     ($($t:ty),*) => {$(
         impl From<$t> for Number {
             fn from(n: $t) -> Number {
-                Number { text: write_u64((n as i64).unsigned_abs(), n < 0).into() }
+                Number { text: Text::new(&write_u64((n as i64).unsigned_abs(), n < 0)) }
             }
         }
     )*};
@@ -120,28 +173,30 @@ macro_rules! from_signed {
 from_unsigned!(u8, u16, u32, u64, usize);
 from_signed!(i8, i16, i32, i64, isize);
 
-/// Appends the decimal digits of `n`.
+/// Appends the decimal digits of `n` (no formatting machinery, no bounds checks, no
+/// allocation).
 pub(crate) fn push_u64(n: u64, out: &mut String) {
-    out.push_str(&write_u64(n, false));
-}
-
-/// Decimal digits of `n`, with a leading `-` when `negative` (no formatting machinery).
-pub(crate) fn write_u64(mut n: u64, negative: bool) -> String {
-    let mut buf = [0u8; 21];
-    let mut at = buf.len();
+    let mut div = 1u64;
+    while n / div >= 10 {
+        div *= 10;
+    }
     loop {
-        at -= 1;
-        buf[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
+        out.push(char::from(b'0' + (n / div % 10) as u8));
+        if div == 1 {
             break;
         }
+        div /= 10;
     }
+}
+
+/// Decimal digits of `n`, with a leading `-` when `negative`.
+pub(crate) fn write_u64(n: u64, negative: bool) -> String {
+    let mut out = String::with_capacity(21);
     if negative {
-        at -= 1;
-        buf[at] = b'-';
+        out.push('-');
     }
-    buf[at..].iter().map(|&b| char::from(b)).collect()
+    push_u64(n, &mut out);
+    out
 }
 
 /// Scans a JSON number starting at `at`; the end offset, or the offset of the first bad byte.
@@ -199,6 +254,35 @@ fn is_zero(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Texts up to [`INLINE`] bytes are kept inline, longer ones on the heap: both read back
+    /// as written and compare alike, and the inline form makes no JSON value larger.
+    #[test]
+    fn short_and_long_texts_read_back_alike() {
+        for t in [
+            "0",
+            "-1",
+            "12345678901234",
+            "123456789012345",
+            "1.5e300",
+            "121.44729141098199",
+        ] {
+            let n = Number::from_text(t).unwrap();
+            assert_eq!(n.as_str(), t);
+            assert_eq!(n.clone(), n);
+            let inline = matches!(n.text, Text::Inline { .. });
+            assert_eq!(inline, t.len() <= INLINE, "{t}");
+        }
+        assert_eq!(
+            Number::from_text("1.0"),
+            Number::from_text("1.00000000000000000")
+        );
+        assert_eq!(
+            format!("{:?}", Number::from(7u8)),
+            r#"Number { text: "7" }"#
+        );
+        assert!(std::mem::size_of::<Number>() <= 16);
+    }
 
     #[test]
     fn integers_read_and_compare_exactly() {

@@ -27,7 +27,7 @@ impl Object {
 
     /// From entries in any order; a repeated key keeps its last value.
     pub fn from_entries(entries: Vec<(String, Json)>) -> Object {
-        if entries.windows(2).all(|w| w[0].0 < w[1].0) {
+        if entries.windows(2).all(|w| matches!(w, [a, b] if a.0 < b.0)) {
             // Already in order (as this crate writes objects): nothing to sort or merge.
             return Object {
                 entries,
@@ -73,12 +73,18 @@ impl Object {
 
     /// The value of `key`.
     pub fn get(&self, key: &str) -> Option<&Json> {
-        self.find(key).ok().map(|i| &self.entries[i].1)
+        self.find(key)
+            .ok()
+            .and_then(|i| self.entries.get(i))
+            .map(|e| &e.1)
     }
 
     /// The value of `key`, mutably.
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Json> {
-        self.find(key).ok().map(|i| &mut self.entries[i].1)
+        self.find(key)
+            .ok()
+            .and_then(|i| self.entries.get_mut(i))
+            .map(|e| &mut e.1)
     }
 
     /// Whether `key` is present.
@@ -90,9 +96,12 @@ impl Object {
     pub fn insert(&mut self, key: impl Into<String>, value: Json) -> Option<Json> {
         let key = key.into();
         match self.find(&key) {
-            Ok(i) => Some(std::mem::replace(&mut self.entries[i].1, value)),
+            Ok(i) => self
+                .entries
+                .get_mut(i)
+                .map(|e| std::mem::replace(&mut e.1, value)),
             Err(i) => {
-                self.entries.insert(i, (key, value));
+                self.entries.insert(i.min(self.entries.len()), (key, value));
                 None
             }
         }
@@ -100,7 +109,10 @@ impl Object {
 
     /// Removes `key`; its value, if any.
     pub fn remove(&mut self, key: &str) -> Option<Json> {
-        self.find(key).ok().map(|i| self.entries.remove(i).1)
+        self.find(key)
+            .ok()
+            .filter(|&i| i < self.entries.len())
+            .map(|i| self.entries.remove(i).1)
     }
 
     /// Number of entries.
@@ -129,42 +141,20 @@ impl Object {
     }
 }
 
-/// The entries sorted by key, stably (a small merge sort of positions: one instantiation, no
-/// generic sort machinery in the WASM build).
+/// The entries sorted by key, stably.
 fn stable_sorted(entries: Vec<(String, Json)>) -> Vec<(String, Json)> {
-    let n = entries.len();
-    let mut order: Vec<usize> = Vec::with_capacity(n);
-    for i in 0..n {
-        order.push(i);
-    }
-    let mut merged = order.clone();
-    let mut width = 1;
-    while width < n {
-        let mut start = 0;
-        while start < n {
-            let mid = (start + width).min(n);
-            let end = (start + 2 * width).min(n);
-            let (mut l, mut r) = (start, mid);
-            for slot in &mut merged[start..end] {
-                let take_right = r < end && (l >= mid || entries[order[r]].0 < entries[order[l]].0);
-                if take_right {
-                    *slot = order[r];
-                    r += 1;
-                } else {
-                    *slot = order[l];
-                    l += 1;
-                }
-            }
-            start = end;
-        }
-        std::mem::swap(&mut order, &mut merged);
-        width *= 2;
-    }
-    let mut slots: Vec<Option<(String, Json)>> = Vec::with_capacity(n);
+    let order = crate::stable_order(
+        entries.len(),
+        &|a, b| match (entries.get(a), entries.get(b)) {
+            (Some(x), Some(y)) => x.0 < y.0,
+            _ => false,
+        },
+    );
+    let mut slots: Vec<Option<(String, Json)>> = Vec::with_capacity(entries.len());
     for entry in entries {
         slots.push(Some(entry));
     }
-    let mut sorted = Vec::with_capacity(n);
+    let mut sorted = Vec::with_capacity(slots.len());
     for i in order {
         if let Some(entry) = slots.get_mut(i).and_then(Option::take) {
             sorted.push(entry);

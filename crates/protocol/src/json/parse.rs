@@ -68,7 +68,7 @@ pub struct ParseError {
 impl ParseError {
     fn at(text: &str, offset: usize, kind: ParseErrorKind) -> ParseError {
         let offset = offset.min(text.len());
-        let before = &text.as_bytes()[..offset];
+        let before = text.as_bytes().get(..offset).unwrap_or(&[]);
         let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
         let line_start = before
             .iter()
@@ -99,7 +99,21 @@ impl std::error::Error for ParseError {}
 
 type Fail = (usize, ParseErrorKind);
 
-struct Parser<'a> {
+/// The bytes that end a string without escapes: `"`, `\\` and the control characters (one
+/// load per byte in the scan of [`Parser::plain_string`]).
+static STOPS_PLAIN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = true;
+        b += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
+
+pub(crate) struct Parser<'a> {
     text: &'a str,
     bytes: &'a [u8],
     at: usize,
@@ -124,13 +138,100 @@ pub(crate) fn parse(text: &str) -> Result<Json, ParseError> {
     result.map_err(|(offset, kind)| ParseError::at(text, offset, kind))
 }
 
-impl Parser<'_> {
+impl<'a> Parser<'a> {
+    /// A parser at the start of `text`, at nesting depth 0.
+    pub(crate) fn new(text: &'a str) -> Parser<'a> {
+        Parser {
+            text,
+            bytes: text.as_bytes(),
+            at: 0,
+            depth: 0,
+        }
+    }
+
+    /// Skips whitespace, then consumes `byte` if it is next; whether it was.
+    pub(crate) fn eat(&mut self, byte: u8) -> bool {
+        self.skip_ws();
+        if self.peek() == Some(byte) {
+            self.at += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Whether only whitespace is left.
+    pub(crate) fn at_end(&mut self) -> bool {
+        self.skip_ws();
+        self.at >= self.bytes.len()
+    }
+
+    /// Enters an object or array whose opening byte was consumed (for a caller reading the
+    /// members itself): nested values then count their depth from here.
+    pub(crate) fn nest(&mut self) {
+        self.depth += 1;
+    }
+
+    /// Leaves what [`Parser::nest`] entered.
+    pub(crate) fn unnest(&mut self) {
+        self.depth = self.depth.saturating_sub(1);
+    }
+
+    /// Skips whitespace, then consumes a `null` if it is next; whether it was.
+    pub(crate) fn eat_null(&mut self) -> bool {
+        self.skip_ws();
+        if self.bytes.get(self.at..self.at + 4) == Some(b"null") {
+            self.at += 4;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// A string without escapes, borrowed; `None` (position unspecified) for anything else.
+    pub(crate) fn plain_string(&mut self) -> Option<&'a str> {
+        if !self.eat(b'"') {
+            return None;
+        }
+        let start = self.at;
+        let rest = self.bytes.get(start..)?;
+        let len = rest.iter().position(|&b| STOPS_PLAIN[usize::from(b)])?;
+        if rest.get(len) != Some(&b'"') {
+            return None;
+        }
+        self.at = start + len + 1;
+        self.text.get(start..start + len)
+    }
+
+    /// A non-negative integer written as plain digits that fits a `u64`; `None` otherwise.
+    pub(crate) fn plain_u64(&mut self) -> Option<u64> {
+        self.skip_ws();
+        let end = scan_number(self.bytes, self.at).ok()?;
+        let digits = self.bytes.get(self.at..end)?;
+        let mut n: u64 = 0;
+        for &b in digits {
+            if !b.is_ascii_digit() {
+                return None;
+            }
+            n = n.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+        }
+        self.at = end;
+        Some(n)
+    }
+
+    /// One value, as [`Json::parse`] reads it at this depth; `None` when it is not JSON.
+    pub(crate) fn json(&mut self) -> Option<Json> {
+        self.value().ok()
+    }
+
+    #[inline(always)]
     fn skip_ws(&mut self) {
         while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.bytes.get(self.at) {
             self.at += 1;
         }
     }
 
+    #[inline(always)]
     fn peek(&self) -> Option<u8> {
         self.bytes.get(self.at).copied()
     }
@@ -180,7 +281,7 @@ impl Parser<'_> {
                 (at, ParseErrorKind::InvalidNumber)
             }
         })?;
-        let text = &self.text[start..end];
+        let text = self.text.get(start..end).unwrap_or("");
         if overflows(text) {
             return Err((start, ParseErrorKind::NumberOutOfRange));
         }
@@ -267,12 +368,12 @@ impl Parser<'_> {
             };
             match b {
                 b'"' => {
-                    out.push_str(&self.text[run..self.at]);
+                    out.push_str(self.text.get(run..self.at).unwrap_or(""));
                     self.at += 1;
                     return Ok(out);
                 }
                 b'\\' => {
-                    out.push_str(&self.text[run..self.at]);
+                    out.push_str(self.text.get(run..self.at).unwrap_or(""));
                     self.at += 1;
                     self.escape(&mut out)?;
                     run = self.at;

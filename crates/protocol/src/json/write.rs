@@ -53,7 +53,7 @@ pub(crate) fn write_str(s: &str, out: &mut String) {
             0x00..=0x1f => "",
             _ => continue,
         };
-        out.push_str(&s[run..i]);
+        out.push_str(s.get(run..i).unwrap_or(""));
         run = i + 1;
         if escape.is_empty() {
             out.push_str("\\u00");
@@ -63,6 +63,6 @@ pub(crate) fn write_str(s: &str, out: &mut String) {
             out.push_str(escape);
         }
     }
-    out.push_str(&s[run..]);
+    out.push_str(s.get(run..).unwrap_or(""));
     out.push('"');
 }
