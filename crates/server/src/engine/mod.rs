@@ -132,6 +132,7 @@ pub use forward::{
     ForwardCall, ForwardConfig, ForwardId, ForwardOutcome, TOO_MANY_REQUESTS,
     UPSTREAM_BAD_RESPONSE, UPSTREAM_STATUS, UPSTREAM_TIMEOUT, UPSTREAM_UNAVAILABLE,
 };
+#[cfg(feature = "edge")]
 pub(crate) use limits::TokenBucket;
 pub use requests::RequestContext;
 
