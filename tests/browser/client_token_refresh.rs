@@ -58,7 +58,13 @@ async fn a_fresh_token_on_the_open_connection_keeps_it_and_its_subscription() {
     .await;
 
     // `token_expiring` comes about a second after the hello: the provider is asked again.
-    wait_for("a refresh", 4000, || provider_calls() > calls_at_ready).await;
+    wait_for("a refresh", 2500, || provider_calls() > calls_at_ready).await;
+    assert!(
+        reader.statuses.borrow()[statuses_at_ready..]
+            .iter()
+            .all(|s| s["state"] == "ready"),
+        "the provider was asked on the open connection, not for a reconnect"
+    );
 
     // Past the first token's expiry (at most 4 s after it was minted, before `ready`).
     let left = 6_000.0 - (js_sys::Date::now() - ready_at);
