@@ -227,7 +227,8 @@ export interface ClientOptions {
   url: string;
   /** A fixed auth token. */
   token?: string;
-  /** Called before every (re)connect for a fresh token; wins over `token`. */
+  /** Called before every (re)connect for a fresh token, and before the open connection's
+   * token expires (the fresh token is handed over without a reconnect); wins over `token`. */
   getToken?: () => Promise<string>;
   /** Where the outbox and cache live (default: IndexedDB, falling back to memory). */
   storage?: StorageKind;
@@ -286,7 +287,8 @@ export interface TetherClientLike {
   /** Reconnects now, skipping any backoff wait. */
   reconnect(): void;
   /** Replaces the auth token (at once when the client waits for one after the server refused
-   * a fixed token: `state: "awaiting-token"`, `lastError.code` `AUTH_INVALID`). */
+   * a fixed token: `state: "awaiting-token"`, `lastError.code` `AUTH_INVALID`; on an open
+   * connection it is handed over without a reconnect). */
   setToken?(token: string): void;
   /** Subscribes to a view of a channel. Changes arrive through `onChange`. */
   subscribe(channel: string, options?: { filter?: Filter }): SubscriptionHandle;

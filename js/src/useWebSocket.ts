@@ -26,7 +26,8 @@ export interface WebSocketResult {
   /** Reconnect now, skipping the backoff wait. */
   reconnect(): void;
   /** Replace the auth token; after a refused fixed token (`status: "awaiting-token"`,
-   * `lastError.code` `AUTH_INVALID`) the client connects with it at once. */
+   * `lastError.code` `AUTH_INVALID`) the client connects with it at once; on an open
+   * connection it is handed over without a reconnect. */
   setToken(token: string): void;
   /** Sends an ephemeral message to a channel's other subscribers. */
   broadcast(channel: string, payload: Json): void;

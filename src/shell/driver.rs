@@ -480,6 +480,10 @@ impl Driver {
         });
     }
 
+    /// Calls the app's `getToken` for the engine: before a connection attempt, or (on an open
+    /// connection, after `token_expiring`) for a refresh, which `set_token` sends with `auth`.
+    /// A provider that throws, rejects or gives no string is `token_failed`: on an open
+    /// connection the old token stays until the server closes it at expiry (4001).
     fn fetch_token(&mut self) {
         let Some(get_token) = self.get_token.clone() else {
             // No provider: a fixed token was refused (close 4001). The engine waits, with

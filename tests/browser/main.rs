@@ -26,5 +26,6 @@ mod client_storage_reopen;
 mod client_storage_versionchange;
 mod client_tabs_see_the_device;
 mod client_text_escaping;
+mod client_token_refresh;
 mod indexeddb_roundtrip;
 mod protocol_frames_in_browser;

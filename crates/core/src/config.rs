@@ -12,7 +12,8 @@ pub enum Auth {
     /// `Output::NeedToken` and waits for `set_token`.
     Static(String),
     /// Ask for a fresh token (`Output::NeedToken`, answered by `set_token` or `token_failed`)
-    /// before every connection attempt.
+    /// before every connection attempt, and before the open session's token expires (`hello`
+    /// says `refresh: true`; the fresh token is sent with `auth`, without a reconnect).
     Provider,
 }
 

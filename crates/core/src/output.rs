@@ -29,7 +29,9 @@ pub enum Output {
     /// run a transaction (e.g. at the end of the current task, so that more writes join it),
     /// make the batch durable, then call [`crate::Engine::write_done`]. Output once per batch.
     WriteReady,
-    /// Call the token provider, then `set_token` (or `token_failed`).
+    /// Call the token provider, then `set_token` (or `token_failed`): before a connection
+    /// attempt, or (with `Auth::Provider`) when the server said the open session's token
+    /// expires soon (`set_token` then hands the fresh one over on the open connection).
     NeedToken,
     /// Batched view changes, at most one per flush interval.
     Changes(Vec<ChangeSet>),

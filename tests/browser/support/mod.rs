@@ -32,6 +32,11 @@ pub fn control_url() -> &'static str {
 
 /// Stops, starts, restarts or wipes the reference server.
 pub async fn control(action: &str) {
+    control_text(action).await;
+}
+
+/// POSTs `action` (a path with an optional query) to the supervisor; returns its answer.
+pub async fn control_text(action: &str) -> String {
     let window = web_sys::window().expect("window");
     let init = web_sys::RequestInit::new();
     init.set_method("POST");
@@ -41,6 +46,10 @@ pub async fn control(action: &str) {
         .expect("control request");
     let response: web_sys::Response = response.dyn_into().expect("response");
     assert!(response.ok(), "control {action} failed");
+    let text = JsFuture::from(response.text().expect("response text"))
+        .await
+        .expect("response body");
+    text.as_string().expect("text")
 }
 
 /// A name no other test uses.
@@ -96,10 +105,13 @@ pub fn to_value(value: &JsValue) -> Value {
     serde_json::from_str(&String::from(json)).expect("json")
 }
 
-/// Creates a client with `options` (the server URL is filled in) and records its output.
+/// Creates a client with `options` (the server URL is filled in unless `options` has a
+/// `url`) and records its output.
 pub async fn client(options: Value) -> Recorded {
     let mut options = options;
-    options["url"] = json!(server_url());
+    if options.get("url").is_none() {
+        options["url"] = json!(server_url());
+    }
     let js_options = js_sys::JSON::parse(&options.to_string()).expect("options");
     if let Some(get_token) = options.get("getTokenFrom").and_then(Value::as_str) {
         let function: JsValue = js_sys::eval(get_token).expect("getToken source");

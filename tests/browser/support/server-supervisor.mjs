@@ -5,10 +5,16 @@
 // Control API (loopback only, CORS open for the test page): POST /stop, POST /start,
 // POST /restart, POST /wipe (stop, delete the database file: a new epoch, start),
 // GET /status. Prints "ready" once the server answers /healthz. Exits on SIGTERM / SIGINT, or
-// by itself after 30 minutes, stopping the server first. Every wait is bounded.
-import { spawn } from "node:child_process";
+// by itself after 30 minutes, stopping the server(s) first. Every wait is bounded.
+//
+// A second server, with auth, on demand: POST /auth/start starts it once (HS256 secret, no
+// leeway, `--token-refresh-secs 3`, a database of its own, any Origin) on a free loopback port
+// and answers {"url": "ws://..."}; POST /auth/token?ttl=SECS answers a token for it (subject
+// `browser`, every channel), minted with `tether-server token`.
+import { execFile, spawn } from "node:child_process";
 import { rmSync } from "node:fs";
 import { createServer } from "node:http";
+import { createServer as createTcpServer } from "node:net";
 
 const [bin, db, serverPort, controlPort] = process.argv.slice(2);
 if (!bin || !db || !serverPort || !controlPort) {
@@ -17,11 +23,11 @@ if (!bin || !db || !serverPort || !controlPort) {
 }
 let child = null;
 
-async function healthy(timeoutMs) {
+async function healthy(timeoutMs, port = serverPort) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     try {
-      const res = await fetch(`http://127.0.0.1:${serverPort}/healthz`);
+      const res = await fetch(`http://127.0.0.1:${port}/healthz`);
       if (res.ok) return true;
     } catch {}
     await new Promise((r) => setTimeout(r, 50));
@@ -52,6 +58,61 @@ async function stop() {
   child = null;
 }
 
+// The auth server (see the header).
+const AUTH_SECRET = "browser-test-secret";
+let authChild = null;
+let authPort = null;
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = createTcpServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+async function startAuth() {
+  if (!authChild) {
+    authPort = await freePort();
+    for (const suffix of ["", "-wal", "-shm"]) rmSync(`${db}-auth${suffix}`, { force: true });
+    authChild = spawn(
+      bin,
+      [
+        "--bind", `127.0.0.1:${authPort}`, "--db", `${db}-auth`, "--auth-secret", AUTH_SECRET,
+        "--token-leeway-secs", "0", "--token-refresh-secs", "3", "--allowed-origin", "*",
+      ],
+      { stdio: ["ignore", "inherit", "inherit"] },
+    );
+    const proc = authChild;
+    proc.on("exit", () => {
+      if (authChild === proc) authChild = null;
+    });
+    if (!(await healthy(15000, authPort))) throw new Error("auth server did not become healthy");
+  }
+  return { url: `ws://127.0.0.1:${authPort}/ws` };
+}
+
+function mintToken(ttl) {
+  if (!/^[0-9]{1,6}$/.test(ttl)) throw new Error("ttl must be whole seconds");
+  return new Promise((resolve, reject) => {
+    execFile(
+      bin,
+      ["token", "--sub", "browser", "--channels", "*", "--ttl", ttl],
+      { env: { ...process.env, TETHER_AUTH_SECRET: AUTH_SECRET }, timeout: 10000 },
+      (error, stdout) => (error ? reject(error) : resolve(stdout.trim())),
+    );
+  });
+}
+
+function stopAuth() {
+  const proc = authChild;
+  authChild = null;
+  if (proc) proc.kill("SIGTERM");
+}
+
 const actions = {
   "/stop": stop,
   "/start": start,
@@ -71,7 +132,12 @@ const control = createServer(async (req, res) => {
   res.setHeader("access-control-allow-methods", "GET, POST");
   if (req.method === "OPTIONS") return res.end();
   try {
-    if (req.method === "POST" && actions[req.url]) {
+    const url = new URL(req.url, "http://127.0.0.1");
+    if (req.method === "POST" && url.pathname === "/auth/start") {
+      res.end(JSON.stringify(await startAuth()));
+    } else if (req.method === "POST" && url.pathname === "/auth/token") {
+      res.end(await mintToken(url.searchParams.get("ttl") ?? "3600"));
+    } else if (req.method === "POST" && actions[req.url]) {
       await actions[req.url]();
       res.end(JSON.stringify({ ok: true, running: child !== null }));
     } else if (req.url === "/status") {
@@ -87,6 +153,7 @@ const control = createServer(async (req, res) => {
 });
 
 async function shutdown() {
+  stopAuth();
   await stop();
   control.close();
   process.exit(0);

@@ -11,6 +11,7 @@ use tether_protocol::{
 };
 
 use super::Engine;
+use crate::config::Auth;
 use crate::connection::ConnectionState;
 use crate::continuity::{classify, SubState, Verdict};
 use crate::error::{ConnectionError, Rejection, RequestError};
@@ -132,8 +133,15 @@ impl Engine {
                 self.on_presence_sync(channel, members);
             }
             ServerMessage::Pong { nonce } => self.heartbeat.pong(nonce, now),
-            // Sent only to clients whose `hello` offered `refresh`, which this one does not.
-            ServerMessage::TokenExpiring { .. } | ServerMessage::AuthOk { .. } => {}
+            // Sent only when `hello` offered `refresh` (a token provider): ask it for a fresh
+            // token, which `set_token` sends with `auth` on this connection.
+            ServerMessage::TokenExpiring { .. } => {
+                if self.config.auth == Auth::Provider {
+                    self.outputs.push_back(Output::NeedToken);
+                }
+            }
+            // The session runs on the token of the last `auth` now.
+            ServerMessage::AuthOk { .. } => {}
             ServerMessage::Error {
                 code,
                 message,

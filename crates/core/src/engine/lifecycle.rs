@@ -51,8 +51,9 @@ impl Engine {
                 protocol: PROTOCOL_VERSION,
                 client_id: self.client_id.clone(),
                 token: self.token.clone(),
-                // Token refresh on an open connection is not taken up by this client yet.
-                refresh: false,
+                // With a provider, a fresh token can be handed over on this connection
+                // (`token_expiring` → `NeedToken` → `set_token` → `auth`).
+                refresh: self.config.auth == Auth::Provider,
             };
             self.send(&hello);
         }
@@ -263,17 +264,28 @@ impl Engine {
 
     /// The token provider answered, or the app set a new token (None: connect without a
     /// token). While the engine waits for a token (after `NeedToken`) it connects at once;
-    /// otherwise the token is used from the next connection on.
+    /// on an open session (`Ready`) a token is sent at once with `auth`, so the session runs
+    /// on it without a reconnect (a refused one leaves the old token in force: the server's
+    /// `error AUTH_INVALID` becomes the last error); in any case the token is used for the
+    /// connections that follow.
     pub fn set_token(&mut self, now: u64, token: Option<String>) {
         self.token = token;
         self.token_stale = false;
-        if self.state == ConnectionState::AwaitingToken {
-            self.open_socket(now);
+        match self.state {
+            ConnectionState::AwaitingToken => self.open_socket(now),
+            ConnectionState::Ready => {
+                if let Some(token) = self.token.clone() {
+                    self.send(&ClientMessage::Auth { token });
+                }
+            }
+            _ => {}
         }
         self.finish(now);
     }
 
-    /// The token provider failed: retry later with backoff.
+    /// The token provider failed: retry later with backoff (on an open session, after a
+    /// `token_expiring`, nothing changes: the old token stays until the server closes the
+    /// connection at its expiry with 4001, and the reconnect asks the provider again).
     pub fn token_failed(&mut self, now: u64) {
         if self.state == ConnectionState::AwaitingToken {
             self.timers.stop(Timer::Handshake);

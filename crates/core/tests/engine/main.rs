@@ -26,4 +26,5 @@ mod restore;
 mod resubscribe_race;
 mod storage_failure;
 mod stored_text_round_trips;
+mod token_refresh_on_open_connection;
 mod visibility;
