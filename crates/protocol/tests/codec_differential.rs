@@ -68,16 +68,13 @@ fn check_server(frame: &[u8]) -> Result<(), TestCaseError> {
 /// Whether the text holds a run of digits above `u64::MAX` (an integer beyond 64 bits: the
 /// serde reference reads it as a double).
 fn has_integer_beyond_64_bits(text: &str) -> bool {
-    text.as_bytes()
-        .split(|b| !b.is_ascii_digit())
-        .map(|run| {
-            let digits = run
-                .iter()
-                .position(|b| *b != b'0')
-                .map_or(&run[..0], |i| &run[i..]);
-            digits.len() > 20 || (digits.len() == 20 && digits > b"18446744073709551615".as_slice())
-        })
-        .any(|beyond| beyond)
+    text.as_bytes().split(|b| !b.is_ascii_digit()).any(|run| {
+        let digits = run
+            .iter()
+            .position(|b| *b != b'0')
+            .map_or(&run[..0], |i| &run[i..]);
+        digits.len() > 20 || (digits.len() == 20 && digits > b"18446744073709551615".as_slice())
+    })
 }
 
 /// A JSON value to put in place of a field: scalars of every type, strings that are wire
