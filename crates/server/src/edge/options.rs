@@ -284,6 +284,8 @@ impl Options {
             outbound_capacity: self.outbound_queue,
             max_inbox: READ_WINDOW,
             snapshot_page_bytes: ServerConfig::default().snapshot_page_bytes,
+            // Several servers may write one PostgreSQL database (cluster mode, CLUSTER.md).
+            shared_store: self.database_url.is_some(),
             auth: self.auth()?,
         })
     }

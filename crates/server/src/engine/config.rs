@@ -48,6 +48,11 @@ pub struct ServerConfig {
     pub snapshot_page_bytes: usize,
     /// Authentication.
     pub auth: AuthConfig,
+    /// Other servers write the same store (cluster mode, see CLUSTER.md): a `subscribe`
+    /// first reads the channel's head from the store and delivers the commits of other nodes
+    /// up to it, so a new subscriber never starts from a stale cached head. Off for a store
+    /// only this engine writes.
+    pub shared_store: bool,
 }
 
 impl ServerConfig {
@@ -81,6 +86,7 @@ impl Default for ServerConfig {
             max_inbox: 256,
             snapshot_page_bytes: 48 * 1024,
             auth: AuthConfig::Dev,
+            shared_store: false,
         }
     }
 }

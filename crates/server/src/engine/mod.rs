@@ -93,6 +93,7 @@ mod api;
 mod auth;
 mod bindings;
 mod catchup;
+mod cluster;
 mod config;
 mod feed;
 mod flow;
@@ -204,6 +205,11 @@ pub struct Stats {
     pub mutations_held_back: u64,
     /// Connections closed with 4009 because live traffic overflowed their outbound capacity.
     pub slow_consumers: u64,
+    /// Log entries of other nodes learned from the shared store and delivered (cluster mode).
+    pub events_learned: u64,
+    /// Commits decided again because another node had moved the channel's head
+    /// ([`StoreError::OffsetMismatch`]) or recorded the mutation first.
+    pub commit_retries: u64,
 }
 
 /// The server engine: see the [module docs](self) for the run loop.
@@ -228,6 +234,8 @@ pub struct ServerEngine<S> {
     held_clients: HashMap<String, u64>,
     /// Replies and waiting change-feed requests of the HTTP API (`api.rs`).
     api: api::ApiState,
+    /// Hints of this node's durable commits for the fan-out link (`cluster.rs`).
+    hints: cluster::Hints,
 }
 
 impl<S: Store> ServerEngine<S> {
@@ -249,6 +257,7 @@ impl<S: Store> ServerEngine<S> {
             failed: false,
             held_clients: HashMap::new(),
             api: api::ApiState::default(),
+            hints: cluster::Hints::default(),
         };
         requests::register_builtins(&mut engine);
         engine
@@ -435,6 +444,7 @@ impl<S: Store> ServerEngine<S> {
         self.store.begin_batch()?;
         self.held = Some(self.outputs.len());
         self.api.begin_batch();
+        self.hints.begin_batch();
         Ok(())
     }
 
@@ -451,6 +461,7 @@ impl<S: Store> ServerEngine<S> {
         };
         let result = self.store.end_batch();
         self.api.end_batch(result.is_err());
+        self.hints.end_batch(result.is_err());
         if result.is_err() {
             self.stats.store_errors += 1;
             self.outputs.truncate(ready);

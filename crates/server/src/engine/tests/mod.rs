@@ -5,6 +5,7 @@ mod auth;
 mod auth_keys;
 mod batch;
 mod bindings;
+mod cluster;
 mod dedupe_expiry;
 mod flow;
 mod fuzz;
