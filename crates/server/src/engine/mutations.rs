@@ -79,8 +79,8 @@ impl<S: Store> ServerEngine<S> {
 
     /// Runs `decide` (read, decide, commit, answer) until it is not refused because another
     /// node wrote first, at most [`MAX_DECISIONS`] times. After
-    /// [`StoreError::OffsetMismatch`] the commits of other nodes up to the store's head are
-    /// learned from the log (and delivered to this node's views) before deciding again; after
+    /// [`StoreError::OffsetMismatch`] the channel's head is locked for the rest of the batch
+    /// ([`Store::lock_head`]) and the commits of other nodes up to it are learned from the log (and delivered to this node's views) before deciding again; after
     /// [`StoreError::AlreadyRecorded`] the next decision answers from the other node's record.
     /// Nothing is sent by a refused attempt (a reply follows only a successful commit).
     fn decide_again(
@@ -93,7 +93,10 @@ impl<S: Store> ServerEngine<S> {
                 Err(StoreError::OffsetMismatch {
                     channel, expected, ..
                 }) if attempt < MAX_DECISIONS => {
-                    self.learn_log(&channel, expected.saturating_sub(1))?;
+                    // Inside a batch the head stays locked from here on, so the next
+                    // decision's commit cannot be overtaken again (no starvation).
+                    let head = self.store.lock_head(&channel)?;
+                    self.learn_log(&channel, head.head.max(expected.saturating_sub(1)))?;
                 }
                 Err(StoreError::AlreadyRecorded { .. }) if attempt < MAX_DECISIONS => {}
                 other => return other,

@@ -325,6 +325,15 @@ pub trait Store {
         Ok(())
     }
 
+    /// The channel's head, read as a writer: with several servers on one store, the head is
+    /// locked against their commits until the open batch ends (outside a batch this is just
+    /// [`Store::channel_head`]). The engine calls it after [`StoreError::OffsetMismatch`], so
+    /// that its next commit of the channel in the batch cannot be refused again. The default
+    /// (a store only one engine writes) reads the head.
+    fn lock_head(&mut self, channel: &str) -> Result<ChannelHead, StoreError> {
+        self.channel_head(channel)
+    }
+
     // ---- health ----
 
     /// Whether the store can take writes now (`/healthz`): a store that may fail to write

@@ -18,7 +18,7 @@ const HEAD_FOR_UPDATE: &str =
     "SELECT head, pruned_through FROM channels WHERE channel = $1 FOR UPDATE";
 
 /// The channel's head, its row locked until the transaction ends.
-fn lock_head(s: &mut Session, channel: &str) -> Result<ChannelHead, StoreError> {
+pub(super) fn lock_head(s: &mut Session, channel: &str) -> Result<ChannelHead, StoreError> {
     let mut row = s.row(HEAD_FOR_UPDATE, &[&channel])?;
     if row.is_none() {
         s.exec(
