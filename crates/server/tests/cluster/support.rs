@@ -265,3 +265,82 @@ pub fn chain(from: u64, to: u64) -> Vec<(u64, u64)> {
 pub fn offsets(events: &[(u64, u64, String)]) -> Vec<(u64, u64)> {
     events.iter().map(|(o, p, _)| (*o, *p)).collect()
 }
+
+/// A TCP forwarder on loopback in front of the test PostgreSQL server: a node connected
+/// through it loses its database on [`Forwarder::down`] (every forwarded connection is cut,
+/// new ones are refused) and gets it back on [`Forwarder::up`], while other nodes keep theirs.
+pub struct Forwarder {
+    pub port: u16,
+    target: SocketAddr,
+    tasks: Vec<tokio::task::AbortHandle>,
+    conns: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+}
+
+impl Forwarder {
+    /// A forwarder to the server of `TETHER_TEST_POSTGRES_URL`, up.
+    pub fn to_postgres() -> Forwarder {
+        let url = std::env::var("TETHER_TEST_POSTGRES_URL").unwrap_or_else(|_| panic!("{HOW}"));
+        let host_port = url
+            .split_once('@')
+            .and_then(|(_, rest)| rest.split_once('/'))
+            .map(|(hp, _)| hp.to_owned())
+            .expect("host:port in TETHER_TEST_POSTGRES_URL");
+        let target = host_port.parse().expect("a loopback address");
+        let mut forwarder = Forwarder {
+            port: free_port(),
+            target,
+            tasks: Vec::new(),
+            conns: std::sync::Arc::default(),
+        };
+        forwarder.up();
+        forwarder
+    }
+
+    /// `url` (a database on the test server) as reached through this forwarder.
+    pub fn url_of(&self, url: &str) -> String {
+        let name = url.rsplit('/').next().expect("a database name");
+        let user = url
+            .split_once("://")
+            .and_then(|(_, r)| r.split_once('@'))
+            .map_or("tether", |(u, _)| u);
+        format!("postgres://{user}@127.0.0.1:{}/{name}", self.port)
+    }
+
+    /// Accepts and forwards connections (again).
+    pub fn up(&mut self) {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket.set_reuseaddr(true).expect("reuseaddr");
+        socket
+            .bind(SocketAddr::from(([127, 0, 0, 1], self.port)))
+            .expect("bind the forwarder's port");
+        let listener = socket.listen(64).expect("listen");
+        let (target, conns) = (self.target, std::sync::Arc::clone(&self.conns));
+        let task = tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let conn = tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                conns.lock().expect("lock").push(conn.abort_handle());
+            }
+        });
+        self.tasks.push(task.abort_handle());
+    }
+
+    /// Cuts every forwarded connection and refuses new ones.
+    pub fn down(&mut self) {
+        for task in self.tasks.drain(..) {
+            task.abort();
+        }
+        for conn in self.conns.lock().expect("lock").drain(..) {
+            conn.abort();
+        }
+    }
+}
+
+impl Drop for Forwarder {
+    fn drop(&mut self) {
+        self.down();
+    }
+}

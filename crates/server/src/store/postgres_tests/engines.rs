@@ -67,16 +67,16 @@ fn two_engines_on_one_database_write_one_channel_gap_free_and_deliver_one_order(
                 );
                 let writer = connect(&mut e, &format!("w-{node}"));
                 for mid in 1..=PER_NODE {
-                    // Every fourth mutation in a batch (group commit holds the head's lock).
-                    let batched = mid % 4 == 0;
-                    if batched {
+                    // As the edge runs it: every input inside a batch (group commit, which
+                    // holds the head's lock until end_batch), here four mutations a batch.
+                    if mid % 4 == 1 {
                         e.begin_batch().unwrap();
                     }
                     send(&mut e, writer, put(mid, &format!("{node}{mid}")));
-                    if batched {
+                    if mid % 4 == 0 {
                         e.end_batch().unwrap();
+                        drain(&mut e, &mut got);
                     }
-                    drain(&mut e, &mut got);
                 }
                 (e, sub, writer, got)
             })
