@@ -18,7 +18,7 @@ type Interloper = Box<dyn FnMut(&mut MemoryStore)>;
 
 /// One [`MemoryStore`] shared by several engines; `before_commit` runs before each commit
 /// of the engine holding this handle (a write of another node racing it).
-struct Shared {
+pub(super) struct Shared {
     store: Rc<RefCell<MemoryStore>>,
     before_commit: Option<Interloper>,
     epoch: String,
@@ -84,12 +84,12 @@ impl Store for Shared {
 }
 
 /// One node: an engine over the shared store.
-struct Node {
-    e: ServerEngine<Shared>,
+pub(super) struct Node {
+    pub(super) e: ServerEngine<Shared>,
 }
 
 impl Node {
-    fn on(store: &Rc<RefCell<MemoryStore>>) -> Node {
+    pub(super) fn on(store: &Rc<RefCell<MemoryStore>>) -> Node {
         let config = ServerConfig {
             shared_store: true,
             ..ServerConfig::default()
@@ -104,7 +104,7 @@ impl Node {
         Node { e }
     }
 
-    fn conn(&mut self, client: &str) -> ConnId {
+    pub(super) fn conn(&mut self, client: &str) -> ConnId {
         let c = self.e.connect(0, ConnectInfo::default());
         self.send(
             c,
@@ -118,12 +118,12 @@ impl Node {
         c
     }
 
-    fn send(&mut self, conn: ConnId, v: Value) {
+    pub(super) fn send(&mut self, conn: ConnId, v: Value) {
         self.e.handle_frame(0, conn, v.to_string().as_bytes());
     }
 
     /// Drains every output; messages of `conn` in order, closes as `Err`.
-    fn drain(&mut self) -> Vec<(ConnId, Result<ServerMessage, CloseCode>)> {
+    pub(super) fn drain(&mut self) -> Vec<(ConnId, Result<ServerMessage, CloseCode>)> {
         let mut got = Vec::new();
         while let Some(out) = self.e.poll_output() {
             match out {
@@ -138,20 +138,23 @@ impl Node {
         got
     }
 
-    fn call(&mut self, conn: ConnId, v: Value) -> Vec<ServerMessage> {
+    pub(super) fn call(&mut self, conn: ConnId, v: Value) -> Vec<ServerMessage> {
         self.send(conn, v);
         of(&self.drain(), conn)
     }
 }
 
-fn of(got: &[(ConnId, Result<ServerMessage, CloseCode>)], conn: ConnId) -> Vec<ServerMessage> {
+pub(super) fn of(
+    got: &[(ConnId, Result<ServerMessage, CloseCode>)],
+    conn: ConnId,
+) -> Vec<ServerMessage> {
     got.iter()
         .filter(|(c, _)| *c == conn)
         .filter_map(|(_, m)| m.clone().ok())
         .collect()
 }
 
-fn put(mid: u64, id: &str, base: Option<u64>, doc: Value) -> Value {
+pub(super) fn put(mid: u64, id: &str, base: Option<u64>, doc: Value) -> Value {
     let mut v = json!({"type": "mutate", "mutation_id": mid, "channel": "tasks", "op": "put",
         "id": id, "doc": doc});
     if let Some(b) = base {
@@ -161,7 +164,7 @@ fn put(mid: u64, id: &str, base: Option<u64>, doc: Value) -> Value {
 }
 
 /// `(offset, prev, id)` of every event.
-fn events(msgs: &[ServerMessage]) -> Vec<(u64, u64, String)> {
+pub(super) fn events(msgs: &[ServerMessage]) -> Vec<(u64, u64, String)> {
     msgs.iter()
         .filter_map(|m| match m {
             ServerMessage::Event {
@@ -211,7 +214,7 @@ fn foreign_put(store: &mut MemoryStore, client: &str, mid: u64, id: &str, reply:
     store.commit(&commit).unwrap();
 }
 
-fn shared() -> Rc<RefCell<MemoryStore>> {
+pub(super) fn shared() -> Rc<RefCell<MemoryStore>> {
     Rc::new(RefCell::new(MemoryStore::new("ep1".into())))
 }
 

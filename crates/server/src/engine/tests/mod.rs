@@ -6,6 +6,7 @@ mod auth_keys;
 mod batch;
 mod bindings;
 mod cluster;
+mod cluster_faults;
 mod dedupe_expiry;
 mod flow;
 mod fuzz;
