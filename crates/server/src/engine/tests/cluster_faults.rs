@@ -37,7 +37,7 @@ fn run(seed: u64) {
         writers.push(node.conn(&format!("w{i}")));
     }
     let mut seen: Vec<Vec<(u64, u64)>> = vec![Vec::new(); NODES];
-    let mut next_mid = vec![1u64; NODES];
+    let mut next_mid = [1u64; NODES];
     // Hints in flight to each node, in the order the link holds them.
     let mut link: Vec<Vec<u64>> = vec![Vec::new(); NODES];
     let mut committed = 0u64;
