@@ -87,6 +87,19 @@
 //! expected to exit so that a supervisor restarts the server on what the disk holds; clients
 //! resend the mutations that were not acknowledged, and exactly-once holds because each dedupe
 //! record was committed — or lost — together with its change.
+//!
+//! # Several engines over one store (cluster mode)
+//!
+//! With [`ServerConfig::shared_store`] several engines (one per server process) may share one
+//! store, each caching the heads of its channels. A commit refused with
+//! [`StoreError::OffsetMismatch`] or [`StoreError::AlreadyRecorded`] is not a failure: the engine
+//! locks the channel's head for the rest of the batch ([`Store::lock_head`]), delivers the other
+//! engines' commits from the log, and decides the mutation again (at most 16 times). The caller
+//! carries hints between engines: after each durable batch it takes
+//! [`ServerEngine::take_hints`] and gives them to the other engines as
+//! [`ServerEngine::handle_log_hint`]; it also calls [`ServerEngine::sync_channels`] now and then
+//! (a hint may be lost). Hints only say where to read up to: events are always read from the
+//! store in offset order, so a lost, repeated or reordered hint costs latency only.
 
 mod admission;
 mod api;
