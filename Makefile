@@ -2,7 +2,7 @@
 # Every target bootstraps (installs missing tools, skips present ones) before it runs.
 SHELL := /usr/bin/env bash
 .DEFAULT_GOAL := help
-SUITES := fmt clippy clippy-wasm native postgres bench browser package js e2e
+SUITES := fmt clippy clippy-wasm native postgres cluster bench browser package js e2e
 
 .PHONY: help bootstrap test demo bench $(addprefix test-,$(SUITES))
 

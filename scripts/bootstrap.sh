@@ -53,6 +53,9 @@ need_cmd npm npm
 # /usr/lib/postgresql/N/bin, off PATH.
 command -v initdb >/dev/null 2>&1 || compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null ||
   apt_missing+=(postgresql)
+# redis-server for the cluster suite (scripts/services.sh runs a throw-away one on loopback;
+# no system service is used).
+command -v redis-server >/dev/null 2>&1 || apt_missing+=(redis-server)
 
 if ((${#apt_missing[@]})); then
   if [[ $is_root == 1 ]] && command -v apt-get >/dev/null 2>&1; then

@@ -13,6 +13,14 @@
 # runs with fsync=off (it is deleted after the tests; a killed tether-server loses nothing the
 # PostgreSQL server process holds). stop_postgres: pg_ctl stop -m fast (SIGINT to the PID in
 # postmaster.pid if that fails), then removes the temp dir.
+#
+# start_redis: a throw-away redis-server (Debian's package) on 127.0.0.1 only, a free port, no
+# persistence (--save "" --appendonly no), its files in a temp dir; waits until it answers and
+# exports
+#   TETHER_TEST_REDIS_URL     redis://127.0.0.1:PORT
+#   TETHER_TEST_REDIS_SERVER  the redis-server binary (tests that stop and restart Redis start
+#                             their own on another free port)
+# stop_redis: SIGTERM to its PID (SIGKILL after 5 s), then removes the temp dir.
 set -euo pipefail
 # shellcheck source=scripts/env.sh
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -92,9 +100,64 @@ stop_postgres() {
   unset TETHER_TEST_POSTGRES_URL
 }
 
+redis_dir=""
+redis_pid=""
+
+start_redis() {
+  [[ -z "$redis_pid" ]] || return 0
+  local bin port i
+  bin="$(command -v redis-server || true)"
+  [[ -n "$bin" ]] || die "redis-server is not installed: run scripts/bootstrap.sh, or install the
+       Debian package: apt-get install -y redis-server"
+  redis_dir="$(mktemp -d "${TMPDIR:-/tmp}/tether-test-redis.XXXXXX")"
+  port="$(free_port)"
+  "$bin" --bind 127.0.0.1 --port "$port" --save "" --appendonly no --dir "$redis_dir" \
+    --protected-mode yes >"$redis_dir/redis.log" 2>&1 &
+  redis_pid=$!
+  for i in $(seq 1 100); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      break
+    fi
+    kill -0 "$redis_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    cat "$redis_dir/redis.log" >&2 || true
+    die "redis-server did not start on 127.0.0.1:$port (log above)"
+  fi
+  export TETHER_TEST_REDIS_URL="redis://127.0.0.1:$port"
+  export TETHER_TEST_REDIS_SERVER="$bin"
+  log "Redis on 127.0.0.1:$port (pid $redis_pid, dir $redis_dir)"
+}
+
+stop_redis() {
+  [[ -n "$redis_pid" ]] || return 0
+  local pid="$redis_pid" i
+  redis_pid=""
+  kill -TERM "$pid" 2>/dev/null || true
+  for i in $(seq 1 50); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  rm -rf "$redis_dir"
+  redis_dir=""
+  unset TETHER_TEST_REDIS_URL TETHER_TEST_REDIS_SERVER
+}
+
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
-  (($# > 0)) || die "usage: scripts/services.sh COMMAND [ARGS...] (runs it with PostgreSQL up)"
-  trap stop_postgres EXIT
+  (($# > 0)) || die "usage: scripts/services.sh [--redis] COMMAND [ARGS...] (runs it with
+       PostgreSQL up, and Redis with --redis)"
+  with_redis=0
+  if [[ "$1" == --redis ]]; then
+    with_redis=1
+    shift
+  fi
+  trap 'stop_redis; stop_postgres' EXIT
   start_postgres
+  if ((with_redis)); then
+    start_redis
+  fi
   "$@"
 fi

@@ -2,7 +2,7 @@
 # Run the test suites. `scripts/test.sh all` (what `make test` runs after the bootstrap) runs
 # every suite in order and stops at the first failure; `scripts/test.sh SUITE...` runs some.
 #
-# Suites: fmt clippy clippy-wasm native postgres browser package js e2e bench
+# Suites: fmt clippy clippy-wasm native postgres cluster browser package js e2e bench
 # A suite whose code does not exist yet (js/, examples/kanban/ not in git) is skipped with a
 # message; it is never faked. Once the code is committed the suite runs and must pass.
 set -euo pipefail
@@ -12,7 +12,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/services.sh"
 cd "$TETHER_ROOT"
 
-ALL_SUITES=(fmt clippy clippy-wasm native postgres browser package js e2e bench)
+ALL_SUITES=(fmt clippy clippy-wasm native postgres cluster browser package js e2e bench)
 ran=()
 skipped=()
 
@@ -32,6 +32,7 @@ stop_reference_server() {
 }
 stop_services() {
   stop_reference_server
+  stop_redis
   stop_postgres
 }
 trap stop_services EXIT
@@ -100,6 +101,20 @@ suite_postgres() {
   cargo clippy -p tether-server --all-targets --features postgres -- -D warnings
   start_postgres
   TETHER_TEST_STORE=postgres cargo test -p tether-server --features postgres
+  stop_postgres
+}
+
+# Cluster mode (feature `cluster` of tether-server, CLUSTER.md): a throw-away PostgreSQL and
+# Redis on loopback (scripts/services.sh, stopped by PID when the suite ends, also on failure),
+# clippy with the feature, then the cluster tests (crates/server/tests/cluster/): several real
+# tether-server processes on one database and one Redis, real WebSocket clients. A test that
+# kills and restarts Redis starts its own redis-server.
+suite_cluster() {
+  cargo clippy -p tether-server --all-targets --features cluster -- -D warnings
+  start_postgres
+  start_redis
+  cargo test -p tether-server --features cluster --test cluster
+  stop_redis
   stop_postgres
 }
 

@@ -22,6 +22,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tether_protocol::{CloseCode, Json};
 use tokio::sync::{mpsc, oneshot, Notify, Semaphore};
 
+use super::cluster_link::ClusterLink;
 use super::forward::Forwarder;
 use super::metrics::Metrics;
 use super::options::read_units;
@@ -81,6 +82,18 @@ pub(crate) enum Input {
         id: ForwardId,
         outcome: ForwardOutcome,
     },
+    /// Cluster mode: another node committed `channel` up to `offset` (a hint from the fan-out
+    /// link; ignored unless `epoch` is this database's).
+    #[cfg_attr(not(feature = "cluster"), allow(dead_code))]
+    LogHint {
+        epoch: String,
+        channel: String,
+        offset: u64,
+    },
+    /// Cluster mode: the fan-out link (re)connected; hints may have been missed, read the
+    /// database now.
+    #[cfg_attr(not(feature = "cluster"), allow(dead_code))]
+    Resync,
     /// `/healthz`: whether the store can take writes ([`Store::check_writable`]).
     Probe {
         reply: oneshot::Sender<Result<(), StoreError>>,
@@ -205,6 +218,10 @@ struct Loop<S> {
     api_groups: HashMap<ApiRequestId, ApiGroup>,
     /// Makes the HTTP calls of forwarded requests (`None`: nothing is forwarded).
     forwarder: Option<Forwarder>,
+    /// Cluster mode (a shared database): hints out, polls in.
+    cluster: Option<ClusterLink>,
+    /// When the shared database is polled next (cluster mode).
+    next_poll: Instant,
 }
 
 /// The answers of one HTTP API call (one per request of the call).
@@ -290,6 +307,16 @@ impl<S: Store> Loop<S> {
             Input::ForwardDone { id, outcome } => {
                 self.engine.handle_forward_result(now, id, outcome);
             }
+            Input::LogHint {
+                epoch,
+                channel,
+                offset,
+            } => {
+                if epoch == self.engine.store().epoch() {
+                    self.engine.handle_log_hint(now, &channel, offset);
+                }
+            }
+            Input::Resync => self.engine.sync_channels(now),
             Input::Probe { reply } => {
                 let _ = reply.send(self.engine.store_mut().check_writable());
             }
@@ -374,6 +401,12 @@ impl<S: Store> Loop<S> {
         // Publish the stats before any frame leaves: a client that saw a frame then reads
         // /metrics that already count what produced it.
         self.publish_stats();
+        // Hints name durable commits only (the engine holds those of an open batch).
+        if let Some(cluster) = &self.cluster {
+            for (channel, head) in self.engine.take_hints() {
+                cluster.publish(channel, head);
+            }
+        }
         self.settle_read_windows();
         while let Some(output) = self.engine.poll_output() {
             match output {
@@ -475,24 +508,36 @@ impl<S: Store> Loop<S> {
 
     async fn run_loop(&mut self, inputs: &mut mpsc::Receiver<Input>) -> Result<(), StoreError> {
         loop {
-            let first = match self.engine.poll_timeout() {
-                Some(at) => {
-                    let deadline = self.start + Duration::from_millis(at);
-                    tokio::select! {
-                        input = inputs.recv() => input,
-                        () = tokio::time::sleep_until(deadline.into()) => {
-                            let now = self.now();
-                            self.engine.set_unix_time_ms(unix_ms());
-                            // Timers apply rate-delayed mutations: they commit too.
-                            self.begin_batch();
-                            self.engine.handle_timeout(now);
-                            self.end_batch()?;
-                            self.flush();
-                            continue;
-                        }
-                    }
+            let far = Instant::now() + Duration::from_secs(3_600);
+            let timer = self
+                .engine
+                .poll_timeout()
+                .map(|at| self.start + Duration::from_millis(at));
+            let polling = self.cluster.is_some();
+            let first = tokio::select! {
+                input = inputs.recv() => input,
+                () = tokio::time::sleep_until(timer.unwrap_or(far).into()), if timer.is_some() => {
+                    let now = self.now();
+                    self.engine.set_unix_time_ms(unix_ms());
+                    // Timers apply rate-delayed mutations: they commit too.
+                    self.begin_batch();
+                    self.engine.handle_timeout(now);
+                    self.end_batch()?;
+                    self.flush();
+                    continue;
                 }
-                None => inputs.recv().await,
+                () = tokio::time::sleep_until(self.next_poll.into()), if polling => {
+                    // Other nodes' commits, read from the shared database (cluster mode).
+                    let now = self.now();
+                    self.engine.set_unix_time_ms(unix_ms());
+                    self.engine.sync_channels(now);
+                    self.flush();
+                    let interval = self.cluster.as_ref().map_or(far - Instant::now(), |c| {
+                        c.poll_interval()
+                    });
+                    self.next_poll = Instant::now() + interval;
+                    continue;
+                }
             };
             let Some(first) = first else {
                 return Ok(());
@@ -543,6 +588,7 @@ pub(crate) fn spawn_engine<S: Store + Send + 'static>(
     metrics: Arc<Metrics>,
     capacity: usize,
     forward: &ForwardSetup,
+    cluster: Option<ClusterLink>,
 ) -> Result<EngineThread<S>, EdgeError> {
     let (tx, rx) = mpsc::channel(capacity);
     let forwarding = !config.forward.routes.is_empty() || config.forward.fallback.is_some();
@@ -575,6 +621,8 @@ pub(crate) fn spawn_engine<S: Store + Send + 'static>(
                 api_requests: HashMap::new(),
                 api_groups: HashMap::new(),
                 forwarder,
+                cluster,
+                next_poll: Instant::now(),
             };
             let (store, result) = rt.block_on(engine_loop.run(rx));
             if let Err(err) = result {

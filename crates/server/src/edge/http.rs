@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
+use super::cluster_link::{LinkStatus, DEGRADED_POLL};
 use super::engine_task::Input;
 use super::socket::{run_socket, SocketEnv};
 use crate::engine::{AuthConfig, ConnectInfo};
@@ -36,13 +37,35 @@ const PROBE_REUSE: Duration = Duration::from_millis(500);
 /// How long `/healthz` waits for the engine to answer the probe.
 const PROBE_WAIT: Duration = Duration::from_secs(2);
 
-/// The last store probe of `/healthz`.
+/// The last store probe of `/healthz`, and the cluster's fan-out link.
 #[derive(Default)]
 pub(crate) struct Health {
     last: tokio::sync::Mutex<Option<(Instant, Result<(), String>)>>,
+    link: Option<Arc<LinkStatus>>,
 }
 
 impl Health {
+    /// Health over the fan-out link `link` (cluster mode with Redis), if any.
+    pub(crate) fn new(link: Option<Arc<LinkStatus>>) -> Health {
+        Health {
+            last: tokio::sync::Mutex::default(),
+            link,
+        }
+    }
+
+    /// `Some(reason)` while the fan-out link is down (the node serves, degraded).
+    fn degraded(&self) -> Option<String> {
+        let link = self.link.as_ref()?;
+        if link.is_up() {
+            return None;
+        }
+        Some(format!(
+            "degraded: redis unavailable; other nodes' commits are read from the database \
+             every {} ms",
+            DEGRADED_POLL.as_millis()
+        ))
+    }
+
     /// Whether the store takes writes (reusing a probe younger than [`PROBE_REUSE`]); the
     /// reason if not.
     async fn check(&self, inputs: &tokio::sync::mpsc::Sender<Input>) -> Result<(), String> {
@@ -170,10 +193,15 @@ async fn ws(
         .on_upgrade(move |socket| run_socket(socket, info, env))
 }
 
-/// 200 `ok` when the store takes writes, else 503 with the reason (one line of text).
+/// 200 `ok` when the store takes writes, else 503 with the reason (one line of text). In
+/// cluster mode with the Redis link down: 200 `degraded: …` (the node serves every client
+/// correctly, other nodes' commits reach them by polling, CLUSTER.md).
 async fn healthz(State(state): State<AppState>) -> Response {
     match state.health.check(&state.env.inputs).await {
-        Ok(()) => (StatusCode::OK, "ok\n").into_response(),
+        Ok(()) => match state.health.degraded() {
+            None => (StatusCode::OK, "ok\n").into_response(),
+            Some(reason) => (StatusCode::OK, format!("{reason}\n")).into_response(),
+        },
         Err(reason) => {
             tracing::warn!(%reason, "healthz: unhealthy");
             (StatusCode::SERVICE_UNAVAILABLE, format!("{reason}\n")).into_response()

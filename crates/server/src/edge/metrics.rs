@@ -130,6 +130,18 @@ impl Metrics {
             stats.mutations_held_back,
         );
         metric(
+            "tether_events_learned_total",
+            "counter",
+            "Events of other cluster nodes read from the shared database and delivered.",
+            stats.events_learned,
+        );
+        metric(
+            "tether_commit_retries_total",
+            "counter",
+            "Mutations decided again because another cluster node wrote their channel or recorded them first.",
+            stats.commit_retries,
+        );
+        metric(
             "tether_store_errors_total",
             "counter",
             "Storage failures.",

@@ -12,11 +12,14 @@
 //! ```
 
 mod api;
+mod cluster_link;
 mod engine_task;
 mod forward;
 mod http;
 mod metrics;
 mod options;
+#[cfg(feature = "cluster")]
+mod redis_link;
 mod socket;
 mod token_cmd;
 
@@ -160,6 +163,69 @@ async fn spawn_on_postgres(_options: Options, _url: &str) -> Result<RunningServe
     })
 }
 
+/// Cluster mode of these options: `None` for a database only this server writes (SQLite);
+/// with `--database-url`, polling of the shared database, and with `--redis-url` also the
+/// Redis fan-out link (whose tasks start once the engine thread runs).
+fn cluster_link(
+    options: &Options,
+) -> Result<(Option<cluster_link::ClusterLink>, LinkTasks), EdgeError> {
+    if options.database_url.is_none() {
+        if options.redis_url.is_some() {
+            return Err(EdgeError::Config {
+                message: "--redis-url (TETHER_REDIS_URL) is cluster mode's fan-out link between \
+                          servers sharing one PostgreSQL database: it needs --database-url"
+                    .into(),
+            });
+        }
+        return Ok((None, LinkTasks::None));
+    }
+    let Some(url) = options.redis_url.as_deref() else {
+        let polling = cluster_link::ClusterLink {
+            hints: None,
+            status: None,
+        };
+        return Ok((Some(polling), LinkTasks::None));
+    };
+    redis_tasks(url)
+}
+
+#[cfg(feature = "cluster")]
+fn redis_tasks(url: &str) -> Result<(Option<cluster_link::ClusterLink>, LinkTasks), EdgeError> {
+    let (link, tasks) = redis_link::prepare(url)?;
+    Ok((Some(link), LinkTasks::Redis(tasks)))
+}
+
+/// Without the `cluster` feature `--redis-url` is refused.
+#[cfg(not(feature = "cluster"))]
+fn redis_tasks(_url: &str) -> Result<(Option<cluster_link::ClusterLink>, LinkTasks), EdgeError> {
+    Err(EdgeError::Config {
+        message: "--redis-url (TETHER_REDIS_URL) needs a tether-server built with the `cluster` \
+                  feature: cargo build -p tether-server --features cluster"
+            .into(),
+    })
+}
+
+/// The fan-out link's tasks, started once the engine thread runs.
+enum LinkTasks {
+    /// No link (SQLite, or PostgreSQL polling only).
+    None,
+    /// Redis pub/sub.
+    #[cfg(feature = "cluster")]
+    Redis(redis_link::RedisLink),
+}
+
+impl LinkTasks {
+    fn start(self, epoch: &str, inputs: tokio::sync::mpsc::Sender<Input>) {
+        match self {
+            LinkTasks::None => {
+                let _ = (epoch, inputs);
+            }
+            #[cfg(feature = "cluster")]
+            LinkTasks::Redis(link) => link.start(epoch, inputs),
+        }
+    }
+}
+
 /// Starts the server over a given store.
 pub async fn spawn_with_store<S: Store + Send + 'static>(
     options: Options,
@@ -184,6 +250,8 @@ pub async fn spawn_with_store<S: Store + Send + 'static>(
     });
     let epoch = store.epoch().to_owned();
     let metrics = Arc::new(Metrics::default());
+    let (cluster, redis) = cluster_link(&options)?;
+    let link_status = cluster.as_ref().and_then(|c| c.status.clone());
     let EngineThread {
         inputs,
         join: engine_thread,
@@ -197,7 +265,9 @@ pub async fn spawn_with_store<S: Store + Send + 'static>(
             secret: options.forward_secret.clone(),
             max_body: usize::try_from(options.max_message_bytes).unwrap_or(usize::MAX),
         },
+        cluster,
     )?;
+    redis.start(&epoch, inputs.clone());
     let live = Arc::new(Semaphore::new(MAX_SOCKETS as usize));
     let env = SocketEnv {
         inputs: inputs.clone(),
@@ -210,7 +280,7 @@ pub async fn spawn_with_store<S: Store + Send + 'static>(
         auth,
         origins: Arc::new(http::OriginRule::new(options.dev, &options.allowed_origins)),
         max_message_bytes: usize::try_from(options.max_message_bytes).unwrap_or(usize::MAX),
-        health: Arc::default(),
+        health: Arc::new(http::Health::new(link_status)),
     };
     let api = api::ApiState {
         inputs: inputs.clone(),

@@ -55,9 +55,17 @@ pub struct Options {
 
     /// Store in PostgreSQL instead of the SQLite file `--db`: a connection URL such as
     /// `postgres://user@127.0.0.1:5432/tether` (the schema is created if missing). Only in a
-    /// build with the `postgres` feature; the source of truth of the coming cluster mode.
+    /// build with the `postgres` feature; the source of truth of cluster mode: several servers
+    /// may share one database (CLUSTER.md).
     #[arg(long, env = "TETHER_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
+
+    /// Cluster mode's fan-out link: a Redis URL such as `redis://127.0.0.1:6379` over which
+    /// the servers sharing `--database-url` tell each other of their commits (pub/sub hints;
+    /// the events themselves are read from PostgreSQL). Without it they poll the database every
+    /// 250 ms. Only in a build with the `cluster` feature (CLUSTER.md).
+    #[arg(long, env = "TETHER_REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
 
     /// SQLite durability of each commit.
     #[arg(long, env = "TETHER_SQLITE_SYNC", value_enum, default_value = "full")]
@@ -257,6 +265,7 @@ impl Options {
         let mut options = Options::parse_from(["tether-server", "--dev", "--bind", "127.0.0.1:0"]);
         options.db = db;
         options.database_url = None;
+        options.redis_url = None;
         options.shutdown_grace_ms = 100;
         options
     }
@@ -329,6 +338,8 @@ impl Options {
             outbound_capacity: self.outbound_queue,
             max_inbox: READ_WINDOW,
             snapshot_page_bytes: ServerConfig::default().snapshot_page_bytes,
+            // Several servers may write one PostgreSQL database (cluster mode, CLUSTER.md).
+            shared_store: self.database_url.is_some(),
             auth: self.auth()?,
             token_refresh_ms: self.token_refresh_secs.saturating_mul(1_000),
             forward: self.forward()?,

@@ -54,6 +54,11 @@ pub struct ServerConfig {
     pub token_refresh_ms: u64,
     /// `request` methods forwarded to the app's backend (none by default).
     pub forward: ForwardConfig,
+    /// Other servers write the same store (cluster mode, see CLUSTER.md): a `subscribe`
+    /// first reads the channel's head from the store and delivers the commits of other nodes
+    /// up to it, so a new subscriber never starts from a stale cached head. Off for a store
+    /// only this engine writes.
+    pub shared_store: bool,
 }
 
 impl ServerConfig {
@@ -89,6 +94,7 @@ impl Default for ServerConfig {
             auth: AuthConfig::Dev,
             token_refresh_ms: 30_000,
             forward: ForwardConfig::default(),
+            shared_store: false,
         }
     }
 }

@@ -87,12 +87,26 @@
 //! expected to exit so that a supervisor restarts the server on what the disk holds; clients
 //! resend the mutations that were not acknowledged, and exactly-once holds because each dedupe
 //! record was committed — or lost — together with its change.
+//!
+//! # Several engines over one store (cluster mode)
+//!
+//! With [`ServerConfig::shared_store`] several engines (one per server process) may share one
+//! store, each caching the heads of its channels. A commit refused with
+//! [`StoreError::OffsetMismatch`] or [`StoreError::AlreadyRecorded`] is not a failure: the engine
+//! locks the channel's head for the rest of the batch ([`Store::lock_head`]), delivers the other
+//! engines' commits from the log, and decides the mutation again (at most 16 times). The caller
+//! carries hints between engines: after each durable batch it takes
+//! [`ServerEngine::take_hints`] and gives them to the other engines as
+//! [`ServerEngine::handle_log_hint`]; it also calls [`ServerEngine::sync_channels`] now and then
+//! (a hint may be lost). Hints only say where to read up to: events are always read from the
+//! store in offset order, so a lost, repeated or reordered hint costs latency only.
 
 mod admission;
 mod api;
 mod auth;
 mod bindings;
 mod catchup;
+mod cluster;
 mod config;
 mod feed;
 mod flow;
@@ -212,6 +226,11 @@ pub struct Stats {
     pub mutations_held_back: u64,
     /// Connections closed with 4009 because live traffic overflowed their outbound capacity.
     pub slow_consumers: u64,
+    /// Log entries of other nodes learned from the shared store and delivered (cluster mode).
+    pub events_learned: u64,
+    /// Commits decided again because another node had moved the channel's head
+    /// ([`StoreError::OffsetMismatch`]) or recorded the mutation first.
+    pub commit_retries: u64,
 }
 
 /// The server engine: see the [module docs](self) for the run loop.
@@ -238,6 +257,8 @@ pub struct ServerEngine<S> {
     api: api::ApiState,
     /// Requests forwarded to the app's backend (`forward.rs`).
     forward: forward::ForwardState,
+    /// Hints of this node's durable commits for the fan-out link (`cluster.rs`).
+    hints: cluster::Hints,
 }
 
 impl<S: Store> ServerEngine<S> {
@@ -260,6 +281,7 @@ impl<S: Store> ServerEngine<S> {
             held_clients: HashMap::new(),
             api: api::ApiState::default(),
             forward: forward::ForwardState::default(),
+            hints: cluster::Hints::default(),
         };
         requests::register_builtins(&mut engine);
         engine
@@ -447,6 +469,7 @@ impl<S: Store> ServerEngine<S> {
         self.store.begin_batch()?;
         self.held = Some(self.outputs.len());
         self.api.begin_batch();
+        self.hints.begin_batch();
         Ok(())
     }
 
@@ -463,6 +486,7 @@ impl<S: Store> ServerEngine<S> {
         };
         let result = self.store.end_batch();
         self.api.end_batch(result.is_err());
+        self.hints.end_batch(result.is_err());
         if result.is_err() {
             self.stats.store_errors += 1;
             self.outputs.truncate(ready);

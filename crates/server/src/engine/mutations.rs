@@ -14,6 +14,10 @@ use super::api::ReplyTo;
 use super::{ConnId, ServerEngine};
 use crate::store::{Change, Commit, LogEntry, Store, StoreError};
 
+/// How many times one mutation is decided at most while other nodes keep writing its channel
+/// first (each refused attempt learns their commits); then it fails like a store error.
+pub(super) const MAX_DECISIONS: u32 = 16;
+
 /// A `mutate` frame's fields.
 pub(super) struct Mutation {
     pub(super) mutation_id: u64,
@@ -64,16 +68,52 @@ impl<S: Store> ServerEngine<S> {
         message: &str,
     ) -> Result<(), StoreError> {
         let to = ReplyTo::Conn(conn);
-        if self.answered_before(to, key)? {
-            return Ok(());
+        self.decide_again(|engine| {
+            if engine.answered_before(to, key)? {
+                return Ok(());
+            }
+            let text = format!("not a valid mutate: {message}");
+            engine.record_reject(to, key, RejectReason::Invalid, None, &text)
+        })
+    }
+
+    /// Runs `decide` (read, decide, commit, answer) until it is not refused because another
+    /// node wrote first, at most [`MAX_DECISIONS`] times. After
+    /// [`StoreError::OffsetMismatch`] the channel's head is locked for the rest of the batch
+    /// ([`Store::lock_head`]) and the commits of other nodes up to it are learned from the log (and delivered to this node's views) before deciding again; after
+    /// [`StoreError::AlreadyRecorded`] the next decision answers from the other node's record.
+    /// Nothing is sent by a refused attempt (a reply follows only a successful commit).
+    fn decide_again(
+        &mut self,
+        mut decide: impl FnMut(&mut Self) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut attempt = 1;
+        loop {
+            match decide(self) {
+                Err(StoreError::OffsetMismatch {
+                    channel, expected, ..
+                }) if attempt < MAX_DECISIONS => {
+                    // Inside a batch the head stays locked from here on, so the next
+                    // decision's commit cannot be overtaken again (no starvation).
+                    let head = self.store.lock_head(&channel)?;
+                    self.learn_log(&channel, head.head.max(expected.saturating_sub(1)))?;
+                }
+                Err(StoreError::AlreadyRecorded { .. }) if attempt < MAX_DECISIONS => {}
+                other => return other,
+            }
+            self.stats.commit_retries += 1;
+            attempt += 1;
         }
-        let text = format!("not a valid mutate: {message}");
-        self.record_reject(to, key, RejectReason::Invalid, None, &text)
     }
 
     /// Applies a mutation in its turn and answers `to` (a connection, or an API request,
-    /// which may write every channel).
+    /// which may write every channel); decided again while other nodes write first.
     pub(super) fn apply_mutation(&mut self, to: ReplyTo, m: Mutation) -> Result<(), StoreError> {
+        self.decide_again(|engine| engine.apply_once(to, &m))
+    }
+
+    /// One decision on a mutation: dedupe, permission, conflict, commit, answer.
+    fn apply_once(&mut self, to: ReplyTo, m: &Mutation) -> Result<(), StoreError> {
         let key = Key {
             client_id: m.client_id.clone(),
             mutation_id: m.mutation_id,
@@ -165,6 +205,9 @@ impl<S: Store> ServerEngine<S> {
         let new_head = self.store.commit(&commit)?;
         if let (Some(new_head), Some(state)) = (new_head, self.channels.get_mut(&m.channel)) {
             state.head = new_head;
+        }
+        if let Some(new_head) = new_head {
+            self.hints.committed(&m.channel, new_head.head);
         }
         self.stats.mutations_applied += 1;
         if let Some(change) = &commit.change {

@@ -136,6 +136,11 @@ impl<S: Store> ServerEngine<S> {
         old_key: Option<String>,
         since: Option<Since>,
     ) -> Result<(), StoreError> {
+        if self.config.shared_store {
+            // Other nodes may have written since this node cached the head: deliver their
+            // commits to the existing views first, so the new subscriber starts at the store's.
+            self.refresh_channel(channel)?;
+        }
         let head = self.channel_head(channel)?;
         let epoch = self.store.epoch().to_owned();
         // Read first: a store failure leaves the old subscription in place.

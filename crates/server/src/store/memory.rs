@@ -132,6 +132,17 @@ impl Store for MemoryStore {
 
     fn commit(&mut self, commit: &Commit) -> Result<Option<ChannelHead>, StoreError> {
         // Validate first so that a failed commit changes nothing.
+        if self
+            .clients
+            .dedupe(&commit.client_id, commit.mutation_id)
+            .record
+            .is_some()
+        {
+            return Err(StoreError::AlreadyRecorded {
+                client_id: commit.client_id.clone(),
+                mutation_id: commit.mutation_id,
+            });
+        }
         if let Some(change) = &commit.change {
             let head = self.channel_head(&change.channel)?.head;
             if change.entry.offset != head + 1 {

@@ -164,6 +164,14 @@ pub enum StoreError {
         /// The offset given.
         got: u64,
     },
+    /// The commit's mutation key already has a dedupe record (another server sharing the
+    /// store answered it first); the commit changed nothing, and that record stands.
+    AlreadyRecorded {
+        /// Client id of the key.
+        client_id: String,
+        /// Mutation id of the key.
+        mutation_id: u64,
+    },
     /// [`Store::begin_batch`] was called while a batch was open.
     BatchAlreadyOpen,
     /// An earlier failure inside the open batch undid the whole batch: every further commit of
@@ -189,6 +197,13 @@ impl std::fmt::Display for StoreError {
             } => write!(
                 f,
                 "channel {channel}: commit offset {got}, expected {expected}"
+            ),
+            StoreError::AlreadyRecorded {
+                client_id,
+                mutation_id,
+            } => write!(
+                f,
+                "mutation {mutation_id} of client {client_id} is already recorded"
             ),
             StoreError::BatchAlreadyOpen => write!(f, "a batch is already open"),
             StoreError::BatchAborted { cause } => {
@@ -262,7 +277,11 @@ pub trait Store {
     fn dedupe(&mut self, client_id: &str, mutation_id: u64) -> Result<Dedupe, StoreError>;
 
     /// Atomically and durably applies a commit (document, log entry, head, dedupe record,
-    /// retention). Returns the changed channel's new head, or `None` without a change. The
+    /// retention). Returns the changed channel's new head, or `None` without a change. A
+    /// change whose offset is not the channel's head + 1 fails with
+    /// [`StoreError::OffsetMismatch`], and a key that already has a dedupe record with
+    /// [`StoreError::AlreadyRecorded`]; either changes nothing (several servers may share one
+    /// store: the engine then learns what the others wrote and decides again). The
     /// commit is its client's activity at `unix_ms`; the bounded client housekeeping of
     /// [`Store::bind_client`] runs with it.
     fn commit(&mut self, commit: &Commit) -> Result<Option<ChannelHead>, StoreError>;
@@ -304,6 +323,15 @@ pub trait Store {
     /// or lost with their changes, keep that exactly-once).
     fn end_batch(&mut self) -> Result<(), StoreError> {
         Ok(())
+    }
+
+    /// The channel's head, read as a writer: with several servers on one store, the head is
+    /// locked against their commits until the open batch ends (outside a batch this is just
+    /// [`Store::channel_head`]). The engine calls it after [`StoreError::OffsetMismatch`], so
+    /// that its next commit of the channel in the batch cannot be refused again. The default
+    /// (a store only one engine writes) reads the head.
+    fn lock_head(&mut self, channel: &str) -> Result<ChannelHead, StoreError> {
+        self.channel_head(channel)
     }
 
     // ---- health ----

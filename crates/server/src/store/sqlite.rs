@@ -376,12 +376,21 @@ fn write_commit(tx: &Connection, commit: &Commit) -> Result<Option<ChannelHead>,
         new_head = Some(head);
     }
     let mid = mid_to_sql(commit.mutation_id);
-    tx.prepare_cached(
-        "INSERT INTO dedupe (client_id, mutation_id, reply) VALUES (?1, ?2, ?3)
-         ON CONFLICT (client_id, mutation_id) DO UPDATE SET reply = excluded.reply",
-    )
-    .and_then(|mut s| s.execute(params![commit.client_id, mid, commit.reply]))
-    .map_err(backend)?;
+    // A record is never replaced: the first answer to a key stands (the transaction, rolled
+    // back on this error, undoes the change above).
+    let recorded = tx
+        .prepare_cached(
+            "INSERT INTO dedupe (client_id, mutation_id, reply) VALUES (?1, ?2, ?3)
+             ON CONFLICT (client_id, mutation_id) DO NOTHING",
+        )
+        .and_then(|mut s| s.execute(params![commit.client_id, mid, commit.reply]))
+        .map_err(backend)?;
+    if recorded == 0 {
+        return Err(StoreError::AlreadyRecorded {
+            client_id: commit.client_id.clone(),
+            mutation_id: commit.mutation_id,
+        });
+    }
     tx.prepare_cached(
         "INSERT INTO clients (client_id, highest) VALUES (?1, ?2)
          ON CONFLICT (client_id) DO UPDATE SET highest = max(highest, excluded.highest)",

@@ -93,6 +93,22 @@ pub(super) fn conformance<S: Store>(s: &mut S) {
     ));
     assert_eq!(s.dedupe("c", 9).unwrap().record, None);
     assert_eq!(s.dedupe("c", 9).unwrap().highest, Some(5));
+    // A recorded key is never answered again by another commit (another server sharing the
+    // store recorded it first): refused, nothing changed, the first record stands.
+    for again in [
+        commit(2, None, KEEP),
+        commit(2, Some(change("tasks", 4, "x", 1, Some(json!({})))), KEEP),
+    ] {
+        assert_eq!(
+            s.commit(&again),
+            Err(StoreError::AlreadyRecorded {
+                client_id: "c".into(),
+                mutation_id: 2
+            })
+        );
+    }
+    assert_eq!(s.channel_head("tasks").unwrap().head, 3);
+    assert_eq!(s.document("tasks", "x").unwrap(), None);
 
     let t2 = s.document("tasks", "t2").unwrap().unwrap();
     assert_eq!(

@@ -54,6 +54,7 @@ mod presence_join_leave;
 mod rate_limit;
 mod rate_limited_frames_name_their_target;
 mod read_only_token_refused_on_write;
+mod redis_url_without_a_shared_database_is_refused;
 mod replay_of_100000_missed_events_with_a_large_retained_log;
 mod replay_of_10000_missed_events_recovers_on_the_first_reconnect;
 mod replay_to_a_reader_at_1_mb_per_s_completes;

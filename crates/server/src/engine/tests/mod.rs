@@ -5,6 +5,8 @@ mod auth;
 mod auth_keys;
 mod batch;
 mod bindings;
+mod cluster;
+mod cluster_faults;
 mod dedupe_expiry;
 mod flow;
 mod forward;

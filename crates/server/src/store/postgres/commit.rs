@@ -18,7 +18,7 @@ const HEAD_FOR_UPDATE: &str =
     "SELECT head, pruned_through FROM channels WHERE channel = $1 FOR UPDATE";
 
 /// The channel's head, its row locked until the transaction ends.
-fn lock_head(s: &mut Session, channel: &str) -> Result<ChannelHead, StoreError> {
+pub(super) fn lock_head(s: &mut Session, channel: &str) -> Result<ChannelHead, StoreError> {
     let mut row = s.row(HEAD_FOR_UPDATE, &[&channel])?;
     if row.is_none() {
         s.exec(
@@ -114,16 +114,28 @@ pub(super) fn write(s: &mut Session, commit: &Commit) -> Result<Option<ChannelHe
     }
     let mid = mid_to_sql(commit.mutation_id);
     // The dedupe record and the client's highest id in one statement; the trim after it sees
-    // both.
-    s.exec(
-        "WITH record AS (
-             INSERT INTO dedupe (client_id, mutation_id, reply) VALUES ($1, $2, $3)
-             ON CONFLICT (client_id, mutation_id) DO UPDATE SET reply = excluded.reply)
-         INSERT INTO clients (client_id, highest) VALUES ($1, $2)
-         ON CONFLICT (client_id) DO UPDATE SET
-             highest = GREATEST(clients.highest, excluded.highest)",
-        &[&commit.client_id, &mid, &commit.reply],
-    )?;
+    // both. A record is never replaced: if another server recorded the key first (its insert
+    // is waited for), nothing is inserted and the savepoint or transaction is rolled back.
+    let recorded: i64 = s
+        .row(
+            "WITH record AS (
+                 INSERT INTO dedupe (client_id, mutation_id, reply) VALUES ($1, $2, $3)
+                 ON CONFLICT (client_id, mutation_id) DO NOTHING
+                 RETURNING client_id),
+             highest AS (
+                 INSERT INTO clients (client_id, highest) SELECT client_id, $2 FROM record
+                 ON CONFLICT (client_id) DO UPDATE SET
+                     highest = GREATEST(clients.highest, excluded.highest))
+             SELECT count(*) FROM record",
+            &[&commit.client_id, &mid, &commit.reply],
+        )?
+        .map_or(0, |r| r.get(0));
+    if recorded == 0 {
+        return Err(StoreError::AlreadyRecorded {
+            client_id: commit.client_id.clone(),
+            mutation_id: commit.mutation_id,
+        });
+    }
     let keep = i64::try_from(retention.dedupe_per_client).unwrap_or(i64::MAX);
     if keep == 0 {
         s.exec(

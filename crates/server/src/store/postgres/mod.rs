@@ -201,6 +201,14 @@ impl Store for PgStore {
             .call(move |s| s.write(|s| clients::bind(s, &client_id, &subject, &retention, unix_ms)))
     }
 
+    fn lock_head(&mut self, channel: &str) -> Result<ChannelHead, StoreError> {
+        // A write: in a batch, a savepoint whose row lock outlives its release (until the
+        // batch's COMMIT); outside one, a transaction of its own (locked only while it runs).
+        let channel = channel.to_owned();
+        self.worker
+            .call(move |s| s.write(|s| commit::lock_head(s, &channel)))
+    }
+
     fn begin_batch(&mut self) -> Result<(), StoreError> {
         self.worker.call(Session::begin_batch)
     }

@@ -3,6 +3,7 @@
 //! `TETHER_TEST_POSTGRES_URL` (`scripts/services.sh` starts one), a fresh database per test,
 //! dropped afterwards.
 
+mod engines;
 mod support;
 
 use std::sync::{Arc, Barrier};

@@ -1,0 +1,17 @@
+//! Cluster mode with real processes (CLUSTER.md): several `tether-server` nodes on one
+//! PostgreSQL database and a Redis fan-out link, real WebSocket clients, all on loopback. Run
+//! by `scripts/test.sh cluster`, which starts a throw-away PostgreSQL and Redis.
+
+#![cfg(feature = "cluster")]
+
+#[allow(unused_imports)]
+#[path = "../integration/common/mod.rs"]
+mod common;
+mod support;
+
+mod a_client_of_a_killed_node_resumes_on_another_recovered;
+mod a_mutation_retried_at_another_node_applies_once_with_the_same_reply;
+mod a_write_on_one_node_reaches_subscribers_on_every_node_in_order;
+mod concurrent_writers_on_three_nodes_get_gap_free_offsets_and_one_order;
+mod postgres_away_from_one_node_refuses_its_mutations_until_it_is_back;
+mod redis_away_costs_latency_only_and_health_says_degraded;
