@@ -6,7 +6,7 @@
 //! re-applied in order (a rebase, each time the confirmed one changes), using the protocol's
 //! [`apply_op`], so the client computes exactly what the server will.
 
-use crate::sorted::{SortedMap, SortedSet};
+use crate::sorted::{ChunkedMap, SortedMap, SortedSet};
 
 #[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
@@ -61,8 +61,8 @@ pub fn overlay<'a>(
 /// Confirmed and visible documents of one channel.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ChannelStore {
-    pub(crate) confirmed: SortedMap<String, Document>,
-    pub(crate) visible: SortedMap<String, VisibleDoc>,
+    pub(crate) confirmed: ChunkedMap<String, Document>,
+    pub(crate) visible: ChunkedMap<String, VisibleDoc>,
 }
 
 impl ChannelStore {
@@ -74,8 +74,11 @@ impl ChannelStore {
                 visible.push((id.clone(), doc));
             }
         }
-        let visible = SortedMap::from_unsorted(visible);
-        ChannelStore { confirmed, visible }
+        let visible = SortedMap::from_unsorted(visible).into();
+        ChannelStore {
+            confirmed: confirmed.into(),
+            visible,
+        }
     }
 
     /// Recomputes the visible document of `id`; whether it changed.
@@ -94,7 +97,7 @@ impl ChannelStore {
         for d in snapshot {
             entries.push((d.id.clone(), d));
         }
-        let confirmed = SortedMap::from_unsorted(entries);
+        let confirmed = ChunkedMap::from_unsorted(entries);
         // Both key lists are sorted: merge them.
         let old = std::mem::replace(&mut self.confirmed, confirmed);
         let mut ids = Vec::with_capacity(old.len().max(self.confirmed.len()));
@@ -122,7 +125,7 @@ impl ChannelStore {
 /// Recomputes the visible document of `id` from its confirmed one (`confirmed`, looked up by
 /// the caller) and the pending mutations; whether it changed.
 pub(crate) fn rebase_into<'a>(
-    visible: &mut SortedMap<String, VisibleDoc>,
+    visible: &mut ChunkedMap<String, VisibleDoc>,
     id: &str,
     confirmed: Option<&Document>,
     pending: impl IntoIterator<Item = &'a PendingMutation>,
