@@ -15,11 +15,13 @@ use std::borrow::Borrow;
 use std::fmt;
 
 mod chunked;
+mod chunked_set;
 #[cfg(feature = "serde")]
 mod serde_impl;
 mod set;
 
 pub use chunked::ChunkedMap;
+pub use chunked_set::ChunkedSet;
 pub use set::SortedSet;
 
 /// A map kept sorted by key in one vector.

@@ -224,4 +224,38 @@ mod tests {
         }]);
         assert_eq!(touched.into_iter().collect::<Vec<_>>(), vec!["a", "b"]);
     }
+
+    /// A channel's two document maps stay chunked as they fill in random order, so a new
+    /// document shifts one chunk (under 512 entries), not every document after it.
+    #[test]
+    fn document_maps_stay_chunked_as_they_grow() {
+        let mut s = ChannelStore::default();
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        for _ in 0..5_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let id = format!("{seed:016x}");
+            s.confirmed.insert(
+                id.clone(),
+                Document {
+                    id: id.clone(),
+                    version: 1,
+                    doc: json!({}),
+                },
+            );
+            assert!(s.rebase(&id, []));
+        }
+        for map in [s.confirmed.chunk_lens(), s.visible.chunk_lens()] {
+            assert!(map.len() >= 5_000 / 512, "{} chunks", map.len());
+            assert!(map.iter().all(|&l| l < 512), "{map:?}");
+            assert_eq!(map.iter().sum::<usize>(), 5_000);
+        }
+        assert!(s.confirmed.keys().eq(s.visible.keys()));
+        assert!(s
+            .visible
+            .keys()
+            .zip(s.visible.keys().skip(1))
+            .all(|(a, b)| a < b));
+    }
 }

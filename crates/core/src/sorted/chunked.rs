@@ -190,6 +190,22 @@ impl<K: Ord, V> ChunkedMap<K, V> {
         &mut self.chunks[place.0][place.1].1
     }
 
+    /// Inserts `key` with the default value when it is absent (one search); whether it was.
+    pub(crate) fn insert_absent<Q>(&mut self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Ord + ToOwned<Owned = K> + ?Sized,
+        V: Default,
+    {
+        match self.find(key) {
+            (_, Ok(_)) => false,
+            (ci, Err(at)) => {
+                self.put(ci, at, key.to_owned(), V::default());
+                true
+            }
+        }
+    }
+
     /// Removes `key`; returns its value. A chunk left empty goes; one left small merges with
     /// a neighbour when both fit in one chunk, so the chunks stay about `CHUNK` long.
     pub fn remove<Q>(&mut self, key: &Q) -> Option<V>

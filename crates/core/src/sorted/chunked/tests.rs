@@ -1,6 +1,7 @@
 use std::collections::BTreeMap;
 
 use super::*;
+use crate::sorted::ChunkedSet;
 
 /// A fixed pseudo-random sequence (xorshift64).
 fn next(seed: &mut u64) -> u64 {
@@ -121,5 +122,27 @@ fn small_maps_are_one_chunk_and_conversion_keeps_order() {
             ChunkedMap::from_unsorted(vec![("a".to_string(), 1)])
         ),
         r#"{"a": 1}"#
+    );
+}
+
+/// The chunked set keeps items sorted and unique past one chunk, and counts what is new.
+#[test]
+fn chunked_set_keeps_items_sorted_and_unique() {
+    let mut s: ChunkedSet<String> = ChunkedSet::from_strs(&["b", "a"]);
+    let mut seed = 7_u64;
+    let mut reference = std::collections::BTreeSet::from(["a".to_string(), "b".to_string()]);
+    for _ in 0..5 * CHUNK {
+        let item = format!("{:x}", next(&mut seed) % 2_000);
+        assert_eq!(s.insert_ref(item.as_str()), reference.insert(item));
+    }
+    assert!(s.iter().eq(reference.iter()) && (&s).into_iter().eq(reference.iter()));
+    assert!(s.contains("a") && s.remove("a") && !s.remove("a") && !s.contains("a"));
+    assert_eq!(s.len(), reference.len() - 1);
+    assert!(s.len() > 2 * CHUNK, "more than one chunk");
+    s.clear();
+    assert!(s.is_empty());
+    assert_eq!(
+        format!("{:?}", ChunkedSet::<String>::from_strs(&["z", "y"])),
+        r#"{"y", "z"}"#
     );
 }
