@@ -9,10 +9,11 @@
 //! `valgrind --tool=callgrind --toggle-collect='*ingest_burst*' target/release/ingest_native`
 //!
 //! `cargo run --release -p tether-bench --bin ingest_native -- [docs] [rounds] [burst_hold_ms]
-//! [ids]`
+//! [ids]` (`-` for the default `burst_hold_ms`).
 //!
-//! (`-` for the default `burst_hold_ms`). `ids` is `numeric` (the default: `d0`, `d1`, ... in delivery order, so a new id mostly sorts
-//! near the end) or `random` (a hash of the number, so a new id lands anywhere in the map).
+//! `ids` is `numeric` (the default: `d0`, `d1`, ... in delivery order, so a new id mostly
+//! sorts near the end) or `random` (a hash of the number, so a new id lands anywhere in the
+//! map).
 
 use std::time::Instant;
 

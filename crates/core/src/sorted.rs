@@ -1,4 +1,4 @@
-//! [`SortedMap`] and [`SortedSet`]: a map (set) kept as one key-sorted vector, the engine's only
+//! [`SortedMap`] and [`SortedSet`]: a map (set) kept as one key-sorted vector, the engine's small
 //! ordered collections.
 //!
 //! They iterate in key order like `SortedMap` / `SortedSet` (so every output that lists documents
@@ -8,7 +8,8 @@
 //! one index sort shared by every key type). Each key and value type costs a few hundred bytes of
 //! WASM, where a `SortedMap` instantiation costs several kilobytes (issue #13).
 //!
-//! A channel's two document maps, which reach 100,000 entries, are [`ChunkedMap`]s instead:
+//! What grows with a channel's documents (to 100,000 and more) is chunked instead: the two
+//! document maps are [`ChunkedMap`]s and the sets of changed or present ids [`ChunkedSet`]s,
 //! the same order and API over short sorted chunks, so a new key shifts one chunk, not the map.
 
 use std::borrow::Borrow;
