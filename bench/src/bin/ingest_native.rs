@@ -8,7 +8,12 @@
 //!
 //! `valgrind --tool=callgrind --toggle-collect='*ingest_burst*' target/release/ingest_native`
 //!
-//! `cargo run --release -p tether-bench --bin ingest_native -- [docs] [rounds] [burst_hold_ms]`
+//! `cargo run --release -p tether-bench --bin ingest_native -- [docs] [rounds] [burst_hold_ms]
+//! [ids]` (`-` for the default `burst_hold_ms`).
+//!
+//! `ids` is `numeric` (the default: `d0`, `d1`, ... in delivery order, so a new id mostly
+//! sorts near the end) or `random` (a hash of the number, so a new id lands anywhere in the
+//! map).
 
 use std::time::Instant;
 
@@ -28,8 +33,20 @@ fn drain(e: &mut Engine) -> usize {
     sets
 }
 
+/// The id of document number `d`: numeric, or a scrambled (but fixed) hex string.
+fn doc_id(d: u64, random: bool) -> String {
+    if !random {
+        return format!("d{d}");
+    }
+    // splitmix64: a bijection, so distinct numbers keep distinct ids.
+    let mut z = d.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    format!("r{:016x}", z ^ (z >> 31))
+}
+
 /// The burst's messages, in delivery order.
-fn messages(docs: u64, rounds: u64) -> Vec<String> {
+fn messages(docs: u64, rounds: u64, random: bool) -> Vec<String> {
     let mut out = Vec::new();
     let mut offset = 0;
     for round in 1..=rounds {
@@ -44,7 +61,7 @@ fn messages(docs: u64, rounds: u64) -> Vec<String> {
                 offset,
                 prev: offset - 1,
                 op: EventOp::Upsert,
-                id: format!("d{d}"),
+                id: doc_id(d, random),
                 version: round,
                 doc: Some(Json::Object(body)),
                 origin: Some(Origin {
@@ -102,6 +119,7 @@ fn main() {
     let docs: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(1000);
     let rounds: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(10);
     let burst_hold_ms: Option<u64> = args.next().and_then(|a| a.parse().ok());
+    let random = args.next().is_some_and(|a| a == "random");
     let config = Config {
         burst_hold_ms,
         ..Config::default()
@@ -139,7 +157,7 @@ fn main() {
     }
     engine.handle_timeout(100);
     drain(&mut engine);
-    let messages = messages(docs, rounds);
+    let messages = messages(docs, rounds, random);
     let frames = frames(&messages);
     let mut now = 1_000;
     let start = Instant::now();

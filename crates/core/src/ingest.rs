@@ -2,7 +2,7 @@
 //! several updates of one document within a batch become one change), what the cache must
 //! write, and the counters shown in status.
 
-use crate::sorted::SortedSet;
+use crate::sorted::ChunkedSet;
 
 #[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
@@ -45,7 +45,7 @@ pub struct Counters {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct CacheDirty {
     pub(crate) replace: bool,
-    pub(crate) ids: SortedSet<String>,
+    pub(crate) ids: ChunkedSet<String>,
     /// The cursor or filter key changed.
     pub(crate) cursor: bool,
 }
@@ -54,7 +54,7 @@ pub(crate) struct CacheDirty {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Ingest {
     /// Visible documents changed, per channel.
-    pub(crate) visible: SortedMap<String, SortedSet<String>>,
+    pub(crate) visible: SortedMap<String, ChunkedSet<String>>,
     /// Cache writes, per channel.
     pub(crate) cache: SortedMap<String, CacheDirty>,
     pub(crate) counters: Counters,
@@ -106,7 +106,7 @@ mod tests {
         i.touch("tasks", "b");
         i.touch("chat", "a");
         assert_eq!(i.counters.coalesced, 1);
-        assert_eq!(i.visible.get("tasks").map(SortedSet::len), Some(2));
+        assert_eq!(i.visible.get("tasks").map(ChunkedSet::len), Some(2));
         assert!(i.is_dirty());
     }
 }

@@ -1,4 +1,4 @@
-//! [`SortedMap`] and [`SortedSet`]: a map (set) kept as one key-sorted vector, the engine's only
+//! [`SortedMap`] and [`SortedSet`]: a map (set) kept as one key-sorted vector, the engine's small
 //! ordered collections.
 //!
 //! They iterate in key order like `SortedMap` / `SortedSet` (so every output that lists documents
@@ -7,14 +7,22 @@
 //! order) is a push; building from entries in any order sorts once ([`SortedMap::from_unsorted`],
 //! one index sort shared by every key type). Each key and value type costs a few hundred bytes of
 //! WASM, where a `SortedMap` instantiation costs several kilobytes (issue #13).
+//!
+//! What grows with a channel's documents (to 100,000 and more) is chunked instead: the two
+//! document maps are [`ChunkedMap`]s and the sets of changed or present ids [`ChunkedSet`]s,
+//! the same order and API over short sorted chunks, so a new key shifts one chunk, not the map.
 
 use std::borrow::Borrow;
 use std::fmt;
 
+mod chunked;
+mod chunked_set;
 #[cfg(feature = "serde")]
 mod serde_impl;
 mod set;
 
+pub use chunked::ChunkedMap;
+pub use chunked_set::ChunkedSet;
 pub use set::SortedSet;
 
 /// A map kept sorted by key in one vector.
@@ -148,23 +156,6 @@ impl<K: Ord, V> SortedMap<K, V> {
                 None
             }
         }
-    }
-
-    /// The value of `key`, inserting `make()` first when there is none (one search).
-    pub(crate) fn slot<Q>(&mut self, key: &Q, make: impl FnOnce() -> V) -> &mut V
-    where
-        K: Borrow<Q>,
-        Q: Ord + ToOwned<Owned = K> + ?Sized,
-    {
-        let at = match self.find(key) {
-            Ok(at) => at,
-            Err(at) => {
-                let at = at.min(self.entries.len());
-                self.entries.insert(at, (key.to_owned(), make()));
-                at
-            }
-        };
-        &mut self.entries[at].1
     }
 
     /// Inserts `key` with the default value when it is absent (one search); whether it was.

@@ -6,7 +6,7 @@
 //! re-applied in order (a rebase, each time the confirmed one changes), using the protocol's
 //! [`apply_op`], so the client computes exactly what the server will.
 
-use crate::sorted::{SortedMap, SortedSet};
+use crate::sorted::{ChunkedMap, SortedMap, SortedSet};
 
 #[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
@@ -61,8 +61,8 @@ pub fn overlay<'a>(
 /// Confirmed and visible documents of one channel.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ChannelStore {
-    pub(crate) confirmed: SortedMap<String, Document>,
-    pub(crate) visible: SortedMap<String, VisibleDoc>,
+    pub(crate) confirmed: ChunkedMap<String, Document>,
+    pub(crate) visible: ChunkedMap<String, VisibleDoc>,
 }
 
 impl ChannelStore {
@@ -74,8 +74,11 @@ impl ChannelStore {
                 visible.push((id.clone(), doc));
             }
         }
-        let visible = SortedMap::from_unsorted(visible);
-        ChannelStore { confirmed, visible }
+        let visible = SortedMap::from_unsorted(visible).into();
+        ChannelStore {
+            confirmed: confirmed.into(),
+            visible,
+        }
     }
 
     /// Recomputes the visible document of `id`; whether it changed.
@@ -94,7 +97,7 @@ impl ChannelStore {
         for d in snapshot {
             entries.push((d.id.clone(), d));
         }
-        let confirmed = SortedMap::from_unsorted(entries);
+        let confirmed = ChunkedMap::from_unsorted(entries);
         // Both key lists are sorted: merge them.
         let old = std::mem::replace(&mut self.confirmed, confirmed);
         let mut ids = Vec::with_capacity(old.len().max(self.confirmed.len()));
@@ -122,7 +125,7 @@ impl ChannelStore {
 /// Recomputes the visible document of `id` from its confirmed one (`confirmed`, looked up by
 /// the caller) and the pending mutations; whether it changed.
 pub(crate) fn rebase_into<'a>(
-    visible: &mut SortedMap<String, VisibleDoc>,
+    visible: &mut ChunkedMap<String, VisibleDoc>,
     id: &str,
     confirmed: Option<&Document>,
     pending: impl IntoIterator<Item = &'a PendingMutation>,
@@ -220,5 +223,39 @@ mod tests {
             doc: json!({}),
         }]);
         assert_eq!(touched.into_iter().collect::<Vec<_>>(), vec!["a", "b"]);
+    }
+
+    /// A channel's two document maps stay chunked as they fill in random order, so a new
+    /// document shifts one chunk (under 512 entries), not every document after it.
+    #[test]
+    fn document_maps_stay_chunked_as_they_grow() {
+        let mut s = ChannelStore::default();
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        for _ in 0..5_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let id = format!("{seed:016x}");
+            s.confirmed.insert(
+                id.clone(),
+                Document {
+                    id: id.clone(),
+                    version: 1,
+                    doc: json!({}),
+                },
+            );
+            assert!(s.rebase(&id, []));
+        }
+        for map in [s.confirmed.chunk_lens(), s.visible.chunk_lens()] {
+            assert!(map.len() >= 5_000 / 512, "{} chunks", map.len());
+            assert!(map.iter().all(|&l| l < 512), "{map:?}");
+            assert_eq!(map.iter().sum::<usize>(), 5_000);
+        }
+        assert!(s.confirmed.keys().eq(s.visible.keys()));
+        assert!(s
+            .visible
+            .keys()
+            .zip(s.visible.keys().skip(1))
+            .all(|(a, b)| a < b));
     }
 }

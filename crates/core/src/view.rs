@@ -3,7 +3,7 @@
 //! ([`Filter::matches`]), so an optimistic insert shows in exactly the views the server will
 //! put it in.
 
-use crate::sorted::SortedSet;
+use crate::sorted::ChunkedSet;
 
 #[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
@@ -42,7 +42,7 @@ pub(crate) struct View {
     pub(crate) channel: String,
     pub(crate) filter: Option<Filter>,
     /// Ids the app was last told are in the view.
-    present: SortedSet<String>,
+    present: ChunkedSet<String>,
     /// Next change-set replaces the whole view.
     full: bool,
     continuity: Option<Continuity>,
@@ -53,7 +53,7 @@ impl View {
         View {
             channel,
             filter,
-            present: SortedSet::new(),
+            present: ChunkedSet::new(),
             full: true,
             continuity: None,
         }
@@ -76,7 +76,7 @@ impl View {
         &mut self,
         id: ViewId,
         store: &ChannelStore,
-        dirty: Option<&SortedSet<String>>,
+        dirty: Option<&ChunkedSet<String>>,
     ) -> Option<ChangeSet> {
         let mut set = ChangeSet {
             view: id,
@@ -146,7 +146,7 @@ mod tests {
         assert_eq!(first.upserts.len(), 1);
         store.confirmed.get_mut("a").unwrap().doc = json!({"s": "done"});
         store.rebase("a", []);
-        let dirty: SortedSet<String> = ["a".to_string(), "zz".to_string()].into();
+        let dirty: ChunkedSet<String> = ChunkedSet::from_strs(&["a", "zz"]);
         let next = view.changes(ViewId(1), &store, Some(&dirty)).unwrap();
         assert_eq!(next.removes, vec!["a".to_string()]);
         assert!(next.upserts.is_empty());

@@ -13,7 +13,7 @@ use super::world::World;
 /// The visible layer recomputed independently: confirmed documents with the pending
 /// mutations folded in order; (version, body, pending) per id.
 fn fold(
-    confirmed: &tether_core::SortedMap<String, Document>,
+    confirmed: &tether_core::ChunkedMap<String, Document>,
     pending: &[&PendingMutation],
     channel: &str,
 ) -> BTreeMap<String, (u64, tether_protocol::Json, bool)> {

@@ -1,7 +1,7 @@
 //! Flushing the ingest batch: one `Changes` output for all views and one cache write per
 //! changed channel.
 
-use crate::sorted::SortedSet;
+use crate::sorted::ChunkedSet;
 
 use super::Engine;
 use crate::output::Output;
@@ -19,7 +19,7 @@ impl Engine {
             let Some(ch) = self.channels.get(&view.channel) else {
                 continue;
             };
-            let dirty: Option<&SortedSet<String>> = visible.get(&view.channel);
+            let dirty: Option<&ChunkedSet<String>> = visible.get(&view.channel);
             if dirty.is_some() || view.wants_flush() {
                 if let Some(mut set) = view.changes(*id, &ch.store, dirty) {
                     set.from_cache = ch.cached && set.replace && set.continuity.is_none();

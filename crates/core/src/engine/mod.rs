@@ -13,7 +13,7 @@ mod flush;
 mod incoming;
 mod lifecycle;
 
-use crate::sorted::SortedMap;
+use crate::sorted::{ChunkedMap, SortedMap};
 use std::collections::VecDeque;
 
 use tether_protocol::Json;
@@ -242,12 +242,12 @@ impl Engine {
     }
 
     /// A channel's confirmed documents (the server's state as far as events told us).
-    pub fn confirmed(&self, channel: &str) -> Option<&SortedMap<String, Document>> {
+    pub fn confirmed(&self, channel: &str) -> Option<&ChunkedMap<String, Document>> {
         self.channels.get(channel).map(|c| &c.store.confirmed)
     }
 
     /// A channel's visible documents (`confirmed ⊕ pending`, unfiltered).
-    pub fn visible(&self, channel: &str) -> Option<&SortedMap<String, VisibleDoc>> {
+    pub fn visible(&self, channel: &str) -> Option<&ChunkedMap<String, VisibleDoc>> {
         self.channels.get(channel).map(|c| &c.store.visible)
     }
 

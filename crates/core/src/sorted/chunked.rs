@@ -1,0 +1,330 @@
+//! [`ChunkedMap`]: a key-sorted map in a list of short sorted vectors, for the maps that grow
+//! to many thousand entries (a channel's documents).
+//!
+//! One sorted vector shifts its whole tail on every new key, so filling it is quadratic; here a
+//! new key shifts at most one chunk (under `2 * CHUNK` entries) and, when that chunk splits, the
+//! list of chunk headers (one per `CHUNK` entries). A map of up to `2 * CHUNK` entries is one
+//! chunk, the same vector as [`SortedMap`]. Only the two document maps use it, so its code is
+//! instantiated twice.
+
+use std::borrow::Borrow;
+use std::fmt;
+
+use super::SortedMap;
+
+/// Entries per chunk after a split; a chunk splits when it reaches twice this.
+const CHUNK: usize = 256;
+
+/// A map kept sorted by key in chunks of at most `2 * CHUNK` sorted entries.
+///
+/// Invariants: no chunk is empty, and every key of a chunk is below every key of the next.
+#[derive(Clone)]
+pub struct ChunkedMap<K, V> {
+    chunks: Vec<Vec<(K, V)>>,
+    len: usize,
+}
+
+impl<K, V> Default for ChunkedMap<K, V> {
+    fn default() -> ChunkedMap<K, V> {
+        ChunkedMap {
+            chunks: Vec::new(),
+            len: 0,
+        }
+    }
+}
+
+impl<K: PartialEq, V: PartialEq> PartialEq for ChunkedMap<K, V> {
+    /// Equal entries, however they are chunked.
+    fn eq(&self, other: &ChunkedMap<K, V>) -> bool {
+        self.len == other.len && self.iter().eq(other.iter())
+    }
+}
+
+impl<K: fmt::Debug, V: fmt::Debug> fmt::Debug for ChunkedMap<K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl<K: Ord, V> From<SortedMap<K, V>> for ChunkedMap<K, V> {
+    fn from(map: SortedMap<K, V>) -> ChunkedMap<K, V> {
+        let len = map.len();
+        let mut chunks = Vec::with_capacity(len / CHUNK + 1);
+        let mut chunk = Vec::with_capacity(CHUNK.min(len));
+        for entry in map {
+            if chunk.len() == CHUNK {
+                chunks.push(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)));
+            }
+            chunk.push(entry);
+        }
+        if !chunk.is_empty() {
+            chunks.push(chunk);
+        }
+        ChunkedMap { chunks, len }
+    }
+}
+
+impl<K: Ord, V> ChunkedMap<K, V> {
+    /// An empty map.
+    pub fn new() -> ChunkedMap<K, V> {
+        ChunkedMap::default()
+    }
+
+    /// From entries in any order; of a repeated key the last entry wins (as inserting them
+    /// one by one would).
+    pub fn from_unsorted(entries: Vec<(K, V)>) -> ChunkedMap<K, V> {
+        SortedMap::from_unsorted(entries).into()
+    }
+
+    /// The chunk `key` is in or would go in (`chunks.len()` when there is none), and where in
+    /// it (`Ok`) or where it would go (`Err`).
+    fn find<Q>(&self, key: &Q) -> (usize, Result<usize, usize>)
+    where
+        K: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        // The first chunk whose last key is not below `key`; past the end, the last chunk.
+        let below = |c: &Vec<(K, V)>| c.last().is_some_and(|(k, _)| k.borrow() < key);
+        let ci = self.chunks.partition_point(below);
+        let ci = ci.min(self.chunks.len().saturating_sub(1));
+        match self.chunks.get(ci) {
+            Some(c) => (ci, c.binary_search_by(|(k, _)| k.borrow().cmp(key))),
+            None => (ci, Err(0)),
+        }
+    }
+
+    /// Puts a new entry at `at` of chunk `ci` (as `find` placed it), splitting the chunk when
+    /// it is full; where the entry ended up.
+    fn put(&mut self, ci: usize, at: usize, key: K, value: V) -> (usize, usize) {
+        self.len += 1;
+        let Some(chunk) = self.chunks.get_mut(ci) else {
+            self.chunks.push(vec![(key, value)]);
+            return (self.chunks.len() - 1, 0);
+        };
+        chunk.insert(at.min(chunk.len()), (key, value));
+        if chunk.len() < 2 * CHUNK {
+            return (ci, at);
+        }
+        let tail = chunk.split_off(CHUNK);
+        self.chunks.insert(ci + 1, tail);
+        if at < CHUNK {
+            (ci, at)
+        } else {
+            (ci + 1, at - CHUNK)
+        }
+    }
+
+    /// The value at chunk `ci`, place `at` (as `put` or `find` gave them).
+    fn at_mut(&mut self, (ci, at): (usize, usize)) -> Option<&mut V> {
+        let chunk = self.chunks.get_mut(ci)?;
+        chunk.get_mut(at).map(|(_, v)| v)
+    }
+
+    /// The value of `key`.
+    pub fn get<Q>(&self, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        let (ci, found) = self.find(key);
+        let chunk = self.chunks.get(ci)?;
+        chunk.get(found.ok()?).map(|(_, v)| v)
+    }
+
+    /// The value of `key`, mutably.
+    pub fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut V>
+    where
+        K: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        let (ci, found) = self.find(key);
+        self.at_mut((ci, found.ok()?))
+    }
+
+    /// Whether `key` has a value.
+    pub fn contains_key<Q>(&self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        self.find(key).1.is_ok()
+    }
+
+    /// Sets the value of `key`; returns the previous one.
+    pub fn insert(&mut self, key: K, value: V) -> Option<V> {
+        match self.find(&key) {
+            (ci, Ok(at)) => self.at_mut((ci, at)).map(|v| std::mem::replace(v, value)),
+            (ci, Err(at)) => {
+                self.put(ci, at, key, value);
+                None
+            }
+        }
+    }
+
+    /// Sets the value of `key`, making an owned key only when it is new; returns the previous
+    /// value.
+    pub fn set<Q>(&mut self, key: &Q, value: V) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Ord + ToOwned<Owned = K> + ?Sized,
+    {
+        match self.find(key) {
+            (ci, Ok(at)) => self.at_mut((ci, at)).map(|v| std::mem::replace(v, value)),
+            (ci, Err(at)) => {
+                self.put(ci, at, key.to_owned(), value);
+                None
+            }
+        }
+    }
+
+    /// The value of `key`, inserting `make()` first when there is none (one search).
+    pub(crate) fn slot<Q>(&mut self, key: &Q, make: impl FnOnce() -> V) -> &mut V
+    where
+        K: Borrow<Q>,
+        Q: Ord + ToOwned<Owned = K> + ?Sized,
+    {
+        let place = match self.find(key) {
+            (ci, Ok(at)) => (ci, at),
+            (ci, Err(at)) => self.put(ci, at, key.to_owned(), make()),
+        };
+        &mut self.chunks[place.0][place.1].1
+    }
+
+    /// Inserts `key` with the default value when it is absent (one search); whether it was.
+    pub(crate) fn insert_absent<Q>(&mut self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Ord + ToOwned<Owned = K> + ?Sized,
+        V: Default,
+    {
+        match self.find(key) {
+            (_, Ok(_)) => false,
+            (ci, Err(at)) => {
+                self.put(ci, at, key.to_owned(), V::default());
+                true
+            }
+        }
+    }
+
+    /// Removes `key`; returns its value. A chunk left empty goes; one left small merges with
+    /// a neighbour when both fit in one chunk, so the chunks stay about `CHUNK` long.
+    pub fn remove<Q>(&mut self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        let (ci, found) = self.find(key);
+        let at = found.ok()?;
+        let chunk = self.chunks.get_mut(ci)?;
+        // Checked here, so the compiler drops `remove`'s own (formatting) assertion.
+        let (_, value) = (at < chunk.len()).then(|| chunk.remove(at))?;
+        self.len -= 1;
+        let here = chunk.len();
+        if here == 0 {
+            self.chunks.remove(ci);
+        } else if here < CHUNK / 2 {
+            // Into the previous chunk, else the next into this one (order is kept either way).
+            let merge = match (ci.checked_sub(1), self.chunks.get(ci + 1)) {
+                (Some(p), _) if self.chunks.get(p).is_some_and(|c| c.len() + here <= CHUNK) => {
+                    Some(p)
+                }
+                (_, Some(next)) if next.len() + here <= CHUNK => Some(ci),
+                _ => None,
+            };
+            if let Some(into) = merge {
+                let mut moved = self.chunks.remove(into + 1);
+                if let Some(c) = self.chunks.get_mut(into) {
+                    c.append(&mut moved);
+                }
+            }
+        }
+        Some(value)
+    }
+}
+
+impl<K, V> ChunkedMap<K, V> {
+    /// Whether the map is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The number of entries.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Removes every entry.
+    pub fn clear(&mut self) {
+        self.chunks.clear();
+        self.len = 0;
+    }
+
+    /// Entries in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
+        self.chunks.iter().flatten().map(|(k, v)| (k, v))
+    }
+
+    /// Entries in key order, values mutably.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&K, &mut V)> {
+        self.chunks.iter_mut().flatten().map(|(k, v)| (&*k, v))
+    }
+
+    /// Keys in order.
+    pub fn keys(&self) -> impl Iterator<Item = &K> {
+        self.chunks.iter().flatten().map(|(k, _)| k)
+    }
+
+    /// Values in key order.
+    pub fn values(&self) -> impl Iterator<Item = &V> {
+        self.chunks.iter().flatten().map(|(_, v)| v)
+    }
+
+    /// Values in key order, mutably.
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut V> {
+        self.chunks.iter_mut().flatten().map(|(_, v)| v)
+    }
+
+    /// The number of chunks (for the tests that bound the work of an insert).
+    #[cfg(test)]
+    pub(crate) fn chunk_lens(&self) -> Vec<usize> {
+        self.chunks.iter().map(Vec::len).collect()
+    }
+}
+
+impl<'a, K, V> IntoIterator for &'a ChunkedMap<K, V> {
+    type Item = (&'a K, &'a V);
+    type IntoIter = std::iter::Map<
+        std::iter::Flatten<std::slice::Iter<'a, Vec<(K, V)>>>,
+        fn(&'a (K, V)) -> (&'a K, &'a V),
+    >;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.chunks.iter().flatten().map(|(k, v)| (k, v))
+    }
+}
+
+impl<K: Ord, V> FromIterator<(K, V)> for ChunkedMap<K, V> {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> ChunkedMap<K, V> {
+        ChunkedMap::from_unsorted(iter.into_iter().collect())
+    }
+}
+
+impl<K, V, Q> std::ops::Index<&Q> for ChunkedMap<K, V>
+where
+    K: Ord + Borrow<Q>,
+    Q: Ord + ?Sized,
+{
+    type Output = V;
+
+    /// The value of `key`; panics when there is none. For tests and tools: the engine itself
+    /// uses [`ChunkedMap::get`].
+    fn index(&self, key: &Q) -> &V {
+        match self.get(key) {
+            Some(v) => v,
+            None => panic!("no entry for the key"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,148 @@
+use std::collections::BTreeMap;
+
+use super::*;
+use crate::sorted::ChunkedSet;
+
+/// A fixed pseudo-random sequence (xorshift64).
+fn next(seed: &mut u64) -> u64 {
+    *seed ^= *seed << 13;
+    *seed ^= *seed >> 7;
+    *seed ^= *seed << 17;
+    *seed
+}
+
+/// The most entries one insert or remove can shift: one whole chunk, plus the chunk headers
+/// when the chunk splits or goes.
+fn worst_shift(m: &ChunkedMap<String, u64>) -> usize {
+    let lens = m.chunk_lens();
+    lens.iter().copied().max().unwrap_or(0) + lens.len()
+}
+
+/// Random inserts, overwrites and removes agree with `BTreeMap` at every step: same entries
+/// in the same order, same previous values.
+#[test]
+fn agrees_with_btreemap_under_random_operations() {
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    let mut m: ChunkedMap<String, u64> = ChunkedMap::new();
+    let mut reference = BTreeMap::new();
+    for step in 0..40_000_u64 {
+        let key = format!("k{}", next(&mut seed) % 3_000);
+        match next(&mut seed) % 5 {
+            0 | 1 => assert_eq!(m.insert(key.clone(), step), reference.insert(key, step)),
+            2 => assert_eq!(m.set(&key, step), reference.insert(key, step)),
+            3 => {
+                let was = reference.get(&key).copied();
+                *m.slot(&key, || step) += 1;
+                *reference.entry(key).or_insert(step) += 1;
+                assert!(was.is_none() || m.len() == reference.len());
+            }
+            _ => assert_eq!(m.remove(&key), reference.remove(&key)),
+        }
+        assert_eq!(m.len(), reference.len());
+        if step % 997 == 0 {
+            assert!(m.iter().eq(reference.iter()));
+            assert!(m.chunk_lens().iter().all(|&l| l > 0 && l < 2 * CHUNK));
+        }
+    }
+    assert!(m.iter().eq(reference.iter()));
+    for (k, v) in &reference {
+        assert_eq!(m.get(k), Some(v));
+        assert_eq!(m[k.as_str()], *v);
+    }
+    assert!(!m.contains_key("absent") && m.get("absent").is_none());
+    let rebuilt = ChunkedMap::from_unsorted(reference.into_iter().rev().collect());
+    assert_eq!(rebuilt, m);
+}
+
+/// The work of one new key stays bounded as the map grows to 100,000 entries in random order
+/// (a sorted vector would shift up to the whole map, ~n/2 on average): no chunk reaches
+/// `2 * CHUNK` entries and there are at most ~n / (CHUNK / 2) chunks. Then removing most
+/// entries again keeps chunks merged, so the chunk count follows the size down.
+#[test]
+fn an_insert_or_remove_shifts_a_bounded_number_of_entries() {
+    let n = 100_000_usize;
+    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut m: ChunkedMap<String, u64> = ChunkedMap::new();
+    let mut keys = Vec::with_capacity(n);
+    let mut worst = 0;
+    while m.len() < n {
+        let key = format!("{:016x}", next(&mut seed));
+        if m.insert(key.clone(), 0).is_none() {
+            keys.push(key);
+        }
+        if m.len() % 1_000 == 0 {
+            worst = worst.max(worst_shift(&m));
+        }
+    }
+    let lens = m.chunk_lens();
+    assert!(lens.iter().all(|&l| l < 2 * CHUNK), "{lens:?}");
+    assert!(lens.len() <= n / (CHUNK / 2) + 1, "{} chunks", lens.len());
+    // 2 * CHUNK + n / (CHUNK / 2): about 1,300, where a sorted vector shifts ~50,000.
+    assert!(worst <= 2 * CHUNK + n / (CHUNK / 2) + 1, "worst {worst}");
+    for key in keys
+        .iter()
+        .step_by(10)
+        .chain(keys.iter().skip(1).step_by(10))
+    {
+        assert_eq!(m.remove(key.as_str()), Some(0));
+    }
+    for (i, key) in keys.iter().enumerate() {
+        if i % 10 > 1 {
+            assert_eq!(m.remove(key.as_str()), Some(0));
+        }
+        if i % 4_999 == 0 {
+            let chunks = m.chunk_lens().len();
+            assert!(
+                chunks <= 4 * m.len() / CHUNK + 2,
+                "{chunks} chunks for {}",
+                m.len()
+            );
+        }
+    }
+    assert!(m.is_empty() && m.chunk_lens().is_empty());
+}
+
+/// A map built from a sorted one iterates the same, and small maps are one chunk (the plain
+/// sorted vector).
+#[test]
+fn small_maps_are_one_chunk_and_conversion_keeps_order() {
+    let flat: SortedMap<String, u64> = (0..CHUNK as u64).map(|i| (format!("{i:05}"), i)).collect();
+    let m: ChunkedMap<String, u64> = flat.clone().into();
+    assert!(m.iter().eq(flat.iter()));
+    assert_eq!(m.chunk_lens(), [CHUNK]);
+    let big: SortedMap<String, u64> = (0..5 * CHUNK as u64)
+        .map(|i| (format!("{i:05}"), i))
+        .collect();
+    let m: ChunkedMap<String, u64> = big.clone().into();
+    assert!(m.keys().eq(big.keys()) && m.values().eq(big.values()));
+    assert_eq!(m.chunk_lens().len(), 5);
+    assert_eq!(
+        format!(
+            "{:?}",
+            ChunkedMap::from_unsorted(vec![("a".to_string(), 1)])
+        ),
+        r#"{"a": 1}"#
+    );
+}
+
+/// The chunked set keeps items sorted and unique past one chunk, and counts what is new.
+#[test]
+fn chunked_set_keeps_items_sorted_and_unique() {
+    let mut s: ChunkedSet<String> = ChunkedSet::from_strs(&["b", "a"]);
+    let mut seed = 7_u64;
+    let mut reference = std::collections::BTreeSet::from(["a".to_string(), "b".to_string()]);
+    for _ in 0..5 * CHUNK {
+        let item = format!("{:x}", next(&mut seed) % 2_000);
+        assert_eq!(s.insert_ref(item.as_str()), reference.insert(item));
+    }
+    assert!(s.iter().eq(reference.iter()) && (&s).into_iter().eq(reference.iter()));
+    assert!(s.contains("a") && s.remove("a") && !s.remove("a") && !s.contains("a"));
+    assert_eq!(s.len(), reference.len() - 1);
+    assert!(s.len() > 2 * CHUNK, "more than one chunk");
+    s.clear();
+    assert!(s.is_empty());
+    assert_eq!(
+        format!("{:?}", ChunkedSet::<String>::from_strs(&["z", "y"])),
+        r#"{"y", "z"}"#
+    );
+}
