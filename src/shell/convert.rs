@@ -138,7 +138,9 @@ pub fn write_rejection(w: &mut Writer, mutation: &PendingMutation, code: &str, m
 }
 
 /// Extra facts only the shell knows, added to the engine's status.
-pub struct ShellFacts {
+pub struct ShellFacts<'a> {
+    /// The URL of the endpoint in use or tried next.
+    pub endpoint: &'a str,
     /// `"indexeddb"` or `"memory"`.
     pub storage: &'static str,
     /// Queued writes would not survive a reload.
@@ -213,6 +215,7 @@ pub fn status(status: &Status, facts: &ShellFacts) -> JsValue {
         "pendingCount",
         Field::Num((status.pending_mutations + facts.pending_elsewhere) as u64),
     );
+    put(&out, "endpoint", Field::Str(facts.endpoint));
     put(&out, "storage", Field::Str(facts.storage));
     put(&out, "writesAtRisk", Field::Bool(facts.writes_at_risk));
     put(

@@ -52,7 +52,8 @@ fn to_wall(at: u64) -> f64 {
 pub struct Driver {
     /// The engine.
     pub engine: Engine,
-    url: String,
+    /// The server endpoints; the engine says which one a socket is for.
+    urls: Vec<String>,
     store: Store,
     /// Called once when the database opened late (`Store::Opening` became `Durable`).
     on_durable: Option<Box<dyn FnOnce(Rc<Db>)>>,
@@ -92,8 +93,8 @@ pub struct Driver {
 
 /// Settings of a driver that are not the engine's.
 pub struct DriverSetup {
-    /// Server URL.
-    pub url: String,
+    /// Server endpoints (one or more URLs).
+    pub urls: Vec<String>,
     /// Where the writes go.
     pub store: Store,
     /// The lock on this client id's partition.
@@ -107,7 +108,7 @@ impl Driver {
     pub fn start(engine: Engine, setup: DriverSetup) -> Rc<RefCell<Driver>> {
         let driver = Rc::new(RefCell::new(Driver {
             engine,
-            url: setup.url,
+            urls: setup.urls,
             store: setup.store,
             on_durable: None,
             socket: None,
@@ -246,6 +247,7 @@ impl Driver {
         convert::status(
             &self.engine.status(),
             &ShellFacts {
+                endpoint: self.endpoint_url().unwrap_or_default(),
                 storage: if matches!(self.store, Store::Durable(_)) {
                     "indexeddb"
                 } else {
@@ -388,11 +390,19 @@ impl Driver {
         });
     }
 
+    /// The URL of the endpoint the engine uses or tries next.
+    fn endpoint_url(&self) -> Option<&str> {
+        self.urls
+            .get(self.engine.current_endpoint())
+            .map(String::as_str)
+    }
+
     fn open_socket(&mut self) {
         self.generation += 1;
         let generation = self.generation;
         let weak = self.me.clone();
-        let opened = Socket::open(&self.url, move |event| {
+        let url = self.endpoint_url().unwrap_or_default();
+        let opened = Socket::open(url, move |event| {
             with(&weak, |d| {
                 if d.generation != generation {
                     return;

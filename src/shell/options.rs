@@ -16,7 +16,8 @@ const STORAGE_WAIT_MS: u64 = 2_000;
 pub struct Options {
     /// The token provider.
     pub get_token: Option<Function>,
-    pub url: String,
+    /// The server endpoints (one or more WebSocket URLs, in the order they are tried).
+    pub urls: Vec<String>,
     pub storage: Option<String>,
     pub db_name: Option<String>,
     /// How long writes wait for a database that failed to open (ms).
@@ -30,8 +31,7 @@ impl Options {
         let get_token =
             args::field(options, "getToken").and_then(|f| f.dyn_into::<Function>().ok());
         let has_provider = get_token.is_some();
-        let url = args::string(options, "url", "url")?
-            .ok_or_else(|| args::invalid("url", "must be a string"))?;
+        let urls = read_urls(args::field(options, "url"))?;
         let token = args::string(options, "token", "token")?;
         let storage = args::string(options, "storage", "storage")?;
         let db_name = args::string(options, "dbName", "dbName")?;
@@ -81,6 +81,7 @@ impl Options {
             handshake_timeout_ms: u64_of(&top, "handshakeTimeoutMs", "handshakeTimeoutMs")?
                 .unwrap_or(defaults.handshake_timeout_ms),
             start_online: signals::is_online(),
+            endpoints: urls.len(),
             ..defaults
         };
         let storage_wait_ms =
@@ -88,11 +89,31 @@ impl Options {
         Ok(Options {
             get_token,
             storage_wait_ms,
-            url,
+            urls,
             storage,
             db_name,
             config,
         })
+    }
+}
+
+/// `url`: one WebSocket URL, or a non-empty list of them (the engine picks the one each
+/// connection attempt is for: see `Config::endpoints`).
+fn read_urls(url: Option<JsValue>) -> Result<Vec<String>, JsValue> {
+    let urls = match url {
+        Some(url) if js_sys::Array::is_array(&url) => js_sys::Array::from(&url)
+            .iter()
+            .map(|u| u.as_string())
+            .collect::<Option<Vec<String>>>(),
+        Some(url) => url.as_string().map(|u| vec![u]),
+        None => None,
+    };
+    match urls {
+        Some(urls) if !urls.is_empty() => Ok(urls),
+        _ => Err(args::invalid(
+            "url",
+            "must be a string or a non-empty list of strings",
+        )),
     }
 }
 
