@@ -91,7 +91,7 @@ export interface Status {
   /** Last measured round trip in milliseconds, or null before the first pong. */
   latencyMs: number | null;
   /** The URL (one of `url`) the client is connected to, connecting to, or tries next; null
-   * before the client exists. */
+   * before the client exists (and, with a `url` function, before its first answer). */
   endpoint: string | null;
   /** Mutations queued and not yet acknowledged or rejected. */
   pendingCount: number;
@@ -229,8 +229,11 @@ export interface ClientOptions {
   /** WebSocket URL of the Tether server, e.g. `wss://example.com/ws`; or a non-empty list of
    * them (several nodes of one cluster): the client stays on the one that works and moves to
    * the next, round-robin, after a failed attempt or a dropped connection (with the usual
-   * backoff: every failed attempt counts). Anything else is an `INVALID_ARGUMENT` error. */
-  url: string | readonly string[];
+   * backoff: every failed attempt counts). Or a function called before each connection attempt
+   * with the number of failed attempts so far, returning the URL to use (an attempt whose
+   * function throws or returns no string fails like a socket that could not open). Anything
+   * else is an `INVALID_ARGUMENT` error. */
+  url: string | readonly string[] | ((failedAttempts: number) => string);
   /** A fixed auth token. */
   token?: string;
   /** Called before every (re)connect for a fresh token, and before the open connection's

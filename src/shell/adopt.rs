@@ -34,7 +34,7 @@ pub struct Adoption {
     /// The adopting client's own id (never adopted).
     pub me: String,
     /// Server endpoints.
-    pub urls: Vec<String>,
+    pub urls: super::options::Endpoints,
     /// Engine settings for the adopting engines.
     pub config: Config,
     /// Token provider.

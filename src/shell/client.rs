@@ -14,13 +14,13 @@ use super::db::{self, Db};
 use super::driver::{deferred, now_ms, with, Driver, DriverSetup, Store};
 use super::error::ShellError;
 use super::identity::Held;
-use super::options::{read_mutation, Options};
+use super::options::{read_mutation, Endpoints, Options};
 use wasm_bindgen_futures::spawn_local;
 
 /// What adopting closed tabs' outboxes needs besides the database.
 struct AdoptionPlan {
     db_name: String,
-    urls: Vec<String>,
+    urls: Endpoints,
     config: Config,
     get_token: Option<Function>,
 }

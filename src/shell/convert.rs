@@ -139,8 +139,8 @@ pub fn write_rejection(w: &mut Writer, mutation: &PendingMutation, code: &str, m
 
 /// Extra facts only the shell knows, added to the engine's status.
 pub struct ShellFacts<'a> {
-    /// The URL of the endpoint in use or tried next.
-    pub endpoint: &'a str,
+    /// The URL of the endpoint in use or tried next (None: not known yet).
+    pub endpoint: Option<&'a str>,
     /// `"indexeddb"` or `"memory"`.
     pub storage: &'static str,
     /// Queued writes would not survive a reload.
@@ -215,7 +215,11 @@ pub fn status(status: &Status, facts: &ShellFacts) -> JsValue {
         "pendingCount",
         Field::Num((status.pending_mutations + facts.pending_elsewhere) as u64),
     );
-    put(&out, "endpoint", Field::Str(facts.endpoint));
+    put(
+        &out,
+        "endpoint",
+        facts.endpoint.map_or(Field::Null, Field::Str),
+    );
     put(&out, "storage", Field::Str(facts.storage));
     put(&out, "writesAtRisk", Field::Bool(facts.writes_at_risk));
     put(

@@ -1,7 +1,8 @@
 //! `url` as a list of endpoints: a client whose first URL is a closed loopback port moves on
 //! to the second (the real server), works there and says which endpoint it uses; a `url`
-//! that is not a string or a non-empty list of strings is refused with `INVALID_ARGUMENT`.
-use crate::support::{client, error_json, server_url, to_value, unique, wait_for};
+//! function is asked before each attempt (a throw or a dead URL is a failed attempt); a `url`
+//! that is none of these is refused with `INVALID_ARGUMENT`.
+use crate::support::{client, error_json, js_str, server_url, to_value, unique, wait_for};
 use serde_json::{json, Value};
 use tether::TetherClient;
 use wasm_bindgen_test::wasm_bindgen_test;
@@ -46,6 +47,41 @@ async fn a_dead_first_endpoint_is_skipped_for_the_next() {
     })
     .await;
     assert_eq!(a.status()["endpoint"], server_url());
+    a.client.close();
+}
+
+#[wasm_bindgen_test]
+async fn a_url_function_is_asked_before_each_attempt() {
+    // Attempt 0: the function throws; attempt 1: a dead URL; then the server.
+    let source = format!(
+        "((failed) => {{ (globalThis.__tetherUrlCalls ||= []).push(failed); \
+         if (failed === 0) throw new Error('no endpoint yet'); \
+         return failed === 1 ? {} : {}; }})",
+        js_str(CLOSED),
+        js_str(server_url())
+    );
+    let a = client(json!({
+        "dbName": unique("db"),
+        "urlFrom": source,
+        "backoff": {"initialMs": 50, "maxMs": 200},
+    }))
+    .await;
+    assert_eq!(a.status()["endpoint"], Value::Null, "not asked yet");
+    a.client.connect();
+    wait_for("connection to the URL the function gave", 5000, || {
+        a.ready()
+    })
+    .await;
+    assert_eq!(a.status()["endpoint"], server_url());
+    let calls = to_value(&js_sys::eval("globalThis.__tetherUrlCalls").expect("calls"));
+    assert_eq!(calls, json!([0, 1, 2]));
+    let tried: Vec<Value> = a
+        .statuses
+        .borrow()
+        .iter()
+        .map(|s| s["endpoint"].clone())
+        .collect();
+    assert!(tried.contains(&json!(CLOSED)), "{tried:?}");
     a.client.close();
 }
 
