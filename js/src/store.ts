@@ -46,6 +46,7 @@ export const DISCONNECTED_STATUS: Status = Object.freeze({
   attempt: 0,
   nextRetryAt: null,
   latencyMs: null,
+  endpoint: null,
   pendingCount: 0,
   storage: "memory",
   writesAtRisk: false,

@@ -90,6 +90,9 @@ export interface Status {
   nextRetryAt: number | null;
   /** Last measured round trip in milliseconds, or null before the first pong. */
   latencyMs: number | null;
+  /** The URL (one of `url`) the client is connected to, connecting to, or tries next; null
+   * before the client exists (and, with a `url` function, before its first answer). */
+  endpoint: string | null;
   /** Mutations queued and not yet acknowledged or rejected. */
   pendingCount: number;
   /** Where the outbox lives. */
@@ -223,8 +226,14 @@ export interface ChangeBatch {
 
 /** How a client is created. */
 export interface ClientOptions {
-  /** WebSocket URL of the Tether server, e.g. `wss://example.com/ws`. */
-  url: string;
+  /** WebSocket URL of the Tether server, e.g. `wss://example.com/ws`; or a non-empty list of
+   * them (several nodes of one cluster): the client stays on the one that works and moves to
+   * the next, round-robin, after a failed attempt or a dropped connection (with the usual
+   * backoff: every failed attempt counts). Or a function called before each connection attempt
+   * with the number of failed attempts so far, returning the URL to use (an attempt whose
+   * function throws or returns no string fails like a socket that could not open). Anything
+   * else is an `INVALID_ARGUMENT` error. */
+  url: string | readonly string[] | ((failedAttempts: number) => string);
   /** A fixed auth token. */
   token?: string;
   /** Called before every (re)connect for a fresh token, and before the open connection's

@@ -17,6 +17,9 @@ export interface WebSocketResult {
   isConnected: boolean;
   /** Last measured round trip, in milliseconds. */
   latencyMs: number | null;
+  /** The server URL (one of the `url` list) in use or tried next; null before the client
+   * exists. */
+  endpoint: string | null;
   /** Reconnect attempts since the link was last up. */
   attempt: number;
   /** When the next reconnect happens (ms since the epoch). */
@@ -64,6 +67,7 @@ export function useWebSocket(): WebSocketResult {
       status: status.state,
       isConnected: status.state === "ready",
       latencyMs: status.latencyMs,
+      endpoint: status.endpoint,
       attempt: status.attempt,
       nextRetryAt: status.nextRetryAt,
       lastError: status.lastError,

@@ -56,6 +56,39 @@ describe("status hooks", () => {
     await expect(ws.request("echo", { a: 1 })).resolves.toEqual({ method: "echo", body: { a: 1 } });
   });
 
+  it("a url list reaches the client as given, and useWebSocket reports the endpoint", async () => {
+    const frames = manualScheduler();
+    const created: unknown[] = [];
+    const client = new FakeClient();
+    let ws!: WebSocketResult;
+    function Probe() {
+      ws = useWebSocket();
+      return null;
+    }
+    const urls = ["ws://a.example/ws", "ws://b.example/ws"];
+    render(
+      <TetherProvider
+        url={urls}
+        createClient={async (options) => {
+          created.push(options.url);
+          return client;
+        }}
+        scheduler={frames.schedule}
+      >
+        <Probe />
+      </TetherProvider>,
+    );
+    expect(ws.endpoint).toBeNull();
+    await act(async () => {
+      await Promise.resolve();
+      await Promise.resolve();
+    });
+    expect(created).toEqual([urls]);
+    client.setStatus({ state: "ready", endpoint: "ws://b.example/ws" });
+    act(() => void frames.frame());
+    expect(ws.endpoint).toBe("ws://b.example/ws");
+  });
+
   it("presence: lists others, announces state, and clears it on unmount", async () => {
     const client = new FakeClient();
     const frames = manualScheduler();

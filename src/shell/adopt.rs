@@ -33,8 +33,8 @@ pub struct Adoption {
     pub db_name: String,
     /// The adopting client's own id (never adopted).
     pub me: String,
-    /// Server URL.
-    pub url: String,
+    /// Server endpoints.
+    pub urls: super::options::Endpoints,
     /// Engine settings for the adopting engines.
     pub config: Config,
     /// Token provider.
@@ -52,7 +52,7 @@ pub fn adopt_orphans(adoption: Adoption) {
         db,
         db_name,
         me,
-        url,
+        urls,
         config,
         get_token,
         parent,
@@ -72,7 +72,7 @@ pub fn adopt_orphans(adoption: Adoption) {
             let driver = Driver::start(
                 engine,
                 DriverSetup {
-                    url: url.clone(),
+                    urls: urls.clone(),
                     store: Store::Durable(db.clone()),
                     lock: Some(lock),
                     get_token: get_token.clone(),

@@ -14,13 +14,13 @@ use super::db::{self, Db};
 use super::driver::{deferred, now_ms, with, Driver, DriverSetup, Store};
 use super::error::ShellError;
 use super::identity::Held;
-use super::options::{read_mutation, Options};
+use super::options::{read_mutation, Endpoints, Options};
 use wasm_bindgen_futures::spawn_local;
 
 /// What adopting closed tabs' outboxes needs besides the database.
 struct AdoptionPlan {
     db_name: String,
-    url: String,
+    urls: Endpoints,
     config: Config,
     get_token: Option<Function>,
 }
@@ -33,7 +33,7 @@ impl AdoptionPlan {
             db,
             db_name: self.db_name,
             me: driver.borrow().engine.client_id().to_owned(),
-            url: self.url,
+            urls: self.urls,
             config: self.config,
             get_token: self.get_token,
             parent: Rc::downgrade(driver),
@@ -183,7 +183,7 @@ impl TetherClient {
         let seed = (js_sys::Math::random() * 9_007_199_254_740_991.0) as u64;
         let plan = AdoptionPlan {
             db_name: db_name.clone(),
-            url: parsed.url.clone(),
+            urls: parsed.urls.clone(),
             config: config.clone(),
             get_token: get_token.clone(),
         };
@@ -199,7 +199,7 @@ impl TetherClient {
         let driver = Driver::start(
             engine,
             DriverSetup {
-                url: parsed.url,
+                urls: parsed.urls,
                 store,
                 lock: Some(lock),
                 get_token,

@@ -138,7 +138,9 @@ pub fn write_rejection(w: &mut Writer, mutation: &PendingMutation, code: &str, m
 }
 
 /// Extra facts only the shell knows, added to the engine's status.
-pub struct ShellFacts {
+pub struct ShellFacts<'a> {
+    /// The URL of the endpoint in use or tried next (None: not known yet).
+    pub endpoint: Option<&'a str>,
     /// `"indexeddb"` or `"memory"`.
     pub storage: &'static str,
     /// Queued writes would not survive a reload.
@@ -212,6 +214,11 @@ pub fn status(status: &Status, facts: &ShellFacts) -> JsValue {
         &out,
         "pendingCount",
         Field::Num((status.pending_mutations + facts.pending_elsewhere) as u64),
+    );
+    put(
+        &out,
+        "endpoint",
+        facts.endpoint.map_or(Field::Null, Field::Str),
     );
     put(&out, "storage", Field::Str(facts.storage));
     put(&out, "writesAtRisk", Field::Bool(facts.writes_at_risk));

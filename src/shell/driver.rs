@@ -21,6 +21,7 @@ use super::db::{Db, DbError};
 use super::error::ShellError;
 use super::identity::Held;
 use super::json;
+use super::options::Endpoints;
 
 mod effects;
 mod recover;
@@ -52,7 +53,10 @@ fn to_wall(at: u64) -> f64 {
 pub struct Driver {
     /// The engine.
     pub engine: Engine,
-    url: String,
+    /// The server endpoints; the engine says which one of a list a socket is for.
+    urls: Endpoints,
+    /// The URL the `url` function returned for the current attempt.
+    picked: Option<String>,
     store: Store,
     /// Called once when the database opened late (`Store::Opening` became `Durable`).
     on_durable: Option<Box<dyn FnOnce(Rc<Db>)>>,
@@ -92,8 +96,8 @@ pub struct Driver {
 
 /// Settings of a driver that are not the engine's.
 pub struct DriverSetup {
-    /// Server URL.
-    pub url: String,
+    /// Server endpoints.
+    pub urls: Endpoints,
     /// Where the writes go.
     pub store: Store,
     /// The lock on this client id's partition.
@@ -107,7 +111,8 @@ impl Driver {
     pub fn start(engine: Engine, setup: DriverSetup) -> Rc<RefCell<Driver>> {
         let driver = Rc::new(RefCell::new(Driver {
             engine,
-            url: setup.url,
+            urls: setup.urls,
+            picked: None,
             store: setup.store,
             on_durable: None,
             socket: None,
@@ -246,6 +251,7 @@ impl Driver {
         convert::status(
             &self.engine.status(),
             &ShellFacts {
+                endpoint: self.endpoint_url(),
                 storage: if matches!(self.store, Store::Durable(_)) {
                     "indexeddb"
                 } else {
@@ -388,11 +394,45 @@ impl Driver {
         });
     }
 
+    /// The URL of the endpoint the engine uses or tries next.
+    fn endpoint_url(&self) -> Option<&str> {
+        match &self.urls {
+            Endpoints::List(urls) => urls.get(self.engine.current_endpoint()),
+            Endpoints::Pick(_) => self.picked.as_ref(),
+        }
+        .map(String::as_str)
+    }
+
+    /// `OpenSocket`: to the engine's endpoint of the list, or to the URL the `url` function
+    /// returns (called later, outside the engine's borrow, so it may call into the client).
     fn open_socket(&mut self) {
         self.generation += 1;
+        let Endpoints::Pick(pick) = &self.urls else {
+            let url = self.endpoint_url().map(str::to_owned);
+            return self.connect_to(url);
+        };
+        let (pick, generation, weak) = (pick.clone(), self.generation, self.me.clone());
+        let attempt = JsValue::from(self.engine.status().attempt);
+        spawn_local(async move {
+            let url = pick.call1(&JsValue::NULL, &attempt).ok();
+            with(&weak, |d| {
+                if d.generation == generation {
+                    d.picked = url.and_then(|u| u.as_string());
+                    d.force_status = true;
+                    d.connect_to(d.picked.clone());
+                }
+            });
+        });
+    }
+
+    /// Opens the socket to `url` (None: the attempt fails as a socket that could not open).
+    fn connect_to(&mut self, url: Option<String>) {
         let generation = self.generation;
         let weak = self.me.clone();
-        let opened = Socket::open(&self.url, move |event| {
+        let Some(url) = url else {
+            return self.engine.socket_closed(now_ms(), 1006);
+        };
+        let opened = Socket::open(&url, move |event| {
             with(&weak, |d| {
                 if d.generation != generation {
                     return;

@@ -16,7 +16,8 @@ const STORAGE_WAIT_MS: u64 = 2_000;
 pub struct Options {
     /// The token provider.
     pub get_token: Option<Function>,
-    pub url: String,
+    /// The server endpoints.
+    pub urls: Endpoints,
     pub storage: Option<String>,
     pub db_name: Option<String>,
     /// How long writes wait for a database that failed to open (ms).
@@ -30,8 +31,7 @@ impl Options {
         let get_token =
             args::field(options, "getToken").and_then(|f| f.dyn_into::<Function>().ok());
         let has_provider = get_token.is_some();
-        let url = args::string(options, "url", "url")?
-            .ok_or_else(|| args::invalid("url", "must be a string"))?;
+        let urls = read_urls(args::field(options, "url"))?;
         let token = args::string(options, "token", "token")?;
         let storage = args::string(options, "storage", "storage")?;
         let db_name = args::string(options, "dbName", "dbName")?;
@@ -81,6 +81,7 @@ impl Options {
             handshake_timeout_ms: u64_of(&top, "handshakeTimeoutMs", "handshakeTimeoutMs")?
                 .unwrap_or(defaults.handshake_timeout_ms),
             start_online: signals::is_online(),
+            endpoints: urls.count(),
             ..defaults
         };
         let storage_wait_ms =
@@ -88,11 +89,54 @@ impl Options {
         Ok(Options {
             get_token,
             storage_wait_ms,
-            url,
+            urls,
             storage,
             db_name,
             config,
         })
+    }
+}
+
+/// Where the sockets go: `url` as given.
+#[derive(Clone)]
+pub enum Endpoints {
+    /// One or more WebSocket URLs; the engine picks the one each attempt is for (see
+    /// `Config::endpoints`).
+    List(Vec<String>),
+    /// A function the shell calls before each attempt with the number of failed attempts so
+    /// far; it returns the URL to use.
+    Pick(Function),
+}
+
+impl Endpoints {
+    /// How many endpoints the engine chooses from (a function is one: it chooses itself).
+    fn count(&self) -> usize {
+        match self {
+            Endpoints::List(urls) => urls.len(),
+            Endpoints::Pick(_) => 1,
+        }
+    }
+}
+
+/// `url`: one WebSocket URL, a non-empty list of them, or a function returning one.
+fn read_urls(url: Option<JsValue>) -> Result<Endpoints, JsValue> {
+    if let Some(pick) = url.as_ref().and_then(|u| u.dyn_ref::<Function>()) {
+        return Ok(Endpoints::Pick(pick.clone()));
+    }
+    let urls = match url {
+        Some(url) if js_sys::Array::is_array(&url) => js_sys::Array::from(&url)
+            .iter()
+            .map(|u| u.as_string())
+            .collect::<Option<Vec<String>>>(),
+        Some(url) => url.as_string().map(|u| vec![u]),
+        None => None,
+    };
+    match urls {
+        Some(urls) if !urls.is_empty() => Ok(Endpoints::List(urls)),
+        _ => Err(args::invalid(
+            "url",
+            "must be a string, a non-empty list of strings or a function",
+        )),
     }
 }
 

@@ -10,6 +10,7 @@ wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 mod support;
 
 mod client_conflict;
+mod client_endpoint_list;
 mod client_invalid_arguments;
 mod client_memory_fallback;
 mod client_offline_outbox;

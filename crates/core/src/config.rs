@@ -55,6 +55,12 @@ pub struct Config {
     pub offline_queue_limit: usize,
     /// Whether the engine may connect right away (the shell passes `navigator.onLine`).
     pub start_online: bool,
+    /// How many server endpoints the shell can open sockets to (default 1; 0 counts as 1).
+    /// Each `Output::OpenSocket` is for [`crate::Engine::current_endpoint`]: the engine stays
+    /// on an endpoint while its connections work, and moves to the next (round-robin) after
+    /// a connection that failed to open or handshake, or dropped. Backoff is unchanged by
+    /// it: every failed attempt counts, whichever endpoint it was for.
+    pub endpoints: usize,
 }
 
 impl Default for Config {
@@ -71,6 +77,7 @@ impl Default for Config {
             request_timeout_ms: 10_000,
             offline_queue_limit: 100,
             start_online: true,
+            endpoints: 1,
         }
     }
 }

@@ -21,7 +21,10 @@
 //!     // 1. Drain every output after every input.
 //!     while let Some(output) = engine.poll_output() {
 //!         match output {
-//!             Output::OpenSocket => { /* open a WebSocket; later: engine.socket_opened(now) */ }
+//!             Output::OpenSocket => {
+//!                 // to endpoint engine.current_endpoint() (with Config::endpoints > 1)
+//!                 /* open a WebSocket; later: engine.socket_opened(now) */
+//!             }
 //!             Output::CloseSocket { .. } => { /* close it; do not report socket_closed */ }
 //!             Output::Send(_frame) => { /* socket.send(frame) */ }
 //!             Output::WriteReady => {

@@ -14,7 +14,8 @@ use crate::view::ChangeSet;
 /// One thing for the shell to do or tell the app.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Output {
-    /// Open a WebSocket to the server; report `socket_opened` or `socket_closed`.
+    /// Open a WebSocket to the server (to endpoint [`crate::Engine::current_endpoint`], when
+    /// `Config::endpoints` is more than 1); report `socket_opened` or `socket_closed`.
     OpenSocket,
     /// Close the current socket (do not report `socket_closed` for it).
     CloseSocket {
@@ -146,6 +147,8 @@ pub struct Status {
     pub queued_messages: usize,
     /// Whether the device is online, as last reported.
     pub online: bool,
+    /// The endpoint in use or next tried (an index below `Config::endpoints`).
+    pub endpoint: usize,
     /// The last connection error.
     pub last_error: Option<ConnectionError>,
     /// Pipeline counters (not a reason for a `Status` output by themselves).
@@ -161,6 +164,7 @@ impl Status {
             || self.pending_mutations != other.pending_mutations
             || self.queued_messages != other.queued_messages
             || self.online != other.online
+            || self.endpoint != other.endpoint
             || self.last_error != other.last_error
     }
 }

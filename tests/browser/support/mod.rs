@@ -106,13 +106,18 @@ pub fn to_value(value: &JsValue) -> Value {
 }
 
 /// Creates a client with `options` (the server URL is filled in unless `options` has a
-/// `url`) and records its output.
+/// `url`; `urlFrom` and `getTokenFrom` are JavaScript sources of a `url` function and a
+/// `getToken` provider) and records its output.
 pub async fn client(options: Value) -> Recorded {
     let mut options = options;
     if options.get("url").is_none() {
         options["url"] = json!(server_url());
     }
     let js_options = js_sys::JSON::parse(&options.to_string()).expect("options");
+    if let Some(url) = options.get("urlFrom").and_then(Value::as_str) {
+        let function: JsValue = js_sys::eval(url).expect("url source");
+        Reflect::set(&js_options, &"url".into(), &function).expect("set url");
+    }
     if let Some(get_token) = options.get("getTokenFrom").and_then(Value::as_str) {
         let function: JsValue = js_sys::eval(get_token).expect("getToken source");
         Reflect::set(&js_options, &"getToken".into(), &function).expect("set getToken");

@@ -71,6 +71,7 @@ impl Engine {
                 _ => ConnectionError::ConnectionClosed { code },
             });
             self.drop_connection(now);
+            self.next_endpoint();
             if CloseCode::from_u16(code) != CloseCode::RateLimited {
                 // The `retry_after_ms` of a RATE_LIMITED only floors the delay of a
                 // reconnect caused by flooding (4008), never an unrelated one.
@@ -357,8 +358,15 @@ impl Engine {
         });
         self.last_error = Some(error);
         self.drop_connection(now);
+        self.next_endpoint();
         self.retry_hint = None;
         self.schedule_retry(now);
+    }
+
+    /// The connection failed or dropped: the next attempt goes to the next endpoint
+    /// (round-robin). Not called when the app closes or the device goes offline.
+    fn next_endpoint(&mut self) {
+        self.endpoint = (self.endpoint + 1) % self.config.endpoints.max(1);
     }
 
     /// Forgets everything tied to the current connection.

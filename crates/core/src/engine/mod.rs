@@ -80,6 +80,8 @@ pub struct Engine {
     /// The server refused the token: ask for a new one before the next attempt.
     token_stale: bool,
     backoff: Backoff,
+    /// The endpoint the next (or current) socket is for (below `config.endpoints`).
+    endpoint: usize,
     heartbeat: Heartbeat,
     timers: TimerTable,
     outbox: Outbox,
@@ -165,6 +167,7 @@ impl Engine {
             token,
             token_stale: false,
             backoff: Backoff::new(config.backoff.clone()),
+            endpoint: 0,
             heartbeat: Heartbeat::default(),
             timers: TimerTable::default(),
             outbox,
@@ -199,6 +202,12 @@ impl Engine {
         &self.client_id
     }
 
+    /// The endpoint (an index below `Config::endpoints`) that an `Output::OpenSocket` is for:
+    /// the shell reads it when it opens the socket.
+    pub fn current_endpoint(&self) -> usize {
+        self.endpoint
+    }
+
     /// The connection state.
     pub fn state(&self) -> ConnectionState {
         self.state
@@ -218,6 +227,7 @@ impl Engine {
             pending_mutations: self.outbox.len(),
             queued_messages: self.queue.len(),
             online: self.online,
+            endpoint: self.endpoint,
             last_error: self.last_error.clone(),
             counters: self.ingest.counters,
         }

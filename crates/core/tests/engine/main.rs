@@ -8,6 +8,7 @@ mod burst_hold_makes_one_change_set;
 mod coalescing_and_dedup;
 mod conflict_intents;
 mod conflict_rollback;
+mod endpoint_rotation;
 mod flush_waits_only_for_a_burst;
 mod frames_with_several_messages;
 mod gap_detection;
