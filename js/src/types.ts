@@ -257,7 +257,7 @@ export interface ClientOptions {
   /** Heartbeat (default: ping at a third of the server's timeout; dead after two intervals). */
   heartbeat?: { pingIntervalMs?: number; deadLinkTimeoutMs?: number };
   /** Change batches are delivered at most once per this interval (default 16 ms); after a quiet interval the first one is delivered at once. */
-  flush?: { intervalMs?: number };
+  flush?: { intervalMs?: number; burstHoldMs?: number };
   /** Requests fail with `TIMEOUT` after this (default 10 000 ms). */
   requestTimeoutMs?: number;
   /** The socket must open and the handshake finish within this (default 10 000 ms). */

@@ -76,6 +76,9 @@ impl Options {
             )?,
             flush_interval_ms: u64_of(&flush, "intervalMs", "flush.intervalMs")?
                 .unwrap_or(defaults.flush_interval_ms),
+            burst_hold_ms: Some(
+                u64_of(&flush, "burstHoldMs", "flush.burstHoldMs")?.unwrap_or(BURST_HOLD_MS),
+            ),
             request_timeout_ms: u64_of(&top, "requestTimeoutMs", "requestTimeoutMs")?
                 .unwrap_or(defaults.request_timeout_ms),
             handshake_timeout_ms: u64_of(&top, "handshakeTimeoutMs", "handshakeTimeoutMs")?
@@ -96,6 +99,11 @@ impl Options {
         })
     }
 }
+
+/// How long the SDK lets a continuing burst (full frames: a replay, a backlog) hold its
+/// changes by default, so that a catch-up reaches React as one change set (ms); a live event is
+/// never held by it.
+const BURST_HOLD_MS: u64 = 100;
 
 /// Where the sockets go: `url` as given.
 #[derive(Clone)]
