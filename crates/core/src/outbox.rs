@@ -187,8 +187,19 @@ impl Outbox {
         self.entries.len()
     }
 
-    /// Where the entry of `mutation_id` is held.
+    /// Where the entry of `mutation_id` is held: at its distance from the first entry when no
+    /// id between them has left (the usual case, as acks arrive in order), else found by
+    /// binary search.
     fn position(&self, mutation_id: u64) -> Option<usize> {
+        let first = self.entries.front()?.mutation.mutation_id;
+        let guess = usize::try_from(mutation_id.checked_sub(first)?).unwrap_or(usize::MAX);
+        if self
+            .entries
+            .get(guess)
+            .is_some_and(|e| e.mutation.mutation_id == mutation_id)
+        {
+            return Some(guess);
+        }
         self.entries
             .binary_search_by_key(&mutation_id, |e| e.mutation.mutation_id)
             .ok()
