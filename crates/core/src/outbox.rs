@@ -80,8 +80,6 @@ pub(crate) struct Entry {
     /// Our own event for it arrived: its effect is in the confirmed layer, so it no longer
     /// belongs to the pending layer (it stays in the outbox until ack/reject).
     pub(crate) seen: bool,
-    /// Sent on the current connection.
-    pub(crate) sent: bool,
 }
 
 /// The ids of the pending entries of each document: channel, then document id, then the
@@ -94,6 +92,9 @@ pub(crate) struct Outbox {
     /// Strictly ascending by `mutation_id`.
     entries: VecDeque<Entry>,
     last_id: u64,
+    /// How many entries, from the first, were sent on the current connection (the sent ones
+    /// are always a prefix: all go on connect, and later ones are appended).
+    sent: usize,
     /// The pending (unseen) entries of each document.
     index: DocIndex,
     /// Entries looked at by `pending_for` (to bound its cost in tests).
@@ -155,12 +156,12 @@ impl Outbox {
             entries.push_back(Entry {
                 mutation,
                 seen: false,
-                sent: false,
             });
         }
         Outbox {
             entries,
             last_id,
+            sent: 0,
             index,
             #[cfg(test)]
             visited: std::cell::Cell::new(0),
@@ -179,7 +180,6 @@ impl Outbox {
         self.entries.push_back(Entry {
             mutation,
             seen: false,
-            sent: false,
         });
     }
 
@@ -208,6 +208,9 @@ impl Outbox {
     pub(crate) fn remove(&mut self, mutation_id: u64) -> Option<Entry> {
         let at = self.position(mutation_id)?;
         let entry = self.entries.remove(at)?;
+        if at < self.sent {
+            self.sent -= 1;
+        }
         if !entry.seen {
             index_remove(&mut self.index, &entry.mutation);
         }
@@ -226,18 +229,17 @@ impl Outbox {
     /// Forgets what was sent (the connection is gone) and which own events were seen (a
     /// reset snapshot replaces the confirmed layer they were folded into).
     pub(crate) fn connection_lost(&mut self) {
-        for e in &mut self.entries {
-            e.sent = false;
-        }
+        self.sent = 0;
     }
 
     /// Entries not yet sent on this connection, in order; marks them sent.
     pub(crate) fn take_unsent(&mut self) -> Vec<PendingMutation> {
-        let mut unsent = Vec::new();
-        for e in self.entries.iter_mut().filter(|e| !e.sent) {
-            e.sent = true;
-            unsent.push(e.mutation.clone());
-        }
+        let unsent = self
+            .entries
+            .range(self.sent.min(self.entries.len())..)
+            .map(|e| e.mutation.clone())
+            .collect();
+        self.sent = self.entries.len();
         unsent
     }
 
@@ -349,6 +351,8 @@ mod tests {
         let docs = ["a", "b", "c", "d", "e"];
         let restored = vec![m(5, "c"), m(2, "a"), m(9, "a")];
         let mut o = Outbox::restore(restored, 3);
+        // The ids handed out by `take_unsent` since the last `connection_lost`.
+        let mut sent = std::collections::BTreeSet::new();
         for _ in 0..4_000 {
             let held: Vec<u64> = o.all().map(|m| m.mutation_id).collect();
             let pick = |n: u64| held.get(n as usize % held.len().max(1)).copied();
@@ -369,8 +373,18 @@ mod tests {
                     o.remove(id);
                 }
                 _ => {
-                    o.connection_lost();
-                    o.take_unsent();
+                    if next(2) == 0 {
+                        o.connection_lost();
+                        sent.clear();
+                    }
+                    let expected: Vec<u64> = o
+                        .all()
+                        .map(|m| m.mutation_id)
+                        .filter(|id| !sent.contains(id))
+                        .collect();
+                    let unsent: Vec<u64> = o.take_unsent().iter().map(|m| m.mutation_id).collect();
+                    assert_eq!(unsent, expected);
+                    sent.extend(unsent);
                 }
             }
             for channel in channels {
