@@ -11,7 +11,7 @@ use crate::sorted::{ChunkedMap, SortedMap, SortedSet};
 #[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
 use tether_protocol::Json;
-use tether_protocol::{apply_op, Document};
+use tether_protocol::{apply_op, Document, Op};
 
 use crate::outbox::PendingMutation;
 
@@ -32,18 +32,48 @@ pub struct VisibleDoc {
 /// Folds the pending mutations of one document over its confirmed state. A mutation that
 /// cannot apply locally (e.g. `patch` of a document this view does not hold) is skipped: the
 /// server decides.
-pub fn overlay<'a>(
-    confirmed: Option<&Document>,
-    pending: impl IntoIterator<Item = &'a PendingMutation>,
-) -> Option<VisibleDoc> {
+///
+/// A `put` that applies or a `delete` decides the body whatever came before it, so the fold
+/// starts at the last of them: a document written many times while offline costs its latest
+/// writes, not all of them.
+pub fn overlay<'a, I>(confirmed: Option<&Document>, pending: I) -> Option<VisibleDoc>
+where
+    I: IntoIterator<Item = &'a PendingMutation>,
+    I::IntoIter: Clone,
+{
+    let pending = pending.into_iter();
     let (id, version) = match confirmed {
         Some(d) => (Some(d.id.clone()), d.version),
         None => (None, 0),
     };
-    let mut body = confirmed.map(|d| d.doc.clone());
     let mut id = id;
     let mut touched = false;
-    for m in pending {
+    let mut body = None;
+    let mut skip = 0;
+    let last_reset = pending
+        .clone()
+        .enumerate()
+        .filter(|(_, m)| m.op != Op::Patch)
+        .last();
+    match last_reset {
+        // Absent after it (deleted, or skipped as there was nothing to delete), and every
+        // later patch is skipped on an absent document.
+        Some((_, m)) if m.op == Op::Delete => return None,
+        Some((at, m)) => {
+            if let Ok(Some(put)) = apply_op(None, m.op, m.doc.as_ref()) {
+                body = Some(put);
+                touched = true;
+                id.get_or_insert_with(|| m.id.clone());
+                skip = at + 1;
+            }
+        }
+        None => {}
+    }
+    if skip == 0 {
+        // No put that applies: fold everything over the confirmed body.
+        body = confirmed.map(|d| d.doc.clone());
+    }
+    for m in pending.skip(skip) {
         if let Ok(next) = apply_op(body.as_ref(), m.op, m.doc.as_ref()) {
             body = next;
             touched = true;
@@ -82,11 +112,11 @@ impl ChannelStore {
     }
 
     /// Recomputes the visible document of `id`; whether it changed.
-    pub(crate) fn rebase<'a>(
-        &mut self,
-        id: &str,
-        pending: impl IntoIterator<Item = &'a PendingMutation>,
-    ) -> bool {
+    pub(crate) fn rebase<'a, I>(&mut self, id: &str, pending: I) -> bool
+    where
+        I: IntoIterator<Item = &'a PendingMutation>,
+        I::IntoIter: Clone,
+    {
         rebase_into(&mut self.visible, id, self.confirmed.get(id), pending)
     }
 
@@ -124,12 +154,16 @@ impl ChannelStore {
 
 /// Recomputes the visible document of `id` from its confirmed one (`confirmed`, looked up by
 /// the caller) and the pending mutations; whether it changed.
-pub(crate) fn rebase_into<'a>(
+pub(crate) fn rebase_into<'a, I>(
     visible: &mut ChunkedMap<String, VisibleDoc>,
     id: &str,
     confirmed: Option<&Document>,
-    pending: impl IntoIterator<Item = &'a PendingMutation>,
-) -> bool {
+    pending: I,
+) -> bool
+where
+    I: IntoIterator<Item = &'a PendingMutation>,
+    I::IntoIter: Clone,
+{
     let mut pending = pending.into_iter().peekable();
     if pending.peek().is_none() {
         // Nothing pending (the usual case): the visible document is the confirmed one,
@@ -204,6 +238,63 @@ mod tests {
         assert_eq!(v.version, 0);
         // A patch of a document we do not hold is skipped locally.
         assert_eq!(overlay(None, [&p1]), None);
+    }
+
+    /// The fold of every pending mutation from the confirmed body (the reference).
+    fn full_fold(confirmed: Option<&Document>, pending: &[PendingMutation]) -> Option<VisibleDoc> {
+        let mut id = confirmed.map(|d| d.id.clone());
+        let mut body = confirmed.map(|d| d.doc.clone());
+        let mut touched = false;
+        for m in pending {
+            if let Ok(next) = apply_op(body.as_ref(), m.op, m.doc.as_ref()) {
+                body = next;
+                touched = true;
+                id.get_or_insert_with(|| m.id.clone());
+            }
+        }
+        Some(VisibleDoc {
+            id: id?,
+            version: confirmed.map_or(0, |d| d.version),
+            doc: body?,
+            pending: touched,
+        })
+    }
+
+    #[test]
+    fn overlay_from_the_last_put_or_delete_equals_the_full_fold() {
+        // Every sequence of up to four writes from a set that includes puts that cannot apply
+        // (no body, not an object), over a confirmed document and over none.
+        let writes = [
+            pm(0, Op::Put, Some(json!({"a": 1}))),
+            pm(0, Op::Put, None),
+            pm(0, Op::Put, Some(json!([1]))),
+            pm(0, Op::Patch, Some(json!({"b": 2, "a": null}))),
+            pm(0, Op::Patch, Some(json!(3))),
+            pm(0, Op::Delete, None),
+        ];
+        let confirmed = Document {
+            id: "t1".into(),
+            version: 4,
+            doc: json!({"a": 0, "c": 1}),
+        };
+        let mut cases = 0;
+        for len in 0..=4u32 {
+            for code in 0..writes.len().pow(len) {
+                let mut seq = Vec::new();
+                let mut c = code;
+                for i in 0..len {
+                    let mut m = writes[c % writes.len()].clone();
+                    m.mutation_id = u64::from(i) + 1;
+                    seq.push(m);
+                    c /= writes.len();
+                }
+                for base in [Some(&confirmed), None] {
+                    assert_eq!(overlay(base, &seq), full_fold(base, &seq), "{seq:?}");
+                    cases += 1;
+                }
+            }
+        }
+        assert_eq!(cases, 2 * (1 + 6 + 36 + 216 + 1296));
     }
 
     #[test]
