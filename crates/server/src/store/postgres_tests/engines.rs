@@ -53,10 +53,14 @@ fn put(mid: u64, id: &str) -> serde_json::Value {
 fn two_engines_on_one_database_write_one_channel_gap_free_and_deliver_one_order() {
     const PER_NODE: u64 = 40;
     let db = TestDb::new();
+    // Both subscribers are in place before either node writes: a later subscriber would get
+    // the earlier commits as its snapshot, not as events.
+    let subscribed = std::sync::Arc::new(std::sync::Barrier::new(2));
     let nodes: Vec<_> = ["a", "b"]
         .into_iter()
         .map(|node| {
             let mut e = engine(&db);
+            let subscribed = std::sync::Arc::clone(&subscribed);
             std::thread::spawn(move || {
                 let mut got = Vec::new();
                 let sub = connect(&mut e, &format!("sub-{node}"));
@@ -65,6 +69,7 @@ fn two_engines_on_one_database_write_one_channel_gap_free_and_deliver_one_order(
                     sub,
                     json!({"type": "subscribe", "channel": "tasks"}),
                 );
+                subscribed.wait();
                 let writer = connect(&mut e, &format!("w-{node}"));
                 for mid in 1..=PER_NODE {
                     // As the edge runs it: every input inside a batch (group commit, which
