@@ -82,11 +82,12 @@ impl Forwarder {
     }
 
     /// Starts one call; its outcome arrives as [`Input::ForwardDone`].
-    pub(crate) fn spawn(&self, call: ForwardCall) {
+    pub(crate) fn spawn(&self, mut call: ForwardCall) {
         let this = self.clone();
         self.runtime.spawn(async move {
             let timeout = Duration::from_millis(call.timeout_ms);
-            let outcome = match tokio::time::timeout(timeout, this.post(&call)).await {
+            let body = std::mem::take(&mut call.body);
+            let outcome = match tokio::time::timeout(timeout, this.post(&call.url, body)).await {
                 Ok(outcome) => outcome,
                 Err(_) => ForwardOutcome::Timeout,
             };
@@ -101,8 +102,8 @@ impl Forwarder {
         });
     }
 
-    async fn post(&self, call: &ForwardCall) -> ForwardOutcome {
-        let mut request = Request::post(&*call.url)
+    async fn post(&self, url: &str, body: String) -> ForwardOutcome {
+        let mut request = Request::post(url)
             .header(CONTENT_TYPE, "application/json")
             .header(
                 "user-agent",
@@ -111,7 +112,7 @@ impl Forwarder {
         if let Some(secret) = &self.secret {
             request = request.header(AUTHORIZATION, secret.clone());
         }
-        let request = match request.body(Full::new(Bytes::from(call.body.clone()))) {
+        let request = match request.body(Full::new(Bytes::from(body))) {
             Ok(r) => r,
             Err(err) => return ForwardOutcome::Unavailable(err.to_string()),
         };

@@ -26,12 +26,17 @@ pub(crate) const ROUTES: &[(&str, &str)] = &[
 
 /// `GET /api/v1/openapi.json`.
 pub(super) async fn serve() -> Response {
-    let mut text = document().to_string();
-    text.push('\n');
+    // The description depends only on the code: built once per process.
+    static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let text = TEXT.get_or_init(|| {
+        let mut text = document().to_string();
+        text.push('\n');
+        text
+    });
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "application/json")],
-        text,
+        text.as_str(),
     )
         .into_response()
 }
