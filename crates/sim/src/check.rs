@@ -95,8 +95,7 @@ fn expected_docs(w: &mut World, i: usize, channel: &str) -> Vec<Document> {
         .filter(|s| s.channel == channel)
         .map(|s| s.filter.clone())
         .collect();
-    let server = w.server.as_mut().expect("server up");
-    let snapshot = server.store_mut().snapshot(channel).unwrap_or_default();
+    let snapshot = w.store.snapshot(channel).unwrap_or_default();
     snapshot
         .into_iter()
         .filter(|d| {
@@ -116,7 +115,7 @@ fn confirmed_docs(e: &Engine, channel: &str) -> Vec<Document> {
 /// Everything settled: all clients connected and live, nothing in flight or pending, and
 /// every client's confirmed state equal to the server's.
 pub fn quiescent(w: &mut World) -> bool {
-    if w.server.is_none() || !w.plan.is_empty() {
+    if !w.all_nodes_up() || !w.plan.is_empty() {
         return false;
     }
     for (i, c) in w.clients.iter().enumerate() {
@@ -180,9 +179,11 @@ pub fn diagnose(w: &mut World) -> String {
                     .into_iter()
                     .map(|ch| (ch, e.is_live(ch)))
                     .collect();
-                if let (Some(server), Some(conn)) = (w.server.as_ref(), c.link.conn) {
+                let node = w.nodes[c.link.node].engine.as_ref();
+                if let (Some(server), Some(conn)) = (node, c.link.conn) {
                     out.push_str(&format!(
-                        "\n  client {i} on the server: in flight {} held {} streaming {:?}",
+                        "\n  client {i} on node {}: in flight {} held {} streaming {:?}",
+                        c.link.node,
                         server.in_flight(conn),
                         server.inbound_held(conn),
                         server.streaming(conn)

@@ -1,10 +1,12 @@
 //! The deterministic simulation of Tether: real client engines (`tether-core`) against the
 //! real server engine (`tether-server`, in-memory store) over seeded faulty links, in virtual
-//! time. It drives both engines, so it is a crate of its own. [`run_schedule`] runs one
+//! time; in a quarter of the schedules two or three server engines share the store (cluster
+//! mode, CLUSTER.md) and learn each other's commits from lossy hints and polls. It drives both engines, so it is a crate of its own. [`run_schedule`] runs one
 //! schedule; `tests/simulation.rs` runs thousands (`TETHER_SIM_SCHEDULES`, `TETHER_SIM_SEED`).
 
 mod check;
 mod client;
+mod hints;
 mod link;
 mod ops;
 mod pair;
@@ -90,6 +92,7 @@ fn tally(w: &world::World) -> Tally {
     let mut t = w.tally;
     t.schedules = 1;
     t.virtual_ms = w.now;
+    t.lost_hints = w.hint_link.lost;
     for c in &w.clients {
         for outcomes in c.outcomes.values() {
             for o in outcomes {

@@ -25,6 +25,8 @@ pub struct Link {
     pub rng: Rng,
     /// The server's id for the current connection.
     pub conn: Option<ConnId>,
+    /// The server node the current connection is to (0 in a schedule with one node).
+    pub node: usize,
     /// An `OpenSocket` completes (or fails) at this time.
     pub opening_at: Option<u64>,
     pub up: VecDeque<(u64, String)>,
@@ -60,6 +62,7 @@ impl Link {
         Link {
             rng: Rng::new(seed),
             conn: None,
+            node: 0,
             opening_at: None,
             up: VecDeque::new(),
             down: VecDeque::new(),

@@ -12,8 +12,9 @@ use tether_server::{AuthConfig, Claims, ServerConfig, TokenAuth};
 pub const SECRET: &[u8] = b"simulation-secret";
 
 use super::client::{SimClient, ViewSpec};
+use super::hints::HintLink;
 use super::link::Link;
-use super::world::{Tally, World};
+use super::world::{Node, Tally, World};
 
 #[derive(Debug, Clone)]
 pub enum Action {
@@ -32,8 +33,9 @@ pub enum Action {
     /// The app crashes after routing a few more of its outputs (in the middle of a drain:
     /// some writes and sends done, the rest never happen).
     CrashMidDrain(usize),
-    /// The server stops (gracefully with 1001, or killed) and comes back after `down` ms on
-    /// the same store, or on a fresh one (new epoch) with `reset_db`.
+    /// A server node stops (gracefully with 1001, or killed) and comes back after `down` ms
+    /// on the same store, or every node on a fresh one (new epoch) with `reset_db`. Which
+    /// node, in a cluster schedule, is drawn when it happens.
     ServerDown {
         graceful: bool,
         reset_db: bool,
@@ -206,6 +208,20 @@ pub fn build(seed: u64, trace: bool) -> World {
             plan.push((frng.below(duration), Action::CutMidSnapshot(c)));
         }
     }
+    // Cluster rows, from their own generator too: two or three nodes over the one store, each
+    // client given every node as an endpoint, hints between the nodes that may be lost,
+    // duplicated or reordered.
+    let mut crng = Rng::new(seed ^ 0x0C1A_57E2_0000_0001);
+    let nodes = if crng.below(4) == 0 {
+        2 + crng.below(2) as usize
+    } else {
+        1
+    };
+    let mut client_config = client_config;
+    if nodes > 1 {
+        server_config.shared_store = true;
+        client_config.endpoints = nodes;
+    }
     plan.sort_by_key(|(at, _)| *at);
     plan.push((duration, Action::Heal));
 
@@ -213,9 +229,9 @@ pub fn build(seed: u64, trace: bool) -> World {
         seed,
         rng,
         now: 0,
-        server: None,
-        parked: None,
-        server_up_at: None,
+        nodes: (0..nodes).map(|_| Node::default()).collect(),
+        store: super::recording::RecordingStore::new(String::new(), Default::default()),
+        hint_link: HintLink::new(crng.next_u64()),
         server_config,
         journal: Default::default(),
         epochs: 0,
@@ -231,8 +247,11 @@ pub fn build(seed: u64, trace: bool) -> World {
     world.tally.auth_schedules = u64::from(auth);
     world.tally.tight_rate_schedules = u64::from(tight_rate);
     world.tally.flow_schedules = u64::from(flow);
-    let store = world.new_store();
-    world.start_server(store);
+    world.tally.cluster_schedules = u64::from(nodes > 1);
+    world.store = world.new_store();
+    for k in 0..nodes {
+        world.start_server(k);
+    }
     world
 }
 
@@ -339,8 +358,10 @@ impl World {
                 // Fault actions end; writes in flight still finish (and now succeed).
                 self.plan
                     .retain(|(_, a)| matches!(a, Action::WriteDone(..)));
-                if self.server.is_none() {
-                    self.server_up_at = Some(now);
+                for node in &mut self.nodes {
+                    if node.engine.is_none() {
+                        node.up_at = Some(now);
+                    }
                 }
                 for i in 0..self.clients.len() {
                     self.clients[i].crash_after = None;
@@ -372,39 +393,54 @@ impl World {
 
     fn server_down(&mut self, graceful: bool, reset_db: bool, down: u64) {
         let now = self.now;
-        let Some(mut server) = self.server.take() else {
-            return;
-        };
-        if graceful {
-            self.tally.graceful_restarts += 1;
-            server.shutdown(now);
-            self.server = Some(server);
-            self.drain_server();
-            server = self.server.take().expect("just put back");
-            for c in &mut self.clients {
-                // Close frames already queued still arrive; nothing more gets through.
-                c.link.up.clear();
-                c.link.conn = None;
-            }
+        // A database reset takes every node down (they come back on the new database); else
+        // one node goes, drawn only in a cluster schedule (so single-node schedules draw as
+        // they always did).
+        let going: Vec<usize> = if reset_db {
+            (0..self.nodes.len()).collect()
+        } else if self.is_cluster() {
+            vec![self.rng.below(self.nodes.len() as u64) as usize]
         } else {
-            self.tally.server_crashes += 1;
-            for i in 0..self.clients.len() {
-                if self.clients[i].link.conn.is_some() {
-                    self.clients[i].link.reset();
-                    if let Some(e) = self.clients[i].engine.as_mut() {
-                        e.socket_closed(now, 1006);
+            vec![0]
+        };
+        let mut any = false;
+        for k in going {
+            let Some(mut server) = self.nodes[k].engine.take() else {
+                continue;
+            };
+            any = true;
+            if graceful {
+                self.tally.graceful_restarts += 1;
+                server.shutdown(now);
+                self.nodes[k].engine = Some(server);
+                self.drain_server(k);
+                self.nodes[k].engine = None;
+                for c in &mut self.clients {
+                    if c.link.node == k {
+                        // Close frames already queued still arrive; nothing more gets through.
+                        c.link.up.clear();
+                        c.link.conn = None;
                     }
-                    self.drain_client(i);
+                }
+            } else {
+                self.tally.server_crashes += 1;
+                for i in 0..self.clients.len() {
+                    if self.clients[i].link.node == k && self.clients[i].link.conn.is_some() {
+                        self.clients[i].link.reset();
+                        if let Some(e) = self.clients[i].engine.as_mut() {
+                            e.socket_closed(now, 1006);
+                        }
+                        self.drain_client(i);
+                    }
                 }
             }
+            self.conn_owner.retain(|(node, _), _| *node != k);
+            self.nodes[k].up_at = Some(now + down);
+            self.nodes[k].next_poll = None;
         }
-        self.conn_owner.clear();
-        let mut store = server.into_store();
-        if reset_db {
+        if reset_db && any {
             self.tally.db_resets += 1;
-            store = self.new_store();
+            self.store = self.new_store();
         }
-        self.parked = Some(store);
-        self.server_up_at = Some(now + down);
     }
 }

@@ -1,5 +1,7 @@
 //! The real `MemoryStore`, with every commit recorded (per epoch) for the exactly-once and
 //! ordering checks. Pure delegation: the server engine sees the in-memory store unchanged.
+//! Clones share one store (one database), so several server engines of a cluster schedule
+//! commit to the same log.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -18,22 +20,36 @@ pub struct Recorded {
 
 pub type Journal = Rc<RefCell<Vec<Recorded>>>;
 
+/// One database: its store, shared by the handles of every node, and the journal.
+#[derive(Clone)]
 pub struct RecordingStore {
-    pub inner: MemoryStore,
+    pub inner: Rc<RefCell<MemoryStore>>,
+    pub epoch: String,
     pub journal: Journal,
+}
+
+impl RecordingStore {
+    /// A fresh database with this epoch.
+    pub fn new(epoch: String, journal: Journal) -> RecordingStore {
+        RecordingStore {
+            inner: Rc::new(RefCell::new(MemoryStore::new(epoch.clone()))),
+            epoch,
+            journal,
+        }
+    }
 }
 
 impl Store for RecordingStore {
     fn epoch(&self) -> &str {
-        self.inner.epoch()
+        &self.epoch
     }
 
     fn channel_head(&mut self, channel: &str) -> Result<ChannelHead, StoreError> {
-        self.inner.channel_head(channel)
+        self.inner.borrow_mut().channel_head(channel)
     }
 
     fn document(&mut self, channel: &str, id: &str) -> Result<Option<StoredDoc>, StoreError> {
-        self.inner.document(channel, id)
+        self.inner.borrow_mut().document(channel, id)
     }
 
     fn snapshot_page(
@@ -42,7 +58,7 @@ impl Store for RecordingStore {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<Document>, StoreError> {
-        self.inner.snapshot_page(channel, after, limit)
+        self.inner.borrow_mut().snapshot_page(channel, after, limit)
     }
 
     fn log_after(
@@ -51,7 +67,7 @@ impl Store for RecordingStore {
         after: u64,
         limit: usize,
     ) -> Result<Vec<LogEntry>, StoreError> {
-        self.inner.log_after(channel, after, limit)
+        self.inner.borrow_mut().log_after(channel, after, limit)
     }
 
     fn log_before(
@@ -60,15 +76,15 @@ impl Store for RecordingStore {
         before: u64,
         limit: usize,
     ) -> Result<Vec<LogEntry>, StoreError> {
-        self.inner.log_before(channel, before, limit)
+        self.inner.borrow_mut().log_before(channel, before, limit)
     }
 
     fn dedupe(&mut self, client_id: &str, mutation_id: u64) -> Result<Dedupe, StoreError> {
-        self.inner.dedupe(client_id, mutation_id)
+        self.inner.borrow_mut().dedupe(client_id, mutation_id)
     }
 
     fn client_subject(&mut self, client_id: &str) -> Result<Option<String>, StoreError> {
-        self.inner.client_subject(client_id)
+        self.inner.borrow_mut().client_subject(client_id)
     }
 
     fn bind_client(
@@ -79,13 +95,14 @@ impl Store for RecordingStore {
         unix_ms: u64,
     ) -> Result<String, StoreError> {
         self.inner
+            .borrow_mut()
             .bind_client(client_id, subject, retention, unix_ms)
     }
 
     fn commit(&mut self, commit: &Commit) -> Result<Option<ChannelHead>, StoreError> {
-        let result = self.inner.commit(commit)?;
+        let result = self.inner.borrow_mut().commit(commit)?;
         self.journal.borrow_mut().push(Recorded {
-            epoch: self.inner.epoch().to_owned(),
+            epoch: self.epoch.clone(),
             commit: commit.clone(),
         });
         Ok(result)

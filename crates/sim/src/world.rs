@@ -1,12 +1,15 @@
-//! The simulated world: N real client engines, the real server engine over the in-memory
-//! store, seeded links, virtual time, and the event loop that routes outputs between them.
+//! The simulated world: N real client engines, one or more real server engines (nodes) over
+//! one in-memory store, seeded links, virtual time, and the event loop that routes outputs
+//! between them. With several nodes each client connects to the node its engine's endpoint
+//! names, and the nodes learn each other's commits from hints ([`super::hints`]) and polls.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 
 use tether_core::{Config, Engine, Output, Persist, Rng, WriteBatch};
-use tether_server::{ConnId, ConnectInfo, MemoryStore, ServerConfig, ServerEngine};
+use tether_server::{ConnId, ConnectInfo, ServerConfig, ServerEngine};
 
 use super::client::SimClient;
+use super::hints::{HintLink, POLL_MS};
 use super::plan::Action;
 use super::recording::{Journal, RecordingStore};
 
@@ -75,6 +78,10 @@ pub struct Tally {
     pub deduped_events: u64,
     /// Virtual time simulated (ms).
     pub virtual_ms: u64,
+    /// Schedules with several server nodes.
+    pub cluster_schedules: u64,
+    /// Hints between nodes that were lost.
+    pub lost_hints: u64,
 }
 
 impl Tally {
@@ -111,6 +118,8 @@ impl Tally {
             (&mut self.recovered, o.recovered),
             (&mut self.deduped_events, o.deduped_events),
             (&mut self.virtual_ms, o.virtual_ms),
+            (&mut self.cluster_schedules, o.cluster_schedules),
+            (&mut self.lost_hints, o.lost_hints),
         ];
         for (a, b) in fields {
             *a += b;
@@ -118,17 +127,32 @@ impl Tally {
     }
 }
 
+/// One server node: its engine while it is up.
+#[derive(Default)]
+pub struct Node {
+    /// The engine (None while the node is down).
+    pub engine: Option<Server>,
+    /// A node that is down comes back at this time.
+    pub up_at: Option<u64>,
+    /// Its next poll of the store (cluster schedules only).
+    pub next_poll: Option<u64>,
+}
+
 pub struct World {
     pub seed: u64,
     pub rng: Rng,
     pub now: u64,
-    pub server: Option<Server>,
-    pub parked: Option<RecordingStore>,
-    pub server_up_at: Option<u64>,
+    /// The server nodes (one, or several over the one store).
+    pub nodes: Vec<Node>,
+    /// The database every node uses.
+    pub store: RecordingStore,
+    /// The hints between nodes.
+    pub hint_link: HintLink,
     pub server_config: ServerConfig,
     pub journal: Journal,
     pub epochs: u32,
-    pub conn_owner: HashMap<ConnId, usize>,
+    /// `(node, connection)` -> client.
+    pub conn_owner: HashMap<(usize, ConnId), usize>,
     pub clients: Vec<SimClient>,
     pub client_config: Config,
     pub plan: VecDeque<(u64, Action)>,
@@ -146,21 +170,36 @@ impl World {
         }
     }
 
+    /// A fresh database (a new epoch).
     pub fn new_store(&mut self) -> RecordingStore {
         self.epochs += 1;
-        RecordingStore {
-            inner: MemoryStore::new(format!("epoch-{}-{}", self.seed, self.epochs)),
-            journal: self.journal.clone(),
-        }
+        RecordingStore::new(
+            format!("epoch-{}-{}", self.seed, self.epochs),
+            self.journal.clone(),
+        )
     }
 
-    pub fn start_server(&mut self, store: RecordingStore) {
-        let mut server = ServerEngine::new(self.server_config.clone(), store);
+    /// Whether this schedule runs several nodes.
+    pub fn is_cluster(&self) -> bool {
+        self.nodes.len() > 1
+    }
+
+    /// Starts node `k`'s engine over the current database.
+    pub fn start_server(&mut self, k: usize) {
+        let mut server = ServerEngine::new(self.server_config.clone(), self.store.clone());
         server.set_unix_time_ms(self.now);
-        self.server = Some(server);
-        self.server_up_at = None;
         let now = self.now;
-        self.log(|| format!("server up at {now}"));
+        let cluster = self.is_cluster();
+        let node = &mut self.nodes[k];
+        node.engine = Some(server);
+        node.up_at = None;
+        node.next_poll = cluster.then_some(now + POLL_MS);
+        self.log(|| format!("server node {k} up at {now}"));
+    }
+
+    /// Every node up (the run can only settle then).
+    pub fn all_nodes_up(&self) -> bool {
+        self.nodes.iter().all(|n| n.engine.is_some())
     }
 
     /// Starts (or restarts from its persisted state) client `i`'s engine and app.
@@ -268,11 +307,12 @@ impl World {
         if self.rng.below(2) == 0 {
             let now = self.now;
             let conn = self.clients[i].link.conn;
+            let k = self.clients[i].link.node;
             while let Some((_, frame)) = self.clients[i].link.up.pop_front() {
-                if let (Some(server), Some(conn)) = (self.server.as_mut(), conn) {
+                if let (Some(server), Some(conn)) = (self.nodes[k].engine.as_mut(), conn) {
                     server.set_unix_time_ms(now);
                     server.handle_frame(now, conn, frame.as_bytes());
-                    self.drain_server();
+                    self.drain_server(k);
                 }
             }
         }
@@ -424,21 +464,29 @@ impl World {
         }
     }
 
-    pub fn drain_server(&mut self) {
+    /// Routes node `k`'s outputs; in a cluster schedule, then publishes its hints.
+    pub fn drain_server(&mut self, k: usize) {
         loop {
-            let Some(server) = self.server.as_mut() else {
+            let Some(server) = self.nodes[k].engine.as_mut() else {
                 return;
             };
             let Some(out) = server.poll_output() else {
+                let hints = server.take_hints();
+                if self.is_cluster() {
+                    let nodes = self.nodes.len();
+                    for (channel, head) in hints {
+                        self.hint_link.publish(self.now, k, nodes, &channel, head);
+                    }
+                }
                 return;
             };
             let now = self.now;
             match out {
                 tether_server::Output::Send { conn, frame } => {
-                    if let Some(&i) = self.conn_owner.get(&conn) {
+                    if let Some(&i) = self.conn_owner.get(&(k, conn)) {
                         self.log(|| format!("c{i} <- {frame}"));
                         let link = &mut self.clients[i].link;
-                        if link.conn == Some(conn) {
+                        if link.conn == Some(conn) && link.node == k {
                             link.push_down(now, super::link::Down::Frame(frame.to_string()));
                         }
                     }
@@ -447,10 +495,10 @@ impl World {
                     if code == tether_protocol::CloseCode::SlowConsumer {
                         self.tally.slow_consumer_closes += 1;
                     }
-                    if let Some(i) = self.conn_owner.remove(&conn) {
+                    if let Some(i) = self.conn_owner.remove(&(k, conn)) {
                         self.log(|| format!("c{i} <- close {}", code.as_u16()));
                         let link = &mut self.clients[i].link;
-                        if link.conn == Some(conn) {
+                        if link.conn == Some(conn) && link.node == k {
                             link.push_down(now, super::link::Down::Close(code.as_u16()));
                         }
                     }
@@ -482,12 +530,13 @@ impl World {
     /// The client side closed (or lost) its socket: the server sees a disconnect.
     pub fn drop_link(&mut self, i: usize) {
         if let Some(conn) = self.clients[i].link.conn {
-            self.conn_owner.remove(&conn);
-            if let Some(server) = self.server.as_mut() {
+            let k = self.clients[i].link.node;
+            self.conn_owner.remove(&(k, conn));
+            if let Some(server) = self.nodes[k].engine.as_mut() {
                 server.set_unix_time_ms(self.now);
                 server.disconnect(self.now, conn);
             }
-            self.drain_server();
+            self.drain_server(k);
         }
         self.clients[i].link.reset();
     }
@@ -501,8 +550,12 @@ impl World {
                 t = Some(t.map_or(x, |t| t.min(x)));
             }
         };
-        consider(self.server_up_at);
-        consider(self.server.as_ref().and_then(|s| s.poll_timeout()));
+        for node in &self.nodes {
+            consider(node.up_at);
+            consider(node.engine.as_ref().and_then(|s| s.poll_timeout()));
+            consider(node.next_poll);
+        }
+        consider(self.hint_link.next_time());
         for c in &self.clients {
             consider(c.link.next_time());
             consider(c.engine.as_ref().and_then(|e| e.poll_timeout()));
@@ -519,10 +572,12 @@ impl World {
             };
             self.apply(action);
         }
-        if self.server_up_at.is_some_and(|at| at <= now) {
-            let store = self.parked.take().expect("a parked store while down");
-            self.start_server(store);
+        for k in 0..self.nodes.len() {
+            if self.nodes[k].up_at.is_some_and(|at| at <= now) {
+                self.start_server(k);
+            }
         }
+        self.cluster_step();
         for i in 0..self.clients.len() {
             if self.clients[i].link.opening_at.is_some_and(|at| at <= now) {
                 self.complete_open(i);
@@ -533,7 +588,8 @@ impl World {
                 // The edge's read window: the socket is not read while the engine holds a
                 // full inbox of this connection's frames.
                 let conn = self.clients[i].link.conn;
-                let full = match (self.server.as_ref(), conn) {
+                let k = self.clients[i].link.node;
+                let full = match (self.nodes[k].engine.as_ref(), conn) {
                     (Some(server), Some(conn)) => {
                         server.inbound_held(conn) >= server.config().max_inbox
                     }
@@ -546,10 +602,10 @@ impl World {
                 let Some(frame) = self.clients[i].link.pop_up(now) else {
                     break;
                 };
-                if let (Some(server), Some(conn)) = (self.server.as_mut(), conn) {
+                if let (Some(server), Some(conn)) = (self.nodes[k].engine.as_mut(), conn) {
                     server.set_unix_time_ms(now);
                     server.handle_frame(now, conn, frame.as_bytes());
-                    self.drain_server();
+                    self.drain_server(k);
                 }
             }
         }
@@ -598,19 +654,23 @@ impl World {
                 // The frames reached the client: the server's credit for them returns.
                 let written = self.clients[i].link.take_written();
                 let conn = self.clients[i].link.conn;
-                if let (Some(server), Some(conn), true) = (self.server.as_mut(), conn, written > 0)
+                let k = self.clients[i].link.node;
+                if let (Some(server), Some(conn), true) =
+                    (self.nodes[k].engine.as_mut(), conn, written > 0)
                 {
                     server.set_unix_time_ms(now);
                     server.handle_written(now, conn, written);
-                    self.drain_server();
+                    self.drain_server(k);
                 }
             }
         }
-        if let Some(server) = self.server.as_mut() {
-            if server.poll_timeout().is_some_and(|at| at <= now) {
-                server.set_unix_time_ms(now);
-                server.handle_timeout(now);
-                self.drain_server();
+        for k in 0..self.nodes.len() {
+            if let Some(server) = self.nodes[k].engine.as_mut() {
+                if server.poll_timeout().is_some_and(|at| at <= now) {
+                    server.set_unix_time_ms(now);
+                    server.handle_timeout(now);
+                    self.drain_server(k);
+                }
             }
         }
         for i in 0..self.clients.len() {
@@ -630,27 +690,57 @@ impl World {
         if self.clients[i].engine.is_none() {
             return;
         }
-        match (self.server.as_mut(), reachable) {
+        // The node the engine's endpoint names (the SDK's list of URLs, one per node).
+        let k = match &self.clients[i].engine {
+            Some(e) if self.is_cluster() => e.current_endpoint() % self.nodes.len(),
+            _ => 0,
+        };
+        match (self.nodes[k].engine.as_mut(), reachable) {
             (Some(server), true) => {
                 server.set_unix_time_ms(now);
                 let conn = server.connect(now, ConnectInfo::default());
-                self.conn_owner.insert(conn, i);
+                self.conn_owner.insert((k, conn), i);
                 let c = &mut self.clients[i];
                 c.link.conn = Some(conn);
+                c.link.node = k;
                 if let Some(engine) = c.engine.as_mut() {
                     engine.socket_opened(now);
                 }
-                self.log(|| format!("c{i} connected as {conn}"));
+                self.log(|| format!("c{i} connected to node {k} as {conn}"));
             }
             _ => {
                 if let Some(engine) = self.clients[i].engine.as_mut() {
                     engine.socket_closed(now, 1006);
                 }
-                self.log(|| format!("c{i} connection refused"));
+                self.log(|| format!("c{i} connection to node {k} refused"));
             }
         }
-        self.drain_server();
+        self.drain_server(k);
         self.drain_client(i);
+    }
+
+    /// Cluster schedules: hints due now reach their nodes, and nodes due to poll the store do.
+    fn cluster_step(&mut self) {
+        let now = self.now;
+        while let Some(hint) = self.hint_link.pop_due(now) {
+            let k = hint.to;
+            if let Some(server) = self.nodes[k].engine.as_mut() {
+                server.set_unix_time_ms(now);
+                server.handle_log_hint(now, &hint.channel, hint.head);
+                self.drain_server(k);
+            }
+        }
+        for k in 0..self.nodes.len() {
+            if !self.nodes[k].next_poll.is_some_and(|at| at <= now) {
+                continue;
+            }
+            self.nodes[k].next_poll = Some(now + POLL_MS);
+            if let Some(server) = self.nodes[k].engine.as_mut() {
+                server.set_unix_time_ms(now);
+                server.sync_channels(now);
+                self.drain_server(k);
+            }
+        }
     }
 
     /// Channels each client's views cover.

@@ -102,5 +102,9 @@ fn schedules_converge_exactly_once() {
             t.long_replays > 0 && t.snapshot_pages > 0 && t.mid_snapshot_cuts > 0,
             "the flow-control rows ran: {t:?}"
         );
+        assert!(
+            t.cluster_schedules > 0 && t.lost_hints > 0,
+            "the cluster rows ran: {t:?}"
+        );
     }
 }

@@ -122,10 +122,15 @@ impl<S: Store> ServerEngine<S> {
             return Ok(());
         }
         let allowed = match to {
-            ReplyTo::Conn(conn) => self
-                .conns
-                .get(&conn)
-                .is_some_and(|c| c.may_write(&m.channel)),
+            ReplyTo::Conn(conn) => match self.conns.get(&conn) {
+                Some(c) => c.may_write(&m.channel),
+                // The connection closed while this mutation was being decided (learning other
+                // nodes' commits found the log trimmed past its view, which closes the view's
+                // subscribers): nothing is decided or recorded, so the client's resend after
+                // reconnecting is decided afresh — never answered from a record of a refusal
+                // nobody was told.
+                None => return Ok(()),
+            },
             ReplyTo::Api(_) => true,
         };
         if !allowed {

@@ -90,9 +90,14 @@ pub(super) struct Node {
 
 impl Node {
     pub(super) fn on(store: &Rc<RefCell<MemoryStore>>) -> Node {
+        Node::with(store, ServerConfig::default())
+    }
+
+    /// A node with `config` (its `shared_store` set).
+    pub(super) fn with(store: &Rc<RefCell<MemoryStore>>, config: ServerConfig) -> Node {
         let config = ServerConfig {
             shared_store: true,
-            ..ServerConfig::default()
+            ..config
         };
         let shared = Shared {
             store: Rc::clone(store),

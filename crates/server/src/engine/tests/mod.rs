@@ -5,6 +5,7 @@ mod auth;
 mod auth_keys;
 mod batch;
 mod bindings;
+mod closed_mid_decision;
 mod cluster;
 mod cluster_faults;
 mod dedupe_expiry;
