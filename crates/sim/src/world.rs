@@ -321,6 +321,8 @@ impl World {
         if let Some((_, batch)) = self.clients[i].in_flight.take() {
             if self.rng.below(2) == 0 {
                 let c = &mut self.clients[i];
+                c.persisted.last_mutation_id =
+                    c.persisted.last_mutation_id.max(batch.last_mutation_id);
                 for write in &batch.writes {
                     Self::persist(c, write);
                     if let Persist::OutboxRemove { mutation_id } = write {
@@ -359,6 +361,9 @@ impl World {
             for write in &batch.writes {
                 Self::persist(c, write);
             }
+            // Stored beside the outbox with every batch, as the shell does (so an id whose
+            // write failed and was withdrawn is not used again after a restart).
+            c.persisted.last_mutation_id = c.persisted.last_mutation_id.max(batch.last_mutation_id);
         } else {
             self.tally.storage_failures += 1;
         }
@@ -741,6 +746,23 @@ impl World {
                 self.drain_server(k);
             }
         }
+    }
+
+    /// Cluster schedules: every node polls the store now; whether that sent any client
+    /// anything (a node was behind the log).
+    pub fn poll_every_node(&mut self) -> bool {
+        if !self.is_cluster() {
+            return false;
+        }
+        let now = self.now;
+        for k in 0..self.nodes.len() {
+            if let Some(server) = self.nodes[k].engine.as_mut() {
+                server.set_unix_time_ms(now);
+                server.sync_channels(now);
+                self.drain_server(k);
+            }
+        }
+        self.clients.iter().any(|c| !c.link.idle())
     }
 
     /// Channels each client's views cover.
