@@ -466,10 +466,12 @@ fn exactly_once(w: &mut World) -> Result<(), String> {
 }
 
 /// The same answer of the server (the mutation as restored may differ in nothing the server
-/// saw). After a database reset the server may have applied it again, at another offset.
+/// saw). After a database reset the new database has no record of the first answer, so it
+/// decides the resent mutation afresh: applied again at another offset, or refused because
+/// the new database holds other documents (a create that now conflicts).
 fn same_answer(a: &MutationOutcome, b: &MutationOutcome, resets: bool) -> bool {
     match (a, b) {
-        (MutationOutcome::Acked { .. }, MutationOutcome::Acked { .. }) if resets => true,
+        _ if resets => true,
         (
             MutationOutcome::Acked {
                 version: v1,
