@@ -10,7 +10,10 @@ import "./styles.css";
 // Cache the built app so the board also opens offline: the worker that tetherOfflineShell()
 // (vite.config.ts) emits. The board's data and pending writes are the client's IndexedDB.
 // The e2e tests read the outcome from `window.__offlineShell`.
-const offlineShell = registerOfflineShell({ enabled: import.meta.env.PROD });
+const offlineShell = registerOfflineShell({
+  url: `${import.meta.env.BASE_URL}tether-sw.js`,
+  enabled: import.meta.env.PROD,
+});
 (window as { __offlineShell?: typeof offlineShell }).__offlineShell = offlineShell;
 
 const wsUrl = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
