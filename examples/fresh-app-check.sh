@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A brand-new Vite + React app installs tether-sync from the packed tarball
-# (`npm install <tarball>`), applies the offline app shell recipe of the package README
+# (`npm install <tarball>`) and builds; an app of the main entry alone ships no offline shell
+# code. Then it applies the offline app shell recipe of the package README
 # (the Vite plugin + registerOfflineShell) and builds; then, served by the reference server
 # (TETHER_SERVER_BIN, default target/debug/tether-server) in headless Chromium (the example's
 # playwright-core), it loads online, reloads with no network and shows its cached rows and its
@@ -27,6 +28,28 @@ cat >index.html <<'HTML'
 <!doctype html>
 <html><body><div id="root"></div><script type="module" src="/main.jsx"></script></body></html>
 HTML
+# First without the recipe: the main entry alone ships no offline code (separate entry).
+cat >main.jsx <<'JSX'
+import { createRoot } from "react-dom/client";
+import { TetherProvider, useRealtimeUpdates } from "tether-sync";
+
+function Tasks() {
+  const { data } = useRealtimeUpdates("tasks");
+  return <ul>{data.map((t) => <li key={t.id}>{t.title}</li>)}</ul>;
+}
+
+createRoot(document.getElementById("root")).render(
+  <TetherProvider url={`ws://${location.host}/ws`}><Tasks /></TetherProvider>,
+);
+JSX
+# shellcheck disable=SC2086  # word splitting of the version list is intended
+npm install --no-audit --no-fund $versions "$tarball"
+npx vite build
+if [[ -e dist/tether-sw.js ]] || grep -rlq serviceWorker dist; then
+  echo "fresh app: an app without tether-sync/offline ships offline shell code" >&2
+  exit 1
+fi
+
 # The offline app shell, as the package README's "Offline app shell" section says.
 cat >vite.config.js <<'JS'
 import { defineConfig } from "vite";
@@ -65,8 +88,6 @@ createRoot(document.getElementById("root")).render(
   <TetherProvider url={`ws://${location.host}/ws`}><Tasks /></TetherProvider>,
 );
 JSX
-# shellcheck disable=SC2086  # word splitting of the version list is intended
-npm install --no-audit --no-fund $versions "$tarball"
 npx vite build
 wasm="$(find dist -name '*.wasm' | head -n 1)"
 [[ -n "$wasm" ]] || { echo "fresh app: the build has no .wasm asset" >&2; exit 1; }
