@@ -5,7 +5,9 @@
 # (the Vite plugin + registerOfflineShell) and builds; then, served by the reference server
 # (TETHER_SERVER_BIN, default target/debug/tether-server) in headless Chromium (the example's
 # playwright-core), it loads online, reloads with no network and shows its cached rows and its
-# pending write, which reaches the server once back online.
+# pending write, which reaches the server once back online; a new deployment (rebuilt with
+# another heading) is shown at the next online load, replaces the cached version (the old cache
+# deleted) and is what loads offline from then on.
 #   examples/fresh-app-check.sh target/npm/tether-sync-<version>.tgz
 set -euo pipefail
 tarball="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
@@ -76,6 +78,7 @@ function Tasks() {
   const { pendingCount } = useBackgroundSync();
   return (
     <div>
+      <h1>build v1</h1>
       <p id="status">{status}</p>
       <p id="pending">{pendingCount} pending</p>
       <button onClick={() => insert({ title: `task ${data.length + 1}` })}>add</button>
@@ -100,4 +103,5 @@ server_bin="${TETHER_SERVER_BIN:-${CARGO_TARGET_DIR:-$here/../target}/debug/teth
 [[ -x "$server_bin" ]] || { echo "fresh app: no tether-server binary at $server_bin" >&2; exit 1; }
 node "$here/fresh-app-offline.mjs" "$server_bin" "$app/dist" "$here/kanban/node_modules/playwright-core/index.mjs"
 echo "fresh-app check passed: vite build emitted $(basename "$wasm") ($(wc -c <"$wasm") bytes)" \
-  "and tether-sw.js; an offline reload showed the cached rows and the pending write"
+  "and tether-sw.js; an offline reload showed the cached rows and the pending write; a new" \
+  "deployment replaced the cached version"

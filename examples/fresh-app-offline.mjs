@@ -2,14 +2,16 @@
 // serves its dist/ on a free loopback port; headless Chromium loads it online, adds a row, goes
 // offline (browser offline and server stopped), adds a second row, reloads: the page comes from
 // the service worker with both rows and "1 pending"; back online, the second row reaches the
-// server exactly once (a second browser context sees it once).
+// server exactly once (a second browser context sees it once). Then a new deployment: the app
+// is rebuilt with another heading; the next online load shows it, the new worker replaces the
+// old version's cache, and an offline reload shows the new version.
 //   node fresh-app-offline.mjs SERVER_BIN DIST_DIR PLAYWRIGHT_CORE_INDEX_MJS
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 
 const [bin, dist, playwright] = process.argv.slice(2);
@@ -100,6 +102,41 @@ try {
   await text(witness, "li", "task 2");
   assert.deepEqual((await witness.locator("li").allTextContents()).sort(), ["task 1", "task 2"]);
   console.log("fresh app: offline reload served by the worker with its rows and pending write");
+
+  // A new deployment: same app, another heading, rebuilt into the directory the server serves.
+  const shellCaches = () =>
+    page.evaluate(async () => (await caches.keys()).filter((k) => k.startsWith("tether-shell:")));
+  const before = await shellCaches();
+  assert.equal(before.length, 1, `one cached version before the deployment: ${before}`);
+  const app = dirname(dist);
+  const main = join(app, "main.jsx");
+  writeFileSync(main, readFileSync(main, "utf8").replace("build v1", "build v2"));
+  const build = spawnSync("npx", ["vite", "build"], { cwd: app, stdio: ["ignore", "ignore", "inherit"] });
+  assert.equal(build.status, 0, "the second vite build");
+  await page.reload();
+  await text(page, "h1", "build v2"); // navigations go to the network first: never a stale shell
+  // Wait for the new version's worker (the page's own registerOfflineShell() asked for the
+  // update check too; this waits until it is done).
+  await page.evaluate(async () => {
+    const reg = await navigator.serviceWorker.getRegistration();
+    await reg.update();
+    // The new worker may be installing, waiting or already activating (skipWaiting).
+    const worker = reg.installing ?? reg.waiting ?? reg.active;
+    await new Promise((resolve) => {
+      const settled = () => ["activated", "redundant"].includes(worker.state) && resolve();
+      worker.addEventListener("statechange", settled);
+      settled();
+    });
+  });
+  const after = await shellCaches();
+  assert.equal(after.length, 1, `one cached version after the deployment: ${after}`);
+  assert.notEqual(after[0], before[0], "the new version has its own cache, the old one is deleted");
+  await context.setOffline(true);
+  await stopServer();
+  await page.reload();
+  await text(page, "h1", "build v2");
+  await text(page, "li", "task 2");
+  console.log("fresh app: a new deployment replaced the cached version, and loads offline");
 } finally {
   await browser.close();
   await stopServer();

@@ -21,11 +21,17 @@ class FakeWorker extends EventTarget {
   }
 }
 
-function registration(parts: { active?: FakeWorker; installing?: FakeWorker; waiting?: FakeWorker }) {
+function registration(parts: {
+  active?: FakeWorker;
+  installing?: FakeWorker;
+  waiting?: FakeWorker;
+  update?: () => Promise<unknown>;
+}) {
   return {
     active: parts.active ?? null,
     installing: parts.installing ?? null,
     waiting: parts.waiting ?? null,
+    update: parts.update ?? (async () => undefined),
   } as unknown as ServiceWorkerRegistration;
 }
 
@@ -85,6 +91,19 @@ describe("registerOfflineShell", () => {
     expect(register).toHaveBeenCalledWith(new URL("tether-sw.js", document.baseURI).href, { scope: "./" });
     expect(shell.status).toBe("registered");
     if (shell.status === "registered") await expect(shell.ready).resolves.toBe(true);
+  });
+
+  it("asks for a newer worker when one was already active, not on the first install", async () => {
+    const update = vi.fn(async () => Promise.reject(new TypeError("offline")));
+    stubServiceWorker(async () => registration({ active: new FakeWorker("activated"), update }));
+    const again = await registerOfflineShell();
+    expect(again.status).toBe("registered");
+    expect(update).toHaveBeenCalledTimes(1); // its rejection (offline) is swallowed
+
+    const first = vi.fn(async () => undefined);
+    stubServiceWorker(async () => registration({ installing: new FakeWorker("installing"), update: first }));
+    expect((await registerOfflineShell()).status).toBe("registered");
+    expect(first).not.toHaveBeenCalled();
   });
 
   it("reports a failed registration instead of throwing", async () => {

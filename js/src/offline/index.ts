@@ -106,7 +106,7 @@ export function whenActive(registration: ServiceWorkerRegistration): Promise<boo
 
 /**
  * Registers the offline app shell's service worker (see the package README, "Offline app
- * shell"). Resolves with what happened; it is a no-op (`status: "unavailable"`) where service
+ * shell") and, when one was already active, asks the browser to check for a newer one. Resolves with what happened; it is a no-op (`status: "unavailable"`) where service
  * workers are missing or not allowed, and never rejects.
  */
 export async function registerOfflineShell(options: OfflineShellOptions = {}): Promise<OfflineShell> {
@@ -125,6 +125,11 @@ export async function registerOfflineShell(options: OfflineShellOptions = {}): P
       url,
       options.scope === undefined ? {} : { scope: options.scope },
     );
+    // A worker was already active: ask now whether a new deployment's worker exists, rather than
+    // whenever the browser's own check after navigation runs. Offline this fails; that is fine.
+    if (registration.active) {
+      registration.update().catch(() => undefined);
+    }
     return { status: "registered", registration, ready: whenActive(registration) };
   } catch (error) {
     return { status: "failed", error };
