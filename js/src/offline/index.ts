@@ -106,8 +106,9 @@ export function whenActive(registration: ServiceWorkerRegistration): Promise<boo
 
 /**
  * Registers the offline app shell's service worker (see the package README, "Offline app
- * shell") and, when one was already active, asks the browser to check for a newer one. Resolves with what happened; it is a no-op (`status: "unavailable"`) where service
- * workers are missing or not allowed, and never rejects.
+ * shell") and, when one was already active, asks the browser to check for a newer one.
+ * Resolves with what happened; it is a no-op (`status: "unavailable"`) where service workers
+ * are missing or not allowed, and never rejects.
  */
 export async function registerOfflineShell(options: OfflineShellOptions = {}): Promise<OfflineShell> {
   const nav = typeof navigator === "undefined" ? undefined : navigator;

@@ -62,7 +62,8 @@ export function buildManifest(
   files: readonly BuiltFile[],
   options: { shell: string; workerFile: string; extra?: readonly BuiltFile[] },
 ): ShellManifest {
-  const shipped = [...files, ...(options.extra ?? [])].filter((f) => isShipped(f.fileName, options.workerFile));
+  const all = [...files, ...(options.extra ?? [])];
+  const shipped = all.filter((f) => isShipped(f.fileName, options.workerFile));
   const assets = [...new Set(shipped.map((f) => f.fileName))].sort();
   if (!assets.includes(options.shell)) {
     throw new Error(`tether-sync/offline: the build has no ${options.shell} to serve as the app shell`);

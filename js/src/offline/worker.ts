@@ -93,7 +93,8 @@ export function startShellWorker(sw: ShellWorkerScope, manifest: ShellManifest):
     event.waitUntil(
       sw.caches
         .keys()
-        .then((keys) => Promise.all(keys.filter((k) => k.startsWith(prefix) && k !== cacheName).map((k) => sw.caches.delete(k))))
+        .then((keys) => keys.filter((k) => k.startsWith(prefix) && k !== cacheName))
+        .then((old) => Promise.all(old.map((k) => sw.caches.delete(k))))
         .then(() => sw.clients.claim()),
     );
   });
