@@ -1,15 +1,20 @@
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { TetherProvider } from "tether-sync";
+import { registerOfflineShell } from "tether-sync/offline";
 
 import { App } from "./App";
 import "tether-sync/ui.css";
 import "./styles.css";
 
-// Cache the app shell so the board also opens offline (see public/sw.js).
-if ("serviceWorker" in navigator && location.protocol !== "file:") {
-  void navigator.serviceWorker.register("./sw.js").catch(() => undefined);
-}
+// Cache the built app so the board also opens offline: the worker that tetherOfflineShell()
+// (vite.config.ts) emits. The board's data and pending writes are the client's IndexedDB.
+// The e2e tests read the outcome from `window.__offlineShell`.
+const offlineShell = registerOfflineShell({
+  url: `${import.meta.env.BASE_URL}tether-sw.js`,
+  enabled: import.meta.env.PROD,
+});
+(window as { __offlineShell?: typeof offlineShell }).__offlineShell = offlineShell;
 
 const wsUrl = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
 
