@@ -47,6 +47,8 @@ impl Engine {
     pub fn socket_opened(&mut self, now: u64) {
         if self.state == ConnectionState::Connecting {
             self.state = ConnectionState::Handshaking;
+            // This `hello` carries the newest token.
+            self.auth_after_welcome = false;
             let hello = ClientMessage::Hello {
                 protocol: PROTOCOL_VERSION,
                 client_id: self.client_id.clone(),
@@ -267,8 +269,9 @@ impl Engine {
     /// token). While the engine waits for a token (after `NeedToken`) it connects at once;
     /// on an open session (`Ready`) a token is sent at once with `auth`, so the session runs
     /// on it without a reconnect (a refused one leaves the old token in force: the server's
-    /// `error AUTH_INVALID` becomes the last error); in any case the token is used for the
-    /// connections that follow.
+    /// `error AUTH_INVALID` becomes the last error), and while `hello` awaits its `welcome`
+    /// it is sent with `auth` right after the `welcome`; in any case the token is used for
+    /// the connections that follow.
     pub fn set_token(&mut self, now: u64, token: Option<String>) {
         self.token = token;
         self.token_stale = false;
@@ -279,6 +282,7 @@ impl Engine {
                     self.send(&ClientMessage::Auth { token });
                 }
             }
+            ConnectionState::Handshaking => self.auth_after_welcome = self.token.is_some(),
             _ => {}
         }
         self.finish(now);
@@ -415,6 +419,13 @@ impl Engine {
             .set(Timer::Ping, now + self.heartbeat.interval_ms);
         self.timers
             .set(Timer::DeadLink, now + self.heartbeat.dead_after_ms);
+        // A token set while `hello` was on its way, before the subscriptions (whose grants it
+        // may change).
+        if std::mem::take(&mut self.auth_after_welcome) {
+            if let Some(token) = self.token.clone() {
+                self.send(&ClientMessage::Auth { token });
+            }
+        }
         self.send_subscriptions(now);
         for m in self.outbox.take_unsent() {
             self.send(&m.to_message());

@@ -79,6 +79,9 @@ pub struct Engine {
     token: Option<String>,
     /// The server refused the token: ask for a new one before the next attempt.
     token_stale: bool,
+    /// A token was set after `hello` went out with the previous one: sent with `auth` as
+    /// soon as the session is ready (a reconnect's `hello` carries it instead).
+    auth_after_welcome: bool,
     backoff: Backoff,
     /// The endpoint the next (or current) socket is for (below `config.endpoints`).
     endpoint: usize,
@@ -166,6 +169,7 @@ impl Engine {
             visible: true,
             token,
             token_stale: false,
+            auth_after_welcome: false,
             backoff: Backoff::new(config.backoff.clone()),
             endpoint: 0,
             heartbeat: Heartbeat::default(),

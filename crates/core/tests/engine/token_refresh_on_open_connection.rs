@@ -188,3 +188,54 @@ fn without_a_provider_token_expiring_asks_for_nothing() {
         }]
     );
 }
+
+#[test]
+fn a_token_set_while_hello_awaits_welcome_goes_out_as_auth_first_thing_after_it() {
+    let mut d = with_provider();
+    d.engine.subscribe(d.now, "tasks", None).unwrap();
+    d.engine.connect(d.now);
+    d.drain();
+    d.engine.set_token(d.now, Some("t1".into()));
+    d.drain();
+    d.engine.socket_opened(d.now);
+    let hello = d.sent().remove(0);
+    assert!(
+        matches!(&hello, ClientMessage::Hello { token: Some(t), .. } if t == "t1"),
+        "{hello:?}"
+    );
+    // The app logs in again before the server's welcome: nothing can be sent yet.
+    d.engine.set_token(d.now, Some("t2".into()));
+    assert!(sent_of(&d.drain()).is_empty());
+    d.server(welcome());
+    let sent = sent_of(&d.drain());
+    assert_eq!(
+        sent.first(),
+        Some(&ClientMessage::Auth { token: "t2".into() }),
+        "auth before the subscriptions: {sent:?}"
+    );
+    assert!(
+        sent.iter()
+            .any(|m| matches!(m, ClientMessage::Subscribe { channel, .. } if channel == "tasks")),
+        "{sent:?}"
+    );
+    // Only once; a reconnect's hello carries the newest token instead.
+    d.engine.socket_closed(d.now, 1006);
+    d.drain();
+    d.now += 60_000;
+    d.engine.handle_timeout(d.now);
+    assert!(d.drain().contains(&Output::NeedToken));
+    d.engine.set_token(d.now, Some("t2".into()));
+    d.drain();
+    d.engine.socket_opened(d.now);
+    let hello = d.sent().remove(0);
+    assert!(
+        matches!(&hello, ClientMessage::Hello { token: Some(t), .. } if t == "t2"),
+        "{hello:?}"
+    );
+    d.server(welcome());
+    let sent = sent_of(&d.drain());
+    assert!(
+        !sent.iter().any(|m| matches!(m, ClientMessage::Auth { .. })),
+        "{sent:?}"
+    );
+}
