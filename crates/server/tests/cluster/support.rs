@@ -400,3 +400,72 @@ pub async fn next_presence(
         }
     }
 }
+
+/// HAProxy (Debian's package) on a free loopback port in front of `nodes`, HTTP mode (the
+/// WebSocket upgrade passes through), health checks on `/healthz`; stopped by its PID.
+/// `balance first`: every connection goes to the first healthy node, so a test knows which.
+pub struct HaProxy {
+    pub addr: SocketAddr,
+    child: Option<Child>,
+    _dir: tempfile::TempDir,
+}
+
+impl HaProxy {
+    pub fn start(nodes: &[SocketAddr]) -> HaProxy {
+        let port = free_port();
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let mut cfg = format!(
+            "defaults\n  mode http\n  timeout connect 1s\n  timeout client 30s\n  \
+             timeout server 30s\n  timeout tunnel 60s\n  retries 3\n  option redispatch\n\
+             frontend tether\n  bind 127.0.0.1:{port}\n  default_backend nodes\n\
+             backend nodes\n  balance first\n  option httpchk GET /healthz\n  \
+             http-check expect status 200\n  default-server check inter 200ms fall 2 rise 1\n"
+        );
+        for (i, node) in nodes.iter().enumerate() {
+            cfg.push_str(&format!("  server node{} {node}\n", i + 1));
+        }
+        let path = dir.path().join("haproxy.cfg");
+        std::fs::write(&path, cfg).expect("write haproxy.cfg");
+        let bin = std::env::var("TETHER_TEST_HAPROXY").unwrap_or_else(|_| {
+            let sbin = "/usr/sbin/haproxy";
+            if std::path::Path::new(sbin).exists() {
+                sbin.into()
+            } else {
+                "haproxy".into()
+            }
+        });
+        let child = Command::new(&bin)
+            .arg("-db")
+            .arg("-f")
+            .arg(&path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("{bin}: {e}; HAProxy comes from scripts/bootstrap.sh (apt-get install -y haproxy)")
+            });
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "haproxy did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        HaProxy {
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            child: Some(child),
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("ws://{}/ws", self.addr)
+    }
+}
+
+impl Drop for HaProxy {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
