@@ -4,13 +4,14 @@ SHELL := /usr/bin/env bash
 .DEFAULT_GOAL := help
 SUITES := fmt clippy clippy-wasm native postgres cluster bench browser package js e2e
 
-.PHONY: help bootstrap test demo bench $(addprefix test-,$(SUITES))
+.PHONY: help bootstrap test demo demo-cluster bench $(addprefix test-,$(SUITES))
 
 help:
 	@echo "make demo       build the npm package and the Kanban example, run the reference server"
 	@echo "make test       bootstrap, then every suite; fails at the first failing suite"
 	@echo "make bootstrap  install missing tools only"
 	@echo "make test-SUITE one suite after the bootstrap: $(SUITES)"
+	@echo "make demo-cluster  the demo on 3 cluster nodes behind HAProxy (PostgreSQL, Redis; CLUSTER.md)"
 	@echo "make bench      benchmarks beside their peers (README.md, Benchmarks; ~15 min)"
 
 bootstrap:
@@ -21,6 +22,9 @@ test: bootstrap
 
 demo: bootstrap
 	@scripts/demo.sh
+
+demo-cluster: bootstrap
+	@scripts/demo-cluster.sh
 
 bench: bootstrap
 	@bench/run.sh

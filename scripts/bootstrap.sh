@@ -56,6 +56,9 @@ command -v initdb >/dev/null 2>&1 || compgen -G '/usr/lib/postgresql/*/bin/initd
 # redis-server for the cluster suite (scripts/services.sh runs a throw-away one on loopback;
 # no system service is used).
 command -v redis-server >/dev/null 2>&1 || apt_missing+=(redis-server)
+# HAProxy for `make demo-cluster` and the cluster suite's load-balancer test (started on
+# loopback with a config of its own; no system service is used).
+command -v haproxy >/dev/null 2>&1 || [[ -x /usr/sbin/haproxy ]] || apt_missing+=(haproxy)
 
 if ((${#apt_missing[@]})); then
   if [[ $is_root == 1 ]] && command -v apt-get >/dev/null 2>&1; then

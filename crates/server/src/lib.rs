@@ -33,6 +33,7 @@ pub use engine::{
     ForwardCall, ForwardConfig, ForwardId, ForwardOutcome, TOO_MANY_REQUESTS,
     UPSTREAM_BAD_RESPONSE, UPSTREAM_STATUS, UPSTREAM_TIMEOUT, UPSTREAM_UNAVAILABLE,
 };
+pub use engine::{NodeMessage, RelayConfig, DEFAULT_EXPIRY_MS, DEFAULT_HEARTBEAT_MS};
 #[cfg(feature = "sqlite")]
 pub use store::SqliteStore;
 pub use store::{

@@ -29,7 +29,7 @@ use super::options::read_units;
 use super::EdgeError;
 use crate::engine::{
     ApiAnswer, ApiMutation, ApiRead, ApiRequestId, ConnId, ConnectInfo, ForwardId, ForwardOutcome,
-    Output, ServerConfig, ServerEngine,
+    NodeMessage, Output, RelayConfig, ServerConfig, ServerEngine,
 };
 use crate::store::{Store, StoreError};
 
@@ -89,6 +89,14 @@ pub(crate) enum Input {
         epoch: String,
         channel: String,
         offset: u64,
+    },
+    /// Cluster mode: a broadcast or presence message of another node (or this one's own,
+    /// which the engine ignores).
+    #[cfg_attr(not(feature = "cluster"), allow(dead_code))]
+    NodeMessage {
+        node: String,
+        seq: u64,
+        msg: NodeMessage,
     },
     /// Cluster mode: the fan-out link (re)connected; hints may have been missed, read the
     /// database now.
@@ -316,6 +324,9 @@ impl<S: Store> Loop<S> {
                     self.engine.handle_log_hint(now, &channel, offset);
                 }
             }
+            Input::NodeMessage { node, seq, msg } => {
+                self.engine.handle_node_message(now, &node, seq, msg);
+            }
             Input::Resync => self.engine.sync_channels(now),
             Input::Probe { reply } => {
                 let _ = reply.send(self.engine.store_mut().check_writable());
@@ -405,6 +416,12 @@ impl<S: Store> Loop<S> {
         if let Some(cluster) = &self.cluster {
             for (channel, head) in self.engine.take_hints() {
                 cluster.publish(channel, head);
+            }
+        }
+        // Broadcasts and presence for the other nodes (cluster mode; none without a relay).
+        while let Some((seq, msg)) = self.engine.poll_node_message() {
+            if let Some(cluster) = &self.cluster {
+                cluster.relay(seq, &msg);
             }
         }
         self.settle_read_windows();
@@ -603,7 +620,11 @@ pub(crate) fn spawn_engine<S: Store + Send + 'static>(
         None
     };
     let (failed_tx, failed_rx) = oneshot::channel();
-    let engine = ServerEngine::new(config, store);
+    let mut engine = ServerEngine::new(config, store);
+    if let Some(node) = cluster.as_ref().and_then(|c| c.node_id.clone()) {
+        // Engine time starts at 0 when the thread's loop starts.
+        engine.enable_relay(0, node, RelayConfig::default());
+    }
     let join = std::thread::Builder::new()
         .name("tether-engine".into())
         .spawn(move || {

@@ -183,6 +183,8 @@ fn cluster_link(
         let polling = cluster_link::ClusterLink {
             hints: None,
             status: None,
+            relay: None,
+            node_id: None,
         };
         return Ok((Some(polling), LinkTasks::None));
     };

@@ -11,6 +11,12 @@
 //!   read the database once ([`Input::Resync`]), since hints published meanwhile are lost. It
 //!   resubscribes when the stream ends or the publisher saw a failure since it subscribed.
 //!
+//! The same two tasks carry the relay of broadcasts and presence between nodes on
+//! `tether:relay:<epoch>` (`<node> <seq> <json>`, see `cluster_link.rs`): the publisher sends
+//! what the engine relays, the subscriber hands other nodes' messages to the engine
+//! ([`Input::NodeMessage`]), which ignores its own and repeats. These are ephemeral: one lost
+//! on the way is lost (a broadcast), or repaired by the next heartbeat (presence).
+//!
 //! Hints are only hints: the engine reads the events from PostgreSQL in offset order, so a
 //! lost, repeated, late or reordered hint, or Redis being away, costs latency and never
 //! correctness; while the link is down the engine polls every
@@ -23,7 +29,10 @@ use std::time::Duration;
 use futures_util::StreamExt as _;
 use tokio::sync::mpsc;
 
-use super::cluster_link::{decode_hint, encode_hint, ClusterLink, LinkStatus, HINT_QUEUE};
+use super::cluster_link::{
+    decode_hint, decode_node_message, encode_hint, new_node_id, ClusterLink, LinkStatus,
+    HINT_QUEUE, RELAY_QUEUE,
+};
 use super::engine_task::Input;
 use super::EdgeError;
 
@@ -39,11 +48,17 @@ fn topic(epoch: &str) -> String {
     format!("tether:hints:{epoch}")
 }
 
+/// The pub/sub channel of a database's relay messages (broadcasts, presence).
+fn relay_topic(epoch: &str) -> String {
+    format!("tether:relay:{epoch}")
+}
+
 /// The link before its tasks run (they need the engine thread's input queue).
 pub(crate) struct RedisLink {
     client: redis::Client,
     status: Arc<LinkStatus>,
     hints: mpsc::Receiver<(String, u64)>,
+    relay: mpsc::Receiver<String>,
 }
 
 /// Prepares the link: what the engine thread gets of it, and the tasks to start with
@@ -55,9 +70,12 @@ pub(crate) fn prepare(url: &str) -> Result<(ClusterLink, RedisLink), EdgeError> 
     })?;
     let status = Arc::new(LinkStatus::default());
     let (hints_tx, hints) = mpsc::channel(HINT_QUEUE);
+    let (relay_tx, relay) = mpsc::channel(RELAY_QUEUE);
     let link = ClusterLink {
         hints: Some(hints_tx),
         status: Some(Arc::clone(&status)),
+        relay: Some(relay_tx),
+        node_id: Some(new_node_id()),
     };
     Ok((
         link,
@@ -65,6 +83,7 @@ pub(crate) fn prepare(url: &str) -> Result<(ClusterLink, RedisLink), EdgeError> 
             client,
             status,
             hints,
+            relay,
         },
     ))
 }
@@ -76,6 +95,7 @@ impl RedisLink {
             self.client.clone(),
             epoch.to_owned(),
             self.hints,
+            self.relay,
             Arc::clone(&self.status),
         ));
         tokio::spawn(subscriber(
@@ -133,9 +153,11 @@ async fn publisher(
     client: redis::Client,
     epoch: String,
     mut hints: mpsc::Receiver<(String, u64)>,
+    mut relay: mpsc::Receiver<String>,
     status: Arc<LinkStatus>,
 ) {
     let topic = topic(&epoch);
+    let relay_topic = relay_topic(&epoch);
     let mut conn = None;
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -145,6 +167,12 @@ async fn publisher(
                 let Some((channel, offset)) = hint else { return };
                 let mut cmd = redis::cmd("PUBLISH");
                 cmd.arg(&topic).arg(encode_hint(&epoch, &channel, offset));
+                run(&client, &mut conn, &cmd, &status).await;
+            }
+            msg = relay.recv() => {
+                let Some(msg) = msg else { return };
+                let mut cmd = redis::cmd("PUBLISH");
+                cmd.arg(&relay_topic).arg(msg);
                 run(&client, &mut conn, &cmd, &status).await;
             }
             _ = ping.tick() => run(&client, &mut conn, &redis::cmd("PING"), &status).await,
@@ -159,11 +187,17 @@ async fn subscriber(
     status: Arc<LinkStatus>,
 ) {
     let topic = topic(&epoch);
+    let relay_topic = relay_topic(&epoch);
     loop {
         let failures = status.failures.load(Ordering::Relaxed);
         let pubsub = match tokio::time::timeout(COMMAND_TIMEOUT, client.get_async_pubsub()).await {
             Ok(Ok(mut pubsub)) => {
-                match tokio::time::timeout(COMMAND_TIMEOUT, pubsub.subscribe(&topic)).await {
+                match tokio::time::timeout(
+                    COMMAND_TIMEOUT,
+                    pubsub.subscribe(&[&topic, &relay_topic]),
+                )
+                .await
+                {
                     Ok(Ok(())) => Some(pubsub),
                     _ => None,
                 }
@@ -183,6 +217,20 @@ async fn subscriber(
                     msg = stream.next() => {
                         let Some(msg) = msg else { break };
                         let Ok(text) = msg.get_payload::<String>() else { continue };
+                        if msg.get_channel_name() == relay_topic {
+                            let Some((node, seq, msg)) = decode_node_message(&text) else {
+                                continue;
+                            };
+                            // Full queue: dropped (broadcasts are at most once across nodes;
+                            // presence is repaired by the next heartbeat).
+                            let input = Input::NodeMessage { node, seq, msg };
+                            if let Err(mpsc::error::TrySendError::Closed(_)) =
+                                inputs.try_send(input)
+                            {
+                                return;
+                            }
+                            continue;
+                        }
                         let Some((epoch, offset, channel)) = decode_hint(&text) else {
                             continue;
                         };

@@ -340,13 +340,8 @@ impl<S: Store> ServerEngine<S> {
             .channels
             .get(&channel)
             .map_or(0, |s| s.subscribers.len() as u64);
-        let msg = ServerMessage::Broadcast {
-            channel: channel.clone(),
-            payload,
-            from: format!("api:{key_name}"),
-        };
-        // No connection has id 0: every subscriber gets it.
-        self.send_to_channel(&channel, ConnId(0), &msg);
+        // No connection has id 0: every subscriber gets it (and other nodes' subscribers).
+        self.broadcast_from(ConnId(0), channel, payload, format!("api:{key_name}"));
         self.api_answer(request, ApiAnswer::Broadcast { delivered });
     }
 

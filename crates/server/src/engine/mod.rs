@@ -117,6 +117,7 @@ mod mutations;
 mod presence;
 mod refresh;
 mod registry;
+mod relay;
 mod requests;
 mod session;
 mod subscriptions;
@@ -148,6 +149,7 @@ pub use forward::{
 };
 #[cfg(feature = "edge")]
 pub(crate) use limits::TokenBucket;
+pub use relay::{NodeMessage, RelayConfig, DEFAULT_EXPIRY_MS, DEFAULT_HEARTBEAT_MS};
 pub use requests::RequestContext;
 
 use requests::Handler;
@@ -259,6 +261,8 @@ pub struct ServerEngine<S> {
     forward: forward::ForwardState,
     /// Hints of this node's durable commits for the fan-out link (`cluster.rs`).
     hints: cluster::Hints,
+    /// Broadcasts and presence to and from other nodes (`relay.rs`).
+    relay: relay::Relay,
 }
 
 impl<S: Store> ServerEngine<S> {
@@ -282,6 +286,7 @@ impl<S: Store> ServerEngine<S> {
             api: api::ApiState::default(),
             forward: forward::ForwardState::default(),
             hints: cluster::Hints::default(),
+            relay: relay::Relay::default(),
         };
         requests::register_builtins(&mut engine);
         engine
@@ -445,6 +450,7 @@ impl<S: Store> ServerEngine<S> {
             self.run_conn_timer(now, conn);
         }
         self.run_forward_deadlines(now);
+        self.run_relay_timers(now);
     }
 
     /// Closes every connection with 1001 (server going away); for graceful shutdown.
@@ -490,6 +496,7 @@ impl<S: Store> ServerEngine<S> {
         if result.is_err() {
             self.stats.store_errors += 1;
             self.outputs.truncate(ready);
+            self.relay.clear();
             self.fail_stop();
         }
         result
@@ -521,10 +528,14 @@ impl<S: Store> ServerEngine<S> {
     /// earlier than needed (a spurious wake-up is harmless).
     #[must_use]
     pub fn poll_timeout(&self) -> Option<u64> {
-        match (self.timers.next(), self.forward.next_deadline()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [
+            self.timers.next(),
+            self.forward.next_deadline(),
+            self.relay.next_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// The next output, in order; `None` when drained, or while a batch is open and only

@@ -153,11 +153,17 @@ pub struct Node {
 impl Node {
     /// A node on `database` with the fan-out link `redis` (none: polling only).
     pub fn start(database: &str, redis: Option<&str>) -> Node {
+        Node::start_with(database, redis, &[])
+    }
+
+    /// A node as [`Node::start`], with more arguments.
+    pub fn start_with(database: &str, redis: Option<&str>, extra: &[&str]) -> Node {
         use std::io::BufRead;
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_tether-server"));
         cmd.args(["--dev", "--bind", "127.0.0.1:0", "--log", "warn"])
             .args(["--database-url", database])
-            .args(["--rate-per-sec", "0"]);
+            .args(["--rate-per-sec", "0"])
+            .args(extra);
         if let Some(redis) = redis {
             cmd.args(["--redis-url", redis]);
         }
@@ -342,5 +348,124 @@ impl Forwarder {
 impl Drop for Forwarder {
     fn drop(&mut self) {
         self.down();
+    }
+}
+
+/// Starts `n` nodes on `db` and the suite's Redis, and waits until each one's link to Redis is
+/// up (`/healthz` says `ok`): relayed broadcasts are at most once, so a test sends none before.
+pub async fn linked_nodes(db: &Database, n: usize, extra: &[&str]) -> Vec<Node> {
+    let redis = suite_redis();
+    let nodes: Vec<Node> = (0..n)
+        .map(|_| Node::start_with(&db.url(), Some(&redis), extra))
+        .collect();
+    for node in &nodes {
+        node.wait_health(200, "ok").await;
+    }
+    nodes
+}
+
+/// Reads frames until a `broadcast`; returns its payload.
+pub async fn next_broadcast(c: &mut Client) -> serde_json::Value {
+    loop {
+        if let ServerMessage::Broadcast { payload, .. } = c.recv().await {
+            return serde_json::from_str(&payload.to_text()).expect("json payload");
+        }
+    }
+}
+
+/// Reads frames until a `presence` event of `client_id`; returns its event and state. Waits
+/// up to `within` (a bound the test expects it by, with margin), failing after it.
+pub async fn next_presence(
+    c: &mut Client,
+    client_id: &str,
+    within: Duration,
+) -> (tether_protocol::PresenceEvent, Option<serde_json::Value>) {
+    let deadline = Instant::now() + within;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let msg = tokio::time::timeout(left, c.recv())
+            .await
+            .unwrap_or_else(|_| panic!("no presence of {client_id} within {within:?}"));
+        if let ServerMessage::Presence {
+            event,
+            client_id: who,
+            state,
+            ..
+        } = msg
+        {
+            if who == client_id {
+                let state = state.map(|s| serde_json::from_str(&s.to_text()).expect("json"));
+                return (event, state);
+            }
+        }
+    }
+}
+
+/// HAProxy (Debian's package) on a free loopback port in front of `nodes`, HTTP mode (the
+/// WebSocket upgrade passes through), health checks on `/healthz`; stopped by its PID.
+/// `balance first`: every connection goes to the first healthy node, so a test knows which.
+pub struct HaProxy {
+    pub addr: SocketAddr,
+    child: Option<Child>,
+    _dir: tempfile::TempDir,
+}
+
+impl HaProxy {
+    pub fn start(nodes: &[SocketAddr]) -> HaProxy {
+        let port = free_port();
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let mut cfg = format!(
+            "defaults\n  mode http\n  timeout connect 1s\n  timeout client 30s\n  \
+             timeout server 30s\n  timeout tunnel 60s\n  retries 3\n  option redispatch\n\
+             frontend tether\n  bind 127.0.0.1:{port}\n  default_backend nodes\n\
+             backend nodes\n  balance first\n  option httpchk GET /healthz\n  \
+             http-check expect status 200\n  default-server check inter 200ms fall 2 rise 1\n"
+        );
+        for (i, node) in nodes.iter().enumerate() {
+            cfg.push_str(&format!("  server node{} {node}\n", i + 1));
+        }
+        let path = dir.path().join("haproxy.cfg");
+        std::fs::write(&path, cfg).expect("write haproxy.cfg");
+        let bin = std::env::var("TETHER_TEST_HAPROXY").unwrap_or_else(|_| {
+            let sbin = "/usr/sbin/haproxy";
+            if std::path::Path::new(sbin).exists() {
+                sbin.into()
+            } else {
+                "haproxy".into()
+            }
+        });
+        let child = Command::new(&bin)
+            .arg("-db")
+            .arg("-f")
+            .arg(&path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("{bin}: {e}; HAProxy comes from scripts/bootstrap.sh (apt-get install -y haproxy)")
+            });
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "haproxy did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        HaProxy {
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            child: Some(child),
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("ws://{}/ws", self.addr)
+    }
+}
+
+impl Drop for HaProxy {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }

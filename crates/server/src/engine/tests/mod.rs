@@ -17,6 +17,7 @@ mod malformed_mutate;
 mod mutations;
 mod presence;
 mod registry;
+mod relay;
 mod requests;
 mod session;
 mod shared_client_id;
