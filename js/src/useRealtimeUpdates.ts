@@ -1,8 +1,8 @@
 /** `useRealtimeUpdates(channel)`: a live, optimistic view of a channel. */
-import { useCallback, useEffect, useMemo, useSyncExternalStore } from "react";
+import { useCallback, useEffect, useMemo, useRef, useSyncExternalStore } from "react";
 
 import { useTetherStore } from "./provider.js";
-import type { Row, ViewSnapshot } from "./store.js";
+import type { ChannelEvent, Row, ViewSnapshot } from "./store.js";
 import type { Conflict, Continuity, DocBody, Filter, MutationResult, Rejection } from "./types.js";
 
 /** Options of {@link useRealtimeUpdates}. */
@@ -11,6 +11,10 @@ export interface RealtimeOptions<T extends DocBody> {
   filter?: Filter;
   /** Order of `data`; keep the function stable (define it outside the component). */
   sort?: (a: Row<T>, b: Row<T>) => number;
+  /** Called once for every confirmed server event of this view (`created`, `updated`,
+   * `deleted`, `entered`, `left`), as {@link useChannelEvents} does; the latest function is
+   * called, so an inline one is fine. */
+  onEvent?: (event: ChannelEvent<T>) => void;
 }
 
 /** Options of a single write. */
@@ -88,6 +92,15 @@ export function useRealtimeUpdates<T extends DocBody = DocBody>(
   // eslint-disable-next-line react-hooks/exhaustive-deps -- keyed by value, not identity
   const filter = useMemo(() => options.filter, [filterKey]);
   useEffect(() => store.acquireView(channel, filter), [store, channel, filter]);
+  const onEvent = useRef(options.onEvent);
+  useEffect(() => {
+    onEvent.current = options.onEvent;
+  });
+  const listens = options.onEvent !== undefined;
+  useEffect(() => {
+    if (!listens) return undefined;
+    return store.onEvent(channel, filter, (event) => onEvent.current?.(event as ChannelEvent<T>));
+  }, [store, channel, filter, listens]);
 
   const view = useSyncExternalStore(
     store.subscribe,

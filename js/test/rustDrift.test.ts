@@ -101,7 +101,11 @@ describe("TypeScript types against the Rust side", () => {
     const source = read("src/shell/convert.rs");
     const keys = (name: string) => new Set(setKeys(fnBody(source, name), /\.key\("(\w+)"\)/g));
     expect(keys("write_view_change")).toEqual(
-      new Set([...interfaceFields(types, "ViewChange"), ...interfaceFields(types, "DocRow")]),
+      new Set([
+        ...interfaceFields(types, "ViewChange"),
+        ...interfaceFields(types, "DocRow"),
+        ...interfaceFields(types, "ViewEventRow"),
+      ]),
     );
     expect(keys("write_conflict")).toEqual(interfaceFields(types, "Conflict"));
     expect(keys("write_document")).toEqual(new Set(["version", "doc"]));

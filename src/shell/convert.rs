@@ -43,6 +43,19 @@ pub fn write_view_change(w: &mut Writer, set: &ChangeSet) {
     }
     w.end_array();
     w.key("removes").strs(&set.removes);
+    if !set.events.is_empty() {
+        w.key("events").begin_array();
+        for e in &set.events {
+            w.begin_object();
+            w.key("kind").str(e.kind.as_str());
+            w.key("id").str(&e.id);
+            w.key("version").u64(e.version);
+            w.key("offset").u64(e.offset);
+            w.key("own").bool(e.own);
+            w.end_object();
+        }
+        w.end_array();
+    }
     let continuity = match set.continuity {
         Some(c) => Some(continuity_name(c)),
         None if set.from_cache => Some("cached"),

@@ -9,6 +9,7 @@ mod coalescing_and_dedup;
 mod conflict_intents;
 mod conflict_rollback;
 mod endpoint_rotation;
+mod event_kinds;
 mod flush_waits_only_for_a_burst;
 mod frames_with_several_messages;
 mod gap_detection;

@@ -26,6 +26,7 @@ mod client_id_bound_to_subject;
 mod close_reply_after_frames;
 mod conflict_carries_current;
 mod database_url_is_refused_clearly_when_unusable;
+mod event_kinds_created_updated_deleted_entered_left;
 mod exactly_once_resend;
 mod expired_dedupe_record_never_applies_twice;
 mod failed_group_commit_stops_the_server;

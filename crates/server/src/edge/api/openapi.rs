@@ -201,10 +201,11 @@ fn schemas() -> Value {
             }}}
         },
         "Change": {
-            "type": "object", "required": ["offset", "id", "version", "op", "origin"],
+            "type": "object", "required": ["offset", "id", "version", "op", "kind", "origin"],
             "properties": {"offset": {"type": "integer", "minimum": 1}, "id": {"type": "string"},
                            "version": {"type": "integer", "minimum": 1},
                            "op": {"type": "string", "enum": ["upsert", "remove"]},
+                           "kind": {"type": "string", "enum": ["created", "updated", "deleted"]},
                            "doc": {"type": "object"}, "origin": schema_ref("Origin")}
         },
         "ChangePage": {

@@ -8,6 +8,7 @@ mod bindings;
 mod cluster;
 mod cluster_faults;
 mod dedupe_expiry;
+mod event_kinds;
 mod flow;
 mod forward;
 mod fuzz;
