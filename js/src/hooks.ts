@@ -8,6 +8,7 @@ export { useRealtimeUpdates } from "./useRealtimeUpdates.js";
 export type { Merge, RealtimeOptions, RealtimeResult, Resolution, WriteOptions } from "./useRealtimeUpdates.js";
 export { useBroadcast } from "./useBroadcast.js";
 export { useChannelEvents } from "./useChannelEvents.js";
+export { useNotifications } from "./useNotifications.js";
 export type { ChannelEventsOptions } from "./useChannelEvents.js";
 export { useWebSocket, useBackgroundSync } from "./useWebSocket.js";
 export type { WebSocketResult, BackgroundSyncResult } from "./useWebSocket.js";

@@ -16,6 +16,7 @@ import type {
   Json,
   Mutation,
   MutationResult,
+  Notification,
   Rejection,
   Status,
   SubscriptionHandle,
@@ -113,6 +114,7 @@ export class TetherStore {
   private readonly rejectionsByChannel = new Map<string, readonly Rejection[]>();
   private readonly broadcastHandlers = new Map<string, Set<(message: BroadcastMessage) => void>>();
   private readonly presenceByChannel = new Map<string, PresenceSnapshot>();
+  private readonly notificationHandlers = new Set<(notification: Notification) => void>();
   private readonly eventHandlers = new Map<string, Set<(event: ChannelEvent) => void>>();
   private statusSnapshot: Status = DISCONNECTED_STATUS;
   private notifyScheduled = false;
@@ -270,6 +272,15 @@ export class TetherStore {
     };
   }
 
+  /** Calls `handler` for every notification to this user (synchronously, as the client
+   * flushes); returns the function that stops it. */
+  onNotification(handler: (notification: Notification) => void): () => void {
+    this.notificationHandlers.add(handler);
+    return () => {
+      this.notificationHandlers.delete(handler);
+    };
+  }
+
   /** Everyone else present on a channel. */
   getPresence(channel: string): PresenceSnapshot {
     return this.presenceByChannel.get(channel) ?? EMPTY_PRESENCE;
@@ -335,6 +346,15 @@ export class TetherStore {
         } catch (error) {
           // One failing handler must not stop the others or the client's flush.
           console.error("tether: a broadcast handler threw", error);
+        }
+      }
+    }
+    for (const notification of batch.notifications ?? []) {
+      for (const handler of [...this.notificationHandlers]) {
+        try {
+          handler(notification);
+        } catch (error) {
+          console.error("tether: a notification handler threw", error);
         }
       }
     }

@@ -230,6 +230,15 @@ export interface BroadcastMessage {
   payload: Json;
 }
 
+/** A notification the app's backend sent to this user (every connection of the token's `sub`;
+ * API.md §6). */
+export interface Notification {
+  /** Sender: `api:<key name>`. */
+  from: string;
+  /** Payload as sent. */
+  payload: Json;
+}
+
 /** One flush of the client: everything that changed since the previous one. */
 export interface ChangeBatch {
   /** Per-view changes. */
@@ -242,6 +251,8 @@ export interface ChangeBatch {
   presence: PresenceChange[];
   /** Ephemeral messages received. */
   broadcasts?: BroadcastMessage[];
+  /** Notifications to this user received. */
+  notifications?: Notification[];
 }
 
 /** How a client is created. */

@@ -111,6 +111,7 @@ describe("TypeScript types against the Rust side", () => {
     expect(keys("write_document")).toEqual(new Set(["version", "doc"]));
     expect(keys("write_rejection")).toEqual(interfaceFields(types, "Rejection"));
     expect(keys("write_broadcast")).toEqual(interfaceFields(types, "BroadcastMessage"));
+    expect(keys("write_notification")).toEqual(interfaceFields(types, "Notification"));
     expect(keys("write_presence")).toEqual(new Set(["channel", "members", "clientId", "state"]));
     const driver = read("src/shell/driver/effects.rs");
     const batch = new Set(setKeys(driver, /batch\.list\("(\w+)"/g));

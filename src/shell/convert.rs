@@ -82,6 +82,14 @@ pub fn write_presence(w: &mut Writer, change: &PresenceChange) {
     w.end_object();
 }
 
+/// A `Notification` for the app: `{from, payload}`.
+pub fn write_notification(w: &mut Writer, from: &str, payload: &tether_protocol::Json) {
+    w.begin_object();
+    w.key("from").str(from);
+    w.key("payload").value(payload);
+    w.end_object();
+}
+
 /// A `Broadcast` for the app: `{channel, from, payload}`.
 pub fn write_broadcast(w: &mut Writer, channel: &str, from: &str, payload: &tether_protocol::Json) {
     w.begin_object();

@@ -411,6 +411,14 @@ pub enum ServerMessage {
         /// Sender's client id.
         from: String,
     },
+    /// An ephemeral notification to every connection of this session's subject (the token's
+    /// `sub`), sent by the app's backend through the HTTP API (API.md §6); never stored.
+    Notification {
+        /// Payload as sent.
+        payload: Json,
+        /// Sender (`api:<key name>`).
+        from: String,
+    },
     /// Answer to `request`.
     Response {
         /// The request's correlation id.

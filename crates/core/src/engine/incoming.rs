@@ -115,6 +115,9 @@ impl Engine {
                 from,
                 payload,
             }),
+            ServerMessage::Notification { payload, from } => self
+                .outputs
+                .push_back(Output::Notification { from, payload }),
             ServerMessage::Response { id, body, error } => {
                 let result = match error {
                     Some(e) => Err(RequestError::Server {

@@ -16,6 +16,7 @@ mod gap_detection;
 mod heartbeat_timeout;
 mod latency_status;
 mod malformed_mutate_rejected;
+mod notifications;
 mod numbers_exact;
 mod offline_queue;
 mod optimistic_apply;

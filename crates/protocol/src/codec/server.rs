@@ -138,6 +138,10 @@ pub(crate) fn read(value: &Json) -> Result<ServerMessage, Shape> {
             payload: f.json("payload")?,
             from: f.string("from")?,
         },
+        "notification" => ServerMessage::Notification {
+            payload: f.json("payload")?,
+            from: f.string("from")?,
+        },
         "response" => ServerMessage::Response {
             id: f.u64("id")?,
             body: f.opt_json("body")?,

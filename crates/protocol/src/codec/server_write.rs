@@ -172,6 +172,10 @@ pub(crate) fn write(msg: &ServerMessage) -> String {
             .json("payload", payload)
             .str("from", from)
             .end(),
+        ServerMessage::Notification { payload, from } => Writer::message("notification")
+            .json("payload", payload)
+            .str("from", from)
+            .end(),
         ServerMessage::Response { id, body, error } => {
             let mut w = Writer::message("response");
             w.u64("id", *id);

@@ -257,6 +257,8 @@ pub fn server_message() -> impl Strategy<Value = ServerMessage> {
                 from,
             }
         }),
+        (json_value(), name())
+            .prop_map(|(payload, from)| ServerMessage::Notification { payload, from }),
         (
             any::<u64>(),
             prop::option::of(object()),

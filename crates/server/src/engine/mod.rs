@@ -114,6 +114,7 @@ mod forward;
 mod jwt;
 mod limits;
 mod mutations;
+mod notify;
 mod presence;
 mod refresh;
 mod registry;
@@ -148,6 +149,7 @@ pub use forward::{
 };
 #[cfg(feature = "edge")]
 pub(crate) use limits::TokenBucket;
+pub use notify::MAX_SUBJECT_LEN;
 pub use requests::RequestContext;
 
 use requests::Handler;

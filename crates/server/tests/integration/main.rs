@@ -15,6 +15,7 @@ mod api_change_feed_resume_and_reset;
 mod api_conflict_answers_the_current_document;
 mod api_idempotent_retry_across_restart;
 mod api_key_auth;
+mod api_notification_reaches_every_connection_of_a_subject;
 mod api_openapi_describes_every_route;
 mod api_rate_limit_per_key;
 mod api_read_with_filter_and_paging;

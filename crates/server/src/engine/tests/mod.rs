@@ -15,6 +15,7 @@ mod fuzz;
 mod limits;
 mod malformed_mutate;
 mod mutations;
+mod notify;
 mod presence;
 mod registry;
 mod requests;
