@@ -340,33 +340,12 @@ export class TetherStore {
     }
     this.scheduleNotify();
     for (const message of batch.broadcasts ?? []) {
-      for (const handler of [...(this.broadcastHandlers.get(message.channel) ?? [])]) {
-        try {
-          handler(message);
-        } catch (error) {
-          // One failing handler must not stop the others or the client's flush.
-          console.error("tether: a broadcast handler threw", error);
-        }
-      }
+      deliver(this.broadcastHandlers.get(message.channel), message, "broadcast");
     }
     for (const notification of batch.notifications ?? []) {
-      for (const handler of [...this.notificationHandlers]) {
-        try {
-          handler(notification);
-        } catch (error) {
-          console.error("tether: a notification handler threw", error);
-        }
-      }
+      deliver(this.notificationHandlers, notification, "notification");
     }
-    for (const [handlers, event] of events) {
-      for (const handler of [...handlers]) {
-        try {
-          handler(event);
-        } catch (error) {
-          console.error("tether: an event handler threw", error);
-        }
-      }
-    }
+    for (const [handlers, event] of events) deliver(handlers, event, "event");
   }
 
   private scheduleNotify(): void {
@@ -376,6 +355,17 @@ export class TetherStore {
       this.notifyScheduled = false;
       for (const listener of [...this.listeners]) listener();
     });
+  }
+}
+
+/** Calls every handler with `value`; one that throws does not stop the others or the flush. */
+function deliver<T>(handlers: Iterable<(value: T) => void> | undefined, value: T, what: string): void {
+  for (const handler of [...(handlers ?? [])]) {
+    try {
+      handler(value);
+    } catch (error) {
+      console.error(`tether: a ${what} handler threw`, error);
+    }
   }
 }
 

@@ -11,6 +11,25 @@ export interface ChannelEventsOptions {
   filter?: Filter;
 }
 
+/** Calls the latest `handler` (none: nothing) for every server event of the view `(channel,
+ * filter)` while mounted; the view itself is held by the caller. */
+export function useEventHandler<T extends DocBody>(
+  channel: string,
+  filter: Filter | undefined,
+  handler: ((event: ChannelEvent<T>) => void) | undefined,
+): void {
+  const store = useTetherStore();
+  const latest = useRef(handler);
+  useEffect(() => {
+    latest.current = handler;
+  });
+  const listens = handler !== undefined;
+  useEffect(() => {
+    if (!listens) return undefined;
+    return store.onEvent(channel, filter, (event) => latest.current?.(event as ChannelEvent<T>));
+  }, [store, channel, filter, listens]);
+}
+
 /**
  * Calls `handler` once for every confirmed server event of the view `(channel, filter)`:
  * `created`, `updated`, `deleted`, and under a filter `entered` / `left` (PROTOCOL.md §4). The
@@ -32,19 +51,9 @@ export function useChannelEvents<T extends DocBody = DocBody>(
   options: ChannelEventsOptions = {},
 ): void {
   const store = useTetherStore();
-  const latest = useRef(handler);
-  useEffect(() => {
-    latest.current = handler;
-  });
   const filterKey = options.filter === undefined ? "" : JSON.stringify(options.filter);
   // eslint-disable-next-line react-hooks/exhaustive-deps -- keyed by value, not identity
   const filter = useMemo(() => options.filter, [filterKey]);
-  useEffect(() => {
-    const release = store.acquireView(channel, filter);
-    const stop = store.onEvent(channel, filter, (event) => latest.current(event as ChannelEvent<T>));
-    return () => {
-      stop();
-      release();
-    };
-  }, [store, channel, filter]);
+  useEffect(() => store.acquireView(channel, filter), [store, channel, filter]);
+  useEventHandler(channel, filter, handler);
 }

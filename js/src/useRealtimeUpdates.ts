@@ -1,7 +1,8 @@
 /** `useRealtimeUpdates(channel)`: a live, optimistic view of a channel. */
-import { useCallback, useEffect, useMemo, useRef, useSyncExternalStore } from "react";
+import { useCallback, useEffect, useMemo, useSyncExternalStore } from "react";
 
 import { useTetherStore } from "./provider.js";
+import { useEventHandler } from "./useChannelEvents.js";
 import type { ChannelEvent, Row, ViewSnapshot } from "./store.js";
 import type { Conflict, Continuity, DocBody, Filter, MutationResult, Rejection } from "./types.js";
 
@@ -92,15 +93,7 @@ export function useRealtimeUpdates<T extends DocBody = DocBody>(
   // eslint-disable-next-line react-hooks/exhaustive-deps -- keyed by value, not identity
   const filter = useMemo(() => options.filter, [filterKey]);
   useEffect(() => store.acquireView(channel, filter), [store, channel, filter]);
-  const onEvent = useRef(options.onEvent);
-  useEffect(() => {
-    onEvent.current = options.onEvent;
-  });
-  const listens = options.onEvent !== undefined;
-  useEffect(() => {
-    if (!listens) return undefined;
-    return store.onEvent(channel, filter, (event) => onEvent.current?.(event as ChannelEvent<T>));
-  }, [store, channel, filter, listens]);
+  useEventHandler(channel, filter, options.onEvent);
 
   const view = useSyncExternalStore(
     store.subscribe,

@@ -103,7 +103,8 @@ impl View {
     /// Notes a server event of the view's channel: `before` / `after` are the confirmed
     /// bodies, `server` the kind the server gave (for its subscription, whose filter is the
     /// `or` of the channel's views). Whether the document was and is in this view decides;
-    /// the server's kind tells a creation from an entry and a deletion from a departure.
+    /// the server's kind tells a creation from an entry and a deletion from a departure
+    /// (`Unknown`, from a server that sends none: whether the document was and is confirmed).
     pub(crate) fn note_event(
         &mut self,
         before: Option<&Json>,
@@ -114,8 +115,10 @@ impl View {
         let kind = match (self.holds(before), self.holds(after)) {
             (true, true) => EventKind::Updated,
             (false, true) if server == EventKind::Created => EventKind::Created,
+            (false, true) if server == EventKind::Unknown && before.is_none() => EventKind::Created,
             (false, true) => EventKind::Entered,
             (true, false) if server == EventKind::Deleted => EventKind::Deleted,
+            (true, false) if server == EventKind::Unknown && after.is_none() => EventKind::Deleted,
             (true, false) => EventKind::Left,
             (false, false) => return,
         };

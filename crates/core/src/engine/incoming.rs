@@ -342,18 +342,13 @@ impl Engine {
                     .origin
                     .is_some_and(|(client_id, _)| client_id == self.client_id);
                 let before = ch.store.confirmed.get(ev.id).map(|d| &d.doc);
-                let server_kind = ev.kind.unwrap_or(match (ev.op, before) {
-                    // A server that sends no kind: what the unfiltered view would say.
-                    (EventOp::Upsert, None) => EventKind::Created,
-                    (EventOp::Upsert, Some(_)) => EventKind::Updated,
-                    (EventOp::Remove, _) => EventKind::Deleted,
-                });
+                // A server that sends no kind (`Unknown`): the confirmed bodies decide.
+                let server_kind = ev.kind.unwrap_or(EventKind::Unknown);
+                let empty = Json::Object(Default::default());
                 let after = match ev.op {
-                    EventOp::Upsert => ev.doc.as_ref(),
+                    EventOp::Upsert => Some(ev.doc.as_ref().unwrap_or(&empty)),
                     EventOp::Remove => None,
                 };
-                let empty = Json::Object(Default::default());
-                let after = after.or((ev.op == EventOp::Upsert).then_some(&empty));
                 for view in self.views.values_mut() {
                     if view.channel == ev.channel {
                         let event = (ev.id, ev.version, ev.offset, own);

@@ -189,3 +189,31 @@ fn an_optimistic_write_is_reported_once_when_its_event_arrives() {
         }]
     );
 }
+
+#[test]
+fn a_filtered_subscription_passes_entered_and_left_through() {
+    let mut d = Driver::new(Config::default());
+    let f = Filter::parse(&json!({"field": "status", "op": "eq", "value": "todo"})).unwrap();
+    let todo = d.engine.subscribe(0, "tasks", Some(f)).unwrap();
+    d.connect_ready();
+    d.server(reset("tasks", 0, vec![]));
+    d.now = 100;
+    d.drain();
+    let todo_body = Some(json!({"status": "todo"}));
+    d.server(event(
+        1,
+        EventOp::Upsert,
+        Some(EventKind::Entered),
+        "t1",
+        todo_body,
+    ));
+    d.server(event(2, EventOp::Remove, Some(EventKind::Left), "t1", None));
+    let out = d.advance(d.now + 50);
+    assert_eq!(
+        reported(&out, todo),
+        vec![
+            (EventKind::Entered, "t1".to_owned()),
+            (EventKind::Left, "t1".to_owned())
+        ]
+    );
+}
