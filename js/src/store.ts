@@ -11,10 +11,12 @@ import type {
   Conflict,
   Continuity,
   DocBody,
+  EventKind,
   Filter,
   Json,
   Mutation,
   MutationResult,
+  Notification,
   Rejection,
   Status,
   SubscriptionHandle,
@@ -35,6 +37,25 @@ export interface ViewSnapshot<T extends DocBody = DocBody> {
   readonly continuity: Continuity | null;
   /** Server version of each document (0 for one not confirmed yet). */
   readonly versions: ReadonlyMap<string, number>;
+}
+
+/** A confirmed server event of a view, as `useChannelEvents` and `onEvent` report it. */
+export interface ChannelEvent<T extends DocBody = DocBody> {
+  /** What happened, as the view's filter sees it. */
+  readonly kind: EventKind;
+  /** Channel. */
+  readonly channel: string;
+  /** Document id. */
+  readonly id: string;
+  /** The document's version after the change. */
+  readonly version: number;
+  /** The change's offset in its channel. */
+  readonly offset: number;
+  /** The server's confirmation of this client's own write. */
+  readonly own: boolean;
+  /** The document as the view shows it after the batch the event came in; null for `deleted`
+   * and `left`, or when it is no longer in the view. */
+  readonly doc: Row<T> | null;
 }
 
 /** Everyone else present on a channel. */
@@ -93,6 +114,8 @@ export class TetherStore {
   private readonly rejectionsByChannel = new Map<string, readonly Rejection[]>();
   private readonly broadcastHandlers = new Map<string, Set<(message: BroadcastMessage) => void>>();
   private readonly presenceByChannel = new Map<string, PresenceSnapshot>();
+  private readonly notificationHandlers = new Set<(notification: Notification) => void>();
+  private readonly eventHandlers = new Map<string, Set<(event: ChannelEvent) => void>>();
   private statusSnapshot: Status = DISCONNECTED_STATUS;
   private notifyScheduled = false;
   private detachClient: (() => void) | null = null;
@@ -230,6 +253,34 @@ export class TetherStore {
     };
   }
 
+  /** Calls `handler` for every confirmed server event of the view `(channel, filter)`
+   * (synchronously, as the client flushes, after the view's snapshot is updated); returns the
+   * function that stops it. The view must be held (`acquireView`) for events to arrive. */
+  onEvent(channel: string, filter: Filter | undefined, handler: (event: ChannelEvent) => void): () => void {
+    const key = viewKey(channel, filter);
+    let handlers = this.eventHandlers.get(key);
+    if (!handlers) {
+      handlers = new Set();
+      this.eventHandlers.set(key, handlers);
+    }
+    handlers.add(handler);
+    return () => {
+      const set = this.eventHandlers.get(key);
+      if (!set) return;
+      set.delete(handler);
+      if (set.size === 0) this.eventHandlers.delete(key);
+    };
+  }
+
+  /** Calls `handler` for every notification to this user (synchronously, as the client
+   * flushes); returns the function that stops it. */
+  onNotification(handler: (notification: Notification) => void): () => void {
+    this.notificationHandlers.add(handler);
+    return () => {
+      this.notificationHandlers.delete(handler);
+    };
+  }
+
   /** Everyone else present on a channel. */
   getPresence(channel: string): PresenceSnapshot {
     return this.presenceByChannel.get(channel) ?? EMPTY_PRESENCE;
@@ -261,9 +312,20 @@ export class TetherStore {
   }
 
   private apply(batch: ChangeBatch): void {
+    const events: [Set<(event: ChannelEvent) => void>, ChannelEvent][] = [];
     for (const change of batch.views) {
       const view = this.viewsBySub.get(change.sub);
-      if (view) view.snapshot = nextSnapshot(view, change);
+      if (!view) continue;
+      view.snapshot = nextSnapshot(view, change);
+      const handlers = change.events?.length
+        ? this.eventHandlers.get(viewKey(view.channel, view.filter))
+        : undefined;
+      if (!handlers) continue;
+      for (const e of change.events ?? []) {
+        const gone = e.kind === "deleted" || e.kind === "left";
+        const doc = gone ? null : (view.rowsById.get(e.id) ?? null);
+        events.push([handlers, Object.freeze({ ...e, channel: view.channel, doc })]);
+      }
     }
     for (const conflict of batch.conflicts) {
       const list = this.conflictsByChannel.get(conflict.channel) ?? EMPTY_CONFLICTS;
@@ -278,15 +340,12 @@ export class TetherStore {
     }
     this.scheduleNotify();
     for (const message of batch.broadcasts ?? []) {
-      for (const handler of [...(this.broadcastHandlers.get(message.channel) ?? [])]) {
-        try {
-          handler(message);
-        } catch (error) {
-          // One failing handler must not stop the others or the client's flush.
-          console.error("tether: a broadcast handler threw", error);
-        }
-      }
+      deliver(this.broadcastHandlers.get(message.channel), message, "broadcast");
     }
+    for (const notification of batch.notifications ?? []) {
+      deliver(this.notificationHandlers, notification, "notification");
+    }
+    for (const [handlers, event] of events) deliver(handlers, event, "event");
   }
 
   private scheduleNotify(): void {
@@ -296,6 +355,17 @@ export class TetherStore {
       this.notifyScheduled = false;
       for (const listener of [...this.listeners]) listener();
     });
+  }
+}
+
+/** Calls every handler with `value`; one that throws does not stop the others or the flush. */
+function deliver<T>(handlers: Iterable<(value: T) => void> | undefined, value: T, what: string): void {
+  for (const handler of [...(handlers ?? [])]) {
+    try {
+      handler(value);
+    } catch (error) {
+      console.error(`tether: a ${what} handler threw`, error);
+    }
   }
 }
 

@@ -140,6 +140,24 @@ export interface DocRow {
   pending: boolean;
 }
 
+/** What happened to a document, as a view sees it (PROTOCOL.md §4 `event`, field `kind`):
+ * `entered` / `left` when a change moved an existing document into or out of a filtered view. */
+export type EventKind = "created" | "updated" | "deleted" | "entered" | "left";
+
+/** One confirmed server event of a view, as `ViewChange.events` lists it. */
+export interface ViewEventRow {
+  /** What happened. */
+  kind: EventKind;
+  /** Document id. */
+  id: string;
+  /** The document's version after the change. */
+  version: number;
+  /** The change's offset in its channel. */
+  offset: number;
+  /** The change was this client's own write (the server's confirmation of it). */
+  own: boolean;
+}
+
 /** What changed in one view since the last batch. */
 export interface ViewChange {
   /** The subscription the view belongs to. */
@@ -154,6 +172,8 @@ export interface ViewChange {
   removes: string[];
   /** Set when the view was (re)loaded: from cache, resumed by replay, or reset by snapshot. */
   continuity?: Continuity;
+  /** The server events of the view since the last batch, in offset order (absent: none). */
+  events?: ViewEventRow[];
 }
 
 /** A mutation the server rejected because the document changed underneath it. */
@@ -210,6 +230,15 @@ export interface BroadcastMessage {
   payload: Json;
 }
 
+/** A notification the app's backend sent to this user (every connection of the token's `sub`;
+ * API.md §6). */
+export interface Notification {
+  /** Sender: `api:<key name>`. */
+  from: string;
+  /** Payload as sent. */
+  payload: Json;
+}
+
 /** One flush of the client: everything that changed since the previous one. */
 export interface ChangeBatch {
   /** Per-view changes. */
@@ -222,6 +251,8 @@ export interface ChangeBatch {
   presence: PresenceChange[];
   /** Ephemeral messages received. */
   broadcasts?: BroadcastMessage[];
+  /** Notifications to this user received. */
+  notifications?: Notification[];
 }
 
 /** How a client is created. */

@@ -2,7 +2,8 @@
 import { useCallback, useEffect, useMemo, useSyncExternalStore } from "react";
 
 import { useTetherStore } from "./provider.js";
-import type { Row, ViewSnapshot } from "./store.js";
+import { useEventHandler } from "./useChannelEvents.js";
+import type { ChannelEvent, Row, ViewSnapshot } from "./store.js";
 import type { Conflict, Continuity, DocBody, Filter, MutationResult, Rejection } from "./types.js";
 
 /** Options of {@link useRealtimeUpdates}. */
@@ -11,6 +12,10 @@ export interface RealtimeOptions<T extends DocBody> {
   filter?: Filter;
   /** Order of `data`; keep the function stable (define it outside the component). */
   sort?: (a: Row<T>, b: Row<T>) => number;
+  /** Called once for every confirmed server event of this view (`created`, `updated`,
+   * `deleted`, `entered`, `left`), as {@link useChannelEvents} does; the latest function is
+   * called, so an inline one is fine. */
+  onEvent?: (event: ChannelEvent<T>) => void;
 }
 
 /** Options of a single write. */
@@ -88,6 +93,7 @@ export function useRealtimeUpdates<T extends DocBody = DocBody>(
   // eslint-disable-next-line react-hooks/exhaustive-deps -- keyed by value, not identity
   const filter = useMemo(() => options.filter, [filterKey]);
   useEffect(() => store.acquireView(channel, filter), [store, channel, filter]);
+  useEventHandler(channel, filter, options.onEvent);
 
   const view = useSyncExternalStore(
     store.subscribe,

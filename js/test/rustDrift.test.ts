@@ -101,12 +101,17 @@ describe("TypeScript types against the Rust side", () => {
     const source = read("src/shell/convert.rs");
     const keys = (name: string) => new Set(setKeys(fnBody(source, name), /\.key\("(\w+)"\)/g));
     expect(keys("write_view_change")).toEqual(
-      new Set([...interfaceFields(types, "ViewChange"), ...interfaceFields(types, "DocRow")]),
+      new Set([
+        ...interfaceFields(types, "ViewChange"),
+        ...interfaceFields(types, "DocRow"),
+        ...interfaceFields(types, "ViewEventRow"),
+      ]),
     );
     expect(keys("write_conflict")).toEqual(interfaceFields(types, "Conflict"));
     expect(keys("write_document")).toEqual(new Set(["version", "doc"]));
     expect(keys("write_rejection")).toEqual(interfaceFields(types, "Rejection"));
     expect(keys("write_broadcast")).toEqual(interfaceFields(types, "BroadcastMessage"));
+    expect(keys("write_notification")).toEqual(interfaceFields(types, "Notification"));
     expect(keys("write_presence")).toEqual(new Set(["channel", "members", "clientId", "state"]));
     const driver = read("src/shell/driver/effects.rs");
     const batch = new Set(setKeys(driver, /batch\.list\("(\w+)"/g));

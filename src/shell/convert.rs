@@ -43,6 +43,19 @@ pub fn write_view_change(w: &mut Writer, set: &ChangeSet) {
     }
     w.end_array();
     w.key("removes").strs(&set.removes);
+    if !set.events.is_empty() {
+        w.key("events").begin_array();
+        for e in &set.events {
+            w.begin_object();
+            w.key("kind").str(e.kind.as_str());
+            w.key("id").str(&e.id);
+            w.key("version").u64(e.version);
+            w.key("offset").u64(e.offset);
+            w.key("own").bool(e.own);
+            w.end_object();
+        }
+        w.end_array();
+    }
     let continuity = match set.continuity {
         Some(c) => Some(continuity_name(c)),
         None if set.from_cache => Some("cached"),
@@ -66,6 +79,14 @@ pub fn write_presence(w: &mut Writer, change: &PresenceChange) {
         w.end_object();
     }
     w.end_array();
+    w.end_object();
+}
+
+/// A `Notification` for the app: `{from, payload}`.
+pub fn write_notification(w: &mut Writer, from: &str, payload: &tether_protocol::Json) {
+    w.begin_object();
+    w.key("from").str(from);
+    w.key("payload").value(payload);
     w.end_object();
 }
 

@@ -327,6 +327,9 @@ impl Driver {
                     payload,
                 } => convert::write_broadcast(&mut fx.broadcasts, &channel, &from, &payload),
                 Output::Presence(change) => convert::write_presence(&mut fx.presence, &change),
+                Output::Notification { from, payload } => {
+                    convert::write_notification(&mut fx.notifications, &from, &payload);
+                }
                 Output::Response { id, result } => {
                     if let Some((resolve, reject)) = self.requests.remove(&id) {
                         match result {

@@ -19,7 +19,8 @@ use std::time::Instant;
 
 use tether_core::{Config, Engine, Output};
 use tether_protocol::{
-    codec, Continuity, EventOp, Json, Limits, Object, Origin, ServerMessage, MAX_JOINED_FRAME_BYTES,
+    codec, Continuity, EventKind, EventOp, Json, Limits, Object, Origin, ServerMessage,
+    MAX_JOINED_FRAME_BYTES,
 };
 
 /// Drains the outputs; the number of change-set outputs.
@@ -61,6 +62,11 @@ fn messages(docs: u64, rounds: u64, random: bool) -> Vec<String> {
                 offset,
                 prev: offset - 1,
                 op: EventOp::Upsert,
+                kind: Some(if round == 1 {
+                    EventKind::Created
+                } else {
+                    EventKind::Updated
+                }),
                 id: doc_id(d, random),
                 version: round,
                 doc: Some(Json::Object(body)),

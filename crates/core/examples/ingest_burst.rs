@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use tether_core::{Config, Engine, Output};
 use tether_protocol::json;
-use tether_protocol::{codec, Continuity, EventOp, Limits, ServerMessage};
+use tether_protocol::{codec, Continuity, EventKind, EventOp, Limits, ServerMessage};
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -71,6 +71,11 @@ fn main() {
                 offset,
                 prev: offset - 1,
                 op: EventOp::Upsert,
+                kind: Some(if round == 1 {
+                    EventKind::Created
+                } else {
+                    EventKind::Updated
+                }),
                 id: format!("d{d}"),
                 version: round,
                 doc: Some(json!({"round": round, "seq": offset})),

@@ -126,4 +126,4 @@ pub use rng::Rng;
 pub use sorted::{ChunkedMap, ChunkedSet, Entry, SortedMap, SortedSet};
 pub use store::{overlay, VisibleDoc};
 pub use stored::StoredError;
-pub use view::{ChangeSet, ViewId};
+pub use view::{ChangeSet, ViewEvent, ViewId};

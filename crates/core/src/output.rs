@@ -47,6 +47,14 @@ pub enum Output {
         /// Payload.
         payload: Json,
     },
+    /// A notification from the app's backend to this session's subject (the server's
+    /// `notification`, PROTOCOL.md §4).
+    Notification {
+        /// Sender (`api:<key name>`).
+        from: String,
+        /// Payload.
+        payload: Json,
+    },
     /// Presence on a channel changed.
     Presence(PresenceChange),
     /// A request finished.

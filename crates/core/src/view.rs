@@ -7,7 +7,7 @@ use crate::sorted::ChunkedSet;
 
 #[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
-use tether_protocol::{Continuity, Filter};
+use tether_protocol::{Continuity, EventKind, Filter, Json};
 
 use crate::store::{ChannelStore, VisibleDoc};
 
@@ -15,6 +15,25 @@ use crate::store::{ChannelStore, VisibleDoc};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct ViewId(pub u64);
+
+/// One confirmed server event as a view sees it: what happened to which document. Only events
+/// the server sent (live or replayed on a `recovered` resume) make one, each once (a duplicate
+/// offset or a superseded event makes none); a snapshot (`reset`) and this client's own
+/// optimistic writes make none, the server's event of an own write does once (`own`).
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct ViewEvent {
+    /// What happened, as this view's filter sees it (`entered` / `left` in a filtered view).
+    pub kind: EventKind,
+    /// Document id.
+    pub id: String,
+    /// Document version after the change.
+    pub version: u64,
+    /// Channel offset of the change.
+    pub offset: u64,
+    /// The change was this client's own mutation (its `origin` names this client id).
+    pub own: bool,
+}
 
 /// What changed in one view since the last change-set.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,6 +54,8 @@ pub struct ChangeSet {
     /// The view's whole content comes from the local cache (restored, no server answer yet):
     /// the app shows it as `cached`.
     pub from_cache: bool,
+    /// The server events of this view since the last change-set, in offset order.
+    pub events: Vec<ViewEvent>,
 }
 
 #[derive(Debug, Clone)]
@@ -46,6 +67,8 @@ pub(crate) struct View {
     /// Next change-set replaces the whole view.
     full: bool,
     continuity: Option<Continuity>,
+    /// Events since the last change-set.
+    events: Vec<ViewEvent>,
 }
 
 impl View {
@@ -56,6 +79,7 @@ impl View {
             present: ChunkedSet::new(),
             full: true,
             continuity: None,
+            events: Vec::new(),
         }
     }
 
@@ -68,7 +92,44 @@ impl View {
     }
 
     pub(crate) fn wants_flush(&self) -> bool {
-        self.full || self.continuity.is_some()
+        self.full || self.continuity.is_some() || !self.events.is_empty()
+    }
+
+    /// Whether a confirmed body is in this view.
+    fn holds(&self, body: Option<&Json>) -> bool {
+        body.is_some_and(|b| self.filter.as_ref().is_none_or(|f| f.matches(b)))
+    }
+
+    /// Notes a server event of the view's channel: `before` / `after` are the confirmed
+    /// bodies, `server` the kind the server gave (for its subscription, whose filter is the
+    /// `or` of the channel's views). Whether the document was and is in this view decides;
+    /// the server's kind tells a creation from an entry and a deletion from a departure
+    /// (`Unknown`, from a server that sends none: whether the document was and is confirmed).
+    pub(crate) fn note_event(
+        &mut self,
+        before: Option<&Json>,
+        after: Option<&Json>,
+        server: EventKind,
+        event: (&str, u64, u64, bool),
+    ) {
+        let kind = match (self.holds(before), self.holds(after)) {
+            (true, true) => EventKind::Updated,
+            (false, true) if server == EventKind::Created => EventKind::Created,
+            (false, true) if server == EventKind::Unknown && before.is_none() => EventKind::Created,
+            (false, true) => EventKind::Entered,
+            (true, false) if server == EventKind::Deleted => EventKind::Deleted,
+            (true, false) if server == EventKind::Unknown && after.is_none() => EventKind::Deleted,
+            (true, false) => EventKind::Left,
+            (false, false) => return,
+        };
+        let (id, version, offset, own) = event;
+        self.events.push(ViewEvent {
+            kind,
+            id: id.to_owned(),
+            version,
+            offset,
+            own,
+        });
     }
 
     /// Builds the change-set for the dirty ids (or everything, the first time).
@@ -86,6 +147,7 @@ impl View {
             removes: Vec::new(),
             continuity: self.continuity.take(),
             from_cache: false,
+            events: std::mem::take(&mut self.events),
         };
         if self.full {
             self.full = false;
@@ -111,7 +173,7 @@ impl View {
                 }
             }
         }
-        let empty = set.upserts.is_empty() && set.removes.is_empty();
+        let empty = set.upserts.is_empty() && set.removes.is_empty() && set.events.is_empty();
         (!empty || set.continuity.is_some()).then_some(set)
     }
 }

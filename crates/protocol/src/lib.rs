@@ -49,7 +49,7 @@ pub use document::{
 pub use filter::{Filter, FilterError, MAX_FILTER_DEPTH, MAX_FILTER_NODES};
 pub use json::{Json, Number, Object};
 pub use messages::{
-    ClientMessage, Continuity, EventOp, Limits, Origin, PresenceEvent, PresenceMember,
+    ClientMessage, Continuity, EventKind, EventOp, Limits, Origin, PresenceEvent, PresenceMember,
     RejectReason, ResponseError, ServerMessage, Since,
 };
 pub use order::stable_order;

@@ -50,6 +50,54 @@ pub enum EventOp {
     Remove,
 }
 
+/// What a change did to the document, as the subscriber's view sees it (`event.kind`,
+/// PROTOCOL.md §4). `created`, `updated` and `entered` come with `op: upsert`; `deleted` and
+/// `left` with `op: remove`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+pub enum EventKind {
+    /// The document did not exist before (never, or deleted) and is in the view now.
+    Created,
+    /// The document was in the view and still is, changed.
+    Updated,
+    /// The document was in the view and was deleted.
+    Deleted,
+    /// The document existed outside the view and now matches its filter.
+    Entered,
+    /// The document was in the view and, changed, no longer matches its filter.
+    Left,
+    /// A kind this version of the protocol crate does not know.
+    #[cfg_attr(feature = "serde", serde(other))]
+    Unknown,
+}
+
+impl EventKind {
+    /// The wire name (`created`, ...; `unknown` for [`EventKind::Unknown`]).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Created => "created",
+            EventKind::Updated => "updated",
+            EventKind::Deleted => "deleted",
+            EventKind::Entered => "entered",
+            EventKind::Left => "left",
+            EventKind::Unknown => "unknown",
+        }
+    }
+
+    /// The kind of a wire name; any other string is [`EventKind::Unknown`].
+    pub fn parse(name: &str) -> EventKind {
+        match name {
+            "created" => EventKind::Created,
+            "updated" => EventKind::Updated,
+            "deleted" => EventKind::Deleted,
+            "entered" => EventKind::Entered,
+            "left" => EventKind::Left,
+            _ => EventKind::Unknown,
+        }
+    }
+}
+
 /// Why a mutation was rejected. A rejection is final for that mutation id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
@@ -306,6 +354,12 @@ pub enum ServerMessage {
         prev: u64,
         /// Effect on the view.
         op: EventOp,
+        /// What happened, as the view sees it (absent from servers before it was added).
+        #[cfg_attr(
+            feature = "serde",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
+        kind: Option<EventKind>,
         /// Document id.
         id: String,
         /// Document version after the change.
@@ -355,6 +409,14 @@ pub enum ServerMessage {
         /// Payload as sent.
         payload: Json,
         /// Sender's client id.
+        from: String,
+    },
+    /// An ephemeral notification to every connection of this session's subject (the token's
+    /// `sub`), sent by the app's backend through the HTTP API (API.md §6); never stored.
+    Notification {
+        /// Payload as sent.
+        payload: Json,
+        /// Sender (`api:<key name>`).
         from: String,
     },
     /// Answer to `request`.

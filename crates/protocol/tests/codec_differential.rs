@@ -195,6 +195,7 @@ fn mutation() -> impl Strategy<Value = Mutation> {
             "reject",
             "response",
             "presence_sync",
+            "notification",
             "pong",
             "error",
             "nope",

@@ -7,7 +7,7 @@ mod support;
 
 use proptest::prelude::*;
 use serde_json::Value;
-use support::{json_value, name, reference, server_message};
+use support::{event_kind, json_value, name, reference, server_message};
 use tether_protocol::codec::{self, EventRef};
 use tether_protocol::{EventOp, Json, Origin, ServerMessage};
 
@@ -19,6 +19,7 @@ fn as_message(ev: &EventRef<'_>) -> ServerMessage {
         offset: ev.offset,
         prev: ev.prev,
         op: ev.op,
+        kind: ev.kind,
         id: ev.id.to_owned(),
         version: ev.version,
         doc: ev.doc.clone(),
@@ -38,6 +39,7 @@ fn envelope(msg: ServerMessage) -> ServerMessage {
             offset,
             prev,
             op,
+            kind,
             id,
             version,
             doc,
@@ -48,6 +50,7 @@ fn envelope(msg: ServerMessage) -> ServerMessage {
             offset,
             prev,
             op,
+            kind,
             id,
             version,
             doc: doc.map(|_| Json::Null),
@@ -83,15 +86,17 @@ fn event() -> impl Strategy<Value = ServerMessage> {
     (
         (name(), name(), any::<u64>(), any::<u64>(), op),
         (name(), any::<u64>(), prop::option::of(json_value()), origin),
+        prop::option::of(event_kind()),
     )
         .prop_map(
-            |((channel, epoch, offset, prev, op), (id, version, doc, origin))| {
+            |((channel, epoch, offset, prev, op), (id, version, doc, origin), kind)| {
                 ServerMessage::Event {
                     channel,
                     epoch,
                     offset,
                     prev,
                     op,
+                    kind,
                     id,
                     version,
                     doc: doc.filter(|d| !d.is_null()),
@@ -117,6 +122,7 @@ fn change() -> impl Strategy<Value = Change> {
         Just(serde_json::json!(1e2)),
         Just(serde_json::json!("e\"x")),
         Just(serde_json::json!("upsert")),
+        Just(serde_json::json!("created")),
         Just(serde_json::json!("event")),
         Just(serde_json::json!({"client_id": "c", "mutation_id": 2, "x": 1})),
         Just(serde_json::json!({"client_id": "c"})),

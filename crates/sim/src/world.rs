@@ -736,7 +736,7 @@ impl World {
             }
         }
         for k in 0..self.nodes.len() {
-            if !self.nodes[k].next_poll.is_some_and(|at| at <= now) {
+            if self.nodes[k].next_poll.is_none_or(|at| at > now) {
                 continue;
             }
             self.nodes[k].next_poll = Some(now + POLL_MS);

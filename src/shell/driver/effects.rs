@@ -34,6 +34,7 @@ pub struct Effects {
     pub(super) rejections: Writer,
     pub(super) presence: Writer,
     pub(super) broadcasts: Writer,
+    pub(super) notifications: Writer,
     pub(super) settle: Vec<(Function, JsValue)>,
     pub(super) status: Option<JsValue>,
     pub(super) listeners: Option<(Option<Function>, Option<Function>)>,
@@ -52,7 +53,8 @@ impl Effects {
             && self.conflicts.is_empty()
             && self.rejections.is_empty()
             && self.presence.is_empty()
-            && self.broadcasts.is_empty());
+            && self.broadcasts.is_empty()
+            && self.notifications.is_empty());
         if let (true, Some(on_change)) = (changed, on_change) {
             let mut batch = Writer::new();
             batch.begin_object();
@@ -61,6 +63,7 @@ impl Effects {
             batch.list("rejections", &self.rejections);
             batch.list("presence", &self.presence);
             batch.list("broadcasts", &self.broadcasts);
+            batch.list("notifications", &self.notifications);
             batch.end_object();
             let _ = on_change.call1(&JsValue::NULL, &batch.finish());
         }

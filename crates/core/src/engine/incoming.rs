@@ -6,8 +6,8 @@ use crate::store::rebase_into;
 use tether_protocol::codec::EventRef;
 use tether_protocol::Json;
 use tether_protocol::{
-    Continuity, Document, ErrorCode, EventOp, PresenceEvent, PresenceMember, RejectReason,
-    ServerMessage, Since,
+    Continuity, Document, ErrorCode, EventKind, EventOp, PresenceEvent, PresenceMember,
+    RejectReason, ServerMessage, Since,
 };
 
 use super::Engine;
@@ -73,6 +73,7 @@ impl Engine {
                 offset,
                 prev,
                 op,
+                kind,
                 id,
                 version,
                 doc,
@@ -85,6 +86,7 @@ impl Engine {
                     offset,
                     prev,
                     op,
+                    kind,
                     id: &id,
                     version,
                     doc,
@@ -113,6 +115,9 @@ impl Engine {
                 from,
                 payload,
             }),
+            ServerMessage::Notification { payload, from } => self
+                .outputs
+                .push_back(Output::Notification { from, payload }),
             ServerMessage::Response { id, body, error } => {
                 let result = match error {
                     Some(e) => Err(RequestError::Server {
@@ -333,6 +338,23 @@ impl Engine {
                 }
                 // The confirmed document changes, and the visible one is rebased on it at
                 // once (the rebase of `Engine::rebase`, without looking the document up again).
+                let own = ev
+                    .origin
+                    .is_some_and(|(client_id, _)| client_id == self.client_id);
+                let before = ch.store.confirmed.get(ev.id).map(|d| &d.doc);
+                // A server that sends no kind (`Unknown`): the confirmed bodies decide.
+                let server_kind = ev.kind.unwrap_or(EventKind::Unknown);
+                let empty = Json::Object(Default::default());
+                let after = match ev.op {
+                    EventOp::Upsert => Some(ev.doc.as_ref().unwrap_or(&empty)),
+                    EventOp::Remove => None,
+                };
+                for view in self.views.values_mut() {
+                    if view.channel == ev.channel {
+                        let event = (ev.id, ev.version, ev.offset, own);
+                        view.note_event(before, after, server_kind, event);
+                    }
+                }
                 let pending = self.outbox.pending_for(ev.channel, ev.id);
                 let store = &mut ch.store;
                 let changed = match ev.op {

@@ -32,6 +32,7 @@ fn remove(offset: u64, id: &str, version: u64) -> ServerMessage {
         offset,
         prev: offset - 1,
         op: EventOp::Remove,
+        kind: None,
         id: id.into(),
         version,
         doc: None,

@@ -87,6 +87,7 @@ fn a_new_epoch_is_a_gap_answered_by_reset() {
         offset: 1,
         prev: 0,
         op: tether_protocol::EventOp::Upsert,
+        kind: None,
         id: "a".into(),
         version: 1,
         doc: Some(json!({})),

@@ -13,6 +13,7 @@ fuzz_target!(|data: &[u8]| {
             offset: ev.offset,
             prev: ev.prev,
             op: ev.op,
+            kind: ev.kind,
             id: ev.id.to_owned(),
             version: ev.version,
             doc: ev.doc.clone(),

@@ -2,7 +2,7 @@
 //! ([`decode_event`]), without building the envelope as a JSON tree.
 
 use crate::json::{Json, Parser};
-use crate::messages::EventOp;
+use crate::messages::{EventKind, EventOp};
 
 /// An `event` message read from its text: the envelope's strings borrowed from the frame, the
 /// document body parsed. Exactly what [`super::decode_server`] would return as
@@ -20,6 +20,8 @@ pub struct EventRef<'a> {
     pub prev: u64,
     /// What the event does.
     pub op: EventOp,
+    /// What happened, as the view sees it (`None`: absent or `null`).
+    pub kind: Option<EventKind>,
     /// Document id.
     pub id: &'a str,
     /// Document version.
@@ -41,11 +43,12 @@ pub fn decode_event(bytes: &[u8]) -> Option<EventRef<'_>> {
         return None;
     }
     p.nest();
-    let mut seen = [false; 10];
+    let mut seen = [false; 11];
     let mut tag = None;
     let (mut channel, mut epoch, mut id) = (None, None, None);
     let (mut offset, mut prev, mut version) = (None, None, None);
     let mut op = None;
+    let mut kind = None;
     let mut doc = None;
     let mut origin = None;
     if p.eat(b'}') {
@@ -67,6 +70,7 @@ pub fn decode_event(bytes: &[u8]) -> Option<EventRef<'_>> {
             "version" => 7,
             "doc" => 8,
             "origin" => 9,
+            "kind" => 10,
             _ => {
                 // An unknown field: ignored, but it must be JSON.
                 p.json()?;
@@ -95,6 +99,13 @@ pub fn decode_event(bytes: &[u8]) -> Option<EventRef<'_>> {
             7 => version = Some(p.plain_u64()?),
             8 => doc = Some(p.json()?),
             9 => origin = read_origin(&mut p)?,
+            10 => {
+                kind = if p.eat_null() {
+                    None
+                } else {
+                    Some(EventKind::parse(p.plain_string()?))
+                }
+            }
             _ => {}
         }
         if p.eat(b',') {
@@ -114,6 +125,7 @@ pub fn decode_event(bytes: &[u8]) -> Option<EventRef<'_>> {
         offset: offset?,
         prev: prev?,
         op: op?,
+        kind,
         id: id?,
         version: version?,
         doc: doc.filter(|d| !d.is_null()),

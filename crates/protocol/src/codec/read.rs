@@ -118,6 +118,22 @@ impl<'a> Fields<'a> {
     }
 
     /// A unit enum written as a string, read by `variant` (`None`: unknown variant).
+    /// An optional string field read as an enum that maps every string (unknown names to an
+    /// `Unknown` variant); absent or `null` is `None`.
+    pub(crate) fn opt_variant<T>(
+        &self,
+        field: &str,
+        variant: impl Fn(&str) -> T,
+    ) -> Result<Option<T>, Shape> {
+        match self.optional(field)? {
+            Some(v) => v
+                .as_str()
+                .map(|text| Some(variant(text)))
+                .ok_or_else(|| shape("expected a string for", field)),
+            None => Ok(None),
+        }
+    }
+
     pub(crate) fn variant<T>(
         &self,
         field: &str,

@@ -5,7 +5,7 @@ use crate::codes::ErrorCode;
 use crate::document::Document;
 use crate::json::Json;
 use crate::messages::{
-    Continuity, EventOp, Limits, Origin, PresenceEvent, PresenceMember, RejectReason,
+    Continuity, EventKind, EventOp, Limits, Origin, PresenceEvent, PresenceMember, RejectReason,
     ResponseError, ServerMessage,
 };
 
@@ -107,6 +107,7 @@ pub(crate) fn read(value: &Json) -> Result<ServerMessage, Shape> {
             offset: f.u64("offset")?,
             prev: f.u64("prev")?,
             op: f.variant("op", event_op)?,
+            kind: f.opt_variant("kind", EventKind::parse)?,
             id: f.string("id")?,
             version: f.u64("version")?,
             doc: f.opt_json("doc")?,
@@ -134,6 +135,10 @@ pub(crate) fn read(value: &Json) -> Result<ServerMessage, Shape> {
         },
         "broadcast" => ServerMessage::Broadcast {
             channel: f.string("channel")?,
+            payload: f.json("payload")?,
+            from: f.string("from")?,
+        },
+        "notification" => ServerMessage::Notification {
             payload: f.json("payload")?,
             from: f.string("from")?,
         },

@@ -106,6 +106,7 @@ pub(crate) fn write(msg: &ServerMessage) -> String {
             offset,
             prev,
             op,
+            kind,
             id,
             version,
             doc,
@@ -122,9 +123,11 @@ pub(crate) fn write(msg: &ServerMessage) -> String {
                         EventOp::Upsert => "upsert",
                         EventOp::Remove => "remove",
                     },
-                )
-                .str("id", id)
-                .u64("version", *version);
+                );
+            if let Some(kind) = kind {
+                w.str("kind", kind.as_str());
+            }
+            w.str("id", id).u64("version", *version);
             if let Some(doc) = doc {
                 w.json("doc", doc);
             }
@@ -166,6 +169,10 @@ pub(crate) fn write(msg: &ServerMessage) -> String {
             from,
         } => Writer::message("broadcast")
             .str("channel", channel)
+            .json("payload", payload)
+            .str("from", from)
+            .end(),
+        ServerMessage::Notification { payload, from } => Writer::message("notification")
             .json("payload", payload)
             .str("from", from)
             .end(),

@@ -7,7 +7,7 @@ pub mod reference;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use tether_protocol::{
-    ClientMessage, Continuity, Document, ErrorCode, EventOp, Json, Limits, Op, Origin,
+    ClientMessage, Continuity, Document, ErrorCode, EventKind, EventOp, Json, Limits, Op, Origin,
     PresenceEvent, PresenceMember, RejectReason, ResponseError, ServerMessage, Since,
 };
 
@@ -106,9 +106,22 @@ pub fn client_message() -> impl Strategy<Value = ClientMessage> {
     ]
 }
 
+/// Every event kind, `Unknown` (written `unknown`) included.
+pub fn event_kind() -> impl Strategy<Value = EventKind> {
+    prop_oneof![
+        Just(EventKind::Created),
+        Just(EventKind::Updated),
+        Just(EventKind::Deleted),
+        Just(EventKind::Entered),
+        Just(EventKind::Left),
+        Just(EventKind::Unknown),
+    ]
+}
+
 pub fn server_message() -> impl Strategy<Value = ServerMessage> {
     let continuity = prop_oneof![Just(Continuity::Recovered), Just(Continuity::Reset)];
     let event_op = prop_oneof![Just(EventOp::Upsert), Just(EventOp::Remove)];
+    let kind = prop::option::of(event_kind());
     let reason = prop_oneof![
         Just(RejectReason::Conflict),
         Just(RejectReason::Forbidden),
@@ -195,16 +208,17 @@ pub fn server_message() -> impl Strategy<Value = ServerMessage> {
         (
             (name(), name(), any::<u64>(), any::<u64>()),
             (event_op, name(), any::<u64>(), prop::option::of(object())),
-            prop::option::of((name(), any::<u64>()))
+            (prop::option::of((name(), any::<u64>())), kind)
         )
             .prop_map(
-                |((channel, epoch, offset, prev), (op, id, version, doc), origin)| {
+                |((channel, epoch, offset, prev), (op, id, version, doc), (origin, kind))| {
                     ServerMessage::Event {
                         channel,
                         epoch,
                         offset,
                         prev,
                         op,
+                        kind,
                         id,
                         version,
                         doc,
@@ -243,6 +257,8 @@ pub fn server_message() -> impl Strategy<Value = ServerMessage> {
                 from,
             }
         }),
+        (json_value(), name())
+            .prop_map(|(payload, from)| ServerMessage::Notification { payload, from }),
         (
             any::<u64>(),
             prop::option::of(object()),

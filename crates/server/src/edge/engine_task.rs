@@ -75,6 +75,14 @@ pub(crate) enum Input {
         payload: Json,
         reply: oneshot::Sender<Vec<ApiAnswer>>,
     },
+    /// An HTTP API notification to a subject.
+    ApiNotify {
+        request: ApiRequestId,
+        key_name: String,
+        subject: String,
+        payload: Json,
+        reply: oneshot::Sender<Vec<ApiAnswer>>,
+    },
     /// A waiting change-feed read timed out: answer it with what there is.
     ApiExpire { request: ApiRequestId },
     /// The outcome of a request forwarded to the app's backend.
@@ -310,6 +318,19 @@ impl<S: Store> Loop<S> {
                 }
                 self.engine
                     .api_broadcast(request, &key_name, channel, payload);
+            }
+            Input::ApiNotify {
+                request,
+                key_name,
+                subject,
+                payload,
+                reply,
+            } => {
+                if self.stopping || !self.track_api(&[request], reply) {
+                    return None;
+                }
+                self.engine
+                    .api_notify(request, &key_name, &subject, payload);
             }
             Input::ApiExpire { request } => self.engine.api_expire(request),
             Input::ForwardDone { id, outcome } => {

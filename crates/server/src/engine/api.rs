@@ -146,6 +146,11 @@ pub enum ApiAnswer {
         /// Subscribers it was output to.
         delivered: u64,
     },
+    /// A notification was sent to this many connections of its subject.
+    Notified {
+        /// Connections it was output to.
+        delivered: u64,
+    },
     /// The request is not valid (bad channel, id, key name or idempotency key).
     Invalid(String),
     /// The store failed or the engine stopped; nothing was applied. Retrying is safe.

@@ -114,6 +114,7 @@ mod forward;
 mod jwt;
 mod limits;
 mod mutations;
+mod notify;
 mod presence;
 mod refresh;
 mod registry;
@@ -149,6 +150,7 @@ pub use forward::{
 };
 #[cfg(feature = "edge")]
 pub(crate) use limits::TokenBucket;
+pub use notify::MAX_SUBJECT_LEN;
 pub use relay::{NodeMessage, RelayConfig, DEFAULT_EXPIRY_MS, DEFAULT_HEARTBEAT_MS};
 pub use requests::RequestContext;
 

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use tether_protocol::{codec, EventOp, Filter, ServerMessage};
+use tether_protocol::{codec, EventKind, EventOp, Filter, ServerMessage};
 
 use super::{ConnId, ServerEngine};
 use crate::store::{ChannelHead, LogEntry, Store, StoreError};
@@ -25,15 +25,20 @@ fn in_view(filter: Option<&Filter>, body: Option<&tether_protocol::Json>) -> boo
     body.is_some_and(|b| filter.is_none_or(|f| f.matches(b)))
 }
 
-/// What a log entry does to a view: upsert (in it afterwards), remove (was in it and is not
-/// any more) or nothing.
-pub(crate) fn effect(filter: Option<&Filter>, entry: &LogEntry) -> Option<EventOp> {
-    if in_view(filter, entry.body.as_ref()) {
-        Some(EventOp::Upsert)
-    } else if in_view(filter, entry.prev_body.as_ref()) {
-        Some(EventOp::Remove)
-    } else {
-        None
+/// What a log entry does to a view, or nothing: the op (upsert: in it afterwards; remove: was
+/// in it and is not any more) and the kind (PROTOCOL.md §4 `event`). Both follow from the
+/// entry's bodies before and after the change, so a replay gives every event the kind it had
+/// live.
+pub(crate) fn effect(filter: Option<&Filter>, entry: &LogEntry) -> Option<(EventOp, EventKind)> {
+    let before = in_view(filter, entry.prev_body.as_ref());
+    let after = in_view(filter, entry.body.as_ref());
+    match (before, after) {
+        (true, true) => Some((EventOp::Upsert, EventKind::Updated)),
+        (false, true) if entry.prev_body.is_none() => Some((EventOp::Upsert, EventKind::Created)),
+        (false, true) => Some((EventOp::Upsert, EventKind::Entered)),
+        (true, false) if entry.body.is_none() => Some((EventOp::Remove, EventKind::Deleted)),
+        (true, false) => Some((EventOp::Remove, EventKind::Left)),
+        (false, false) => None,
     }
 }
 
@@ -42,7 +47,7 @@ pub(crate) fn event_message(
     channel: &str,
     epoch: &str,
     entry: &LogEntry,
-    op: EventOp,
+    (op, kind): (EventOp, EventKind),
     prev: u64,
 ) -> ServerMessage {
     ServerMessage::Event {
@@ -51,6 +56,7 @@ pub(crate) fn event_message(
         offset: entry.offset,
         prev,
         op,
+        kind: Some(kind),
         id: entry.id.clone(),
         version: entry.version,
         doc: match op {
@@ -96,10 +102,10 @@ impl<S: Store> ServerEngine<S> {
         let mut sends: Vec<(Arc<str>, Vec<ConnId>)> = Vec::new();
         if let Some(state) = self.channels.get_mut(channel) {
             for view in state.views.values_mut() {
-                let Some(op) = effect(view.filter.as_ref(), entry) else {
+                let Some(effect) = effect(view.filter.as_ref(), entry) else {
                     continue;
                 };
-                let msg = event_message(channel, &epoch, entry, op, view.last_delivered);
+                let msg = event_message(channel, &epoch, entry, effect, view.last_delivered);
                 view.last_delivered = entry.offset;
                 let frame: Arc<str> = Arc::from(codec::encode_server(&msg));
                 sends.push((frame, view.subscribers.iter().copied().collect()));

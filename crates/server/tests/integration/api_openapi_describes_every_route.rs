@@ -24,12 +24,15 @@ async fn the_description_matches_the_routes_and_api_md() {
     assert_eq!(spec["openapi"], "3.1.0");
     assert_eq!(spec["servers"][0]["url"], "/api/v1");
     let paths = spec["paths"].as_object().expect("paths");
-    assert_eq!(paths.len(), 6, "{:?}", paths.keys().collect::<Vec<_>>());
+    assert_eq!(paths.len(), 7, "{:?}", paths.keys().collect::<Vec<_>>());
     let mut operations = 0;
     for (template, item) in paths {
         let path = format!(
             "/api/v1{}",
-            template.replace("{channel}", "tasks").replace("{id}", "t1")
+            template
+                .replace("{channel}", "tasks")
+                .replace("{id}", "t1")
+                .replace("{subject}", "sarah")
         );
         for method in METHODS {
             let described = item.get(method).is_some();
@@ -61,7 +64,7 @@ async fn the_description_matches_the_routes_and_api_md() {
             }
         }
     }
-    assert_eq!(operations, 9);
+    assert_eq!(operations, 10);
 
     let described: BTreeSet<String> = spec["components"]["schemas"]["Error"]["properties"]["error"]
         ["properties"]["code"]["enum"]

@@ -175,6 +175,7 @@ pub fn upsert(
         offset,
         prev,
         op: EventOp::Upsert,
+        kind: None,
         id: id.into(),
         version,
         doc: Some(body),

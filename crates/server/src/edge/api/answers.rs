@@ -2,7 +2,7 @@
 
 use axum::http::StatusCode;
 use axum::response::Response;
-use tether_protocol::{Document, Json, Object, Origin, RejectReason, ServerMessage};
+use tether_protocol::{Document, EventKind, Json, Object, Origin, RejectReason, ServerMessage};
 
 use super::error::{json_response, ApiError, Code};
 use crate::engine::ApiAnswer;
@@ -31,13 +31,19 @@ fn origin(o: &Origin) -> Json {
     ])
 }
 
-/// One change of the feed: `{"offset", "id", "version", "op", "doc"?, "origin"?}`.
+/// One change of the feed: `{"offset", "id", "version", "op", "kind", "doc"?, "origin"?}`.
+/// The feed is unfiltered, so `kind` is `created`, `updated` or `deleted` (API.md §5).
 pub(crate) fn change(e: &LogEntry) -> Json {
     let mut fields = vec![
         ("offset", Json::from(e.offset)),
         ("id", Json::from(e.id.as_str())),
         ("version", Json::from(e.version)),
     ];
+    let kind = match (&e.prev_body, &e.body) {
+        (None, Some(_)) => EventKind::Created,
+        (Some(_), Some(_)) => EventKind::Updated,
+        (_, None) => EventKind::Deleted,
+    };
     match &e.body {
         Some(body) => {
             fields.push(("op", Json::from("upsert")));
@@ -45,6 +51,7 @@ pub(crate) fn change(e: &LogEntry) -> Json {
         }
         None => fields.push(("op", Json::from("remove"))),
     }
+    fields.push(("kind", Json::from(kind.as_str())));
     if let Some(o) = &e.origin {
         fields.push(("origin", origin(o)));
     }

@@ -109,6 +109,26 @@ impl ApiState {
         first(Some(self.call(input, answer, ENGINE_WAIT).await?))
     }
 
+    async fn notify(
+        &self,
+        key_name: String,
+        subject: String,
+        payload: Json,
+    ) -> Result<ApiAnswer, ApiError> {
+        let [request] = self.ids(1)[..] else {
+            return Err(ApiError::new(Code::Unavailable, "no request id"));
+        };
+        let (reply, answer) = oneshot::channel();
+        let input = Input::ApiNotify {
+            request,
+            key_name,
+            subject,
+            payload,
+            reply,
+        };
+        first(Some(self.call(input, answer, ENGINE_WAIT).await?))
+    }
+
     async fn read(&self, read: ApiRead, wait: Option<Duration>) -> Result<ApiAnswer, ApiError> {
         let [request] = self.ids(1)[..] else {
             return Err(ApiError::new(Code::Unavailable, "no request id"));
@@ -183,6 +203,7 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>(state: ApiState) -> Route
         .route("/channels/{channel}/batch", post(writes::batch))
         .route("/channels/{channel}/events", get(reads::events))
         .route("/channels/{channel}/broadcast", post(writes::broadcast))
+        .route("/subjects/{subject}/notifications", post(writes::notify))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

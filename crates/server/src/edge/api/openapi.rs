@@ -22,6 +22,7 @@ pub(crate) const ROUTES: &[(&str, &str)] = &[
     ("/channels/{channel}/batch", "post"),
     ("/channels/{channel}/events", "get"),
     ("/channels/{channel}/broadcast", "post"),
+    ("/subjects/{subject}/notifications", "post"),
 ];
 
 /// `GET /api/v1/openapi.json`.
@@ -107,6 +108,13 @@ fn channel_param() -> Value {
     json!({"name": "channel", "in": "path", "required": true,
            "description": "channel name (PROTOCOL.md §3)",
            "schema": {"type": "string", "pattern": "^[A-Za-z0-9_.:-]{1,128}$"}})
+}
+
+/// A token subject in a path: 1-256 bytes.
+fn subject_param() -> Value {
+    json!({"name": "subject", "in": "path", "required": true,
+           "description": "a token's `sub`, 1-256 bytes of UTF-8 (percent-encoded in the path)",
+           "schema": {"type": "string", "minLength": 1, "maxLength": 256}})
 }
 
 /// A document id in a path: 1-256 bytes (PROTOCOL.md §3).
@@ -201,10 +209,11 @@ fn schemas() -> Value {
             }}}
         },
         "Change": {
-            "type": "object", "required": ["offset", "id", "version", "op", "origin"],
+            "type": "object", "required": ["offset", "id", "version", "op", "kind", "origin"],
             "properties": {"offset": {"type": "integer", "minimum": 1}, "id": {"type": "string"},
                            "version": {"type": "integer", "minimum": 1},
                            "op": {"type": "string", "enum": ["upsert", "remove"]},
+                           "kind": {"type": "string", "enum": ["created", "updated", "deleted"]},
                            "doc": {"type": "object"}, "origin": schema_ref("Origin")}
         },
         "ChangePage": {
@@ -357,6 +366,14 @@ pub(crate) fn document() -> Value {
         schema_ref("BroadcastResult"),
         &[Code::BadRequest, Code::Invalid, Code::TooLarge],
     );
+    let notify = operation(
+        "notifySubject",
+        "Send an ephemeral notification to every connection of a subject on this node (per node)",
+        &[subject_param()],
+        Some(schema_ref("BroadcastRequest")),
+        schema_ref("BroadcastResult"),
+        &[Code::BadRequest, Code::Invalid, Code::TooLarge],
+    );
     let mut paths = Map::new();
     for (path, method) in ROUTES {
         let op = match (*path, *method) {
@@ -369,6 +386,7 @@ pub(crate) fn document() -> Value {
             ("/channels/{channel}/batch", "post") => batch.clone(),
             ("/channels/{channel}/events", "get") => events.clone(),
             ("/channels/{channel}/broadcast", "post") => broadcast.clone(),
+            ("/subjects/{subject}/notifications", "post") => notify.clone(),
             _ => continue,
         };
         let entry = paths.entry((*path).to_owned()).or_insert_with(|| json!({}));
@@ -379,7 +397,7 @@ pub(crate) fn document() -> Value {
         "info": {
             "title": "Tether server HTTP API for app backends",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Writes with WebSocket `mutate` semantics and exactly-once Idempotency-Key, reads, the change feed and broadcast. Prose: API.md."
+            "description": "Writes with WebSocket `mutate` semantics and exactly-once Idempotency-Key, reads, the change feed, broadcast and notifications to a subject. Prose: API.md."
         },
         "servers": [{"url": "/api/v1"}],
         "security": [{"apiKey": []}],

@@ -171,6 +171,30 @@ pub(super) async fn batch(
     Ok(respond(StatusCode::OK, &body))
 }
 
+/// `POST /subjects/{subject}/notifications` with `{"payload": ...}`: a `notification` to every
+/// connection of the subject on this node; answers `{"delivered": N}`.
+pub(super) async fn notify(
+    State(state): State<ApiState>,
+    key: KeyName,
+    subject: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let subject = path(subject)?;
+    let body = read_body(&headers, body, state.max_body).await?;
+    let payload = body
+        .get("payload")
+        .cloned()
+        .ok_or_else(|| ApiError::new(Code::BadRequest, "the body must be {\"payload\": ...}"))?;
+    match state.notify(key.0, subject, payload).await? {
+        ApiAnswer::Notified { delivered } => {
+            let body = object(vec![("delivered", Json::from(delivered))]);
+            Ok(respond(StatusCode::OK, &body))
+        }
+        other => Err(unexpected(&other)),
+    }
+}
+
 pub(super) async fn broadcast(
     State(state): State<ApiState>,
     key: KeyName,
