@@ -112,7 +112,8 @@ fn text(s: &str) -> Json {
 
 /// The text of a relay message on the wire: `<node> <seq> <json>`, the JSON one of
 /// `{"t":"broadcast","channel","payload","from"}`, `{"t":"presence","channel","client_id",
-/// "state"}` (state `null`: left) or `{"t":"members","members":[[channel,client_id,state]…]}`.
+/// "state"}` (state `null`: left), `{"t":"notification","subject","payload","from"}` or
+/// `{"t":"members","members":[[channel,client_id,state]…]}`.
 pub(crate) fn encode_node_message(node: &str, seq: u64, msg: &NodeMessage) -> String {
     let entries = match msg {
         NodeMessage::Broadcast {
@@ -134,6 +135,16 @@ pub(crate) fn encode_node_message(node: &str, seq: u64, msg: &NodeMessage) -> St
             ("channel".to_owned(), text(channel)),
             ("client_id".to_owned(), text(client_id)),
             ("state".to_owned(), state.clone().unwrap_or(Json::Null)),
+        ],
+        NodeMessage::Notification {
+            subject,
+            payload,
+            from,
+        } => vec![
+            ("t".to_owned(), text("notification")),
+            ("subject".to_owned(), text(subject)),
+            ("payload".to_owned(), payload.clone()),
+            ("from".to_owned(), text(from)),
         ],
         NodeMessage::Members(list) => {
             let members = list
@@ -170,6 +181,11 @@ pub(crate) fn decode_node_message(wire: &str) -> Option<(String, u64, NodeMessag
             channel: field("channel")?,
             client_id: field("client_id")?,
             state: json.get("state").filter(|s| !s.is_null()).cloned(),
+        },
+        "notification" => NodeMessage::Notification {
+            subject: field("subject")?,
+            payload: json.get("payload")?.clone(),
+            from: field("from")?,
         },
         "members" => {
             let mut list = Vec::new();
@@ -229,6 +245,11 @@ mod tests {
                 channel: "tasks".into(),
                 client_id: "c1".into(),
                 state: None,
+            },
+            NodeMessage::Notification {
+                subject: "user 1".into(),
+                payload: state.clone(),
+                from: "api:jobs".into(),
             },
             NodeMessage::Members(vec![("tasks".into(), "c1".into(), state)]),
             NodeMessage::Members(Vec::new()),

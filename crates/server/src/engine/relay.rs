@@ -71,6 +71,15 @@ pub enum NodeMessage {
     },
     /// Every member of the sending node: `(channel, client_id, state)`, sorted (heartbeat).
     Members(Vec<(String, String, Json)>),
+    /// A notification to a subject whose connections on the sending node already got it.
+    Notification {
+        /// The subject (`sub`).
+        subject: String,
+        /// The payload.
+        payload: Json,
+        /// The sender (`api:<key name>`).
+        from: String,
+    },
 }
 
 /// Another node as this one mirrors it.
@@ -206,6 +215,15 @@ impl<S: Store> ServerEngine<S> {
             } => {
                 if validate_channel(&channel).is_ok() {
                     self.set_remote(node, channel, client_id, state.filter(|s| !s.is_null()));
+                }
+            }
+            NodeMessage::Notification {
+                subject,
+                payload,
+                from,
+            } => {
+                if !subject.is_empty() && subject.len() <= super::notify::MAX_SUBJECT_LEN {
+                    self.notify_local(&subject, payload, from);
                 }
             }
             NodeMessage::Members(list) => {

@@ -156,11 +156,15 @@ impl Node {
         Node::start_with(database, redis, &[])
     }
 
-    /// A node as [`Node::start`], with more arguments.
+    /// A node as [`Node::start`], with more arguments (in dev mode unless they give
+    /// `--auth-secret`).
     pub fn start_with(database: &str, redis: Option<&str>, extra: &[&str]) -> Node {
         use std::io::BufRead;
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_tether-server"));
-        cmd.args(["--dev", "--bind", "127.0.0.1:0", "--log", "warn"])
+        if !extra.contains(&"--auth-secret") {
+            cmd.arg("--dev");
+        }
+        cmd.args(["--bind", "127.0.0.1:0", "--log", "warn"])
             .args(["--database-url", database])
             .args(["--rate-per-sec", "0"])
             .args(extra);

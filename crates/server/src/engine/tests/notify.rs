@@ -7,7 +7,8 @@ use tether_protocol::ServerMessage;
 
 use super::{Got, H};
 use crate::engine::{
-    mint_hs256, ApiAnswer, ApiRequestId, AuthConfig, Claims, ConnId, ServerConfig,
+    mint_hs256, ApiAnswer, ApiRequestId, AuthConfig, Claims, ConnId, NodeMessage, RelayConfig,
+    ServerConfig,
 };
 
 const SECRET: &[u8] = b"s3cret";
@@ -100,4 +101,51 @@ fn bad_subjects_and_key_names_are_invalid_and_dev_sessions_have_no_subject() {
         .iter()
         .all(|g| !matches!(g, Got::Msg(c, _) if *c == dev)));
     assert_eq!(answer(&mut h), ApiAnswer::Notified { delivered: 0 });
+}
+
+#[test]
+fn with_the_relay_on_the_subject_s_connections_on_other_nodes_get_it_once() {
+    let auth = || ServerConfig {
+        auth: AuthConfig::hs256(SECRET),
+        ..ServerConfig::default()
+    };
+    let relay = RelayConfig {
+        heartbeat_ms: 1_000,
+        expiry_ms: 5_000,
+    };
+    let (mut a, mut b) = (H::with(auth()), H::with(auth()));
+    a.e.enable_relay(a.now, "A".into(), relay);
+    b.e.enable_relay(b.now, "B".into(), relay);
+    let here = session(&mut a, "c1", "sarah");
+    let there = session(&mut b, "c2", "sarah");
+    let other = session(&mut b, "c3", "tom");
+    a.e.api_notify(
+        ApiRequestId(1),
+        "jobs",
+        "sarah",
+        tether_protocol::json!({"text": "report ready"}),
+    );
+    assert_eq!(H::to(&a.drain(), here).len(), 1);
+    assert_eq!(answer(&mut a), ApiAnswer::Notified { delivered: 1 });
+    let relayed: Vec<(u64, NodeMessage)> = std::iter::from_fn(|| a.e.poll_node_message()).collect();
+    // Delivered twice (a repeat on the link): the second copy is ignored.
+    for _ in 0..2 {
+        for (seq, msg) in &relayed {
+            b.e.handle_node_message(b.now, "A", *seq, msg.clone());
+        }
+    }
+    let got = b.drain();
+    assert_eq!(
+        H::to(&got, there),
+        vec![ServerMessage::Notification {
+            payload: tether_protocol::json!({"text": "report ready"}),
+            from: "api:jobs".into(),
+        }]
+    );
+    assert!(H::to(&got, other).is_empty(), "{got:?}");
+    // Its own message coming back to A is ignored.
+    for (seq, msg) in &relayed {
+        a.e.handle_node_message(a.now, "A", *seq, msg.clone());
+    }
+    assert!(a.drain().is_empty());
 }
