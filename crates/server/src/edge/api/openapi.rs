@@ -368,7 +368,7 @@ pub(crate) fn document() -> Value {
     );
     let notify = operation(
         "notifySubject",
-        "Send an ephemeral notification to every connection of a subject on this node (per node)",
+        "Send an ephemeral notification to every connection of a subject (every node in cluster mode; `delivered` counts this node)",
         &[subject_param()],
         Some(schema_ref("BroadcastRequest")),
         schema_ref("BroadcastResult"),
