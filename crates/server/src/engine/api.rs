@@ -322,6 +322,21 @@ impl<S: Store> ServerEngine<S> {
         }
     }
 
+    /// Answers an ephemeral API call (broadcast, notification) that cannot go out: the engine
+    /// stopped ([`ApiAnswer::Unavailable`]) or `key_name` is not a valid key name
+    /// ([`ApiAnswer::Invalid`]); whether it did.
+    pub(super) fn refuse_ephemeral(&mut self, request: ApiRequestId, key_name: &str) -> bool {
+        let answer = if self.failed {
+            ApiAnswer::Unavailable("the engine stopped".into())
+        } else if !valid_key_name(key_name) {
+            ApiAnswer::Invalid("API key names are 1-32 bytes of [A-Za-z0-9_.-]".into())
+        } else {
+            return false;
+        };
+        self.api_answer(request, answer);
+        true
+    }
+
     /// An ephemeral broadcast from the API key `key_name` to the channel's current subscribers
     /// (`from` is `api:<key name>`), never stored; answered [`ApiAnswer::Broadcast`].
     pub fn api_broadcast(
@@ -331,12 +346,8 @@ impl<S: Store> ServerEngine<S> {
         channel: String,
         payload: Json,
     ) {
-        if self.failed {
-            return self.api_answer(request, ApiAnswer::Unavailable("the engine stopped".into()));
-        }
-        if !valid_key_name(key_name) {
-            let text = "API key names are 1-32 bytes of [A-Za-z0-9_.-]".to_owned();
-            return self.api_answer(request, ApiAnswer::Invalid(text));
+        if self.refuse_ephemeral(request, key_name) {
+            return;
         }
         if let Err(err) = tether_protocol::validate_channel(&channel) {
             return self.api_answer(request, ApiAnswer::Invalid(err.to_string()));

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use tether_protocol::{codec, Json, ServerMessage};
 
-use super::api::{valid_key_name, ApiAnswer, ApiRequestId};
+use super::api::{ApiAnswer, ApiRequestId};
 use super::relay::NodeMessage;
 use super::{ConnId, ServerEngine};
 use crate::store::Store;
@@ -27,12 +27,8 @@ impl<S: Store> ServerEngine<S> {
         subject: &str,
         payload: Json,
     ) {
-        if self.failed {
-            return self.api_answer(request, ApiAnswer::Unavailable("the engine stopped".into()));
-        }
-        if !valid_key_name(key_name) {
-            let text = "API key names are 1-32 bytes of [A-Za-z0-9_.-]".to_owned();
-            return self.api_answer(request, ApiAnswer::Invalid(text));
+        if self.refuse_ephemeral(request, key_name) {
+            return;
         }
         if subject.is_empty() || subject.len() > MAX_SUBJECT_LEN {
             let text = format!("a subject is 1-{MAX_SUBJECT_LEN} bytes");
