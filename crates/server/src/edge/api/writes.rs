@@ -172,7 +172,8 @@ pub(super) async fn batch(
 }
 
 /// `POST /subjects/{subject}/notifications` with `{"payload": ...}`: a `notification` to every
-/// connection of the subject on this node; answers `{"delivered": N}`.
+/// connection of the subject (on every node in cluster mode); answers `{"delivered": N}`, the
+/// connections of this node.
 pub(super) async fn notify(
     State(state): State<ApiState>,
     key: KeyName,
@@ -181,18 +182,23 @@ pub(super) async fn notify(
     body: Body,
 ) -> Result<Response, ApiError> {
     let subject = path(subject)?;
-    let body = read_body(&headers, body, state.max_body).await?;
-    let payload = body
-        .get("payload")
-        .cloned()
-        .ok_or_else(|| ApiError::new(Code::BadRequest, "the body must be {\"payload\": ...}"))?;
+    let payload = payload_of(&read_body(&headers, body, state.max_body).await?)?;
     match state.notify(key.0, subject, payload).await? {
-        ApiAnswer::Notified { delivered } => {
-            let body = object(vec![("delivered", Json::from(delivered))]);
-            Ok(respond(StatusCode::OK, &body))
-        }
+        ApiAnswer::Notified { delivered: n } => Ok(delivered(n)),
         other => Err(unexpected(&other)),
     }
+}
+
+/// The `payload` of an ephemeral call's body (`{"payload": ...}`), else 400 `BAD_REQUEST`.
+fn payload_of(body: &Json) -> Result<Json, ApiError> {
+    body.get("payload")
+        .cloned()
+        .ok_or_else(|| ApiError::new(Code::BadRequest, "the body must be {\"payload\": ...}"))
+}
+
+/// `{"delivered": n}`, 200.
+fn delivered(n: u64) -> Response {
+    respond(StatusCode::OK, &object(vec![("delivered", Json::from(n))]))
 }
 
 pub(super) async fn broadcast(
@@ -203,16 +209,9 @@ pub(super) async fn broadcast(
     body: Body,
 ) -> Result<Response, ApiError> {
     let channel = path(channel)?;
-    let body = read_body(&headers, body, state.max_body).await?;
-    let payload = body
-        .get("payload")
-        .cloned()
-        .ok_or_else(|| ApiError::new(Code::BadRequest, "the body must be {\"payload\": ...}"))?;
+    let payload = payload_of(&read_body(&headers, body, state.max_body).await?)?;
     match state.broadcast(key.0, channel, payload).await? {
-        ApiAnswer::Broadcast { delivered } => {
-            let body = object(vec![("delivered", Json::from(delivered))]);
-            Ok(respond(StatusCode::OK, &body))
-        }
+        ApiAnswer::Broadcast { delivered: n } => Ok(delivered(n)),
         other => Err(unexpected(&other)),
     }
 }
