@@ -11,7 +11,7 @@ use wasm_bindgen::prelude::*;
 use super::adopt;
 use super::args;
 use super::db::{self, Db};
-use super::driver::{deferred, now_ms, with, Driver, DriverSetup, Store};
+use super::driver::{deferred, now_ms, with, with_later, Driver, DriverSetup, Store};
 use super::error::ShellError;
 use super::identity::Held;
 use super::options::{read_mutation, Endpoints, Options};
@@ -243,7 +243,7 @@ impl TetherClient {
             _ => {}
         }
         let mut result = Ok(JsValue::UNDEFINED);
-        with(&Rc::downgrade(&self.driver), |d| {
+        with_later(&Rc::downgrade(&self.driver), |d| {
             let now = now_ms();
             let done = |r: Result<(), EngineError>| match r {
                 Ok(()) => Ok(JsValue::UNDEFINED),

@@ -91,6 +91,8 @@ pub struct Driver {
     /// The periodic look for closed tabs' outboxes (an interval id and its callback).
     scan: Option<(i32, Closure<dyn FnMut()>)>,
     closed: bool,
+    /// A drain is queued for the end of this task (see [`with_later`]).
+    drain_queued: bool,
     me: Weak<RefCell<Driver>>,
 }
 
@@ -134,6 +136,7 @@ impl Driver {
             parent: None,
             scan: None,
             closed: false,
+            drain_queued: false,
             me: Weak::new(),
         }));
         let weak = Rc::downgrade(&driver);
@@ -562,7 +565,30 @@ pub fn with(weak: &Weak<RefCell<Driver>>, f: impl FnOnce(&mut Driver)) {
             return;
         }
         f(&mut d);
+        d.drain_queued = false;
         d.drain()
     };
     effects.run();
+}
+
+/// Runs `f` on the driver (if it is still alive and open) and drains it in a microtask, once
+/// for every call made in the same task: an app calling `mutate()` 1,000 times in a loop gets
+/// one drain (one status, one change batch, one IndexedDB transaction for all its writes)
+/// instead of 1,000. The app sees the results before the next task, so before the next frame.
+pub fn with_later(weak: &Weak<RefCell<Driver>>, f: impl FnOnce(&mut Driver)) {
+    let Some(driver) = weak.upgrade() else { return };
+    let Ok(mut d) = driver.try_borrow_mut() else {
+        return;
+    };
+    if d.closed {
+        return;
+    }
+    f(&mut d);
+    if !d.drain_queued {
+        d.drain_queued = true;
+        let weak = weak.clone();
+        spawn_local(async move {
+            with(&weak, |_| {});
+        });
+    }
 }

@@ -29,5 +29,6 @@ mod client_storage_versionchange;
 mod client_tabs_see_the_device;
 mod client_text_escaping;
 mod client_token_refresh;
+mod client_writes_in_one_task_are_gathered;
 mod indexeddb_roundtrip;
 mod protocol_frames_in_browser;

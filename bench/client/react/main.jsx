@@ -13,6 +13,18 @@ import { TetherProvider, useRealtimeUpdates, useWebSocket } from "tether-sync";
 const now = () => performance.now();
 const params = new URLSearchParams(location.search);
 
+// When each WebSocket message was dispatched to the page (a listener of the bench's own,
+// added before the client's), so the ingest can say how much of its time is the browser
+// delivering the burst. It only reads the time: the client's handling is unchanged.
+const arrivals = [];
+const NativeWebSocket = window.WebSocket;
+window.WebSocket = class extends NativeWebSocket {
+  constructor(...args) {
+    super(...args);
+    this.addEventListener("message", () => arrivals.push(now()));
+  }
+};
+
 // --- hook render ---------------------------------------------------------------------------
 const hook = { api: null, waiting: null, samples: [] };
 
@@ -103,8 +115,17 @@ window.reactBench = {
     });
     const t0 = now();
     ingest.armed.t0 = t0;
+    arrivals.length = 0;
     await window.releaseBurst();
-    return await result;
+    const got = await result;
+    // Messages dispatched after t0 that carried the burst (the page's socket is quiet otherwise).
+    const during = arrivals.filter((t) => t >= t0 && t <= t0 + got.ms);
+    return {
+      ...got,
+      messages: during.length,
+      firstMessageMs: during.length ? during[0] - t0 : null,
+      lastMessageMs: during.length ? during[during.length - 1] - t0 : null,
+    };
   },
 
   /** The plain-JS baseline over the same frame texts: JSON.parse each, drop duplicates and
