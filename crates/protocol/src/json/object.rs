@@ -1,4 +1,6 @@
-//! [`Object`]: a JSON object as a key-sorted vector.
+//! [`Object`]: a JSON object as a key-sorted vector, shared on clone.
+
+use std::sync::Arc;
 
 use super::Json;
 
@@ -6,16 +8,22 @@ use super::Json;
 /// one entry per key. Built from text, a repeated key keeps its last value (as serde_json's
 /// `Map` does); [`Object::is_duplicate_key`] tells which keys were repeated (message decoding
 /// rejects a repeated field it reads). Writing iterates in key order.
+///
+/// A clone shares the entries (a reference count, not a copy of the tree): the client engine
+/// holds a document's body as confirmed, as visible, in its change sets and in its cache writes,
+/// and each of those is one count. A change through [`Object::insert`], [`Object::remove`] or
+/// [`Object::get_mut`] copies the entries first when they are shared (copy on write), so a
+/// clone never sees another's changes.
 #[derive(Debug, Clone, Default)]
 pub struct Object {
-    entries: Vec<(String, Json)>,
+    entries: Arc<Vec<(String, Json)>>,
     /// Keys the source text repeated (`None`: none).
     duplicates: Option<Box<[String]>>,
 }
 
 impl PartialEq for Object {
     fn eq(&self, other: &Object) -> bool {
-        self.entries == other.entries
+        Arc::ptr_eq(&self.entries, &other.entries) || self.entries == other.entries
     }
 }
 
@@ -30,7 +38,7 @@ impl Object {
         if entries.windows(2).all(|w| matches!(w, [a, b] if a.0 < b.0)) {
             // Already in order (as this crate writes objects): nothing to sort or merge.
             return Object {
-                entries,
+                entries: Arc::new(entries),
                 duplicates: None,
             };
         }
@@ -50,7 +58,7 @@ impl Object {
             }
         }
         Object {
-            entries: out,
+            entries: Arc::new(out),
             duplicates: (!duplicates.is_empty()).then(|| duplicates.into_boxed_slice()),
         }
     }
@@ -81,9 +89,9 @@ impl Object {
 
     /// The value of `key`, mutably.
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Json> {
-        self.find(key)
-            .ok()
-            .and_then(|i| self.entries.get_mut(i))
+        let i = self.find(key).ok()?;
+        Arc::make_mut(&mut self.entries)
+            .get_mut(i)
             .map(|e| &mut e.1)
     }
 
@@ -95,13 +103,14 @@ impl Object {
     /// Sets `key`; the previous value, if any.
     pub fn insert(&mut self, key: impl Into<String>, value: Json) -> Option<Json> {
         let key = key.into();
-        match self.find(&key) {
-            Ok(i) => self
-                .entries
+        let found = self.find(&key);
+        let entries = Arc::make_mut(&mut self.entries);
+        match found {
+            Ok(i) => entries
                 .get_mut(i)
                 .map(|e| std::mem::replace(&mut e.1, value)),
             Err(i) => {
-                self.entries.insert(i.min(self.entries.len()), (key, value));
+                entries.insert(i.min(entries.len()), (key, value));
                 None
             }
         }
@@ -109,10 +118,8 @@ impl Object {
 
     /// Removes `key`; its value, if any.
     pub fn remove(&mut self, key: &str) -> Option<Json> {
-        self.find(key)
-            .ok()
-            .filter(|&i| i < self.entries.len())
-            .map(|i| self.entries.remove(i).1)
+        let i = self.find(key).ok().filter(|&i| i < self.entries.len())?;
+        Some(Arc::make_mut(&mut self.entries).remove(i).1)
     }
 
     /// Number of entries.
@@ -175,7 +182,10 @@ impl IntoIterator for Object {
     type Item = (String, Json);
     type IntoIter = std::vec::IntoIter<(String, Json)>;
     fn into_iter(self) -> Self::IntoIter {
-        self.entries.into_iter()
+        // The entries themselves when this is their only holder, else a copy of them.
+        Arc::try_unwrap(self.entries)
+            .unwrap_or_else(|shared| (*shared).clone())
+            .into_iter()
     }
 }
 
