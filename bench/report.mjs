@@ -219,10 +219,13 @@ if (parts.includes("cluster")) {
     out(`   Fan-out: ${f0.connections} subscribers spread round-robin over the nodes, one publisher on node 1, ` +
       `${f0.rate_per_sec}/s for ${f0.seconds}s;`);
     out("   latency = publish (send) -> receive of every delivery (ms); all-recv = publish -> the last subscriber has it;");
-    out("   ack = publish -> the publisher's ack (the commit); KB/conn = (node RSS with its idle subscribers - before) / its subscribers.");
+    out("   ack = publish -> the publisher's ack (the commit); per node: node 1 delivers its own commits, nodes 2 and 3");
+    out("   learn them by a hint over Redis and read them from PostgreSQL; KB/conn = (node RSS with its idle subscribers");
+    out("   - before) / its subscribers.");
   }
   const header = [pad("nodes", 6), lpad("connected", 11), lpad("delivered", 15), lpad("p50", 8), lpad("p99", 8),
-    lpad("p99.9", 8), lpad("max", 8), lpad("all-recv p99", 13), lpad("ack p50", 8), pad("  KB/conn per node", 24),
+    lpad("p99.9", 8), lpad("max", 8), lpad("all-recv p99", 13), lpad("ack p50", 8), pad("  p50 per node", 22),
+    pad("p99 per node", 22), pad("KB/conn per node", 21),
     pad("RSS MB per node", 16), lpad("CPU pub", 8), lpad("load", 6)].join(" ");
   out(header);
   out("-".repeat(header.length));
@@ -237,7 +240,8 @@ if (parts.includes("cluster")) {
       lpad(`${r.deliveries}/${r.expected_deliveries}`, 15), lpad(ms(r.latency?.p50_us), 8),
       lpad(ms(r.latency?.p99_us), 8), lpad(ms(r.latency?.p999_us), 8), lpad(ms(r.latency?.max_us), 8),
       lpad(ms(r.all_received?.p99_us), 13), lpad(ms(r.ack?.p50_us), 8),
-      pad(`  ${per((n) => kb(n.bytes_per_connection))}`, 24),
+      pad(`  ${per((n) => ms(n.latency?.p50_us))}`, 22), pad(per((n) => ms(n.latency?.p99_us)), 22),
+      pad(per((n) => kb(n.bytes_per_connection)), 21),
       pad(per((n) => (n.rss_idle_bytes / 2 ** 20).toFixed(0)), 16),
       lpad(r.cpu_publish_secs?.toFixed(2) ?? "-", 8),
       lpad(r.load_average ? Math.max(...r.load_average.filter((x) => x != null)).toFixed(1) : "-", 6)].join(" "));

@@ -180,6 +180,8 @@ struct NodeFigure {
     /// (RSS idle − RSS before) / its subscribers.
     bytes_per_connection: Option<f64>,
     cpu_publish_secs: f64,
+    /// Publish → receive of the deliveries to its subscribers.
+    latency: Option<Summary>,
 }
 
 fn main() -> std::process::ExitCode {
@@ -367,7 +369,11 @@ async fn measure(
     let cpu_before = sum_over(servers, ServerProcess::cpu_secs)?;
 
     // Subscribers.
-    let recorder = Arc::new(Recorder::new(usize::try_from(count).unwrap_or(usize::MAX)));
+    // One recorder per node, so that local and relayed deliveries can be told apart.
+    let recorders: Vec<Arc<Recorder>> = servers
+        .iter()
+        .map(|_| Arc::new(Recorder::new(usize::try_from(count).unwrap_or(usize::MAX))))
+        .collect();
     let closed = Arc::new(AtomicU64::new(0));
     let ready = Arc::new(AtomicUsize::new(0));
     let failed = Arc::new(AtomicUsize::new(0));
@@ -382,7 +388,7 @@ async fn measure(
         let addr = addrs[node];
         let (gate, recorder, closed, ready, failed, first_error) = (
             Arc::clone(&gate),
-            Arc::clone(&recorder),
+            Arc::clone(&recorders[node]),
             Arc::clone(&closed),
             Arc::clone(&ready),
             Arc::clone(&failed),
@@ -453,7 +459,17 @@ async fn measure(
         .map_err(|e| format!("publisher task failed: {e}"))?;
     let published = usize::try_from(report.published).unwrap_or(usize::MAX);
     let drain_deadline = Instant::now() + Duration::from_secs_f64(args.drain_secs);
-    while !recorder.complete(published, subscribers) && Instant::now() < drain_deadline {
+    let subscribers_per_node: Vec<u32> = per_node
+        .iter()
+        .map(|n| u32::try_from(n.load(Ordering::Relaxed)).unwrap_or(u32::MAX))
+        .collect();
+    let complete = || {
+        recorders
+            .iter()
+            .zip(&subscribers_per_node)
+            .all(|(r, n)| r.complete(published, *n))
+    };
+    while !complete() && Instant::now() < drain_deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let cpu_after_each: Vec<f64> = servers
@@ -477,14 +493,23 @@ async fn measure(
                     (rss_idle_each[i] as f64 - rss_before_each[i] as f64) / connected as f64
                 }),
                 cpu_publish_secs: cpu_after_each[i] - cpu_publish_start_each[i],
+                latency: Summary::of(&recorders[i].merged()),
             }
         })
         .collect();
 
     let expected = report.published * u64::from(subscribers);
-    let deliveries = recorder.deliveries();
-    let latency = Summary::of(&recorder.merged());
-    let all_received = Summary::of(&recorder.all_received(published, subscribers));
+    let deliveries = recorders.iter().map(|r| r.deliveries()).sum();
+    let mut merged = stats::new_histogram();
+    for r in &recorders {
+        let _ = merged.add(r.merged());
+    }
+    let latency = Summary::of(&merged);
+    let all_received = Summary::of(&stats::all_received_across(
+        &recorders,
+        &subscribers_per_node,
+        published,
+    ));
     let bytes_per_connection =
         (connected > 0).then(|| (rss_idle as f64 - rss_before as f64) / connected as f64);
     let first_connect_error = first_error.lock().ok().and_then(|e| e.clone());
@@ -504,7 +529,7 @@ async fn measure(
         expected_deliveries: expected,
         deliveries,
         missing_deliveries: expected.saturating_sub(deliveries),
-        unexpected_deliveries: recorder.unexpected(),
+        unexpected_deliveries: recorders.iter().map(|r| r.unexpected()).sum(),
         closed_during_run,
         server_alive_at_end,
         latency,
