@@ -242,7 +242,9 @@ run_cluster() {
       "$work/cluster-$tag.json" "$tag" "$status"
   fi
 }
-if has_part cluster; then
+if has_part cluster && { ! postgres_bin_dir >/dev/null || ! command -v redis-server >/dev/null; }; then
+  warn "cluster part skipped: it needs PostgreSQL (initdb, pg_ctl) and redis-server (scripts/bootstrap.sh installs both)"
+elif has_part cluster; then
   # Durable: fsync on, as the SQLite runs (--sqlite-sync full) sync every commit.
   TETHER_POSTGRES_DURABLE=1 start_postgres
   start_redis
