@@ -275,9 +275,11 @@ if (parts.includes("cluster")) {
     if (!(r.mutations_per_sec > 0)) problems.push(`cluster durable ${name}: no mutation acknowledged`);
   }
   if (!sqlite.error && !postgres.error) {
-    out([pad("PostgreSQL/SQLite", 20), lpad(ratio(postgres.mutations_per_sec, sqlite.mutations_per_sec), 12),
-      lpad(ratio(postgres.ack?.p50_us, sqlite.ack?.p50_us), 9), lpad(ratio(postgres.ack?.p99_us, sqlite.ack?.p99_us), 9),
-      lpad(ratio(postgres.drain_ms, sqlite.drain_ms), 10)].join(" "));
+    // Two decimals below 1 (PostgreSQL's share of SQLite's rate).
+    const rel = (a, b) => (a == null || b == null || b <= 0 ? "-" : `${(a / b).toFixed(a / b < 1 ? 2 : 1)}x`);
+    out([pad("PostgreSQL/SQLite", 20), lpad(rel(postgres.mutations_per_sec, sqlite.mutations_per_sec), 12),
+      lpad(rel(postgres.ack?.p50_us, sqlite.ack?.p50_us), 9), lpad(rel(postgres.ack?.p99_us, sqlite.ack?.p99_us), 9),
+      lpad(rel(postgres.drain_ms, sqlite.drain_ms), 10)].join(" "));
   }
   out();
   const fo = cluster.failover;
