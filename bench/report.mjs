@@ -1,8 +1,8 @@
 // Reads the raw results of one `make bench` run (a work directory of fanout-*.json, bundle.json,
-// client.json, twiggy.txt), prints the table (medians over repeats, Tether/peer ratios, targets
+// client.json, catchup.json, cluster-*.json, twiggy.txt), prints the table (medians over repeats, Tether/peer ratios, targets
 // reported, never asserted) and writes bench/results/bench-<time>.json and .txt.
 //
-// usage: node report.mjs WORK_DIR RESULTS_DIR [--parts fanout,client,bundle] [--smoke]
+// usage: node report.mjs WORK_DIR RESULTS_DIR [--parts fanout,client,bundle,catchup,cluster] [--smoke]
 // With --smoke it exits 1 unless every requested part produced numbers (never how fast).
 import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
@@ -11,7 +11,7 @@ import { join } from "node:path";
 const [work, resultsDir] = process.argv.slice(2);
 const smoke = process.argv.includes("--smoke");
 const partsArg = process.argv.indexOf("--parts");
-const parts = (partsArg > 0 ? process.argv[partsArg + 1] : "fanout,client,bundle,catchup").split(",");
+const parts = (partsArg > 0 ? process.argv[partsArg + 1] : "fanout,client,bundle,catchup,cluster").split(",");
 
 const readJson = (file) => JSON.parse(readFileSync(file, "utf8"));
 const median = (xs) => {
@@ -197,6 +197,115 @@ if (parts.includes("catchup")) {
   out();
 }
 
+// --- cluster (nodes on PostgreSQL + Redis) ---------------------------------------------------------
+let cluster = null;
+if (parts.includes("cluster")) {
+  const read = (tag) => {
+    const file = join(work, `cluster-${tag}.json`);
+    return existsSync(file) ? readJson(file) : { error: "no result" };
+  };
+  cluster = {
+    fanout: [1, 2, 3].map((n) => ({ count: n, ...read(`fanout-${n}`) })),
+    durable: { sqlite: read("durable-sqlite"), postgres: read("durable-postgres") },
+    failover: read("failover"),
+  };
+  const f0 = cluster.fanout.find((r) => !r.error);
+  out("5. Cluster: tether-server nodes on one PostgreSQL (fsync on) + Redis, all on this machine's loopback");
+  out("   Every process here (up to 3 nodes, PostgreSQL, Redis, the load generator) shares the same 2 cores:");
+  out("   more nodes add no CPU, only processes and hops, so these figures show the cost of the cluster's");
+  out("   path (commit in PostgreSQL, hint over Redis, read back by the other nodes), not how it scales out.");
+  out();
+  if (f0) {
+    out(`   Fan-out: ${f0.connections} subscribers spread round-robin over the nodes, one publisher on node 1, ` +
+      `${f0.rate_per_sec}/s for ${f0.seconds}s;`);
+    out("   latency = publish (send) -> receive of every delivery (ms); all-recv = publish -> the last subscriber has it;");
+    out("   ack = publish -> the publisher's ack (the commit); per node: node 1 delivers its own commits, nodes 2 and 3");
+    out("   learn them by a hint over Redis and read them from PostgreSQL; KB/conn = (node RSS with its idle subscribers");
+    out("   - before) / its subscribers.");
+  }
+  const header = [pad("nodes", 6), lpad("connected", 11), lpad("delivered", 15), lpad("p50", 8), lpad("p99", 8),
+    lpad("p99.9", 8), lpad("max", 8), lpad("all-recv p99", 13), lpad("ack p50", 8), pad("  p50 per node", 22),
+    pad("p99 per node", 22), pad("KB/conn per node", 21),
+    pad("RSS MB per node", 16), lpad("CPU pub", 8), lpad("load", 6)].join(" ");
+  out(header);
+  out("-".repeat(header.length));
+  for (const r of cluster.fanout) {
+    if (r.error) {
+      out(`${pad(r.count, 6)} FAILED: ${r.error}`);
+      problems.push(`cluster fan-out ${r.count} node(s): ${r.error}`);
+      continue;
+    }
+    const per = (f) => (r.nodes ?? []).map(f).join(" / ");
+    out([pad(r.count, 6), lpad(`${r.connected}/${r.connections}`, 11),
+      lpad(`${r.deliveries}/${r.expected_deliveries}`, 15), lpad(ms(r.latency?.p50_us), 8),
+      lpad(ms(r.latency?.p99_us), 8), lpad(ms(r.latency?.p999_us), 8), lpad(ms(r.latency?.max_us), 8),
+      lpad(ms(r.all_received?.p99_us), 13), lpad(ms(r.ack?.p50_us), 8),
+      pad(`  ${per((n) => ms(n.latency?.p50_us))}`, 22), pad(per((n) => ms(n.latency?.p99_us)), 22),
+      pad(per((n) => kb(n.bytes_per_connection)), 21),
+      pad(per((n) => (n.rss_idle_bytes / 2 ** 20).toFixed(0)), 16),
+      lpad(r.cpu_publish_secs?.toFixed(2) ?? "-", 8),
+      lpad(r.load_average ? Math.max(...r.load_average.filter((x) => x != null)).toFixed(1) : "-", 6)].join(" "));
+    if (r.publisher_error) out(`${" ".repeat(7)}publisher: ${r.publisher_error}`);
+    if (!(r.deliveries > 0)) problems.push(`cluster fan-out ${r.count} node(s): no delivery`);
+  }
+  out();
+  const { sqlite, postgres } = cluster.durable;
+  const d0 = [sqlite, postgres].find((r) => !r.error);
+  if (d0) {
+    out(`   Durable mutations: ${d0.writers} connections x ${d0.in_flight} puts in flight (4 channels) for ${d0.seconds}s, ` +
+      `acks/s; then ${d0.drain} puts pipelined on one connection`);
+    out("   (frames of 50, as an outbox flushed after a reconnect) -> the last ack. An ack follows the commit (SQLite");
+    out("   synchronous=FULL, the default build; PostgreSQL fsync on, one node of the cluster build with Redis).");
+  }
+  const dh = [pad("store", 20), lpad("mutations/s", 12), lpad("ack p50", 9), lpad("ack p99", 9),
+    lpad("drain ms", 10), lpad("drain/s", 9), lpad("CPU s", 7), lpad("load", 6)].join(" ");
+  out(dh);
+  out("-".repeat(dh.length));
+  for (const [name, r] of [["SQLite", sqlite], ["PostgreSQL", postgres]]) {
+    if (r.error) {
+      out(`${pad(name, 20)} FAILED: ${r.error}`);
+      problems.push(`cluster durable ${name}: ${r.error}`);
+      continue;
+    }
+    out([pad(name, 20), lpad(r.mutations_per_sec.toFixed(0), 12), lpad(ms(r.ack?.p50_us), 9),
+      lpad(ms(r.ack?.p99_us), 9), lpad(r.drain_ms.toFixed(0), 10),
+      lpad((r.drain / (r.drain_ms / 1000)).toFixed(0), 9), lpad(r.cpu_secs.toFixed(2), 7),
+      lpad(r.load_average ? Math.max(...r.load_average.filter((x) => x != null)).toFixed(1) : "-", 6)].join(" "));
+    for (const e of r.writer_errors ?? []) out(`${" ".repeat(21)}writer: ${e}`);
+    if (!(r.mutations_per_sec > 0)) problems.push(`cluster durable ${name}: no mutation acknowledged`);
+  }
+  if (!sqlite.error && !postgres.error) {
+    // Two decimals below 1 (PostgreSQL's share of SQLite's rate).
+    const rel = (a, b) => (a == null || b == null || b <= 0 ? "-" : `${(a / b).toFixed(a / b < 1 ? 2 : 1)}x`);
+    out([pad("PostgreSQL/SQLite", 20), lpad(rel(postgres.mutations_per_sec, sqlite.mutations_per_sec), 12),
+      lpad(rel(postgres.ack?.p50_us, sqlite.ack?.p50_us), 9), lpad(rel(postgres.ack?.p99_us, sqlite.ack?.p99_us), 9),
+      lpad(rel(postgres.drain_ms, sqlite.drain_ms), 10)].join(" "));
+  }
+  out();
+  const fo = cluster.failover;
+  if (fo.error) {
+    out(`   Failover: FAILED: ${fo.error}`);
+    problems.push(`cluster failover: ${fo.error}`);
+  } else {
+    const t = fo.time_to_current;
+    out(`   Failover: ${fo.subscribed}/${fo.clients} clients subscribed on node 2 of ${fo.nodes}, a writer on node 1 at ${fo.rate_per_sec}/s, node 2 SIGKILLed;`);
+    out("   each client reconnects as the SDK does (its backoff: full jitter 0-500 ms first; next endpoint of its list) and");
+    out("   resubscribes since its cursor; current = `recovered`, replay ended, cursor >= the head acknowledged at the kill.");
+    out(`   current again: ${fo.current}/${fo.subscribed} (recovered ${fo.recovered}, reset ${fo.reset}); ` +
+      `kill -> current p50 ${ms(t?.p50_us)} ms, p99 ${ms(t?.p99_us)} ms, all ${ms(t?.max_us)} ms; ` +
+      `goal all <= 2000 ms for 1,000 clients -> ${t == null ? "n/a" : t.max_us <= 2_000_000 && fo.current === fo.subscribed ? "met" : "NOT met"}` +
+      (fo.clients === 1000 ? "" : ` (this run: ${fo.clients} clients)`));
+    out(`   of which: drop seen p50 ${ms(fo.detect?.p50_us)} / max ${ms(fo.detect?.max_us)} ms; backoff waited p50 ${ms(fo.backoff?.p50_us)} / ` +
+      `p99 ${ms(fo.backoff?.p99_us)} ms; attempts mean ${fo.attempts_mean.toFixed(2)}, max ${fo.attempts_max}; ` +
+      `ended on node 1 / 2 / 3: ${fo.clients_per_node.join(" / ")}`);
+    out(`   nothing missing, nothing twice: ${fo.final_consistent}/${fo.subscribed} reached the final head ${fo.final_head} ` +
+      `(head at the kill ${fo.head_at_kill}); duplicates ${fo.duplicates}, gaps ${fo.gaps}` +
+      (fo.writer_error ? `; writer: ${fo.writer_error}` : ""));
+    if (!(fo.current > 0)) problems.push("cluster failover: no client current again");
+  }
+  out();
+}
+
 // --- bundle --------------------------------------------------------------------------------------
 let bundle = null;
 if (parts.includes("bundle")) {
@@ -270,6 +379,7 @@ writeFileSync(`${base}.json`, JSON.stringify({
   fanout: { summary: fanoutSummary, runs: fanoutRuns },
   client,
   catchup,
+  cluster,
   bundle,
   problems,
 }, null, 2) + "\n");

@@ -8,7 +8,12 @@
 #      react-use-websocket, bundled by esbuild in this run;
 #   4. catch-up (tether-server only): time for a client that missed BENCH_CATCHUP_EVENTS events
 #      to be current again, and time + server peak RSS to subscribe to BENCH_CATCHUP_DOCS
-#      documents (the load generator's `--scenario catchup`).
+#      documents (the load generator's `--scenario catchup`);
+#   5. cluster (tether-server nodes on one PostgreSQL + Redis, all started here on loopback):
+#      fan-out with 1, 2 and 3 nodes (same subscribers, spread over the nodes; publisher on node
+#      1), durable mutations/s and the drain of BENCH_DURABLE_DRAIN pipelined mutations on
+#      PostgreSQL beside SQLite, and failover: BENCH_FAILOVER_CLIENTS clients on node 2 of 3,
+#      node 2 SIGKILLed, time until each is current again on another node.
 # Prints a table (medians over repeats, Tether/peer ratios) and writes bench/results/*.json.
 # Loopback only, bounded in time; ends only the processes it (or its load generator) started.
 #
@@ -17,9 +22,12 @@
 #   BENCH_SECONDS      seconds of publishing per run     [10]                smoke [2]
 #   BENCH_RATE         publishes per second              [10]
 #   BENCH_REPEAT       runs per size and peer (median)   [1]
-#   BENCH_PARTS        which parts                       [fanout,client,bundle,catchup]
+#   BENCH_PARTS        which parts                       [fanout,client,bundle,catchup,cluster]
 #   BENCH_CATCHUP_EVENTS  missed events to resume from   [10000]             smoke [200]
 #   BENCH_CATCHUP_DOCS    channel sizes to subscribe to  [10000,100000]      smoke [100,1000]
+#   BENCH_CLUSTER_CONNECTIONS  cluster fan-out subscribers (total) [3000]       smoke [30]
+#   BENCH_DURABLE_DRAIN   pipelined mutations drained      [1000]              smoke [100]
+#   BENCH_FAILOVER_CLIENTS  clients on the killed node     [1000]              smoke [50]
 #   BENCH_THREADS      load generator worker threads     [1]
 #   BENCH_SQLITE_SYNC  tether-server --sqlite-sync       [full]
 #   BENCH_NPM_STAGE    the staged npm package            [target/npm/tether-sync]
@@ -36,6 +44,9 @@ if [[ "$smoke" == 1 ]]; then
   drain_secs=3
   catchup_events="${BENCH_CATCHUP_EVENTS:-200}"
   catchup_docs="${BENCH_CATCHUP_DOCS:-100,1000}"
+  cluster_conns="${BENCH_CLUSTER_CONNECTIONS:-30}"
+  durable_drain="${BENCH_DURABLE_DRAIN:-100}"
+  failover_clients="${BENCH_FAILOVER_CLIENTS:-50}"
 else
   ladder="${BENCH_CONNECTIONS:-1000,5000,10000}"
   seconds="${BENCH_SECONDS:-10}"
@@ -43,10 +54,13 @@ else
   drain_secs=5
   catchup_events="${BENCH_CATCHUP_EVENTS:-10000}"
   catchup_docs="${BENCH_CATCHUP_DOCS:-10000,100000}"
+  cluster_conns="${BENCH_CLUSTER_CONNECTIONS:-3000}"
+  durable_drain="${BENCH_DURABLE_DRAIN:-1000}"
+  failover_clients="${BENCH_FAILOVER_CLIENTS:-1000}"
 fi
 rate="${BENCH_RATE:-10}"
 repeat="${BENCH_REPEAT:-1}"
-parts="${BENCH_PARTS:-fanout,client,bundle,catchup}"
+parts="${BENCH_PARTS:-fanout,client,bundle,catchup,cluster}"
 threads="${BENCH_THREADS:-1}"
 sqlite_sync="${BENCH_SQLITE_SYNC:-full}"
 connect_timeout=180
@@ -57,23 +71,29 @@ has_part() { [[ ",$parts," == *",$1,"* ]]; }
 
 target_dir="${CARGO_TARGET_DIR:-$TETHER_ROOT/target}"
 work="$(mktemp -d "${TMPDIR:-/tmp}/tether-bench.XXXXXX")"
-# Ends a server a killed load generator left behind: the pid its pid file names, only if that
-# process is still one of our servers.
+# Ends the servers a killed load generator left behind: the pids its pid file names (one a
+# line: the nodes of a cluster run), only those still one of our servers.
 kill_left_server() {
   local pidfile="$1" pid
   [[ -f "$pidfile" ]] || return 0
-  pid="$(cat "$pidfile")"
-  if [[ "$pid" =~ ^[0-9]+$ ]] &&
-    grep -qaE 'tether-server|socketio-server' "/proc/$pid/cmdline" 2>/dev/null; then
-    kill -9 "$pid" 2>/dev/null || true
-  fi
+  while read -r pid; do
+    if [[ "$pid" =~ ^[0-9]+$ ]] &&
+      grep -qaE 'tether-server|socketio-server' "/proc/$pid/cmdline" 2>/dev/null; then
+      kill -9 "$pid" 2>/dev/null || true
+    fi
+  done <"$pidfile"
   rm -f "$pidfile"
 }
+# PostgreSQL and Redis for part 5 (start_postgres / start_redis, stopped by PID).
+# shellcheck source=scripts/services.sh disable=SC1091
+source "$TETHER_ROOT/scripts/services.sh"
 cleanup() {
   local pidfile
   for pidfile in "$work"/*.server.pid; do
     kill_left_server "$pidfile"
   done
+  stop_redis
+  stop_postgres
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -85,6 +105,12 @@ for n in "${sizes[@]}"; do
   [[ "$n" =~ ^[0-9]+$ ]] || die "BENCH_CONNECTIONS must be comma-separated numbers, got '$ladder'"
   if ((n > max_conns)); then max_conns=$n; fi
 done
+if has_part cluster; then
+  for n in "$cluster_conns" "$failover_clients"; do
+    [[ "$n" =~ ^[0-9]+$ ]] || die "BENCH_CLUSTER_CONNECTIONS and BENCH_FAILOVER_CLIENTS must be numbers"
+    if ((n > max_conns)); then max_conns=$n; fi
+  done
+fi
 need_fds=$((max_conns + 1024))
 if (($(ulimit -Hn) < need_fds)); then
   ulimit -Hn "$need_fds" 2>/dev/null || true
@@ -92,11 +118,26 @@ fi
 if (($(ulimit -n) < need_fds)); then
   ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 fi
-if has_part fanout && (($(ulimit -n) < need_fds)); then
+if { has_part fanout || has_part cluster; } && (($(ulimit -n) < need_fds)); then
   die "ulimit -n is $(ulimit -n); $max_conns connections need $need_fds (raise the hard limit)"
 fi
 
 # --- build -------------------------------------------------------------------------------------
+# Part 5's nodes need the feature `cluster`: built first and copied aside, so that
+# target/server/tether-server stays the default build the other parts measure. In smoke mode
+# the debug build (which the cluster suite has already compiled) stands in for it.
+cluster_bin="$work/tether-server-cluster"
+if has_part cluster; then
+  if [[ "$smoke" == 1 ]]; then
+    log "bench: building tether-server --features cluster (debug: smoke mode)"
+    cargo build -p tether-server --features cluster
+    cp "$target_dir/debug/tether-server" "$cluster_bin"
+  else
+    log "bench: building tether-server --features cluster (profile server)"
+    cargo build --profile server -p tether-server --features cluster
+    cp "$target_dir/server/tether-server" "$cluster_bin"
+  fi
+fi
 log "bench: building tether-server and the load generator (profile server)"
 cargo build --profile server -p tether-server -p tether-bench
 server_bin="$target_dir/server/tether-server"
@@ -173,6 +214,63 @@ if has_part catchup; then
     mkdir -p "$TETHER_ROOT/bench/results"
     cp "$work/catchup.json" "$TETHER_ROOT/bench/results/catchup.json"
   fi
+fi
+
+# --- part 5: cluster (run here, reported below) --------------------------------------------------
+# A fresh database on the bench's PostgreSQL; prints its URL.
+fresh_database() {
+  local name="$1" base="${TETHER_TEST_POSTGRES_URL%/*}"
+  local psql
+  psql="$(command -v psql || echo "$(postgres_bin_dir)/psql")"
+  "$psql" -q -X -v ON_ERROR_STOP=1 "$TETHER_TEST_POSTGRES_URL" \
+    -c "CREATE DATABASE $name" >/dev/null
+  echo "$base/$name"
+}
+# One load generator run of part 5: TAG, then loadgen arguments, `--`, the server command.
+run_cluster() {
+  local tag="$1" status=0
+  shift
+  timeout --signal=TERM --kill-after=10 600 "$loadgen_bin" --out "$work/cluster-$tag.json" \
+    --server-log "$work/cluster-$tag.log" --pid-file "$work/cluster-$tag.server.pid" \
+    --label "$tag" "$@" || status=$?
+  kill_left_server "$work/cluster-$tag.server.pid"
+  if ((status != 0)) || [[ ! -f "$work/cluster-$tag.json" ]]; then
+    warn "cluster $tag failed (exit $status); server log tail:"
+    tail -n 20 "$work/cluster-$tag.log" >&2 || true
+    node -e 'require("fs").writeFileSync(process.argv[1], JSON.stringify({label: process.argv[2],
+      error: "load generator exited with " + process.argv[3]}))' \
+      "$work/cluster-$tag.json" "$tag" "$status"
+  fi
+}
+if has_part cluster && { ! postgres_bin_dir >/dev/null || ! command -v redis-server >/dev/null; }; then
+  warn "cluster part skipped: it needs PostgreSQL (initdb, pg_ctl) and redis-server (scripts/bootstrap.sh installs both)"
+elif has_part cluster; then
+  # Durable: fsync on, as the SQLite runs (--sqlite-sync full) sync every commit.
+  TETHER_POSTGRES_DURABLE=1 start_postgres
+  start_redis
+  node_args=(--dev --bind 127.0.0.1:0 --rate-per-sec 0 --log warn --redis-url "$TETHER_TEST_REDIS_URL")
+  for nodes in 1 2 3; do
+    log "bench: cluster fan-out, $cluster_conns subscribers over $nodes node(s), ${seconds}s at $rate/s"
+    db="$(fresh_database "bench_fanout_$nodes")"
+    run_cluster "fanout-$nodes" --peer tether --nodes "$nodes" --connections "$cluster_conns" \
+      --seconds "$seconds" --rate "$rate" --threads "$threads" --settle-ms "$settle_ms" \
+      --drain-secs "$drain_secs" --connect-timeout-secs "$connect_timeout" -- \
+      "$cluster_bin" "${node_args[@]}" --database-url "$db"
+  done
+  log "bench: durable mutations/s and drain of $durable_drain: SQLite, then PostgreSQL"
+  durable_args=(--peer tether --scenario durable --seconds "$seconds" --drain "$durable_drain")
+  run_cluster durable-sqlite "${durable_args[@]}" -- "$server_bin" --dev --bind 127.0.0.1:0 \
+    --db "$work/durable.sqlite3" --sqlite-sync "$sqlite_sync" --rate-per-sec 0 --log warn
+  db="$(fresh_database bench_durable)"
+  run_cluster durable-postgres "${durable_args[@]}" -- "$cluster_bin" "${node_args[@]}" \
+    --database-url "$db"
+  log "bench: failover: $failover_clients clients on node 2 of 3, node 2 SIGKILLed"
+  db="$(fresh_database bench_failover)"
+  run_cluster failover --peer tether --scenario failover --nodes 3 \
+    --connections "$failover_clients" --rate 20 --connect-timeout-secs "$connect_timeout" -- \
+    "$cluster_bin" "${node_args[@]}" --database-url "$db"
+  stop_redis
+  stop_postgres
 fi
 
 # A source file of the npm package newer than the staged package's wasm (empty: the stage is

@@ -11,7 +11,8 @@
 # PostgreSQL refuses to run as root: as root the cluster belongs to the OS user `postgres`
 # (which the Debian package creates), otherwise to the current user. For speed the cluster
 # runs with fsync=off (it is deleted after the tests; a killed tether-server loses nothing the
-# PostgreSQL server process holds). stop_postgres: pg_ctl stop -m fast (SIGINT to the PID in
+# PostgreSQL server process holds); TETHER_POSTGRES_DURABLE=1 keeps fsync and full_page_writes
+# on (the benchmark's durable figures). stop_postgres: pg_ctl stop -m fast (SIGINT to the PID in
 # postmaster.pid if that fails), then removes the temp dir.
 #
 # start_redis: a throw-away redis-server (Debian's package) on 127.0.0.1 only, a free port, no
@@ -64,15 +65,16 @@ start_postgres() {
     postgres_owner="$(id -un)"
   fi
   port="$(free_port)"
-  local d="$postgres_dir"
+  local d="$postgres_dir" sync="-c fsync=off -c full_page_writes=off"
+  [[ "${TETHER_POSTGRES_DURABLE:-0}" == 1 ]] && sync="-c fsync=on -c full_page_writes=on"
   if ! as_postgres_owner "cd '$d' && '$bin/initdb' -D '$d/data' -A trust -U tether --no-sync \
       >'$d/initdb.log' 2>&1"; then
     cat "$d/initdb.log" >&2 || true
     die "initdb failed (log above)"
   fi
   if ! as_postgres_owner "cd '$d' && '$bin/pg_ctl' -D '$d/data' -w -t 60 -l '$d/postgres.log' \
-      -o \"-p $port -k '$d' -c listen_addresses=127.0.0.1 -c fsync=off \
-      -c full_page_writes=off -c max_connections=200\" start >/dev/null"; then
+      -o \"-p $port -k '$d' -c listen_addresses=127.0.0.1 $sync \
+      -c max_connections=200\" start >/dev/null"; then
     cat "$d/postgres.log" >&2 || true
     die "PostgreSQL did not start on 127.0.0.1:$port (log above)"
   fi

@@ -100,15 +100,17 @@ pub async fn measure(
     })
 }
 
-async fn connect(addr: SocketAddr, client_id: &str) -> Result<Ws, String> {
+/// A `tether-lines` connection past `welcome`.
+pub async fn connect(addr: SocketAddr, client_id: &str) -> Result<Ws, String> {
     let mut ws = conn::open(addr, Peer::Tether, true).await?;
     conn::tether_hello(&mut ws, client_id).await?;
     Ok(ws)
 }
 
 /// Puts `n` documents (ids cycling over `distinct`, bodies of about `body_bytes`) into
-/// `channel`, pipelined, and waits for every ack.
-async fn write(
+/// `channel`, pipelined (frames of 50, up to 1,000 unacknowledged: an outbox flushed at once),
+/// and waits for every ack.
+pub async fn write(
     addr: SocketAddr,
     channel: &str,
     n: u64,

@@ -10,11 +10,18 @@
 //!     -- target/server/tether-server --dev --bind 127.0.0.1:0 --db /tmp/x.sqlite3
 //! ```
 //!
+//! With `--nodes K` it starts K copies of the server command (cluster nodes on one database),
+//! spreads the subscribers over them round-robin and publishes on the first; `--scenario
+//! durable` and `--scenario failover` are the cluster benchmark's other measurements
+//! (`durable.rs`, `failover.rs`).
+//!
 //! Loopback only: the server command must bind to 127.0.0.1; the generator refuses any other
-//! address. Everything is bounded in time; the server is killed at the end.
+//! address. Everything is bounded in time; the servers are killed at the end.
 
 mod catchup;
 mod conn;
+mod durable;
+mod failover;
 mod server;
 mod stats;
 mod wire;
@@ -87,6 +94,18 @@ struct Args {
     /// `catchup`: channel sizes to subscribe to, comma-separated.
     #[arg(long, value_delimiter = ',', default_values_t = [10_000u64, 100_000])]
     docs: Vec<u64>,
+    /// Copies of the server command to start (nodes of one cluster; `fanout`, `failover`).
+    #[arg(long, default_value_t = 1)]
+    nodes: usize,
+    /// `durable`: writer connections of the throughput phase.
+    #[arg(long, default_value_t = 16)]
+    writers: usize,
+    /// `durable`: unacknowledged mutations each writer keeps in flight.
+    #[arg(long, default_value_t = 8)]
+    in_flight: usize,
+    /// `durable`: pipelined mutations of the drain phase.
+    #[arg(long, default_value_t = 1000)]
+    drain: u64,
     /// The server command: program and arguments (after `--`).
     #[arg(last = true, required = true)]
     server: Vec<String>,
@@ -99,6 +118,11 @@ enum Scenario {
     Fanout,
     /// Resume after many missed events; subscribe to large channels.
     Catchup,
+    /// Durable mutations per second and the drain of `--drain` pipelined ones (one node).
+    Durable,
+    /// `--connections` clients on node 2 of `--nodes` (at least 2), node 2 SIGKILLed: time
+    /// until each is current again on another node.
+    Failover,
 }
 
 /// One run's result (written as JSON).
@@ -141,7 +165,23 @@ struct FanoutResult {
     loadgen_threads: usize,
     /// The machine's 1-minute load average when publishing started and ended.
     load_average: [Option<f64>; 2],
+    /// Per node (one entry without `--nodes`); the totals above sum over the nodes.
+    nodes: Vec<NodeFigure>,
     server_command: Vec<String>,
+}
+
+/// One node's share of a fan-out run.
+#[derive(Debug, Serialize)]
+struct NodeFigure {
+    /// Subscribers connected to it.
+    connected: usize,
+    rss_before_bytes: u64,
+    rss_idle_bytes: u64,
+    /// (RSS idle − RSS before) / its subscribers.
+    bytes_per_connection: Option<f64>,
+    cpu_publish_secs: f64,
+    /// Publish → receive of the deliveries to its subscribers.
+    latency: Option<Summary>,
 }
 
 fn main() -> std::process::ExitCode {
@@ -191,39 +231,85 @@ fn log(args: &Args, msg: &str) {
 
 async fn run(args: &Args) -> Result<serde_json::Value, String> {
     let start = Instant::now();
-    let server =
-        ServerProcess::start(&args.server, &args.server_log, Duration::from_secs(60)).await?;
-    if let Some(path) = &args.pid_file {
-        if let Err(e) = std::fs::write(path, format!("{}\n", server.pid())) {
-            server.stop().await;
-            return Err(format!("cannot write {}: {e}", path.display()));
+    let wanted = match args.scenario {
+        Scenario::Fanout | Scenario::Failover => args.nodes.max(1),
+        Scenario::Catchup | Scenario::Durable => 1,
+    };
+    let mut servers: Vec<ServerProcess> = Vec::with_capacity(wanted);
+    let mut started = Ok(());
+    for _ in 0..wanted {
+        match ServerProcess::start(&args.server, &args.server_log, Duration::from_secs(60)).await {
+            Ok(server) => servers.push(server),
+            Err(e) => {
+                started = Err(e);
+                break;
+            }
         }
-    }
-    if !server.addr().ip().is_loopback() {
-        server.stop().await;
-        return Err("the server must listen on a loopback address".to_owned());
+        // One line per process, so a wrapper can end every node if this generator is killed.
+        if let Some(path) = &args.pid_file {
+            let pids: String = servers.iter().map(|s| format!("{}\n", s.pid())).collect();
+            if let Err(e) = std::fs::write(path, pids) {
+                started = Err(format!("cannot write {}: {e}", path.display()));
+                break;
+            }
+        }
+        if servers.iter().any(|s| !s.addr().ip().is_loopback()) {
+            started = Err("the server must listen on a loopback address".to_owned());
+            break;
+        }
     }
     let mut tasks = JoinSet::new();
-    let outcome = match args.scenario {
-        Scenario::Fanout => measure(args, &server, start, &mut tasks)
+    let outcome = match started {
+        Err(e) => Err(e),
+        Ok(()) => match args.scenario {
+            Scenario::Fanout => measure(args, &servers, start, &mut tasks)
+                .await
+                .and_then(|r| serde_json::to_value(r).map_err(|e| e.to_string())),
+            Scenario::Catchup | Scenario::Durable if args.peer != Peer::Tether => {
+                Err("this scenario measures tether-server only".to_owned())
+            }
+            Scenario::Catchup => catchup::measure(
+                &servers[0],
+                args.events,
+                &args.docs,
+                args.label.clone(),
+                args.server.clone(),
+            )
             .await
             .and_then(|r| serde_json::to_value(r).map_err(|e| e.to_string())),
-        Scenario::Catchup if args.peer != Peer::Tether => {
-            Err("the catchup scenario measures tether-server only".to_owned())
-        }
-        Scenario::Catchup => catchup::measure(
-            &server,
-            args.events,
-            &args.docs,
-            args.label.clone(),
-            args.server.clone(),
-        )
-        .await
-        .and_then(|r| serde_json::to_value(r).map_err(|e| e.to_string())),
+            Scenario::Durable => durable::measure(
+                &servers[0],
+                durable::Load {
+                    writers: args.writers,
+                    in_flight: args.in_flight,
+                    seconds: args.seconds,
+                    drain: args.drain,
+                },
+                args.label.clone(),
+                args.server.clone(),
+            )
+            .await
+            .and_then(|r| serde_json::to_value(r).map_err(|e| e.to_string())),
+            Scenario::Failover => failover::measure(
+                &mut servers,
+                failover::Load {
+                    clients: args.connections,
+                    rate: args.rate,
+                    concurrency: args.concurrency,
+                    connect_timeout: Duration::from_secs_f64(args.connect_timeout_secs),
+                },
+                args.label.clone(),
+                args.server.clone(),
+            )
+            .await
+            .and_then(|r| serde_json::to_value(r).map_err(|e| e.to_string())),
+        },
     };
-    // The server goes first, so its side of each connection closes first (and holds the
+    // The servers go first, so their side of each connection closes first (and holds the
     // TIME_WAIT states), then the subscriber tasks are dropped.
-    server.stop().await;
+    for server in servers {
+        server.stop().await;
+    }
     tasks.abort_all();
     if let Some(path) = &args.pid_file {
         let _ = std::fs::remove_file(path);
@@ -231,15 +317,30 @@ async fn run(args: &Args) -> Result<serde_json::Value, String> {
     outcome
 }
 
+/// The sum of `f` over the nodes.
+fn sum_over<T: std::iter::Sum>(
+    servers: &[ServerProcess],
+    f: impl Fn(&ServerProcess) -> Result<T, String>,
+) -> Result<T, String> {
+    servers.iter().map(f).sum()
+}
+
 async fn measure(
     args: &Args,
-    server: &ServerProcess,
+    servers: &[ServerProcess],
     start: Instant,
     tasks: &mut JoinSet<()>,
 ) -> Result<FanoutResult, String> {
-    let addr = server.addr();
+    let addr = servers[0].addr();
+    let addrs: Vec<_> = servers.iter().map(ServerProcess::addr).collect();
     let peer = args.peer;
-    log(args, &format!("server pid {} on {addr}", server.pid()));
+    for server in servers {
+        log(
+            args,
+            &format!("server pid {} on {}", server.pid(), server.addr()),
+        );
+    }
+    let server = &servers[0];
 
     // Publisher first (with a warm-up publish), so the baseline includes it.
     let count = (args.rate * args.seconds).round().max(1.0) as u64;
@@ -260,21 +361,34 @@ async fn measure(
     }
 
     tokio::time::sleep(Duration::from_millis(args.settle_ms)).await;
-    let rss_before = server.rss_bytes()?;
-    let cpu_before = server.cpu_secs()?;
+    let rss_before_each: Vec<u64> = servers
+        .iter()
+        .map(ServerProcess::rss_bytes)
+        .collect::<Result<_, _>>()?;
+    let rss_before: u64 = rss_before_each.iter().sum();
+    let cpu_before = sum_over(servers, ServerProcess::cpu_secs)?;
 
     // Subscribers.
-    let recorder = Arc::new(Recorder::new(usize::try_from(count).unwrap_or(usize::MAX)));
+    // One recorder per node, so that local and relayed deliveries can be told apart.
+    let recorders: Vec<Arc<Recorder>> = servers
+        .iter()
+        .map(|_| Arc::new(Recorder::new(usize::try_from(count).unwrap_or(usize::MAX))))
+        .collect();
     let closed = Arc::new(AtomicU64::new(0));
     let ready = Arc::new(AtomicUsize::new(0));
     let failed = Arc::new(AtomicUsize::new(0));
     let first_error: Arc<std::sync::Mutex<Option<String>>> = Arc::default();
     let gate = Arc::new(Semaphore::new(args.concurrency.max(1)));
     let connect_started = Instant::now();
+    // Connected subscribers per node.
+    let per_node: Arc<Vec<AtomicUsize>> =
+        Arc::new(servers.iter().map(|_| AtomicUsize::new(0)).collect());
     for index in 0..args.connections {
+        let (node, per_node) = (index % addrs.len(), Arc::clone(&per_node));
+        let addr = addrs[node];
         let (gate, recorder, closed, ready, failed, first_error) = (
             Arc::clone(&gate),
-            Arc::clone(&recorder),
+            Arc::clone(&recorders[node]),
             Arc::clone(&closed),
             Arc::clone(&ready),
             Arc::clone(&failed),
@@ -287,6 +401,7 @@ async fn measure(
             match subscribed {
                 Ok(sub) => {
                     ready.fetch_add(1, Ordering::Relaxed);
+                    per_node[node].fetch_add(1, Ordering::Relaxed);
                     conn::run_subscriber(sub, peer, index, start, recorder, closed).await;
                 }
                 Err(e) => {
@@ -321,13 +436,21 @@ async fn measure(
         args,
         &format!("{connected} subscribed in {connect_secs:.1}s, {connect_failures} not"),
     );
-    let cpu_connected = server.cpu_secs()?;
+    let cpu_connected = sum_over(servers, ServerProcess::cpu_secs)?;
     tokio::time::sleep(Duration::from_millis(args.settle_ms)).await;
-    let rss_idle = server.rss_bytes()?;
+    let rss_idle_each: Vec<u64> = servers
+        .iter()
+        .map(ServerProcess::rss_bytes)
+        .collect::<Result<_, _>>()?;
+    let rss_idle: u64 = rss_idle_each.iter().sum();
 
     // Publishing.
     let subscribers = u32::try_from(connected).unwrap_or(u32::MAX);
-    let cpu_publish_start = server.cpu_secs()?;
+    let cpu_publish_start_each: Vec<f64> = servers
+        .iter()
+        .map(ServerProcess::cpu_secs)
+        .collect::<Result<_, _>>()?;
+    let cpu_publish_start: f64 = cpu_publish_start_each.iter().sum();
     let own_cpu_start = server.own_cpu_secs()?;
     let load_start = server::load_average();
     let _ = go_tx.send(());
@@ -336,20 +459,57 @@ async fn measure(
         .map_err(|e| format!("publisher task failed: {e}"))?;
     let published = usize::try_from(report.published).unwrap_or(usize::MAX);
     let drain_deadline = Instant::now() + Duration::from_secs_f64(args.drain_secs);
-    while !recorder.complete(published, subscribers) && Instant::now() < drain_deadline {
+    let subscribers_per_node: Vec<u32> = per_node
+        .iter()
+        .map(|n| u32::try_from(n.load(Ordering::Relaxed)).unwrap_or(u32::MAX))
+        .collect();
+    let complete = || {
+        recorders
+            .iter()
+            .zip(&subscribers_per_node)
+            .all(|(r, n)| r.complete(published, *n))
+    };
+    while !complete() && Instant::now() < drain_deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let cpu_after = server.cpu_secs()?;
+    let cpu_after_each: Vec<f64> = servers
+        .iter()
+        .map(ServerProcess::cpu_secs)
+        .collect::<Result<_, _>>()?;
+    let cpu_after: f64 = cpu_after_each.iter().sum();
     let own_cpu_after = server.own_cpu_secs()?;
     let load_end = server::load_average();
-    let rss_after = server.rss_bytes()?;
+    let rss_after = sum_over(servers, ServerProcess::rss_bytes)?;
     let closed_during_run = closed.load(Ordering::Relaxed);
-    let server_alive_at_end = server.alive();
+    let server_alive_at_end = servers.iter().all(ServerProcess::alive);
+    let nodes = (0..servers.len())
+        .map(|i| {
+            let connected = per_node[i].load(Ordering::Relaxed);
+            NodeFigure {
+                connected,
+                rss_before_bytes: rss_before_each[i],
+                rss_idle_bytes: rss_idle_each[i],
+                bytes_per_connection: (connected > 0).then(|| {
+                    (rss_idle_each[i] as f64 - rss_before_each[i] as f64) / connected as f64
+                }),
+                cpu_publish_secs: cpu_after_each[i] - cpu_publish_start_each[i],
+                latency: Summary::of(&recorders[i].merged()),
+            }
+        })
+        .collect();
 
     let expected = report.published * u64::from(subscribers);
-    let deliveries = recorder.deliveries();
-    let latency = Summary::of(&recorder.merged());
-    let all_received = Summary::of(&recorder.all_received(published, subscribers));
+    let deliveries = recorders.iter().map(|r| r.deliveries()).sum();
+    let mut merged = stats::new_histogram();
+    for r in &recorders {
+        let _ = merged.add(r.merged());
+    }
+    let latency = Summary::of(&merged);
+    let all_received = Summary::of(&stats::all_received_across(
+        &recorders,
+        &subscribers_per_node,
+        published,
+    ));
     let bytes_per_connection =
         (connected > 0).then(|| (rss_idle as f64 - rss_before as f64) / connected as f64);
     let first_connect_error = first_error.lock().ok().and_then(|e| e.clone());
@@ -369,7 +529,7 @@ async fn measure(
         expected_deliveries: expected,
         deliveries,
         missing_deliveries: expected.saturating_sub(deliveries),
-        unexpected_deliveries: recorder.unexpected(),
+        unexpected_deliveries: recorders.iter().map(|r| r.unexpected()).sum(),
         closed_during_run,
         server_alive_at_end,
         latency,
@@ -385,6 +545,7 @@ async fn measure(
         loadgen_cpu_publish_secs: own_cpu_after - own_cpu_start,
         loadgen_threads: args.threads,
         load_average: [load_start, load_end],
+        nodes,
         server_command: args.server.clone(),
     })
 }

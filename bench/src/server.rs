@@ -130,6 +130,11 @@ impl ServerProcess {
 
     /// Ends the process (SIGKILL: nothing of it is needed afterwards) and reaps it.
     pub async fn stop(mut self) {
+        self.kill().await;
+    }
+
+    /// SIGKILL (by this child's PID) and reap, keeping the value (a node killed mid-run).
+    pub async fn kill(&mut self) {
         let _ = self.child.kill().await;
     }
 }

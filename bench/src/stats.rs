@@ -129,17 +129,32 @@ impl Recorder {
         }
         all
     }
+}
 
-    /// Per publish that reached all `subscribers`: the time until the last of them had it.
-    pub fn all_received(&self, published: usize, subscribers: u32) -> Histogram<u64> {
-        let mut h = new_histogram();
-        for (received, last) in self.received.iter().zip(&self.last_us).take(published) {
-            if received.load(Ordering::Relaxed) >= subscribers {
-                record(&mut h, last.load(Ordering::Relaxed));
-            }
+/// Over several recorders (one per node, `subscribers[k]` connections on node `k`): per
+/// publish that reached every subscriber of every node, the time until the last had it.
+pub fn all_received_across(
+    recorders: &[std::sync::Arc<Recorder>],
+    subscribers: &[u32],
+    published: usize,
+) -> Histogram<u64> {
+    let mut h = new_histogram();
+    for seq in 0..published {
+        let mut last = 0u64;
+        let mut everyone = true;
+        for (r, &n) in recorders.iter().zip(subscribers) {
+            let (Some(received), Some(at)) = (r.received.get(seq), r.last_us.get(seq)) else {
+                everyone = false;
+                break;
+            };
+            everyone &= received.load(Ordering::Relaxed) >= n;
+            last = last.max(at.load(Ordering::Relaxed));
         }
-        h
+        if everyone {
+            record(&mut h, last);
+        }
     }
+    h
 }
 
 #[cfg(test)]
@@ -148,7 +163,7 @@ mod tests {
 
     #[test]
     fn records_deliveries_and_completion() {
-        let r = Recorder::new(2);
+        let r = std::sync::Arc::new(Recorder::new(2));
         r.delivery(0, 0, 100);
         r.delivery(1, 0, 300);
         r.delivery(0, 1, 50);
@@ -157,11 +172,25 @@ mod tests {
         assert!(r.complete(1, 2));
         assert_eq!(r.deliveries(), 3);
         assert_eq!(r.unexpected(), 1);
-        let all = Summary::of(&r.all_received(2, 2)).unwrap();
+        let all = Summary::of(&all_received_across(&[std::sync::Arc::clone(&r)], &[2], 2)).unwrap();
         assert_eq!(all.count, 1);
         assert!((299..=301).contains(&all.max_us));
         let merged = Summary::of(&r.merged()).unwrap();
         assert_eq!(merged.count, 3);
         assert!(Summary::of(&new_histogram()).is_none());
+    }
+
+    #[test]
+    fn all_received_spans_the_nodes() {
+        let (a, b) = (
+            std::sync::Arc::new(Recorder::new(2)),
+            std::sync::Arc::new(Recorder::new(2)),
+        );
+        a.delivery(0, 0, 100);
+        b.delivery(1, 0, 700);
+        a.delivery(0, 1, 50);
+        let all = Summary::of(&all_received_across(&[a, b], &[1, 1], 2)).unwrap();
+        assert_eq!(all.count, 1, "publish 1 missed node b");
+        assert!((699..=701).contains(&all.max_us));
     }
 }
