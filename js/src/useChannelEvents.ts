@@ -17,6 +17,7 @@ export function useEventHandler<T extends DocBody>(
   channel: string,
   filter: Filter | undefined,
   handler: ((event: ChannelEvent<T>) => void) | undefined,
+  ids?: readonly string[],
 ): void {
   const store = useTetherStore();
   const latest = useRef(handler);
@@ -26,8 +27,8 @@ export function useEventHandler<T extends DocBody>(
   const listens = handler !== undefined;
   useEffect(() => {
     if (!listens) return undefined;
-    return store.onEvent(channel, filter, (event) => latest.current?.(event as ChannelEvent<T>));
-  }, [store, channel, filter, listens]);
+    return store.onEvent(channel, filter, (event) => latest.current?.(event as ChannelEvent<T>), ids);
+  }, [store, channel, filter, listens, ids]);
 }
 
 /**
