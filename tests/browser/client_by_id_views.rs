@@ -13,19 +13,10 @@ fn js(value: Value) -> JsValue {
 
 /// `(kind, id)` of every event reported for view `sub` so far.
 fn events(c: &Recorded, sub: f64) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for batch in c.batches.borrow().iter() {
-        for change in batch["views"].as_array().into_iter().flatten() {
-            if change["sub"].as_f64() != Some(sub) {
-                continue;
-            }
-            for e in change["events"].as_array().into_iter().flatten() {
-                let text = |v: &Value| v.as_str().expect("string").to_owned();
-                out.push((text(&e["kind"]), text(&e["id"])));
-            }
-        }
-    }
-    out
+    c.events(sub)
+        .into_iter()
+        .map(|(kind, id, _)| (kind, id))
+        .collect()
 }
 
 #[wasm_bindgen_test]
