@@ -2,7 +2,7 @@
 import { useCallback, useEffect, useMemo, useSyncExternalStore } from "react";
 
 import { useTetherStore } from "./provider.js";
-import { useEventHandler } from "./useChannelEvents.js";
+import { useEventHandler, useStableIds } from "./useChannelEvents.js";
 import type { ChannelEvent, Row, ViewSnapshot } from "./store.js";
 import type { Conflict, Continuity, DocBody, Filter, MutationResult, Rejection } from "./types.js";
 
@@ -95,9 +95,7 @@ export function useRealtimeUpdates<T extends DocBody = DocBody>(
   const filterKey = options.filter === undefined ? "" : JSON.stringify(options.filter);
   // eslint-disable-next-line react-hooks/exhaustive-deps -- keyed by value, not identity
   const filter = useMemo(() => options.filter, [filterKey]);
-  const idsKey = options.ids === undefined ? "" : JSON.stringify([...options.ids].sort());
-  // eslint-disable-next-line react-hooks/exhaustive-deps -- keyed by value, not identity
-  const ids = useMemo(() => options.ids, [idsKey]);
+  const ids = useStableIds(options.ids);
   useEffect(() => store.acquireView(channel, filter, ids), [store, channel, filter, ids]);
   useEventHandler(channel, filter, options.onEvent, ids);
 

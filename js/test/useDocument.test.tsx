@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { TetherProvider } from "../src/provider.js";
 import type { ChannelEvent } from "../src/store.js";
 import { useDocument, type DocumentResult } from "../src/useDocument.js";
+import { useChannelEvents } from "../src/useChannelEvents.js";
 import { useRealtimeUpdates } from "../src/useRealtimeUpdates.js";
 import { FakeClient, manualScheduler } from "./fakeClient.js";
 
@@ -121,5 +122,37 @@ describe("useDocument", () => {
     expect(views()).toEqual(['["a"]', '["b","a"]', "null"]);
     act(() => setId("c"));
     expect(views()).toEqual(['["b","a"]', '["c"]', "null"]);
+  });
+
+  it("shares its view with useChannelEvents of the same ids", () => {
+    const client = new FakeClient();
+    const frames = manualScheduler();
+    const seen: string[] = [];
+    function Page() {
+      useDocument<Task>("tasks", "a");
+      useChannelEvents<Task>("tasks", (e) => seen.push(`${e.kind} ${e.id}`), { ids: ["a"] });
+      return null;
+    }
+    render(
+      <TetherProvider url="ws://x" client={client} scheduler={frames.schedule}>
+        <Page />
+      </TetherProvider>,
+    );
+    expect(client.subscriptions.size).toBe(1);
+    const sub = client.subOf("tasks");
+    act(() => {
+      client.emit({
+        views: [
+          {
+            sub,
+            channel: "tasks",
+            upserts: [],
+            removes: ["a"],
+            events: [{ kind: "deleted", id: "a", version: 2, offset: 9, own: false }],
+          },
+        ],
+      });
+    });
+    expect(seen).toEqual(["deleted a"]);
   });
 });
