@@ -6,6 +6,8 @@ export { TetherProvider, useTetherStore } from "./provider.js";
 export type { ClientOptions, TetherProviderProps } from "./provider.js";
 export { useRealtimeUpdates } from "./useRealtimeUpdates.js";
 export type { Merge, RealtimeOptions, RealtimeResult, Resolution, WriteOptions } from "./useRealtimeUpdates.js";
+export { useDocument } from "./useDocument.js";
+export type { DocumentOptions, DocumentResult } from "./useDocument.js";
 export { useBroadcast } from "./useBroadcast.js";
 export { useChannelEvents } from "./useChannelEvents.js";
 export { useNotifications } from "./useNotifications.js";

@@ -6,13 +6,13 @@
 import type {
   ChangeBatch,
   ClientOptions,
-  Filter,
   Json,
   Mutation,
   MutationResult,
   Status,
   SubscriptionHandle,
   TetherClientLike,
+  ViewOptions,
 } from "./types.js";
 import { withoutUndefined } from "./options.js";
 import type { TetherClient as WasmClient } from "./wasm/tether.js";
@@ -80,8 +80,10 @@ class Client implements TetherClientLike {
   setToken(token: string): void {
     this.raw.call(SET_TOKEN, token, undefined);
   }
-  subscribe(channel: string, options?: { filter?: Filter }): SubscriptionHandle {
-    const id = this.raw.call(SUBSCRIBE, channel, options?.filter) as number;
+  subscribe(channel: string, options?: ViewOptions): SubscriptionHandle {
+    // A by-id view goes as `{ids, filter}` (no filter has an `ids` key), any other as its filter.
+    const view = options?.ids ? { ids: options.ids, filter: options.filter } : options?.filter;
+    const id = this.raw.call(SUBSCRIBE, channel, view) as number;
     let active = true;
     return {
       id,

@@ -92,15 +92,17 @@ export const PRESENCE_ONLY: Filter = { or: [] };
 interface View {
   channel: string;
   filter: Filter | undefined;
+  ids: readonly string[] | undefined;
   refs: number;
   handle: SubscriptionHandle | null;
   snapshot: ViewSnapshot;
   rowsById: Map<string, Row>;
 }
 
-/** Identifies a view: its channel and its filter. */
-export function viewKey(channel: string, filter?: Filter): string {
-  return filter === undefined ? channel : `${channel}\u0000${JSON.stringify(filter)}`;
+/** Identifies a view: its channel, its filter and (a by-id view) its ids, in any order. */
+export function viewKey(channel: string, filter?: Filter, ids?: readonly string[]): string {
+  const base = filter === undefined ? channel : `${channel}\u0000${JSON.stringify(filter)}`;
+  return ids === undefined ? base : `${base}\u0001${JSON.stringify([...ids].sort())}`;
 }
 
 /** Holds every snapshot the hooks read, for one client. */
@@ -186,12 +188,12 @@ export class TetherStore {
   /** Current status snapshot. */
   getStatus = (): Status => this.statusSnapshot;
 
-  /** Starts (or shares) a view; returns the function that releases it. */
-  acquireView(channel: string, filter?: Filter): () => void {
-    const key = viewKey(channel, filter);
+  /** Starts (or shares) a view (`ids`: a by-id view); returns the function that releases it. */
+  acquireView(channel: string, filter?: Filter, ids?: readonly string[]): () => void {
+    const key = viewKey(channel, filter, ids);
     let view = this.views.get(key);
     if (!view) {
-      view = { channel, filter, refs: 0, handle: null, snapshot: EMPTY_VIEW, rowsById: new Map() };
+      view = { channel, filter, ids, refs: 0, handle: null, snapshot: EMPTY_VIEW, rowsById: new Map() };
       this.views.set(key, view);
       this.open(view);
     }
@@ -211,8 +213,8 @@ export class TetherStore {
   }
 
   /** Snapshot of a view (an empty one when nothing is known). */
-  getView(channel: string, filter?: Filter): ViewSnapshot {
-    return this.views.get(viewKey(channel, filter))?.snapshot ?? EMPTY_VIEW;
+  getView(channel: string, filter?: Filter, ids?: readonly string[]): ViewSnapshot {
+    return this.views.get(viewKey(channel, filter, ids))?.snapshot ?? EMPTY_VIEW;
   }
 
   /** Unresolved conflicts on a channel. */
@@ -253,11 +255,16 @@ export class TetherStore {
     };
   }
 
-  /** Calls `handler` for every confirmed server event of the view `(channel, filter)`
+  /** Calls `handler` for every confirmed server event of the view `(channel, filter, ids)`
    * (synchronously, as the client flushes, after the view's snapshot is updated); returns the
    * function that stops it. The view must be held (`acquireView`) for events to arrive. */
-  onEvent(channel: string, filter: Filter | undefined, handler: (event: ChannelEvent) => void): () => void {
-    const key = viewKey(channel, filter);
+  onEvent(
+    channel: string,
+    filter: Filter | undefined,
+    handler: (event: ChannelEvent) => void,
+    ids?: readonly string[],
+  ): () => void {
+    const key = viewKey(channel, filter, ids);
     let handlers = this.eventHandlers.get(key);
     if (!handlers) {
       handlers = new Set();
@@ -304,10 +311,13 @@ export class TetherStore {
 
   private open(view: View): void {
     if (!this.client || view.handle) return;
-    view.handle = this.client.subscribe(
-      view.channel,
-      view.filter === undefined ? undefined : { filter: view.filter },
-    );
+    const options =
+      view.ids !== undefined
+        ? { filter: view.filter, ids: view.ids }
+        : view.filter === undefined
+          ? undefined
+          : { filter: view.filter };
+    view.handle = this.client.subscribe(view.channel, options);
     this.viewsBySub.set(view.handle.id, view);
   }
 
@@ -318,7 +328,7 @@ export class TetherStore {
       if (!view) continue;
       view.snapshot = nextSnapshot(view, change);
       const handlers = change.events?.length
-        ? this.eventHandlers.get(viewKey(view.channel, view.filter))
+        ? this.eventHandlers.get(viewKey(view.channel, view.filter, view.ids))
         : undefined;
       if (!handlers) continue;
       for (const e of change.events ?? []) {

@@ -18,6 +18,15 @@ export type Filter =
   | { or: Filter[] }
   | { not: Filter };
 
+/** Which documents of a channel a view holds: those matching `filter` (all, without one) and,
+ * with `ids`, only those ids (a by-id view: 1 to 256 distinct document ids, PROTOCOL.md §3). */
+export interface ViewOptions {
+  /** Only documents matching this filter. */
+  filter?: Filter;
+  /** Only these documents (a by-id view). */
+  ids?: readonly string[];
+}
+
 /** How a view's contents relate to the server: from the local cache, resumed, or replaced. */
 export type Continuity = "cached" | "recovered" | "reset";
 
@@ -49,6 +58,7 @@ export type ErrorCode =
   | "AUTH_REQUIRED"
   | "AUTH_INVALID"
   | "INVALID_FILTER"
+  | "INVALID_IDS"
   | "RATE_LIMITED"
   | "TOO_LARGE"
   | "BAD_MESSAGE"
@@ -331,7 +341,7 @@ export interface TetherClientLike {
    * connection it is handed over without a reconnect). */
   setToken?(token: string): void;
   /** Subscribes to a view of a channel. Changes arrive through `onChange`. */
-  subscribe(channel: string, options?: { filter?: Filter }): SubscriptionHandle;
+  subscribe(channel: string, options?: ViewOptions): SubscriptionHandle;
   /** Applies a write optimistically and queues it durably; settles on ack or reject. */
   mutate(channel: string, mutation: Mutation): Promise<MutationResult>;
   /** Sends an ephemeral message to the channel's other subscribers. */

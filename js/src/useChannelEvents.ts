@@ -9,6 +9,15 @@ import type { DocBody, Filter } from "./types.js";
 export interface ChannelEventsOptions {
   /** The view's filter: `entered` / `left` are reported for documents moving in and out of it. */
   filter?: Filter;
+  /** The view's ids (a by-id view): only these documents' events. */
+  ids?: readonly string[];
+}
+
+/** `ids` kept by value (in any order), so a new array of the same ids is the same view. */
+export function useStableIds(ids: readonly string[] | undefined): readonly string[] | undefined {
+  const key = ids === undefined ? "" : JSON.stringify([...ids].sort());
+  // eslint-disable-next-line react-hooks/exhaustive-deps -- keyed by value, not identity
+  return useMemo(() => ids, [key]);
 }
 
 /** Calls the latest `handler` (none: nothing) for every server event of the view `(channel,
@@ -17,6 +26,7 @@ export function useEventHandler<T extends DocBody>(
   channel: string,
   filter: Filter | undefined,
   handler: ((event: ChannelEvent<T>) => void) | undefined,
+  ids?: readonly string[],
 ): void {
   const store = useTetherStore();
   const latest = useRef(handler);
@@ -26,12 +36,12 @@ export function useEventHandler<T extends DocBody>(
   const listens = handler !== undefined;
   useEffect(() => {
     if (!listens) return undefined;
-    return store.onEvent(channel, filter, (event) => latest.current?.(event as ChannelEvent<T>));
-  }, [store, channel, filter, listens]);
+    return store.onEvent(channel, filter, (event) => latest.current?.(event as ChannelEvent<T>), ids);
+  }, [store, channel, filter, listens, ids]);
 }
 
 /**
- * Calls `handler` once for every confirmed server event of the view `(channel, filter)`:
+ * Calls `handler` once for every confirmed server event of the view `(channel, filter, ids)`:
  * `created`, `updated`, `deleted`, and under a filter `entered` / `left` (PROTOCOL.md §4). The
  * hook holds the view while mounted (sharing it with a `useRealtimeUpdates` of the same channel
  * and filter). This client's own writes are reported once, when the server confirms them
@@ -54,6 +64,7 @@ export function useChannelEvents<T extends DocBody = DocBody>(
   const filterKey = options.filter === undefined ? "" : JSON.stringify(options.filter);
   // eslint-disable-next-line react-hooks/exhaustive-deps -- keyed by value, not identity
   const filter = useMemo(() => options.filter, [filterKey]);
-  useEffect(() => store.acquireView(channel, filter), [store, channel, filter]);
-  useEventHandler(channel, filter, handler);
+  const ids = useStableIds(options.ids);
+  useEffect(() => store.acquireView(channel, filter, ids), [store, channel, filter, ids]);
+  useEventHandler(channel, filter, handler, ids);
 }

@@ -2,7 +2,7 @@
 import { useCallback, useEffect, useMemo, useSyncExternalStore } from "react";
 
 import { useTetherStore } from "./provider.js";
-import { useEventHandler } from "./useChannelEvents.js";
+import { useEventHandler, useStableIds } from "./useChannelEvents.js";
 import type { ChannelEvent, Row, ViewSnapshot } from "./store.js";
 import type { Conflict, Continuity, DocBody, Filter, MutationResult, Rejection } from "./types.js";
 
@@ -10,6 +10,9 @@ import type { Conflict, Continuity, DocBody, Filter, MutationResult, Rejection }
 export interface RealtimeOptions<T extends DocBody> {
   /** Only documents matching this filter (evaluated by the engine and the server alike). */
   filter?: Filter;
+  /** Only these documents (a by-id view: 1 to 256 distinct ids; with `filter`, those of them
+   * that match it). Keyed by value, in any order. */
+  ids?: readonly string[];
   /** Order of `data`; keep the function stable (define it outside the component). */
   sort?: (a: Row<T>, b: Row<T>) => number;
   /** Called once for every confirmed server event of this view (`created`, `updated`,
@@ -92,13 +95,14 @@ export function useRealtimeUpdates<T extends DocBody = DocBody>(
   const filterKey = options.filter === undefined ? "" : JSON.stringify(options.filter);
   // eslint-disable-next-line react-hooks/exhaustive-deps -- keyed by value, not identity
   const filter = useMemo(() => options.filter, [filterKey]);
-  useEffect(() => store.acquireView(channel, filter), [store, channel, filter]);
-  useEventHandler(channel, filter, options.onEvent);
+  const ids = useStableIds(options.ids);
+  useEffect(() => store.acquireView(channel, filter, ids), [store, channel, filter, ids]);
+  useEventHandler(channel, filter, options.onEvent, ids);
 
   const view = useSyncExternalStore(
     store.subscribe,
-    () => store.getView(channel, filter),
-    () => store.getView(channel, filter),
+    () => store.getView(channel, filter, ids),
+    () => store.getView(channel, filter, ids),
   ) as ViewSnapshot<T>;
   const conflicts = useSyncExternalStore(
     store.subscribe,

@@ -8,6 +8,7 @@ import type {
   Status,
   SubscriptionHandle,
   TetherClientLike,
+  ViewOptions,
 } from "../src/types.js";
 import { DISCONNECTED_STATUS } from "../src/store.js";
 
@@ -16,7 +17,10 @@ export class FakeClient implements TetherClientLike {
   closes = 0;
   reconnects = 0;
   nextSub = 1;
-  readonly subscriptions = new Map<number, { channel: string; filter?: Filter }>();
+  readonly subscriptions = new Map<
+    number,
+    { channel: string; filter?: Filter; ids?: readonly string[] }
+  >();
   readonly unsubscribed: number[] = [];
   readonly mutations: { channel: string; mutation: Mutation }[] = [];
   readonly presence: { channel: string; state: Json | null }[] = [];
@@ -33,9 +37,13 @@ export class FakeClient implements TetherClientLike {
   reconnect(): void {
     this.reconnects += 1;
   }
-  subscribe(channel: string, options?: { filter?: Filter }): SubscriptionHandle {
+  subscribe(channel: string, options?: ViewOptions): SubscriptionHandle {
     const id = this.nextSub++;
-    this.subscriptions.set(id, { channel, filter: options?.filter });
+    this.subscriptions.set(id, {
+      channel,
+      filter: options?.filter,
+      ...(options?.ids ? { ids: options.ids } : {}),
+    });
     return {
       id,
       unsubscribe: () => {

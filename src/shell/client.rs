@@ -5,7 +5,7 @@ use std::rc::Rc;
 
 use js_sys::{Function, Promise};
 use tether_core::{Config, Engine, EngineError, Precondition, ViewId};
-use tether_protocol::{Filter, Json, Op};
+use tether_protocol::{Filter, IdSet, Json, Op, Selector};
 use wasm_bindgen::prelude::*;
 
 use super::adopt;
@@ -55,6 +55,24 @@ fn invalid(reason: impl Into<String>) -> JsValue {
     .to_js()
 }
 
+/// The view argument of `subscribe`: a filter, or `{ids, filter?}` for a by-id view (no
+/// filter has an `ids` key).
+fn read_selector(value: &Json) -> Result<Selector, JsValue> {
+    let ids = match value.get("ids") {
+        Some(ids) => Some(IdSet::parse(ids).map_err(|e| invalid(e.to_string()))?),
+        None => None,
+    };
+    let filter = match &ids {
+        Some(_) => value.get("filter").filter(|f| !f.is_null()),
+        None => Some(value),
+    };
+    let filter = match filter {
+        Some(f) => Some(Filter::parse(f).map_err(|e| invalid(e.to_string()))?),
+        None => None,
+    };
+    Ok(Selector { filter, ids })
+}
+
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &'static str = r#"
 import type { ClientOptions } from "../types.js";
@@ -76,7 +94,7 @@ enum Call {
     Close,
     SetToken(String),
     Reconnect,
-    Subscribe(String, Option<Filter>),
+    Subscribe(String, Selector),
     Unsubscribe(u64),
     Mutate(String, Op, String, Option<Json>, Precondition),
     Broadcast(String, Json),
@@ -131,7 +149,7 @@ impl TetherClient {
 
     /// Every other method, by number (`js/src/loader.ts` names them): 0 `connect()`,
     /// 1 `close()`, 2 `setToken(token)`, 3 `reconnect()`, 4 `subscribe(channel, filter?)`
-    /// → view id, 5 `unsubscribe(view)`, 6 `mutate(channel, mutation)` → promise,
+    /// (or `{ids, filter?}` for a by-id view) → view id, 5 `unsubscribe(view)`, 6 `mutate(channel, mutation)` → promise,
     /// 7 `broadcast(channel, payload)`, 8 `request(method, body)` → promise,
     /// 9 `setPresence(channel, state | null)`, 10 `setListeners(onChange?, onStatus?)`,
     /// 11 `status()`. Throws `INVALID_ARGUMENT` or the engine's error.
@@ -142,11 +160,11 @@ impl TetherClient {
             2 => Call::SetToken(text(&a)),
             3 => Call::Reconnect,
             4 => {
-                let filter = match optional_json(&b, "filter")? {
-                    Some(value) => Some(Filter::parse(&value).map_err(|e| invalid(e.to_string()))?),
-                    None => None,
+                let selector = match optional_json(&b, "filter")? {
+                    Some(value) => read_selector(&value)?,
+                    None => Selector::default(),
                 };
-                Call::Subscribe(text(&a), filter)
+                Call::Subscribe(text(&a), selector)
             }
             5 => Call::Unsubscribe(a.as_f64().map_or(u64::MAX, |v| v as u64)),
             6 => {
@@ -262,11 +280,12 @@ impl TetherClient {
                     d.engine.went_online(now);
                     done(Ok(()))
                 }
-                Call::Subscribe(channel, filter) => match d.engine.subscribe(now, &channel, filter)
-                {
-                    Ok(view) => Ok(JsValue::from_f64(view.0 as f64)),
-                    Err(e) => done(Err(e)),
-                },
+                Call::Subscribe(channel, selector) => {
+                    match d.engine.subscribe_selector(now, &channel, selector) {
+                        Ok(view) => Ok(JsValue::from_f64(view.0 as f64)),
+                        Err(e) => done(Err(e)),
+                    }
+                }
                 Call::Unsubscribe(view) => {
                     let _ = d.engine.unsubscribe(now, ViewId(view));
                     done(Ok(()))
@@ -326,8 +345,8 @@ impl TetherClient {
         let _ = self.perform(Call::Reconnect);
     }
 
-    /// Opens a view of `channel` (optionally filtered: a `Filter` object or `undefined`);
-    /// returns its id (`ViewChange.sub`).
+    /// Opens a view of `channel` (optionally filtered: a `Filter` object or `undefined`; or
+    /// `{ids, filter?}` for a by-id view); returns its id (`ViewChange.sub`).
     pub fn subscribe(&self, channel: &str, filter: JsValue) -> Result<f64, JsValue> {
         self.call(4, JsValue::from_str(channel), filter)
             .map(|view| view.as_f64().unwrap_or(0.0))

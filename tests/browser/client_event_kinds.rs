@@ -1,26 +1,9 @@
 //! Server events reach the app through the WASM shell: each change batch lists the view's
 //! events with their kind, the writer's own write once (`own: true`, never for the optimistic
 //! change), and the other client's as `own: false`.
-use crate::support::{client, unique, wait_for, Recorded};
-use serde_json::{json, Value};
+use crate::support::{client, unique, wait_for};
+use serde_json::json;
 use wasm_bindgen_test::wasm_bindgen_test;
-
-/// `(kind, id, own)` of every event reported for view `sub` so far.
-fn events(c: &Recorded, sub: f64) -> Vec<(String, String, bool)> {
-    let mut out = Vec::new();
-    for batch in c.batches.borrow().iter() {
-        for change in batch["views"].as_array().into_iter().flatten() {
-            if change["sub"].as_f64() != Some(sub) {
-                continue;
-            }
-            for e in change["events"].as_array().into_iter().flatten() {
-                let text = |v: &Value| v.as_str().expect("string").to_owned();
-                out.push((text(&e["kind"]), text(&e["id"]), e["own"] == true));
-            }
-        }
-    }
-    out
-}
 
 #[wasm_bindgen_test]
 async fn events_name_what_happened_and_an_own_write_is_reported_once() {
@@ -50,10 +33,10 @@ async fn events_name_what_happened_and_an_own_write_is_reported_once() {
             .map(|k| ((*k).to_owned(), "t1".to_owned(), own))
             .collect::<Vec<_>>()
     };
-    wait_for("b's events", 5000, || events(&b, vb).len() >= 3).await;
-    assert_eq!(events(&b, vb), expected(false));
-    wait_for("a's events", 5000, || events(&a, va).len() >= 3).await;
-    assert_eq!(events(&a, va), expected(true));
+    wait_for("b's events", 5000, || b.events(vb).len() >= 3).await;
+    assert_eq!(b.events(vb), expected(false));
+    wait_for("a's events", 5000, || a.events(va).len() >= 3).await;
+    assert_eq!(a.events(va), expected(true));
     a.client.close();
     b.client.close();
 }

@@ -7,7 +7,7 @@
 
 use crate::sorted::SortedMap;
 
-use tether_protocol::{Document, Filter, Since};
+use tether_protocol::{Document, Selector, Since};
 
 /// What to do with an incoming event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,9 +54,10 @@ pub(crate) enum SubState {
 #[derive(Debug, Clone)]
 pub(crate) struct Subscription {
     pub(crate) state: SubState,
-    /// The filter subscribed with (the `or` of the views' filters, None = unfiltered).
-    pub(crate) filter: Option<Filter>,
-    /// Canonical key of `filter` ("" = unfiltered).
+    /// What the channel is subscribed with: a selector holding every view's documents (the
+    /// `or` of the views' filters; the union of their ids when every view is a by-id view).
+    pub(crate) selector: Selector,
+    /// Canonical key of `selector` ("" = unfiltered, [`Selector::canonical_key`]).
     pub(crate) filter_key: String,
     /// Offset the confirmed documents are caught up to, for the filter `cursor_key`.
     pub(crate) cursor: Option<Since>,
@@ -84,7 +85,7 @@ impl Subscription {
     pub(crate) fn new(cursor: Option<Since>, cursor_key: String) -> Subscription {
         Subscription {
             state: SubState::Inactive,
-            filter: None,
+            selector: Selector::default(),
             filter_key: String::new(),
             cursor,
             cursor_key,
@@ -125,11 +126,6 @@ impl Subscription {
             None
         }
     }
-}
-
-/// The canonical key of an optional filter ("" = unfiltered).
-pub(crate) fn filter_key(filter: Option<&Filter>) -> String {
-    filter.map(Filter::canonical_key).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -55,7 +55,8 @@ pub struct ChannelDelta {
     pub removes: Vec<String>,
     /// Resume point the cached documents reflect (None: unknown, subscribe afresh).
     pub cursor: Option<Since>,
-    /// Canonical key of the subscription filter the cache belongs to ("" = unfiltered).
+    /// Canonical key of the subscription selector the cache belongs to (filter and ids,
+    /// [`tether_protocol::Selector::canonical_key`]; "" = unfiltered).
     pub filter_key: String,
 }
 
@@ -67,7 +68,7 @@ pub struct CachedChannel {
     pub documents: SortedMap<String, Document>,
     /// Resume point.
     pub cursor: Option<Since>,
-    /// Canonical filter key of the subscription ("" = unfiltered).
+    /// Canonical selector key of the subscription (filter and ids; "" = unfiltered).
     pub filter_key: String,
 }
 

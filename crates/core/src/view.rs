@@ -1,13 +1,13 @@
 //! Local views: one per app subscription. Several views may share a channel with different
-//! filters; each sees the channel's visible documents through its own filter
-//! ([`Filter::matches`]), so an optimistic insert shows in exactly the views the server will
-//! put it in.
+//! filters or ids (by-id views); each sees the channel's visible documents through its own
+//! selector ([`Selector::matches`]: its ids, then [`tether_protocol::Filter::matches`]), so an
+//! optimistic insert shows in exactly the views the server will put it in.
 
 use crate::sorted::ChunkedSet;
 
 #[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
-use tether_protocol::{Continuity, EventKind, Filter, Json};
+use tether_protocol::{Continuity, EventKind, Json, Selector};
 
 use crate::store::{ChannelStore, VisibleDoc};
 
@@ -61,7 +61,8 @@ pub struct ChangeSet {
 #[derive(Debug, Clone)]
 pub(crate) struct View {
     pub(crate) channel: String,
-    pub(crate) filter: Option<Filter>,
+    /// Which documents of the channel are in the view (filter, ids).
+    pub(crate) selector: Selector,
     /// Ids the app was last told are in the view.
     present: ChunkedSet<String>,
     /// Next change-set replaces the whole view.
@@ -72,10 +73,10 @@ pub(crate) struct View {
 }
 
 impl View {
-    pub(crate) fn new(channel: String, filter: Option<Filter>) -> View {
+    pub(crate) fn new(channel: String, selector: Selector) -> View {
         View {
             channel,
-            filter,
+            selector,
             present: ChunkedSet::new(),
             full: true,
             continuity: None,
@@ -84,7 +85,7 @@ impl View {
     }
 
     pub(crate) fn matches(&self, doc: &VisibleDoc) -> bool {
-        self.filter.as_ref().is_none_or(|f| f.matches(&doc.doc))
+        self.selector.matches(&doc.id, &doc.doc)
     }
 
     pub(crate) fn note_continuity(&mut self, continuity: Continuity) {
@@ -95,14 +96,9 @@ impl View {
         self.full || self.continuity.is_some() || !self.events.is_empty()
     }
 
-    /// Whether a confirmed body is in this view.
-    fn holds(&self, body: Option<&Json>) -> bool {
-        body.is_some_and(|b| self.filter.as_ref().is_none_or(|f| f.matches(b)))
-    }
-
     /// Notes a server event of the view's channel: `before` / `after` are the confirmed
-    /// bodies, `server` the kind the server gave (for its subscription, whose filter is the
-    /// `or` of the channel's views). Whether the document was and is in this view decides;
+    /// bodies, `server` the kind the server gave (for its subscription, whose selector holds
+    /// every view's documents). Whether the document was and is in this view decides;
     /// the server's kind tells a creation from an entry and a deletion from a departure
     /// (`Unknown`, from a server that sends none: whether the document was and is confirmed).
     pub(crate) fn note_event(
@@ -112,7 +108,9 @@ impl View {
         server: EventKind,
         event: (&str, u64, u64, bool),
     ) {
-        let kind = match (self.holds(before), self.holds(after)) {
+        let id = event.0;
+        let holds = |body| self.selector.holds(id, body);
+        let kind = match (holds(before), holds(after)) {
             (true, true) => EventKind::Updated,
             (false, true) if server == EventKind::Created => EventKind::Created,
             (false, true) if server == EventKind::Unknown && before.is_none() => EventKind::Created,
@@ -186,12 +184,16 @@ mod tests {
             tether_protocol::Json::from(serde_json::json!($($t)+))
         };
     }
-    use tether_protocol::Document;
+    use tether_protocol::{Document, Filter};
 
     #[test]
     fn filtered_view_reports_enter_and_leave() {
         let filter = Filter::parse(&json!({"field": "s", "op": "eq", "value": "todo"})).unwrap();
-        let mut view = View::new("tasks".into(), Some(filter));
+        let selector = Selector {
+            filter: Some(filter),
+            ids: None,
+        };
+        let mut view = View::new("tasks".into(), selector);
         let mut store = ChannelStore::from_confirmed(
             [(
                 "a".to_string(),

@@ -17,6 +17,8 @@ pub enum ErrorCode {
     Forbidden,
     /// The `subscribe` filter is not valid; the message says why.
     InvalidFilter,
+    /// The `subscribe` ids are not valid (PROTOCOL.md §3); the message says why.
+    InvalidIds,
     /// Too many messages; the frame was dropped, retry after `retry_after_ms`.
     RateLimited,
     /// A frame exceeded the size limit (the connection is closed with 1009).
@@ -49,6 +51,7 @@ impl ErrorCode {
             ErrorCode::AuthInvalid => "AUTH_INVALID",
             ErrorCode::Forbidden => "FORBIDDEN",
             ErrorCode::InvalidFilter => "INVALID_FILTER",
+            ErrorCode::InvalidIds => "INVALID_IDS",
             ErrorCode::RateLimited => "RATE_LIMITED",
             ErrorCode::TooLarge => "TOO_LARGE",
             ErrorCode::BadMessage => "BAD_MESSAGE",
@@ -71,6 +74,7 @@ impl ErrorCode {
             ErrorCode::AuthInvalid,
             ErrorCode::Forbidden,
             ErrorCode::InvalidFilter,
+            ErrorCode::InvalidIds,
             ErrorCode::RateLimited,
             ErrorCode::TooLarge,
             ErrorCode::BadMessage,

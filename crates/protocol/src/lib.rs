@@ -13,6 +13,8 @@
 //! and to `serde_json::Value`.
 //! * [`Filter`]: field predicates evaluated identically on both sides, so an optimistic insert
 //!   shows in exactly the views the server will put it in.
+//! * [`Selector`]: what a view holds (a filter, and for a by-id view a set of ids), decided
+//!   by the same code on both sides.
 //! * [`ErrorCode`] and [`CloseCode`]: the stable codes a peer answers with.
 //!
 //! `PROTOCOL.md` at the project root is the normative description of the protocol.
@@ -37,6 +39,7 @@ mod filter;
 pub mod json;
 mod messages;
 mod order;
+mod selector;
 
 pub use codec::{
     split_frame, DecodeError, MutateClientId, LINES_SUBPROTOCOL, MAX_JOINED_FRAME_BYTES,
@@ -53,6 +56,7 @@ pub use messages::{
     RejectReason, ResponseError, ServerMessage, Since,
 };
 pub use order::stable_order;
+pub use selector::{IdSet, IdsError, Selector, MAX_VIEW_IDS};
 
 /// The protocol version this crate speaks, sent in `hello` and `welcome`.
 pub const PROTOCOL_VERSION: u32 = 1;

@@ -198,6 +198,13 @@ pub enum ClientMessage {
             serde(default, skip_serializing_if = "Option::is_none")
         )]
         filter: Option<Json>,
+        /// Optional ids of a by-id view (see [`crate::IdSet`]): only these documents are in the
+        /// view; invalid → `INVALID_IDS`.
+        #[cfg_attr(
+            feature = "serde",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
+        ids: Option<Json>,
         /// Resume point of the client's cached copy.
         #[cfg_attr(
             feature = "serde",

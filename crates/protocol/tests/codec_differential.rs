@@ -160,6 +160,7 @@ fn mutation() -> impl Strategy<Value = Mutation> {
         "op",
         "doc",
         "since",
+        "ids",
         "snapshot",
         "more",
         "docs",

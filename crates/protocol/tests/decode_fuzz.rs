@@ -5,11 +5,12 @@
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
-use tether_protocol::{codec, DecodeError, ErrorCode, Filter};
+use tether_protocol::{codec, DecodeError, ErrorCode, Filter, IdSet};
 
 const SEEDS: &[&str] = &[
     r#"{"type":"hello","protocol":1,"client_id":"c1","token":"abc"}"#,
     r#"{"type":"subscribe","channel":"tasks","filter":{"and":[{"field":"s","op":"in","value":[1,2]}]},"since":{"epoch":"e","offset":4}}"#,
+    r#"{"type":"subscribe","channel":"tasks","ids":["t1","t2"],"since":{"epoch":"e","offset":4}}"#,
     r#"{"type":"mutate","mutation_id":9,"channel":"tasks","op":"put","id":"t1","base_version":0,"doc":{"a":[1,{"b":null}]}}"#,
     r#"{"type":"event","channel":"tasks","epoch":"e","offset":5,"prev":4,"op":"upsert","id":"t1","version":2,"doc":{"a":1},"origin":{"client_id":"c","mutation_id":1}}"#,
     r#"{"type":"presence_sync","channel":"tasks","members":[{"client_id":"c","state":{"user":"Sarah"}}]}"#,
@@ -68,6 +69,9 @@ fn check(bytes: &[u8]) {
         let value = tether_protocol::Json::from(value);
         if let Ok(filter) = Filter::parse(&value) {
             let _ = filter.matches(&value);
+        }
+        if let Ok(ids) = IdSet::parse(&value) {
+            assert_eq!(IdSet::parse(&ids.to_value()), Ok(ids));
         }
     }
 }

@@ -86,23 +86,36 @@ pub fn check_step(w: &mut World) -> Result<(), String> {
     Ok(())
 }
 
-/// The documents client `i` should hold for `channel`: the server's, through the `or` of its
-/// views' filters.
+/// The documents client `i` should hold for `channel`: the server's, through the selector
+/// the engine subscribes with (the `or` of its views' filters, and the union of their ids
+/// when every view is a by-id view).
 fn expected_docs(w: &mut World, i: usize, channel: &str) -> Vec<Document> {
-    let filters: Vec<Option<tether_protocol::Filter>> = w.clients[i]
+    let specs: Vec<_> = w.clients[i]
         .specs
         .iter()
         .filter(|s| s.channel == channel)
-        .map(|s| s.filter.clone())
+        .cloned()
         .collect();
+    let any_filter = |d: &Document| {
+        specs
+            .iter()
+            .any(|s| s.filter.as_ref().is_none_or(|f| f.matches(&d.doc)))
+    };
+    // As the engine derives it: `None` before the first view, then the union so far (`None`
+    // once a view has no ids, or the union grew too large).
+    let mut ids: Option<Option<tether_protocol::IdSet>> = None;
+    for s in &specs {
+        ids = Some(match (ids, &s.ids) {
+            (None, mine) => mine.clone(),
+            (Some(Some(all)), Some(mine)) => all.union(mine),
+            (Some(_), _) => None,
+        });
+    }
+    let ids = ids.flatten();
     let snapshot = w.store.snapshot(channel).unwrap_or_default();
     snapshot
         .into_iter()
-        .filter(|d| {
-            filters
-                .iter()
-                .any(|f| f.as_ref().is_none_or(|f| f.matches(&d.doc)))
-        })
+        .filter(|d| any_filter(d) && ids.as_ref().is_none_or(|ids| ids.contains(&d.id)))
         .collect()
 }
 

@@ -7,7 +7,7 @@ use tether_core::{
     ChangeSet, Engine, MutationOutcome, PendingMutation, PersistedState, ViewId, VisibleDoc,
     WriteBatch,
 };
-use tether_protocol::Filter;
+use tether_protocol::{Filter, IdSet, Selector};
 
 use super::link::Link;
 
@@ -16,6 +16,18 @@ use super::link::Link;
 pub struct ViewSpec {
     pub channel: &'static str,
     pub filter: Option<Filter>,
+    /// A by-id view's ids.
+    pub ids: Option<IdSet>,
+}
+
+impl ViewSpec {
+    /// What the view holds, as the engine is told.
+    pub fn selector(&self) -> Selector {
+        Selector {
+            filter: self.filter.clone(),
+            ids: self.ids.clone(),
+        }
+    }
 }
 
 pub struct SimClient {

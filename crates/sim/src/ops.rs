@@ -147,17 +147,19 @@ impl World {
             ViewSpec {
                 channel: "notes",
                 filter: None,
+                ids: None,
             }
         } else {
             ViewSpec {
                 channel: "tasks",
                 filter: Some(high_filter()),
+                ids: None,
             }
         };
         let existing = c
             .specs
             .iter()
-            .position(|s| s.channel == spec.channel && s.filter == spec.filter);
+            .position(|s| s.channel == spec.channel && s.filter == spec.filter && s.ids.is_none());
         match existing {
             Some(k) => {
                 let view = c.views.remove(k);
@@ -167,7 +169,7 @@ impl World {
             }
             None => {
                 let view = engine
-                    .subscribe(now, spec.channel, spec.filter.clone())
+                    .subscribe_selector(now, spec.channel, spec.selector())
                     .expect("valid view");
                 c.specs.push(spec);
                 c.views.push(view);
@@ -196,20 +198,40 @@ impl World {
                 k += 1;
             }
         }
-        let filters: Vec<Option<tether_protocol::Filter>> = match choice {
-            0 => vec![None],
-            1 => vec![Some(super::plan::todo_filter())],
-            2 => vec![Some(high_filter()), Some(super::plan::low_filter())],
-            _ => vec![Some(super::plan::low_filter())],
+        let ids = |ids: &[&str]| {
+            let ids = ids.iter().map(|id| (*id).to_owned()).collect();
+            Some(tether_protocol::IdSet::new(ids).expect("valid ids"))
         };
-        for filter in filters {
-            let view = engine
-                .subscribe(now, "tasks", filter.clone())
-                .expect("valid view");
-            c.specs.push(ViewSpec {
+        let specs: Vec<(
+            Option<tether_protocol::Filter>,
+            Option<tether_protocol::IdSet>,
+        )> = match choice {
+            0 => vec![(None, None)],
+            1 => vec![(Some(super::plan::todo_filter()), None)],
+            2 => vec![
+                (Some(high_filter()), None),
+                (Some(super::plan::low_filter()), None),
+            ],
+            // A by-id view (with a filter: documents enter and leave it within its ids). Two
+            // views at once are choice 2's pattern; the union of ids is tested in tether-core.
+            _ => vec![(
+                Some(super::plan::low_filter()),
+                ids(&["d0", "d1", "d2", "d4"]),
+            )],
+        };
+        if choice == 3 {
+            self.tally.by_id_views += 1;
+        }
+        for (filter, ids) in specs {
+            let spec = ViewSpec {
                 channel: "tasks",
                 filter,
-            });
+                ids,
+            };
+            let view = engine
+                .subscribe_selector(now, "tasks", spec.selector())
+                .expect("valid view");
+            c.specs.push(spec);
             c.views.push(view);
         }
         self.tally.view_changes += 1;

@@ -115,29 +115,35 @@ pub fn build(seed: u64, trace: bool) -> World {
             0 => vec![ViewSpec {
                 channel: "tasks",
                 filter: None,
+                ids: None,
             }],
             1 => vec![ViewSpec {
                 channel: "tasks",
                 filter: Some(todo_filter()),
+                ids: None,
             }],
             2 => vec![
                 ViewSpec {
                     channel: "tasks",
                     filter: None,
+                    ids: None,
                 },
                 ViewSpec {
                     channel: "tasks",
                     filter: Some(todo_filter()),
+                    ids: None,
                 },
             ],
             _ => vec![
                 ViewSpec {
                     channel: "tasks",
                     filter: Some(low_filter()),
+                    ids: None,
                 },
                 ViewSpec {
                     channel: "tasks",
                     filter: Some(todo_filter()),
+                    ids: None,
                 },
             ],
         };
@@ -145,6 +151,7 @@ pub fn build(seed: u64, trace: bool) -> World {
             specs.push(ViewSpec {
                 channel: "notes",
                 filter: None,
+                ids: None,
             });
         }
         let mut client = SimClient::new(format!("client-{i}"), link, specs);

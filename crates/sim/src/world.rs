@@ -44,6 +44,8 @@ pub struct Tally {
     pub db_resets: u64,
     /// View or filter changes.
     pub view_changes: u64,
+    /// Changes to by-id views.
+    pub by_id_views: u64,
     /// Schedules with auth on.
     pub auth_schedules: u64,
     /// Schedules with a tight server rate limit.
@@ -101,6 +103,7 @@ impl Tally {
             (&mut self.graceful_restarts, o.graceful_restarts),
             (&mut self.db_resets, o.db_resets),
             (&mut self.view_changes, o.view_changes),
+            (&mut self.by_id_views, o.by_id_views),
             (&mut self.auth_schedules, o.auth_schedules),
             (&mut self.tight_rate_schedules, o.tight_rate_schedules),
             (&mut self.token_replies, o.token_replies),
@@ -225,7 +228,7 @@ impl World {
             .iter()
             .map(|s| {
                 engine
-                    .subscribe(self.now, s.channel, s.filter.clone())
+                    .subscribe_selector(self.now, s.channel, s.selector())
                     .expect("valid view")
             })
             .collect();

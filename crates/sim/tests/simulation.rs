@@ -7,7 +7,8 @@
 //! (detected by heartbeats), offline periods, delay and jitter, duplicated and swapped event
 //! frames, client crash-restarts from persisted state, server crashes and graceful restarts
 //! (same store, same epoch), database resets (new epoch), short event retention (resume
-//! falls back to reset), view/filter changes, and concurrent edits of the same documents.
+//! falls back to reset), view/filter changes (by-id views among them), and concurrent edits
+//! of the same documents.
 //! Flow-control rows (an eighth of the schedules): a small server outbound capacity, so
 //! long offline periods and bursts of writes make replays far longer than it; small snapshot
 //! pages, so resets are paged; and cuts in the middle of a paged snapshot.
@@ -106,5 +107,6 @@ fn schedules_converge_exactly_once() {
             t.cluster_schedules > 0 && t.lost_hints > 0,
             "the cluster rows ran: {t:?}"
         );
+        assert!(t.by_id_views > 0, "by-id views ran: {t:?}");
     }
 }

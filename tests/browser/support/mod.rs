@@ -195,6 +195,23 @@ impl Recorded {
         let js = js_sys::JSON::parse(&mutation.to_string()).expect("mutation");
         JsFuture::from(self.client.mutate(channel, js).expect("mutate accepted"))
     }
+
+    /// `(kind, id, own)` of every event reported for view `sub` so far.
+    pub fn events(&self, sub: f64) -> Vec<(String, String, bool)> {
+        let mut out = Vec::new();
+        for batch in self.batches.borrow().iter() {
+            for change in batch["views"].as_array().into_iter().flatten() {
+                if change["sub"].as_f64() != Some(sub) {
+                    continue;
+                }
+                for e in change["events"].as_array().into_iter().flatten() {
+                    let text = |v: &Value| v.as_str().expect("string").to_owned();
+                    out.push((text(&e["kind"]), text(&e["id"]), e["own"] == true));
+                }
+            }
+        }
+        out
+    }
 }
 
 /// A JS value (e.g. a rejection) as JSON, including an Error's `code` and `message`.

@@ -1,12 +1,14 @@
 //! App calls: views, mutations, broadcasts, requests, presence.
 
-use tether_protocol::{apply_op, validate_channel, validate_doc_id, ClientMessage, Filter, Op};
+use tether_protocol::{
+    apply_op, validate_channel, validate_doc_id, ClientMessage, Filter, IdSet, Op, Selector,
+};
 use tether_protocol::{Json, Object};
 
 use super::{Channel, Engine, PendingRequest, Queued};
 use crate::barrier::WriteBatch;
 use crate::connection::ConnectionState;
-use crate::continuity::{filter_key, SubState, Subscription};
+use crate::continuity::{SubState, Subscription};
 use crate::error::{EngineError, Rejection};
 use crate::outbox::PendingMutation;
 use crate::output::{MutationOutcome, Output};
@@ -40,12 +42,25 @@ impl Engine {
         channel: &str,
         filter: Option<Filter>,
     ) -> Result<ViewId, EngineError> {
+        self.subscribe_selector(now, channel, Selector { filter, ids: None })
+    }
+
+    /// Opens a view of a channel holding what `selector` selects: with `ids`, a by-id view of
+    /// those documents only (each that exists and matches the filter, if any). Otherwise as
+    /// [`Engine::subscribe`].
+    pub fn subscribe_selector(
+        &mut self,
+        now: u64,
+        channel: &str,
+        selector: Selector,
+    ) -> Result<ViewId, EngineError> {
         validate_channel(channel).map_err(|_| EngineError::InvalidChannel {
             channel: channel.to_owned(),
         })?;
         let id = ViewId(self.next_view);
         self.next_view += 1;
-        self.views.insert(id, View::new(channel.to_owned(), filter));
+        self.views
+            .insert(id, View::new(channel.to_owned(), selector));
         if !self.channels.contains_key(channel) {
             self.channels.insert(
                 channel.to_owned(),
@@ -344,13 +359,22 @@ impl Engine {
         }
     }
 
-    /// Re-derives the channel's subscription filter (the `or` of its views' filters) and
-    /// (re)subscribes or unsubscribes as needed.
+    /// Re-derives the channel's subscription selector and (re)subscribes or unsubscribes as
+    /// needed. The selector holds every view's documents: its filter is the `or` of the views'
+    /// filters (none when one view has none), its ids the union of the views' ids when every
+    /// view is a by-id view (and the union stays within [`tether_protocol::MAX_VIEW_IDS`];
+    /// otherwise no ids). Each view then picks its own documents out of the channel's.
     fn update_subscription(&mut self, now: u64, name: &str) {
         let mut filters: Vec<Option<Filter>> = Vec::new();
+        let mut ids: Option<Option<IdSet>> = None;
         for v in self.views.values() {
             if v.channel == name {
-                filters.push(v.filter.clone());
+                filters.push(v.selector.filter.clone());
+                ids = Some(match (ids, &v.selector.ids) {
+                    (None, mine) => mine.clone(),
+                    (Some(Some(all)), Some(mine)) => all.union(mine),
+                    (Some(_), _) => None,
+                });
             }
         }
         let ready = self.state == ConnectionState::Ready;
@@ -391,9 +415,13 @@ impl Engine {
                 Some(Filter::Or(distinct))
             }
         };
-        let key = filter_key(union.as_ref());
+        let selector = Selector {
+            filter: union,
+            ids: ids.flatten(),
+        };
+        let key = selector.canonical_key();
         if ch.sub.state == SubState::Inactive || key != ch.sub.filter_key {
-            ch.sub.filter = union;
+            ch.sub.selector = selector;
             ch.sub.filter_key = key;
             self.resubscribe(now, name);
         }

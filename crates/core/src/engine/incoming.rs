@@ -517,7 +517,10 @@ impl Engine {
                     }
                 }
             }
-            ErrorCode::InvalidFilter | ErrorCode::Forbidden | ErrorCode::TooManySubscriptions => {
+            ErrorCode::InvalidFilter
+            | ErrorCode::InvalidIds
+            | ErrorCode::Forbidden
+            | ErrorCode::TooManySubscriptions => {
                 if let Some(ch) = pending_sub {
                     // Not retried: the same subscribe would fail the same way.
                     ch.sub.state = SubState::Inactive;

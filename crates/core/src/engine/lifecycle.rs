@@ -589,7 +589,8 @@ impl Engine {
 fn subscribe_frame(name: &str, sub: &crate::continuity::Subscription) -> ClientMessage {
     ClientMessage::Subscribe {
         channel: name.to_owned(),
-        filter: sub.filter.as_ref().map(|f| f.to_value()),
+        filter: sub.selector.filter.as_ref().map(|f| f.to_value()),
+        ids: sub.selector.ids.as_ref().map(|ids| ids.to_value()),
         since: sub.since(),
     }
 }

@@ -25,6 +25,7 @@ fn gap_triggers_resubscribe_since_cursor_and_recovers() {
         vec![ClientMessage::Subscribe {
             channel: "tasks".into(),
             filter: None,
+            ids: None,
             since: Some(Since {
                 epoch: "e1".into(),
                 offset: 5

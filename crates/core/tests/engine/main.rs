@@ -5,6 +5,7 @@
 mod common;
 
 mod burst_hold_makes_one_change_set;
+mod by_id_views;
 mod coalescing_and_dedup;
 mod conflict_intents;
 mod conflict_rollback;

@@ -85,6 +85,7 @@ fn restore_resumes_cache_cursor_and_outbox() {
         ClientMessage::Subscribe {
             channel: "tasks".into(),
             filter: None,
+            ids: None,
             since: Some(Since {
                 epoch: "e1".into(),
                 offset: 4

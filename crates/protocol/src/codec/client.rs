@@ -50,6 +50,7 @@ fn read_fields(value: &Json) -> Result<ClientMessage, Shape> {
         "subscribe" => ClientMessage::Subscribe {
             channel: f.string("channel")?,
             filter: f.opt_json("filter")?,
+            ids: f.opt_json("ids")?,
             since: f.optional("since")?.map(since).transpose()?,
         },
         "unsubscribe" => ClientMessage::Unsubscribe {
@@ -134,12 +135,16 @@ pub(crate) fn write(msg: &ClientMessage) -> String {
         ClientMessage::Subscribe {
             channel,
             filter,
+            ids,
             since,
         } => {
             let mut w = Writer::message("subscribe");
             w.str("channel", channel);
             if let Some(filter) = filter {
                 w.json("filter", filter);
+            }
+            if let Some(ids) = ids {
+                w.json("ids", ids);
             }
             if let Some(since) = since {
                 let text = Writer::object()

@@ -37,6 +37,15 @@ pub fn object() -> impl Strategy<Value = Json> {
         .prop_map(|m| Json::from(Value::Object(m.into_iter().collect())))
 }
 
+/// `subscribe.ids`: mostly arrays of ids, sometimes any JSON value (the codec carries it as is).
+pub fn ids() -> impl Strategy<Value = Json> {
+    prop_oneof![
+        3 => prop::collection::vec(".{0,8}", 0..4)
+            .prop_map(|ids| Json::Array(ids.into_iter().map(Json::String).collect())),
+        1 => json_value(),
+    ]
+}
+
 pub fn name() -> impl Strategy<Value = String> {
     "[A-Za-z0-9_:.-]{1,16}"
 }
@@ -65,11 +74,13 @@ pub fn client_message() -> impl Strategy<Value = ClientMessage> {
         (
             name(),
             prop::option::of(object()),
+            prop::option::of(ids()),
             prop::option::of((name(), any::<u64>()))
         )
-            .prop_map(|(channel, filter, since)| ClientMessage::Subscribe {
+            .prop_map(|(channel, filter, ids, since)| ClientMessage::Subscribe {
                 channel,
                 filter,
+                ids,
                 since: since.map(|(epoch, offset)| Since { epoch, offset }),
             }),
         name().prop_map(|channel| ClientMessage::Unsubscribe { channel }),
@@ -138,6 +149,7 @@ pub fn server_message() -> impl Strategy<Value = ServerMessage> {
         Just(ErrorCode::AuthInvalid),
         Just(ErrorCode::Forbidden),
         Just(ErrorCode::InvalidFilter),
+        Just(ErrorCode::InvalidIds),
         Just(ErrorCode::RateLimited),
         Just(ErrorCode::TooLarge),
         Just(ErrorCode::BadMessage),

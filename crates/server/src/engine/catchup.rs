@@ -16,7 +16,7 @@
 
 use std::collections::BTreeSet;
 
-use tether_protocol::{CloseCode, Document, Filter, ServerMessage};
+use tether_protocol::{CloseCode, Document, Selector, ServerMessage};
 
 use super::views::{effect, event_message};
 use super::{ConnId, ServerEngine};
@@ -115,12 +115,12 @@ impl<S: Store> ServerEngine<S> {
     pub(super) fn first_page(
         &mut self,
         channel: &str,
-        filter: Option<&Filter>,
+        selector: &Selector,
         cursor: &mut SnapshotCursor,
     ) -> Result<Page, StoreError> {
         let mut page = Page::default();
         let mut rows = FIRST_PAGE_ROWS;
-        self.scan(channel, filter, cursor, &mut page, &mut rows)?;
+        self.scan(channel, selector, cursor, &mut page, &mut rows)?;
         Ok(page)
     }
 
@@ -129,11 +129,14 @@ impl<S: Store> ServerEngine<S> {
     fn scan(
         &mut self,
         channel: &str,
-        filter: Option<&Filter>,
+        selector: &Selector,
         cursor: &mut SnapshotCursor,
         page: &mut Page,
         rows: &mut usize,
     ) -> Result<(), StoreError> {
+        if selector.ids.is_some() {
+            return self.scan_ids(channel, selector, cursor, page, rows);
+        }
         let limit = self.page_bytes();
         while !cursor.range_done && page.bytes < limit && *rows > 0 {
             let want = SCAN_ROWS.min(*rows);
@@ -149,13 +152,51 @@ impl<S: Store> ServerEngine<S> {
                     break;
                 }
                 cursor.after = Some(doc.id.clone());
-                if filter.is_none_or(|f| f.matches(&doc.doc)) {
+                if selector.matches(&doc.id, &doc.doc) {
                     page.push(doc);
                 }
             }
             if read_all && consumed_all {
                 cursor.range_done = true;
             }
+        }
+        Ok(())
+    }
+
+    /// [`Self::scan`] of a by-id view: reads its ids after the cursor one by one (at most
+    /// [`tether_protocol::MAX_VIEW_IDS`] reads, however large the channel).
+    fn scan_ids(
+        &mut self,
+        channel: &str,
+        selector: &Selector,
+        cursor: &mut SnapshotCursor,
+        page: &mut Page,
+        rows: &mut usize,
+    ) -> Result<(), StoreError> {
+        let limit = self.page_bytes();
+        let after = cursor.after.clone();
+        let mut rest = (selector.ids.iter().flat_map(|ids| ids.iter()))
+            .filter(|id| after.as_deref().is_none_or(|a| *id > a));
+        while !cursor.range_done && page.bytes < limit && *rows > 0 {
+            let Some(id) = rest.next() else {
+                cursor.range_done = true;
+                break;
+            };
+            *rows = rows.saturating_sub(1);
+            cursor.after = Some(id.to_owned());
+            let Some(stored) = self.store.document(channel, id)? else {
+                continue;
+            };
+            if let Some(body) = stored.body.filter(|b| selector.matches(id, b)) {
+                page.push(Document {
+                    id: id.to_owned(),
+                    version: stored.version,
+                    doc: body,
+                });
+            }
+        }
+        if rest.next().is_none() {
+            cursor.range_done = true;
         }
         Ok(())
     }
@@ -204,11 +245,12 @@ impl<S: Store> ServerEngine<S> {
         }
     }
 
-    fn view_filter(&self, channel: &str, key: &str) -> Option<Filter> {
+    fn view_selector(&self, channel: &str, key: &str) -> Selector {
         self.channels
             .get(channel)
             .and_then(|s| s.views.get(key))
-            .and_then(|v| v.filter.clone())
+            .map(|v| v.selector.clone())
+            .unwrap_or_default()
     }
 
     /// Replays the next log entries; `None` once caught up with the head.
@@ -237,13 +279,13 @@ impl<S: Store> ServerEngine<S> {
             return Ok(Some(Catchup::Replay { key, last, prev }));
         }
         let epoch = self.store.epoch().to_owned();
-        let filter = self.view_filter(channel, &key);
+        let selector = self.view_selector(channel, &key);
         for entry in &entries {
             if entry.offset != last + 1 {
                 break;
             }
             last = entry.offset;
-            if let Some(op) = effect(filter.as_ref(), entry) {
+            if let Some(op) = effect(&selector, entry) {
                 let msg = event_message(channel, &epoch, entry, op, prev);
                 self.send_msg(conn, &msg);
                 prev = entry.offset;
@@ -263,9 +305,9 @@ impl<S: Store> ServerEngine<S> {
         mut cursor: SnapshotCursor,
         rows: &mut usize,
     ) -> Result<Option<Catchup>, StoreError> {
-        let filter = self.view_filter(channel, &cursor.key);
+        let selector = self.view_selector(channel, &cursor.key);
         let mut page = Page::default();
-        self.scan(channel, filter.as_ref(), &mut cursor, &mut page, rows)?;
+        self.scan(channel, &selector, &mut cursor, &mut page, rows)?;
         if cursor.range_done {
             let limit = self.page_bytes();
             while page.bytes < limit {
@@ -275,7 +317,7 @@ impl<S: Store> ServerEngine<S> {
                 *rows = rows.saturating_sub(1);
                 let body = self.store.document(channel, &id)?.and_then(|d| {
                     d.body
-                        .filter(|b| filter.as_ref().is_none_or(|f| f.matches(b)))
+                        .filter(|b| selector.matches(&id, b))
                         .map(|b| (d.version, b))
                 });
                 match body {

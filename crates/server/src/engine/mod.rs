@@ -623,10 +623,11 @@ impl<S: Store> ServerEngine<S> {
             ClientMessage::Subscribe {
                 channel,
                 filter,
+                ids,
                 since,
             } => {
                 if self.admit_channel(now, conn, &channel) {
-                    self.handle_subscribe(now, conn, channel, filter, since);
+                    self.handle_subscribe(now, conn, channel, (filter, ids), since);
                 }
             }
             ClientMessage::Unsubscribe { channel } => self.handle_unsubscribe(conn, channel),

@@ -4,7 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use tether_protocol::Json;
-use tether_protocol::{validate_channel, Continuity, ErrorCode, Filter, ServerMessage, Since};
+use tether_protocol::{
+    validate_channel, Continuity, ErrorCode, Filter, IdSet, Selector, ServerMessage, Since,
+};
 
 use super::catchup::{Catchup, SnapshotCursor};
 use super::presence::PresenceEntry;
@@ -16,7 +18,7 @@ use crate::store::{ChannelHead, Store, StoreError};
 #[derive(Debug, Default)]
 pub(crate) struct ChannelState {
     pub(crate) head: ChannelHead,
-    /// Views by canonical filter key (`""` = unfiltered).
+    /// Views by canonical selector key (`""` = unfiltered, [`Selector::canonical_key`]).
     pub(crate) views: HashMap<String, View>,
     pub(crate) subscribers: BTreeSet<ConnId>,
     /// Presence by client id.
@@ -76,7 +78,7 @@ impl<S: Store> ServerEngine<S> {
         _now: u64,
         conn: ConnId,
         channel: String,
-        filter: Option<Json>,
+        (filter, ids): (Option<Json>, Option<Json>),
         since: Option<Since>,
     ) {
         if let Err(err) = validate_channel(&channel) {
@@ -118,11 +120,20 @@ impl<S: Store> ServerEngine<S> {
                 }
             },
         };
-        let key = filter
-            .as_ref()
-            .map(Filter::canonical_key)
-            .unwrap_or_default();
-        if let Err(err) = self.subscribe_inner(conn, &channel, filter, key, old_key, since) {
+        let ids = match ids {
+            None | Some(Json::Null) => None,
+            Some(value) => match IdSet::parse(&value) {
+                Ok(ids) => Some(ids),
+                Err(err) => {
+                    let fill = with_channel(&channel);
+                    self.send_error(conn, ErrorCode::InvalidIds, err.to_string(), fill);
+                    return;
+                }
+            },
+        };
+        let selector = Selector { filter, ids };
+        let key = selector.canonical_key();
+        if let Err(err) = self.subscribe_inner(conn, &channel, selector, key, old_key, since) {
             self.internal_error(conn, &err);
         }
     }
@@ -131,7 +142,7 @@ impl<S: Store> ServerEngine<S> {
         &mut self,
         conn: ConnId,
         channel: &str,
-        filter: Option<Filter>,
+        selector: Selector,
         key: String,
         old_key: Option<String>,
         since: Option<Since>,
@@ -152,7 +163,7 @@ impl<S: Store> ServerEngine<S> {
             None
         } else {
             let mut cursor = SnapshotCursor::new(key.clone());
-            let page = self.first_page(channel, filter.as_ref(), &mut cursor)?;
+            let page = self.first_page(channel, &selector, &mut cursor)?;
             Some((page, cursor))
         };
         // Whether the view is still there after the old subscription is left: resubscribing
@@ -168,7 +179,7 @@ impl<S: Store> ServerEngine<S> {
         let start = if view_survives {
             0
         } else {
-            self.view_start(channel, filter.as_ref(), head)?
+            self.view_start(channel, &selector, head)?
         };
 
         // Commit to the new subscription.
@@ -179,7 +190,7 @@ impl<S: Store> ServerEngine<S> {
         }
         if let Some(state) = self.channels.get_mut(channel) {
             let view = state.views.entry(key.clone()).or_insert_with(|| View {
-                filter,
+                selector,
                 last_delivered: start,
                 subscribers: BTreeSet::new(),
             });

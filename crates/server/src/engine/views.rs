@@ -1,10 +1,11 @@
-//! Views: the events one (channel, canonical filter) pair sees, with the `prev` chain, encoded
+//! Views: the events one (channel, canonical selector) pair sees (a selector is the filter and,
+//! for a by-id view, the ids), with the `prev` chain, encoded
 //! once and shared by every subscriber of the view.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use tether_protocol::{codec, EventKind, EventOp, Filter, ServerMessage};
+use tether_protocol::{codec, EventKind, EventOp, Selector, ServerMessage};
 
 use super::{ConnId, ServerEngine};
 use crate::store::{ChannelHead, LogEntry, Store, StoreError};
@@ -15,23 +16,20 @@ const SCAN_PAGE: usize = 256;
 /// One shared view of a channel.
 #[derive(Debug)]
 pub(crate) struct View {
-    pub(crate) filter: Option<Filter>,
+    /// Which documents are in the view.
+    pub(crate) selector: Selector,
     /// Offset of the last event of this view (or a point after which the view had none).
     pub(crate) last_delivered: u64,
     pub(crate) subscribers: BTreeSet<ConnId>,
-}
-
-fn in_view(filter: Option<&Filter>, body: Option<&tether_protocol::Json>) -> bool {
-    body.is_some_and(|b| filter.is_none_or(|f| f.matches(b)))
 }
 
 /// What a log entry does to a view, or nothing: the op (upsert: in it afterwards; remove: was
 /// in it and is not any more) and the kind (PROTOCOL.md §4 `event`). Both follow from the
 /// entry's bodies before and after the change, so a replay gives every event the kind it had
 /// live.
-pub(crate) fn effect(filter: Option<&Filter>, entry: &LogEntry) -> Option<(EventOp, EventKind)> {
-    let before = in_view(filter, entry.prev_body.as_ref());
-    let after = in_view(filter, entry.body.as_ref());
+pub(crate) fn effect(selector: &Selector, entry: &LogEntry) -> Option<(EventOp, EventKind)> {
+    let before = selector.holds(&entry.id, entry.prev_body.as_ref());
+    let after = selector.holds(&entry.id, entry.body.as_ref());
     match (before, after) {
         (true, true) => Some((EventOp::Upsert, EventKind::Updated)),
         (false, true) if entry.prev_body.is_none() => Some((EventOp::Upsert, EventKind::Created)),
@@ -74,10 +72,10 @@ impl<S: Store> ServerEngine<S> {
     pub(super) fn view_start(
         &mut self,
         channel: &str,
-        filter: Option<&Filter>,
+        selector: &Selector,
         head: ChannelHead,
     ) -> Result<u64, StoreError> {
-        if filter.is_none() {
+        if selector.is_all() {
             // Every change of a channel is an event of its unfiltered view.
             return Ok(head.head);
         }
@@ -85,7 +83,7 @@ impl<S: Store> ServerEngine<S> {
         loop {
             let page = self.store.log_before(channel, before, SCAN_PAGE)?;
             for entry in &page {
-                if effect(filter, entry).is_some() {
+                if effect(selector, entry).is_some() {
                     return Ok(entry.offset);
                 }
             }
@@ -102,7 +100,7 @@ impl<S: Store> ServerEngine<S> {
         let mut sends: Vec<(Arc<str>, Vec<ConnId>)> = Vec::new();
         if let Some(state) = self.channels.get_mut(channel) {
             for view in state.views.values_mut() {
-                let Some(effect) = effect(view.filter.as_ref(), entry) else {
+                let Some(effect) = effect(&view.selector, entry) else {
                     continue;
                 };
                 let msg = event_message(channel, &epoch, entry, effect, view.last_delivered);

@@ -23,6 +23,7 @@ mod api_write_reaches_websocket_subscribers;
 mod bad_auth_config_stops_the_server_at_start;
 mod bad_origin;
 mod broadcast_and_requests;
+mod by_id_views;
 mod client_id_bound_to_subject;
 mod close_reply_after_frames;
 mod conflict_carries_current;

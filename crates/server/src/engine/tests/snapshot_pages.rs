@@ -177,3 +177,45 @@ fn a_snapshot_keeps_only_a_few_pages_in_flight_whatever_the_capacity() {
         .sum();
     assert_eq!(docs, 2_000);
 }
+
+#[test]
+fn a_by_id_snapshot_reads_its_ids_in_pages_and_holds_only_them() {
+    let mut h = H::with(config(1_024));
+    let w = h.conn("w");
+    let body = "x".repeat(1_000);
+    for i in 0..2_000u64 {
+        h.put(w, i + 1, &format!("d{i:04}"), json!({"body": body}));
+    }
+    // 200 ids: every tenth document, and 20 that do not exist (they are not in the view).
+    let mut ids: Vec<String> = (0..180u64).map(|i| format!("d{:04}", i * 10)).collect();
+    ids.extend((0..20u64).map(|i| format!("zz{i}")));
+    let r = h.conn("r");
+    h.send(
+        r,
+        json!({"type": "subscribe", "channel": "tasks", "ids": ids}),
+    );
+    let first = poll(&mut h);
+    let got = read_all(&mut h, r, first);
+    let mut pages = 0;
+    let mut seen: Vec<String> = Vec::new();
+    for m in H::to(&got, r) {
+        match m {
+            ServerMessage::Subscribed { snapshot, .. } => {
+                pages += 1;
+                seen.extend(snapshot.into_iter().flatten().map(|d| d.id));
+            }
+            ServerMessage::Snapshot { docs, .. } => {
+                pages += 1;
+                seen.extend(docs.into_iter().map(|d| d.id));
+            }
+            _ => {}
+        }
+    }
+    assert!(pages > 1, "paged: {pages}");
+    let want: Vec<String> = ids
+        .iter()
+        .filter(|id| id.starts_with('d'))
+        .cloned()
+        .collect();
+    assert_eq!(seen, want);
+}
