@@ -71,9 +71,11 @@
 //!   dropped, a gap resubscribes `since` the cursor, and every (re)subscription is reported as
 //!   `recovered` or `reset` in the view's next [`ChangeSet`].
 //! * **Attributable answers.** At most one `subscribe` answer is awaited per channel (a
-//!   filter change waits for it). A `RATE_LIMITED` error that names no frame makes the engine
-//!   send a pending `subscribe` again after `retry_after_ms`; a `subscribe` unanswered for the
-//!   handshake timeout replaces the connection.
+//!   filter change waits for it). A `RATE_LIMITED` error that names no frame, or names only
+//!   the channel (which its `unsubscribe`, `broadcast` and `presence` share), makes the engine
+//!   send a pending `subscribe` again, identically, after `retry_after_ms`, or replace the
+//!   connection when the channel's views changed since it was sent; a `subscribe` unanswered
+//!   for the handshake timeout replaces the connection.
 //!
 //! Known transient: after a `reset` snapshot, a pending mutation the server had already
 //! applied (its ack lost) is folded in once more until its ack arrives. Put, patch and delete

@@ -182,7 +182,7 @@ impl World {
     /// pending and subscribes with other filters in the same instant.
     fn refilter(&mut self, i: usize) {
         let now = self.now;
-        let choice = self.rng.below(4);
+        let choice = self.rng.below(5);
         let c = &mut self.clients[i];
         let Some(engine) = c.engine.as_mut() else {
             return;
@@ -212,14 +212,19 @@ impl World {
                 (Some(high_filter()), None),
                 (Some(super::plan::low_filter()), None),
             ],
-            // A by-id view (with a filter: documents enter and leave it within its ids). Two
-            // views at once are choice 2's pattern; the union of ids is tested in tether-core.
-            _ => vec![(
+            // A by-id view (with a filter: documents enter and leave it within its ids).
+            3 => vec![(
                 Some(super::plan::low_filter()),
                 ids(&["d0", "d1", "d2", "d4"]),
             )],
+            // Two by-id views at once: the channel is subscribed with the union of their ids,
+            // changed while the first subscribe is awaited.
+            _ => vec![
+                (None, ids(&["d0", "d2", "d4"])),
+                (Some(super::plan::todo_filter()), ids(&["d1", "d2"])),
+            ],
         };
-        if choice == 3 {
+        if choice >= 3 {
             self.tally.by_id_views += 1;
         }
         for (filter, ids) in specs {

@@ -486,8 +486,17 @@ impl Engine {
                 let wait = now + retry_after_ms.unwrap_or(1_000).max(1);
                 match (pending_sub, channel.is_some()) {
                     (Some(ch), _) => {
-                        // This subscribe was refused: send it again when tokens refill.
-                        ch.sub.state = SubState::NotSent;
+                        // The error names the channel, not the frame: the dropped one may be
+                        // this subscribe, or an unsubscribe, broadcast or presence of the same
+                        // channel sent before it, whose subscribe is then still answered. So
+                        // the subscribe stays awaited and is sent again identically (two
+                        // answers of one subscribe are told apart, `resent`); never a newer
+                        // subscribe that an answer to this one could be taken for.
+                        ch.sub.resend_due = true;
+                        if ch.presence.is_some() {
+                            ch.presence_resend = true;
+                            self.timers.set(Timer::Drain, wait);
+                        }
                         self.timers.set(Timer::Resubscribe, wait);
                     }
                     (None, false) => {

@@ -518,6 +518,14 @@ impl Engine {
         for name in names {
             if let Some(ch) = self.channels.get_mut(&name) {
                 ch.sub.resend_due = false;
+                if ch.sub.sent_key.as_ref() != Some(&ch.sub.filter_key) {
+                    // The views changed since it was sent: the identical frame cannot be made
+                    // again, and a different one could be answered by the first. Only a new
+                    // connection keeps answers unambiguous; every channel is subscribed on it.
+                    ch.sub.state = SubState::NotSent;
+                    self.close_locally(now, ConnectionError::SubscribeTimeout, "resubscribe");
+                    return;
+                }
                 ch.sub.resent = true;
                 ch.sub.state = SubState::Pending { sent_at: now };
                 let msg = subscribe_frame(&name, &ch.sub);

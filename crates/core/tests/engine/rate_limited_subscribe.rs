@@ -1,7 +1,8 @@
 //! A rate limiter may drop a `subscribe` with an error that does not say which frame it
-//! dropped: the engine sends it again (identically) after `retry_after_ms`, keeps answers
-//! attributable, and as a last resort replaces a connection whose subscribe stays
-//! unanswered.
+//! dropped (no channel, or only the channel, which an `unsubscribe`, `broadcast` or `presence`
+//! of that channel shares): the engine sends it again (identically) after `retry_after_ms`,
+//! keeps answers attributable (when the views changed meanwhile, on a new connection), and as
+//! a last resort replaces a connection whose subscribe stays unanswered.
 
 use crate::common::{doc, reset, Driver};
 use tether_core::{Config, ConnectionError, Output};
@@ -125,5 +126,69 @@ fn a_new_filter_after_a_resent_subscribe_moves_to_a_new_connection() {
             }]
         ),
         "{sent:?}"
+    );
+}
+
+#[test]
+fn a_drop_naming_the_channel_after_the_views_changed_replaces_the_connection() {
+    let mut d = Driver::new(Config::default());
+    let all = d.engine.subscribe(0, "tasks", None).unwrap();
+    d.connect_ready();
+    d.server(reset("tasks", 4, vec![doc("a", 1, json!({"s": 1}))]));
+    assert!(d.engine.is_live("tasks"));
+    // The views are replaced in one instant: unsubscribe, subscribe with the first new
+    // filter, and the second new view changes the channel's filter while that is awaited.
+    d.engine.unsubscribe(d.now, all).unwrap();
+    let one = Filter::parse(&json!({"field": "s", "op": "eq", "value": 1})).unwrap();
+    let two = Filter::parse(&json!({"field": "s", "op": "eq", "value": 2})).unwrap();
+    d.engine.subscribe(d.now, "tasks", Some(one)).unwrap();
+    let sent = d.sent();
+    assert!(
+        matches!(
+            &sent[..],
+            [
+                ClientMessage::Unsubscribe { .. },
+                ClientMessage::Subscribe {
+                    filter: Some(_),
+                    ..
+                }
+            ]
+        ),
+        "{sent:?}"
+    );
+    d.engine.subscribe(d.now, "tasks", Some(two)).unwrap();
+    assert!(d.sent().is_empty(), "the new filter waits for the answer");
+    // The limiter dropped the unsubscribe (or the subscribe: the error cannot say which).
+    d.server(rate_limited(Some("tasks")));
+    let out = d.advance(d.now + 500);
+    assert!(
+        !crate::common::sent_of(&out)
+            .iter()
+            .any(|m| matches!(m, ClientMessage::Subscribe { .. })),
+        "no subscribe of the new filter that the first one's answer could be taken for: {out:?}"
+    );
+    assert!(
+        out.iter().any(|o| matches!(o, Output::CloseSocket { .. })),
+        "{out:?}"
+    );
+    // The first subscribe's answer, had it been sent, finds the connection gone.
+    d.server(reset("tasks", 5, vec![doc("a", 1, json!({"s": 1}))]));
+    assert!(!d.engine.is_live("tasks"));
+    let at = d.engine.status().next_retry_at.unwrap();
+    assert!(d.advance(at).contains(&Output::OpenSocket));
+    d.engine.socket_opened(d.now);
+    d.drain();
+    d.server(crate::common::welcome());
+    let sent = d.sent();
+    assert!(
+        matches!(
+            &sent[..],
+            [ClientMessage::Subscribe {
+                filter: Some(_),
+                since: None,
+                ..
+            }]
+        ),
+        "both filters, from a snapshot: {sent:?}"
     );
 }
