@@ -48,8 +48,10 @@ start_reference_server() {
   server_bin_exists || die "this suite needs the reference server, but the workspace has no
        tether-server binary"
   # The dev build: `cargo test --workspace` has already compiled most of it, while the
-  # optimised `server` profile would cost minutes of CI time for no test benefit.
-  cargo build -p tether-server
+  # optimised `server` profile would cost minutes of CI time for no test benefit. With
+  # REFERENCE_SERVER_FEATURES (the browser suite: `cluster`) the binary has those features; the
+  # cluster suite, earlier in `all`, has compiled that build already.
+  cargo build -p tether-server ${REFERENCE_SERVER_FEATURES:+--features "$REFERENCE_SERVER_FEATURES"}
   local bin="${CARGO_TARGET_DIR:-$TETHER_ROOT/target}/debug/tether-server"
   local port dir supervisor="$TETHER_ROOT/tests/browser/support/server-supervisor.mjs"
   port="$(free_port)"
@@ -123,9 +125,14 @@ suite_cluster() {
 suite_bench() { BENCH_SMOKE=1 "$TETHER_ROOT/bench/run.sh"; }
 
 # wasm-bindgen-test in headless Chromium (tests/*.rs of the root crate). Fails if no test ran.
+# The reference server is built with the feature `cluster`, and a throw-away PostgreSQL and
+# Redis run for the suite (scripts/services.sh, stopped by PID), so that the supervisor can
+# start two cluster nodes for the tests that ask (tests/browser/client_failover_between_nodes.rs).
 suite_browser() {
   if browser_tests_need_server; then
-    start_reference_server
+    start_postgres
+    start_redis
+    REFERENCE_SERVER_FEATURES=cluster start_reference_server
   fi
   local out
   out="$(mktemp)"
@@ -134,6 +141,7 @@ suite_browser() {
   local passed
   passed="$(grep -oE 'test result: ok\. [0-9]+ passed' "$out" | awk '{s += $4} END {print s + 0}')"
   rm -f "$out"
+  stop_services
   ((passed > 0)) || die "wasm-pack test ran no browser test"
   log "browser: $passed tests passed in headless Chromium"
 }

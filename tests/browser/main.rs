@@ -13,6 +13,7 @@ mod client_by_id_views;
 mod client_conflict;
 mod client_endpoint_list;
 mod client_event_kinds;
+mod client_failover_between_nodes;
 mod client_invalid_arguments;
 mod client_memory_fallback;
 mod client_offline_outbox;

@@ -52,6 +52,22 @@ pub async fn control_text(action: &str) -> String {
     text.as_string().expect("text")
 }
 
+/// GETs `path` (with an optional query) of the supervisor; returns its answer as JSON.
+pub async fn control_get(path: &str) -> Value {
+    let window = web_sys::window().expect("window");
+    let url = format!("{}/{path}", control_url());
+    let response = JsFuture::from(window.fetch_with_str(&url))
+        .await
+        .expect("control request");
+    let response: web_sys::Response = response.dyn_into().expect("response");
+    let text = JsFuture::from(response.text().expect("response text"))
+        .await
+        .expect("response body");
+    let text = text.as_string().expect("text");
+    assert!(response.ok(), "control GET {path} failed: {text}");
+    serde_json::from_str(&text).expect("json")
+}
+
 /// A name no other test uses.
 pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{:x}", (js_sys::Math::random() * 1e15) as u64)

@@ -11,6 +11,15 @@
 // leeway, `--token-refresh-secs 3`, a database of its own, any Origin) on a free loopback port
 // and answers {"url": "ws://..."}; POST /auth/token?ttl=SECS answers a token for it (subject
 // `browser`, every channel), minted with `tether-server token`.
+//
+// Two cluster nodes on demand (CLUSTER.md), when the environment names a PostgreSQL server and
+// a Redis (TETHER_TEST_POSTGRES_URL, TETHER_TEST_REDIS_URL: `scripts/test.sh browser` starts
+// both and builds the binary with the feature `cluster`): POST /cluster/start stops the nodes of
+// an earlier call, creates a fresh database (with `psql`), starts two nodes on it (dev mode,
+// free loopback ports, the one Redis) and waits until both say `ok` on /healthz; it answers
+// {"urls": ["ws://...", "ws://..."]}. POST /cluster/kill?node=N SIGKILLs node N (0 or 1).
+// GET /cluster/events?node=N&channel=C answers node N's change feed of channel C from its
+// beginning (GET /api/v1/channels/C/events?since=0&limit=1000, API.md §5).
 import { execFile, spawn } from "node:child_process";
 import { rmSync } from "node:fs";
 import { createServer } from "node:http";
@@ -113,6 +122,92 @@ function stopAuth() {
   if (proc) proc.kill("SIGTERM");
 }
 
+// The cluster nodes (see the header).
+const cluster = { nodes: [], db: 0 };
+
+function psql(url, sql) {
+  return new Promise((resolve, reject) => {
+    execFile("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql], { timeout: 15000 },
+      (error, _stdout, stderr) => (error ? reject(new Error(`psql: ${stderr || error}`)) : resolve()));
+  });
+}
+
+async function healthOk(port, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+      if (res.ok && (await res.text()).startsWith("ok")) return true;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
+}
+
+function killCluster() {
+  for (const node of cluster.nodes) if (node.child) node.child.kill("SIGKILL");
+  cluster.nodes = [];
+}
+
+async function startCluster() {
+  const admin = process.env.TETHER_TEST_POSTGRES_URL;
+  const redis = process.env.TETHER_TEST_REDIS_URL;
+  if (!admin || !redis) {
+    throw new Error("cluster nodes need TETHER_TEST_POSTGRES_URL and TETHER_TEST_REDIS_URL " +
+      "(scripts/test.sh browser starts PostgreSQL and Redis)");
+  }
+  killCluster();
+  const name = `tether_browser_${process.pid}_${cluster.db++}`;
+  await psql(admin, `CREATE DATABASE ${name}`);
+  const database = `${admin.slice(0, admin.lastIndexOf("/"))}/${name}`;
+  for (let i = 0; i < 2; i++) {
+    const port = await freePort();
+    const node = { port, child: null };
+    node.child = spawn(
+      bin,
+      [
+        "--bind", `127.0.0.1:${port}`, "--dev", "--log", "warn", "--rate-per-sec", "0",
+        "--database-url", database, "--redis-url", redis,
+      ],
+      { stdio: ["ignore", "ignore", "inherit"] },
+    );
+    node.child.on("exit", () => {
+      node.child = null;
+    });
+    cluster.nodes.push(node);
+  }
+  for (const node of cluster.nodes) {
+    if (!(await healthOk(node.port, 20000))) throw new Error("a cluster node did not become healthy");
+  }
+  return { urls: cluster.nodes.map((n) => `ws://127.0.0.1:${n.port}/ws`) };
+}
+
+function clusterNode(url) {
+  const node = cluster.nodes[Number(url.searchParams.get("node"))];
+  if (!node) throw new Error("no such cluster node");
+  return node;
+}
+
+async function killNode(url) {
+  const node = clusterNode(url);
+  const proc = node.child;
+  if (!proc) return { killed: false };
+  const exited = new Promise((r) => proc.once("exit", r));
+  proc.kill("SIGKILL");
+  await exited;
+  return { killed: true };
+}
+
+async function clusterEvents(url) {
+  const node = clusterNode(url);
+  const channel = encodeURIComponent(url.searchParams.get("channel") ?? "");
+  const res = await fetch(
+    `http://127.0.0.1:${node.port}/api/v1/channels/${channel}/events?since=0&limit=1000`,
+  );
+  if (!res.ok) throw new Error(`change feed: ${res.status} ${await res.text()}`);
+  return res.text();
+}
+
 const actions = {
   "/stop": stop,
   "/start": start,
@@ -137,6 +232,12 @@ const control = createServer(async (req, res) => {
       res.end(JSON.stringify(await startAuth()));
     } else if (req.method === "POST" && url.pathname === "/auth/token") {
       res.end(await mintToken(url.searchParams.get("ttl") ?? "3600"));
+    } else if (req.method === "POST" && url.pathname === "/cluster/start") {
+      res.end(JSON.stringify(await startCluster()));
+    } else if (req.method === "POST" && url.pathname === "/cluster/kill") {
+      res.end(JSON.stringify(await killNode(url)));
+    } else if (req.method === "GET" && url.pathname === "/cluster/events") {
+      res.end(await clusterEvents(url));
     } else if (req.method === "POST" && actions[req.url]) {
       await actions[req.url]();
       res.end(JSON.stringify({ ok: true, running: child !== null }));
@@ -154,6 +255,7 @@ const control = createServer(async (req, res) => {
 
 async function shutdown() {
   stopAuth();
+  killCluster();
   await stop();
   control.close();
   process.exit(0);

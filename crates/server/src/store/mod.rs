@@ -306,7 +306,9 @@ pub trait Store {
     ) -> Result<String, StoreError>;
 
     /// Starts a batch: the commits until [`Store::end_batch`] become durable together, at its
-    /// `Ok`. Each stays atomic on its own, and reads see them at once. On `Err` no batch is
+    /// `Ok` (a store shared by several servers may make a batch's earlier commits durable
+    /// sooner, to take locks in an order that cannot deadlock: the PostgreSQL store). Each stays
+    /// atomic on its own, and reads see them at once. On `Err` no batch is
     /// open and commits are durable one by one as outside a batch. A store may refuse a second
     /// `begin_batch` while a batch is open ([`StoreError::BatchAlreadyOpen`]).
     ///
@@ -326,7 +328,8 @@ pub trait Store {
     }
 
     /// The channel's head, read as a writer: with several servers on one store, the head is
-    /// locked against their commits until the open batch ends (outside a batch this is just
+    /// locked against their commits until the open batch ends, or its store commits the
+    /// batch's writes so far to lock heads in order (outside a batch this is just
     /// [`Store::channel_head`]). The engine calls it after [`StoreError::OffsetMismatch`], so
     /// that its next commit of the channel in the batch cannot be refused again. The default
     /// (a store only one engine writes) reads the head.

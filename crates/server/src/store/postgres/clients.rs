@@ -80,6 +80,7 @@ pub(super) fn bind(
 }
 
 fn add_count(s: &mut Session, delta: i64) -> Result<(), StoreError> {
+    s.wrote_shared_row();
     s.exec(
         "UPDATE meta SET value = CAST(CAST(value AS BIGINT) + $1 AS TEXT)
          WHERE key = 'client_count'",
@@ -110,6 +111,7 @@ fn housekeeping(
     let (total, expired): (Option<i64>, Vec<String>) =
         row.map_or((None, Vec::new()), |r| (r.get(0), r.get(1)));
     if !expired.is_empty() {
+        s.wrote_shared_row();
         s.exec("DELETE FROM dedupe WHERE client_id = ANY($1)", &[&expired])?;
         s.exec(
             "UPDATE client_info SET has_records = 0 WHERE client_id = ANY($1)",

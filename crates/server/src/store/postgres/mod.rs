@@ -15,7 +15,13 @@
 //! Outside a batch every [`Store::commit`] is its own transaction. Inside a batch
 //! ([`Store::begin_batch`]) the first write opens one transaction, each commit runs in a
 //! `SAVEPOINT` (a failing one is rolled back alone), and [`Store::end_batch`] commits them all
-//! at once: nothing of the batch is visible to other connections, or durable, before. Should
+//! at once: nothing of the batch is visible to other connections, or durable, before — except
+//! that one transaction locks channel heads in ascending channel order only, and none after a
+//! row shared between clients (no deadlock between two batches over heads): a commit of a
+//! channel below a head the transaction holds, or after such a row, first commits the batch's
+//! writes so far and continues in a new transaction
+//! (`Session::write_locking`); the engine still sends nothing of the batch before `end_batch`.
+//! Should
 //! the transaction itself be lost (the connection drops, or a statement fails outside a
 //! savepoint), the batch is marked aborted: its later commits and `end_batch` fail with
 //! [`StoreError::BatchAborted`]. A lost connection is reopened by the next call outside a
@@ -178,8 +184,13 @@ impl Store for PgStore {
 
     fn commit(&mut self, commit: &Commit) -> Result<Option<ChannelHead>, StoreError> {
         let commit = commit.clone();
-        self.worker
-            .call(move |s| s.write(|s| commit::write(s, &commit)))
+        self.worker.call(move |s| match &commit.change {
+            Some(change) => {
+                let channel = change.channel.clone();
+                s.write_locking(&channel, |s| commit::write(s, &commit))
+            }
+            None => s.write(|s| commit::write(s, &commit)),
+        })
     }
 
     fn client_subject(&mut self, client_id: &str) -> Result<Option<String>, StoreError> {
@@ -203,10 +214,11 @@ impl Store for PgStore {
 
     fn lock_head(&mut self, channel: &str) -> Result<ChannelHead, StoreError> {
         // A write: in a batch, a savepoint whose row lock outlives its release (until the
-        // batch's COMMIT); outside one, a transaction of its own (locked only while it runs).
+        // batch's COMMIT, or the COMMIT before a lower head, see `Session::write_locking`);
+        // outside one, a transaction of its own (locked only while it runs).
         let channel = channel.to_owned();
         self.worker
-            .call(move |s| s.write(|s| commit::lock_head(s, &channel)))
+            .call(move |s| s.write_locking(&channel, |s| commit::lock_head(s, &channel)))
     }
 
     fn begin_batch(&mut self) -> Result<(), StoreError> {

@@ -2,7 +2,7 @@
 //! batch (group commit) state, transactions and savepoints, reconnecting after a lost
 //! connection, and the health probe.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use postgres::types::ToSql;
 use postgres::{Client, Config, NoTls, Row, Statement};
@@ -59,6 +59,11 @@ pub(super) struct Session {
     epoch: String,
     statements: HashMap<&'static str, Statement>,
     batch: Batch,
+    /// The channel heads the open batch transaction has locked (see [`Session::write_locking`]).
+    heads: BTreeSet<String>,
+    /// The open batch transaction has written a row that commits of other clients and
+    /// channels write too (see [`Session::wrote_shared_row`]).
+    shared: bool,
     /// PostgreSQL said the connection is going away (an administrator's or a shutdown's
     /// termination) before the client noticed the socket closing: reconnect on next use.
     lost: bool,
@@ -83,6 +88,8 @@ impl Session {
             epoch: String::new(),
             statements: HashMap::new(),
             batch: Batch::Off,
+            heads: BTreeSet::new(),
+            shared: false,
             lost: false,
         })
     }
@@ -202,6 +209,45 @@ impl Session {
         }
     }
 
+    /// [`Session::write`] of a write that locks the head of `channel` (a commit of a change,
+    /// or [`crate::store::Store::lock_head`]). Inside a batch, one transaction takes the heads
+    /// it locks in ascending channel order, and none after a row shared between clients
+    /// ([`Session::wrote_shared_row`]), so two nodes' batches never wait for each other's heads
+    /// in a cycle: a head below one the transaction already holds, or after a shared row, is
+    /// locked in a new transaction, after a `COMMIT` of the batch's writes so far (durable, and
+    /// still unanswered: the engine sends nothing of the batch before [`Session::end_batch`]).
+    /// That `COMMIT` releases every lock the batch held.
+    pub(super) fn write_locking<T>(
+        &mut self,
+        channel: &str,
+        write: impl FnOnce(&mut Session) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        if self.batch == Batch::Open
+            && !self.heads.contains(channel)
+            && (self.shared || self.heads.last().is_some_and(|top| top.as_str() > channel))
+        {
+            if let Err(err) = self.simple("COMMIT").and_then(|()| self.simple(BEGIN)) {
+                // The batch's writes so far may or may not be durable: it fails as a failed
+                // COMMIT at its end does.
+                return Err(self.abort_batch(&err.to_string()));
+            }
+            self.heads.clear();
+            self.shared = false;
+        }
+        let out = self.write(write);
+        if out.is_ok() && self.batch == Batch::Open {
+            self.heads.insert(channel.to_owned());
+        }
+        out
+    }
+
+    /// Notes that the current write changed a row that is not its client's or its channel's
+    /// own (the client count in `meta`, other clients' records in housekeeping): a later head
+    /// lock of the batch then starts a new transaction ([`Session::write_locking`]).
+    pub(super) fn wrote_shared_row(&mut self) {
+        self.shared = true;
+    }
+
     /// One write inside the open batch transaction, in a savepoint.
     fn write_in_batch<T>(
         &mut self,
@@ -230,11 +276,15 @@ impl Session {
             return Err(StoreError::BatchAlreadyOpen);
         }
         self.batch = Batch::Pending;
+        self.heads.clear();
+        self.shared = false;
         Ok(())
     }
 
     /// Ends the batch: one `COMMIT` for all of its writes.
     pub(super) fn end_batch(&mut self) -> Result<(), StoreError> {
+        self.heads.clear();
+        self.shared = false;
         match std::mem::replace(&mut self.batch, Batch::Off) {
             Batch::Off | Batch::Pending => Ok(()),
             Batch::Open => self.simple("COMMIT").inspect_err(|_| {
@@ -252,6 +302,8 @@ impl Session {
     /// writes of the batch get.
     fn abort_batch(&mut self, cause: &str) -> StoreError {
         self.rollback_all();
+        self.heads.clear();
+        self.shared = false;
         self.batch = Batch::Aborted(cause.to_owned());
         StoreError::BatchAborted {
             cause: cause.to_owned(),
