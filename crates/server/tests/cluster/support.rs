@@ -387,9 +387,11 @@ pub async fn next_presence(
     let deadline = Instant::now() + within;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
-        let msg = tokio::time::timeout(left, c.recv())
+        // Not `recv`, whose own wait (5 s) is shorter than a bound such as a dead node's 6 s.
+        let msg = c
+            .recv_within(left)
             .await
-            .unwrap_or_else(|_| panic!("no presence of {client_id} within {within:?}"));
+            .unwrap_or_else(|| panic!("no presence of {client_id} within {within:?}"));
         if let ServerMessage::Presence {
             event,
             client_id: who,

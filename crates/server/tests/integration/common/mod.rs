@@ -199,16 +199,26 @@ impl Client {
 
     /// The next protocol frame (panics on close or after [`WAIT`]).
     pub async fn recv(&mut self) -> ServerMessage {
+        self.recv_within(WAIT)
+            .await
+            .expect("a frame within the wait")
+    }
+
+    /// The next protocol frame, or `None` when none arrives within `within` (panics on close).
+    pub async fn recv_within(&mut self, within: Duration) -> Option<ServerMessage> {
+        let deadline = tokio::time::Instant::now() + within;
         loop {
-            let msg = tokio::time::timeout(WAIT, self.ws.next())
+            let msg = tokio::time::timeout_at(deadline, self.ws.next())
                 .await
-                .expect("a frame within the wait")
+                .ok()?
                 .expect("connection open")
                 .expect("frame readable");
             match msg {
                 Message::Text(text) => {
-                    return codec::decode_server(text.as_bytes())
-                        .unwrap_or_else(|e| panic!("undecodable {text}: {e}"))
+                    return Some(
+                        codec::decode_server(text.as_bytes())
+                            .unwrap_or_else(|e| panic!("undecodable {text}: {e}")),
+                    )
                 }
                 Message::Close(frame) => panic!("closed while expecting a frame: {frame:?}"),
                 _ => continue,
