@@ -37,12 +37,13 @@ pub fn object() -> impl Strategy<Value = Json> {
         .prop_map(|m| Json::from(Value::Object(m.into_iter().collect())))
 }
 
-/// `subscribe.ids`: mostly arrays of ids, sometimes any JSON value (the codec carries it as is).
+/// `subscribe.ids`: mostly arrays of ids, sometimes any JSON value (the codec carries it as is)
+/// but `null`, which reads as an absent field (PROTOCOL.md §1), so `Some(null)` cannot round-trip.
 pub fn ids() -> impl Strategy<Value = Json> {
     prop_oneof![
         3 => prop::collection::vec(".{0,8}", 0..4)
             .prop_map(|ids| Json::Array(ids.into_iter().map(Json::String).collect())),
-        1 => json_value(),
+        1 => json_value().prop_filter("null reads as absent", |v| !v.is_null()),
     ]
 }
 
