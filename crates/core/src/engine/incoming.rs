@@ -344,10 +344,16 @@ impl Engine {
                 let before = ch.store.confirmed.get(ev.id).map(|d| &d.doc);
                 // A server that sends no kind (`Unknown`): the confirmed bodies decide.
                 let server_kind = ev.kind.unwrap_or(EventKind::Unknown);
-                let empty = Json::Object(Default::default());
-                let after = match ev.op {
-                    EventOp::Upsert => Some(ev.doc.as_ref().unwrap_or(&empty)),
-                    EventOp::Remove => None,
+                // An upsert without a body is an empty object, made only then (an object's
+                // shared entries cost an allocation).
+                let empty;
+                let after = match (ev.op, ev.doc.as_ref()) {
+                    (EventOp::Upsert, Some(doc)) => Some(doc),
+                    (EventOp::Upsert, None) => {
+                        empty = Json::Object(Default::default());
+                        Some(&empty)
+                    }
+                    (EventOp::Remove, _) => None,
                 };
                 for view in self.views.values_mut() {
                     if view.channel == ev.channel {
