@@ -7,12 +7,16 @@
 //! | store | key | value |
 //! |---|---|---|
 //! | `clients` | client id | `{ clientId, lastMutationId, updatedAt }` |
-//! | `outbox` | `[clientId, mutationId]` | a pending mutation, as JSON text |
+//! | `outbox` | `[clientId, first mutationId]` | a chunk of pending mutations: `{ ids, text }`, their ids ascending and their JSON texts joined by `"\n"` (an earlier build's row: one mutation, keyed by its id, as text or object) |
 //! | `docs` | `[clientId, channel, docId]` | a confirmed document, as JSON text |
 //! | `channels` | `[clientId, channel]` | `{ cursor: {epoch, offset} \| null, filterKey }` |
 //!
 //! Each browser tab is one client id, so two tabs never write the same keys. Every flush of
-//! the engine's `Persist` outputs is one readwrite transaction.
+//! the engine's `Persist` outputs is one readwrite transaction. The new mutations of a flush
+//! are stored as one outbox chunk (one record: IndexedDB's cost is mostly per record, so a
+//! thousand writes queued in one task commit several times faster than as a thousand records);
+//! a chunk that lost some of its mutations (acknowledged, rejected) is stored again without
+//! them in the same transaction.
 //!
 //! Outbox entries and documents are stored as JSON text: one string crosses from WASM to
 //! JavaScript and IndexedDB clones a string, where an object would cost a call per field and a

@@ -1,7 +1,7 @@
 //! Without IndexedDB the client still works, from memory, and says its writes are at risk:
 //! writes wait `storageWaitMs` for the database, then go ahead in memory. When IndexedDB comes
 //! back the client stores what it kept in memory (the unsent writes first) and is durable again.
-use crate::support::{client, control, read_store, unique, wait_for};
+use crate::support::{client, control, outbox_mutations, unique, wait_for};
 use serde_json::json;
 use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -62,7 +62,7 @@ async fn writes_kept_in_memory_are_stored_when_indexeddb_comes_back() {
     })
     .await;
     assert_eq!(
-        read_store(&db, "outbox").await["count"],
+        outbox_mutations(&db).await,
         1,
         "the unsent write kept in memory was stored"
     );

@@ -2,7 +2,7 @@
 //! `indexedDB.deleteDatabase`): the client closes its connection so the deletion proceeds, and
 //! at its next write stores again everything it holds — its unsent writes too, not only the new
 //! one — so a reload still sends them, once.
-use crate::support::{client, control, eval_promise, js_str, read_store, unique, wait_for};
+use crate::support::{client, control, eval_promise, js_str, outbox_mutations, unique, wait_for};
 use serde_json::json;
 use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -40,12 +40,12 @@ async fn a_deleted_database_is_filled_again_with_the_unsent_writes() {
     eval_promise(&delete(&db))
         .await
         .expect("the deletion is not blocked by the client's connection");
-    assert_eq!(read_store(&db, "outbox").await["count"], 0, "deleted");
+    assert_eq!(outbox_mutations(&db).await, 0, "deleted");
 
     let _second = a.mutate(&channel, json!({"op": "put", "id": "d2", "doc": {"n": 2}}));
     let mut both = false;
     for _ in 0..100 {
-        if read_store(&db, "outbox").await["count"] == 2 {
+        if outbox_mutations(&db).await == 2 {
             both = true;
             break;
         }

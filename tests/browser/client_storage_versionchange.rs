@@ -1,7 +1,7 @@
 //! Another connection upgrades the client's database (a newer build in another tab): the
 //! client closes its connection at once (`versionchange`), so the upgrade is not blocked, and
 //! its later writes are stored in the upgraded database and reach the server once.
-use crate::support::{client, control, eval_promise, js_str, read_store, unique, wait_for};
+use crate::support::{client, control, eval_promise, js_str, outbox_mutations, unique, wait_for};
 use serde_json::json;
 use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -49,7 +49,7 @@ async fn an_upgrade_elsewhere_proceeds_and_later_writes_persist_once() {
     let pending = a.mutate(&channel, json!({"op": "put", "id": "t2", "doc": {"n": 2}}));
     let mut stored = false;
     for _ in 0..100 {
-        if read_store(&db, "outbox").await["count"] == 1 {
+        if outbox_mutations(&db).await == 1 {
             stored = true;
             break;
         }
@@ -74,11 +74,7 @@ async fn an_upgrade_elsewhere_proceeds_and_later_writes_persist_once() {
     })
     .await;
     assert_eq!(reader.row(rv, "t2").unwrap()["version"], 1, "applied once");
-    assert_eq!(
-        read_store(&db, "outbox").await["count"],
-        0,
-        "outbox drained"
-    );
+    assert_eq!(outbox_mutations(&db).await, 0, "outbox drained");
     a.client.close();
     reader.client.close();
 }

@@ -1,7 +1,7 @@
 //! Writes made in one task (an app's loop of `mutate()` calls) are gathered: the client reports
 //! them in one change batch and one status, right after the task, and stores them in one
 //! IndexedDB transaction; every one of them is in the outbox afterwards.
-use crate::support::{client, eval_promise, read_store, sleep, unique};
+use crate::support::{client, eval_promise, outbox_mutations, sleep, unique};
 use serde_json::json;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::wasm_bindgen_test;
@@ -68,9 +68,7 @@ async fn a_loop_of_writes_is_one_change_batch_one_status_and_one_transaction() {
 
     let mut stored = 0;
     for _ in 0..50 {
-        stored = read_store(&db, "outbox").await["count"]
-            .as_u64()
-            .unwrap_or(0);
+        stored = outbox_mutations(&db).await;
         if stored == n {
             break;
         }

@@ -20,6 +20,7 @@ mod client_offline_outbox;
 mod client_options_undefined;
 mod client_outbox_adoption;
 mod client_outbox_batches;
+mod client_outbox_chunk_partly_acknowledged;
 mod client_reconnect;
 mod client_round_trip;
 mod client_storage_close_event;

@@ -63,6 +63,17 @@ async function countRecords(db, store) {
   });
 }
 
+/** Mutations in the client's outbox: its records are chunks `{ ids, text }` (one per flush,
+ * see src/shell/db.rs), an earlier build's rows one mutation each. */
+async function countOutbox(db) {
+  return new Promise((resolve, reject) => {
+    const req = db.transaction("outbox", "readonly").objectStore("outbox").getAll();
+    req.onsuccess = () =>
+      resolve(req.result.reduce((n, row) => n + (row && Array.isArray(row.ids) ? row.ids.length : 1), 0));
+    req.onerror = () => reject(req.error);
+  });
+}
+
 function txDone(tx) {
   return new Promise((resolve, reject) => {
     tx.oncomplete = () => resolve();
@@ -141,7 +152,7 @@ window.bench = {
    */
   async enqueue({ channel, dbName, n, firstSeq }) {
     const db = await openDb(dbName);
-    const before = await countRecords(db, "outbox");
+    const before = await countOutbox(db);
     const t0 = now();
     window.__acks = [];
     for (let i = 0; i < n; i++) {
@@ -161,7 +172,7 @@ window.bench = {
     while (count < before + n) {
       if (now() - t0 > 60_000) throw new Error(`only ${count - before} of ${n} in the outbox`);
       await new Promise((r) => setTimeout(r, 5));
-      count = await countRecords(db, "outbox");
+      count = await countOutbox(db);
     }
     const durable = now() - t0;
     db.close();

@@ -116,6 +116,9 @@ export class Db {
     // Per client id: the connection its last write committed on. The first write of a
     // partition on a newer connection checks that the partition is still there.
     this.written = new Map();
+    // Per client id: its outbox as stored (an `Outbox`), known once it was loaded or read
+    // by a write; dropped when a write failed (read again by the next one).
+    this.outboxes = new Map();
   }
 
   /** The current connection, opening a new one when it closed. */
@@ -194,7 +197,9 @@ export class Db {
       const finished = ended(tx);
       const range = prefix([clientId]);
       const row = tx.objectStore("clients").get(clientId);
-      const outbox = tx.objectStore("outbox").getAll(range);
+      const outboxStore = tx.objectStore("outbox");
+      const outboxKeys = outboxStore.getAllKeys(range);
+      const outboxRows = outboxStore.getAll(range);
       const channels = tx.objectStore("channels");
       const channelKeys = channels.getAllKeys(range);
       const channelRows = channels.getAll(range);
@@ -204,10 +209,12 @@ export class Db {
       await committed(finished);
       const client = row.result;
       if (client === undefined || client === null) return null;
+      const outbox = Outbox.read(outboxKeys.result, outboxRows.result);
+      this.outboxes.set(clientId, outbox);
       return partition(
         client,
         clientId,
-        outbox.result,
+        outbox.texts(),
         channelKeys.result,
         channelRows.result,
         docKeys.result,
@@ -230,11 +237,24 @@ export class Db {
         const row = await result(tx.objectStore("clients").get(clientId));
         if (row === undefined) {
           tx.abort();
+          this.outboxes.delete(clientId);
           throw LOST;
         }
       }
+      let outbox = this.outboxes.get(clientId);
+      // Dropped either way; set again once this flush committed.
+      this.outboxes.delete(clientId);
       try {
-        place(tx, clientId, lastMutationId, list);
+        if (outbox === undefined) {
+          const store = tx.objectStore("outbox");
+          const range = prefix([clientId]);
+          const [keys, rows] = await Promise.all([
+            result(store.getAllKeys(range)),
+            result(store.getAll(range)),
+          ]);
+          outbox = Outbox.read(keys, rows);
+        }
+        outbox = place(tx, clientId, lastMutationId, list, outbox);
       } catch (e) {
         try {
           tx.abort();
@@ -245,13 +265,15 @@ export class Db {
       }
       await committed(finished);
       this.written.set(clientId, conn.generation);
+      this.outboxes.set(clientId, outbox);
     });
   }
 
   /** Forgets that `clientId`'s partition was written (its next write does not check that the
-   * partition is still there). */
+   * partition is still there) and what its outbox holds (the next write reads it). */
   forget(clientId) {
     this.written.delete(clientId);
+    this.outboxes.delete(clientId);
   }
 
   /** Closes the connection (the client let go of the database; a later use reopens it). */
@@ -279,10 +301,11 @@ export class Db {
   }
 }
 
-/** What `load` resolves with, from the rows read: `[lastMutationId, clientId, outbox texts
+/** What `load` resolves with, from the rows read (`outboxTexts`: the pending mutations' texts
+ * in id order): `[lastMutationId, clientId, outbox texts
  * joined by "\n", channels as [name, epoch | null, offset, filterKey]..., documents as
  * channel "\n" text joined by "\n"]`. */
-export function partition(client, clientId, outbox, channelKeys, channelRows, docKeys, docRows) {
+export function partition(client, clientId, outboxTexts, channelKeys, channelRows, docKeys, docRows) {
   const flat = [];
   channelRows.forEach((value, i) => {
     const cursor = value && value.cursor;
@@ -303,7 +326,7 @@ export function partition(client, clientId, outbox, channelKeys, channelRows, do
   return [
     typeof client.lastMutationId === "number" ? client.lastMutationId : 0,
     typeof client.clientId === "string" ? client.clientId : clientId,
-    outbox.map(text).join("\n"),
+    outboxTexts.join("\n"),
     flat,
     docLines.join("\n"),
   ];
@@ -316,30 +339,92 @@ function text(value) {
   return t.includes("\n") ? t.replace(/[\r\n]/g, " ") : t;
 }
 
+/** A client's outbox as stored: chunks, each one record keyed `[clientId, first id]` holding
+ * `{ ids, text }` (the mutations' ids in ascending order and their texts joined by "\n"); a
+ * flush stores its new mutations as one chunk, so queuing a thousand writes in one task puts
+ * one record, not a thousand. A row stored by an earlier build (one mutation per record, keyed
+ * by its id, as text or object) reads as a chunk of one. Immutable: `place` makes a new one. */
+export class Outbox {
+  constructor(chunks, chunkOf) {
+    // first id -> { ids, texts }
+    this.chunks = chunks;
+    // mutation id -> first id of its chunk
+    this.chunkOf = chunkOf;
+  }
+
+  /** The outbox from the rows `getAllKeys` / `getAll` read (throws text when one does not
+   * decode). */
+  static read(keys, rows) {
+    const chunks = new Map();
+    const chunkOf = new Map();
+    rows.forEach((row, i) => {
+      const first = keys[i][1];
+      let chunk;
+      if (row !== null && typeof row === "object" && Array.isArray(row.ids)) {
+        const texts = typeof row.text === "string" && row.text !== "" ? row.text.split("\n") : [];
+        if (texts.length !== row.ids.length || row.ids[0] !== first) {
+          throw "a stored outbox chunk does not decode";
+        }
+        chunk = { ids: row.ids, texts };
+      } else {
+        chunk = { ids: [first], texts: [text(row)] };
+      }
+      chunks.set(first, chunk);
+      for (const id of chunk.ids) chunkOf.set(id, first);
+    });
+    return new Outbox(chunks, chunkOf);
+  }
+
+  /** The pending mutations' texts in id order. */
+  texts() {
+    const all = [];
+    for (const first of [...this.chunks.keys()].sort((a, b) => a - b)) {
+      for (const t of this.chunks.get(first).texts) all.push(t);
+    }
+    return all;
+  }
+}
+
 /** Places every request of a flush (IndexedDB runs them in order; a failed one aborts the
- * transaction). `ops`, made by src/shell/db/rows.rs:
+ * transaction) and returns the outbox as it is once the flush committed. `ops`, made by
+ * src/shell/db/rows.rs:
  *   ["o", mutationId, text]               outbox put
  *   ["x", firstId, lastId]                outbox delete of ids first..=last
  *   ["r", channel]                        delete the channel's documents
  *   ["d", channel, docId]                 document delete
  *   ["D", channel, docId, text]           document put
  *   ["c", channel, epoch|null, offset, filterKey]   the channel row
- * then the client row, written with every flush: it records when the partition was written. */
-function place(tx, clientId, lastMutationId, ops) {
-  const outbox = tx.objectStore("outbox");
+ * then the client row, written with every flush: it records when the partition was written.
+ * The outbox's puts and deletes are gathered: the flush's new mutations become one chunk,
+ * and a chunk that lost some of its mutations is stored again without them. */
+function place(tx, clientId, lastMutationId, ops, outbox) {
   const docs = tx.objectStore("docs");
   const channels = tx.objectStore("channels");
+  const chunks = new Map(outbox.chunks);
+  const chunkOf = new Map(outbox.chunkOf);
+  // Chunks that lost mutations (first id as stored -> remaining ids), and the new mutations.
+  const shrunk = new Map();
+  const added = new Map();
+  const drop = (id) => {
+    if (added.delete(id)) return;
+    const first = chunkOf.get(id);
+    if (first === undefined) return;
+    chunkOf.delete(id);
+    let left = shrunk.get(first);
+    if (left === undefined) {
+      left = new Set(chunks.get(first).ids);
+      shrunk.set(first, left);
+    }
+    left.delete(id);
+  };
   for (const op of ops) {
     switch (op[0]) {
       case "o":
-        outbox.put(op[2], [clientId, op[1]]);
+        drop(op[1]);
+        added.set(op[1], text(op[2]));
         break;
       case "x":
-        outbox.delete(
-          op[1] === op[2]
-            ? [clientId, op[1]]
-            : IDBKeyRange.bound([clientId, op[1]], [clientId, op[2]]),
-        );
+        for (let id = op[1]; id <= op[2]; id++) drop(id);
         break;
       case "r":
         docs.delete(prefix([clientId, op[1]]));
@@ -358,5 +443,27 @@ function place(tx, clientId, lastMutationId, ops) {
         break;
     }
   }
+  const store = tx.objectStore("outbox");
+  // Deletes first: a chunk stored again, or the new one, may take a key a deleted chunk had.
+  const puts = [];
+  for (const [first, left] of shrunk) {
+    const old = chunks.get(first);
+    chunks.delete(first);
+    const ids = old.ids.filter((id) => left.has(id));
+    const texts = old.texts.filter((_, i) => left.has(old.ids[i]));
+    if (ids.length === 0 || ids[0] !== first) store.delete([clientId, first]);
+    if (ids.length > 0) puts.push({ ids, texts });
+  }
+  if (added.size > 0) {
+    const ids = [...added.keys()].sort((a, b) => a - b);
+    puts.push({ ids, texts: ids.map((id) => added.get(id)) });
+  }
+  for (const chunk of puts) {
+    const first = chunk.ids[0];
+    store.put({ ids: chunk.ids, text: chunk.texts.join("\n") }, [clientId, first]);
+    chunks.set(first, chunk);
+    for (const id of chunk.ids) chunkOf.set(id, first);
+  }
   tx.objectStore("clients").put({ clientId, lastMutationId, updatedAt: Date.now() }, clientId);
+  return new Outbox(chunks, chunkOf);
 }

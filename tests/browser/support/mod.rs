@@ -271,3 +271,27 @@ pub async fn read_store(db: &str, store: &str) -> Value {
     );
     to_value(&eval_promise(&source).await.expect("read the store"))
 }
+
+/// How many mutations database `db`'s outbox holds: its records are chunks `{ ids, text }`
+/// (src/shell/db.rs), a row of an earlier build one mutation.
+pub async fn outbox_mutations(db: &str) -> u64 {
+    let source = format!(
+        "new Promise((resolve, reject) => {{ \
+           const r = indexedDB.open({db}); \
+           r.onerror = () => reject(r.error); \
+           r.onsuccess = () => {{ \
+             const d = r.result; \
+             if (!d.objectStoreNames.contains('outbox')) {{ d.close(); resolve(0); return; }} \
+             const k = d.transaction('outbox').objectStore('outbox').getAll(); \
+             k.onerror = () => {{ d.close(); reject(k.error); }}; \
+             k.onsuccess = () => {{ d.close(); \
+               resolve(k.result.reduce((n, row) => n + (row && Array.isArray(row.ids) ? row.ids.length : 1), 0)); }}; \
+           }}; }})",
+        db = js_str(db),
+    );
+    eval_promise(&source)
+        .await
+        .expect("read the outbox")
+        .as_f64()
+        .expect("a count") as u64
+}

@@ -3,7 +3,8 @@
 //   node tests/browser/support/server-supervisor.mjs <tether-server binary> <db file> <server port> <control port>
 //
 // Control API (loopback only, CORS open for the test page): POST /stop, POST /start,
-// POST /restart, POST /wipe (stop, delete the database file: a new epoch, start),
+// POST /start-slow (started with a per-connection rate of 10/s, burst 2), POST /restart (the
+// usual server), POST /wipe (stop, delete the database file: a new epoch, start),
 // GET /status. Prints "ready" once the server answers /healthz. Exits on SIGTERM / SIGINT, or
 // by itself after 30 minutes, stopping the server(s) first. Every wait is bounded.
 //
@@ -44,9 +45,10 @@ async function healthy(timeoutMs, port = serverPort) {
   return false;
 }
 
-async function start() {
+/** Starts the server (when stopped); `extra`: more flags (`/start-slow`). */
+async function start(extra = []) {
   if (child) return;
-  child = spawn(bin, ["--bind", `127.0.0.1:${serverPort}`, "--db", db, "--dev"], {
+  child = spawn(bin, ["--bind", `127.0.0.1:${serverPort}`, "--db", db, "--dev", ...extra], {
     stdio: ["ignore", "inherit", "inherit"],
   });
   const proc = child;
@@ -210,7 +212,10 @@ async function clusterEvents(url) {
 
 const actions = {
   "/stop": stop,
-  "/start": start,
+  "/start": () => start(),
+  // Mutations over 10/s per connection (burst 2) are delayed: a drain's acknowledgements
+  // arrive over seconds, one or two at a time. `/restart` starts the usual server again.
+  "/start-slow": () => start(["--rate-per-sec", "10", "--rate-burst", "2"]),
   "/restart": async () => {
     await stop();
     await start();
