@@ -29,7 +29,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-import { startStallProxy } from "./stall-proxy.mjs";
+import { startReplayServer, startStallProxy } from "./stall-proxy.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(join(here, "..", "peers", "package.json"));
@@ -402,10 +402,24 @@ try {
     for (let i = 0; i < 5; i++) base.push(await r.evaluate((f) => window.reactBench.baseline(f), burstFrames));
     const baseMs = percentile(base.map((b) => b.ms), 0.5);
     if (base[0].rows !== ingestDocs) throw new Error(`baseline built ${base[0].rows} rows, expected ${ingestDocs}`);
-    raw.ingest = { published, delivered_messages: burstFrames.length, event_messages: events, websocket_frames: burstWsFrames, tether: got, baseline_ms: base.map((b) => b.ms) };
+    // The same baseline, but its frames delivered over a WebSocket of its own (the same frames,
+    // from a loopback server that replays them): what delivery adds for a page doing no more.
+    const replay = await startReplayServer(burstFrames);
+    const sockBase = [];
+    try {
+      for (let i = 0; i < 5; i++) {
+        sockBase.push(await r.evaluate((o) => window.reactBench.socketBaseline(o), { url: `ws://127.0.0.1:${replay.port}/`, messages: burstFrames.length }));
+      }
+    } finally {
+      replay.close();
+    }
+    const sockMs = percentile(sockBase.map((b) => b.ms), 0.5);
+    if (sockBase[0].rows !== ingestDocs) throw new Error(`socket baseline built ${sockBase[0].rows} rows, expected ${ingestDocs}`);
+    raw.ingest = { published, delivered_messages: burstFrames.length, event_messages: events, websocket_frames: burstWsFrames, tether: got, baseline_ms: base.map((b) => b.ms), socket_baseline_ms: sockBase.map((b) => b.ms), socket_baseline_frames: replay.frames };
     log(`ingest: ${events} events in ${burstWsFrames} frames -> final snapshot in ${got.ms.toFixed(1)} ms, ${got.commits} commit(s); baseline ${baseMs.toFixed(1)} ms`);
     rows.push({ name: `ingest: ${events} events (${ingestDocs} docs x ${ingestRounds} updates, every ${DUPLICATE_EVERY}th twice) -> final React snapshot`, value: got.ms.toFixed(1), unit: "ms", note: `${got.commits} React commit(s) on the way; ${burstWsFrames} WebSocket frames (tether-lines); target <= 1.5x plain JS below and <= 2 commits (aim 1.0x, 1 commit)` });
     rows.push({ name: "ingest: plain JS, same page: JSON.parse + Map", value: baseMs.toFixed(1), unit: "ms", note: `median of 5; Tether / plain JS = ${(got.ms / baseMs).toFixed(1)}x` });
+    rows.push({ name: "ingest: plain JS over a WebSocket, same page: the same frames, JSON.parse + Map", value: sockMs.toFixed(1), unit: "ms", note: `median of 5; ${replay.frames} frames from a loopback server replaying them; Tether / this = ${(got.ms / sockMs).toFixed(1)}x` });
     if (got.lastMessageMs !== null) {
       rows.push({ name: "ingest: of which until the browser dispatched the burst's last WebSocket message", value: got.lastMessageMs.toFixed(1), unit: "ms", note: `${got.messages} messages, the first at ${got.firstMessageMs.toFixed(1)} ms; the plain-JS baseline pays no delivery (its frame texts are in memory)` });
     }

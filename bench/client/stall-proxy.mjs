@@ -182,3 +182,56 @@ export async function startStallProxy(targetPort) {
     },
   };
 }
+
+/**
+ * A loopback WebSocket server that replays `messages` (texts) to each connection, joined with
+ * `\n` up to 64 KiB per frame as the proxy releases them (selecting `tether-lines` when
+ * offered), in one write, once the client sent its first frame: the burst without Tether on
+ * the receiving side, for the "plain JS over a WebSocket" baseline.
+ */
+export async function startReplayServer(messages) {
+  const { createServer: createHttpServer } = await import("node:http");
+  const { createHash } = await import("node:crypto");
+  const frames = [];
+  let joined = [];
+  let bytes = 0;
+  for (const m of messages) {
+    if (joined.length && bytes + 1 + m.length > JOIN_LIMIT) {
+      frames.push(textFrame(joined.join("\n")));
+      joined = [];
+      bytes = 0;
+    }
+    joined.push(m);
+    bytes += m.length + 1;
+  }
+  if (joined.length) frames.push(textFrame(joined.join("\n")));
+  const burst = Buffer.concat(frames);
+  const server = createHttpServer((_, res) => {
+    res.statusCode = 426;
+    res.end();
+  });
+  server.on("upgrade", (req, socket) => {
+    const accept = createHash("sha1")
+      .update(`${req.headers["sec-websocket-key"]}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`)
+      .digest("base64");
+    const lines = /(^|,)\s*tether-lines\s*(,|$)/.test(req.headers["sec-websocket-protocol"] ?? "");
+    socket.setNoDelay(true);
+    socket.write(
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+        `Sec-WebSocket-Accept: ${accept}\r\n` +
+        (lines ? "Sec-WebSocket-Protocol: tether-lines\r\n" : "") +
+        "\r\n",
+    );
+    socket.once("data", () => socket.write(burst));
+    socket.on("error", () => socket.destroy());
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    port: server.address().port,
+    frames: frames.length,
+    close() {
+      server.closeAllConnections?.();
+      server.close();
+    },
+  };
+}

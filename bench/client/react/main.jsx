@@ -145,6 +145,45 @@ window.reactBench = {
     const snapshot = [...docs.values()];
     return { ms: now() - t0, rows: snapshot.length };
   },
+
+  /** The same baseline over a WebSocket: a socket of its own (native, not the client's) to a
+   * server that replays the burst's messages in the same frames; from asking for them until
+   * `messages` have been handled the same way and the snapshot is built. What delivery costs
+   * a page that does no more than that. */
+  socketBaseline({ url, messages }) {
+    return new Promise((resolve, reject) => {
+      const ws = new NativeWebSocket(url, "tether-lines");
+      const docs = new Map();
+      let cursor = 0;
+      let seen = 0;
+      let t0 = 0;
+      const timer = setTimeout(() => reject(new Error(`socket baseline: ${seen} of ${messages}`)), 30_000);
+      ws.onopen = () => {
+        t0 = now();
+        ws.send("go");
+      };
+      ws.onmessage = (e) => {
+        for (const text of e.data.split("\n")) {
+          if (!text) continue;
+          seen += 1;
+          const m = JSON.parse(text);
+          if (m.type !== "event" || m.channel !== "ingest") continue;
+          if (m.offset <= cursor) continue;
+          cursor = m.offset;
+          if (m.op === "remove") docs.delete(m.id);
+          else docs.set(m.id, { id: m.id, version: m.version, ...m.doc });
+        }
+        if (seen >= messages) {
+          const snapshot = [...docs.values()];
+          const ms = now() - t0;
+          clearTimeout(timer);
+          ws.close();
+          resolve({ ms, rows: snapshot.length });
+        }
+      };
+      ws.onerror = () => reject(new Error("socket baseline: the socket failed"));
+    });
+  },
 };
 
 createRoot(document.getElementById("root")).render(<App />);
