@@ -64,7 +64,12 @@ async function seed(db, clientId) {
     tx.objectStore("clients").put(client, clientId);
     await committed(finished);
     db.written.set(clientId, conn.generation);
-    return partition(client, clientId, [], channelKeys, channelRows, docKeys, docRows);
+    const byChannel = new Map(channelKeys.map((key) => [key[1], []]));
+    docKeys.forEach((key, i) => {
+      if (!byChannel.has(key[1])) byChannel.set(key[1], []);
+      byChannel.get(key[1]).push(docRows[i]);
+    });
+    return partition(client, clientId, [], channelKeys, channelRows, [...byChannel]);
   });
 }
 
