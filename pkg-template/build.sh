@@ -21,6 +21,16 @@ mkdir -p js/src/wasm
 cp "$wasm_out"/tether.js "$wasm_out"/tether.d.ts "$wasm_out"/tether_bg.wasm js/src/wasm/
 # The shell's JavaScript modules (src/shell/**/*.js), which the glue imports from snippets/.
 [[ -d "$wasm_out/snippets" ]] && cp -r "$wasm_out/snippets" js/src/wasm/
+# The client's start, at a path of its own: the loader starts it while the module loads.
+start_js=$(cd js/src/wasm && find snippets -path '*/src/shell/db/start.js' | head -n 1)
+[[ -n "$start_js" ]] || { echo "build.sh: the glue's snippets hold no src/shell/db/start.js" >&2; exit 1; }
+printf 'export { bootEarly, bootCancel } from "./%s";\n' "$start_js" > js/src/wasm/boot.js
+cat > js/src/wasm/boot.d.ts <<'TS'
+/** Starts a client's start (database open, id claim, partition read) ahead of the module. */
+export function bootEarly(name: string, wantDb: boolean): void;
+/** Undoes a `bootEarly` that no client took. */
+export function bootCancel(name: string, wantDb: boolean): Promise<void>;
+TS
 (cd js && { [ -d node_modules ] || npm ci --no-audit --no-fund >&2; } && npx tsc -p tsconfig.build.json >&2)
 
 echo "== assemble $stage"
@@ -28,6 +38,7 @@ rm -rf "$stage" && mkdir -p "$stage/dist/wasm"
 cp -r js/dist/. "$stage/dist/"
 cp js/src/ui/ui.css "$stage/dist/ui/"
 cp "$wasm_out"/tether.js "$wasm_out"/tether.d.ts "$wasm_out"/tether_bg.wasm "$stage/dist/wasm/"
+cp js/src/wasm/boot.js js/src/wasm/boot.d.ts "$stage/dist/wasm/"
 [[ -d "$wasm_out/snippets" ]] && cp -r "$wasm_out/snippets" "$stage/dist/wasm/"
 cp pkg-template/README.md "$stage/"
 sed "s/0.0.0-filled-by-build/$version/" pkg-template/package.json > "$stage/package.json"

@@ -121,6 +121,22 @@ class Client implements TetherClientLike {
 
 /** Creates a client backed by the WASM engine (call `connect()` to go online). */
 export async function createClient(options: ClientOptions): Promise<TetherClientLike> {
-  const wasm = await load();
-  return new Client(await wasm.TetherClient.create(withoutUndefined(options) as ClientOptions));
+  // The client's start (open IndexedDB, claim the tab's id, read what is cached) runs while
+  // the module loads: the engine's start then finds it under way (src/shell/db/start.js).
+  const name = options.dbName === undefined ? "tether" : options.dbName;
+  const wantDb = options.storage !== "memory";
+  const early =
+    typeof name === "string"
+      ? import("./wasm/boot.js").then((boot) => {
+          boot.bootEarly(name, wantDb);
+          return boot;
+        }, () => null)
+      : null;
+  const [wasm, boot] = await Promise.all([load(), early]);
+  try {
+    return new Client(await wasm.TetherClient.create(withoutUndefined(options) as ClientOptions));
+  } catch (error) {
+    await boot?.bootCancel(name as string, wantDb);
+    throw error;
+  }
 }

@@ -94,6 +94,12 @@ test("two browsers: live, offline across a reload, conflict, server restart", as
   await inColumn(a, "doing", "Ship it").waitFor({ timeout: TIMEOUT });
   await a.getByTestId("pending").filter({ hasText: "2 pending" }).waitFor({ timeout: TIMEOUT });
   assert.equal(await card(b, "Write docs").count(), 1, "B has not seen the offline edits yet");
+  // The client's start, begun while the module loaded, was taken by the client: the page
+  // holds one client id's lock, not two.
+  const held = await a.evaluate(async () =>
+    (await navigator.locks.query()).held.map((l) => l.name).filter((n) => n.startsWith("tether:")),
+  );
+  assert.equal(held.length, 1, `one client id locked: ${held}`);
 
   // Back online: B sees both edits, each applied exactly once (version 1 -> 2).
   await contextA.setOffline(false);

@@ -10,7 +10,50 @@ import { STORES, committed, ended, openDb, partition, prefix, result } from "./s
  * id's mutation ids never collide with stored ones, and the old partition is adopted once the
  * database opens) and reads its partition, seeding a new tab's. Resolves with `[Db | null,
  * clientId, release of its lock, what load reads | null]`. */
-export async function boot(name, wantDb) {
+export function boot(name, wantDb) {
+  const key = earlyKey(name, wantDb);
+  const started = early.get(key);
+  if (started !== undefined) {
+    early.delete(key);
+    return started;
+  }
+  return bootNow(name, wantDb);
+}
+
+// Boots started ahead of the WASM module (by the package's loader, while the module loads),
+// by database name and whether the database is wanted; `boot` takes them.
+const early = new Map();
+
+function earlyKey(name, wantDb) {
+  return (wantDb ? "1" : "0") + name;
+}
+
+/** Starts `boot(name, wantDb)` now, for the client about to be created once the WASM module
+ * has loaded: the database opens and the partition is read while the module compiles. */
+export function bootEarly(name, wantDb) {
+  const key = earlyKey(name, wantDb);
+  if (!early.has(key)) early.set(key, bootNow(name, wantDb));
+}
+
+/** Undoes a `bootEarly` that no client took (creating it failed): releases the client id's
+ * lock and closes the database. */
+export async function bootCancel(name, wantDb) {
+  const key = earlyKey(name, wantDb);
+  const started = early.get(key);
+  if (started === undefined) return;
+  early.delete(key);
+  let booted;
+  try {
+    booted = await started;
+  } catch {
+    return;
+  }
+  const [db, , release] = booted;
+  if (typeof release === "function") release();
+  if (db !== null) db.close();
+}
+
+async function bootNow(name, wantDb) {
   const opening = wantDb ? openDb(name).catch(() => null) : Promise.resolve(null);
   // Read while the database opens (the first use of sessionStorage in a page may be slow).
   const saved = savedClientId(name);
