@@ -21,7 +21,7 @@ mod chunked_set;
 mod serde_impl;
 mod set;
 
-pub use chunked::ChunkedMap;
+pub use chunked::{ChunkKey, ChunkedMap};
 pub use chunked_set::ChunkedSet;
 pub use set::SortedSet;
 

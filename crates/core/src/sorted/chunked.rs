@@ -8,9 +8,48 @@
 //! instantiated twice.
 
 use std::borrow::Borrow;
+use std::cmp::Ordering;
 use std::fmt;
 
 use super::SortedMap;
+
+/// A key type a [`ChunkedMap`] searches by: its order, through a comparison the searches
+/// inline. Strings (the maps' document ids) compare byte by byte in the search, in the order
+/// of `str::cmp`, where the library's comparison calls out for every step of a search.
+pub trait ChunkKey: Ord {
+    /// `self.cmp(other)`.
+    fn key_cmp(&self, other: &Self) -> Ordering {
+        self.cmp(other)
+    }
+}
+
+impl ChunkKey for str {
+    #[inline(always)]
+    fn key_cmp(&self, other: &str) -> Ordering {
+        cmp_bytes(self.as_bytes(), other.as_bytes())
+    }
+}
+
+impl ChunkKey for String {
+    #[inline(always)]
+    fn key_cmp(&self, other: &String) -> Ordering {
+        cmp_bytes(self.as_bytes(), other.as_bytes())
+    }
+}
+
+impl ChunkKey for u64 {}
+
+/// The order of byte strings (as `<[u8]>::cmp`): the first differing byte, else the length.
+/// A byte loop inlined in the search: ids differ early, so it stops after a few bytes.
+#[inline(always)]
+pub(crate) fn cmp_bytes(a: &[u8], b: &[u8]) -> Ordering {
+    for (x, y) in a.iter().zip(b) {
+        if x != y {
+            return x.cmp(y);
+        }
+    }
+    a.len().cmp(&b.len())
+}
 
 /// Entries per chunk after a split; a chunk splits when it reaches twice this.
 const CHUNK: usize = 256;
@@ -64,7 +103,7 @@ impl<K: Ord, V> From<SortedMap<K, V>> for ChunkedMap<K, V> {
     }
 }
 
-impl<K: Ord, V> ChunkedMap<K, V> {
+impl<K: ChunkKey, V> ChunkedMap<K, V> {
     /// An empty map.
     pub fn new() -> ChunkedMap<K, V> {
         ChunkedMap::default()
@@ -81,14 +120,17 @@ impl<K: Ord, V> ChunkedMap<K, V> {
     fn find<Q>(&self, key: &Q) -> (usize, Result<usize, usize>)
     where
         K: Borrow<Q>,
-        Q: Ord + ?Sized,
+        Q: ChunkKey + ?Sized,
     {
         // The first chunk whose last key is not below `key`; past the end, the last chunk.
-        let below = |c: &Vec<(K, V)>| c.last().is_some_and(|(k, _)| k.borrow() < key);
+        let below = |c: &Vec<(K, V)>| {
+            c.last()
+                .is_some_and(|(k, _)| k.borrow().key_cmp(key) == Ordering::Less)
+        };
         let ci = self.chunks.partition_point(below);
         let ci = ci.min(self.chunks.len().saturating_sub(1));
         match self.chunks.get(ci) {
-            Some(c) => (ci, c.binary_search_by(|(k, _)| k.borrow().cmp(key))),
+            Some(c) => (ci, c.binary_search_by(|(k, _)| k.borrow().key_cmp(key))),
             None => (ci, Err(0)),
         }
     }
@@ -124,7 +166,7 @@ impl<K: Ord, V> ChunkedMap<K, V> {
     pub fn get<Q>(&self, key: &Q) -> Option<&V>
     where
         K: Borrow<Q>,
-        Q: Ord + ?Sized,
+        Q: ChunkKey + ?Sized,
     {
         let (ci, found) = self.find(key);
         let chunk = self.chunks.get(ci)?;
@@ -135,7 +177,7 @@ impl<K: Ord, V> ChunkedMap<K, V> {
     pub fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut V>
     where
         K: Borrow<Q>,
-        Q: Ord + ?Sized,
+        Q: ChunkKey + ?Sized,
     {
         let (ci, found) = self.find(key);
         self.at_mut((ci, found.ok()?))
@@ -145,7 +187,7 @@ impl<K: Ord, V> ChunkedMap<K, V> {
     pub fn contains_key<Q>(&self, key: &Q) -> bool
     where
         K: Borrow<Q>,
-        Q: Ord + ?Sized,
+        Q: ChunkKey + ?Sized,
     {
         self.find(key).1.is_ok()
     }
@@ -166,7 +208,7 @@ impl<K: Ord, V> ChunkedMap<K, V> {
     pub fn set<Q>(&mut self, key: &Q, value: V) -> Option<V>
     where
         K: Borrow<Q>,
-        Q: Ord + ToOwned<Owned = K> + ?Sized,
+        Q: ChunkKey + ToOwned<Owned = K> + ?Sized,
     {
         match self.find(key) {
             (ci, Ok(at)) => self.at_mut((ci, at)).map(|v| std::mem::replace(v, value)),
@@ -181,7 +223,7 @@ impl<K: Ord, V> ChunkedMap<K, V> {
     pub(crate) fn slot<Q>(&mut self, key: &Q, make: impl FnOnce() -> V) -> &mut V
     where
         K: Borrow<Q>,
-        Q: Ord + ToOwned<Owned = K> + ?Sized,
+        Q: ChunkKey + ToOwned<Owned = K> + ?Sized,
     {
         let place = match self.find(key) {
             (ci, Ok(at)) => (ci, at),
@@ -194,7 +236,7 @@ impl<K: Ord, V> ChunkedMap<K, V> {
     pub(crate) fn insert_absent<Q>(&mut self, key: &Q) -> bool
     where
         K: Borrow<Q>,
-        Q: Ord + ToOwned<Owned = K> + ?Sized,
+        Q: ChunkKey + ToOwned<Owned = K> + ?Sized,
         V: Default,
     {
         match self.find(key) {
@@ -211,7 +253,7 @@ impl<K: Ord, V> ChunkedMap<K, V> {
     pub fn remove<Q>(&mut self, key: &Q) -> Option<V>
     where
         K: Borrow<Q>,
-        Q: Ord + ?Sized,
+        Q: ChunkKey + ?Sized,
     {
         let (ci, found) = self.find(key);
         let at = found.ok()?;
@@ -303,7 +345,7 @@ impl<'a, K, V> IntoIterator for &'a ChunkedMap<K, V> {
     }
 }
 
-impl<K: Ord, V> FromIterator<(K, V)> for ChunkedMap<K, V> {
+impl<K: ChunkKey, V> FromIterator<(K, V)> for ChunkedMap<K, V> {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> ChunkedMap<K, V> {
         ChunkedMap::from_unsorted(iter.into_iter().collect())
     }
@@ -311,8 +353,8 @@ impl<K: Ord, V> FromIterator<(K, V)> for ChunkedMap<K, V> {
 
 impl<K, V, Q> std::ops::Index<&Q> for ChunkedMap<K, V>
 where
-    K: Ord + Borrow<Q>,
-    Q: Ord + ?Sized,
+    K: ChunkKey + Borrow<Q>,
+    Q: ChunkKey + ?Sized,
 {
     type Output = V;
 

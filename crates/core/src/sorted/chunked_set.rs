@@ -5,7 +5,7 @@
 use std::borrow::Borrow;
 use std::fmt;
 
-use super::ChunkedMap;
+use super::{ChunkKey, ChunkedMap};
 
 /// A set kept sorted in chunks; iterates in order.
 #[derive(Clone, PartialEq)]
@@ -27,7 +27,7 @@ impl<T: fmt::Debug> fmt::Debug for ChunkedSet<T> {
     }
 }
 
-impl<T: Ord> ChunkedSet<T> {
+impl<T: ChunkKey> ChunkedSet<T> {
     /// An empty set.
     pub fn new() -> ChunkedSet<T> {
         ChunkedSet::default()
@@ -37,7 +37,7 @@ impl<T: Ord> ChunkedSet<T> {
     pub fn insert_ref<Q>(&mut self, item: &Q) -> bool
     where
         T: Borrow<Q>,
-        Q: Ord + ToOwned<Owned = T> + ?Sized,
+        Q: ChunkKey + ToOwned<Owned = T> + ?Sized,
     {
         self.map.insert_absent(item)
     }
@@ -46,7 +46,7 @@ impl<T: Ord> ChunkedSet<T> {
     pub fn remove<Q>(&mut self, item: &Q) -> bool
     where
         T: Borrow<Q>,
-        Q: Ord + ?Sized,
+        Q: ChunkKey + ?Sized,
     {
         self.map.remove(item).is_some()
     }
@@ -55,7 +55,7 @@ impl<T: Ord> ChunkedSet<T> {
     pub fn contains<Q>(&self, item: &Q) -> bool
     where
         T: Borrow<Q>,
-        Q: Ord + ?Sized,
+        Q: ChunkKey + ?Sized,
     {
         self.map.contains_key(item)
     }
@@ -95,7 +95,7 @@ impl<'a, T> IntoIterator for &'a ChunkedSet<T> {
     }
 }
 
-impl<T: Ord + Borrow<str>> ChunkedSet<T> {
+impl<T: ChunkKey + Borrow<str>> ChunkedSet<T> {
     /// From string items in any order (for tests and tools).
     pub fn from_strs(items: &[&str]) -> ChunkedSet<T>
     where

@@ -146,3 +146,38 @@ fn chunked_set_keeps_items_sorted_and_unique() {
         r#"{"y", "z"}"#
     );
 }
+
+#[test]
+fn key_order_is_str_order() {
+    use super::cmp_bytes;
+    let words = [
+        "",
+        "a",
+        "a\0",
+        "a\0b",
+        "ab",
+        "abc",
+        "b",
+        "d1",
+        "d10",
+        "d9",
+        "\u{ff}",
+        "é",
+        "e",
+        "abcdefgh",
+        "abcdefghi",
+        "abcdefgi",
+        "abcdefg",
+        "task-000123",
+        "task-000124",
+    ];
+    for x in words {
+        for y in words {
+            assert_eq!(
+                cmp_bytes(x.as_bytes(), y.as_bytes()),
+                x.cmp(y),
+                "{x:?} vs {y:?}"
+            );
+        }
+    }
+}
