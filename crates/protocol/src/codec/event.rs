@@ -32,6 +32,22 @@ pub struct EventRef<'a> {
     pub origin: Option<(&'a str, u64)>,
 }
 
+/// The event's fields as the codec writes them, in its order: each key with its quotes and
+/// colon, and the slot `decode_event` reads it into.
+const WRITE_ORDER: [(&[u8], usize); 11] = [
+    (b"\"type\":", 0),
+    (b"\"channel\":", 1),
+    (b"\"epoch\":", 2),
+    (b"\"offset\":", 3),
+    (b"\"prev\":", 4),
+    (b"\"op\":", 5),
+    (b"\"kind\":", 10),
+    (b"\"id\":", 6),
+    (b"\"version\":", 7),
+    (b"\"doc\":", 8),
+    (b"\"origin\":", 9),
+];
+
 /// Reads `bytes` as an `event` message in its common form: every field the message has
 /// appears once, its strings have no escapes and its integers are plain digits. Returns `None`
 /// for anything else (another message type, another form, or not a message at all); the caller
@@ -54,27 +70,35 @@ pub fn decode_event(bytes: &[u8]) -> Option<EventRef<'_>> {
     if p.eat(b'}') {
         return None;
     }
+    // The fields in the order the codec writes them: each key is first tried as the next
+    // (or, past an absent optional field, the one after) of that order, by its bytes.
+    let mut next = 0;
     loop {
-        let key = p.plain_string()?;
-        if !p.eat(b':') {
-            return None;
-        }
-        let slot = match key {
-            "type" => 0,
-            "channel" => 1,
-            "epoch" => 2,
-            "offset" => 3,
-            "prev" => 4,
-            "op" => 5,
-            "id" => 6,
-            "version" => 7,
-            "doc" => 8,
-            "origin" => 9,
-            "kind" => 10,
-            _ => {
-                // An unknown field: ignored, but it must be JSON.
-                p.json()?;
-                usize::MAX
+        let slot = match p.eat_expected_key(&WRITE_ORDER, &mut next) {
+            Some(slot) => slot,
+            None => {
+                let key = p.plain_string()?;
+                if !p.eat(b':') {
+                    return None;
+                }
+                match key {
+                    "type" => 0,
+                    "channel" => 1,
+                    "epoch" => 2,
+                    "offset" => 3,
+                    "prev" => 4,
+                    "op" => 5,
+                    "id" => 6,
+                    "version" => 7,
+                    "doc" => 8,
+                    "origin" => 9,
+                    "kind" => 10,
+                    _ => {
+                        // An unknown field: ignored, but it must be JSON.
+                        p.json()?;
+                        usize::MAX
+                    }
+                }
             }
         };
         if let Some(seen) = seen.get_mut(slot) {
@@ -83,16 +107,26 @@ pub fn decode_event(bytes: &[u8]) -> Option<EventRef<'_>> {
             }
         }
         match slot {
-            0 => tag = Some(p.plain_string()?),
+            0 => {
+                tag = Some(if p.eat_bytes(b"\"event\"") {
+                    "event"
+                } else {
+                    p.plain_string()?
+                })
+            }
             1 => channel = Some(p.plain_string()?),
             2 => epoch = Some(p.plain_string()?),
             3 => offset = Some(p.plain_u64()?),
             4 => prev = Some(p.plain_u64()?),
             5 => {
-                op = Some(match p.plain_string()? {
-                    "upsert" => EventOp::Upsert,
-                    "remove" => EventOp::Remove,
-                    _ => return None,
+                op = Some(if p.eat_bytes(b"\"upsert\"") {
+                    EventOp::Upsert
+                } else {
+                    match p.plain_string()? {
+                        "upsert" => EventOp::Upsert,
+                        "remove" => EventOp::Remove,
+                        _ => return None,
+                    }
                 })
             }
             6 => id = Some(p.plain_string()?),

@@ -188,6 +188,40 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// Skips whitespace, then consumes `bytes` if the text continues with exactly them;
+    /// whether it did.
+    #[inline]
+    pub(crate) fn eat_bytes(&mut self, bytes: &[u8]) -> bool {
+        self.skip_ws();
+        match self.bytes.get(self.at..) {
+            Some(rest) if rest.starts_with(bytes) => {
+                self.at += bytes.len();
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Skips whitespace, then consumes an object key and its colon written exactly as
+    /// `keys[*next]` or `keys[*next + 1]` (quoted, no escapes, no space before the colon: the
+    /// same key [`Parser::plain_string`] and `eat(b':')` would read); its slot, and `*next`
+    /// moves past it. `None` (nothing consumed but whitespace) for any other key.
+    #[inline]
+    pub(crate) fn eat_expected_key(
+        &mut self,
+        keys: &[(&[u8], usize)],
+        next: &mut usize,
+    ) -> Option<usize> {
+        for i in [*next, *next + 1] {
+            let &(key, slot) = keys.get(i)?;
+            if self.eat_bytes(key) {
+                *next = i + 1;
+                return Some(slot);
+            }
+        }
+        None
+    }
+
     /// A string without escapes, borrowed; `None` (position unspecified) for anything else.
     pub(crate) fn plain_string(&mut self) -> Option<&'a str> {
         if !self.eat(b'"') {
