@@ -1,7 +1,7 @@
 //! The fast path of the most frequent server message: an `event` read straight from its text
 //! ([`decode_event`]), without building the envelope as a JSON tree.
 
-use crate::json::{Json, Parser};
+use crate::json::{Json, KeyBytes, Parser};
 use crate::messages::{EventKind, EventOp};
 
 /// An `event` message read from its text: the envelope's strings borrowed from the frame, the
@@ -34,18 +34,18 @@ pub struct EventRef<'a> {
 
 /// The event's fields as the codec writes them, in its order: each key with its quotes and
 /// colon, and the slot `decode_event` reads it into.
-const WRITE_ORDER: [(&[u8], usize); 11] = [
-    (b"\"type\":", 0),
-    (b"\"channel\":", 1),
-    (b"\"epoch\":", 2),
-    (b"\"offset\":", 3),
-    (b"\"prev\":", 4),
-    (b"\"op\":", 5),
-    (b"\"kind\":", 10),
-    (b"\"id\":", 6),
-    (b"\"version\":", 7),
-    (b"\"doc\":", 8),
-    (b"\"origin\":", 9),
+const WRITE_ORDER: [(KeyBytes, usize); 11] = [
+    (KeyBytes::new(b"\"type\":"), 0),
+    (KeyBytes::new(b"\"channel\":"), 1),
+    (KeyBytes::new(b"\"epoch\":"), 2),
+    (KeyBytes::new(b"\"offset\":"), 3),
+    (KeyBytes::new(b"\"prev\":"), 4),
+    (KeyBytes::new(b"\"op\":"), 5),
+    (KeyBytes::new(b"\"kind\":"), 10),
+    (KeyBytes::new(b"\"id\":"), 6),
+    (KeyBytes::new(b"\"version\":"), 7),
+    (KeyBytes::new(b"\"doc\":"), 8),
+    (KeyBytes::new(b"\"origin\":"), 9),
 ];
 
 /// Reads `bytes` as an `event` message in its common form: every field the message has

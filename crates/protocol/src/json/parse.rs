@@ -113,6 +113,68 @@ static STOPS_PLAIN: [bool; 256] = {
     table
 };
 
+/// A short byte string (a quoted key and its colon, 5 to 16 bytes) as words, so that whether
+/// a text starts with it takes one or two word comparisons.
+pub(crate) struct KeyBytes {
+    /// The first eight bytes (little-endian), zero past the end.
+    head: u64,
+    /// Ones over the bytes of `head` that belong to the string.
+    mask: u64,
+    /// The eight bytes ending at the end (when longer than eight bytes).
+    tail: u64,
+    /// Its length.
+    len: usize,
+}
+
+impl KeyBytes {
+    /// `bytes`, which must be 1 to 16 bytes long (checked when the constant is built).
+    pub(crate) const fn new(bytes: &[u8]) -> KeyBytes {
+        assert!(!bytes.is_empty() && bytes.len() <= 16);
+        let (mut head, mut mask, mut tail) = (0u64, 0u64, 0u64);
+        let mut i = 0;
+        while i < bytes.len() && i < 8 {
+            head |= (bytes[i] as u64) << (8 * i);
+            mask |= 0xff << (8 * i);
+            i += 1;
+        }
+        if bytes.len() > 8 {
+            let start = bytes.len() - 8;
+            let mut j = 0;
+            while j < 8 {
+                tail |= (bytes[start + j] as u64) << (8 * j);
+                j += 1;
+            }
+        }
+        KeyBytes {
+            head,
+            mask,
+            tail,
+            len: bytes.len(),
+        }
+    }
+
+    /// Whether `text` starts with these bytes.
+    #[inline(always)]
+    pub(crate) fn starts(&self, text: &[u8]) -> bool {
+        let Some(word) = text.first_chunk::<8>() else {
+            return false; // a key and colon, then at least a value and a `}`: never this short
+        };
+        if u64::from_le_bytes(*word) & self.mask != self.head {
+            return false;
+        }
+        if self.len <= 8 {
+            return true;
+        }
+        match text
+            .get(self.len - 8..self.len)
+            .and_then(<[u8]>::first_chunk::<8>)
+        {
+            Some(word) => u64::from_le_bytes(*word) == self.tail,
+            None => false,
+        }
+    }
+}
+
 pub(crate) struct Parser<'a> {
     text: &'a str,
     bytes: &'a [u8],
@@ -193,13 +255,15 @@ impl<'a> Parser<'a> {
     #[inline]
     pub(crate) fn eat_bytes(&mut self, bytes: &[u8]) -> bool {
         self.skip_ws();
-        match self.bytes.get(self.at..) {
-            Some(rest) if rest.starts_with(bytes) => {
-                self.at += bytes.len();
-                true
-            }
-            _ => false,
+        let Some(rest) = self.bytes.get(self.at..self.at + bytes.len()) else {
+            return false;
+        };
+        // A byte loop: these are a few bytes, too few for a call to `memcmp`.
+        if rest.iter().zip(bytes).any(|(a, b)| a != b) {
+            return false;
         }
+        self.at += bytes.len();
+        true
     }
 
     /// Skips whitespace, then consumes an object key and its colon written exactly as
@@ -209,14 +273,17 @@ impl<'a> Parser<'a> {
     #[inline]
     pub(crate) fn eat_expected_key(
         &mut self,
-        keys: &[(&[u8], usize)],
+        keys: &[(KeyBytes, usize)],
         next: &mut usize,
     ) -> Option<usize> {
+        self.skip_ws();
+        let rest = self.bytes.get(self.at..)?;
         for i in [*next, *next + 1] {
-            let &(key, slot) = keys.get(i)?;
-            if self.eat_bytes(key) {
+            let (key, slot) = keys.get(i)?;
+            if key.starts(rest) {
+                self.at += key.len;
                 *next = i + 1;
-                return Some(slot);
+                return Some(*slot);
             }
         }
         None
@@ -394,6 +461,18 @@ impl<'a> Parser<'a> {
 
     /// A string's contents; `self.at` is just past the opening quote.
     fn string(&mut self) -> Result<String, Fail> {
+        // The usual string, without escapes: copied at once.
+        let start = self.at;
+        if let Some(rest) = self.bytes.get(start..) {
+            if let Some(len) = rest.iter().position(|&b| STOPS_PLAIN[usize::from(b)]) {
+                if rest.get(len) == Some(&b'"') {
+                    if let Some(plain) = self.text.get(start..start + len) {
+                        self.at = start + len + 1;
+                        return Ok(plain.to_owned());
+                    }
+                }
+            }
+        }
         let mut out = String::new();
         let mut run = self.at;
         loop {
