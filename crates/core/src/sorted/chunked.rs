@@ -51,6 +51,13 @@ pub(crate) fn cmp_bytes(a: &[u8], b: &[u8]) -> Ordering {
     a.len().cmp(&b.len())
 }
 
+/// Where a key is in a [`ChunkedMap`] (`found: Ok`) or would go (`Err`): its chunk and place.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Place {
+    ci: usize,
+    found: Result<usize, usize>,
+}
+
 /// Entries per chunk after a split; a chunk splits when it reaches twice this.
 const CHUNK: usize = 256;
 
@@ -217,6 +224,37 @@ impl<K: ChunkKey, V> ChunkedMap<K, V> {
                 None
             }
         }
+    }
+
+    /// Where `key` is or would go, for [`ChunkedMap::at`] and [`ChunkedMap::slot_at`] (one
+    /// search for a read and then a write of the same key, the map unchanged in between).
+    pub(crate) fn place<Q>(&self, key: &Q) -> Place
+    where
+        K: Borrow<Q>,
+        Q: ChunkKey + ?Sized,
+    {
+        let (ci, found) = self.find(key);
+        Place { ci, found }
+    }
+
+    /// The value at `place` (as [`ChunkedMap::place`] found it), if the key was there.
+    pub(crate) fn at(&self, place: Place) -> Option<&V> {
+        let chunk = self.chunks.get(place.ci)?;
+        chunk.get(place.found.ok()?).map(|(_, v)| v)
+    }
+
+    /// [`ChunkedMap::slot`] at `place`, which [`ChunkedMap::place`] found for `key` with the
+    /// map unchanged since.
+    pub(crate) fn slot_at<Q>(&mut self, place: Place, key: &Q, make: impl FnOnce() -> V) -> &mut V
+    where
+        K: Borrow<Q>,
+        Q: ChunkKey + ToOwned<Owned = K> + ?Sized,
+    {
+        let at = match place.found {
+            Ok(at) => (place.ci, at),
+            Err(at) => self.put(place.ci, at, key.to_owned(), make()),
+        };
+        &mut self.chunks[at.0][at.1].1
     }
 
     /// The value of `key`, inserting `make()` first when there is none (one search).

@@ -304,19 +304,32 @@ impl<'a> Parser<'a> {
         self.text.get(start..start + len)
     }
 
-    /// A non-negative integer written as plain digits that fits a `u64`; `None` otherwise.
+    /// A non-negative integer written as plain digits that fits a `u64`; `None` otherwise
+    /// (also for a number with a sign, a fraction, an exponent or a leading zero). Read in one
+    /// pass over its digits.
     pub(crate) fn plain_u64(&mut self) -> Option<u64> {
         self.skip_ws();
-        let end = scan_number(self.bytes, self.at).ok()?;
-        let digits = self.bytes.get(self.at..end)?;
+        let mut at = self.at;
         let mut n: u64 = 0;
-        for &b in digits {
-            if !b.is_ascii_digit() {
-                return None;
+        match self.bytes.get(at) {
+            Some(b'0') => {
+                at += 1;
+                if self.bytes.get(at).is_some_and(u8::is_ascii_digit) {
+                    return None; // a leading zero
+                }
             }
-            n = n.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+            Some(b'1'..=b'9') => {
+                while let Some(&b) = self.bytes.get(at).filter(|b| b.is_ascii_digit()) {
+                    n = n.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+                    at += 1;
+                }
+            }
+            _ => return None,
         }
-        self.at = end;
+        if matches!(self.bytes.get(at), Some(b'.' | b'e' | b'E')) {
+            return None; // not written as an integer
+        }
+        self.at = at;
         Some(n)
     }
 
