@@ -51,6 +51,29 @@ pub(crate) fn cmp_bytes(a: &[u8], b: &[u8]) -> Ordering {
     a.len().cmp(&b.len())
 }
 
+/// Binary search of a sorted chunk for `key`: its index (`Ok`) or where it would go (`Err`),
+/// as `binary_search_by` gives them for distinct keys.
+#[inline(always)]
+fn search<K, V, Q>(chunk: &[(K, V)], key: &Q) -> Result<usize, usize>
+where
+    K: Borrow<Q>,
+    Q: ChunkKey + ?Sized,
+{
+    let (mut lo, mut hi) = (0, chunk.len());
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        let Some((k, _)) = chunk.get(mid) else {
+            break;
+        };
+        match k.borrow().key_cmp(key) {
+            Ordering::Less => lo = mid + 1,
+            Ordering::Greater => hi = mid,
+            Ordering::Equal => return Ok(mid),
+        }
+    }
+    Err(lo)
+}
+
 /// Where a key is in a [`ChunkedMap`] (`found: Ok`) or would go (`Err`): its chunk and place.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Place {
@@ -130,14 +153,23 @@ impl<K: ChunkKey, V> ChunkedMap<K, V> {
         Q: ChunkKey + ?Sized,
     {
         // The first chunk whose last key is not below `key`; past the end, the last chunk.
-        let below = |c: &Vec<(K, V)>| {
-            c.last()
-                .is_some_and(|(k, _)| k.borrow().key_cmp(key) == Ordering::Less)
-        };
-        let ci = self.chunks.partition_point(below);
-        let ci = ci.min(self.chunks.len().saturating_sub(1));
+        // Both searches are written out so that the key comparison inlines into them.
+        let (mut lo, mut hi) = (0, self.chunks.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let below = self.chunks.get(mid).is_some_and(|c| {
+                c.last()
+                    .is_some_and(|(k, _)| k.borrow().key_cmp(key) == Ordering::Less)
+            });
+            if below {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        let ci = lo.min(self.chunks.len().saturating_sub(1));
         match self.chunks.get(ci) {
-            Some(c) => (ci, c.binary_search_by(|(k, _)| k.borrow().key_cmp(key))),
+            Some(c) => (ci, search(c, key)),
             None => (ci, Err(0)),
         }
     }
