@@ -438,7 +438,8 @@ impl<'a> Parser<'a> {
 
     fn object(&mut self) -> Result<Json, Fail> {
         self.enter()?;
-        let mut entries = Vec::new();
+        // The capacity the first push would give: the growth path is not taken for it.
+        let mut entries = Vec::with_capacity(4);
         self.skip_ws();
         if self.peek() == Some(b'}') {
             self.at += 1;
