@@ -159,13 +159,13 @@ impl View {
             return Some(set);
         }
         for doc_id in dirty.into_iter().flatten() {
-            match store.visible.get(doc_id).filter(|d| self.matches(d)) {
+            match store.visible.get(doc_id.as_str()).filter(|d| self.matches(d)) {
                 Some(doc) => {
                     self.present.insert_ref(doc_id.as_str());
                     set.upserts.push(doc.clone());
                 }
                 None => {
-                    if self.present.remove(doc_id) {
+                    if self.present.remove(doc_id.as_str()) {
                         set.removes.push(doc_id.clone());
                     }
                 }

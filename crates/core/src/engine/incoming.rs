@@ -426,7 +426,7 @@ impl Engine {
         let shown = self
             .channels
             .get(&m.channel)
-            .and_then(|c| c.store.visible.get(&m.id))
+            .and_then(|c| c.store.visible.get(m.id.as_str()))
             .map(|v| v.doc.clone());
         self.rebase(&m.channel, &m.id);
         let outcome = match reason {
