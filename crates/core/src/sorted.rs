@@ -21,6 +21,7 @@ mod chunked_set;
 mod serde_impl;
 mod set;
 
+pub(crate) use chunked::Finger;
 pub use chunked::{ChunkKey, ChunkedMap};
 pub use chunked_set::ChunkedSet;
 pub use set::SortedSet;

@@ -1,7 +1,7 @@
 //! Flushing the ingest batch: one `Changes` output for all views and one cache write per
 //! changed channel.
 
-use crate::sorted::ChunkedSet;
+use crate::sorted::{ChunkedSet, Finger};
 
 use super::Engine;
 use crate::output::Output;
@@ -57,8 +57,10 @@ impl Engine {
                     upserts.push(d.clone());
                 }
             } else {
+                // In id order: each search starts where the last one ended.
+                let mut finger = Finger::default();
                 for id in &dirty.ids {
-                    match confirmed.get(id.as_str()) {
+                    match confirmed.get_from(id.as_str(), &mut finger) {
                         Some(d) => upserts.push(d.clone()),
                         None => removes.push(id.clone()),
                     }

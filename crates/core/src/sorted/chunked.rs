@@ -74,6 +74,14 @@ where
     Err(lo)
 }
 
+/// Where the last search of an in-order walk over a [`ChunkedMap`] ended (see
+/// [`ChunkedMap::place_from`]); the default starts at the first entry.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Finger {
+    ci: usize,
+    at: usize,
+}
+
 /// Where a key is in a [`ChunkedMap`] (`found: Ok`) or would go (`Err`): its chunk and place.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Place {
@@ -269,6 +277,88 @@ impl<K: ChunkKey, V> ChunkedMap<K, V> {
         Place { ci, found }
     }
 
+    /// [`ChunkedMap::place`] for a walk over keys in increasing order: the search starts where
+    /// the last one of the walk (`finger`) ended, galloping, and `finger` moves to the place
+    /// found. Any finger gives the right place (one that does not precede `key`, e.g. after a
+    /// change of the map or a key out of order, makes a full search); in order, over many keys
+    /// of the map, each search takes a few comparisons instead of a whole binary search.
+    pub(crate) fn place_from<Q>(&self, key: &Q, finger: &mut Finger) -> Place
+    where
+        K: Borrow<Q>,
+        Q: ChunkKey + ?Sized,
+    {
+        let place = match self.seek(key, *finger) {
+            Some(place) => place,
+            None => self.place(key),
+        };
+        let (Ok(at) | Err(at)) = place.found;
+        *finger = Finger { ci: place.ci, at };
+        place
+    }
+
+    /// The value of `key`, found by [`ChunkedMap::place_from`].
+    pub(crate) fn get_from<Q>(&self, key: &Q, finger: &mut Finger) -> Option<&V>
+    where
+        K: Borrow<Q>,
+        Q: ChunkKey + ?Sized,
+    {
+        let place = self.place_from(key, finger);
+        self.at(place)
+    }
+
+    /// The search of [`ChunkedMap::place_from`] from `f`; `None` when `f` is out of range or
+    /// an entry before it is not below `key` (then the full search decides).
+    fn seek<Q>(&self, key: &Q, f: Finger) -> Option<Place>
+    where
+        K: Borrow<Q>,
+        Q: ChunkKey + ?Sized,
+    {
+        let below = |k: &K| k.borrow().key_cmp(key) == Ordering::Less;
+        let chunk = self.chunks.get(f.ci)?;
+        if f.at > chunk.len() {
+            return None;
+        }
+        // Everything before the finger is below `key` when the entry just before it is.
+        let before = match f.at.checked_sub(1) {
+            Some(i) => chunk.get(i),
+            None => {
+                f.ci.checked_sub(1)
+                    .and_then(|p| self.chunks.get(p))
+                    .and_then(|c| c.last())
+            }
+        };
+        if before.is_some_and(|(k, _)| !below(k)) {
+            return None;
+        }
+        // The first chunk from here whose last key is not below `key` (else the last one), as
+        // `find` picks it.
+        let (mut ci, mut start) = (f.ci, f.at);
+        while ci + 1 < self.chunks.len()
+            && self
+                .chunks
+                .get(ci)
+                .and_then(|c| c.last())
+                .is_some_and(|(k, _)| below(k))
+        {
+            ci += 1;
+            start = 0;
+        }
+        let rest = self.chunks.get(ci)?.get(start..)?;
+        // Gallop: `rest[hi]` is the first probed entry not below `key` (or `hi` is past the
+        // end), `rest[lo]` the last one below it (or `lo` is 0).
+        let mut hi = 1;
+        while rest.get(hi).is_some_and(|(k, _)| below(k)) {
+            hi *= 2;
+        }
+        let lo = hi / 2;
+        let window = rest.get(lo..(hi + 1).min(rest.len()))?;
+        let found = match search(window, key) {
+            Ok(i) => Ok(start + lo + i),
+            Err(i) => Err(start + lo + i),
+        };
+        Some(Place { ci, found })
+    }
+
     /// The value at `place` (as [`ChunkedMap::place`] found it), if the key was there.
     pub(crate) fn at(&self, place: Place) -> Option<&V> {
         let chunk = self.chunks.get(place.ci)?;
@@ -313,6 +403,23 @@ impl<K: ChunkKey, V> ChunkedMap<K, V> {
             (_, Ok(_)) => false,
             (ci, Err(at)) => {
                 self.put(ci, at, key.to_owned(), V::default());
+                true
+            }
+        }
+    }
+
+    /// [`ChunkedMap::insert_absent`] with the search of [`ChunkedMap::place_from`].
+    pub(crate) fn insert_absent_from<Q>(&mut self, key: &Q, finger: &mut Finger) -> bool
+    where
+        K: Borrow<Q>,
+        Q: ChunkKey + ToOwned<Owned = K> + ?Sized,
+        V: Default,
+    {
+        let place = self.place_from(key, finger);
+        match place.found {
+            Ok(_) => false,
+            Err(at) => {
+                self.put(place.ci, at, key.to_owned(), V::default());
                 true
             }
         }

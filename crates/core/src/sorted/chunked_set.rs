@@ -5,6 +5,7 @@
 use std::borrow::Borrow;
 use std::fmt;
 
+use super::chunked::Finger;
 use super::{ChunkKey, ChunkedMap};
 
 /// A set kept sorted in chunks; iterates in order.
@@ -40,6 +41,16 @@ impl<T: ChunkKey> ChunkedSet<T> {
         Q: ChunkKey + ToOwned<Owned = T> + ?Sized,
     {
         self.map.insert_absent(item)
+    }
+
+    /// [`ChunkedSet::insert_ref`] for items visited in increasing order (see
+    /// [`ChunkedMap::place_from`]).
+    pub(crate) fn insert_ref_from<Q>(&mut self, item: &Q, finger: &mut Finger) -> bool
+    where
+        T: Borrow<Q>,
+        Q: ChunkKey + ToOwned<Owned = T> + ?Sized,
+    {
+        self.map.insert_absent_from(item, finger)
     }
 
     /// Removes `item`; whether it was there.
