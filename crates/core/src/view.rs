@@ -161,10 +161,12 @@ impl View {
             }
             return Some(set);
         }
-        let mut in_visible = Finger::default();
         for doc_id in dirty.into_iter().flatten() {
-            let doc = store.visible.get_from(doc_id.as_str(), &mut in_visible);
-            match doc.filter(|d| self.matches(d)) {
+            match store
+                .visible
+                .get(doc_id.as_str())
+                .filter(|d| self.matches(d))
+            {
                 Some(doc) => {
                     self.present
                         .insert_ref_from(doc_id.as_str(), &mut in_present);

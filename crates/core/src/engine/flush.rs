@@ -1,7 +1,7 @@
 //! Flushing the ingest batch: one `Changes` output for all views and one cache write per
 //! changed channel.
 
-use crate::sorted::{ChunkedSet, Finger};
+use crate::sorted::ChunkedSet;
 
 use super::Engine;
 use crate::output::Output;
@@ -57,10 +57,8 @@ impl Engine {
                     upserts.push(d.clone());
                 }
             } else {
-                // In id order: each search starts where the last one ended.
-                let mut finger = Finger::default();
                 for id in &dirty.ids {
-                    match confirmed.get_from(id.as_str(), &mut finger) {
+                    match confirmed.get(id.as_str()) {
                         Some(d) => upserts.push(d.clone()),
                         None => removes.push(id.clone()),
                     }

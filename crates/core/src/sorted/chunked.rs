@@ -296,7 +296,8 @@ impl<K: ChunkKey, V> ChunkedMap<K, V> {
         place
     }
 
-    /// The value of `key`, found by [`ChunkedMap::place_from`].
+    /// The value of `key`, found by [`ChunkedMap::place_from`] (for the tests).
+    #[cfg(test)]
     pub(crate) fn get_from<Q>(&self, key: &Q, finger: &mut Finger) -> Option<&V>
     where
         K: Borrow<Q>,
