@@ -125,7 +125,7 @@ pub use outbox::PendingMutation;
 pub use output::{Conflict, MutationOutcome, Output, PresenceChange, Status};
 pub use persist::{CachedChannel, ChannelDelta, Persist, PersistedState};
 pub use rng::Rng;
-pub use sorted::{ChunkedMap, ChunkedSet, Entry, SortedMap, SortedSet};
+pub use sorted::{ChunkKey, ChunkedMap, ChunkedSet, Entry, SortedMap, SortedSet};
 pub use store::{overlay, VisibleDoc};
 pub use stored::StoredError;
 pub use view::{ChangeSet, ViewEvent, ViewId};

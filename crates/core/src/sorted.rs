@@ -21,7 +21,8 @@ mod chunked_set;
 mod serde_impl;
 mod set;
 
-pub use chunked::ChunkedMap;
+pub(crate) use chunked::Finger;
+pub use chunked::{ChunkKey, ChunkedMap};
 pub use chunked_set::ChunkedSet;
 pub use set::SortedSet;
 

@@ -3,7 +3,7 @@
 //! selector ([`Selector::matches`]: its ids, then [`tether_protocol::Filter::matches`]), so an
 //! optimistic insert shows in exactly the views the server will put it in.
 
-use crate::sorted::ChunkedSet;
+use crate::sorted::{ChunkedSet, Finger};
 
 #[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
@@ -147,25 +147,33 @@ impl View {
             from_cache: false,
             events: std::mem::take(&mut self.events),
         };
+        // The ids come in order: each search starts where the last one ended.
+        let mut in_present = Finger::default();
         if self.full {
             self.full = false;
             self.present.clear();
             for doc in store.visible.values() {
                 if self.matches(doc) {
-                    self.present.insert_ref(doc.id.as_str());
+                    self.present
+                        .insert_ref_from(doc.id.as_str(), &mut in_present);
                     set.upserts.push(doc.clone());
                 }
             }
             return Some(set);
         }
         for doc_id in dirty.into_iter().flatten() {
-            match store.visible.get(doc_id).filter(|d| self.matches(d)) {
+            match store
+                .visible
+                .get(doc_id.as_str())
+                .filter(|d| self.matches(d))
+            {
                 Some(doc) => {
-                    self.present.insert_ref(doc_id.as_str());
+                    self.present
+                        .insert_ref_from(doc_id.as_str(), &mut in_present);
                     set.upserts.push(doc.clone());
                 }
                 None => {
-                    if self.present.remove(doc_id) {
+                    if self.present.remove(doc_id.as_str()) {
                         set.removes.push(doc_id.clone());
                     }
                 }

@@ -241,6 +241,50 @@ fn edge_frames() {
             r#"{"type":"event","channel":"c","epoch":"e","offset":2,"prev":1,"op":"upsert","id":"d"}"#,
             false,
         ),
+        // Fields out of the codec's order, keys spaced from their colon, a kind before its
+        // place: read by name, as written in order.
+        (
+            r#"{"version":1,"id":"d","doc":{"a":1},"kind":"updated","op":"upsert","prev":1,"offset":2,"epoch":"e","channel":"c","type":"event"}"#,
+            true,
+        ),
+        (
+            r#"{"type" :"event","channel" : "c","kind":"created","epoch":"e","offset":2,"prev":1,"op":"upsert","id":"d","version":1}"#,
+            true,
+        ),
+        (
+            r#"{"type":"event","channel":"c","epoch":"e","offset":2,"prev":1,"op":"upsert","kind":null,"id":"d","version":1,"origin":{"client_id":"x","mutation_id":3}}"#,
+            true,
+        ),
+        // A repeated field right where the order expects the next one.
+        (
+            r#"{"type":"event","type":"event","channel":"c","epoch":"e","offset":2,"prev":1,"op":"upsert","id":"d","version":1}"#,
+            false,
+        ),
+        (
+            r#"{"type":"event","channel":"c","channel":"c","epoch":"e","offset":2,"prev":1,"op":"upsert","id":"d","version":1}"#,
+            false,
+        ),
+        // Values that only start like the expected ones.
+        (
+            r#"{"type":"events","channel":"c","epoch":"e","offset":2,"prev":1,"op":"upsert","id":"d","version":1}"#,
+            false,
+        ),
+        (
+            r#"{"type":"event","channel":"c","epoch":"e","offset":2,"prev":1,"op":"upserted","id":"d","version":1}"#,
+            false,
+        ),
+        (
+            r#"{"type":"event","channel":"c","epoch":"e","offset":2,"prev":1,"op":"upsert"x,"id":"d","version":1}"#,
+            false,
+        ),
+        (
+            r#"{"type":"ev\u0065nt","channel":"c","epoch":"e","offset":2,"prev":1,"op":"upsert","id":"d","version":1}"#,
+            false,
+        ),
+        (
+            r#"{"type\u0020":"event","channel":"c","epoch":"e","offset":2,"prev":1,"op":"upsert","id":"d","version":1}"#,
+            false,
+        ),
         (r#"{"type":"pong","nonce":1}"#, false),
         ("", false),
         ("{}", false),

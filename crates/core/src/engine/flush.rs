@@ -58,7 +58,7 @@ impl Engine {
                 }
             } else {
                 for id in &dirty.ids {
-                    match confirmed.get(id) {
+                    match confirmed.get(id.as_str()) {
                         Some(d) => upserts.push(d.clone()),
                         None => removes.push(id.clone()),
                     }

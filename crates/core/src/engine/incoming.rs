@@ -341,7 +341,9 @@ impl Engine {
                 let own = ev
                     .origin
                     .is_some_and(|(client_id, _)| client_id == self.client_id);
-                let before = ch.store.confirmed.get(ev.id).map(|d| &d.doc);
+                // One search of the confirmed map for the read here and the write below.
+                let place = ch.store.confirmed.place(ev.id);
+                let before = ch.store.confirmed.at(place).map(|d| &d.doc);
                 // A server that sends no kind (`Unknown`): the confirmed bodies decide.
                 let server_kind = ev.kind.unwrap_or(EventKind::Unknown);
                 // An upsert without a body is an empty object, made only then (an object's
@@ -367,7 +369,7 @@ impl Engine {
                     EventOp::Upsert => {
                         let body = ev.doc.unwrap_or_else(|| Json::Object(Default::default()));
                         // Updated in place when present (the id is not allocated again).
-                        let d = store.confirmed.slot(ev.id, || Document {
+                        let d = store.confirmed.slot_at(place, ev.id, || Document {
                             id: ev.id.to_owned(),
                             version: 0,
                             doc: Json::Null,
@@ -424,7 +426,7 @@ impl Engine {
         let shown = self
             .channels
             .get(&m.channel)
-            .and_then(|c| c.store.visible.get(&m.id))
+            .and_then(|c| c.store.visible.get(m.id.as_str()))
             .map(|v| v.doc.clone());
         self.rebase(&m.channel, &m.id);
         let outcome = match reason {

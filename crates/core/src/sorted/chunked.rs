@@ -8,9 +8,86 @@
 //! instantiated twice.
 
 use std::borrow::Borrow;
+use std::cmp::Ordering;
 use std::fmt;
 
 use super::SortedMap;
+
+/// A key type a [`ChunkedMap`] searches by: its order, through a comparison the searches
+/// inline. Strings (the maps' document ids) compare byte by byte in the search, in the order
+/// of `str::cmp`, where the library's comparison calls out for every step of a search.
+pub trait ChunkKey: Ord {
+    /// `self.cmp(other)`.
+    fn key_cmp(&self, other: &Self) -> Ordering {
+        self.cmp(other)
+    }
+}
+
+impl ChunkKey for str {
+    #[inline(always)]
+    fn key_cmp(&self, other: &str) -> Ordering {
+        cmp_bytes(self.as_bytes(), other.as_bytes())
+    }
+}
+
+impl ChunkKey for String {
+    #[inline(always)]
+    fn key_cmp(&self, other: &String) -> Ordering {
+        cmp_bytes(self.as_bytes(), other.as_bytes())
+    }
+}
+
+impl ChunkKey for u64 {}
+
+/// The order of byte strings (as `<[u8]>::cmp`): the first differing byte, else the length.
+/// A byte loop inlined in the search: ids differ early, so it stops after a few bytes.
+#[inline(always)]
+pub(crate) fn cmp_bytes(a: &[u8], b: &[u8]) -> Ordering {
+    for (x, y) in a.iter().zip(b) {
+        if x != y {
+            return x.cmp(y);
+        }
+    }
+    a.len().cmp(&b.len())
+}
+
+/// Binary search of a sorted chunk for `key`: its index (`Ok`) or where it would go (`Err`),
+/// as `binary_search_by` gives them for distinct keys.
+#[inline(always)]
+fn search<K, V, Q>(chunk: &[(K, V)], key: &Q) -> Result<usize, usize>
+where
+    K: Borrow<Q>,
+    Q: ChunkKey + ?Sized,
+{
+    let (mut lo, mut hi) = (0, chunk.len());
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        let Some((k, _)) = chunk.get(mid) else {
+            break;
+        };
+        match k.borrow().key_cmp(key) {
+            Ordering::Less => lo = mid + 1,
+            Ordering::Greater => hi = mid,
+            Ordering::Equal => return Ok(mid),
+        }
+    }
+    Err(lo)
+}
+
+/// Where the last search of an in-order walk over a [`ChunkedMap`] ended (see
+/// [`ChunkedMap::place_from`]); the default starts at the first entry.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Finger {
+    ci: usize,
+    at: usize,
+}
+
+/// Where a key is in a [`ChunkedMap`] (`found: Ok`) or would go (`Err`): its chunk and place.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Place {
+    ci: usize,
+    found: Result<usize, usize>,
+}
 
 /// Entries per chunk after a split; a chunk splits when it reaches twice this.
 const CHUNK: usize = 256;
@@ -64,7 +141,7 @@ impl<K: Ord, V> From<SortedMap<K, V>> for ChunkedMap<K, V> {
     }
 }
 
-impl<K: Ord, V> ChunkedMap<K, V> {
+impl<K: ChunkKey, V> ChunkedMap<K, V> {
     /// An empty map.
     pub fn new() -> ChunkedMap<K, V> {
         ChunkedMap::default()
@@ -81,14 +158,26 @@ impl<K: Ord, V> ChunkedMap<K, V> {
     fn find<Q>(&self, key: &Q) -> (usize, Result<usize, usize>)
     where
         K: Borrow<Q>,
-        Q: Ord + ?Sized,
+        Q: ChunkKey + ?Sized,
     {
         // The first chunk whose last key is not below `key`; past the end, the last chunk.
-        let below = |c: &Vec<(K, V)>| c.last().is_some_and(|(k, _)| k.borrow() < key);
-        let ci = self.chunks.partition_point(below);
-        let ci = ci.min(self.chunks.len().saturating_sub(1));
+        // Both searches are written out so that the key comparison inlines into them.
+        let (mut lo, mut hi) = (0, self.chunks.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let below = self.chunks.get(mid).is_some_and(|c| {
+                c.last()
+                    .is_some_and(|(k, _)| k.borrow().key_cmp(key) == Ordering::Less)
+            });
+            if below {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        let ci = lo.min(self.chunks.len().saturating_sub(1));
         match self.chunks.get(ci) {
-            Some(c) => (ci, c.binary_search_by(|(k, _)| k.borrow().cmp(key))),
+            Some(c) => (ci, search(c, key)),
             None => (ci, Err(0)),
         }
     }
@@ -124,7 +213,7 @@ impl<K: Ord, V> ChunkedMap<K, V> {
     pub fn get<Q>(&self, key: &Q) -> Option<&V>
     where
         K: Borrow<Q>,
-        Q: Ord + ?Sized,
+        Q: ChunkKey + ?Sized,
     {
         let (ci, found) = self.find(key);
         let chunk = self.chunks.get(ci)?;
@@ -135,7 +224,7 @@ impl<K: Ord, V> ChunkedMap<K, V> {
     pub fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut V>
     where
         K: Borrow<Q>,
-        Q: Ord + ?Sized,
+        Q: ChunkKey + ?Sized,
     {
         let (ci, found) = self.find(key);
         self.at_mut((ci, found.ok()?))
@@ -145,7 +234,7 @@ impl<K: Ord, V> ChunkedMap<K, V> {
     pub fn contains_key<Q>(&self, key: &Q) -> bool
     where
         K: Borrow<Q>,
-        Q: Ord + ?Sized,
+        Q: ChunkKey + ?Sized,
     {
         self.find(key).1.is_ok()
     }
@@ -166,7 +255,7 @@ impl<K: Ord, V> ChunkedMap<K, V> {
     pub fn set<Q>(&mut self, key: &Q, value: V) -> Option<V>
     where
         K: Borrow<Q>,
-        Q: Ord + ToOwned<Owned = K> + ?Sized,
+        Q: ChunkKey + ToOwned<Owned = K> + ?Sized,
     {
         match self.find(key) {
             (ci, Ok(at)) => self.at_mut((ci, at)).map(|v| std::mem::replace(v, value)),
@@ -177,11 +266,125 @@ impl<K: Ord, V> ChunkedMap<K, V> {
         }
     }
 
+    /// Where `key` is or would go, for [`ChunkedMap::at`] and [`ChunkedMap::slot_at`] (one
+    /// search for a read and then a write of the same key, the map unchanged in between).
+    pub(crate) fn place<Q>(&self, key: &Q) -> Place
+    where
+        K: Borrow<Q>,
+        Q: ChunkKey + ?Sized,
+    {
+        let (ci, found) = self.find(key);
+        Place { ci, found }
+    }
+
+    /// [`ChunkedMap::place`] for a walk over keys in increasing order: the search starts where
+    /// the last one of the walk (`finger`) ended, galloping, and `finger` moves to the place
+    /// found. Any finger gives the right place (one that does not precede `key`, e.g. after a
+    /// change of the map or a key out of order, makes a full search); in order, over many keys
+    /// of the map, each search takes a few comparisons instead of a whole binary search.
+    pub(crate) fn place_from<Q>(&self, key: &Q, finger: &mut Finger) -> Place
+    where
+        K: Borrow<Q>,
+        Q: ChunkKey + ?Sized,
+    {
+        let place = match self.seek(key, *finger) {
+            Some(place) => place,
+            None => self.place(key),
+        };
+        let (Ok(at) | Err(at)) = place.found;
+        *finger = Finger { ci: place.ci, at };
+        place
+    }
+
+    /// The value of `key`, found by [`ChunkedMap::place_from`] (for the tests).
+    #[cfg(test)]
+    pub(crate) fn get_from<Q>(&self, key: &Q, finger: &mut Finger) -> Option<&V>
+    where
+        K: Borrow<Q>,
+        Q: ChunkKey + ?Sized,
+    {
+        let place = self.place_from(key, finger);
+        self.at(place)
+    }
+
+    /// The search of [`ChunkedMap::place_from`] from `f`; `None` when `f` is out of range or
+    /// an entry before it is not below `key` (then the full search decides).
+    fn seek<Q>(&self, key: &Q, f: Finger) -> Option<Place>
+    where
+        K: Borrow<Q>,
+        Q: ChunkKey + ?Sized,
+    {
+        let below = |k: &K| k.borrow().key_cmp(key) == Ordering::Less;
+        let chunk = self.chunks.get(f.ci)?;
+        if f.at > chunk.len() {
+            return None;
+        }
+        // Everything before the finger is below `key` when the entry just before it is.
+        let before = match f.at.checked_sub(1) {
+            Some(i) => chunk.get(i),
+            None => {
+                f.ci.checked_sub(1)
+                    .and_then(|p| self.chunks.get(p))
+                    .and_then(|c| c.last())
+            }
+        };
+        if before.is_some_and(|(k, _)| !below(k)) {
+            return None;
+        }
+        // The first chunk from here whose last key is not below `key` (else the last one), as
+        // `find` picks it.
+        let (mut ci, mut start) = (f.ci, f.at);
+        while ci + 1 < self.chunks.len()
+            && self
+                .chunks
+                .get(ci)
+                .and_then(|c| c.last())
+                .is_some_and(|(k, _)| below(k))
+        {
+            ci += 1;
+            start = 0;
+        }
+        let rest = self.chunks.get(ci)?.get(start..)?;
+        // Gallop: `rest[hi]` is the first probed entry not below `key` (or `hi` is past the
+        // end), `rest[lo]` the last one below it (or `lo` is 0).
+        let mut hi = 1;
+        while rest.get(hi).is_some_and(|(k, _)| below(k)) {
+            hi *= 2;
+        }
+        let lo = hi / 2;
+        let window = rest.get(lo..(hi + 1).min(rest.len()))?;
+        let found = match search(window, key) {
+            Ok(i) => Ok(start + lo + i),
+            Err(i) => Err(start + lo + i),
+        };
+        Some(Place { ci, found })
+    }
+
+    /// The value at `place` (as [`ChunkedMap::place`] found it), if the key was there.
+    pub(crate) fn at(&self, place: Place) -> Option<&V> {
+        let chunk = self.chunks.get(place.ci)?;
+        chunk.get(place.found.ok()?).map(|(_, v)| v)
+    }
+
+    /// [`ChunkedMap::slot`] at `place`, which [`ChunkedMap::place`] found for `key` with the
+    /// map unchanged since.
+    pub(crate) fn slot_at<Q>(&mut self, place: Place, key: &Q, make: impl FnOnce() -> V) -> &mut V
+    where
+        K: Borrow<Q>,
+        Q: ChunkKey + ToOwned<Owned = K> + ?Sized,
+    {
+        let at = match place.found {
+            Ok(at) => (place.ci, at),
+            Err(at) => self.put(place.ci, at, key.to_owned(), make()),
+        };
+        &mut self.chunks[at.0][at.1].1
+    }
+
     /// The value of `key`, inserting `make()` first when there is none (one search).
     pub(crate) fn slot<Q>(&mut self, key: &Q, make: impl FnOnce() -> V) -> &mut V
     where
         K: Borrow<Q>,
-        Q: Ord + ToOwned<Owned = K> + ?Sized,
+        Q: ChunkKey + ToOwned<Owned = K> + ?Sized,
     {
         let place = match self.find(key) {
             (ci, Ok(at)) => (ci, at),
@@ -194,7 +397,7 @@ impl<K: Ord, V> ChunkedMap<K, V> {
     pub(crate) fn insert_absent<Q>(&mut self, key: &Q) -> bool
     where
         K: Borrow<Q>,
-        Q: Ord + ToOwned<Owned = K> + ?Sized,
+        Q: ChunkKey + ToOwned<Owned = K> + ?Sized,
         V: Default,
     {
         match self.find(key) {
@@ -206,12 +409,29 @@ impl<K: Ord, V> ChunkedMap<K, V> {
         }
     }
 
+    /// [`ChunkedMap::insert_absent`] with the search of [`ChunkedMap::place_from`].
+    pub(crate) fn insert_absent_from<Q>(&mut self, key: &Q, finger: &mut Finger) -> bool
+    where
+        K: Borrow<Q>,
+        Q: ChunkKey + ToOwned<Owned = K> + ?Sized,
+        V: Default,
+    {
+        let place = self.place_from(key, finger);
+        match place.found {
+            Ok(_) => false,
+            Err(at) => {
+                self.put(place.ci, at, key.to_owned(), V::default());
+                true
+            }
+        }
+    }
+
     /// Removes `key`; returns its value. A chunk left empty goes; one left small merges with
     /// a neighbour when both fit in one chunk, so the chunks stay about `CHUNK` long.
     pub fn remove<Q>(&mut self, key: &Q) -> Option<V>
     where
         K: Borrow<Q>,
-        Q: Ord + ?Sized,
+        Q: ChunkKey + ?Sized,
     {
         let (ci, found) = self.find(key);
         let at = found.ok()?;
@@ -303,7 +523,7 @@ impl<'a, K, V> IntoIterator for &'a ChunkedMap<K, V> {
     }
 }
 
-impl<K: Ord, V> FromIterator<(K, V)> for ChunkedMap<K, V> {
+impl<K: ChunkKey, V> FromIterator<(K, V)> for ChunkedMap<K, V> {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> ChunkedMap<K, V> {
         ChunkedMap::from_unsorted(iter.into_iter().collect())
     }
@@ -311,8 +531,8 @@ impl<K: Ord, V> FromIterator<(K, V)> for ChunkedMap<K, V> {
 
 impl<K, V, Q> std::ops::Index<&Q> for ChunkedMap<K, V>
 where
-    K: Ord + Borrow<Q>,
-    Q: Ord + ?Sized,
+    K: ChunkKey + Borrow<Q>,
+    Q: ChunkKey + ?Sized,
 {
     type Output = V;
 

@@ -5,7 +5,8 @@
 use std::borrow::Borrow;
 use std::fmt;
 
-use super::ChunkedMap;
+use super::chunked::Finger;
+use super::{ChunkKey, ChunkedMap};
 
 /// A set kept sorted in chunks; iterates in order.
 #[derive(Clone, PartialEq)]
@@ -27,7 +28,7 @@ impl<T: fmt::Debug> fmt::Debug for ChunkedSet<T> {
     }
 }
 
-impl<T: Ord> ChunkedSet<T> {
+impl<T: ChunkKey> ChunkedSet<T> {
     /// An empty set.
     pub fn new() -> ChunkedSet<T> {
         ChunkedSet::default()
@@ -37,16 +38,26 @@ impl<T: Ord> ChunkedSet<T> {
     pub fn insert_ref<Q>(&mut self, item: &Q) -> bool
     where
         T: Borrow<Q>,
-        Q: Ord + ToOwned<Owned = T> + ?Sized,
+        Q: ChunkKey + ToOwned<Owned = T> + ?Sized,
     {
         self.map.insert_absent(item)
+    }
+
+    /// [`ChunkedSet::insert_ref`] for items visited in increasing order (see
+    /// [`ChunkedMap::place_from`]).
+    pub(crate) fn insert_ref_from<Q>(&mut self, item: &Q, finger: &mut Finger) -> bool
+    where
+        T: Borrow<Q>,
+        Q: ChunkKey + ToOwned<Owned = T> + ?Sized,
+    {
+        self.map.insert_absent_from(item, finger)
     }
 
     /// Removes `item`; whether it was there.
     pub fn remove<Q>(&mut self, item: &Q) -> bool
     where
         T: Borrow<Q>,
-        Q: Ord + ?Sized,
+        Q: ChunkKey + ?Sized,
     {
         self.map.remove(item).is_some()
     }
@@ -55,7 +66,7 @@ impl<T: Ord> ChunkedSet<T> {
     pub fn contains<Q>(&self, item: &Q) -> bool
     where
         T: Borrow<Q>,
-        Q: Ord + ?Sized,
+        Q: ChunkKey + ?Sized,
     {
         self.map.contains_key(item)
     }
@@ -95,7 +106,7 @@ impl<'a, T> IntoIterator for &'a ChunkedSet<T> {
     }
 }
 
-impl<T: Ord + Borrow<str>> ChunkedSet<T> {
+impl<T: ChunkKey + Borrow<str>> ChunkedSet<T> {
     /// From string items in any order (for tests and tools).
     pub fn from_strs(items: &[&str]) -> ChunkedSet<T>
     where

@@ -1,7 +1,7 @@
 //! The fast path of the most frequent server message: an `event` read straight from its text
 //! ([`decode_event`]), without building the envelope as a JSON tree.
 
-use crate::json::{Json, Parser};
+use crate::json::{Json, KeyBytes, Parser};
 use crate::messages::{EventKind, EventOp};
 
 /// An `event` message read from its text: the envelope's strings borrowed from the frame, the
@@ -32,6 +32,22 @@ pub struct EventRef<'a> {
     pub origin: Option<(&'a str, u64)>,
 }
 
+/// The event's fields as the codec writes them, in its order: each key with its quotes and
+/// colon, and the slot `decode_event` reads it into.
+const WRITE_ORDER: [(KeyBytes, usize); 11] = [
+    (KeyBytes::new(b"\"type\":"), 0),
+    (KeyBytes::new(b"\"channel\":"), 1),
+    (KeyBytes::new(b"\"epoch\":"), 2),
+    (KeyBytes::new(b"\"offset\":"), 3),
+    (KeyBytes::new(b"\"prev\":"), 4),
+    (KeyBytes::new(b"\"op\":"), 5),
+    (KeyBytes::new(b"\"kind\":"), 10),
+    (KeyBytes::new(b"\"id\":"), 6),
+    (KeyBytes::new(b"\"version\":"), 7),
+    (KeyBytes::new(b"\"doc\":"), 8),
+    (KeyBytes::new(b"\"origin\":"), 9),
+];
+
 /// Reads `bytes` as an `event` message in its common form: every field the message has
 /// appears once, its strings have no escapes and its integers are plain digits. Returns `None`
 /// for anything else (another message type, another form, or not a message at all); the caller
@@ -54,27 +70,35 @@ pub fn decode_event(bytes: &[u8]) -> Option<EventRef<'_>> {
     if p.eat(b'}') {
         return None;
     }
+    // The fields in the order the codec writes them: each key is first tried as the next
+    // (or, past an absent optional field, the one after) of that order, by its bytes.
+    let mut next = 0;
     loop {
-        let key = p.plain_string()?;
-        if !p.eat(b':') {
-            return None;
-        }
-        let slot = match key {
-            "type" => 0,
-            "channel" => 1,
-            "epoch" => 2,
-            "offset" => 3,
-            "prev" => 4,
-            "op" => 5,
-            "id" => 6,
-            "version" => 7,
-            "doc" => 8,
-            "origin" => 9,
-            "kind" => 10,
-            _ => {
-                // An unknown field: ignored, but it must be JSON.
-                p.json()?;
-                usize::MAX
+        let slot = match p.eat_expected_key(&WRITE_ORDER, &mut next) {
+            Some(slot) => slot,
+            None => {
+                let key = p.plain_string()?;
+                if !p.eat(b':') {
+                    return None;
+                }
+                match key {
+                    "type" => 0,
+                    "channel" => 1,
+                    "epoch" => 2,
+                    "offset" => 3,
+                    "prev" => 4,
+                    "op" => 5,
+                    "id" => 6,
+                    "version" => 7,
+                    "doc" => 8,
+                    "origin" => 9,
+                    "kind" => 10,
+                    _ => {
+                        // An unknown field: ignored, but it must be JSON.
+                        p.json()?;
+                        usize::MAX
+                    }
+                }
             }
         };
         if let Some(seen) = seen.get_mut(slot) {
@@ -83,16 +107,26 @@ pub fn decode_event(bytes: &[u8]) -> Option<EventRef<'_>> {
             }
         }
         match slot {
-            0 => tag = Some(p.plain_string()?),
+            0 => {
+                tag = Some(if p.eat_bytes(b"\"event\"") {
+                    "event"
+                } else {
+                    p.plain_string()?
+                })
+            }
             1 => channel = Some(p.plain_string()?),
             2 => epoch = Some(p.plain_string()?),
             3 => offset = Some(p.plain_u64()?),
             4 => prev = Some(p.plain_u64()?),
             5 => {
-                op = Some(match p.plain_string()? {
-                    "upsert" => EventOp::Upsert,
-                    "remove" => EventOp::Remove,
-                    _ => return None,
+                op = Some(if p.eat_bytes(b"\"upsert\"") {
+                    EventOp::Upsert
+                } else {
+                    match p.plain_string()? {
+                        "upsert" => EventOp::Upsert,
+                        "remove" => EventOp::Remove,
+                        _ => return None,
+                    }
                 })
             }
             6 => id = Some(p.plain_string()?),

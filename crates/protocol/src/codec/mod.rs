@@ -147,9 +147,49 @@ pub const MAX_JOINED_FRAME_BYTES: usize = 64 * 1024;
 /// this crate never contains a raw newline (JSON escapes it inside strings), so a frame of
 /// one message yields exactly that message.
 pub fn split_frame(frame: &[u8]) -> impl Iterator<Item = &[u8]> {
-    frame
-        .split(|b| *b == b'\n')
-        .filter(|piece| !piece.iter().all(u8::is_ascii_whitespace))
+    Lines { rest: Some(frame) }.filter(|piece| !piece.iter().all(u8::is_ascii_whitespace))
+}
+
+/// The pieces of a frame between `\n`s (as `frame.split(|b| *b == b'\n')`), the newlines
+/// found eight bytes at a time.
+struct Lines<'a> {
+    /// What follows the last newline found; `None` once the last piece was given.
+    rest: Option<&'a [u8]>,
+}
+
+impl<'a> Iterator for Lines<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let rest = self.rest?;
+        match find_newline(rest) {
+            Some(at) => {
+                self.rest = rest.get(at + 1..);
+                rest.get(..at)
+            }
+            None => {
+                self.rest = None;
+                Some(rest)
+            }
+        }
+    }
+}
+
+/// Where the first `\n` of `bytes` is. Whole words without one are skipped with the
+/// exact has-a-zero-byte test on the word xor'ed with newlines.
+fn find_newline(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let mut at = 0;
+    while let Some(word) = bytes.get(at..).and_then(<[u8]>::first_chunk::<8>) {
+        let x = u64::from_le_bytes(*word) ^ (ONES * u64::from(b'\n'));
+        if x.wrapping_sub(ONES) & !x & HIGHS != 0 {
+            break;
+        }
+        at += 8;
+    }
+    let tail = bytes.get(at..)?;
+    tail.iter().position(|&b| b == b'\n').map(|i| at + i)
 }
 
 #[cfg(test)]
@@ -167,5 +207,28 @@ mod framing_tests {
         );
         assert_eq!(split_frame(b"").count(), 0);
         assert_eq!(split_frame(b"\n\r\n").count(), 0);
+    }
+
+    #[test]
+    fn split_frame_cuts_where_slice_split_does() {
+        // Newlines at every place within and across eight-byte words, and none.
+        let mut frames: Vec<Vec<u8>> = vec![b"0123456789abcdefghij".to_vec()];
+        for at in 0..20 {
+            for second in [None, Some(7), Some(8), Some(15), Some(19)] {
+                let mut f = b"0123456789abcdefghij".to_vec();
+                f[at] = b'\n';
+                if let Some(s) = second {
+                    f[s] = b'\n';
+                }
+                frames.push(f);
+            }
+        }
+        frames.push(b"\n\n\n\n\n\n\n\n\n".to_vec());
+        frames.push(vec![0x8a, 0x0a, 0xff, 0x0b, 0x09, 0x8a, 0x8a, 0x8a, 0x0a]);
+        for f in &frames {
+            let expected: Vec<&[u8]> = f.split(|b| *b == b'\n').collect();
+            let got: Vec<&[u8]> = Lines { rest: Some(f) }.collect();
+            assert_eq!(got, expected, "{f:?}");
+        }
     }
 }

@@ -20,7 +20,7 @@ mod write;
 pub(crate) use number::push_u64;
 pub use number::Number;
 pub use object::Object;
-pub(crate) use parse::Parser;
+pub(crate) use parse::{KeyBytes, Parser};
 pub use parse::{ParseError, ParseErrorKind, MAX_DEPTH};
 pub(crate) use write::write_str;
 

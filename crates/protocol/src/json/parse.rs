@@ -113,6 +113,68 @@ static STOPS_PLAIN: [bool; 256] = {
     table
 };
 
+/// A short byte string (a quoted key and its colon, 5 to 16 bytes) as words, so that whether
+/// a text starts with it takes one or two word comparisons.
+pub(crate) struct KeyBytes {
+    /// The first eight bytes (little-endian), zero past the end.
+    head: u64,
+    /// Ones over the bytes of `head` that belong to the string.
+    mask: u64,
+    /// The eight bytes ending at the end (when longer than eight bytes).
+    tail: u64,
+    /// Its length.
+    len: usize,
+}
+
+impl KeyBytes {
+    /// `bytes`, which must be 1 to 16 bytes long (checked when the constant is built).
+    pub(crate) const fn new(bytes: &[u8]) -> KeyBytes {
+        assert!(!bytes.is_empty() && bytes.len() <= 16);
+        let (mut head, mut mask, mut tail) = (0u64, 0u64, 0u64);
+        let mut i = 0;
+        while i < bytes.len() && i < 8 {
+            head |= (bytes[i] as u64) << (8 * i);
+            mask |= 0xff << (8 * i);
+            i += 1;
+        }
+        if bytes.len() > 8 {
+            let start = bytes.len() - 8;
+            let mut j = 0;
+            while j < 8 {
+                tail |= (bytes[start + j] as u64) << (8 * j);
+                j += 1;
+            }
+        }
+        KeyBytes {
+            head,
+            mask,
+            tail,
+            len: bytes.len(),
+        }
+    }
+
+    /// Whether `text` starts with these bytes.
+    #[inline(always)]
+    pub(crate) fn starts(&self, text: &[u8]) -> bool {
+        let Some(word) = text.first_chunk::<8>() else {
+            return false; // a key and colon, then at least a value and a `}`: never this short
+        };
+        if u64::from_le_bytes(*word) & self.mask != self.head {
+            return false;
+        }
+        if self.len <= 8 {
+            return true;
+        }
+        match text
+            .get(self.len - 8..self.len)
+            .and_then(<[u8]>::first_chunk::<8>)
+        {
+            Some(word) => u64::from_le_bytes(*word) == self.tail,
+            None => false,
+        }
+    }
+}
+
 pub(crate) struct Parser<'a> {
     text: &'a str,
     bytes: &'a [u8],
@@ -188,6 +250,45 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// Skips whitespace, then consumes `bytes` if the text continues with exactly them;
+    /// whether it did.
+    #[inline]
+    pub(crate) fn eat_bytes(&mut self, bytes: &[u8]) -> bool {
+        self.skip_ws();
+        let Some(rest) = self.bytes.get(self.at..self.at + bytes.len()) else {
+            return false;
+        };
+        // A byte loop: these are a few bytes, too few for a call to `memcmp`.
+        if rest.iter().zip(bytes).any(|(a, b)| a != b) {
+            return false;
+        }
+        self.at += bytes.len();
+        true
+    }
+
+    /// Skips whitespace, then consumes an object key and its colon written exactly as
+    /// `keys[*next]` or `keys[*next + 1]` (quoted, no escapes, no space before the colon: the
+    /// same key [`Parser::plain_string`] and `eat(b':')` would read); its slot, and `*next`
+    /// moves past it. `None` (nothing consumed but whitespace) for any other key.
+    #[inline]
+    pub(crate) fn eat_expected_key(
+        &mut self,
+        keys: &[(KeyBytes, usize)],
+        next: &mut usize,
+    ) -> Option<usize> {
+        self.skip_ws();
+        let rest = self.bytes.get(self.at..)?;
+        for i in [*next, *next + 1] {
+            let (key, slot) = keys.get(i)?;
+            if key.starts(rest) {
+                self.at += key.len;
+                *next = i + 1;
+                return Some(*slot);
+            }
+        }
+        None
+    }
+
     /// A string without escapes, borrowed; `None` (position unspecified) for anything else.
     pub(crate) fn plain_string(&mut self) -> Option<&'a str> {
         if !self.eat(b'"') {
@@ -203,19 +304,32 @@ impl<'a> Parser<'a> {
         self.text.get(start..start + len)
     }
 
-    /// A non-negative integer written as plain digits that fits a `u64`; `None` otherwise.
+    /// A non-negative integer written as plain digits that fits a `u64`; `None` otherwise
+    /// (also for a number with a sign, a fraction, an exponent or a leading zero). Read in one
+    /// pass over its digits.
     pub(crate) fn plain_u64(&mut self) -> Option<u64> {
         self.skip_ws();
-        let end = scan_number(self.bytes, self.at).ok()?;
-        let digits = self.bytes.get(self.at..end)?;
+        let mut at = self.at;
         let mut n: u64 = 0;
-        for &b in digits {
-            if !b.is_ascii_digit() {
-                return None;
+        match self.bytes.get(at) {
+            Some(b'0') => {
+                at += 1;
+                if self.bytes.get(at).is_some_and(u8::is_ascii_digit) {
+                    return None; // a leading zero
+                }
             }
-            n = n.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+            Some(b'1'..=b'9') => {
+                while let Some(&b) = self.bytes.get(at).filter(|b| b.is_ascii_digit()) {
+                    n = n.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+                    at += 1;
+                }
+            }
+            _ => return None,
         }
-        self.at = end;
+        if matches!(self.bytes.get(at), Some(b'.' | b'e' | b'E')) {
+            return None; // not written as an integer
+        }
+        self.at = at;
         Some(n)
     }
 
@@ -324,7 +438,8 @@ impl<'a> Parser<'a> {
 
     fn object(&mut self) -> Result<Json, Fail> {
         self.enter()?;
-        let mut entries = Vec::new();
+        // The capacity the first push would give: the growth path is not taken for it.
+        let mut entries = Vec::with_capacity(4);
         self.skip_ws();
         if self.peek() == Some(b'}') {
             self.at += 1;
@@ -360,6 +475,18 @@ impl<'a> Parser<'a> {
 
     /// A string's contents; `self.at` is just past the opening quote.
     fn string(&mut self) -> Result<String, Fail> {
+        // The usual string, without escapes: copied at once.
+        let start = self.at;
+        if let Some(rest) = self.bytes.get(start..) {
+            if let Some(len) = rest.iter().position(|&b| STOPS_PLAIN[usize::from(b)]) {
+                if rest.get(len) == Some(&b'"') {
+                    if let Some(plain) = self.text.get(start..start + len) {
+                        self.at = start + len + 1;
+                        return Ok(plain.to_owned());
+                    }
+                }
+            }
+        }
         let mut out = String::new();
         let mut run = self.at;
         loop {

@@ -141,3 +141,54 @@ fn a_value_is_small() {
     );
     assert!(std::mem::size_of::<Number>() <= 16);
 }
+
+#[test]
+fn expected_keys_match_exactly_their_bytes() {
+    let keys = [
+        (KeyBytes::new(b"\"op\":"), 0),
+        (KeyBytes::new(b"\"type\":"), 1),
+        (KeyBytes::new(b"\"channel\":"), 2),
+        (KeyBytes::new(b"\"mutation_id\":"), 3),
+    ];
+    let texts: [&[u8]; 12] = [
+        b"\"op\":1}",
+        b"\"op\" :1}",
+        b"\"o\":1}  ",
+        b"\"op\":",
+        b"\"type\":\"x\"}",
+        b"\"typ\":\"x\"}",
+        b"\"types\":\"x\"}",
+        b"\"channel\":\"x\"}",
+        b"\"channel:\"x\"}",
+        b"\"channeL\":\"x\"}",
+        b"\"mutation_id\":1}",
+        b"\"mutation_ix\":1}",
+    ];
+    for text in texts {
+        for (i, (key, _)) in keys.iter().enumerate() {
+            let written: &[&[u8]] = &[
+                b"\"op\":",
+                b"\"type\":",
+                b"\"channel\":",
+                b"\"mutation_id\":",
+            ];
+            let expect = text.starts_with(written[i]) && text.len() >= 8;
+            assert_eq!(
+                key.starts(text),
+                expect,
+                "{:?} {i}",
+                String::from_utf8_lossy(text)
+            );
+        }
+        let s = std::str::from_utf8(text).unwrap();
+        for start in 0..keys.len() {
+            let mut p = Parser::new(s);
+            let mut next = start;
+            let got = p.eat_expected_key(&keys, &mut next);
+            let want = (start..(start + 2).min(keys.len()))
+                .find(|&i| keys[i].0.starts(text))
+                .map(|i| keys[i].1);
+            assert_eq!(got, want);
+        }
+    }
+}

@@ -146,3 +146,103 @@ fn chunked_set_keeps_items_sorted_and_unique() {
         r#"{"y", "z"}"#
     );
 }
+
+#[test]
+fn key_order_is_str_order() {
+    use super::cmp_bytes;
+    let words = [
+        "",
+        "a",
+        "a\0",
+        "a\0b",
+        "ab",
+        "abc",
+        "b",
+        "d1",
+        "d10",
+        "d9",
+        "\u{ff}",
+        "é",
+        "e",
+        "abcdefgh",
+        "abcdefghi",
+        "abcdefgi",
+        "abcdefg",
+        "task-000123",
+        "task-000124",
+    ];
+    for x in words {
+        for y in words {
+            assert_eq!(
+                cmp_bytes(x.as_bytes(), y.as_bytes()),
+                x.cmp(y),
+                "{x:?} vs {y:?}"
+            );
+        }
+    }
+}
+
+/// The same place as a full search, whatever the finger: walks in order (the use), out of
+/// order, across changes of the map and with arbitrary fingers; every key found by an
+/// in-order walk; inserts through a finger build the same set as plain inserts.
+#[test]
+fn place_from_finds_what_place_finds() {
+    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut m: ChunkedMap<String, u64> = ChunkedMap::new();
+    let same = |a: Place, b: Place| a.ci == b.ci && a.found == b.found;
+    for round in 0..60_u64 {
+        // Grow the map (several chunks after a few rounds), sometimes shrink it.
+        for _ in 0..150 {
+            let key = format!("k{}", next(&mut seed) % 4_000);
+            if next(&mut seed) % 4 == 0 {
+                m.remove(key.as_str());
+            } else {
+                m.insert(key, round);
+            }
+        }
+        // Queries: present keys, absent ones, in order or not.
+        let mut queries: Vec<String> = (0..300)
+            .map(|_| format!("k{}", next(&mut seed) % 4_200))
+            .collect();
+        if round % 3 != 0 {
+            queries.sort();
+        }
+        queries.push(String::new());
+        queries.push("zzz".into());
+        let mut finger = Finger::default();
+        for (i, q) in queries.iter().enumerate() {
+            let expected = m.place(q.as_str());
+            let got = m.place_from(q.as_str(), &mut finger);
+            assert!(same(got, expected), "round {round} query {q}");
+            if i % 50 == 7 {
+                // A stale finger: the map changes under it.
+                let key = format!("k{}", next(&mut seed) % 4_000);
+                m.insert(key, 0);
+            }
+            if i % 97 == 3 {
+                // A finger from nowhere.
+                finger = Finger {
+                    ci: (next(&mut seed) % 20) as usize,
+                    at: (next(&mut seed) % 600) as usize,
+                };
+            }
+        }
+        // Every key, walked in order, is found where it is.
+        let keys: Vec<String> = m.keys().cloned().collect();
+        let mut finger = Finger::default();
+        for k in &keys {
+            assert_eq!(m.get_from(k.as_str(), &mut finger), m.get(k.as_str()));
+        }
+        // Inserts through a finger (in order, then from the start again) build the same set.
+        let mut a: ChunkedSet<String> = ChunkedSet::new();
+        let mut b: ChunkedSet<String> = ChunkedSet::new();
+        let mut finger = Finger::default();
+        for k in keys.iter().step_by(2).chain(keys.iter().skip(1).step_by(3)) {
+            assert_eq!(
+                a.insert_ref_from(k.as_str(), &mut finger),
+                b.insert_ref(k.as_str())
+            );
+        }
+        assert_eq!(a, b);
+    }
+}
