@@ -3,7 +3,8 @@
 // `event` messages on the way: the ingest benchmark's burst. The client -> server direction is
 // never held. Server frames are unmasked WebSocket frames (RFC 6455 section 5.2); held ones are
 // split into messages and framed again on release the way the server frames them (joined with
-// `\n` up to 64 KiB when the connection selected `tether-lines`, else one per frame). The HTTP
+// `\n` while the frame is shorter than 64 KiB when the connection selected `tether-lines`,
+// else one per frame). The HTTP
 // upgrade response passes through untouched.
 import { connect, createServer } from "node:net";
 
@@ -147,9 +148,12 @@ export async function startStallProxy(targetPort) {
             frames += 1;
             return;
           }
-          if (joined.length && joinedBytes + 1 + m.length > JOIN_LIMIT) flush();
+          // As the server joins (crates/server/src/edge/socket.rs): messages are appended
+          // while the frame is shorter than 64 KiB, so a frame with more behind it ends at
+          // 64 KiB or beyond, which tells the client that the burst continues.
+          if (joined.length && joinedBytes >= JOIN_LIMIT) flush();
+          joinedBytes += (joined.length ? 1 : 0) + Buffer.byteLength(m);
           joined.push(m);
-          joinedBytes += m.length + 1;
         };
         for (const f of link.held) {
           const text = textOf(f);
@@ -196,13 +200,13 @@ export async function startReplayServer(messages) {
   let joined = [];
   let bytes = 0;
   for (const m of messages) {
-    if (joined.length && bytes + 1 + m.length > JOIN_LIMIT) {
+    if (joined.length && bytes >= JOIN_LIMIT) {
       frames.push(textFrame(joined.join("\n")));
       joined = [];
       bytes = 0;
     }
+    bytes += (joined.length ? 1 : 0) + Buffer.byteLength(m);
     joined.push(m);
-    bytes += m.length + 1;
   }
   if (joined.length) frames.push(textFrame(joined.join("\n")));
   const burst = Buffer.concat(frames);
