@@ -90,9 +90,8 @@ async fn run(options: Options) -> std::process::ExitCode {
     let stop = server.stop_handle();
     let stopped = server.wait();
     tokio::pin!(stopped);
-    // Until SIGINT / SIGTERM (graceful shutdown), or until the server stops on its own: a
-    // failed group commit (storage error) closes every connection with 1011 and ends here with
-    // an error, so the process exits non-zero and a supervisor can restart it.
+    // Until SIGINT / SIGTERM (graceful shutdown), or until the server stops on its own (serving
+    // failed): then the process exits non-zero. A failed group commit does not end it.
     let result = tokio::select! {
         () = shutdown_signal() => {
             if let Some(stop) = stop {

@@ -49,6 +49,11 @@ pub enum Action {
     CutMidSnapshot(usize),
     /// A client's write batch in flight finishes (for the incarnation that took it).
     WriteDone(usize, u64),
+    /// The next batch of a server node (drawn when it happens) that commits something fails
+    /// at its end, with its commits durable or lost (group-commit rows).
+    FailBatch {
+        durable: bool,
+    },
     /// End of the fault phase: everything recovers; the run must reach quiescence.
     Heal,
 }
@@ -229,6 +234,17 @@ pub fn build(seed: u64, trace: bool) -> World {
         server_config.shared_store = true;
         client_config.endpoints = nodes;
     }
+    // Group-commit rows, from their own generator: the nodes handle each step's frames in one
+    // batch per node, as the edge does per wake-up, and some batches fail at their end (the
+    // database lost mid-transaction), their commits durable or not.
+    let mut brng = Rng::new(seed ^ 0x0BA7_C4ED_0000_0002);
+    let batched = brng.below(4) == 0;
+    if batched {
+        for _ in 0..1 + brng.below(4) {
+            let durable = brng.below(2) == 0;
+            plan.push((brng.below(duration), Action::FailBatch { durable }));
+        }
+    }
     plan.sort_by_key(|(at, _)| *at);
     plan.push((duration, Action::Heal));
 
@@ -248,6 +264,7 @@ pub fn build(seed: u64, trace: bool) -> World {
         plan: VecDeque::from(plan),
         healed: false,
         violation: None,
+        batched,
         trace: trace.then(Vec::new),
         tally: Tally::default(),
     };
@@ -255,6 +272,7 @@ pub fn build(seed: u64, trace: bool) -> World {
     world.tally.tight_rate_schedules = u64::from(tight_rate);
     world.tally.flow_schedules = u64::from(flow);
     world.tally.cluster_schedules = u64::from(nodes > 1);
+    world.tally.batched_schedules = u64::from(batched);
     world.store = world.new_store();
     for k in 0..nodes {
         world.start_server(k);
@@ -325,6 +343,12 @@ impl World {
                 self.clients[i].crash_after = Some(after);
             }
             Action::WriteDone(i, incarnation) => self.write_done(i, incarnation),
+            Action::FailBatch { durable } => {
+                let k = self.rng.below(self.nodes.len() as u64) as usize;
+                if let Some(server) = self.nodes[k].engine.as_mut() {
+                    server.store_mut().fail_batch = Some(durable);
+                }
+            }
             Action::Restart(i) => {
                 if self.clients[i].engine.is_none() {
                     self.boot_client(i);
@@ -366,8 +390,10 @@ impl World {
                 self.plan
                     .retain(|(_, a)| matches!(a, Action::WriteDone(..)));
                 for node in &mut self.nodes {
-                    if node.engine.is_none() {
-                        node.up_at = Some(now);
+                    match node.engine.as_mut() {
+                        // No batch fails after healing.
+                        Some(server) => server.store_mut().fail_batch = None,
+                        None => node.up_at = Some(now),
                     }
                 }
                 for i in 0..self.clients.len() {

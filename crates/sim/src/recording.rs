@@ -2,6 +2,12 @@
 //! ordering checks. Pure delegation: the server engine sees the in-memory store unchanged.
 //! Clones share one store (one database), so several server engines of a cluster schedule
 //! commit to the same log.
+//!
+//! Group commit: [`Store::begin_batch`] / [`Store::end_batch`] of one node's handle, with an
+//! injected failure ([`RecordingStore::fail_batch`]): the next batch of that handle that
+//! commits something fails at its end, its commits either durable or lost (the store and the
+//! journal as they were at its start). The world runs one node's batch at a time, so the undo
+//! touches no other node's commits.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -26,6 +32,12 @@ pub struct RecordingStore {
     pub inner: Rc<RefCell<MemoryStore>>,
     pub epoch: String,
     pub journal: Journal,
+    /// This handle's next batch with a commit fails: `Some(true)` with its commits durable,
+    /// `Some(false)` with them lost. Not shared between clones.
+    pub fail_batch: Option<bool>,
+    /// While a batch of this handle is open with a failure armed: the store and the journal's
+    /// length at its start.
+    saved: Option<(MemoryStore, usize)>,
 }
 
 impl RecordingStore {
@@ -35,6 +47,8 @@ impl RecordingStore {
             inner: Rc::new(RefCell::new(MemoryStore::new(epoch.clone()))),
             epoch,
             journal,
+            fail_batch: None,
+            saved: None,
         }
     }
 }
@@ -106,5 +120,34 @@ impl Store for RecordingStore {
             commit: commit.clone(),
         });
         Ok(result)
+    }
+
+    fn begin_batch(&mut self) -> Result<(), StoreError> {
+        if self.fail_batch.is_some() {
+            let len = self.journal.borrow().len();
+            self.saved = Some((self.inner.borrow().clone(), len));
+        }
+        Ok(())
+    }
+
+    fn end_batch(&mut self) -> Result<(), StoreError> {
+        let Some((saved, len)) = self.saved.take() else {
+            return Ok(());
+        };
+        if self.journal.borrow().len() == len {
+            // Nothing committed: the failure stays armed for a batch that commits.
+            return Ok(());
+        }
+        let durable = self.fail_batch.take().unwrap_or(true);
+        if !durable {
+            *self.inner.borrow_mut() = saved;
+            self.journal.borrow_mut().truncate(len);
+        }
+        Err(StoreError::Backend {
+            message: format!(
+                "injected: the batch's commit failed ({})",
+                if durable { "durable" } else { "lost" }
+            ),
+        })
     }
 }

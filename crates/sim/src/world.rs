@@ -84,6 +84,12 @@ pub struct Tally {
     pub cluster_schedules: u64,
     /// Hints between nodes that were lost.
     pub lost_hints: u64,
+    /// Schedules whose nodes handle frames in batches (group commit).
+    pub batched_schedules: u64,
+    /// Batches that failed at their end, their commits durable.
+    pub failed_batches_durable: u64,
+    /// Batches that failed at their end, their commits lost.
+    pub failed_batches_lost: u64,
 }
 
 impl Tally {
@@ -123,6 +129,9 @@ impl Tally {
             (&mut self.virtual_ms, o.virtual_ms),
             (&mut self.cluster_schedules, o.cluster_schedules),
             (&mut self.lost_hints, o.lost_hints),
+            (&mut self.batched_schedules, o.batched_schedules),
+            (&mut self.failed_batches_durable, o.failed_batches_durable),
+            (&mut self.failed_batches_lost, o.failed_batches_lost),
         ];
         for (a, b) in fields {
             *a += b;
@@ -162,6 +171,8 @@ pub struct World {
     pub healed: bool,
     /// A violation seen while routing (checked after the step).
     pub violation: Option<String>,
+    /// Each node handles the frames of a step in one batch (group commit).
+    pub batched: bool,
     pub trace: Option<Vec<String>>,
     pub tally: Tally,
 }
@@ -591,30 +602,20 @@ impl World {
                 self.complete_open(i);
             }
         }
-        for i in 0..self.clients.len() {
-            loop {
-                // The edge's read window: the socket is not read while the engine holds a
-                // full inbox of this connection's frames.
-                let conn = self.clients[i].link.conn;
-                let k = self.clients[i].link.node;
-                let full = match (self.nodes[k].engine.as_ref(), conn) {
-                    (Some(server), Some(conn)) => {
-                        server.inbound_held(conn) >= server.config().max_inbox
+        if self.batched {
+            // As the edge: one batch per node for the frames it reads now, one node at a time.
+            for k in 0..self.nodes.len() {
+                self.begin_node_batch(k);
+                for i in 0..self.clients.len() {
+                    if self.clients[i].link.node == k {
+                        self.read_up(i);
                     }
-                    _ => false,
-                };
-                self.clients[i].link.up_blocked = full;
-                if full {
-                    break;
                 }
-                let Some(frame) = self.clients[i].link.pop_up(now) else {
-                    break;
-                };
-                if let (Some(server), Some(conn)) = (self.nodes[k].engine.as_mut(), conn) {
-                    server.set_unix_time_ms(now);
-                    server.handle_frame(now, conn, frame.as_bytes());
-                    self.drain_server(k);
-                }
+                self.end_node_batch(k);
+            }
+        } else {
+            for i in 0..self.clients.len() {
+                self.read_up(i);
             }
         }
         for i in 0..self.clients.len() {
@@ -689,6 +690,59 @@ impl World {
                 }
             }
         }
+    }
+
+    /// The node of client `i`'s link reads the frames that have arrived from it, as far as
+    /// the edge's read window lets it.
+    fn read_up(&mut self, i: usize) {
+        let now = self.now;
+        loop {
+            // The edge's read window: the socket is not read while the engine holds a
+            // full inbox of this connection's frames.
+            let conn = self.clients[i].link.conn;
+            let k = self.clients[i].link.node;
+            let full = match (self.nodes[k].engine.as_ref(), conn) {
+                (Some(server), Some(conn)) => {
+                    server.inbound_held(conn) >= server.config().max_inbox
+                }
+                _ => false,
+            };
+            self.clients[i].link.up_blocked = full;
+            if full {
+                break;
+            }
+            let Some(frame) = self.clients[i].link.pop_up(now) else {
+                break;
+            };
+            if let (Some(server), Some(conn)) = (self.nodes[k].engine.as_mut(), conn) {
+                server.set_unix_time_ms(now);
+                server.handle_frame(now, conn, frame.as_bytes());
+                self.drain_server(k);
+            }
+        }
+    }
+
+    /// Opens a batch on node `k` (batched schedules).
+    fn begin_node_batch(&mut self, k: usize) {
+        if let Some(server) = self.nodes[k].engine.as_mut() {
+            server.begin_batch().ok();
+        }
+    }
+
+    /// Ends node `k`'s batch (which may fail, see `recording.rs`) and routes its outputs.
+    fn end_node_batch(&mut self, k: usize) {
+        let Some(server) = self.nodes[k].engine.as_mut() else {
+            return;
+        };
+        if let Err(err) = server.end_batch() {
+            if err.to_string().contains("(durable)") {
+                self.tally.failed_batches_durable += 1;
+            } else {
+                self.tally.failed_batches_lost += 1;
+            }
+            self.log(|| format!("node {k}: batch failed: {err}"));
+        }
+        self.drain_server(k);
     }
 
     fn complete_open(&mut self, i: usize) {

@@ -108,5 +108,9 @@ fn schedules_converge_exactly_once() {
             "the cluster rows ran: {t:?}"
         );
         assert!(t.by_id_views > 0, "by-id views ran: {t:?}");
+        assert!(
+            t.batched_schedules > 0 && t.failed_batches_durable > 0 && t.failed_batches_lost > 0,
+            "the group-commit rows ran, with batches failing durable and lost: {t:?}"
+        );
     }
 }

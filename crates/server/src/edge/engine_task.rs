@@ -10,9 +10,10 @@
 //!
 //! Group commit: each wake-up (up to [`BATCH`] queued inputs, or the due timers) runs inside
 //! one engine batch, so its commits share one SQLite transaction and one fsync; the outputs are
-//! flushed to the sockets only after the batch is durable. If it cannot be made durable, the
-//! task fail-stops: it sends nothing of the batch, closes every connection with 1011 and
-//! reports the error, on which the server stops and the binary exits non-zero.
+//! flushed to the sockets only after the batch is durable. If it cannot be made durable (the
+//! database was lost in the middle of its transaction), the engine recovers by itself: nothing
+//! of the batch is sent, the connections it affected are closed with 1011, its HTTP API calls
+//! are answered `503 unavailable`, and the task goes on (see the engine's `recovery.rs`).
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::Ordering;
@@ -514,18 +515,17 @@ impl<S: Store> Loop<S> {
         }
     }
 
-    /// Makes the wake-up's commits durable; only then may its outputs be flushed. On failure
-    /// the engine has replaced them with a 1011 close of every connection, which this sends.
-    fn end_batch(&mut self) -> Result<(), StoreError> {
-        self.engine.end_batch().map_err(|err| {
+    /// Makes the wake-up's commits durable; only then may its outputs be flushed (by the
+    /// caller). On failure the engine has replaced them with a 1011 close of each connection
+    /// the batch affected; the task goes on.
+    fn end_batch(&mut self) {
+        if let Err(err) = self.engine.end_batch() {
             tracing::error!(
                 %err,
-                "group commit failed: nothing of the batch was sent; closing every connection \
-                 with 1011 and stopping (clients resend what was not acknowledged)"
+                "group commit failed: nothing of the batch was sent; closing the connections \
+                 it affected with 1011 (clients resend what was not acknowledged) and going on"
             );
-            self.flush();
-            err
-        })
+        }
     }
 
     fn publish_stats(&self) {
@@ -534,17 +534,15 @@ impl<S: Store> Loop<S> {
         }
     }
 
-    /// Runs until shutdown (`Ok`) or a failed group commit (`Err`, after closing every
-    /// connection with 1011); returns the store either way.
-    async fn run(mut self, mut inputs: mpsc::Receiver<Input>) -> (S, Result<(), StoreError>) {
-        let result = self.run_loop(&mut inputs).await;
+    /// Runs until shutdown; returns the store.
+    async fn run(mut self, mut inputs: mpsc::Receiver<Input>) -> S {
+        self.run_loop(&mut inputs).await;
         // Any frame still queued from sockets is dropped unprocessed: those connections are
-        // closed (1001, or 1011 after a failure) and their clients resend unacknowledged
-        // mutations.
-        (self.engine.into_store(), result)
+        // closed (1001) and their clients resend unacknowledged mutations.
+        self.engine.into_store()
     }
 
-    async fn run_loop(&mut self, inputs: &mut mpsc::Receiver<Input>) -> Result<(), StoreError> {
+    async fn run_loop(&mut self, inputs: &mut mpsc::Receiver<Input>) {
         loop {
             let far = Instant::now() + Duration::from_secs(3_600);
             let timer = self
@@ -560,7 +558,7 @@ impl<S: Store> Loop<S> {
                     // Timers apply rate-delayed mutations: they commit too.
                     self.begin_batch();
                     self.engine.handle_timeout(now);
-                    self.end_batch()?;
+                    self.end_batch();
                     self.flush();
                     continue;
                 }
@@ -578,7 +576,7 @@ impl<S: Store> Loop<S> {
                 }
             };
             let Some(first) = first else {
-                return Ok(());
+                return;
             };
             self.begin_batch();
             let mut done = self.handle(first);
@@ -591,11 +589,11 @@ impl<S: Store> Loop<S> {
                     Err(_) => break,
                 }
             }
-            self.end_batch()?;
+            self.end_batch();
             self.flush();
             if let Some(done) = done {
                 let _ = done.send(());
-                return Ok(());
+                return;
             }
         }
     }
@@ -607,8 +605,6 @@ pub(crate) struct EngineThread<S> {
     pub(crate) inputs: mpsc::Sender<Input>,
     /// Yields the store when the thread ends (`None` if its runtime could not start).
     pub(crate) join: std::thread::JoinHandle<Option<S>>,
-    /// Receives the error of a failed group commit, after which the thread has stopped.
-    pub(crate) failed: oneshot::Receiver<StoreError>,
 }
 
 /// How forwarded requests are sent (see `edge/forward.rs`).
@@ -640,7 +636,6 @@ pub(crate) fn spawn_engine<S: Store + Send + 'static>(
     } else {
         None
     };
-    let (failed_tx, failed_rx) = oneshot::channel();
     let mut engine = ServerEngine::new(config, store);
     if let Some(node) = cluster.as_ref().and_then(|c| c.node_id.clone()) {
         // Engine time starts at 0 when the thread's loop starts.
@@ -666,16 +661,8 @@ pub(crate) fn spawn_engine<S: Store + Send + 'static>(
                 cluster,
                 next_poll: Instant::now(),
             };
-            let (store, result) = rt.block_on(engine_loop.run(rx));
-            if let Err(err) = result {
-                let _ = failed_tx.send(err);
-            }
-            Some(store)
+            Some(rt.block_on(engine_loop.run(rx)))
         })
         .map_err(EdgeError::Io)?;
-    Ok(EngineThread {
-        inputs: tx,
-        join,
-        failed: failed_rx,
-    })
+    Ok(EngineThread { inputs: tx, join })
 }

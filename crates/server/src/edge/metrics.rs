@@ -148,6 +148,18 @@ impl Metrics {
             stats.store_errors,
         );
         metric(
+            "tether_failed_batches_total",
+            "counter",
+            "Group commits that could not be made durable (the engine recovered from each without a restart).",
+            stats.failed_batches,
+        );
+        metric(
+            "tether_batch_closes_total",
+            "counter",
+            "Connections closed 1011 because a failed group commit held one of their outputs or wrote a channel they subscribe to.",
+            stats.batch_closes,
+        );
+        metric(
             "tether_queue_closes_total",
             "counter",
             "Connections closed because their outbound queue overflowed (4009).",

@@ -111,10 +111,9 @@ impl RunningServer {
         self.wait().await
     }
 
-    /// Waits until the server stops: after a graceful shutdown (`Ok`), or on its own when a
-    /// group commit failed (`Err(EdgeError::Store)`, after every connection was closed with
-    /// 1011; nothing of the failed batch was sent). The binary then exits non-zero so that a
-    /// supervisor restarts it on what the database holds.
+    /// Waits until the server stops after a graceful shutdown (`Ok`), or with an error if
+    /// serving or the engine thread failed. A failed group commit does not stop it (the
+    /// engine recovers by itself, closing only the connections the batch affected).
     pub async fn wait(self) -> Result<(), EdgeError> {
         match self.task.await {
             Ok(result) => result,
@@ -257,7 +256,6 @@ pub async fn spawn_with_store<S: Store + Send + 'static>(
     let EngineThread {
         inputs,
         join: engine_thread,
-        failed: engine_failed,
     } = spawn_engine(
         config,
         store,
@@ -306,16 +304,10 @@ pub async fn spawn_with_store<S: Store + Send + 'static>(
     tracing::info!(%addr, %epoch, %db, dev = options.dev, "tether-server listening");
     let task = tokio::spawn(async move {
         let serve_task = tokio::spawn(serve);
-        // Runs until asked to stop (or every stop handle is dropped), or until the engine
-        // stopped on a failed group commit.
-        let failure = tokio::select! {
-            _ = stop_rx => None,
-            Ok(err) = engine_failed => Some(err),
-        };
-        match &failure {
-            None => tracing::info!("shutting down"),
-            Some(err) => tracing::error!(%err, "storage failed: shutting down"),
-        }
+        // Runs until asked to stop (or every stop handle is dropped). A failed group commit
+        // does not stop it: the engine recovers by itself.
+        let _ = stop_rx.await;
+        tracing::info!("shutting down");
         let _ = accepting_tx.send(false);
         let (done_tx, done_rx) = oneshot::channel();
         if inputs.send(Input::Shutdown { done: done_tx }).await.is_ok() {
@@ -329,9 +321,6 @@ pub async fn spawn_with_store<S: Store + Send + 'static>(
         // the WAL into the main file).
         let stopped = tokio::task::spawn_blocking(move || engine_thread.join().map(drop)).await;
         tracing::info!("stopped");
-        if let Some(err) = failure {
-            return Err(EdgeError::Store(err));
-        }
         match (served, stopped) {
             (Ok(Err(err)), _) => Err(EdgeError::Io(err)),
             (Err(err), _) => Err(EdgeError::Io(std::io::Error::other(err.to_string()))),

@@ -153,7 +153,9 @@ pub enum ApiAnswer {
     },
     /// The request is not valid (bad channel, id, key name or idempotency key).
     Invalid(String),
-    /// The store failed or the engine stopped; nothing was applied. Retrying is safe.
+    /// The store failed; nothing was applied. Retrying is safe. After a batch that could not
+    /// be made durable ([`ServerEngine::end_batch`]) a write answered so may have been
+    /// applied: a retry with the same idempotency key is answered from its record if it was.
     Unavailable(String),
 }
 
@@ -181,11 +183,14 @@ impl ApiState {
         self.held = Some(self.replies.len());
     }
 
-    pub(crate) fn end_batch(&mut self, failed: bool) {
-        if let Some(ready) = self.held.take() {
-            if failed {
-                self.replies.truncate(ready);
+    /// The batch ended; if it failed, its replies are dropped and their requests returned.
+    pub(crate) fn end_batch(&mut self, failed: bool) -> Vec<ApiRequestId> {
+        match self.held.take() {
+            Some(ready) if failed => {
+                let ready = ready.min(self.replies.len());
+                self.replies.drain(ready..).map(|r| r.request).collect()
             }
+            _ => Vec::new(),
         }
     }
 }
@@ -211,9 +216,6 @@ impl<S: Store> ServerEngine<S> {
     /// fan-out to every affected view), answered by one [`ApiReply`] with
     /// [`ApiAnswer::Mutation`] (or `Invalid` / `Unavailable`).
     pub fn api_mutate(&mut self, request: ApiRequestId, m: ApiMutation) {
-        if self.failed {
-            return self.api_answer(request, ApiAnswer::Unavailable("the engine stopped".into()));
-        }
         if !valid_key_name(&m.key_name) {
             let text = "API key names are 1-32 bytes of [A-Za-z0-9_.-]".to_owned();
             return self.api_answer(request, ApiAnswer::Invalid(text));
@@ -254,9 +256,6 @@ impl<S: Store> ServerEngine<S> {
     /// An API read, answered by one [`ApiReply`] (a waiting change-feed request only after a
     /// commit to its channel or [`ServerEngine::api_expire`]).
     pub fn api_read(&mut self, request: ApiRequestId, read: ApiRead) {
-        if self.failed {
-            return self.api_answer(request, ApiAnswer::Unavailable("the engine stopped".into()));
-        }
         let channel = match &read {
             ApiRead::Document { channel, .. }
             | ApiRead::Query { channel, .. }
@@ -322,13 +321,10 @@ impl<S: Store> ServerEngine<S> {
         }
     }
 
-    /// Answers an ephemeral API call (broadcast, notification) that cannot go out: the engine
-    /// stopped ([`ApiAnswer::Unavailable`]) or `key_name` is not a valid key name
-    /// ([`ApiAnswer::Invalid`]); whether it did.
+    /// Answers an ephemeral API call (broadcast, notification) whose `key_name` is not a valid
+    /// key name ([`ApiAnswer::Invalid`]); whether it did.
     pub(super) fn refuse_ephemeral(&mut self, request: ApiRequestId, key_name: &str) -> bool {
-        let answer = if self.failed {
-            ApiAnswer::Unavailable("the engine stopped".into())
-        } else if !valid_key_name(key_name) {
+        let answer = if !valid_key_name(key_name) {
             ApiAnswer::Invalid("API key names are 1-32 bytes of [A-Za-z0-9_.-]".into())
         } else {
             return false;

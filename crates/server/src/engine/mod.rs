@@ -74,19 +74,22 @@
 //!     engine.handle_frame(now, conn, frame);
 //! }
 //! let failed = engine.end_batch().is_err();
-//! // Only now drain the outputs. After a failure they are only `Close {code: 1011}` for
-//! // every connection: send them, then exit (the engine's state may disagree with the disk).
+//! // Only now drain the outputs. After a failure they hold none of the batch, only `Close`
+//! // with 1011 for the connections it affected; the engine goes on.
 //! while let Some(output) = engine.poll_output() { /* … */ }
 //! # assert!(!failed);
 //! ```
 //!
 //! If `end_batch` fails, the batch's commits may or may not be on disk while the engine's
-//! in-memory state (channel heads, views) includes them, so the engine fail-stops: it drops
-//! every output of the batch, forgets every connection, outputs `Close` with 1011
-//! ([`CloseCode::Internal`]) for each, and closes every later connection at once. The caller is
-//! expected to exit so that a supervisor restarts the server on what the disk holds; clients
-//! resend the mutations that were not acknowledged, and exactly-once holds because each dedupe
-//! record was committed — or lost — together with its change.
+//! in-memory state (channel heads, views) includes them. The engine recovers without a
+//! restart (`recovery.rs`): it drops every output of the batch, closes with 1011
+//! ([`CloseCode::Internal`]) each connection that lost an output or subscribes to a channel
+//! the batch committed to, drops its cached state of those channels (their heads are read
+//! from the store again), holds back later mutations of each client with a commit in the batch
+//! until that one is resent, and answers the batch's API requests
+//! [`ApiAnswer::Unavailable`]. Every other connection stays open. Clients resend the mutations
+//! that were not acknowledged, and exactly-once holds because each dedupe record was committed
+//! — or lost — together with its change.
 //!
 //! # Several engines over one store (cluster mode)
 //!
@@ -116,6 +119,7 @@ mod limits;
 mod mutations;
 mod notify;
 mod presence;
+mod recovery;
 mod refresh;
 mod registry;
 mod relay;
@@ -235,6 +239,12 @@ pub struct Stats {
     /// Commits decided again because another node had moved the channel's head
     /// ([`StoreError::OffsetMismatch`]) or recorded the mutation first.
     pub commit_retries: u64,
+    /// Batches that could not be made durable ([`ServerEngine::end_batch`] failed); the
+    /// engine recovered from each without a restart.
+    pub failed_batches: u64,
+    /// Connections closed with 1011 because a failed batch held one of their outputs or
+    /// committed to a channel they subscribe to.
+    pub batch_closes: u64,
 }
 
 /// The server engine: see the [module docs](self) for the run loop.
@@ -252,8 +262,8 @@ pub struct ServerEngine<S> {
     stats: Stats,
     /// While a batch is open: how many outputs from before it may still be polled.
     held: Option<usize>,
-    /// A batch failed to become durable: the engine has stopped (see the module docs).
-    failed: bool,
+    /// What the open batch changed in memory, undone if it fails (`recovery.rs`).
+    batch_log: recovery::BatchLog,
     /// Client id -> lowest id of its mutations that failed in the store and were not yet
     /// processed again; later mutations of the client are held back (see `mutations.rs`).
     held_clients: HashMap<String, u64>,
@@ -283,7 +293,7 @@ impl<S: Store> ServerEngine<S> {
             timers: Timers::default(),
             stats: Stats::default(),
             held: None,
-            failed: false,
+            batch_log: recovery::BatchLog::default(),
             held_clients: HashMap::new(),
             api: api::ApiState::default(),
             forward: forward::ForwardState::default(),
@@ -343,12 +353,6 @@ impl<S: Store> ServerEngine<S> {
         self.held.is_some()
     }
 
-    /// Whether the engine stopped because a batch could not be made durable
-    /// ([`ServerEngine::end_batch`] failed).
-    pub fn has_failed(&self) -> bool {
-        self.failed
-    }
-
     // ---- inputs ----
 
     /// Sets wall-clock unix time in milliseconds (token expiry, log retention). Call it before
@@ -367,18 +371,10 @@ impl<S: Store> ServerEngine<S> {
         self.handlers.insert(method.to_owned(), Box::new(handler));
     }
 
-    /// A socket was accepted; returns its id. The first frame must be `hello`. After a failed
-    /// batch the connection is closed at once (1011).
+    /// A socket was accepted; returns its id. The first frame must be `hello`.
     pub fn connect(&mut self, now: u64, info: ConnectInfo) -> ConnId {
         let id = ConnId(self.next_conn);
         self.next_conn += 1;
-        if self.failed {
-            self.outputs.push_back(Output::Close {
-                conn: id,
-                code: CloseCode::Internal,
-            });
-            return id;
-        }
         let conn = Conn::new(now, info, &self.config);
         self.conns.insert(id, conn);
         self.stats.connections += 1;
@@ -484,44 +480,27 @@ impl<S: Store> ServerEngine<S> {
     /// Ends the batch: makes its commits durable, then releases the outputs held since
     /// [`ServerEngine::begin_batch`]. Without an open batch it does nothing.
     ///
-    /// On `Err` the engine fail-stops: it drops every output of the batch, forgets every
-    /// connection and outputs `Close` with 1011 for each (after any output from before the
-    /// batch not yet polled); every later connection is closed at once. The caller should send
-    /// those closes and exit: the engine's state may disagree with the disk.
+    /// On `Err` the batch's commits may or may not be durable, and the engine recovers (see
+    /// the [module docs](self#group-commit)): it drops every output and API reply of the batch,
+    /// outputs `Close` with 1011 for each connection the batch affected (after any output from
+    /// before the batch not yet polled), answers the batch's API requests
+    /// [`ApiAnswer::Unavailable`], forgets the heads of the channels it committed to, and goes
+    /// on. The caller sends those closes and keeps running.
     pub fn end_batch(&mut self) -> Result<(), StoreError> {
         let Some(ready) = self.held.take() else {
             return Ok(());
         };
         let result = self.store.end_batch();
-        self.api.end_batch(result.is_err());
+        let dropped_api = self.api.end_batch(result.is_err());
         self.hints.end_batch(result.is_err());
         if result.is_err() {
             self.stats.store_errors += 1;
-            self.outputs.truncate(ready);
-            self.relay.clear();
-            self.fail_stop();
+            self.stats.failed_batches += 1;
+            let dropped = self.outputs.split_off(ready.min(self.outputs.len()));
+            self.recover_failed_batch(dropped, dropped_api);
         }
+        self.batch_log = recovery::BatchLog::default();
         result
-    }
-
-    /// Forgets every connection and channel and closes every connection with 1011.
-    fn fail_stop(&mut self) {
-        self.failed = true;
-        let mut ids: Vec<ConnId> = self.conns.keys().copied().collect();
-        ids.sort();
-        self.conns.clear();
-        self.channels.clear();
-        self.stats.channels = 0;
-        self.timers = Timers::default();
-        self.forward = forward::ForwardState::default();
-        self.stats.connections = 0;
-        self.stats.subscriptions = 0;
-        for conn in ids {
-            self.outputs.push_back(Output::Close {
-                conn,
-                code: CloseCode::Internal,
-            });
-        }
     }
 
     // ---- outputs ----

@@ -208,6 +208,7 @@ impl<S: Store> ServerEngine<S> {
             unix_ms: self.unix_ms,
         };
         let new_head = self.store.commit(&commit)?;
+        self.note_batch_commit(Some(&m.channel), &m.client_id, m.mutation_id);
         if let (Some(new_head), Some(state)) = (new_head, self.channels.get_mut(&m.channel)) {
             state.head = new_head;
         }
@@ -242,6 +243,7 @@ impl<S: Store> ServerEngine<S> {
             unix_ms: self.unix_ms,
         };
         self.store.commit(&commit)?;
+        self.note_batch_commit(None, &m.client_id, m.mutation_id);
         if reason == RejectReason::Conflict {
             self.stats.mutations_conflicted += 1;
         } else {

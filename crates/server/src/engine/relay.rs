@@ -123,11 +123,6 @@ impl Relay {
         self.queue.push_back((self.next_seq, msg));
     }
 
-    /// Drops what is queued (the engine stopped).
-    pub(crate) fn clear(&mut self) {
-        self.queue.clear();
-    }
-
     /// The next deadline: the heartbeat, or the expiry of the node heard from longest ago.
     pub(crate) fn next_deadline(&self) -> Option<u64> {
         let (_, config) = self.node.as_ref()?;
@@ -184,7 +179,7 @@ impl<S: Store> ServerEngine<S> {
         let Some((own, _)) = &self.relay.node else {
             return;
         };
-        if own == node || self.failed {
+        if own == node {
             return;
         }
         let entry = self.relay.nodes.entry(node.to_owned()).or_default();

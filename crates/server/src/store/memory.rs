@@ -8,7 +8,7 @@ use tether_protocol::Document;
 
 use super::{ChannelHead, Commit, Dedupe, LogEntry, Retention, Store, StoreError, StoredDoc};
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct MemChannel {
     docs: BTreeMap<String, StoredDoc>,
     log: VecDeque<LogEntry>,
@@ -18,8 +18,9 @@ struct MemChannel {
 /// A [`Store`] that keeps everything in memory. Commits are atomic (nothing can fail half
 /// way). Survives a server restart when handed from one engine to the next with
 /// [`crate::ServerEngine::into_store`]; a new `MemoryStore` with a new epoch models a database
-/// reset.
-#[derive(Debug)]
+/// reset. A clone is an independent copy of the data (tests and the simulation keep one to
+/// model a batch whose commits were lost).
+#[derive(Debug, Clone)]
 pub struct MemoryStore {
     epoch: String,
     channels: HashMap<String, MemChannel>,

@@ -14,8 +14,8 @@
 //! when `end_batch` returns `Ok`. The caller must therefore hold back everything it derived from
 //! a batch — acks, rejects, events, snapshots — until `end_batch` succeeded. If `end_batch`
 //! fails, the batch's commits may or may not be on disk, and the caller's in-memory state may
-//! disagree with the store: the caller must send nothing of the batch and stop (see
-//! [`crate::ServerEngine::end_batch`]).
+//! disagree with the store: the caller must send nothing of the batch and drop what it cached
+//! from it (the engine does, and goes on: see [`crate::ServerEngine::end_batch`]).
 
 #[cfg(test)]
 mod clients_tests;
@@ -320,9 +320,10 @@ pub trait Store {
 
     /// Ends the batch and makes its commits durable (one durable write for all of them).
     /// Without an open batch it does nothing. On `Err` the batch is over and its commits may
-    /// or may not be durable: nothing derived from them may be sent, and the caller must stop
-    /// (fail-stop; clients resend what was not acknowledged, and the dedupe records, committed
-    /// or lost with their changes, keep that exactly-once).
+    /// or may not be durable: nothing derived from them may be sent, and the caller must drop
+    /// what it cached from them (clients resend what was not acknowledged, and the dedupe
+    /// records, committed or lost with their changes, keep that exactly-once). The store stays
+    /// usable: the next call (or batch) starts afresh, reconnecting if it must.
     fn end_batch(&mut self) -> Result<(), StoreError> {
         Ok(())
     }

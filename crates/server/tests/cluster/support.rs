@@ -45,6 +45,15 @@ impl Database {
         Database { name, admin_url }
     }
 
+    /// Runs a query on this database (straight to the server, not through any forwarder).
+    pub fn query(&self, sql: &str) -> Vec<postgres::Row> {
+        let url = self.url();
+        off_runtime(move || {
+            postgres::Client::connect(&url, postgres::NoTls).and_then(|mut c| c.query(sql, &[]))
+        })
+        .expect("query the test database")
+    }
+
     /// The `--database-url` of this database.
     pub fn url(&self) -> String {
         let base = self

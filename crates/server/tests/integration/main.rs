@@ -31,7 +31,7 @@ mod database_url_is_refused_clearly_when_unusable;
 mod event_kinds_created_updated_deleted_entered_left;
 mod exactly_once_resend;
 mod expired_dedupe_record_never_applies_twice;
-mod failed_group_commit_stops_the_server;
+mod failed_group_commit_is_recovered_without_a_restart;
 mod failed_mutation_is_resent_in_order_and_applied_once;
 mod filtered_view_enter_leave;
 mod graceful_shutdown;

@@ -10,6 +10,7 @@ mod cluster;
 mod cluster_faults;
 mod dedupe_expiry;
 mod event_kinds;
+mod failed_batch;
 mod flow;
 mod forward;
 mod fuzz;

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::store::{Commit, Dedupe, Retention, EXPIRE_PER_WRITE};
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct MemClient {
     /// Highest processed mutation id (`None`: bound, but nothing processed yet).
     highest: Option<u64>,
@@ -16,7 +16,7 @@ struct MemClient {
 }
 
 /// Every remembered client, with age indexes for the housekeeping.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(super) struct MemClients {
     clients: HashMap<String, MemClient>,
     /// `(last_unix_ms, client_id)` of every client.
