@@ -86,6 +86,23 @@ const site = join(work, "site");
 mkdirSync(site);
 cpSync(join(here, "page"), site, { recursive: true });
 cpSync(join(stage, "dist"), join(site, "tether"), { recursive: true });
+// The measuring page is bundled by esbuild too, as an app ships (one module graph in a few
+// chunks, not a fetch per module: unbundled, the package's modules load one import level at a
+// time before the client can start).
+await esbuild.build({
+  entryPoints: [join(site, "bench.js")],
+  bundle: true,
+  splitting: true,
+  format: "esm",
+  minify: true,
+  outdir: join(site, "app"),
+  logLevel: "warning",
+});
+cpSync(join(stage, "dist", "wasm", "tether_bg.wasm"), join(site, "app", "tether_bg.wasm"));
+writeFileSync(
+  join(site, "index.html"),
+  readFileSync(join(site, "index.html"), "utf8").replace('src="./bench.js"', 'src="./app/bench.js"'),
+);
 // The React page: react/main.jsx with the package and a production React, bundled like an app
 // (the WASM glue becomes a chunk that loads tether_bg.wasm from beside itself).
 await esbuild.build({
