@@ -55,14 +55,6 @@ function openDb(name) {
 }
 
 /** Records in `store` of database `name` (a read-only transaction of its own). */
-async function countRecords(db, store) {
-  return new Promise((resolve, reject) => {
-    const req = db.transaction(store, "readonly").objectStore(store).count();
-    req.onsuccess = () => resolve(req.result);
-    req.onerror = () => reject(req.error);
-  });
-}
-
 /** Mutations in the client's outbox: its records are chunks `{ ids, text }` (one per flush,
  * see src/shell/db.rs), an earlier build's rows one mutation each. */
 async function countOutbox(db) {
@@ -101,6 +93,30 @@ async function initialMemoryBytes(url) {
     at = end;
   }
   return 0;
+}
+
+/** Documents in the client's cache: its records are a channel's chunks `{ seq, ids, text,
+ * removed }` applied in key order (src/shell/db/store.js, ChannelCache), an earlier build's
+ * rows one document each. */
+async function countCached(db) {
+  const [keys, rows] = await new Promise((resolve, reject) => {
+    const tx = db.transaction("docs", "readonly");
+    const k = tx.objectStore("docs").getAllKeys();
+    const v = tx.objectStore("docs").getAll();
+    tx.oncomplete = () => resolve([k.result, v.result]);
+    tx.onerror = () => reject(tx.error);
+  });
+  const live = new Set();
+  rows.forEach((row, i) => {
+    const scope = `${keys[i][0]}\n${keys[i][1]}\n`;
+    if (row && Array.isArray(row.ids)) {
+      for (const id of row.removed || []) live.delete(scope + id);
+      for (const id of row.ids) live.add(scope + id);
+    } else {
+      live.add(scope + keys[i][2]);
+    }
+  });
+  return live.size;
 }
 
 function txDone(tx) {
@@ -264,7 +280,7 @@ window.bench = {
     await Promise.all(writes);
     const db = await openDb(dbName);
     const deadline = Date.now() + 30_000;
-    while ((await countRecords(db, "docs")) < n) {
+    while ((await countCached(db)) < n) {
       if (Date.now() > deadline) throw new Error("the documents never reached the cache");
       await new Promise((r) => setTimeout(r, 20));
     }
