@@ -10,6 +10,7 @@ wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 mod support;
 
 mod client_by_id_views;
+mod client_cache_chunks;
 mod client_conflict;
 mod client_endpoint_list;
 mod client_event_kinds;

@@ -3,7 +3,7 @@
 // src/shell/adopt.rs that are browser calls from end to end, one call each for the WASM module.
 
 import { claim, hasWebLocks, savedClientId, tryLock } from "../page.js";
-import { STORES, committed, ended, openDb, partition, prefix, result } from "./store.js";
+import { ChannelCache, STORES, committed, ended, openDb, partition, prefix, result } from "./store.js";
 
 /** A client's start: opens database `name` (when `wantDb`), claims this tab's client id (a
  * new one when the database does not open: the stored partition cannot be read, so the new
@@ -107,12 +107,9 @@ async function seed(db, clientId) {
     tx.objectStore("clients").put(client, clientId);
     await committed(finished);
     db.written.set(clientId, conn.generation);
-    const byChannel = new Map(channelKeys.map((key) => [key[1], []]));
-    docKeys.forEach((key, i) => {
-      if (!byChannel.has(key[1])) byChannel.set(key[1], []);
-      byChannel.get(key[1]).push(docRows[i]);
-    });
-    return partition(client, clientId, [], channelKeys, channelRows, [...byChannel]);
+    const caches = ChannelCache.readAll(docKeys, docRows);
+    db.caches.set(clientId, caches);
+    return partition(client, clientId, [], channelKeys, channelRows, caches);
   });
 }
 

@@ -119,6 +119,9 @@ export class Db {
     // Per client id: its outbox as stored (an `Outbox`), known once it was loaded or read
     // by a write; dropped when a write failed (read again by the next one).
     this.outboxes = new Map();
+    // Per client id: its cached documents as stored (a `Map` of channel to `ChannelCache`),
+    // known and dropped like its outbox.
+    this.caches = new Map();
   }
 
   /** The current connection, opening a new one when it closed. */
@@ -212,15 +215,12 @@ export class Db {
       const client = row.result;
       if (client === undefined || client === null) return null;
       const outbox = Outbox.read(outboxKeys.result, outboxRows.result);
-      this.outboxes.set(clientId, outbox);
-      return partition(
-        client,
-        clientId,
-        outbox.texts(),
-        channelKeys,
-        channelRows,
-        channelKeys.map((key, i) => [key[1], docRows[i].result]),
+      const caches = new Map(
+        channelKeys.map((key, i) => [key[1], ChannelCache.read(docRows[i].result)]),
       );
+      this.outboxes.set(clientId, outbox);
+      this.caches.set(clientId, caches);
+      return partition(client, clientId, outbox.texts(), channelKeys, channelRows, caches);
     });
   }
 
@@ -239,23 +239,35 @@ export class Db {
         if (row === undefined) {
           tx.abort();
           this.outboxes.delete(clientId);
+          this.caches.delete(clientId);
           throw LOST;
         }
       }
       let outbox = this.outboxes.get(clientId);
-      // Dropped either way; set again once this flush committed.
+      let caches = this.caches.get(clientId);
+      // Dropped either way (place changes the caches in place); set again once this flush
+      // committed.
       this.outboxes.delete(clientId);
+      this.caches.delete(clientId);
       try {
+        const range = prefix([clientId]);
         if (outbox === undefined) {
           const store = tx.objectStore("outbox");
-          const range = prefix([clientId]);
           const [keys, rows] = await Promise.all([
             result(store.getAllKeys(range)),
             result(store.getAll(range)),
           ]);
           outbox = Outbox.read(keys, rows);
         }
-        outbox = place(tx, clientId, lastMutationId, list, outbox);
+        if (caches === undefined) {
+          const store = tx.objectStore("docs");
+          const [keys, rows] = await Promise.all([
+            result(store.getAllKeys(range)),
+            result(store.getAll(range)),
+          ]);
+          caches = ChannelCache.readAll(keys, rows);
+        }
+        outbox = place(tx, clientId, lastMutationId, list, outbox, caches);
       } catch (e) {
         try {
           tx.abort();
@@ -267,6 +279,7 @@ export class Db {
       await committed(finished);
       this.written.set(clientId, conn.generation);
       this.outboxes.set(clientId, outbox);
+      this.caches.set(clientId, caches);
     });
   }
 
@@ -275,6 +288,7 @@ export class Db {
   forget(clientId) {
     this.written.delete(clientId);
     this.outboxes.delete(clientId);
+    this.caches.delete(clientId);
   }
 
   /** Closes the connection (the client let go of the database; a later use reopens it). */
@@ -303,10 +317,10 @@ export class Db {
 }
 
 /** What `load` resolves with, from the rows read (`outboxTexts`: the pending mutations' texts
- * in id order; `docs`: `[channel, document rows]` per channel): `[lastMutationId, clientId, outbox texts
- * joined by "\n", channels as [name, epoch | null, offset, filterKey]..., documents as
- * channel "\n" text joined by "\n"]`. */
-export function partition(client, clientId, outboxTexts, channelKeys, channelRows, docs) {
+ * in id order; `caches`: a `Map` of channel to its `ChannelCache`): `[lastMutationId,
+ * clientId, outbox texts joined by "\n", channels as [name, epoch | null, offset,
+ * filterKey]..., documents as channel "\n" text joined by "\n"]`. */
+export function partition(client, clientId, outboxTexts, channelKeys, channelRows, caches) {
   const flat = [];
   channelRows.forEach((value, i) => {
     const cursor = value && value.cursor;
@@ -323,9 +337,9 @@ export function partition(client, clientId, outboxTexts, channelKeys, channelRow
     flat.push(String(channelKeys[i][1]), epoch, offset, filterKey);
   });
   const docLines = [];
-  for (const [channel, rows] of docs) {
+  for (const [channel, cache] of caches) {
     const name = String(channel);
-    for (const value of rows) docLines.push(name, text(value));
+    for (const t of cache.texts.values()) docLines.push(name, t);
   }
   return [
     typeof client.lastMutationId === "number" ? client.lastMutationId : 0,
@@ -389,6 +403,128 @@ export class Outbox {
   }
 }
 
+/** One channel's cached documents as stored: chunks, each one record keyed `[clientId,
+ * channel, seq]` (a number, ascending) holding `{ seq, ids, text, removed }` — documents (ids,
+ * and their texts joined by "\n") and the ids removed since the chunks before it. A flush
+ * stores a channel's changes as one chunk; reading the channel applies the chunks in order.
+ * When stale copies and removals outweigh what is live, or the chunks grow too many, the
+ * channel is stored again as one chunk. A row stored by an earlier build (one document, keyed
+ * by its id, as text or object) reads first, older than every chunk; a change of its document
+ * deletes it. Kept in memory by `Db` (`texts`: the live documents' texts by id). */
+export class ChannelCache {
+  constructor() {
+    this.next = 0;
+    this.chunks = 0;
+    this.dead = 0;
+    this.texts = new Map();
+    // id -> where its stored copy is: a chunk's seq, or null for an earlier build's row.
+    this.where = new Map();
+  }
+
+  /** The cache from a channel's rows in key order (throws text when one does not decode). */
+  static read(rows) {
+    const cache = new ChannelCache();
+    const chunks = [];
+    for (const row of rows) {
+      if (row !== null && typeof row === "object" && Array.isArray(row.ids)) {
+        chunks.push(row);
+        continue;
+      }
+      const t = text(row);
+      let id;
+      try {
+        id = JSON.parse(t).id;
+      } catch {
+        id = undefined;
+      }
+      if (typeof id !== "string") throw "a stored document does not decode";
+      cache.texts.set(id, t);
+      cache.where.set(id, null);
+    }
+    for (const chunk of chunks) {
+      const texts = typeof chunk.text === "string" && chunk.text !== "" ? chunk.text.split("\n") : [];
+      if (texts.length !== chunk.ids.length || typeof chunk.seq !== "number") {
+        throw "a stored document chunk does not decode";
+      }
+      cache.chunks += 1;
+      cache.next = Math.max(cache.next, chunk.seq + 1);
+      for (const id of chunk.removed || []) {
+        cache.dead += 1;
+        if (cache.texts.delete(id)) cache.dead += 1;
+        cache.where.delete(id);
+      }
+      chunk.ids.forEach((id, i) => {
+        if (cache.texts.has(id)) cache.dead += 1;
+        cache.texts.set(id, texts[i]);
+        cache.where.set(id, chunk.seq);
+      });
+    }
+    return cache;
+  }
+
+  /** Every channel's cache from a partition's rows (`getAllKeys` and `getAll` of `docs`). */
+  static readAll(keys, rows) {
+    const byChannel = new Map();
+    keys.forEach((key, i) => {
+      if (!byChannel.has(key[1])) byChannel.set(key[1], []);
+      byChannel.get(key[1]).push(rows[i]);
+    });
+    const caches = new Map();
+    for (const [channel, list] of byChannel) caches.set(channel, ChannelCache.read(list));
+    return caches;
+  }
+}
+
+/** Stores one flush's changes of `channel` (`change`: `{ removed: Set, upserts: Map }`, made
+ * by `place`) and updates `cache` to match. */
+function storeChannel(docs, clientId, channel, cache, change) {
+  // Removals of copies in chunks are stored (they mask those copies); an earlier build's row
+  // is deleted.
+  const removed = [];
+  for (const id of change.removed) {
+    const at = cache.where.get(id);
+    if (at === undefined) continue;
+    cache.where.delete(id);
+    cache.texts.delete(id);
+    if (at === null) {
+      docs.delete([clientId, channel, id]);
+    } else {
+      removed.push(id);
+      cache.dead += 1; // the stale copy (the removal is counted below)
+    }
+  }
+  for (const [id, t] of change.upserts) {
+    const at = cache.where.get(id);
+    if (at === null) docs.delete([clientId, channel, id]);
+    else if (at !== undefined) cache.dead += 1;
+    cache.texts.set(id, t);
+  }
+  if (change.upserts.size === 0 && removed.length === 0) return;
+  // Too many chunks (each is a record to read at start) or more garbage than documents: the
+  // channel is stored again as one chunk.
+  const live = cache.texts.size;
+  const limit = Math.max(16, Math.ceil(Math.sqrt(live)));
+  if (cache.chunks + 1 > limit || cache.dead > live) {
+    docs.delete(prefix([clientId, channel]));
+    const ids = [...cache.texts.keys()];
+    const seq = cache.next++;
+    docs.put({ seq, ids, text: [...cache.texts.values()].join("\n"), removed: [] }, [clientId, channel, seq]);
+    cache.chunks = 1;
+    cache.dead = 0;
+    cache.where = new Map(ids.map((id) => [id, seq]));
+    return;
+  }
+  const seq = cache.next++;
+  const ids = [...change.upserts.keys()];
+  docs.put(
+    { seq, ids, text: [...change.upserts.values()].join("\n"), removed },
+    [clientId, channel, seq],
+  );
+  cache.chunks += 1;
+  cache.dead += removed.length;
+  for (const id of ids) cache.where.set(id, seq);
+}
+
 /** Places every request of a flush (IndexedDB runs them in order; a failed one aborts the
  * transaction) and returns the outbox as it is once the flush committed. `ops`, made by
  * src/shell/db/rows.rs:
@@ -401,8 +537,19 @@ export class Outbox {
  * then the client row, written with every flush: it records when the partition was written.
  * The outbox's puts and deletes are gathered: the flush's new mutations become one chunk,
  * and a chunk that lost some of its mutations is stored again without them. */
-function place(tx, clientId, lastMutationId, ops, outbox) {
+function place(tx, clientId, lastMutationId, ops, outbox, caches) {
   const docs = tx.objectStore("docs");
+  // Per channel: the flush's document changes, stored as one chunk at the end.
+  const changes = new Map();
+  const changeOf = (channel) => {
+    let change = changes.get(channel);
+    if (change === undefined) {
+      change = { removed: new Set(), upserts: new Map() };
+      changes.set(channel, change);
+    }
+    if (!caches.has(channel)) caches.set(channel, new ChannelCache());
+    return change;
+  };
   const channels = tx.objectStore("channels");
   const chunks = new Map(outbox.chunks);
   const chunkOf = new Map(outbox.chunkOf);
@@ -430,15 +577,29 @@ function place(tx, clientId, lastMutationId, ops, outbox) {
       case "x":
         for (let id = op[1]; id <= op[2]; id++) drop(id);
         break;
-      case "r":
+      case "r": {
+        // What was stored goes now; this flush's changes so far are dropped with it.
+        const change = changeOf(op[1]);
+        change.removed.clear();
+        change.upserts.clear();
         docs.delete(prefix([clientId, op[1]]));
+        const fresh = new ChannelCache();
+        fresh.next = caches.get(op[1]).next;
+        caches.set(op[1], fresh);
         break;
-      case "d":
-        docs.delete([clientId, op[1], op[2]]);
+      }
+      case "d": {
+        const change = changeOf(op[1]);
+        change.upserts.delete(op[2]);
+        change.removed.add(op[2]);
         break;
-      case "D":
-        docs.put(op[3], [clientId, op[1], op[2]]);
+      }
+      case "D": {
+        const change = changeOf(op[1]);
+        change.removed.delete(op[2]);
+        change.upserts.set(op[2], text(op[3]));
         break;
+      }
       case "c":
         channels.put(
           { cursor: op[2] === null ? null : { epoch: op[2], offset: op[3] }, filterKey: op[4] },
@@ -446,6 +607,9 @@ function place(tx, clientId, lastMutationId, ops, outbox) {
         );
         break;
     }
+  }
+  for (const [channel, change] of changes) {
+    storeChannel(docs, clientId, channel, caches.get(channel), change);
   }
   const store = tx.objectStore("outbox");
   // Deletes first: a chunk stored again, or the new one, may take a key a deleted chunk had.
