@@ -8,7 +8,7 @@
 //! |---|---|---|
 //! | `clients` | client id | `{ clientId, lastMutationId, updatedAt }` |
 //! | `outbox` | `[clientId, first mutationId]` | a chunk of pending mutations: `{ ids, text }`, their ids ascending and their JSON texts joined by `"\n"` (an earlier build's row: one mutation, keyed by its id, as text or object) |
-//! | `docs` | `[clientId, channel, docId]` | a confirmed document, as JSON text |
+//! | `docs` | `[clientId, channel, seq]` | a chunk of a channel's confirmed documents: `{ seq, ids, text, removed }`, the documents' JSON texts joined by `"\n"` and the ids removed since the chunks before it, applied in `seq` order (an earlier build's row: one document, keyed `[clientId, channel, docId]`, as text or object, older than every chunk) |
 //! | `channels` | `[clientId, channel]` | `{ cursor: {epoch, offset} \| null, filterKey }` |
 //!
 //! Each browser tab is one client id, so two tabs never write the same keys. Every flush of
@@ -17,6 +17,10 @@
 //! thousand writes queued in one task commit several times faster than as a thousand records);
 //! a chunk that lost some of its mutations (acknowledged, rejected) is stored again without
 //! them in the same transaction.
+//! Likewise a flush's changes of a channel's cache are one chunk; when a channel has more
+//! chunks than 16 (or the square root of its documents) or more stale copies and removals than
+//! documents, it is stored again as one chunk. Reading a cache of 1,000 documents is then a
+//! few records, not 1,000 (about 10 ms less at start in Chromium here).
 //!
 //! Outbox entries and documents are stored as JSON text: one string crosses from WASM to
 //! JavaScript and IndexedDB clones a string, where an object would cost a call per field and a
