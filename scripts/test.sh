@@ -136,7 +136,10 @@ suite_browser() {
   fi
   local out
   out="$(mktemp)"
-  wasm-pack test --headless --chrome --chromedriver "$CHROMEDRIVER" "$TETHER_ROOT" 2>&1 |
+  # The runner gives the whole page 20 s by default, and the suite takes about that already:
+  # a bound of its own, well above it (each test has bounded waits of its own).
+  WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-300}" \
+    wasm-pack test --headless --chrome --chromedriver "$CHROMEDRIVER" "$TETHER_ROOT" 2>&1 |
     tee "$out"
   local passed
   passed="$(grep -oE 'test result: ok\. [0-9]+ passed' "$out" | awk '{s += $4} END {print s + 0}')"

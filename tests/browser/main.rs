@@ -11,6 +11,7 @@ mod support;
 
 mod client_by_id_views;
 mod client_cache_chunks;
+mod client_cache_rows_of_an_earlier_build;
 mod client_conflict;
 mod client_endpoint_list;
 mod client_event_kinds;
@@ -22,6 +23,7 @@ mod client_options_undefined;
 mod client_outbox_adoption;
 mod client_outbox_batches;
 mod client_outbox_chunk_partly_acknowledged;
+mod client_outbox_rows_of_an_earlier_build;
 mod client_reconnect;
 mod client_round_trip;
 mod client_storage_close_event;
