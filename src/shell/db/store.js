@@ -117,7 +117,8 @@ export class Db {
     // partition on a newer connection checks that the partition is still there.
     this.written = new Map();
     // Per client id: its outbox as stored (an `Outbox`), known once it was loaded or read
-    // by a write; dropped when a write failed (read again by the next one).
+    // by a write; dropped while a write is under way and kept again once it committed (a failed
+    // write leaves it to the next one to read).
     this.outboxes = new Map();
     // Per client id: its cached documents as stored (a `Map` of channel to `ChannelCache`),
     // known and dropped like its outbox.
@@ -361,7 +362,8 @@ function text(value) {
  * `{ ids, text }` (the mutations' ids in ascending order and their texts joined by "\n"); a
  * flush stores its new mutations as one chunk, so queuing a thousand writes in one task puts
  * one record, not a thousand. A row stored by an earlier build (one mutation per record, keyed
- * by its id, as text or object) reads as a chunk of one. Immutable: `place` makes a new one. */
+ * by its id, as text or object) reads as a chunk of one.
+ * `place` changes it in place (see `Db.write`). */
 export class Outbox {
   constructor(chunks, chunkOf) {
     // first id -> { ids, texts }
@@ -551,8 +553,9 @@ function place(tx, clientId, lastMutationId, ops, outbox, caches) {
     return change;
   };
   const channels = tx.objectStore("channels");
-  const chunks = new Map(outbox.chunks);
-  const chunkOf = new Map(outbox.chunkOf);
+  // Changed in place, as the caches are: `write` dropped the outbox and keeps it again only
+  // once the flush committed.
+  const { chunks, chunkOf } = outbox;
   // Chunks that lost mutations (first id as stored -> remaining ids), and the new mutations.
   const shrunk = new Map();
   const added = new Map();
@@ -633,5 +636,5 @@ function place(tx, clientId, lastMutationId, ops, outbox, caches) {
     for (const id of chunk.ids) chunkOf.set(id, first);
   }
   tx.objectStore("clients").put({ clientId, lastMutationId, updatedAt: Date.now() }, clientId);
-  return new Outbox(chunks, chunkOf);
+  return outbox;
 }
