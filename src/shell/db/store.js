@@ -9,6 +9,8 @@
 // Every function returns a promise. A failure rejects with text ("Name: message" of the
 // DOMException) or with LOST, when the partition written before is gone.
 
+import { failWrite } from "../socket.js";
+
 export const STORES = ["clients", "outbox", "docs", "channels"];
 const LOST = 0;
 
@@ -230,6 +232,8 @@ export class Db {
    * so nothing of the flush is stored. Rejects with LOST when the partition this `Db` wrote
    * before is gone (checked once per new connection). */
   async write(clientId, lastMutationId, ops) {
+    // The devtools' `failWrites` switch: this write fails as an aborted transaction would.
+    if (failWrite()) throw "AbortError: failed by the devtools (failWrites)";
     const list = JSON.parse(ops);
     return this.retry(async (conn) => {
       const tx = conn.db.transaction(STORES, "readwrite");
