@@ -16,10 +16,11 @@ interface SocketModule {
     close(code?: number, reason?: string): void;
   };
 }
-const modules = import.meta.glob<SocketModule>("../src/wasm/snippets/*/src/shell/socket.js", {
-  eager: true,
-});
-const socketModule = Object.values(modules)[0];
+const modules: Record<string, unknown> = import.meta.glob(
+  "../src/wasm/snippets/*/src/shell/socket.js",
+  { eager: true },
+);
+const socketModule = Object.values(modules)[0] as SocketModule | undefined;
 if (socketModule === undefined) throw new Error("build the package first (js/src/wasm)");
 const { Socket, failWrite } = socketModule;
 

@@ -24,7 +24,8 @@ export interface FaultSwitches {
   /** Probability (0 to 1) that a received frame is held back until after the next one (or
    * 100 ms, when no next one comes). */
   reorder: number;
-  /** How many of the next IndexedDB writes fail, as an aborted transaction does. */
+  /** How many of the next IndexedDB transactions that queue writes (mutations) fail, as an
+   * aborted transaction does. */
   failWrites: number;
 }
 

@@ -232,9 +232,12 @@ export class Db {
    * so nothing of the flush is stored. Rejects with LOST when the partition this `Db` wrote
    * before is gone (checked once per new connection). */
   async write(clientId, lastMutationId, ops) {
-    // The devtools' `failWrites` switch: this write fails as an aborted transaction would.
-    if (failWrite()) throw "AbortError: failed by the devtools (failWrites)";
     const list = JSON.parse(ops);
+    // The devtools' `failWrites` switch: a flush that queues writes fails as an aborted
+    // transaction would.
+    if (list.some((op) => op[0] === "o") && failWrite()) {
+      throw "AbortError: failed by the devtools (failWrites)";
+    }
     return this.retry(async (conn) => {
       const tx = conn.db.transaction(STORES, "readwrite");
       const finished = ended(tx);
