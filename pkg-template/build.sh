@@ -31,6 +31,38 @@ export function bootEarly(name: string, wantDb: boolean): void;
 /** Undoes a `bootEarly` that no client took. */
 export function bootCancel(name: string, wantDb: boolean): Promise<void>;
 TS
+# The page's fault switches (the devtools' and the status's way to them).
+socket_js=$(cd js/src/wasm && find snippets -path '*/src/shell/socket.js' | head -n 1)
+[[ -n "$socket_js" ]] || { echo "build.sh: the glue's snippets hold no src/shell/socket.js" >&2; exit 1; }
+printf 'export { activeFaults, faultsChanged, installFaults, openSockets, watchFaults } from "./%s";\n' "$socket_js" > js/src/wasm/faults.js
+cat > js/src/wasm/faults.d.ts <<'TS'
+/** A socket of the page (src/shell/socket.js). */
+export interface PageSocket {
+  /** Hands what the browser reported to the engine: null (opened), a frame, a close code. */
+  deliver(value: string | number | null): void;
+  /** Ends it as a lost connection would (the engine hears 1006). */
+  kill(): void;
+  /** True once it closed or was killed. */
+  readonly ended: boolean;
+}
+/** What the devtools install to act on every socket and IndexedDB write of the page. */
+export interface FaultHooks {
+  offline(): boolean;
+  receive(socket: PageSocket, value: string | number | null): void;
+  failWrite(): boolean;
+  active(): string[];
+}
+/** Installs the fault hooks (null removes them). */
+export function installFaults(hooks: FaultHooks | null): void;
+/** Tells the status that the switches changed. */
+export function faultsChanged(): void;
+/** The names of the switches that are on. */
+export function activeFaults(): string[];
+/** Calls `watcher` with the switches that are on after every change; returns the undo. */
+export function watchFaults(watcher: (on: string[]) => void): () => void;
+/** The page's sockets that have not ended. */
+export function openSockets(): PageSocket[];
+TS
 (cd js && { [ -d node_modules ] || npm ci --no-audit --no-fund >&2; } && npx tsc -p tsconfig.build.json >&2)
 
 echo "== assemble $stage"
@@ -38,7 +70,7 @@ rm -rf "$stage" && mkdir -p "$stage/dist/wasm"
 cp -r js/dist/. "$stage/dist/"
 cp js/src/ui/ui.css "$stage/dist/ui/"
 cp "$wasm_out"/tether.js "$wasm_out"/tether.d.ts "$wasm_out"/tether_bg.wasm "$stage/dist/wasm/"
-cp js/src/wasm/boot.js js/src/wasm/boot.d.ts "$stage/dist/wasm/"
+cp js/src/wasm/boot.js js/src/wasm/boot.d.ts js/src/wasm/faults.js js/src/wasm/faults.d.ts "$stage/dist/wasm/"
 [[ -d "$wasm_out/snippets" ]] && cp -r "$wasm_out/snippets" "$stage/dist/wasm/"
 cp pkg-template/README.md "$stage/"
 sed "s/0.0.0-filled-by-build/$version/" pkg-template/package.json > "$stage/package.json"

@@ -178,6 +178,8 @@ suite_js() {
     log "SKIPPED js: js/ does not exist yet"
     return 0
   fi
+  # The tests import the glue's modules (js/src/wasm, made by the package build).
+  [[ -f "$TETHER_ROOT/js/src/wasm/faults.d.ts" ]] || "$TETHER_ROOT/pkg-template/build.sh"
   if npm_script_exists js typecheck; then
     npm --prefix js run typecheck
   fi

@@ -18,14 +18,19 @@ import { withoutUndefined } from "./options.js";
 import type { TetherClient as WasmClient } from "./wasm/tether.js";
 
 type WasmModule = typeof import("./wasm/tether.js");
+type FaultsModule = typeof import("./wasm/faults.js");
 
-let ready: Promise<WasmModule> | null = null;
+let ready: Promise<[WasmModule, FaultsModule]> | null = null;
 
-function load(): Promise<WasmModule> {
-  ready ??= import("./wasm/tether.js").then(async (wasm) => {
-    await wasm.default();
-    return wasm;
-  });
+function load(): Promise<[WasmModule, FaultsModule]> {
+  ready ??= Promise.all([
+    import("./wasm/tether.js").then(async (wasm) => {
+      await wasm.default();
+      return wasm;
+    }),
+    // The page's fault switches (all off unless the devtools turn one on), for the status.
+    import("./wasm/faults.js"),
+  ]);
   return ready;
 }
 
@@ -47,17 +52,35 @@ class Client implements TetherClientLike {
   private readonly changeListeners = new Set<(batch: ChangeBatch) => void>();
   private readonly statusListeners = new Set<(status: Status) => void>();
   private closed = false;
+  private last: Status | null = null;
+  private readonly unwatch: () => void;
 
-  constructor(private readonly raw: WasmClient) {
+  constructor(
+    private readonly raw: WasmClient,
+    private readonly faults: FaultsModule,
+  ) {
     raw.call(
       SET_LISTENERS,
       (batch: ChangeBatch) => {
         for (const listener of [...this.changeListeners]) listener(batch);
       },
-      (status: Status) => {
-        for (const listener of [...this.statusListeners]) listener(status);
-      },
+      (status: Status) => this.publish(status),
     );
+    // A fault switched on or off shows in the status at once.
+    this.unwatch = faults.watchFaults(() => {
+      if (this.last !== null && !this.closed) this.publish(this.last);
+    });
+  }
+
+  private publish(status: Status): void {
+    this.last = status;
+    const shown = this.withFaults(status);
+    for (const listener of [...this.statusListeners]) listener(shown);
+  }
+
+  private withFaults(status: Status): Status {
+    const on = this.faults.activeFaults();
+    return on.length === 0 ? status : { ...status, faults: on };
   }
 
   /** This client's id (its outbox partition). */
@@ -70,6 +93,7 @@ class Client implements TetherClientLike {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.unwatch();
     this.raw.call(CLOSE, undefined, undefined);
     this.changeListeners.clear();
     this.statusListeners.clear();
@@ -115,7 +139,7 @@ class Client implements TetherClientLike {
     return () => this.statusListeners.delete(listener);
   }
   status(): Status {
-    return this.raw.call(STATUS, undefined, undefined) as Status;
+    return this.withFaults(this.raw.call(STATUS, undefined, undefined) as Status);
   }
 }
 
@@ -132,9 +156,12 @@ export async function createClient(options: ClientOptions): Promise<TetherClient
           return boot;
         }, () => null)
       : null;
-  const [wasm, boot] = await Promise.all([load(), early]);
+  const [[wasm, faults], boot] = await Promise.all([load(), early]);
   try {
-    return new Client(await wasm.TetherClient.create(withoutUndefined(options) as ClientOptions));
+    return new Client(
+      await wasm.TetherClient.create(withoutUndefined(options) as ClientOptions),
+      faults,
+    );
   } catch (error) {
     await boot?.bootCancel(name as string, wantDb);
     throw error;

@@ -79,6 +79,7 @@ export type ErrorCode =
   | "UNKNOWN"
   | "CLIENT_ID_TAKEN"
   | "SUBSCRIBE_TIMEOUT"
+  | "ACK_TIMEOUT"
   | "START_FAILED"
   | (string & {});
 
@@ -117,6 +118,9 @@ export interface Status {
   lastSyncedAt: number | null;
   /** Last error, or null. */
   lastError: ClientError | null;
+  /** The devtools' fault switches that are on in this page (`tether-sync/devtools`), by name:
+   * `offline`, `latency`, `drop`, `duplicate`, `reorder`, `failWrite`; absent when none is. */
+  faults?: string[];
   /** Pipeline counters since the client started (for devtools and benchmarks; a change of
    * counters alone does not publish a status). Absent before the client exists. */
   counters?: StatusCounters;

@@ -9,6 +9,8 @@ function useStatus(store: TetherStore): Status {
   return useSyncExternalStore(store.subscribe, store.getStatus, store.getStatus);
 }
 
+const NO_FAULTS: readonly string[] = Object.freeze([]);
+
 /** What {@link useWebSocket} returns. */
 export interface WebSocketResult {
   /** Connection state. */
@@ -26,6 +28,8 @@ export interface WebSocketResult {
   nextRetryAt: number | null;
   /** Last error. */
   lastError: ClientError | null;
+  /** The devtools' fault switches that are on (`tether-sync/devtools`); empty normally. */
+  faults: readonly string[];
   /** Reconnect now, skipping the backoff wait. */
   reconnect(): void;
   /** Replace the auth token; after a refused fixed token (`status: "awaiting-token"`,
@@ -71,6 +75,7 @@ export function useWebSocket(): WebSocketResult {
       attempt: status.attempt,
       nextRetryAt: status.nextRetryAt,
       lastError: status.lastError,
+      faults: status.faults ?? NO_FAULTS,
       reconnect,
       setToken,
       broadcast,

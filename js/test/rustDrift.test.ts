@@ -12,6 +12,7 @@ import shellOptions from "../../src/shell/options.rs?raw";
 import shellEffects from "../../src/shell/driver/effects.rs?raw";
 import shellError from "../../src/shell/error.rs?raw";
 import types from "../src/types.ts?raw";
+import loader from "../src/loader.ts?raw";
 
 const sources: Record<string, string> = {
   "src/shell/error.rs": shellError,
@@ -91,7 +92,10 @@ describe("TypeScript types against the Rust side", () => {
     const source = read("src/shell/convert.rs");
     const status = setKeys(fnBody(source, "status"), /put\(\s*&out,\s*"(\w+)"/g);
     expect(status.length).toBeGreaterThan(8);
-    expect(new Set(status)).toEqual(interfaceFields(types, "Status"));
+    // The loader adds the devtools' fault switches (`{ ...status, faults: on }`).
+    const added = [...loader.matchAll(/\{ \.\.\.status, (\w+):/g)].map((m) => m[1]!);
+    expect(added).toEqual(["faults"]);
+    expect(new Set([...status, ...added])).toEqual(interfaceFields(types, "Status"));
     const counters = setKeys(fnBody(source, "counters"), /count\("(\w+)"/g);
     expect(counters.length).toBeGreaterThan(3);
     expect(new Set(counters)).toEqual(interfaceFields(types, "StatusCounters"));

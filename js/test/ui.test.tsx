@@ -79,6 +79,15 @@ describe("<ConnectionStatus>", () => {
     }
   });
 
+  it("names the devtools' fault switches while one is on", () => {
+    const { update } = mount(<ConnectionStatus />);
+    expect(screen.queryByTestId("faults")).toBeNull();
+    update({ state: "ready", faults: ["latency", "drop"] });
+    expect(screen.getByTestId("faults").textContent).toBe("Faults on: latency, drop");
+    update({ faults: undefined });
+    expect(screen.queryByTestId("faults")).toBeNull();
+  });
+
   it("takes a custom label", () => {
     const { update } = mount(<ConnectionStatus label={(s) => `${s.state}/${s.quality}`} showRetry={false} />);
     update({ state: "offline" });

@@ -1,10 +1,32 @@
-//! The WebSocket, as `web_sys::WebSocket`. (gloo-net's socket is a `Stream`/`Sink` pair; the
-//! engine's drain loop needs a synchronous `send` and the close event's code, which the plain
-//! browser object gives directly and with less code in the bundle.)
+//! The WebSocket, opened and read by `socket.js` (a plain browser `WebSocket` behind the page's
+//! fault switches, which only the devtools turn on). The engine's drain loop needs a synchronous
+//! `send` and the close event's code, which the plain browser object gives directly and with
+//! less code in the bundle than a `Stream`/`Sink` pair.
 
 use wasm_bindgen::closure::Closure;
-use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{CloseEvent, MessageEvent, WebSocket};
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::JsValue;
+
+#[wasm_bindgen(module = "/src/shell/socket.js")]
+extern "C" {
+    /// `socket.js`'s `Socket`.
+    #[wasm_bindgen(js_name = Socket)]
+    type JsSocket;
+    #[wasm_bindgen(constructor, js_class = Socket, catch)]
+    fn new(
+        url: &str,
+        protocol: &str,
+        report: &Closure<dyn FnMut(JsValue)>,
+    ) -> Result<JsSocket, JsValue>;
+    #[wasm_bindgen(method, getter, js_class = Socket)]
+    fn open(this: &JsSocket) -> bool;
+    #[wasm_bindgen(method, getter, js_class = Socket)]
+    fn protocol(this: &JsSocket) -> String;
+    #[wasm_bindgen(method, js_class = Socket)]
+    fn send(this: &JsSocket, text: &str);
+    #[wasm_bindgen(method, js_class = Socket)]
+    fn close(this: &JsSocket, code: Option<u16>, reason: Option<&str>);
+}
 
 /// What the socket reports.
 pub enum SocketEvent {
@@ -16,60 +38,45 @@ pub enum SocketEvent {
     Closed(u16),
 }
 
-/// One WebSocket and its event handlers; dropping it detaches them and closes the socket.
-/// Under the `tether-lines` subprotocol, frames queued with [`Socket::send`] leave joined at
-/// [`Socket::flush`] (the driver flushes at the end of every drain).
+/// One WebSocket and its event handler; dropping it detaches the handler and closes the
+/// socket. Under the `tether-lines` subprotocol, frames queued with [`Socket::send`] leave
+/// joined at [`Socket::flush`] (the driver flushes at the end of every drain).
 pub struct Socket {
-    ws: WebSocket,
+    ws: JsSocket,
     /// Messages queued for the next flush, `\n` between them.
     out: String,
     /// Whether the server selected `tether-lines` (read once, at the first send).
     lines: Option<bool>,
-    // One closure type for the three handlers (each type costs its own glue in the bundle).
-    _on_open: Closure<dyn FnMut(JsValue)>,
-    _on_message: Closure<dyn FnMut(JsValue)>,
-    _on_close: Closure<dyn FnMut(JsValue)>,
+    _on_report: Closure<dyn FnMut(JsValue)>,
 }
 
 impl Socket {
     /// Opens a socket to `url`; `on_event` hears everything it reports.
-    pub fn open(
-        url: &str,
-        on_event: impl Fn(SocketEvent) + Clone + 'static,
-    ) -> Result<Socket, JsValue> {
+    pub fn open(url: &str, on_event: impl Fn(SocketEvent) + 'static) -> Result<Socket, JsValue> {
+        // null: opened; a string: a frame; a number: closed, with its code.
+        let on_report = Closure::<dyn FnMut(JsValue)>::new(move |value: JsValue| {
+            on_event(if let Some(text) = value.as_string() {
+                SocketEvent::Message(text)
+            } else if let Some(code) = value.as_f64() {
+                SocketEvent::Closed(code as u16)
+            } else {
+                SocketEvent::Opened
+            })
+        });
         // Several messages per frame when the server agrees (it answers with the protocol).
-        let ws = WebSocket::new_with_str(url, tether_protocol::LINES_SUBPROTOCOL)?;
-        let opened = on_event.clone();
-        let on_open = Closure::<dyn FnMut(JsValue)>::new(move |_| opened(SocketEvent::Opened));
-        let received = on_event.clone();
-        let on_message = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
-            if let Some(text) = event.unchecked_into::<MessageEvent>().data().as_string() {
-                received(SocketEvent::Message(text));
-            }
-        });
-        let closed = on_event;
-        let on_close = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
-            closed(SocketEvent::Closed(
-                event.unchecked_into::<CloseEvent>().code(),
-            ));
-        });
-        ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-        ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        let ws = JsSocket::new(url, tether_protocol::LINES_SUBPROTOCOL, &on_report)?;
         Ok(Socket {
             ws,
             out: String::new(),
             lines: None,
-            _on_open: on_open,
-            _on_message: on_message,
-            _on_close: on_close,
+            _on_report: on_report,
         })
     }
 
     /// Sends a message: at once, or at the next [`Socket::flush`] joined with the others when
     /// the server selected `tether-lines`. Dropped when the socket is not open.
     pub fn send(&mut self, text: &str) {
-        if self.ws.ready_state() != WebSocket::OPEN {
+        if !self.ws.open() {
             return;
         }
         let ws = &self.ws;
@@ -77,7 +84,7 @@ impl Socket {
             .lines
             .get_or_insert_with(|| ws.protocol() == tether_protocol::LINES_SUBPROTOCOL);
         if !lines {
-            let _ = self.ws.send_with_str(text);
+            self.ws.send(text);
             return;
         }
         if !self.out.is_empty()
@@ -96,9 +103,7 @@ impl Socket {
         if self.out.is_empty() {
             return;
         }
-        if self.ws.ready_state() == WebSocket::OPEN {
-            let _ = self.ws.send_with_str(&self.out);
-        }
+        self.ws.send(&self.out);
         self.out.clear();
     }
 
@@ -106,22 +111,13 @@ impl Socket {
     /// is reported afterwards.
     pub fn close(mut self, code: u16, reason: &str) {
         self.flush();
-        self.detach();
-        let _ = self.ws.close_with_code_and_reason(code, reason);
-    }
-
-    fn detach(&self) {
-        self.ws.set_onopen(None);
-        self.ws.set_onmessage(None);
-        self.ws.set_onclose(None);
+        self.ws.close(Some(code), Some(reason));
     }
 }
 
 impl Drop for Socket {
     fn drop(&mut self) {
-        self.detach();
-        if self.ws.ready_state() <= WebSocket::OPEN {
-            let _ = self.ws.close();
-        }
+        // Detaches and closes without a code (a no-op after `close`).
+        self.ws.close(None, None);
     }
 }

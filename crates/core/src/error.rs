@@ -58,6 +58,9 @@ pub enum ConnectionError {
     /// A `subscribe` was not answered within the handshake timeout (e.g. dropped by a rate
     /// limiter without saying which frame); the connection was replaced.
     SubscribeTimeout,
+    /// Mutations sent on the connection got no answer (`ack` or `reject`) within the
+    /// handshake timeout; the connection was replaced and they were sent again.
+    AckTimeout,
     /// The server refused the token (close 4001); a new one is needed.
     AuthFailed,
     /// The server does not speak this protocol version (close 4002); the engine stopped.
@@ -107,6 +110,7 @@ impl ConnectionError {
             ConnectionError::HandshakeTimeout => "HANDSHAKE_TIMEOUT",
             ConnectionError::DeadLink => "DEAD_LINK",
             ConnectionError::SubscribeTimeout => "SUBSCRIBE_TIMEOUT",
+            ConnectionError::AckTimeout => "ACK_TIMEOUT",
             ConnectionError::AuthFailed => "AUTH_INVALID",
             ConnectionError::UnsupportedVersion => "UNSUPPORTED_VERSION",
             ConnectionError::ClientIdTaken => "CLIENT_ID_TAKEN",
@@ -143,6 +147,7 @@ impl std::fmt::Display for ConnectionError {
             ConnectionError::SubscribeTimeout => {
                 f.write_str("a subscribe was not answered in time")
             }
+            ConnectionError::AckTimeout => f.write_str("a write was not answered in time"),
             ConnectionError::AuthFailed => f.write_str("authentication failed"),
             ConnectionError::UnsupportedVersion => f.write_str("unsupported protocol version"),
             ConnectionError::ClientIdTaken => {

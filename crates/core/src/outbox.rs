@@ -232,6 +232,11 @@ impl Outbox {
         self.sent = 0;
     }
 
+    /// How many entries sent on this connection await their answer.
+    pub(crate) fn unanswered(&self) -> usize {
+        self.sent.min(self.entries.len())
+    }
+
     /// Entries not yet sent on this connection, in order; marks them sent.
     pub(crate) fn take_unsent(&mut self) -> Vec<PendingMutation> {
         let unsent = self

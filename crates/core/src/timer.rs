@@ -22,10 +22,13 @@ pub(crate) enum Timer {
     /// The send budget has a token again: send queued broadcasts and requests, and presence
     /// states the server dropped.
     Drain = 8,
+    /// Mutations sent on this connection must see an answer (`ack` or `reject`) before this,
+    /// or the connection is replaced (their answers were lost: they are sent again).
+    AckDeadline = 9,
 }
 
 impl Timer {
-    const ALL: [Timer; 9] = [
+    const ALL: [Timer; 10] = [
         Timer::Reconnect,
         Timer::Handshake,
         Timer::Ping,
@@ -35,6 +38,7 @@ impl Timer {
         Timer::SubscribeDeadline,
         Timer::CacheFlush,
         Timer::Drain,
+        Timer::AckDeadline,
     ];
 }
 

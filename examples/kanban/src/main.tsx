@@ -16,6 +16,15 @@ const offlineShell = registerOfflineShell({
 });
 (window as { __offlineShell?: typeof offlineShell }).__offlineShell = offlineShell;
 
+// `?devtools` in the address: the devtools' fault switches, for trying the board on a bad
+// network (`window.__tetherDevtools.setFaults({ drop: 0.2 })`; the e2e tests use them). A
+// dynamic import: the board without it never loads them.
+if (new URLSearchParams(location.search).has("devtools")) {
+  void import("tether-sync/devtools").then((devtools) => {
+    (window as { __tetherDevtools?: typeof devtools }).__tetherDevtools = devtools;
+  });
+}
+
 const wsUrl = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
 
 createRoot(document.getElementById("root")!).render(

@@ -52,8 +52,9 @@ export function defaultConnectionLabel(input: ConnectionLabelInput): string {
 }
 
 /**
- * The connection at a glance, unstyled: a dot (`data-quality`), a label, and a "Retry now"
- * button while the link is down. The outer element carries `data-state` and `data-quality`
+ * The connection at a glance, unstyled: a dot (`data-quality`), a label, the devtools' fault
+ * switches while one is on ("Faults on: drop, latency"), and a "Retry now" button while the
+ * link is down. The outer element carries `data-state` and `data-quality`
  * for styling (see the `--tether-*` variables in `tether-sync/ui.css`) and is a polite live
  * region, so screen readers hear changes. Reads `useWebSocket()`.
  */
@@ -82,6 +83,11 @@ export function ConnectionStatus({
       <span role="status" aria-live="polite" data-testid="connection">
         {text}
       </span>
+      {ws.faults.length > 0 ? (
+        <span className="tether-faults" data-testid="faults">
+          {`Faults on: ${ws.faults.join(", ")}`}
+        </span>
+      ) : null}
       {showRetry && !ws.isConnected ? (
         <button type="button" className="tether-retry" data-testid="reconnect" onClick={ws.reconnect}>
           {retryText}

@@ -9,6 +9,8 @@
 // Every function returns a promise. A failure rejects with text ("Name: message" of the
 // DOMException) or with LOST, when the partition written before is gone.
 
+import { failWrite } from "../socket.js";
+
 export const STORES = ["clients", "outbox", "docs", "channels"];
 const LOST = 0;
 
@@ -231,6 +233,11 @@ export class Db {
    * before is gone (checked once per new connection). */
   async write(clientId, lastMutationId, ops) {
     const list = JSON.parse(ops);
+    // The devtools' `failWrites` switch: a flush that queues writes fails as an aborted
+    // transaction would.
+    if (list.some((op) => op[0] === "o") && failWrite()) {
+      throw "AbortError: failed by the devtools (failWrites)";
+    }
     return this.retry(async (conn) => {
       const tx = conn.db.transaction(STORES, "readwrite");
       const finished = ended(tx);

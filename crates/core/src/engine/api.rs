@@ -143,9 +143,7 @@ impl Engine {
         // The app's own write shows at once, not after the batch interval.
         self.urgent_flush = true;
         if self.state == ConnectionState::Ready {
-            for m in self.outbox.take_unsent() {
-                self.send(&m.to_message());
-            }
+            self.send_unsent(now);
         }
         self.finish(now);
         Ok(mutation_id)

@@ -99,13 +99,19 @@ impl Engine {
                 mutation_id,
                 version,
                 offset,
-            } => self.on_ack(mutation_id, version, offset),
+            } => {
+                self.on_ack(mutation_id, version, offset);
+                self.arm_ack_deadline(now);
+            }
             ServerMessage::Reject {
                 mutation_id,
                 reason,
                 current,
                 message,
-            } => self.on_reject(mutation_id, reason, current, message),
+            } => {
+                self.on_reject(mutation_id, reason, current, message);
+                self.arm_ack_deadline(now);
+            }
             ServerMessage::Broadcast {
                 channel,
                 payload,

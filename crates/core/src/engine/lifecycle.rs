@@ -199,6 +199,11 @@ impl Engine {
                         self.check_subscribe_deadline(now);
                     }
                 }
+                Timer::AckDeadline => {
+                    if self.state == ConnectionState::Ready {
+                        self.check_ack_deadline(now);
+                    }
+                }
                 Timer::Drain => self.drain_queue(now),
             }
         }
@@ -387,6 +392,7 @@ impl Engine {
             Timer::DeadLink,
             Timer::Resubscribe,
             Timer::SubscribeDeadline,
+            Timer::AckDeadline,
         ] {
             self.timers.stop(timer);
         }
@@ -427,10 +433,39 @@ impl Engine {
             }
         }
         self.send_subscriptions(now);
+        self.send_unsent(now);
+        self.drain_queue(now);
+    }
+
+    /// Sends the mutations not yet sent on this connection, in order, and arms the ack
+    /// deadline if none is armed.
+    pub(super) fn send_unsent(&mut self, now: u64) {
         for m in self.outbox.take_unsent() {
             self.send(&m.to_message());
         }
-        self.drain_queue(now);
+        if self.timers.get(Timer::AckDeadline).is_none() {
+            self.arm_ack_deadline(now);
+        }
+    }
+
+    /// Mutations sent on this connection must see an answer within the handshake timeout
+    /// from `now` (a send with none awaited, or an answer); none awaited: no deadline.
+    pub(super) fn arm_ack_deadline(&mut self, now: u64) {
+        if self.outbox.unanswered() == 0 {
+            self.timers.stop(Timer::AckDeadline);
+        } else {
+            self.timers
+                .set(Timer::AckDeadline, now + self.config.handshake_timeout_ms);
+        }
+    }
+
+    /// The ack deadline passed with mutations unanswered: their answers were lost (a server or
+    /// proxy dropped frames on a connection that otherwise works). Replace the connection,
+    /// which sends them again (the server's dedupe answers each once).
+    fn check_ack_deadline(&mut self, now: u64) {
+        if self.outbox.unanswered() > 0 {
+            self.close_locally(now, ConnectionError::AckTimeout, "ack timeout");
+        }
     }
 
     /// Sends queued broadcasts and requests, and presence states the server dropped, as far as

@@ -16,6 +16,7 @@ mod frames_with_several_messages;
 mod gap_detection;
 mod heartbeat_timeout;
 mod latency_status;
+mod lost_acks;
 mod malformed_mutate_rejected;
 mod notifications;
 mod numbers_exact;
