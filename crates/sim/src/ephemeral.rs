@@ -75,10 +75,18 @@ impl World {
         let e = &mut self.ephemeral;
         match msg {
             ClientMessage::Subscribe { channel, .. } => {
-                e.subs.entry((k, conn, channel)).or_default().pending.push_back(true);
+                e.subs
+                    .entry((k, conn, channel))
+                    .or_default()
+                    .pending
+                    .push_back(true);
             }
             ClientMessage::Unsubscribe { channel } => {
-                e.subs.entry((k, conn, channel)).or_default().pending.push_back(false);
+                e.subs
+                    .entry((k, conn, channel))
+                    .or_default()
+                    .pending
+                    .push_back(false);
             }
             ClientMessage::Broadcast { payload, .. } => {
                 if let (Some(n), Some(client)) = (number(&payload), client) {
@@ -222,8 +230,7 @@ pub fn presence_converged(w: &World) -> Result<(), String> {
                     dup.0
                 ));
             }
-            let seen: BTreeMap<&str, &Json> =
-                seen.iter().map(|(id, s)| (id.as_str(), s)).collect();
+            let seen: BTreeMap<&str, &Json> = seen.iter().map(|(id, s)| (id.as_str(), s)).collect();
             if seen != expected {
                 return Err(format!(
                     "client {i} channel {ch}: presence did not converge\n  sees     {seen:?}\n  expected {expected:?}"

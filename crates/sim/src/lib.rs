@@ -1,7 +1,8 @@
 //! The deterministic simulation of Tether: real client engines (`tether-core`) against the
 //! real server engine (`tether-server`, in-memory store) over seeded faulty links, in virtual
 //! time; in a quarter of the schedules two or three server engines share the store (cluster
-//! mode, CLUSTER.md) and learn each other's commits from lossy hints and polls; in another
+//! mode, CLUSTER.md), learn each other's commits from lossy hints and polls and relay
+//! broadcasts and presence over a faulty link (`relay.rs`, checked by `ephemeral.rs`); in another
 //! quarter each node handles the frames it reads in batches (group commit) and some batches
 //! fail at their end with their commits durable or lost, from which the engine recovers
 //! without a restart. It drives both engines, so it is a crate of its own. [`run_schedule`] runs one
