@@ -7,7 +7,7 @@ use tether_core::{
     ChangeSet, Engine, MutationOutcome, PendingMutation, PersistedState, ViewId, VisibleDoc,
     WriteBatch,
 };
-use tether_protocol::{Filter, IdSet, Selector};
+use tether_protocol::{Filter, IdSet, Json, Selector};
 
 use super::link::Link;
 
@@ -65,6 +65,12 @@ pub struct SimClient {
     /// Mutations whose outcome was reported, and whose outbox removal was not durable when the
     /// app crashed: the next incarnation resends them and reports the same outcome again.
     pub reported_then_restored: std::collections::BTreeSet<u64>,
+    /// The app's presence state per channel, with the incarnation that set it (an engine
+    /// restarted from storage has none: presence is not persisted).
+    pub presence: BTreeMap<String, (u64, Json)>,
+    /// The members the engine last reported per channel (`Output::Presence`), with the
+    /// incarnation that reported them.
+    pub members: BTreeMap<String, (u64, Vec<(String, Json)>)>,
 }
 
 impl SimClient {
@@ -90,6 +96,24 @@ impl SimClient {
             write_fail_permille: 0,
             in_flight: None,
             reported_then_restored: Default::default(),
+            presence: BTreeMap::new(),
+            members: BTreeMap::new(),
+        }
+    }
+
+    /// The presence state this incarnation's app set on `channel`.
+    pub fn presence_of(&self, channel: &str) -> Option<&Json> {
+        self.presence
+            .get(channel)
+            .filter(|(inc, _)| *inc == self.incarnation)
+            .map(|(_, s)| s)
+    }
+
+    /// The members this incarnation's engine last reported on `channel` (none yet: empty).
+    pub fn members_seen(&self, channel: &str) -> &[(String, Json)] {
+        match self.members.get(channel) {
+            Some((inc, m)) if *inc == self.incarnation => m,
+            _ => &[],
         }
     }
 

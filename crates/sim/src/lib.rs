@@ -1,7 +1,8 @@
 //! The deterministic simulation of Tether: real client engines (`tether-core`) against the
 //! real server engine (`tether-server`, in-memory store) over seeded faulty links, in virtual
 //! time; in a quarter of the schedules two or three server engines share the store (cluster
-//! mode, CLUSTER.md) and learn each other's commits from lossy hints and polls; in another
+//! mode, CLUSTER.md), learn each other's commits from lossy hints and polls and relay
+//! broadcasts and presence over a faulty link (`relay.rs`, checked by `ephemeral.rs`); in another
 //! quarter each node handles the frames it reads in batches (group commit) and some batches
 //! fail at their end with their commits durable or lost, from which the engine recovers
 //! without a restart. It drives both engines, so it is a crate of its own. [`run_schedule`] runs one
@@ -9,12 +10,14 @@
 
 mod check;
 mod client;
+mod ephemeral;
 mod hints;
 mod link;
 mod ops;
 mod pair;
 mod plan;
 mod recording;
+mod relay;
 mod world;
 
 pub use pair::{Pair, PairClient, Server};
@@ -23,6 +26,9 @@ pub use world::Tally;
 
 /// How long after the fault phase the world must settle (virtual ms).
 const SETTLE_LIMIT_MS: u64 = 600_000;
+
+/// How long after its earliest time presence may take to converge (virtual ms).
+const PRESENCE_LIMIT_MS: u64 = 60_000;
 
 /// A failed schedule: what broke, and the trace when tracing was on.
 pub struct Failure {
@@ -88,7 +94,22 @@ fn drive(w: &mut world::World) -> Result<(), String> {
         check::check_step(w)?;
     }
     w.now = settle;
-    check::final_checks(w)
+    check::final_checks(w)?;
+    // Presence converges: at the latest once every relayed message lost before healing is
+    // repaired by a heartbeat and every dead node expired (cluster schedules), and every
+    // presence the server dropped (`RATE_LIMITED`) was sent again as the client's send budget
+    // allows, which can take a few seconds of a tight rate after many resends.
+    let earliest = w.now + w.presence_settle_ms();
+    let limit = earliest + PRESENCE_LIMIT_MS;
+    while let Some(t) = w.next_time() {
+        if t > limit || (w.now >= earliest && ephemeral::presence_converged(w).is_ok()) {
+            break;
+        }
+        w.now = t;
+        w.step();
+        check::check_step(w)?;
+    }
+    ephemeral::presence_converged(w)
 }
 
 fn tally(w: &world::World) -> Tally {
@@ -96,6 +117,9 @@ fn tally(w: &world::World) -> Tally {
     t.schedules = 1;
     t.virtual_ms = w.now;
     t.lost_hints = w.hint_link.lost;
+    t.lost_relays = w.relay_link.lost;
+    t.delivered_relays = w.relay_link.delivered;
+    t.broadcast_deliveries = w.ephemeral.deliveries;
     for c in &w.clients {
         for outcomes in c.outcomes.values() {
             for o in outcomes {

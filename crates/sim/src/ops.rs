@@ -21,10 +21,13 @@ impl World {
         match roll {
             0..=79 => self.random_mutation(i),
             80..=84 => {
+                // Numbered, so that each delivery is told apart (`ephemeral.rs`).
+                let n = self.ephemeral.next_broadcast;
+                self.ephemeral.next_broadcast += 1;
                 let r = self.clients[i]
                     .engine
                     .as_mut()
-                    .map(|e| e.broadcast(now, "tasks", json!({"hi": now})));
+                    .map(|e| e.broadcast(now, "tasks", json!({"hi": now, "b": n})));
                 match r {
                     Some(Ok(())) | None => {}
                     Some(Err(EngineError::NotSubscribed { .. }))
@@ -47,15 +50,29 @@ impl World {
             }
             90..=94 => {
                 let state = (self.rng.below(3) > 0).then(|| json!({"editing": now % 7}));
-                if let Some(e) = self.clients[i].engine.as_mut() {
-                    match e.set_presence(now, "tasks", state) {
-                        Ok(()) | Err(EngineError::NotSubscribed { .. }) => {}
+                let c = &mut self.clients[i];
+                if let Some(e) = c.engine.as_mut() {
+                    match e.set_presence(now, "tasks", state.clone()) {
+                        Ok(()) => match state {
+                            Some(s) => {
+                                c.presence.insert("tasks".into(), (c.incarnation, s));
+                            }
+                            None => {
+                                c.presence.remove("tasks");
+                            }
+                        },
+                        Err(EngineError::NotSubscribed { .. }) => {}
                         Err(e) => panic!("presence failed: {e:?}"),
                     }
                 }
             }
             _ => self.toggle_view(i),
         }
+        // The engine forgets the presence on a channel whose last view closed.
+        let c = &mut self.clients[i];
+        let specs = &c.specs;
+        c.presence
+            .retain(|ch, _| specs.iter().any(|s| s.channel == ch.as_str()));
         self.drain_client(i);
     }
 
@@ -198,6 +215,8 @@ impl World {
                 k += 1;
             }
         }
+        // Every view of the channel closed: the engine forgot the presence on it.
+        c.presence.remove("tasks");
         let ids = |ids: &[&str]| {
             let ids = ids.iter().map(|id| (*id).to_owned()).collect();
             Some(tether_protocol::IdSet::new(ids).expect("valid ids"))

@@ -255,6 +255,8 @@ pub fn build(seed: u64, trace: bool) -> World {
         nodes: (0..nodes).map(|_| Node::default()).collect(),
         store: super::recording::RecordingStore::new(String::new(), Default::default()),
         hint_link: HintLink::new(crng.next_u64()),
+        relay_link: super::relay::RelayLink::new(seed ^ 0x5E1A_7000_0000_0003),
+        ephemeral: Default::default(),
         server_config,
         journal: Default::default(),
         epochs: 0,
@@ -468,6 +470,7 @@ impl World {
                 }
             }
             self.conn_owner.retain(|(node, _), _| *node != k);
+            self.forget_node(k);
             self.nodes[k].up_at = Some(now + down);
             self.nodes[k].next_poll = None;
         }

@@ -6,12 +6,14 @@
 use std::collections::{BTreeSet, HashMap, VecDeque};
 
 use tether_core::{Config, Engine, Output, Persist, Rng, WriteBatch};
-use tether_server::{ConnId, ConnectInfo, ServerConfig, ServerEngine};
+use tether_server::{ConnId, ConnectInfo, RelayConfig, ServerConfig, ServerEngine};
 
 use super::client::SimClient;
+use super::ephemeral::Ephemeral;
 use super::hints::{HintLink, POLL_MS};
 use super::plan::Action;
 use super::recording::{Journal, RecordingStore};
+use super::relay::RelayLink;
 
 pub type Server = ServerEngine<RecordingStore>;
 
@@ -90,6 +92,12 @@ pub struct Tally {
     pub failed_batches_durable: u64,
     /// Batches that failed at their end, their commits lost.
     pub failed_batches_lost: u64,
+    /// Relayed messages (broadcasts, presence) between nodes that were lost.
+    pub lost_relays: u64,
+    /// Relayed messages that reached a node.
+    pub delivered_relays: u64,
+    /// Broadcasts delivered to a connection.
+    pub broadcast_deliveries: u64,
 }
 
 impl Tally {
@@ -132,6 +140,9 @@ impl Tally {
             (&mut self.batched_schedules, o.batched_schedules),
             (&mut self.failed_batches_durable, o.failed_batches_durable),
             (&mut self.failed_batches_lost, o.failed_batches_lost),
+            (&mut self.lost_relays, o.lost_relays),
+            (&mut self.delivered_relays, o.delivered_relays),
+            (&mut self.broadcast_deliveries, o.broadcast_deliveries),
         ];
         for (a, b) in fields {
             *a += b;
@@ -148,6 +159,8 @@ pub struct Node {
     pub up_at: Option<u64>,
     /// Its next poll of the store (cluster schedules only).
     pub next_poll: Option<u64>,
+    /// Times it started (its relay id names the incarnation, as each process draws its own).
+    pub incarnation: u64,
 }
 
 pub struct World {
@@ -160,6 +173,10 @@ pub struct World {
     pub store: RecordingStore,
     /// The hints between nodes.
     pub hint_link: HintLink,
+    /// The broadcasts and presence relayed between nodes.
+    pub relay_link: RelayLink,
+    /// What the ephemeral-message invariants need to remember.
+    pub ephemeral: Ephemeral,
     pub server_config: ServerConfig,
     pub journal: Journal,
     pub epochs: u32,
@@ -204,6 +221,10 @@ impl World {
         server.set_unix_time_ms(self.now);
         let now = self.now;
         let cluster = self.is_cluster();
+        if cluster {
+            self.nodes[k].incarnation += 1;
+            server.enable_relay(now, self.relay_id(k), RelayConfig::default());
+        }
         let node = &mut self.nodes[k];
         node.engine = Some(server);
         node.up_at = None;
@@ -323,7 +344,9 @@ impl World {
             let conn = self.clients[i].link.conn;
             let k = self.clients[i].link.node;
             while let Some((_, frame)) = self.clients[i].link.up.pop_front() {
-                if let (Some(server), Some(conn)) = (self.nodes[k].engine.as_mut(), conn) {
+                if let (true, Some(conn)) = (self.nodes[k].engine.is_some(), conn) {
+                    self.observe_up(k, conn, &frame);
+                    let server = self.nodes[k].engine.as_mut().expect("up");
                     server.set_unix_time_ms(now);
                     server.handle_frame(now, conn, frame.as_bytes());
                     self.drain_server(k);
@@ -469,6 +492,15 @@ impl World {
                     .or_default()
                     .push(outcome);
             }
+            Output::Presence(change) => {
+                let c = &mut self.clients[i];
+                let members = change
+                    .members
+                    .into_iter()
+                    .map(|m| (m.client_id, m.state))
+                    .collect();
+                c.members.insert(change.channel, (c.incarnation, members));
+            }
             Output::Response { id, .. } => {
                 *self.clients[i].requests.entry(id).or_default() += 1;
             }
@@ -496,12 +528,14 @@ impl World {
                     for (channel, head) in hints {
                         self.hint_link.publish(self.now, k, nodes, &channel, head);
                     }
+                    self.publish_relay(k);
                 }
                 return;
             };
             let now = self.now;
             match out {
                 tether_server::Output::Send { conn, frame } => {
+                    self.observe_down(k, conn, &frame);
                     if let Some(&i) = self.conn_owner.get(&(k, conn)) {
                         self.log(|| format!("c{i} <- {frame}"));
                         let link = &mut self.clients[i].link;
@@ -514,6 +548,7 @@ impl World {
                     if code == tether_protocol::CloseCode::SlowConsumer {
                         self.tally.slow_consumer_closes += 1;
                     }
+                    self.forget_conn(k, conn);
                     if let Some(i) = self.conn_owner.remove(&(k, conn)) {
                         self.log(|| format!("c{i} <- close {}", code.as_u16()));
                         let link = &mut self.clients[i].link;
@@ -556,6 +591,7 @@ impl World {
                 server.disconnect(self.now, conn);
             }
             self.drain_server(k);
+            self.forget_conn(k, conn);
         }
         self.clients[i].link.reset();
     }
@@ -575,6 +611,7 @@ impl World {
             consider(node.next_poll);
         }
         consider(self.hint_link.next_time());
+        consider(self.relay_link.next_time());
         for c in &self.clients {
             consider(c.link.next_time());
             consider(c.engine.as_ref().and_then(|e| e.poll_timeout()));
@@ -714,7 +751,9 @@ impl World {
             let Some(frame) = self.clients[i].link.pop_up(now) else {
                 break;
             };
-            if let (Some(server), Some(conn)) = (self.nodes[k].engine.as_mut(), conn) {
+            if let (true, Some(conn)) = (self.nodes[k].engine.is_some(), conn) {
+                self.observe_up(k, conn, &frame);
+                let server = self.nodes[k].engine.as_mut().expect("up");
                 server.set_unix_time_ms(now);
                 server.handle_frame(now, conn, frame.as_bytes());
                 self.drain_server(k);
@@ -792,6 +831,7 @@ impl World {
                 self.drain_server(k);
             }
         }
+        self.relay_step();
         for k in 0..self.nodes.len() {
             if self.nodes[k].next_poll.is_none_or(|at| at > now) {
                 continue;

@@ -12,6 +12,9 @@
 //! Flow-control rows (an eighth of the schedules): a small server outbound capacity, so
 //! long offline periods and bursts of writes make replays far longer than it; small snapshot
 //! pages, so resets are paged; and cuts in the middle of a paged snapshot.
+//! Cluster rows (a quarter): two or three nodes over one store, hints and the relay of
+//! broadcasts and presence between them lost, duplicated, reordered and delayed; broadcasts
+//! never twice to a connection nor to one not subscribed, and presence converges.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
